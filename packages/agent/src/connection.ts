@@ -1,0 +1,188 @@
+/**
+ * The agent's one outbound websocket, kept open forever.
+ *
+ * Reconnects with capped exponential backoff plus jitter. A rejected token
+ * (HTTP 401/403 at the upgrade, or close codes 4401/4403) is logged once per
+ * change with the server's own message, then retried slowly — a token may
+ * be fixed server-side without restarting the agent. A silent server (no
+ * ping for 2.5 intervals) is treated as gone.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
+import WebSocket from 'ws';
+import {
+  AGENT_WS_PATH,
+  CLOSE_CODES,
+  decodeServerMessage,
+  encodeMessage,
+  MAX_FRAME_BYTES,
+  type AgentMessage,
+  type HelloMessage,
+  type RegisteredMessage,
+  type ServerMessage,
+} from '@drover/protocol';
+import { Backoff } from './backoff.js';
+
+export interface ConnectionOptions {
+  readonly server: string;
+  readonly token: string;
+  readonly hello: HelloMessage;
+  readonly log: Logger;
+  readonly onRegistered: (message: RegisteredMessage) => void;
+  readonly onMessage: (message: Exclude<ServerMessage, RegisteredMessage>) => void;
+  readonly onDisconnected: () => void;
+  /** Delay after an authentication failure (default 60 s). */
+  readonly authRetryMs?: number;
+  readonly backoff?: { initialMs: number; maxMs: number };
+}
+
+export function websocketUrl(server: string): string {
+  const url = new URL(server);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  url.pathname = url.pathname.replace(/\/$/, '') + AGENT_WS_PATH;
+  return url.toString();
+}
+
+export class ServerConnection {
+  private socket: WebSocket | null = null;
+  private stopped = false;
+  private registered = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
+  private silenceLimitMs = 75_000;
+  private lastProblem = '';
+  private readonly backoff: Backoff;
+
+  constructor(private readonly opts: ConnectionOptions) {
+    this.backoff = new Backoff(opts.backoff ?? { initialMs: 1000, maxMs: 60_000 });
+  }
+
+  get isRegistered(): boolean {
+    return this.registered;
+  }
+
+  start(): void {
+    this.connect();
+  }
+
+  send(message: AgentMessage): boolean {
+    if (!this.registered || this.socket?.readyState !== WebSocket.OPEN) return false;
+    this.socket.send(encodeMessage(message));
+    return true;
+  }
+
+  /** Resolves once everything sent so far has left the process. */
+  async flushed(): Promise<void> {
+    const socket = this.socket;
+    if (!socket) return;
+    for (let i = 0; i < 100 && socket.bufferedAmount > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.watchdog);
+    this.socket?.close(1000, 'agent stopping');
+  }
+
+  /** Logs a problem at error level once, then at debug while it persists. */
+  private problem(text: string): void {
+    if (text !== this.lastProblem) this.opts.log.error(text);
+    else this.opts.log.debug(text);
+    this.lastProblem = text;
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    const url = websocketUrl(this.opts.server);
+    const socket = new WebSocket(url, {
+      headers: { authorization: `Bearer ${this.opts.token}` },
+      maxPayload: MAX_FRAME_BYTES,
+      handshakeTimeout: 15_000,
+      perMessageDeflate: false,
+    });
+    this.socket = socket;
+    let retryMs: number | null = null;
+
+    socket.on('unexpected-response', (_req, res: IncomingMessage) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body.length < 4096 ? (body += c) : undefined));
+      res.on('end', () => {
+        let detail = body.trim();
+        try {
+          const parsed = JSON.parse(body) as { code?: string; message?: string; hint?: string };
+          detail = `${parsed.code}: ${parsed.message}${parsed.hint ? ` (${parsed.hint})` : ''}`;
+        } catch {
+          /* not JSON: show as is */
+        }
+        const auth = res.statusCode === 401 || res.statusCode === 403;
+        retryMs = auth ? (this.opts.authRetryMs ?? 60_000) : null;
+        this.problem(
+          auth
+            ? `the server rejected the agent token (HTTP ${res.statusCode}) — ${detail}; retrying in ${Math.round((retryMs ?? 0) / 1000)}s`
+            : `server answered HTTP ${res.statusCode} instead of a websocket: ${detail}`,
+        );
+        socket.terminate();
+      });
+    });
+    socket.on('open', () => {
+      this.armWatchdog();
+      socket.send(encodeMessage(this.opts.hello));
+    });
+    socket.on('ping', () => this.armWatchdog());
+    socket.on('message', (data, isBinary) => {
+      this.armWatchdog();
+      const decoded = isBinary ? { ok: false as const, error: 'binary frame' } : decodeServerMessage(data.toString());
+      if (!decoded.ok) {
+        this.opts.log.error({ error: decoded.error }, 'server sent an invalid frame; reconnecting');
+        socket.close(CLOSE_CODES.badFrame, decoded.error.slice(0, 120));
+        return;
+      }
+      const message = decoded.message;
+      if (message.type === 'registered') {
+        this.registered = true;
+        this.backoff.reset();
+        this.silenceLimitMs = Math.round(message.pingIntervalMs * 2.5);
+        if (this.lastProblem) this.opts.log.info('connection restored');
+        this.lastProblem = '';
+        this.opts.log.info({ workspace: message.workspace, cache: message.cache?.substituter ?? null }, 'registered with the server');
+        this.opts.onRegistered(message);
+        return;
+      }
+      this.opts.onMessage(message);
+    });
+    socket.on('error', (err) => {
+      if (retryMs === null) this.problem(`cannot connect to ${url}: ${err.message}`);
+    });
+    socket.on('close', (code, reasonBuf) => {
+      clearTimeout(this.watchdog);
+      const wasRegistered = this.registered;
+      this.registered = false;
+      if (this.socket === socket) this.socket = null;
+      if (wasRegistered) this.opts.onDisconnected();
+      if (this.stopped) return;
+      const reason = reasonBuf.toString();
+      if (code === CLOSE_CODES.unauthorized || code === CLOSE_CODES.forbidden || code === CLOSE_CODES.protocolVersion) {
+        retryMs = this.opts.authRetryMs ?? 60_000;
+        this.problem(`the server closed the connection (${code}): ${reason}; retrying in ${Math.round(retryMs / 1000)}s`);
+      } else if (wasRegistered) {
+        this.opts.log.warn({ code, reason }, 'disconnected from the server; reconnecting');
+      }
+      this.schedule(retryMs ?? this.backoff.next());
+    });
+  }
+
+  private schedule(delayMs: number): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this.connect(), delayMs);
+  }
+
+  private armWatchdog(): void {
+    clearTimeout(this.watchdog);
+    this.watchdog = setTimeout(() => {
+      this.opts.log.warn(`no ping from the server for ${Math.round(this.silenceLimitMs / 1000)}s; reconnecting`);
+      this.socket?.terminate();
+    }, this.silenceLimitMs);
+  }
+}

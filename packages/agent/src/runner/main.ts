@@ -1,0 +1,52 @@
+/**
+ * Entry point of the detached deployment runner:
+ * `node runner/main.js STATE_DIR/deployments/<id>`.
+ *
+ * The agent starts it in its own session (setsid) so that the agent can be
+ * killed or restarted — NixOS restarts the agent's unit during a switch —
+ * while the deployment goes on; the outcome lands in the events file either
+ * way. SIGTERM means "cancel": honoured before activation, ignored after.
+ */
+import { writeFileSync } from 'node:fs';
+import { readOrder, files } from '../state.js';
+import { formatStamp, stampOf } from '../process-alive.js';
+import { Journal } from './journal.js';
+import { runDeployment, type RunContext } from './run-deployment.js';
+
+async function main(): Promise<number> {
+  const dir = process.argv[2];
+  if (!dir) {
+    process.stderr.write('usage: runner DEPLOYMENT_DIR\n');
+    return 2;
+  }
+  writeFileSync(files.pid(dir), formatStamp(stampOf()));
+  const journal = new Journal(dir);
+  if (journal.finished) return 0;
+  const order = readOrder(dir);
+  const cancel = new AbortController();
+  const ctx: RunContext = { order, journal, token: process.env['DROVER_AGENT_TOKEN'], cancel: cancel.signal, phase: 'waiting' };
+  process.on('SIGHUP', () => {});
+  process.on('SIGTERM', () => {
+    if (ctx.phase === 'waiting' || ctx.phase === 'fetching') {
+      journal.say('cancel requested');
+      cancel.abort();
+    } else {
+      journal.say(`cancel requested during ${ctx.phase}; finishing this deployment first`);
+    }
+  });
+  try {
+    await runDeployment(ctx);
+  } catch (err) {
+    journal.say(`internal error: ${(err as Error).stack ?? String(err)}`);
+    journal.finish('Failed', `the deployment process failed: ${(err as Error).message}`, null);
+  }
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`drover runner: ${String(err)}\n`);
+    process.exit(1);
+  },
+);

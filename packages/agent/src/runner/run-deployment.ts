@@ -1,0 +1,174 @@
+/**
+ * One deployment, start to finish, as the detached runner process does it:
+ *
+ *  1. take the profile lock;
+ *  2. substitute the closure (and rollback script) — signatures required;
+ *     on failure the profile is not touched;
+ *  3. record closure size, detect the profile type, remember what is active;
+ *  4. activate; 5. check: the server is reachable, the rollbackScript passes;
+ *  6. on any failure in 4–5, re-activate the remembered store path.
+ *
+ * Every command is echoed as `$ …` and its output streamed to the journal.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  activationCommands,
+  closureSizeCommand,
+  describeFailure,
+  detectProfileType,
+  formatCommand,
+  parseClosureSize,
+  readActivePath,
+  runCommand,
+  substituteCommand,
+  type Command,
+  type CommandResult,
+} from '@drover/nix';
+import { API_PREFIX, type StorePath } from '@drover/protocol';
+import type { RunnerOrder } from '../state.js';
+import type { Journal } from './journal.js';
+import { acquireProfileLock } from './lock.js';
+
+export type Phase = 'waiting' | 'fetching' | 'activating' | 'checking' | 'rolling-back' | 'done';
+
+export interface RunContext {
+  readonly order: RunnerOrder;
+  readonly journal: Journal;
+  /** The agent token, for the reachability check; from the environment, never a file. */
+  readonly token: string | undefined;
+  /** Aborted when the agent asks to cancel; honoured only before activation starts. */
+  readonly cancel: AbortSignal;
+  phase: Phase;
+  /** The command running now, so a cancel can stop a download. */
+  current?: { kill(): void } | undefined;
+}
+
+class Cancelled extends Error {}
+
+async function step(ctx: RunContext, command: Command): Promise<CommandResult> {
+  ctx.journal.line('agent', `$ ${formatCommand(command.argv)}`);
+  return runCommand(command, { onLine: (stream, text) => ctx.journal.line(stream, text) });
+}
+
+function throwIfCancelled(ctx: RunContext): void {
+  if (ctx.cancel.aborted) throw new Cancelled();
+}
+
+/** Can this machine still reach the server with its token? Retries for up to `withinMs`. */
+async function serverReachable(ctx: RunContext, withinMs = 30_000): Promise<string | null> {
+  const url = `${ctx.order.server.replace(/\/$/, '')}${API_PREFIX}/agent/check`;
+  const deadline = Date.now() + withinMs;
+  let last = 'no attempt made';
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url, {
+        headers: ctx.token ? { authorization: `Bearer ${ctx.token}` } : {},
+        signal: AbortSignal.timeout(10_000),
+      });
+      if (res.status === 204 || res.ok) return null;
+      last = `server answered HTTP ${res.status}`;
+      if (res.status === 401 || res.status === 403) return last; // a new token will not appear by waiting
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await sleep(2000);
+  }
+  return `cannot reach ${url}: ${last}`;
+}
+
+async function activate(ctx: RunContext, path: StorePath): Promise<string | null> {
+  const type = await detectProfileType(path);
+  for (const command of activationCommands(type, ctx.order.profile, path)) {
+    const result = await step(ctx, command);
+    if (result.code !== 0) return describeFailure(command, result);
+  }
+  return null;
+}
+
+async function rollBack(ctx: RunContext, failure: string, previous: StorePath | null): Promise<void> {
+  const { journal } = ctx;
+  ctx.phase = 'rolling-back';
+  if (!previous) {
+    journal.say(`nothing to roll back to: this was the first deployment to ${ctx.order.profile}`);
+    journal.finish('Failed', `${failure}; first deployment to this profile, so there was nothing to roll back to`, await readActivePath(ctx.order.profile));
+    return;
+  }
+  journal.say(`rolling back: re-activating the previously active ${previous}`);
+  const rollbackFailure = await activate(ctx, previous);
+  if (rollbackFailure) {
+    journal.say(`ROLLBACK FAILED: ${rollbackFailure}`);
+    journal.finish('Failed', `${failure}; rollback to ${previous} also failed: ${rollbackFailure}`, await readActivePath(ctx.order.profile));
+    return;
+  }
+  journal.say(`rolled back to ${previous}`);
+  journal.finish('Failed', `${failure}; rolled back to ${previous}`, previous);
+}
+
+export async function runDeployment(ctx: RunContext): Promise<void> {
+  const { order, journal } = ctx;
+  const { deployment } = order;
+  const storePath = deployment.storePath as StorePath;
+  try {
+    ctx.phase = 'waiting';
+    mkdirSync(dirname(order.profile), { recursive: true });
+    const release = await acquireProfileLock(order.profile, {
+      signal: ctx.cancel,
+      onWait: (pid) => journal.say(`waiting for the deployment in process ${pid} to finish with ${order.profile}`),
+    });
+    try {
+      journal.started();
+      journal.say(`deployment #${deployment.index} of ${storePath} to profile ${order.profile} (agent ${order.agent})`);
+
+      ctx.phase = 'fetching';
+      const paths = [storePath, ...(deployment.rollbackScript ? [deployment.rollbackScript as StorePath] : [])];
+      if (order.cache) journal.say(`fetching from ${order.cache.substituter} and this machine's own substituters`);
+      const fetched = await step(ctx, substituteCommand(paths, order.cache));
+      throwIfCancelled(ctx);
+      if (fetched.code !== 0) {
+        const last = [...fetched.stderrTail].reverse().find((l) => /error|not signed|no substituter|don't know how/i.test(l)) ?? fetched.stderrTail.at(-1) ?? '';
+        journal.finish('Failed', `could not fetch ${storePath}: ${last.trim() || `nix-store exited with code ${fetched.code}`}; the profile was not changed`, await readActivePath(order.profile));
+        return;
+      }
+      const sizeCommand = closureSizeCommand(storePath);
+      const size = await runCommand(sizeCommand, { captureStdout: true });
+      const closureSize = size.code === 0 ? parseClosureSize(size.stdout) : null;
+      if (closureSize !== null) {
+        journal.closureSize(closureSize);
+        journal.say(`closure size: ${(closureSize / 1024 / 1024).toFixed(1)} MiB`);
+      }
+
+      const type = await detectProfileType(storePath);
+      const previous = await readActivePath(order.profile);
+      journal.say(`profile type: ${type}; active now: ${previous ?? 'nothing (first deployment)'}`);
+      throwIfCancelled(ctx);
+
+      ctx.phase = 'activating';
+      const activationFailure = await activate(ctx, storePath);
+      if (activationFailure) return await rollBack(ctx, `activation failed: ${activationFailure}`, previous);
+
+      ctx.phase = 'checking';
+      journal.say('checking that the server is still reachable');
+      const unreachable = await serverReachable(ctx);
+      if (unreachable) return await rollBack(ctx, `check failed: ${unreachable}`, previous);
+      if (deployment.rollbackScript) {
+        const check: Command = { argv: [deployment.rollbackScript] };
+        const result = await step(ctx, check);
+        if (result.code !== 0) return await rollBack(ctx, `rollbackScript failed: ${describeFailure(check, result)}`, previous);
+      }
+      ctx.phase = 'done';
+      journal.say(`activated ${storePath}`);
+      journal.finish('Succeeded', null, storePath);
+    } finally {
+      release();
+    }
+  } catch (err) {
+    if (err instanceof Cancelled || ctx.cancel.aborted) {
+      journal.say('cancelled before activation; nothing was changed');
+      journal.finish('Cancelled', 'cancelled before activation; the profile was not changed', await readActivePath(order.profile));
+      return;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * The agent's state directory: one folder per deployment it was given.
+ *
+ *     STATE_DIR/deployments/<id>/order.json   what to deploy (written by the agent)
+ *     STATE_DIR/deployments/<id>/events.ndjson what happened (appended by the runner)
+ *     STATE_DIR/deployments/<id>/runner.pid   "<pid> <start time>" of the runner
+ *     STATE_DIR/deployments/<id>/reported     the server acknowledged the outcome
+ *
+ * The events file is the durable outbox: the runner appends to it whether
+ * or not the agent is alive or connected, and the agent replays it to the
+ * server until the outcome is acknowledged.
+ */
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, renameSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { CacheConfig, DeploymentOrder, LogStream, OutcomeStatus } from '@drover/protocol';
+
+export interface RunnerOrder {
+  readonly deployment: DeploymentOrder;
+  readonly agent: string;
+  /** Absolute profile path. */
+  readonly profile: string;
+  readonly cache: CacheConfig | null;
+  /** Base URL of the server, for the post-activation reachability check. */
+  readonly server: string;
+  readonly system: string;
+}
+
+export type RunnerEvent =
+  | { type: 'started'; time: string }
+  | { type: 'closure-size'; closureSize: number }
+  | { type: 'log'; seq: number; time: string; stream: LogStream; text: string }
+  | { type: 'finished'; time: string; status: OutcomeStatus; reason: string | null; activePath: string | null };
+
+export function defaultStateDir(agentName: string): string {
+  const base = process.getuid?.() === 0 ? '/var/lib/drover-agent' : join(process.env['XDG_STATE_HOME'] ?? join(homedir(), '.local/state'), 'drover-agent');
+  return join(base, agentName);
+}
+
+export function deploymentsDir(stateDir: string): string {
+  return join(stateDir, 'deployments');
+}
+
+export function deploymentDir(stateDir: string, id: string): string {
+  return join(deploymentsDir(stateDir), id);
+}
+
+export const files = {
+  order: (dir: string) => join(dir, 'order.json'),
+  events: (dir: string) => join(dir, 'events.ndjson'),
+  pid: (dir: string) => join(dir, 'runner.pid'),
+  reported: (dir: string) => join(dir, 'reported'),
+};
+
+/** Writes the order atomically (temp file, then rename); the token is never written. */
+export function writeOrder(dir: string, order: RunnerOrder): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const tmp = `${files.order(dir)}.tmp`;
+  writeFileSync(tmp, JSON.stringify(order), { mode: 0o600 });
+  renameSync(tmp, files.order(dir));
+}
+
+export function readOrder(dir: string): RunnerOrder {
+  return JSON.parse(readFileSync(files.order(dir), 'utf8')) as RunnerOrder;
+}
+
+export function appendEvent(dir: string, event: RunnerEvent): void {
+  appendFileSync(files.events(dir), JSON.stringify(event) + '\n', { mode: 0o600 });
+}
+
+/** Complete events from byte `offset` on; a half-written last line waits for the next read. */
+export function readEvents(dir: string, offset: number): { events: RunnerEvent[]; offset: number } {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(files.events(dir));
+  } catch {
+    return { events: [], offset };
+  }
+  const end = buf.lastIndexOf(0x0a) + 1;
+  if (end <= offset) return { events: [], offset };
+  const events: RunnerEvent[] = [];
+  for (const line of buf.subarray(offset, end).toString('utf8').split('\n')) {
+    if (!line) continue;
+    try {
+      events.push(JSON.parse(line) as RunnerEvent);
+    } catch {
+      /* a torn line from a crash: skip it */
+    }
+  }
+  return { events, offset: end };
+}
+
+export function isReported(dir: string): boolean {
+  return existsSync(files.reported(dir));
+}
+
+export function markReported(dir: string): void {
+  writeFileSync(files.reported(dir), new Date().toISOString());
+}
+
+/** Deployment folders, oldest first. */
+export function listDeploymentDirs(stateDir: string): string[] {
+  const root = deploymentsDir(stateDir);
+  let names: string[];
+  try {
+    names = readdirSync(root);
+  } catch {
+    return [];
+  }
+  return names
+    .map((n) => join(root, n))
+    .filter((d) => existsSync(files.order(d)))
+    .map((d) => ({ d, t: statSync(files.order(d)).mtimeMs }))
+    .sort((a, b) => a.t - b.t)
+    .map((x) => x.d);
+}
+
+/** Keeps the newest `keep` reported deployments' folders, deletes older ones. */
+export function pruneReported(stateDir: string, keep: number): void {
+  const reported = listDeploymentDirs(stateDir).filter(isReported);
+  for (const dir of reported.slice(0, Math.max(0, reported.length - keep))) rmSync(dir, { recursive: true, force: true });
+}

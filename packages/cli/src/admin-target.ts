@@ -1,0 +1,158 @@
+/**
+ * Where admin commands (tokens, workspaces) act: directly on the database
+ * (`--data-dir` / `--database-url`, on the server's machine) or through the
+ * API of a running server (`--server` with an admin token).
+ */
+import type { TokenInfo, TokenKind, Workspace } from '@drover/protocol';
+import { DroverError, parseAgentName } from '@drover/protocol';
+import {
+  createToken,
+  createWorkspace,
+  findWorkspace,
+  listTokens,
+  listWorkspaces,
+  migrateToLatest,
+  ensureDefaultWorkspace,
+  openDatabase,
+  revokeToken,
+  setWorkspaceCache,
+  tokenInfo,
+  workspaceJson,
+  type OpenDatabase,
+} from '@drover/server';
+import { ApiClient } from './client.js';
+import { resolveServerSettings } from './config.js';
+
+export interface AdminTarget {
+  createToken(input: { workspace: string; kind: TokenKind; agent?: string | undefined; description?: string | undefined }): Promise<{ token: string; info: TokenInfo }>;
+  listTokens(workspace: string): Promise<TokenInfo[]>;
+  revokeToken(workspace: string | undefined, id: string): Promise<void>;
+  setCache(workspace: string, cache: { substituter: string | null; publicKey: string | null }): Promise<Workspace>;
+  createWorkspace(name: string): Promise<Workspace>;
+  listWorkspaces(): Promise<Workspace[]>;
+  close(): Promise<void>;
+}
+
+export interface AdminFlags {
+  server?: string;
+  token?: string;
+  dataDir?: string;
+  databaseUrl?: string;
+  databaseSchema?: string;
+  config?: string;
+}
+
+class LocalAdmin implements AdminTarget {
+  constructor(private readonly database: OpenDatabase) {}
+
+  private get db() {
+    return this.database.db;
+  }
+
+  async createToken(input: { workspace: string; kind: TokenKind; agent?: string | undefined; description?: string | undefined }) {
+    const ws = await findWorkspace(this.db, input.workspace);
+    const { token, row } = await createToken(this.db, {
+      workspaceId: ws.id,
+      kind: input.kind,
+      agentName: input.agent === undefined ? undefined : parseAgentName(input.agent),
+      description: input.description,
+    });
+    return { token, info: tokenInfo(row, ws.name) };
+  }
+
+  async listTokens(workspace: string) {
+    return listTokens(this.db, (await findWorkspace(this.db, workspace)).id);
+  }
+
+  async revokeToken(workspace: string | undefined, id: string) {
+    const wsId = workspace ? (await findWorkspace(this.db, workspace)).id : null;
+    if (!(await revokeToken(this.db, wsId, id))) throw new DroverError('DROVER_ERR_TOKEN_NOT_FOUND', `no token ${JSON.stringify(id)}`);
+    // A running server notices on the next request; open agent sockets are closed by `drover token revoke --server`.
+  }
+
+  async setCache(workspace: string, cache: { substituter: string | null; publicKey: string | null }) {
+    return workspaceJson(await setWorkspaceCache(this.db, (await findWorkspace(this.db, workspace)).id, cache));
+  }
+
+  async createWorkspace(name: string) {
+    return workspaceJson(await createWorkspace(this.db, name));
+  }
+
+  async listWorkspaces() {
+    return (await listWorkspaces(this.db)).map(workspaceJson);
+  }
+
+  close() {
+    return this.database.close();
+  }
+}
+
+class RemoteAdmin implements AdminTarget {
+  constructor(private readonly api: ApiClient) {}
+
+  private async checkWorkspace(workspace: string | undefined): Promise<void> {
+    if (!workspace) return;
+    const ws = await this.api.request<Workspace>('GET', '/workspace');
+    if (ws.name !== workspace) {
+      throw new DroverError('DROVER_ERR_FORBIDDEN', `the admin token belongs to workspace ${JSON.stringify(ws.name)}, not ${JSON.stringify(workspace)}`);
+    }
+  }
+
+  async createToken(input: { workspace: string; kind: TokenKind; agent?: string | undefined; description?: string | undefined }) {
+    await this.checkWorkspace(input.workspace);
+    return this.api.request<{ token: string; info: TokenInfo }>('POST', '/tokens', {
+      kind: input.kind,
+      ...(input.agent ? { agent: input.agent } : {}),
+      ...(input.description ? { description: input.description } : {}),
+    });
+  }
+
+  async listTokens(workspace: string) {
+    await this.checkWorkspace(workspace);
+    return (await this.api.request<{ tokens: TokenInfo[] }>('GET', '/tokens')).tokens;
+  }
+
+  async revokeToken(workspace: string | undefined, id: string) {
+    await this.checkWorkspace(workspace);
+    await this.api.request('DELETE', `/tokens/${encodeURIComponent(id)}`);
+  }
+
+  async setCache(workspace: string, cache: { substituter: string | null; publicKey: string | null }) {
+    await this.checkWorkspace(workspace);
+    return this.api.request<Workspace>('PUT', '/workspace/cache', cache);
+  }
+
+  async createWorkspace(): Promise<Workspace> {
+    throw new DroverError('DROVER_ERR_FORBIDDEN', 'workspaces are created on the server machine: use --data-dir or --database-url instead of --server');
+  }
+
+  async listWorkspaces() {
+    return [await this.api.request<Workspace>('GET', '/workspace')];
+  }
+
+  async close() {}
+}
+
+export async function openAdminTarget(flags: AdminFlags): Promise<AdminTarget> {
+  const server = flags.server ?? process.env['DROVER_SERVER'];
+  const useServer = flags.server !== undefined || (server && !flags.dataDir && !flags.databaseUrl && !process.env['DROVER_DATA_DIR'] && !process.env['DROVER_DATABASE_URL']);
+  if (useServer && server) {
+    const token = flags.token ?? process.env['DROVER_ADMIN_TOKEN'];
+    if (!token) throw new DroverError('DROVER_ERR_UNAUTHORIZED', 'with --server, an admin token is needed: set DROVER_ADMIN_TOKEN or pass --token');
+    return new RemoteAdmin(new ApiClient({ server, token }));
+  }
+  const settings = resolveServerSettings({
+    configFile: flags.config,
+    env: process.env,
+    flags: { dataDir: flags.dataDir, databaseUrl: flags.databaseUrl, databaseSchema: flags.databaseSchema },
+  });
+  const database = await openDatabase(settings);
+  try {
+    await migrateToLatest(database.db);
+    await ensureDefaultWorkspace(database.db);
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+  return new LocalAdmin(database);
+}

@@ -1,0 +1,50 @@
+/** `drover agents` and `drover deployments`: what the API shows, as a table or JSON. */
+import type { Agent, Deployment } from '@drover/protocol';
+import { formatDuration } from '@drover/protocol';
+import { ApiClient } from '../client.js';
+import { out, printJson, table } from '../output.js';
+import { readerClient, type ReaderFlags } from './reader.js';
+
+export async function agentsCommand(flags: ReaderFlags & { json?: boolean }): Promise<void> {
+  const api: ApiClient = readerClient(flags);
+  const { agents } = await api.request<{ agents: Agent[] }>('GET', '/agents');
+  if (flags.json) return printJson(agents);
+  if (agents.length === 0) return out('no agents yet: start one with `drover agent NAME --server URL` and an agent token');
+  out(
+    table([
+      ['NAME', 'STATUS', 'LAST SEEN', 'VERSION', 'LAST DEPLOYMENT', 'CURRENT'],
+      ...agents.map((a) => [
+        a.name,
+        a.online ? 'online' : 'offline',
+        a.lastSeenAt ?? '-',
+        a.version ?? '-',
+        a.lastDeployment ? `#${a.lastDeployment.index} ${a.lastDeployment.status}` : '-',
+        a.currentStorePath ?? '-',
+      ]),
+    ]),
+  );
+}
+
+export async function deploymentsCommand(flags: ReaderFlags & { json?: boolean; agent?: string; limit?: string }): Promise<void> {
+  const api = readerClient(flags);
+  const query = new URLSearchParams();
+  if (flags.agent) query.set('agent', flags.agent);
+  if (flags.limit) query.set('limit', flags.limit);
+  const { deployments } = await api.request<{ deployments: Deployment[] }>('GET', `/deployments?${query}`);
+  if (flags.json) return printJson(deployments);
+  if (deployments.length === 0) return out('no deployments yet: run `drover activate deploy.json`');
+  out(
+    table([
+      ['AGENT', 'INDEX', 'STATUS', 'CREATED', 'DURATION', 'STORE PATH', 'ID'],
+      ...deployments.map((d) => [
+        d.agent,
+        `#${d.index}`,
+        d.status,
+        d.createdAt,
+        d.startedAt && d.finishedAt ? formatDuration(Date.parse(d.finishedAt) - Date.parse(d.startedAt)) : '-',
+        d.storePath,
+        d.id,
+      ]),
+    ]),
+  );
+}

@@ -1,0 +1,115 @@
+/**
+ * Server settings from three sources, in rising precedence: a TOML config
+ * file, DROVER_* environment variables, command-line flags. Unknown keys in
+ * the file are an error that names them, never silently ignored.
+ *
+ *     # drover.toml
+ *     listen = "0.0.0.0:7700"
+ *     data_dir = "/var/lib/drover"
+ *     database_url = "postgres://drover@db/drover"
+ *     public_url = "https://deploy.example.com"
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseToml } from 'smol-toml';
+import { DroverError, parseDuration } from '@drover/protocol';
+
+export interface ServerSettings {
+  listen: string;
+  dataDir: string;
+  databaseUrl?: string | undefined;
+  databaseSchema?: string | undefined;
+  publicUrl?: string | undefined;
+  logLevel: string;
+  pingIntervalMs?: number | undefined;
+}
+
+interface Key {
+  /** Name in the TOML file. */
+  readonly toml: string;
+  readonly env: string;
+  readonly field: keyof ServerSettings;
+  readonly kind: 'string' | 'duration';
+}
+
+export const SERVER_KEYS: readonly Key[] = [
+  { toml: 'listen', env: 'DROVER_LISTEN', field: 'listen', kind: 'string' },
+  { toml: 'data_dir', env: 'DROVER_DATA_DIR', field: 'dataDir', kind: 'string' },
+  { toml: 'database_url', env: 'DROVER_DATABASE_URL', field: 'databaseUrl', kind: 'string' },
+  { toml: 'database_schema', env: 'DROVER_DATABASE_SCHEMA', field: 'databaseSchema', kind: 'string' },
+  { toml: 'public_url', env: 'DROVER_PUBLIC_URL', field: 'publicUrl', kind: 'string' },
+  { toml: 'log_level', env: 'DROVER_LOG_LEVEL', field: 'logLevel', kind: 'string' },
+  { toml: 'ping_interval', env: 'DROVER_PING_INTERVAL', field: 'pingIntervalMs', kind: 'duration' },
+];
+
+export const SERVER_DEFAULTS: ServerSettings = { listen: '127.0.0.1:7700', dataDir: './drover-data', logLevel: 'info' };
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function convert(key: Key, value: unknown, source: string): string | number {
+  if (key.kind === 'duration') {
+    const ms = typeof value === 'number' ? value * 1000 : typeof value === 'string' ? parseDuration(value) : null;
+    if (ms === null || ms <= 0) throw new DroverError('DROVER_ERR_CONFIG', `${source}: ${key.toml} must be a duration such as "30s" (got ${JSON.stringify(value)})`);
+    return ms;
+  }
+  if (typeof value !== 'string' || value === '') {
+    throw new DroverError('DROVER_ERR_CONFIG', `${source}: ${key.toml} must be a non-empty string (got ${JSON.stringify(value)})`);
+  }
+  if (key.field === 'logLevel' && !LOG_LEVELS.includes(value)) {
+    throw new DroverError('DROVER_ERR_CONFIG', `${source}: log_level must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+  return value;
+}
+
+export function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new DroverError('DROVER_ERR_CONFIG', `cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  try {
+    return parseToml(text) as Record<string, unknown>;
+  } catch (err) {
+    throw new DroverError('DROVER_ERR_CONFIG', `config file ${path} is not valid TOML: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Merges defaults < file < environment < flags. `flags` holds only options
+ * the user actually gave.
+ */
+export function resolveServerSettings(input: {
+  configFile?: string | undefined;
+  env: NodeJS.ProcessEnv;
+  flags: Partial<ServerSettings>;
+}): ServerSettings {
+  const settings: ServerSettings = { ...SERVER_DEFAULTS };
+  const set = (field: keyof ServerSettings, value: string | number) => {
+    (settings as unknown as Record<string, unknown>)[field] = value;
+  };
+  const file = input.configFile ?? input.env['DROVER_CONFIG'];
+  if (file) {
+    const data = readConfigFile(file);
+    const known = new Map(SERVER_KEYS.map((k) => [k.toml, k]));
+    const unknown = Object.keys(data).filter((k) => !known.has(k));
+    if (unknown.length > 0) {
+      throw new DroverError(
+        'DROVER_ERR_CONFIG',
+        `config file ${file}: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')} (known: ${[...known.keys()].join(', ')})`,
+      );
+    }
+    for (const [name, value] of Object.entries(data)) {
+      const key = known.get(name)!;
+      set(key.field, convert(key, value, `config file ${file}`));
+    }
+  }
+  for (const key of SERVER_KEYS) {
+    const value = input.env[key.env];
+    if (value !== undefined && value !== '') set(key.field, convert(key, value, `environment ${key.env}`));
+  }
+  for (const key of SERVER_KEYS) {
+    const value = input.flags[key.field];
+    if (value !== undefined) set(key.field, convert(key, value, `flag --${key.toml.replace(/_/g, '-')}`));
+  }
+  return settings;
+}

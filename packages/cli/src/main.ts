@@ -1,0 +1,121 @@
+/**
+ * The `drover` command. Each subcommand loads only what it needs, so
+ * `drover agent` stays small in memory (no server, database or HTTP
+ * framework code is loaded into the agent).
+ */
+import { Command, Option } from 'commander';
+import { reportError } from './output.js';
+
+const version = '0.1.0';
+
+function run(fn: (...args: never[]) => Promise<unknown>) {
+  return async (...args: unknown[]) => {
+    try {
+      const code = await (fn as (...a: unknown[]) => Promise<unknown>)(...args);
+      if (typeof code === 'number') process.exitCode = code;
+    } catch (err) {
+      process.exitCode = reportError(err);
+    }
+  };
+}
+
+const localOptions = (cmd: Command) =>
+  cmd
+    .option('--data-dir <dir>', 'server data directory with the SQLite database (env DROVER_DATA_DIR)')
+    .option('--database-url <url>', 'PostgreSQL URL instead of SQLite (env DROVER_DATABASE_URL)')
+    .option('--database-schema <name>', 'PostgreSQL schema (env DROVER_DATABASE_SCHEMA)')
+    .option('--config <file>', 'server config file, TOML (env DROVER_CONFIG)')
+    .option('--server <url>', 'act through a running server instead (env DROVER_SERVER), with an admin token')
+    .option('--token <token>', 'admin token for --server (env DROVER_ADMIN_TOKEN)');
+
+const readerOptions = (cmd: Command) =>
+  cmd
+    .option('--server <url>', 'Drover server URL (env DROVER_SERVER)')
+    .option('--token <token>', 'token (env DROVER_ACTIVATE_TOKEN or DROVER_ADMIN_TOKEN)');
+
+export function buildProgram(): Command {
+  const program = new Command('drover')
+    .description('Continuous deployment of Nix profiles to fleets of machines')
+    .version(version)
+    .showHelpAfterError('(run with --help for usage)');
+
+  program
+    .command('server')
+    .description('run the control plane: agent websockets, HTTP API (SQLite in --data-dir by default)')
+    .option('--listen <host:port>', 'address to listen on (env DROVER_LISTEN; default 127.0.0.1:7700)')
+    .option('--data-dir <dir>', 'data directory (env DROVER_DATA_DIR; default ./drover-data)')
+    .option('--database-url <url>', 'PostgreSQL URL; several servers may share it (env DROVER_DATABASE_URL)')
+    .option('--database-schema <name>', 'PostgreSQL schema (env DROVER_DATABASE_SCHEMA; default public)')
+    .option('--public-url <url>', 'base URL in links shown to users (env DROVER_PUBLIC_URL)')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace (env DROVER_LOG_LEVEL)')
+    .option('--config <file>', 'TOML config file (env DROVER_CONFIG); flags override env, env overrides the file')
+    .action(run(async (flags) => (await import('./commands/server.js')).serverCommand(flags)));
+
+  program
+    .command('agent')
+    .description('keep this machine\'s profile deployed: connect out to the server and run deployments')
+    .argument('<name>', 'agent name: 1-64 letters, digits, "-", "_", "."')
+    .option('--server <url>', 'Drover server URL (env DROVER_SERVER)')
+    .option('--profile <profile>', '"system", a profile name under /nix/var/nix/profiles, or an absolute path', 'system')
+    .option('--state-dir <dir>', 'where deployments are journaled (default /var/lib/drover-agent/NAME as root)')
+    .option('--token-file <file>', 'read the agent token from a file instead of DROVER_AGENT_TOKEN')
+    .option('--log-level <level>', 'log level (env DROVER_LOG_LEVEL)')
+    .action(run(async (name, flags) => (await import('./commands/agent.js')).agentCommand(name, flags)));
+
+  readerOptions(
+    program
+      .command('activate')
+      .description('deploy the store paths in a deploy.json (Cachix Deploy format) and follow the logs')
+      .argument('<deploy.json>', 'deployment spec; "-" reads stdin'),
+  )
+    .option('--agent <name>', 'deploy only this agent from the spec (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--async', 'return after the deployments are created')
+    .option('--timeout <duration>', 'stop waiting after this long (90s, 5m); exit 2, deployments stay pending')
+    .option('--json', 'print the result as JSON (logs go to stderr)')
+    .action(run(async (file, flags) => (await import('./commands/activate.js')).activateCommand(file, flags)));
+
+  readerOptions(program.command('agents').description('list the agents of the workspace'))
+    .option('--json', 'JSON output')
+    .action(run(async (flags) => (await import('./commands/lists.js')).agentsCommand(flags)));
+
+  readerOptions(program.command('deployments').description('list deployments, newest first'))
+    .option('--agent <name>', 'only this agent')
+    .option('--limit <n>', 'at most this many (default 50)')
+    .option('--json', 'JSON output')
+    .action(run(async (flags) => (await import('./commands/lists.js')).deploymentsCommand(flags)));
+
+  const token = program.command('token').description('create, list and revoke tokens');
+  localOptions(token.command('create').description('create a token and print it (only this once) on stdout'))
+    .addOption(new Option('--kind <kind>', 'what the token may do').choices(['agent', 'activate', 'admin']).makeOptionMandatory())
+    .option('--workspace <name>', 'workspace', 'default')
+    .option('--agent <name>', 'bind an agent token to one agent name')
+    .option('--description <text>', 'what the token is for')
+    .action(run(async (flags) => (await import('./commands/admin.js')).tokenCreate(flags)));
+  localOptions(token.command('list').description('list tokens (never their secrets)'))
+    .option('--workspace <name>', 'workspace', 'default')
+    .option('--json', 'JSON output')
+    .action(run(async (flags) => (await import('./commands/admin.js')).tokenList(flags)));
+  localOptions(token.command('revoke').description('revoke a token; it stops working at once').argument('<id>', 'token id (see `drover token list`)'))
+    .option('--workspace <name>', 'only in this workspace')
+    .action(run(async (id, flags) => (await import('./commands/admin.js')).tokenRevoke(id, flags)));
+
+  const workspace = program.command('workspace').description('workspaces and their binary cache');
+  localOptions(workspace.command('cache').description('set the binary cache agents of a workspace substitute from').argument('<name>', 'workspace'))
+    .option('--substituter <url>', 'binary cache URL, e.g. https://cache.example.com')
+    .option('--public-key <key>', 'its signing key, NAME:BASE64 as in trusted-public-keys')
+    .option('--clear', 'remove the cache setting')
+    .action(run(async (name, flags) => (await import('./commands/admin.js')).workspaceCache(name, flags)));
+  localOptions(workspace.command('create').description('create a workspace').argument('<name>', 'lowercase letters, digits, "-"'))
+    .action(run(async (name, flags) => (await import('./commands/admin.js')).workspaceCreate(name, flags)));
+  localOptions(workspace.command('list').description('list workspaces'))
+    .option('--json', 'JSON output')
+    .action(run(async (flags) => (await import('./commands/admin.js')).workspaceList(flags)));
+
+  return program;
+}
+
+buildProgram()
+  .parseAsync(process.argv)
+  .catch((err: unknown) => {
+    process.exitCode = reportError(err);
+  });

@@ -1,0 +1,5 @@
+/** @drover/nix — what the agent needs from Nix: commands, profiles, substitution. */
+export * from './command.js';
+export * from './profile.js';
+export * from './store.js';
+export * from './system.js';

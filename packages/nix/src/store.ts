@@ -1,0 +1,46 @@
+/**
+ * Fetching closures from binary caches and reading their metadata with the
+ * real Nix tools. The agent never evaluates or builds: `nix-store --realise`
+ * of a store path only substitutes it, with signatures required.
+ */
+import type { StorePath } from '@drover/protocol';
+import type { Command } from './command.js';
+
+export interface SubstituteSource {
+  /** Binary cache URL, e.g. http://drover:7700/cache/main or https://cache.nixos.org */
+  readonly substituter: string;
+  /** `NAME:base64` ed25519 public key that signs the cache's narinfos. */
+  readonly publicKey: string;
+}
+
+/**
+ * `nix-store --realise` for `paths`, trying the workspace cache in addition to
+ * the machine's own substituters. `require-sigs` is never touched; the
+ * workspace key is added to the trusted ones. Negative narinfo lookups are
+ * not cached, so a path pushed a moment ago is found.
+ */
+export function substituteCommand(paths: readonly StorePath[], source: SubstituteSource | null): Command {
+  const argv: [string, ...string[]] = ['nix-store', '--realise', ...paths];
+  if (source) {
+    argv.push('--option', 'extra-substituters', source.substituter);
+    argv.push('--option', 'extra-trusted-public-keys', source.publicKey);
+  }
+  argv.push('--option', 'narinfo-cache-negative-ttl', '0');
+  return { argv };
+}
+
+/** `nix path-info -S --json PATH`, whose stdout `parseClosureSize` reads. */
+export function closureSizeCommand(path: StorePath): Command {
+  return { argv: ['nix', '--extra-experimental-features', 'nix-command', 'path-info', '--closure-size', '--json', path] };
+}
+
+export function parseClosureSize(stdout: string): number | null {
+  try {
+    const parsed: unknown = JSON.parse(stdout);
+    const first = Array.isArray(parsed) ? parsed[0] : parsed && typeof parsed === 'object' ? Object.values(parsed)[0] : undefined;
+    const size = (first as { closureSize?: unknown } | undefined)?.closureSize;
+    return typeof size === 'number' && Number.isFinite(size) ? size : null;
+  } catch {
+    return null;
+  }
+}

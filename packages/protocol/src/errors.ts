@@ -1,0 +1,159 @@
+/**
+ * The one table of Drover's error codes.
+ *
+ * Every error a user can meet — from the HTTP API, the agent websocket or the
+ * CLI — has a stable `DROVER_ERR_*` code, an HTTP status and a hint saying how
+ * to fix it. The API answers `{code, message, hint, details?}`; docs/errors.md
+ * lists every code and a test keeps the two in step.
+ */
+
+export interface ErrorSpec {
+  readonly status: number;
+  readonly hint: string;
+}
+
+export const ERRORS = {
+  DROVER_ERR_UNAUTHORIZED: {
+    status: 401,
+    hint: 'Send a valid token as "Authorization: Bearer TOKEN"; create one with `drover token create`.',
+  },
+  DROVER_ERR_TOKEN_REVOKED: {
+    status: 401,
+    hint: 'This token was revoked; create a new one with `drover token create` and update the client.',
+  },
+  DROVER_ERR_FORBIDDEN: {
+    status: 403,
+    hint: 'The token is valid but its kind does not allow this; use a token of the kind named in the message.',
+  },
+  DROVER_ERR_TOKEN_AGENT_MISMATCH: {
+    status: 403,
+    hint: 'This agent token is bound to another agent name; start the agent with that name or create a token for this one.',
+  },
+  DROVER_ERR_VALIDATION: {
+    status: 400,
+    hint: 'Fix the request so it matches the documented schema (see /api/v1/openapi.json).',
+  },
+  DROVER_ERR_INVALID_AGENT_NAME: {
+    status: 400,
+    hint: 'Agent names are 1-64 characters of letters, digits, "-", "_" and ".".',
+  },
+  DROVER_ERR_INVALID_WORKSPACE_NAME: {
+    status: 400,
+    hint: 'Workspace names are 1-64 characters of lowercase letters, digits and "-", starting with a letter or digit.',
+  },
+  DROVER_ERR_INVALID_STORE_PATH: {
+    status: 400,
+    hint: 'Use a full store path such as /nix/store/<32-character hash>-<name>, as printed by nix-build.',
+  },
+  DROVER_ERR_INVALID_DEPLOY_SPEC: {
+    status: 400,
+    hint: 'deploy.json must be {"agents": {"NAME": "/nix/store/…"}, "rollbackScript": {"SYSTEM": "/nix/store/…"}}; fix every problem listed in details.',
+  },
+  DROVER_ERR_UNKNOWN_AGENT: {
+    status: 400,
+    hint: 'An agent is known once it has connected with a token of this workspace; start `drover agent NAME` first or fix the name.',
+  },
+  DROVER_ERR_AGENT_NOT_FOUND: {
+    status: 404,
+    hint: 'List the agents of this workspace with `drover agents`.',
+  },
+  DROVER_ERR_DEPLOYMENT_NOT_FOUND: {
+    status: 404,
+    hint: 'List deployments with `drover deployments`; deployment ids are UUIDs.',
+  },
+  DROVER_ERR_WORKSPACE_NOT_FOUND: {
+    status: 404,
+    hint: 'List workspaces with `drover workspace list`, or create one with `drover workspace create NAME`.',
+  },
+  DROVER_ERR_WORKSPACE_EXISTS: {
+    status: 409,
+    hint: 'Workspace names are unique; pick another name.',
+  },
+  DROVER_ERR_TOKEN_NOT_FOUND: {
+    status: 404,
+    hint: 'List tokens with `drover token list`; use the ID column.',
+  },
+  DROVER_ERR_NOT_CANCELLABLE: {
+    status: 409,
+    hint: 'Only Pending deployments can be cancelled; this one has already started or finished.',
+  },
+  DROVER_ERR_ROUTE_NOT_FOUND: {
+    status: 404,
+    hint: 'Check the URL and method; the API lives under /api/v1/ (see /api/v1/openapi.json).',
+  },
+  DROVER_ERR_METHOD_NOT_ALLOWED: {
+    status: 405,
+    hint: 'Check the HTTP method against /api/v1/openapi.json.',
+  },
+  DROVER_ERR_BODY_TOO_LARGE: {
+    status: 413,
+    hint: 'The request body is larger than the server accepts; split it or raise the server limit.',
+  },
+  DROVER_ERR_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    hint: 'Send JSON with "Content-Type: application/json".',
+  },
+  DROVER_ERR_PROTOCOL_VERSION: {
+    status: 426,
+    hint: 'The agent and server speak different protocol versions; upgrade the older of the two.',
+  },
+  DROVER_ERR_CONFIG: {
+    status: 400,
+    hint: 'Fix the configuration named in the message (config file, DROVER_* environment or flags).',
+  },
+  DROVER_ERR_UNAVAILABLE: {
+    status: 503,
+    hint: 'The server is starting or shutting down; retry shortly.',
+  },
+  DROVER_ERR_INTERNAL: {
+    status: 500,
+    hint: 'This is a bug or an infrastructure failure; the server log has the details under the request id.',
+  },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** One problem inside a request, e.g. one bad entry of deploy.json. */
+export interface ErrorDetail {
+  /** Where the problem is, as a JSON-pointer-like path (`/agents/web-1`). */
+  readonly path: string;
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+/** The JSON body of every API error. */
+export interface ErrorBody {
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly hint: string;
+  readonly details?: readonly ErrorDetail[];
+}
+
+export class DroverError extends Error {
+  readonly code: ErrorCode;
+  readonly statusCode: number;
+  readonly hint: string;
+  readonly details: readonly ErrorDetail[] | undefined;
+
+  constructor(code: ErrorCode, message: string, details?: readonly ErrorDetail[]) {
+    super(message);
+    this.name = 'DroverError';
+    this.code = code;
+    this.statusCode = ERRORS[code].status;
+    this.hint = ERRORS[code].hint;
+    this.details = details;
+  }
+
+  toBody(): ErrorBody {
+    return {
+      code: this.code,
+      message: this.message,
+      hint: this.hint,
+      ...(this.details && this.details.length > 0 ? { details: this.details } : {}),
+    };
+  }
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERRORS, value);
+}

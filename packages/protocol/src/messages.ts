@@ -1,0 +1,199 @@
+/**
+ * The agent websocket protocol, version 1.
+ *
+ * One websocket per agent at `AGENT_WS_PATH`, opened by the agent with
+ * `Authorization: Bearer <agent token>`. Every frame is one JSON text message
+ * with a `type` tag; messages are grouped by direction and each frame is
+ * validated against its schema on arrival (a bad frame closes the socket with
+ * `CLOSE_CODES.badFrame`). Keepalive uses websocket ping/pong frames, not
+ * JSON, so an idle agent costs no parsing and no database write.
+ *
+ * Agent → server: `hello` first, then deployment events. Events are
+ * idempotent (log lines carry a per-deployment `seq`), so an agent replays
+ * everything it has not seen acknowledged after any reconnect.
+ * Server → agent: `registered`, `deploy`, `deployment.ack`, `deployment.cancel`.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import {
+  AgentNameSchema,
+  LogStreamSchema,
+  Nullable,
+  OutcomeStatusSchema,
+  ShortText,
+  StorePathSchema,
+  SystemSchema,
+  Timestamp,
+  Uuid,
+  WorkspaceNameSchema,
+} from './schemas.js';
+
+export const PROTOCOL_VERSION = 1;
+export const AGENT_WS_PATH = '/api/v1/agent/ws';
+/** Largest websocket frame either side accepts. */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+/** Longest log line kept; longer lines are cut and marked. */
+export const MAX_LOG_LINE_CHARS = 16 * 1024;
+/** Most log lines in one `deployment.log` frame. */
+export const MAX_LOG_LINES_PER_FRAME = 256;
+
+/** Websocket close codes Drover uses, with the reason text sent along. */
+export const CLOSE_CODES = {
+  /** Frame was not JSON or did not match its schema. */
+  badFrame: 4400,
+  /** Token missing, unknown or revoked (also answered as HTTP 401 at upgrade). */
+  unauthorized: 4401,
+  /** Token bound to a different agent name. */
+  forbidden: 4403,
+  /** The same agent connected again; this older connection is closed. */
+  replaced: 4409,
+  /** Agent speaks a protocol version the server does not. */
+  protocolVersion: 4426,
+  /** `hello` did not arrive in time. */
+  helloTimeout: 4408,
+  /** Server shutting down; reconnect to another replica or later. */
+  goingAway: 1001,
+} as const;
+
+// ── agent → server ─────────────────────────────────────────────────────────
+
+export const HelloMessage = Type.Object({
+  type: Type.Literal('hello'),
+  protocol: Type.Integer({ minimum: 1 }),
+  agent: AgentNameSchema,
+  version: ShortText,
+  system: SystemSchema,
+  profile: Type.String({ maxLength: 4096 }),
+  hostname: ShortText,
+});
+
+export const DeploymentStartedMessage = Type.Object({
+  type: Type.Literal('deployment.started'),
+  id: Uuid,
+  time: Timestamp,
+});
+
+export const DeploymentClosureSizeMessage = Type.Object({
+  type: Type.Literal('deployment.closure-size'),
+  id: Uuid,
+  closureSize: Type.Integer({ minimum: 0 }),
+});
+
+export const LogLineSchema = Type.Object({
+  seq: Type.Integer({ minimum: 0 }),
+  time: Timestamp,
+  stream: LogStreamSchema,
+  text: Type.String({ maxLength: MAX_LOG_LINE_CHARS + 64 }),
+});
+
+export const DeploymentLogMessage = Type.Object({
+  type: Type.Literal('deployment.log'),
+  id: Uuid,
+  lines: Type.Array(LogLineSchema, { minItems: 1, maxItems: MAX_LOG_LINES_PER_FRAME }),
+});
+
+export const DeploymentFinishedMessage = Type.Object({
+  type: Type.Literal('deployment.finished'),
+  id: Uuid,
+  time: Timestamp,
+  status: OutcomeStatusSchema,
+  reason: Nullable(Type.String({ maxLength: 4096 })),
+  /** The store path the profile points to now (after a rollback, the old one). */
+  activePath: Nullable(StorePathSchema),
+});
+
+export const AgentMessage = Type.Union([
+  HelloMessage,
+  DeploymentStartedMessage,
+  DeploymentClosureSizeMessage,
+  DeploymentLogMessage,
+  DeploymentFinishedMessage,
+]);
+export type AgentMessage = Static<typeof AgentMessage>;
+export type HelloMessage = Static<typeof HelloMessage>;
+export type LogLine = Static<typeof LogLineSchema>;
+export type DeploymentFinishedMessage = Static<typeof DeploymentFinishedMessage>;
+
+// ── server → agent ─────────────────────────────────────────────────────────
+
+export const CacheConfigSchema = Type.Object({
+  substituter: Type.String({ maxLength: 2048 }),
+  publicKey: Type.String({ maxLength: 1024 }),
+});
+export type CacheConfig = Static<typeof CacheConfigSchema>;
+
+export const RegisteredMessage = Type.Object({
+  type: Type.Literal('registered'),
+  agentId: Uuid,
+  workspace: WorkspaceNameSchema,
+  cache: Nullable(CacheConfigSchema),
+  /** How often the server pings; the agent reconnects after ~2.5 intervals of silence. */
+  pingIntervalMs: Type.Integer({ minimum: 1000 }),
+});
+
+export const DeploymentOrderSchema = Type.Object({
+  id: Uuid,
+  index: Type.Integer({ minimum: 1 }),
+  storePath: StorePathSchema,
+  rollbackScript: Nullable(StorePathSchema),
+});
+export type DeploymentOrder = Static<typeof DeploymentOrderSchema>;
+
+export const DeployMessage = Type.Object({
+  type: Type.Literal('deploy'),
+  deployment: DeploymentOrderSchema,
+});
+
+export const DeploymentAckMessage = Type.Object({
+  type: Type.Literal('deployment.ack'),
+  id: Uuid,
+});
+
+export const DeploymentCancelMessage = Type.Object({
+  type: Type.Literal('deployment.cancel'),
+  id: Uuid,
+  reason: ShortText,
+});
+
+export const ServerMessage = Type.Union([RegisteredMessage, DeployMessage, DeploymentAckMessage, DeploymentCancelMessage]);
+export type ServerMessage = Static<typeof ServerMessage>;
+export type RegisteredMessage = Static<typeof RegisteredMessage>;
+
+// ── decoding ───────────────────────────────────────────────────────────────
+
+export type DecodeResult<T> = { ok: true; message: T } | { ok: false; error: string };
+
+function decoder<T extends TSchema>(schema: T, direction: string) {
+  const byType = new Map<string, ReturnType<typeof TypeCompiler.Compile>>();
+  for (const variant of (schema as unknown as { anyOf: TSchema[] }).anyOf) {
+    const tag = (variant as unknown as { properties: { type: { const: string } } }).properties.type.const;
+    byType.set(tag, TypeCompiler.Compile(variant));
+  }
+  return (data: string): DecodeResult<Static<T>> => {
+    let value: unknown;
+    try {
+      value = JSON.parse(data);
+    } catch {
+      return { ok: false, error: `${direction} frame is not JSON` };
+    }
+    const tag = typeof value === 'object' && value !== null ? (value as { type?: unknown }).type : undefined;
+    const variant = typeof tag === 'string' ? byType.get(tag) : undefined;
+    if (!variant) {
+      return { ok: false, error: `${direction} frame has unknown type ${JSON.stringify(tag)} (expected one of ${[...byType.keys()].join(', ')})` };
+    }
+    if (!variant.Check(value)) {
+      const first = variant.Errors(value).First();
+      return { ok: false, error: `${direction} frame "${tag}" is invalid at ${first?.path || '/'}: ${first?.message ?? 'schema mismatch'}` };
+    }
+    return { ok: true, message: value as Static<T> };
+  };
+}
+
+/** Parses and validates one frame the agent sent. */
+export const decodeAgentMessage = decoder(AgentMessage, 'agent');
+/** Parses and validates one frame the server sent. */
+export const decodeServerMessage = decoder(ServerMessage, 'server');
+
+export function encodeMessage(message: AgentMessage | ServerMessage): string {
+  return JSON.stringify(message);
+}

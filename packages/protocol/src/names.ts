@@ -1,0 +1,94 @@
+/**
+ * Validated names that cross Drover's edges: agent names, workspace names,
+ * store paths and systems. Each is a branded string: once a value has this
+ * type, it has passed its check, so deeper code never re-validates.
+ */
+import { DroverError } from './errors.js';
+
+declare const brand: unique symbol;
+export type Brand<T, B extends string> = T & { readonly [brand]: B };
+
+export type AgentName = Brand<string, 'AgentName'>;
+export type WorkspaceName = Brand<string, 'WorkspaceName'>;
+export type StorePath = Brand<string, 'StorePath'>;
+
+export const AGENT_NAME_PATTERN = '^[A-Za-z0-9._-]{1,64}$';
+const agentNameRe = new RegExp(AGENT_NAME_PATTERN);
+
+export const WORKSPACE_NAME_PATTERN = '^[a-z0-9][a-z0-9-]{0,63}$';
+const workspaceNameRe = new RegExp(WORKSPACE_NAME_PATTERN);
+
+/** Nix's base-32 alphabet (no e, o, u, t) and the store directory. */
+export const NIX_BASE32_ALPHABET = '0123456789abcdfghijklmnpqrsvwxyz';
+export const STORE_DIR = '/nix/store';
+/** `/nix/store/<32 chars of nix base-32>-<name>`; names as Nix allows them, at most 211 chars. */
+export const STORE_PATH_PATTERN = '^/nix/store/[0-9abcdfghijklmnpqrsvwxyz]{32}-[A-Za-z0-9+\\-._?=]{1,211}$';
+const storePathRe = new RegExp(STORE_PATH_PATTERN);
+
+export function agentNameProblem(value: unknown): string | null {
+  if (typeof value !== 'string') return 'agent name must be a string';
+  if (value === '.' || value === '..') return `agent name "${value}" is reserved`;
+  if (!agentNameRe.test(value)) {
+    return `agent name ${JSON.stringify(value)} is invalid: use 1-64 letters, digits, "-", "_" or "."`;
+  }
+  return null;
+}
+
+export function isAgentName(value: unknown): value is AgentName {
+  return agentNameProblem(value) === null;
+}
+
+export function parseAgentName(value: unknown): AgentName {
+  const problem = agentNameProblem(value);
+  if (problem) throw new DroverError('DROVER_ERR_INVALID_AGENT_NAME', problem);
+  return value as AgentName;
+}
+
+export function workspaceNameProblem(value: unknown): string | null {
+  if (typeof value !== 'string') return 'workspace name must be a string';
+  if (!workspaceNameRe.test(value)) {
+    return `workspace name ${JSON.stringify(value)} is invalid: use 1-64 lowercase letters, digits or "-", starting with a letter or digit`;
+  }
+  return null;
+}
+
+export function parseWorkspaceName(value: unknown): WorkspaceName {
+  const problem = workspaceNameProblem(value);
+  if (problem) throw new DroverError('DROVER_ERR_INVALID_WORKSPACE_NAME', problem);
+  return value as WorkspaceName;
+}
+
+export function storePathProblem(value: unknown): string | null {
+  if (typeof value !== 'string') return 'store path must be a string';
+  if (!storePathRe.test(value)) {
+    return `${JSON.stringify(value)} is not a store path (expected /nix/store/<32-char hash>-<name>)`;
+  }
+  return null;
+}
+
+export function isStorePath(value: unknown): value is StorePath {
+  return storePathProblem(value) === null;
+}
+
+export function parseStorePath(value: unknown): StorePath {
+  const problem = storePathProblem(value);
+  if (problem) throw new DroverError('DROVER_ERR_INVALID_STORE_PATH', problem);
+  return value as StorePath;
+}
+
+/** The 32-character hash part of a store path, the key of its narinfo. */
+export function storePathHash(path: StorePath): string {
+  return path.slice(STORE_DIR.length + 1, STORE_DIR.length + 33);
+}
+
+/** The name part of a store path (after the hash and dash). */
+export function storePathName(path: StorePath): string {
+  return path.slice(STORE_DIR.length + 34);
+}
+
+/** Nix system doubles as used in deploy.json's rollbackScript keys. */
+export const SYSTEM_PATTERN = '^[a-z0-9_]+-[a-z0-9_]+$';
+const systemRe = new RegExp(SYSTEM_PATTERN);
+export function isSystem(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= 64 && systemRe.test(value);
+}

@@ -1,0 +1,154 @@
+/**
+ * Agents as stored: registration on connect, presence, listing.
+ *
+ * An agent row is created the first time an agent connects with a token of
+ * its workspace. Presence costs one write per connect and per disconnect;
+ * pings only mark the agent in memory and `touchLastSeen` writes them in
+ * batches, one statement per few hundred agents.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Agent, HelloMessage } from '@drover/protocol';
+import { chunks } from '../db/chunks.js';
+import type { AgentRow, Database } from '../db/schema.js';
+import { nowIso } from '../db/time.js';
+
+export interface Presence {
+  /** An agent counts as online while its connection is open and it was seen within this window. */
+  readonly onlineWindowMs: number;
+}
+
+export function isOnline(row: Pick<AgentRow, 'connection_id' | 'last_seen_at'>, presence: Presence, now = Date.now()): boolean {
+  return !!row.connection_id && !!row.last_seen_at && Date.parse(row.last_seen_at) >= now - presence.onlineWindowMs;
+}
+
+export async function registerAgent(
+  db: Kysely<Database>,
+  input: { workspaceId: string; hello: HelloMessage; connectionId: string; replicaId: string },
+): Promise<AgentRow> {
+  const now = nowIso();
+  const { hello } = input;
+  const fields = {
+    version: hello.version,
+    system: hello.system,
+    profile: hello.profile,
+    hostname: hello.hostname,
+    connection_id: input.connectionId,
+    replica_id: input.replicaId,
+    connected_at: now,
+    last_seen_at: now,
+  };
+  return db
+    .insertInto('agents')
+    .values({
+      id: randomUUID(),
+      workspace_id: input.workspaceId,
+      name: hello.agent,
+      created_at: now,
+      disconnected_at: null,
+      current_store_path: null,
+      last_deployment_id: null,
+      ...fields,
+    })
+    .onConflict((oc) => oc.columns(['workspace_id', 'name']).doUpdateSet(fields))
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/** Records a closed connection, unless a newer connection of the agent already replaced it. */
+export async function markDisconnected(db: Kysely<Database>, agentId: string, connectionId: string): Promise<void> {
+  await db
+    .updateTable('agents')
+    .set({ connection_id: null, disconnected_at: nowIso() })
+    .where('id', '=', agentId)
+    .where('connection_id', '=', connectionId)
+    .execute();
+}
+
+/** Marks every agent of a replica offline (at start-up and shutdown of that replica). */
+export async function markReplicaDisconnected(db: Kysely<Database>, replicaId: string): Promise<void> {
+  await db
+    .updateTable('agents')
+    .set({ connection_id: null, disconnected_at: nowIso() })
+    .where('replica_id', '=', replicaId)
+    .where('connection_id', 'is not', null)
+    .execute();
+}
+
+export async function touchLastSeen(db: Kysely<Database>, agentIds: readonly string[]): Promise<void> {
+  const now = nowIso();
+  for (const part of chunks(agentIds)) {
+    await db.updateTable('agents').set({ last_seen_at: now }).where('id', 'in', part).execute();
+  }
+}
+
+export async function findAgentsByName(db: Kysely<Database>, workspaceId: string, names: readonly string[]): Promise<AgentRow[]> {
+  const out: AgentRow[] = [];
+  for (const part of chunks(names)) {
+    out.push(...(await db.selectFrom('agents').selectAll().where('workspace_id', '=', workspaceId).where('name', 'in', part).execute()));
+  }
+  return out;
+}
+
+const agentColumns = [
+  'agents.id',
+  'agents.name',
+  'agents.created_at',
+  'agents.version',
+  'agents.system',
+  'agents.profile',
+  'agents.hostname',
+  'agents.connection_id',
+  'agents.connected_at',
+  'agents.last_seen_at',
+  'agents.current_store_path',
+  'd.id as d_id',
+  'd.index_no as d_index',
+  'd.status as d_status',
+  'd.store_path as d_store_path',
+  'd.created_at as d_created_at',
+  'd.started_at as d_started_at',
+  'd.finished_at as d_finished_at',
+] as const;
+
+export async function listAgents(
+  db: Kysely<Database>,
+  workspace: { id: string; name: string },
+  presence: Presence,
+  filter: { name?: string } = {},
+): Promise<Agent[]> {
+  let q = db
+    .selectFrom('agents')
+    .leftJoin('deployments as d', 'd.id', 'agents.last_deployment_id')
+    .select(agentColumns)
+    .where('agents.workspace_id', '=', workspace.id);
+  if (filter.name) q = q.where('agents.name', '=', filter.name);
+  const rows = await q.orderBy('agents.name').execute();
+  const now = Date.now();
+  return rows.map((r) => ({
+    id: r.id,
+    name: r.name,
+    workspace: workspace.name,
+    online: isOnline(r, presence, now),
+    lastSeenAt: r.last_seen_at,
+    connectedAt: r.connected_at,
+    version: r.version,
+    system: r.system,
+    profile: r.profile,
+    hostname: r.hostname,
+    currentStorePath: r.current_store_path,
+    lastDeployment:
+      r.d_id && r.d_index !== null && r.d_status && r.d_store_path && r.d_created_at
+        ? {
+            id: r.d_id,
+            index: Number(r.d_index),
+            status: r.d_status,
+            storePath: r.d_store_path,
+            createdAt: r.d_created_at,
+            startedAt: r.d_started_at,
+            finishedAt: r.d_finished_at,
+          }
+        : null,
+    createdAt: r.created_at,
+  }));
+}

@@ -1,0 +1,151 @@
+/**
+ * Bearer tokens: minting, verifying, listing, revoking.
+ *
+ * A token is `drover_<kind>_<id>_<secret>` (see @drover/protocol). Only the
+ * id and a SHA-256 of the secret are stored; verification looks the row up by
+ * id and compares hashes with `timingSafeEqual`. The token text is returned
+ * once, at creation, and never logged.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import {
+  DroverError,
+  formatToken,
+  parseToken,
+  TOKEN_SCOPES,
+  type AgentName,
+  type TokenInfo,
+  type TokenKind,
+  type TokenScope,
+} from '@drover/protocol';
+import type { Database, TokenRow } from '../db/schema.js';
+import { nowIso } from '../db/time.js';
+
+/** Who a verified token speaks for. */
+export interface Principal {
+  readonly tokenId: string;
+  readonly kind: TokenKind;
+  readonly workspaceId: string;
+  readonly workspaceName: string;
+  /** Set for agent tokens bound to one agent. */
+  readonly agentName: string | null;
+}
+
+function hashSecret(secret: string): Buffer {
+  return createHash('sha256').update(secret, 'utf8').digest();
+}
+
+export interface CreateTokenInput {
+  readonly workspaceId: string;
+  readonly kind: TokenKind;
+  readonly agentName?: AgentName | undefined;
+  readonly description?: string | undefined;
+}
+
+export async function createToken(db: Kysely<Database>, input: CreateTokenInput): Promise<{ token: string; row: TokenRow }> {
+  if (input.agentName && input.kind !== 'agent') {
+    throw new DroverError('DROVER_ERR_VALIDATION', `only agent tokens can be bound to an agent name (got kind ${input.kind})`);
+  }
+  const id = randomBytes(8).toString('hex');
+  const secret = randomBytes(32).toString('hex');
+  const row: TokenRow = {
+    id,
+    workspace_id: input.workspaceId,
+    kind: input.kind,
+    agent_name: input.agentName ?? null,
+    description: input.description ?? '',
+    secret_hash: hashSecret(secret).toString('hex'),
+    created_at: nowIso(),
+    last_used_at: null,
+    revoked_at: null,
+  };
+  await db.insertInto('tokens').values(row).execute();
+  return { token: formatToken({ kind: input.kind, id, secret }), row };
+}
+
+/** Reads "Bearer TOKEN" (or a bare token) from an Authorization header value. */
+export function bearerFrom(header: string | undefined): string | null {
+  if (!header) return null;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return m ? m[1]! : null;
+}
+
+/**
+ * Checks a token and that its kind may act in `scope`; throws a DroverError
+ * saying exactly what is wrong (missing, malformed, unknown, revoked, wrong kind).
+ */
+export async function verifyToken(db: Kysely<Database>, token: string | null, scope: TokenScope): Promise<Principal> {
+  if (!token) {
+    throw new DroverError('DROVER_ERR_UNAUTHORIZED', 'no token: send "Authorization: Bearer TOKEN"');
+  }
+  const parsed = parseToken(token);
+  if (!parsed) {
+    throw new DroverError('DROVER_ERR_UNAUTHORIZED', 'the token is malformed (expected drover_<kind>_<id>_<secret>); copy it again from `drover token create`');
+  }
+  const row = await db
+    .selectFrom('tokens')
+    .innerJoin('workspaces', 'workspaces.id', 'tokens.workspace_id')
+    .select(['tokens.id', 'tokens.kind', 'tokens.secret_hash', 'tokens.revoked_at', 'tokens.agent_name', 'tokens.workspace_id', 'workspaces.name as workspace_name'])
+    .where('tokens.id', '=', parsed.id)
+    .executeTakeFirst();
+  const presented = hashSecret(parsed.secret);
+  // Compare even when the row is missing, so timing does not tell ids apart.
+  const stored = row ? Buffer.from(row.secret_hash, 'hex') : Buffer.alloc(presented.length);
+  const matches = stored.length === presented.length && timingSafeEqual(stored, presented) && !!row;
+  if (!row || !matches || row.kind !== parsed.kind) {
+    throw new DroverError('DROVER_ERR_UNAUTHORIZED', `token ${parsed.id} is not known to this server; check the server URL or create a new token`);
+  }
+  if (row.revoked_at) {
+    throw new DroverError('DROVER_ERR_TOKEN_REVOKED', `token ${row.id} was revoked at ${row.revoked_at}`);
+  }
+  const allowed: readonly TokenKind[] = TOKEN_SCOPES[scope];
+  if (!allowed.includes(row.kind)) {
+    throw new DroverError(
+      'DROVER_ERR_FORBIDDEN',
+      `a ${row.kind} token cannot do this; it needs a token of kind ${allowed.join(' or ')}`,
+    );
+  }
+  return {
+    tokenId: row.id,
+    kind: row.kind,
+    workspaceId: row.workspace_id,
+    workspaceName: row.workspace_name,
+    agentName: row.agent_name,
+  };
+}
+
+export async function listTokens(db: Kysely<Database>, workspaceId: string): Promise<TokenInfo[]> {
+  const rows = await db
+    .selectFrom('tokens')
+    .innerJoin('workspaces', 'workspaces.id', 'tokens.workspace_id')
+    .selectAll('tokens')
+    .select('workspaces.name as workspace_name')
+    .where('tokens.workspace_id', '=', workspaceId)
+    .orderBy('tokens.created_at')
+    .execute();
+  return rows.map((r) => tokenInfo(r, r.workspace_name));
+}
+
+export function tokenInfo(row: TokenRow, workspaceName: string): TokenInfo {
+  return {
+    id: row.id,
+    kind: row.kind,
+    workspace: workspaceName,
+    agent: row.agent_name,
+    description: row.description,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+    revokedAt: row.revoked_at,
+  };
+}
+
+/** Marks a token revoked; returns false when the workspace has no such token. */
+export async function revokeToken(db: Kysely<Database>, workspaceId: string | null, id: string): Promise<boolean> {
+  let q = db.updateTable('tokens').set({ revoked_at: nowIso() }).where('id', '=', id).where('revoked_at', 'is', null);
+  if (workspaceId) q = q.where('workspace_id', '=', workspaceId);
+  const result = await q.executeTakeFirst();
+  if (Number(result.numUpdatedRows) > 0) return true;
+  let exists = db.selectFrom('tokens').select('id').where('id', '=', id);
+  if (workspaceId) exists = exists.where('workspace_id', '=', workspaceId);
+  return !!(await exists.executeTakeFirst()); // already revoked counts as done
+}

@@ -1,0 +1,77 @@
+/**
+ * The event bus between server replicas.
+ *
+ * All state lives in the database; the bus only says "look again": a
+ * deployment was created for these agents, a log grew, a token was revoked.
+ * One process with SQLite uses the in-process bus; replicas sharing
+ * PostgreSQL use LISTEN/NOTIFY (postgres-bus.ts). A subscriber must be able
+ * to recover from a missed event by re-reading the database (`resync`).
+ */
+
+export type BusEvent =
+  /** New Pending deployments exist for these agents. */
+  | { readonly kind: 'deploy'; readonly agentIds: readonly string[] }
+  /** A Pending deployment was cancelled; tell the agent if it holds it. */
+  | { readonly kind: 'cancel'; readonly agentId: string; readonly deploymentId: string }
+  /** Log lines or status of these deployments changed. */
+  | { readonly kind: 'deployment-changed'; readonly deploymentIds: readonly string[] }
+  /** An agent (re)connected on some replica; older connections of it must close. */
+  | { readonly kind: 'agent-connected'; readonly agentId: string; readonly connectionId: string }
+  /** A token was revoked; connections that authenticated with it must close. */
+  | { readonly kind: 'token-revoked'; readonly tokenId: string }
+  /** Events may have been missed (bus reconnected): re-read state. */
+  | { readonly kind: 'resync' };
+
+export type BusListener = (event: BusEvent) => void;
+
+export interface Bus {
+  publish(event: BusEvent): Promise<void>;
+  subscribe(listener: BusListener): () => void;
+  close(): Promise<void>;
+}
+
+/** Fan-out to local listeners; shared by both bus implementations. */
+export class Listeners {
+  private readonly listeners = new Set<BusListener>();
+
+  add(listener: BusListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit(event: BusEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+}
+
+/** The bus of a single server process. */
+export class LocalBus implements Bus {
+  private readonly listeners = new Listeners();
+
+  async publish(event: BusEvent): Promise<void> {
+    queueMicrotask(() => this.listeners.emit(event));
+  }
+
+  subscribe(listener: BusListener): () => void {
+    return this.listeners.add(listener);
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** Splits events whose id lists would not fit one notification. */
+export function splitEvent(event: BusEvent, maxIds: number): BusEvent[] {
+  if (event.kind === 'deploy' && event.agentIds.length > maxIds) {
+    const parts: BusEvent[] = [];
+    for (let i = 0; i < event.agentIds.length; i += maxIds) parts.push({ kind: 'deploy', agentIds: event.agentIds.slice(i, i + maxIds) });
+    return parts;
+  }
+  if (event.kind === 'deployment-changed' && event.deploymentIds.length > maxIds) {
+    const parts: BusEvent[] = [];
+    for (let i = 0; i < event.deploymentIds.length; i += maxIds) {
+      parts.push({ kind: 'deployment-changed', deploymentIds: event.deploymentIds.slice(i, i + maxIds) });
+    }
+    return parts;
+  }
+  return [event];
+}

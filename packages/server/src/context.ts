@@ -1,0 +1,25 @@
+/**
+ * What every part of a running server shares: the database, the bus, the
+ * agent hub and the settings that shape responses.
+ */
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { Presence } from './agents/repository.js';
+import type { Bus } from './bus/bus.js';
+import type { Database } from './db/schema.js';
+import type { DialectName } from './db/connect.js';
+import type { AgentHub } from './hub/agent-hub.js';
+import type { DeploymentWatcher } from './deployments/watcher.js';
+
+export interface ServerContext {
+  readonly db: Kysely<Database>;
+  readonly dialect: DialectName;
+  readonly bus: Bus;
+  readonly hub: AgentHub;
+  readonly watcher: DeploymentWatcher;
+  readonly log: Logger;
+  readonly replicaId: string;
+  readonly presence: Presence;
+  /** Base URL for links printed to users (deployment pages). */
+  publicUrl: string;
+}

@@ -1,0 +1,101 @@
+/**
+ * Opening the database: the only place that knows SQLite from PostgreSQL.
+ *
+ * Everything above this seam is one Kysely query code path. SQLite (a file in
+ * the data directory) is the embedded default for one server process;
+ * PostgreSQL (`--database-url postgres://…`) holds the state of several
+ * stateless replicas.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import { DroverError } from '@drover/protocol';
+import { migrationProvider } from './migrations.js';
+import type { Database } from './schema.js';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+export interface DatabaseOptions {
+  /** `postgres://…` / `postgresql://…`; when absent, SQLite in `dataDir`. */
+  readonly databaseUrl?: string | undefined;
+  /** Directory for the SQLite file (drover.sqlite). */
+  readonly dataDir: string;
+  /** PostgreSQL schema to use (created if missing); default `public`. */
+  readonly databaseSchema?: string | undefined;
+}
+
+export interface OpenDatabase {
+  readonly db: Kysely<Database>;
+  readonly dialect: DialectName;
+  /** Postgres only: connection settings for a dedicated LISTEN client. */
+  readonly pgConfig?: pg.ClientConfig;
+  readonly schema: string;
+  close(): Promise<void>;
+}
+
+const INT8_OID = 20;
+
+function pgConfigFor(url: string, schema: string): pg.ClientConfig {
+  return {
+    connectionString: url,
+    // bigint columns (sizes, counts, indexes) come back as numbers, as on SQLite.
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+    options: `-c search_path=${schema}`,
+  };
+}
+
+export function isPostgresUrl(url: string | undefined): url is string {
+  return !!url && /^postgres(ql)?:\/\//.test(url);
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<OpenDatabase> {
+  const url = options.databaseUrl;
+  if (url && !isPostgresUrl(url)) {
+    const scheme = String(url).split(':')[0];
+    throw new DroverError('DROVER_ERR_CONFIG', `database URL must start with postgres:// or postgresql:// (got ${JSON.stringify(scheme + ':…')}); leave it unset for the embedded SQLite database`);
+  }
+  if (isPostgresUrl(options.databaseUrl)) {
+    const schema = options.databaseSchema ?? 'public';
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+      throw new DroverError('DROVER_ERR_CONFIG', `database schema ${JSON.stringify(schema)} must be a lowercase SQL identifier`);
+    }
+    const config = pgConfigFor(options.databaseUrl, schema);
+    if (schema !== 'public') {
+      const client = new pg.Client({ connectionString: options.databaseUrl });
+      await client.connect();
+      try {
+        await client.query(`create schema if not exists ${schema}`);
+      } finally {
+        await client.end();
+      }
+    }
+    const pool = new pg.Pool({ ...config, max: 10 });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return { db, dialect: 'postgres', pgConfig: config, schema, close: () => db.destroy() };
+  }
+  mkdirSync(options.dataDir, { recursive: true });
+  const file = join(options.dataDir, 'drover.sqlite');
+  const sqlite = new SQLite(file);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('busy_timeout = 10000');
+  sqlite.pragma('foreign_keys = ON');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return { db, dialect: 'sqlite', schema: 'main', close: () => db.destroy() };
+}
+
+/** Brings the schema up to date; safe to run from several replicas at once. */
+export async function migrateToLatest(db: Kysely<Database>): Promise<void> {
+  const migrator = new Migrator({ db, provider: migrationProvider });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    const reason = error instanceof Error ? error.message : String(error ?? 'unknown error');
+    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${reason}`);
+  }
+}

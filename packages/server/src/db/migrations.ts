@@ -1,0 +1,95 @@
+/**
+ * Embedded schema migrations, applied at start-up by Kysely's Migrator (which
+ * takes a lock, so replicas starting together are safe). Never edit a shipped
+ * migration; add the next one.
+ */
+import { type Kysely, type Migration, type MigrationProvider } from 'kysely';
+
+const initial: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('workspaces')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull().unique())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('cache_substituter', 'text')
+      .addColumn('cache_public_key', 'text')
+      .execute();
+    await db.schema
+      .createTable('tokens')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('agent_name', 'text')
+      .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+      .addColumn('secret_hash', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('last_used_at', 'text')
+      .addColumn('revoked_at', 'text')
+      .execute();
+    await db.schema.createIndex('tokens_workspace').on('tokens').column('workspace_id').execute();
+    await db.schema
+      .createTable('agents')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('version', 'text')
+      .addColumn('system', 'text')
+      .addColumn('profile', 'text')
+      .addColumn('hostname', 'text')
+      .addColumn('connection_id', 'text')
+      .addColumn('replica_id', 'text')
+      .addColumn('connected_at', 'text')
+      .addColumn('disconnected_at', 'text')
+      .addColumn('last_seen_at', 'text')
+      .addColumn('current_store_path', 'text')
+      .addColumn('last_index', 'bigint', (c) => c.notNull().defaultTo(0))
+      .addColumn('last_deployment_id', 'text')
+      .addUniqueConstraint('agents_workspace_name', ['workspace_id', 'name'])
+      .execute();
+    await db.schema
+      .createTable('deployments')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
+      .addColumn('agent_id', 'text', (c) => c.notNull().references('agents.id').onDelete('cascade'))
+      .addColumn('index_no', 'bigint', (c) => c.notNull())
+      .addColumn('activation_id', 'text', (c) => c.notNull())
+      .addColumn('store_path', 'text', (c) => c.notNull())
+      .addColumn('rollback_script', 'text')
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('reason', 'text')
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('started_at', 'text')
+      .addColumn('finished_at', 'text')
+      .addColumn('closure_size', 'bigint')
+      .addColumn('created_by', 'text')
+      .addUniqueConstraint('deployments_agent_index', ['agent_id', 'index_no'])
+      .execute();
+    await db.schema.createIndex('deployments_agent_status').on('deployments').columns(['agent_id', 'status']).execute();
+    await db.schema.createIndex('deployments_workspace_created').on('deployments').columns(['workspace_id', 'created_at']).execute();
+    await db.schema.createIndex('deployments_activation').on('deployments').column('activation_id').execute();
+    await db.schema
+      .createTable('deployment_logs')
+      .addColumn('deployment_id', 'text', (c) => c.notNull().references('deployments.id').onDelete('cascade'))
+      .addColumn('seq', 'integer', (c) => c.notNull())
+      .addColumn('time', 'text', (c) => c.notNull())
+      .addColumn('stream', 'text', (c) => c.notNull())
+      .addColumn('text', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('deployment_logs_pk', ['deployment_id', 'seq'])
+      .execute();
+  },
+  async down(db: Kysely<unknown>) {
+    for (const table of ['deployment_logs', 'deployments', 'agents', 'tokens', 'workspaces']) {
+      await db.schema.dropTable(table).execute();
+    }
+  },
+};
+
+export const migrations: Record<string, Migration> = {
+  '0001_initial': initial,
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+};

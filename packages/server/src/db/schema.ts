@@ -1,0 +1,93 @@
+/**
+ * The database tables as Kysely sees them. One schema for SQLite and
+ * PostgreSQL: timestamps are ISO-8601 text (sortable, identical on both),
+ * ids are UUID text, sizes are 64-bit integers read back as numbers.
+ */
+import type { Generated, Insertable, Selectable } from 'kysely';
+import type { DeploymentStatus, LogStream, TokenKind } from '@drover/protocol';
+
+export interface WorkspacesTable {
+  id: string;
+  name: string;
+  created_at: string;
+  cache_substituter: string | null;
+  cache_public_key: string | null;
+}
+
+export interface TokensTable {
+  /** Public id, part of the token text; the secret is only stored hashed. */
+  id: string;
+  workspace_id: string;
+  kind: TokenKind;
+  /** Agent tokens may be bound to one agent name. */
+  agent_name: string | null;
+  description: string;
+  /** hex SHA-256 of the token's secret part. */
+  secret_hash: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface AgentsTable {
+  id: string;
+  workspace_id: string;
+  name: string;
+  created_at: string;
+  version: string | null;
+  system: string | null;
+  profile: string | null;
+  hostname: string | null;
+  /** Set while a websocket is open on some replica; null after it closed. */
+  connection_id: string | null;
+  replica_id: string | null;
+  connected_at: string | null;
+  disconnected_at: string | null;
+  /** Written in batches, never per ping. */
+  last_seen_at: string | null;
+  current_store_path: string | null;
+  /** Highest deployment index handed out for this agent. */
+  last_index: Generated<number>;
+  last_deployment_id: string | null;
+}
+
+export interface DeploymentsTable {
+  id: string;
+  workspace_id: string;
+  agent_id: string;
+  index_no: number;
+  activation_id: string;
+  store_path: string;
+  rollback_script: string | null;
+  status: DeploymentStatus;
+  reason: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  closure_size: number | null;
+  /** Id of the token that started it. */
+  created_by: string | null;
+}
+
+export interface DeploymentLogsTable {
+  deployment_id: string;
+  seq: number;
+  time: string;
+  stream: LogStream;
+  text: string;
+}
+
+export interface Database {
+  workspaces: WorkspacesTable;
+  tokens: TokensTable;
+  agents: AgentsTable;
+  deployments: DeploymentsTable;
+  deployment_logs: DeploymentLogsTable;
+}
+
+export type WorkspaceRow = Selectable<WorkspacesTable>;
+export type TokenRow = Selectable<TokensTable>;
+export type AgentRow = Selectable<AgentsTable>;
+export type DeploymentRow = Selectable<DeploymentsTable>;
+export type NewDeployment = Insertable<DeploymentsTable>;
+export type LogRow = Selectable<DeploymentLogsTable>;

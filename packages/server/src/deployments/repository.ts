@@ -1,0 +1,276 @@
+/**
+ * Deployments as stored, and every state transition they go through.
+ *
+ * Transitions are single guarded UPDATEs (`… where status = 'Pending'`), so
+ * concurrent replicas, replayed agent events and user actions cannot move a
+ * deployment backwards. Handing out work is O(1) statements per chunk of
+ * agents, not per agent.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Kysely, Transaction } from 'kysely';
+import {
+  DroverError,
+  type Deployment,
+  type DeploymentFinishedMessage,
+  type DeploymentOrder,
+  type LogLine,
+  type LogLineJson,
+  type StorePath,
+} from '@drover/protocol';
+import { chunks } from '../db/chunks.js';
+import type { Database, DeploymentRow, NewDeployment } from '../db/schema.js';
+import { nowIso } from '../db/time.js';
+
+export interface DeploymentView extends DeploymentRow {
+  agent_name: string;
+  workspace_name: string;
+}
+
+export function deploymentJson(row: DeploymentView, publicUrl: string): Deployment {
+  return {
+    id: row.id,
+    workspace: row.workspace_name,
+    agent: row.agent_name,
+    index: Number(row.index_no),
+    storePath: row.store_path,
+    rollbackScript: row.rollback_script,
+    status: row.status,
+    reason: row.reason,
+    activationId: row.activation_id,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    closureSize: row.closure_size === null ? null : Number(row.closure_size),
+    createdBy: row.created_by,
+    url: deploymentUrl(publicUrl, row.id),
+  };
+}
+
+export function deploymentUrl(publicUrl: string, id: string): string {
+  return `${publicUrl.replace(/\/$/, '')}/deployments/${id}`;
+}
+
+function selectViews(db: Kysely<Database>) {
+  return db
+    .selectFrom('deployments')
+    .innerJoin('agents', 'agents.id', 'deployments.agent_id')
+    .innerJoin('workspaces', 'workspaces.id', 'deployments.workspace_id')
+    .selectAll('deployments')
+    .select(['agents.name as agent_name', 'workspaces.name as workspace_name']);
+}
+
+export interface PlannedDeployment {
+  readonly agentId: string;
+  readonly storePath: StorePath;
+  readonly rollbackScript: StorePath | null;
+}
+
+/**
+ * Creates one Pending deployment per planned entry, in one transaction:
+ * each agent's index is bumped, its older Pending deployments become
+ * Superseded, and the new rows are inserted — three statements per chunk.
+ */
+export async function createDeployments(
+  db: Kysely<Database>,
+  input: { workspaceId: string; createdBy: string | null; planned: readonly PlannedDeployment[] },
+): Promise<{ activationId: string; rows: DeploymentRow[] }> {
+  const activationId = randomUUID();
+  const now = nowIso();
+  const rows: DeploymentRow[] = [];
+  await db.transaction().execute(async (tx) => {
+    for (const part of chunks(input.planned)) {
+      const ids = part.map((p) => p.agentId);
+      const bumped = await tx
+        .updateTable('agents')
+        .set((eb) => ({ last_index: eb('last_index', '+', 1) }))
+        .where('id', 'in', ids)
+        .returning(['id', 'last_index'])
+        .execute();
+      const indexOf = new Map(bumped.map((b) => [b.id, Number(b.last_index)]));
+      await tx
+        .updateTable('deployments')
+        .set({ status: 'Superseded', finished_at: now, reason: 'superseded by a newer deployment' })
+        .where('agent_id', 'in', ids)
+        .where('status', '=', 'Pending')
+        .execute();
+      const values: NewDeployment[] = part.map((p) => ({
+        id: randomUUID(),
+        workspace_id: input.workspaceId,
+        agent_id: p.agentId,
+        index_no: indexOf.get(p.agentId) ?? 1,
+        activation_id: activationId,
+        store_path: p.storePath,
+        rollback_script: p.rollbackScript,
+        status: 'Pending',
+        reason: null,
+        created_at: now,
+        started_at: null,
+        finished_at: null,
+        closure_size: null,
+        created_by: input.createdBy,
+      }));
+      await tx.insertInto('deployments').values(values).execute();
+      await setLastDeployment(tx, activationId, ids);
+      rows.push(...(values as DeploymentRow[]));
+    }
+  });
+  return { activationId, rows };
+}
+
+async function setLastDeployment(tx: Transaction<Database>, activationId: string, agentIds: readonly string[]): Promise<void> {
+  // One correlated UPDATE per chunk, not one statement per agent.
+  await tx
+    .updateTable('agents')
+    .set((eb) => ({
+      last_deployment_id: eb
+        .selectFrom('deployments')
+        .select('deployments.id')
+        .whereRef('deployments.agent_id', '=', 'agents.id')
+        .where('deployments.activation_id', '=', activationId),
+    }))
+    .where('id', 'in', agentIds)
+    .execute();
+}
+
+/** The newest Pending deployment of each of these agents, as orders to send. */
+export async function latestPendingFor(db: Kysely<Database>, agentIds: readonly string[]): Promise<Map<string, DeploymentOrder>> {
+  const out = new Map<string, { index: number; order: DeploymentOrder }>();
+  for (const part of chunks(agentIds)) {
+    const rows = await db
+      .selectFrom('deployments')
+      .select(['id', 'agent_id', 'index_no', 'store_path', 'rollback_script'])
+      .where('agent_id', 'in', part)
+      .where('status', '=', 'Pending')
+      .execute();
+    for (const r of rows) {
+      const index = Number(r.index_no);
+      const seen = out.get(r.agent_id);
+      if (!seen || seen.index < index) {
+        out.set(r.agent_id, {
+          index,
+          order: { id: r.id, index, storePath: r.store_path, rollbackScript: r.rollback_script },
+        });
+      }
+    }
+  }
+  return new Map([...out].map(([agentId, v]) => [agentId, v.order]));
+}
+
+/** Pending → InProgress. False when the deployment is no longer Pending (cancelled, superseded, replayed). */
+export async function markStarted(db: Kysely<Database>, agentId: string, id: string, time: string): Promise<boolean> {
+  const r = await db
+    .updateTable('deployments')
+    .set({ status: 'InProgress', started_at: time })
+    .where('id', '=', id)
+    .where('agent_id', '=', agentId)
+    .where('status', '=', 'Pending')
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+export async function setClosureSize(db: Kysely<Database>, agentId: string, id: string, size: number): Promise<void> {
+  await db.updateTable('deployments').set({ closure_size: size }).where('id', '=', id).where('agent_id', '=', agentId).execute();
+}
+
+/** Stores log lines; a line already stored (same seq, replayed after a reconnect) is skipped. */
+export async function appendLog(db: Kysely<Database>, agentId: string, id: string, lines: readonly LogLine[]): Promise<boolean> {
+  const owned = await db.selectFrom('deployments').select('id').where('id', '=', id).where('agent_id', '=', agentId).executeTakeFirst();
+  if (!owned) return false;
+  await db
+    .insertInto('deployment_logs')
+    .values(lines.map((l) => ({ deployment_id: id, seq: l.seq, time: l.time, stream: l.stream, text: l.text })))
+    .onConflict((oc) => oc.columns(['deployment_id', 'seq']).doNothing())
+    .execute();
+  return true;
+}
+
+/**
+ * Records an agent's outcome. Succeeded/Failed is the truth about the
+ * machine and overrides Pending, InProgress, Cancelled or Superseded (the
+ * agent may have acted before it heard of a cancel); a reported Cancelled
+ * only ends a deployment that was still open. Final outcomes are never
+ * overwritten, so replays are harmless.
+ */
+export async function markFinished(db: Kysely<Database>, agentId: string, msg: DeploymentFinishedMessage): Promise<boolean> {
+  const open = msg.status === 'Cancelled' ? (['Pending', 'InProgress'] as const) : (['Pending', 'InProgress', 'Cancelled', 'Superseded'] as const);
+  return db.transaction().execute(async (tx) => {
+    const r = await tx
+      .updateTable('deployments')
+      .set((eb) => ({
+        status: msg.status,
+        reason: msg.reason,
+        finished_at: msg.time,
+        started_at: eb.fn.coalesce('started_at', eb.val(msg.time)),
+      }))
+      .where('id', '=', msg.id)
+      .where('agent_id', '=', agentId)
+      .where('status', 'in', open)
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) > 0 && msg.activePath) {
+      await tx.updateTable('agents').set({ current_store_path: msg.activePath }).where('id', '=', agentId).execute();
+    }
+    return Number(r.numUpdatedRows) > 0;
+  });
+}
+
+/** Pending → Cancelled by a user. */
+export async function cancelDeployment(db: Kysely<Database>, workspaceId: string, id: string): Promise<DeploymentView> {
+  await db
+    .updateTable('deployments')
+    .set({ status: 'Cancelled', finished_at: nowIso(), reason: 'cancelled before it started' })
+    .where('id', '=', id)
+    .where('workspace_id', '=', workspaceId)
+    .where('status', '=', 'Pending')
+    .execute();
+  const row = await getDeployment(db, workspaceId, id);
+  if (row.status !== 'Cancelled') {
+    throw new DroverError('DROVER_ERR_NOT_CANCELLABLE', `deployment ${id} is ${row.status}; only Pending deployments can be cancelled`);
+  }
+  return row;
+}
+
+const uuidRe = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export async function getDeployment(db: Kysely<Database>, workspaceId: string, id: string): Promise<DeploymentView> {
+  const row = uuidRe.test(id)
+    ? await selectViews(db).where('deployments.id', '=', id).where('deployments.workspace_id', '=', workspaceId).executeTakeFirst()
+    : undefined;
+  if (!row) throw new DroverError('DROVER_ERR_DEPLOYMENT_NOT_FOUND', `deployment ${JSON.stringify(id)} does not exist in this workspace`);
+  return row;
+}
+
+export async function getDeployments(db: Kysely<Database>, ids: readonly string[]): Promise<DeploymentView[]> {
+  const out: DeploymentView[] = [];
+  for (const part of chunks(ids)) out.push(...(await selectViews(db).where('deployments.id', 'in', part).execute()));
+  return out;
+}
+
+export async function activationDeployments(db: Kysely<Database>, workspaceId: string, activationId: string): Promise<DeploymentView[]> {
+  return selectViews(db)
+    .where('deployments.activation_id', '=', activationId)
+    .where('deployments.workspace_id', '=', workspaceId)
+    .execute();
+}
+
+export async function listDeployments(
+  db: Kysely<Database>,
+  workspaceId: string,
+  filter: { agentName?: string | undefined; limit: number; status?: string | undefined },
+): Promise<DeploymentView[]> {
+  let q = selectViews(db).where('deployments.workspace_id', '=', workspaceId);
+  if (filter.agentName) q = q.where('agents.name', '=', filter.agentName);
+  if (filter.status) q = q.where('deployments.status', '=', filter.status as DeploymentRow['status']);
+  return q.orderBy('deployments.created_at', 'desc').orderBy('deployments.index_no', 'desc').limit(filter.limit).execute();
+}
+
+export async function readLog(db: Kysely<Database>, id: string, afterSeq: number, limit = 5000): Promise<LogLineJson[]> {
+  const rows = await db
+    .selectFrom('deployment_logs')
+    .select(['seq', 'time', 'stream', 'text'])
+    .where('deployment_id', '=', id)
+    .where('seq', '>', afterSeq)
+    .orderBy('seq')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({ seq: Number(r.seq), time: r.time, stream: r.stream, text: r.text }));
+}

@@ -1,0 +1,53 @@
+/**
+ * Local subscriptions to deployment changes, fed by the bus. A log stream
+ * registers the deployment ids it shows and is poked whenever one of them
+ * changes on any replica (or when the bus may have missed events).
+ */
+import type { Bus } from '../bus/bus.js';
+
+export type ChangeListener = (deploymentIds: readonly string[] | 'all') => void;
+
+export class DeploymentWatcher {
+  private readonly byId = new Map<string, Set<ChangeListener>>();
+  private readonly unsubscribe: () => void;
+
+  constructor(bus: Bus) {
+    this.unsubscribe = bus.subscribe((event) => {
+      if (event.kind === 'deployment-changed') {
+        const hits = new Map<ChangeListener, string[]>();
+        for (const id of event.deploymentIds) {
+          for (const listener of this.byId.get(id) ?? []) {
+            const list = hits.get(listener) ?? [];
+            list.push(id);
+            hits.set(listener, list);
+          }
+        }
+        for (const [listener, ids] of hits) listener(ids);
+      } else if (event.kind === 'resync') {
+        const everyone = new Set<ChangeListener>();
+        for (const set of this.byId.values()) for (const l of set) everyone.add(l);
+        for (const l of everyone) l('all');
+      }
+    });
+  }
+
+  watch(ids: readonly string[], listener: ChangeListener): () => void {
+    for (const id of ids) {
+      let set = this.byId.get(id);
+      if (!set) this.byId.set(id, (set = new Set()));
+      set.add(listener);
+    }
+    return () => {
+      for (const id of ids) {
+        const set = this.byId.get(id);
+        set?.delete(listener);
+        if (set?.size === 0) this.byId.delete(id);
+      }
+    };
+  }
+
+  close(): void {
+    this.unsubscribe();
+    this.byId.clear();
+  }
+}

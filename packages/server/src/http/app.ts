@@ -1,0 +1,52 @@
+/**
+ * The Fastify application: plugins, error handling and one plugin of routes
+ * per area. Built from a ServerContext so tests can `inject` into it.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import fastifySwagger from '@fastify/swagger';
+import fastifyWebsocket from '@fastify/websocket';
+import { MAX_FRAME_BYTES } from '@drover/protocol';
+import type { ServerContext } from '../context.js';
+import { installErrorHandlers } from './errors.js';
+import { activateRoutes } from './routes/activate.js';
+import { agentSocketRoutes } from './routes/agent-socket.js';
+import { agentRoutes } from './routes/agents.js';
+import { deploymentRoutes } from './routes/deployments.js';
+import { healthRoutes } from './routes/health.js';
+import { tokenRoutes } from './routes/tokens.js';
+import { workspaceRoutes } from './routes/workspaces.js';
+import { version } from '../version.js';
+
+/** Largest accepted request body: a deploy.json naming 10,000+ agents fits. */
+export const BODY_LIMIT_BYTES = 8 * 1024 * 1024;
+
+export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: ctx.log.child({ component: 'http' }) as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: BODY_LIMIT_BYTES,
+    // Agents connect in bursts after an outage; keep sockets cheap.
+    keepAliveTimeout: 65_000,
+    return503OnClosing: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+  });
+  installErrorHandlers(app);
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: { title: 'Drover API', version, description: 'Continuous deployment of Nix profiles' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(fastifyWebsocket, {
+    options: { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false },
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.debug({ method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+  for (const routes of [healthRoutes, activateRoutes, deploymentRoutes, agentRoutes, tokenRoutes, workspaceRoutes, agentSocketRoutes]) {
+    await app.register(async (scope) => routes(scope, ctx));
+  }
+  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

@@ -1,0 +1,9 @@
+/** Request authentication: the bearer token of a request, verified for a scope. */
+import type { FastifyRequest } from 'fastify';
+import type { TokenScope } from '@drover/protocol';
+import { bearerFrom, verifyToken, type Principal } from '../auth/tokens.js';
+import type { ServerContext } from '../context.js';
+
+export function authenticate(ctx: ServerContext, request: FastifyRequest, scope: TokenScope): Promise<Principal> {
+  return verifyToken(ctx.db, bearerFrom(request.headers.authorization), scope);
+}

@@ -1,0 +1,89 @@
+/**
+ * POST /api/v1/activate — deploy.json in, one Pending deployment per agent
+ * out. Validation is atomic: every problem (bad names, bad store paths,
+ * unknown agents) is reported at once and nothing is created.
+ */
+import type {} from '@fastify/swagger'; // route schema fields: summary, hide
+import type { FastifyInstance } from 'fastify';
+import {
+  ActivateRequestSchema,
+  ActivateResponseSchema,
+  deploySpecProblems,
+  DroverError,
+  ErrorBodySchema,
+  parseDeploySpec,
+  type ActivateResponse,
+  type ErrorDetail,
+} from '@drover/protocol';
+import { findAgentsByName, isOnline } from '../../agents/repository.js';
+import type { ServerContext } from '../../context.js';
+import { createDeployments, deploymentUrl } from '../../deployments/repository.js';
+import { authenticate } from '../auth.js';
+
+export async function activateRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
+  app.post(
+    '/api/v1/activate',
+    {
+      // The schema documents the body; deploySpecProblems validates it, naming every problem.
+      validatorCompiler: () => () => true,
+      schema: {
+        summary: 'Start deployments from a deploy.json spec',
+        body: ActivateRequestSchema,
+        response: { 201: ActivateResponseSchema, 400: ErrorBodySchema, 401: ErrorBodySchema },
+      },
+    },
+    async (request, reply) => {
+      const principal = await authenticate(ctx, request, 'activate');
+      const body: unknown = request.body;
+      const problems: ErrorDetail[] = deploySpecProblems(body);
+      const agentsObj = body && typeof body === 'object' ? (body as { agents?: unknown }).agents : undefined;
+      const names = agentsObj && typeof agentsObj === 'object' && !Array.isArray(agentsObj) ? Object.keys(agentsObj) : [];
+      const found = await findAgentsByName(ctx.db, principal.workspaceId, names);
+      const byName = new Map(found.map((a) => [a.name, a]));
+      const unknown = names.filter((n) => !byName.has(n) && !problems.some((p) => p.path === `/agents/${n}`));
+      for (const name of unknown) {
+        problems.push({
+          path: `/agents/${name}`,
+          code: 'DROVER_ERR_UNKNOWN_AGENT',
+          message: `unknown agent ${JSON.stringify(name)} in workspace ${principal.workspaceName}`,
+        });
+      }
+      if (problems.length > 0) {
+        const onlyUnknown = problems.every((p) => p.code === 'DROVER_ERR_UNKNOWN_AGENT');
+        throw new DroverError(
+          onlyUnknown ? 'DROVER_ERR_UNKNOWN_AGENT' : 'DROVER_ERR_INVALID_DEPLOY_SPEC',
+          `nothing was deployed: ${problems.map((p) => p.message).join('; ')}`,
+          problems,
+        );
+      }
+      const spec = parseDeploySpec(body);
+      const planned = names.map((name) => {
+        const agent = byName.get(name)!;
+        const rollback = agent.system ? spec.rollbackScript?.[agent.system] : undefined;
+        return { agentId: agent.id, storePath: spec.agents[name as keyof typeof spec.agents]!, rollbackScript: rollback ?? null };
+      });
+      const { activationId, rows } = await createDeployments(ctx.db, {
+        workspaceId: principal.workspaceId,
+        createdBy: principal.tokenId,
+        planned,
+      });
+      await ctx.bus.publish({ kind: 'deploy', agentIds: planned.map((p) => p.agentId) });
+      const byAgentId = new Map(found.map((a) => [a.id, a]));
+      const now = Date.now();
+      const agents: ActivateResponse['agents'] = {};
+      for (const row of rows) {
+        const agent = byAgentId.get(row.agent_id)!;
+        agents[agent.name] = {
+          id: row.id,
+          index: Number(row.index_no),
+          url: deploymentUrl(ctx.publicUrl, row.id),
+          storePath: row.store_path,
+          online: isOnline(agent, ctx.presence, now),
+          lastSeenAt: agent.last_seen_at,
+        };
+      }
+      request.log.info({ activation: activationId, agents: rows.length, token: principal.tokenId }, 'activation created');
+      return reply.status(201).send({ activationId, agents });
+    },
+  );
+}

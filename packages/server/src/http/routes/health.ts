@@ -1,0 +1,20 @@
+/** Liveness and the agent's post-activation reachability check. */
+import type {} from '@fastify/swagger'; // route schema fields: summary, hide
+import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import type { ServerContext } from '../../context.js';
+import { authenticate } from '../auth.js';
+
+export async function healthRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
+  app.get(
+    '/api/v1/health',
+    { schema: { response: { 200: Type.Object({ status: Type.Literal('ok'), database: Type.String(), agentsConnected: Type.Integer() }) } } },
+    async () => ({ status: 'ok' as const, database: ctx.dialect, agentsConnected: ctx.hub.size }),
+  );
+  // Used by a deployment after activation: can this machine still reach the
+  // server with its agent token? 204 means yes.
+  app.get('/api/v1/agent/check', async (request, reply) => {
+    await authenticate(ctx, request, 'agent');
+    return reply.status(204).send();
+  });
+}

@@ -1,0 +1,309 @@
+/**
+ * The agent hub: every agent websocket held by this replica.
+ *
+ * It authenticates nothing itself (the HTTP upgrade already verified the
+ * token), validates every frame, turns agent events into guarded database
+ * transitions, and pushes work to agents when the bus says there is some.
+ * Idle agents cost no database work: one shared timer pings all sockets and
+ * pongs only mark agents as seen in memory; `last_seen_at` is flushed in
+ * batches.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
+import {
+  CLOSE_CODES,
+  decodeAgentMessage,
+  encodeMessage,
+  PROTOCOL_VERSION,
+  type AgentMessage,
+  type DeploymentOrder,
+  type HelloMessage,
+  type ServerMessage,
+} from '@drover/protocol';
+import type { Principal } from '../auth/tokens.js';
+import type { Bus, BusEvent } from '../bus/bus.js';
+import type { Database } from '../db/schema.js';
+import { markDisconnected, markReplicaDisconnected, registerAgent, touchLastSeen } from '../agents/repository.js';
+import { appendLog, latestPendingFor, markFinished, markStarted, setClosureSize } from '../deployments/repository.js';
+import { cacheOf, getWorkspaceById } from '../workspaces/workspaces.js';
+
+export interface HubOptions {
+  readonly db: Kysely<Database>;
+  readonly bus: Bus;
+  readonly log: Logger;
+  readonly replicaId: string;
+  readonly pingIntervalMs: number;
+  readonly lastSeenFlushMs: number;
+  readonly helloTimeoutMs: number;
+}
+
+/** Most frames waiting to be processed for one agent before it is cut off. */
+const MAX_QUEUED_FRAMES = 512;
+
+class AgentConnection {
+  readonly connectionId = randomUUID();
+  agentId: string | null = null;
+  agentName: string | null = null;
+  alive = true;
+  queued = 0;
+  /** Frames are handled strictly in order, one at a time. */
+  chain: Promise<void> = Promise.resolve();
+  helloTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly socket: WebSocket,
+    readonly principal: Principal,
+  ) {}
+
+  send(message: ServerMessage): void {
+    if (this.socket.readyState === this.socket.OPEN) this.socket.send(encodeMessage(message));
+  }
+
+  close(code: number, reason: string): void {
+    // Close reasons are limited to 123 bytes.
+    this.socket.close(code, Buffer.from(reason).subarray(0, 123).toString());
+  }
+}
+
+export class AgentHub {
+  private readonly byAgent = new Map<string, AgentConnection>();
+  private readonly all = new Set<AgentConnection>();
+  private readonly seen = new Set<string>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly unsubscribe: () => void;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: HubOptions) {
+    this.log = opts.log.child({ component: 'hub' });
+    this.unsubscribe = opts.bus.subscribe((event) => this.onBusEvent(event));
+    this.timers.push(setInterval(() => this.pingAll(), opts.pingIntervalMs).unref());
+    this.timers.push(setInterval(() => void this.flushLastSeen(), opts.lastSeenFlushMs).unref());
+  }
+
+  /** Agents connected to this replica. */
+  get size(): number {
+    return this.byAgent.size;
+  }
+
+  isConnectedHere(agentId: string): boolean {
+    return this.byAgent.has(agentId);
+  }
+
+  /** Takes over a freshly upgraded socket whose token was verified. */
+  accept(socket: WebSocket, principal: Principal): void {
+    const conn = new AgentConnection(socket, principal);
+    this.all.add(conn);
+    conn.helloTimer = setTimeout(() => conn.close(CLOSE_CODES.helloTimeout, 'no hello message within the time limit'), this.opts.helloTimeoutMs);
+    socket.on('pong', () => {
+      conn.alive = true;
+      if (conn.agentId) this.seen.add(conn.agentId);
+    });
+    socket.on('message', (data, isBinary) => {
+      if (isBinary) {
+        conn.close(CLOSE_CODES.badFrame, 'binary frames are not part of the protocol; send JSON text');
+        return;
+      }
+      if (++conn.queued > MAX_QUEUED_FRAMES) {
+        conn.close(CLOSE_CODES.badFrame, 'too many frames in flight; slow down');
+        return;
+      }
+      const text = data.toString();
+      conn.chain = conn.chain.then(() => this.onFrame(conn, text)).finally(() => void conn.queued--);
+    });
+    socket.on('close', () => void this.onClose(conn));
+    socket.on('error', (err) => this.log.debug({ err: err.message, agent: conn.agentName }, 'agent socket error'));
+  }
+
+  private async onFrame(conn: AgentConnection, text: string): Promise<void> {
+    if (conn.socket.readyState !== conn.socket.OPEN) return;
+    const decoded = decodeAgentMessage(text);
+    if (!decoded.ok) {
+      this.log.warn({ agent: conn.agentName, error: decoded.error }, 'closing agent connection: bad frame');
+      conn.close(CLOSE_CODES.badFrame, decoded.error);
+      return;
+    }
+    const message = decoded.message;
+    try {
+      if (message.type === 'hello') return await this.onHello(conn, message);
+      if (!conn.agentId) {
+        conn.close(CLOSE_CODES.badFrame, `expected "hello" first, got "${message.type}"`);
+        return;
+      }
+      this.seen.add(conn.agentId);
+      await this.onEvent(conn, conn.agentId, message);
+    } catch (err) {
+      this.log.error({ err, agent: conn.agentName, type: message.type }, 'failed to handle agent message; closing so the agent replays it');
+      conn.close(1011, 'server error while handling a message; reconnect and replay');
+    }
+  }
+
+  private async onHello(conn: AgentConnection, hello: HelloMessage): Promise<void> {
+    if (conn.agentId) {
+      conn.close(CLOSE_CODES.badFrame, 'hello sent twice');
+      return;
+    }
+    clearTimeout(conn.helloTimer);
+    if (hello.protocol !== PROTOCOL_VERSION) {
+      conn.close(CLOSE_CODES.protocolVersion, `server speaks protocol ${PROTOCOL_VERSION}, agent sent ${hello.protocol}; upgrade the older side`);
+      return;
+    }
+    const bound = conn.principal.agentName;
+    if (bound && bound !== hello.agent) {
+      this.log.warn({ token: conn.principal.tokenId, agent: hello.agent, bound }, 'agent token used for another agent name');
+      conn.close(CLOSE_CODES.forbidden, `this token is bound to agent "${bound}", not "${hello.agent}"`);
+      return;
+    }
+    const { db } = this.opts;
+    const row = await registerAgent(db, {
+      workspaceId: conn.principal.workspaceId,
+      hello,
+      connectionId: conn.connectionId,
+      replicaId: this.opts.replicaId,
+    });
+    if (conn.socket.readyState !== conn.socket.OPEN) {
+      await markDisconnected(db, row.id, conn.connectionId);
+      return;
+    }
+    const previous = this.byAgent.get(row.id);
+    if (previous && previous !== conn) previous.close(CLOSE_CODES.replaced, 'replaced by a newer connection of the same agent');
+    conn.agentId = row.id;
+    conn.agentName = row.name;
+    this.byAgent.set(row.id, conn);
+    await this.opts.bus.publish({ kind: 'agent-connected', agentId: row.id, connectionId: conn.connectionId });
+    const workspace = await getWorkspaceById(db, conn.principal.workspaceId);
+    conn.send({
+      type: 'registered',
+      agentId: row.id,
+      workspace: workspace.name,
+      cache: cacheOf(workspace),
+      pingIntervalMs: this.opts.pingIntervalMs,
+    });
+    this.log.info({ agent: row.name, workspace: workspace.name, version: hello.version }, 'agent connected');
+    await this.deliver([row.id]);
+  }
+
+  private async onEvent(conn: AgentConnection, agentId: string, message: Exclude<AgentMessage, HelloMessage>): Promise<void> {
+    const { db, bus } = this.opts;
+    switch (message.type) {
+      case 'deployment.started': {
+        const started = await markStarted(db, agentId, message.id, message.time);
+        if (!started) await this.cancelIfClosed(conn, message.id);
+        break;
+      }
+      case 'deployment.closure-size':
+        await setClosureSize(db, agentId, message.id, message.closureSize);
+        break;
+      case 'deployment.log':
+        if (!(await appendLog(db, agentId, message.id, message.lines))) {
+          this.log.warn({ agent: conn.agentName, deployment: message.id }, 'log for a deployment of another agent ignored');
+          return;
+        }
+        break;
+      case 'deployment.finished':
+        await markFinished(db, agentId, message);
+        conn.send({ type: 'deployment.ack', id: message.id });
+        this.log.info({ agent: conn.agentName, deployment: message.id, status: message.status }, 'deployment finished');
+        await bus.publish({ kind: 'deployment-changed', deploymentIds: [message.id] });
+        await this.deliver([agentId]);
+        return;
+    }
+    await bus.publish({ kind: 'deployment-changed', deploymentIds: [message.id] });
+  }
+
+  /** An agent started something that is no longer wanted: tell it to stop if it still can. */
+  private async cancelIfClosed(conn: AgentConnection, id: string): Promise<void> {
+    const row = await this.opts.db.selectFrom('deployments').select(['status']).where('id', '=', id).executeTakeFirst();
+    if (row && (row.status === 'Cancelled' || row.status === 'Superseded')) {
+      conn.send({ type: 'deployment.cancel', id, reason: `deployment is ${row.status}` });
+    }
+  }
+
+  /** Sends each of these agents (those connected here) its newest Pending deployment. */
+  async deliver(agentIds: readonly string[]): Promise<void> {
+    const local = agentIds.filter((id) => this.byAgent.has(id));
+    if (local.length === 0) return;
+    const orders: Map<string, DeploymentOrder> = await latestPendingFor(this.opts.db, local);
+    for (const [agentId, deployment] of orders) {
+      this.byAgent.get(agentId)?.send({ type: 'deploy', deployment });
+    }
+  }
+
+  private onBusEvent(event: BusEvent): void {
+    switch (event.kind) {
+      case 'deploy':
+        this.deliver(event.agentIds).catch((err) => this.log.error({ err }, 'delivering deployments failed'));
+        break;
+      case 'cancel':
+        this.byAgent.get(event.agentId)?.send({ type: 'deployment.cancel', id: event.deploymentId, reason: 'cancelled by a user' });
+        break;
+      case 'agent-connected': {
+        const conn = this.byAgent.get(event.agentId);
+        if (conn && conn.connectionId !== event.connectionId) {
+          this.byAgent.delete(event.agentId);
+          conn.close(CLOSE_CODES.replaced, 'replaced by a newer connection of the same agent');
+        }
+        break;
+      }
+      case 'token-revoked':
+        for (const conn of this.all) {
+          if (conn.principal.tokenId === event.tokenId) conn.close(CLOSE_CODES.unauthorized, 'the agent token was revoked');
+        }
+        break;
+      case 'resync':
+        this.deliver([...this.byAgent.keys()]).catch((err) => this.log.error({ err }, 'resync failed'));
+        break;
+      case 'deployment-changed':
+        break;
+    }
+  }
+
+  private async onClose(conn: AgentConnection): Promise<void> {
+    clearTimeout(conn.helloTimer);
+    this.all.delete(conn);
+    const agentId = conn.agentId;
+    if (!agentId) return;
+    if (this.byAgent.get(agentId) === conn) this.byAgent.delete(agentId);
+    try {
+      await markDisconnected(this.opts.db, agentId, conn.connectionId);
+      this.log.info({ agent: conn.agentName }, 'agent disconnected');
+    } catch (err) {
+      this.log.warn({ err, agent: conn.agentName }, 'could not record disconnect');
+    }
+  }
+
+  private pingAll(): void {
+    for (const conn of this.all) {
+      if (!conn.alive) {
+        conn.socket.terminate();
+        continue;
+      }
+      conn.alive = false;
+      conn.socket.ping();
+    }
+  }
+
+  async flushLastSeen(): Promise<void> {
+    if (this.seen.size === 0) return;
+    const ids = [...this.seen];
+    this.seen.clear();
+    try {
+      await touchLastSeen(this.opts.db, ids);
+    } catch (err) {
+      this.log.warn({ err }, 'could not record last-seen times; retrying next round');
+      for (const id of ids) this.seen.add(id);
+    }
+  }
+
+  /** Closes every socket (agents reconnect elsewhere) and marks them offline. */
+  async close(): Promise<void> {
+    this.unsubscribe();
+    for (const t of this.timers) clearInterval(t);
+    for (const conn of this.all) conn.close(CLOSE_CODES.goingAway, 'server shutting down');
+    this.all.clear();
+    this.byAgent.clear();
+    await this.flushLastSeen();
+    await markReplicaDisconnected(this.opts.db, this.opts.replicaId).catch(() => {});
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * `startServer`: the control plane as a library. It opens the database,
+ * migrates it, creates the `default` workspace, wires bus, hub and HTTP app,
+ * and listens. The CLI's `drover server` is a thin wrapper; tests start it on
+ * 127.0.0.1:0.
+ */
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { LocalBus, type Bus } from './bus/bus.js';
+import { PostgresBus } from './bus/postgres-bus.js';
+import type { ServerContext } from './context.js';
+import { migrateToLatest, openDatabase, type OpenDatabase } from './db/connect.js';
+import { DeploymentWatcher } from './deployments/watcher.js';
+import { buildApp } from './http/app.js';
+import { AgentHub } from './hub/agent-hub.js';
+import { createLogger } from './logger.js';
+import { ensureDefaultWorkspace } from './workspaces/workspaces.js';
+
+export interface ServerOptions {
+  /** host:port to listen on; port 0 picks a free one. */
+  readonly listen: string;
+  readonly dataDir: string;
+  readonly databaseUrl?: string | undefined;
+  readonly databaseSchema?: string | undefined;
+  /** Base URL printed in links; defaults to http://<listen address>. */
+  readonly publicUrl?: string | undefined;
+  readonly pingIntervalMs?: number | undefined;
+  readonly lastSeenFlushMs?: number | undefined;
+  readonly logger?: Logger | undefined;
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly app: FastifyInstance;
+  readonly context: ServerContext;
+  close(): Promise<void>;
+}
+
+export function splitListen(listen: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(listen.trim());
+  if (!m) throw new Error(`listen address ${JSON.stringify(listen)} must be HOST:PORT (e.g. 127.0.0.1:7700)`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new Error(`listen port ${port} is out of range`);
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const log = options.logger ?? createLogger();
+  const { host, port } = splitListen(options.listen);
+  const pingIntervalMs = options.pingIntervalMs ?? 30_000;
+  const lastSeenFlushMs = options.lastSeenFlushMs ?? 15_000;
+  const database: OpenDatabase = await openDatabase(options);
+  let bus: Bus | undefined;
+  try {
+    await migrateToLatest(database.db);
+    await ensureDefaultWorkspace(database.db);
+    bus = database.dialect === 'postgres' ? await PostgresBus.start(database.db, database.pgConfig!, database.schema, log) : new LocalBus();
+    const replicaId = randomUUID();
+    const hub = new AgentHub({ db: database.db, bus, log, replicaId, pingIntervalMs, lastSeenFlushMs, helloTimeoutMs: 15_000 });
+    const ctx: ServerContext = {
+      db: database.db,
+      dialect: database.dialect,
+      bus,
+      hub,
+      watcher: new DeploymentWatcher(bus),
+      log,
+      replicaId,
+      // Online = connection open and seen within two pings plus one flush.
+      presence: { onlineWindowMs: 2 * pingIntervalMs + lastSeenFlushMs + 5_000 },
+      publicUrl: options.publicUrl ?? '',
+    };
+    const app = await buildApp(ctx);
+    await app.listen({ host, port });
+    const address = app.server.address();
+    const actualPort = typeof address === 'object' && address ? address.port : port;
+    const url = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
+    if (!options.publicUrl) ctx.publicUrl = url;
+    log.info({ url, database: database.dialect, replica: replicaId }, 'drover server listening');
+    let closing: Promise<void> | undefined;
+    return {
+      url,
+      app,
+      context: ctx,
+      close: () =>
+        (closing ??= (async () => {
+          await hub.close();
+          ctx.watcher.close();
+          await app.close();
+          await bus!.close();
+          await database.close();
+        })()),
+    };
+  } catch (err) {
+    await bus?.close().catch(() => {});
+    await database.close().catch(() => {});
+    throw err;
+  }
+}
