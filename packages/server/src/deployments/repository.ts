@@ -215,18 +215,18 @@ export async function markFinished(db: Kysely<Database>, agentId: string, msg: D
 
 /** Pending → Cancelled by a user. */
 export async function cancelDeployment(db: Kysely<Database>, workspaceId: string, id: string): Promise<DeploymentView> {
-  await db
+  const current = await getDeployment(db, workspaceId, id);
+  const r = await db
     .updateTable('deployments')
     .set({ status: 'Cancelled', finished_at: nowIso(), reason: 'cancelled before it started' })
-    .where('id', '=', id)
-    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', current.id)
     .where('status', '=', 'Pending')
-    .execute();
-  const row = await getDeployment(db, workspaceId, id);
-  if (row.status !== 'Cancelled') {
-    throw new DroverError('DROVER_ERR_NOT_CANCELLABLE', `deployment ${id} is ${row.status}; only Pending deployments can be cancelled`);
+    .executeTakeFirst();
+  if (Number(r.numUpdatedRows) === 0) {
+    const now = await getDeployment(db, workspaceId, id);
+    throw new DroverError('DROVER_ERR_NOT_CANCELLABLE', `deployment ${id} is ${now.status}; only Pending deployments can be cancelled`);
   }
-  return row;
+  return getDeployment(db, workspaceId, id);
 }
 
 const uuidRe = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

@@ -1,0 +1,261 @@
+/**
+ * Child processes for the benchmark: spawning (node processes directly, so
+ * the PID we measure is node's own), bounded waits on their output, memory
+ * readings from /proc, and cleanup of everything started — also when the
+ * benchmark fails or is interrupted.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, readFileSync, type WriteStream } from 'node:fs';
+import { createServer } from 'node:net';
+import { constants as osConstants } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root: the nearest ancestor holding bin/drover. */
+export function repoRoot(): string {
+  const start = dirname(fileURLToPath(import.meta.url));
+  for (let dir = start; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'bin', 'drover')) && existsSync(join(dir, 'bench'))) return dir;
+    if (dirname(dir) === dir) break;
+  }
+  throw new Error(`cannot find bin/drover above ${start}`);
+}
+
+export const ROOT = repoRoot();
+export const DROVER = join(ROOT, 'bin', 'drover');
+
+/** Soft open-files limit requested for the server and the load generator (this box's hard limit is 20,000). */
+export const WANTED_NOFILE = 20_000;
+
+const live = new Set<ChildProcess>();
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Deadline-bounded polling. */
+export async function waitFor<T>(what: string, probe: () => T | undefined | null | false, timeoutMs: number, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+export interface SpawnOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  /** Extra node flags before the script. */
+  readonly nodeFlags?: readonly string[];
+  /** Raise the soft open-files limit first (via `bash -c 'ulimit -n …; exec node …'`; the PID stays node's). */
+  readonly raiseNofile?: boolean;
+  /** Append stdout here instead of keeping it in memory (server and agent logs). */
+  readonly stdoutFile?: string;
+  /** Keep stdin open as a pipe (the load generator reads commands from it). */
+  readonly stdinPipe?: boolean;
+}
+
+/** A node child process whose stderr (and stdout unless sent to a file) is kept, capped, for diagnostics. */
+export class Proc {
+  output = '';
+  readonly exited: Promise<number>;
+  private code: number | undefined;
+  private readonly logStream: WriteStream | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly child: ChildProcess,
+    stdoutFile: string | undefined,
+  ) {
+    live.add(child);
+    const keep = (c: string) => {
+      this.output += c;
+      if (this.output.length > 2_000_000) this.output = this.output.slice(-1_000_000);
+    };
+    child.stderr?.setEncoding('utf8').on('data', keep);
+    if (stdoutFile) {
+      this.logStream = createWriteStream(stdoutFile, { flags: 'a' });
+      child.stdout?.pipe(this.logStream);
+    } else {
+      child.stdout?.setEncoding('utf8').on('data', keep);
+    }
+    this.exited = new Promise((r) => {
+      child.on('error', (err) => {
+        keep(`\n[spawn error: ${err.message}]\n`);
+        live.delete(child);
+        r((this.code = 127));
+      });
+      child.on('close', (code, signal) => {
+        live.delete(child);
+        r((this.code = code ?? 128 + (signal ? (osConstants.signals[signal] ?? 0) : 0)));
+      });
+    });
+  }
+
+  get pid(): number {
+    if (this.child.pid === undefined) throw new Error(`${this.name} has no pid (failed to start?)`);
+    return this.child.pid;
+  }
+
+  get running(): boolean {
+    return this.code === undefined;
+  }
+
+  tail(lines = 15): string {
+    return this.output.trim().split('\n').slice(-lines).join('\n');
+  }
+
+  async waitForOutput(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
+    return waitFor(
+      `${this.name} to print ${pattern}`,
+      () => {
+        const m = this.output.match(pattern);
+        if (m) return m;
+        if (!this.running) throw new Error(`${this.name} exited (${this.code}) before printing ${pattern}:\n${this.tail()}`);
+        return null;
+      },
+      timeoutMs,
+    );
+  }
+
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone. */
+  async stop(graceMs = 5_000): Promise<void> {
+    if (!this.running) return;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    await this.exited;
+    clearTimeout(timer);
+    this.logStream?.end();
+  }
+}
+
+/** Starts `node [flags] script args…` (optionally with a raised open-files limit). */
+export function spawnNode(name: string, script: string, args: readonly string[], opts: SpawnOptions = {}): Proc {
+  const nodeArgv = [process.execPath, ...(opts.nodeFlags ?? []), script, ...args];
+  const [cmd, ...argv] = opts.raiseNofile
+    ? [
+        'bash',
+        '-c',
+        // Raise the soft limit as far as allowed; exec keeps the PID, so it is node's.
+        `ulimit -n ${WANTED_NOFILE} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"`,
+        'bench-ulimit',
+        ...nodeArgv,
+      ]
+    : nodeArgv;
+  const child = spawn(cmd!, argv, {
+    env: { ...process.env, ...opts.env },
+    stdio: [opts.stdinPipe ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+  });
+  child.stdin?.on('error', () => undefined);
+  return new Proc(name, child, opts.stdoutFile);
+}
+
+/** `drover ARGS…` as its own node process. */
+export function spawnDrover(name: string, args: readonly string[], opts: SpawnOptions = {}): Proc {
+  return spawnNode(name, DROVER, args, opts);
+}
+
+export interface RunResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly ms: number;
+}
+
+/** Runs a command to completion (killed after `timeoutMs`), collecting its output. */
+export function run(cmd: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+  const timeoutMs = opts.timeoutMs ?? 300_000;
+  return new Promise((done) => {
+    const t0 = performance.now();
+    const child = spawn(cmd, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    live.add(child);
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    const finish = (code: number, extra = '') => {
+      clearTimeout(timer);
+      live.delete(child);
+      done({
+        code,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8') + extra + (timedOut ? `\n[killed after ${timeoutMs} ms]\n` : ''),
+        ms: performance.now() - t0,
+      });
+    };
+    child.on('error', (e) => finish(127, `${cmd}: ${e.message}\n`));
+    child.on('close', (code, signal) => finish(code ?? 128 + (signal ? (osConstants.signals[signal] ?? 0) : 0)));
+  });
+}
+
+export async function runOk(cmd: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+  const r = await run(cmd, args, opts);
+  if (r.code !== 0) {
+    const text = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-20).join('\n');
+    throw new Error(`${cmd} ${args.join(' ')} exited with ${r.code}:\n${text}`);
+  }
+  return r;
+}
+
+export function drover(args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<RunResult> {
+  return run(process.execPath, [DROVER, ...args], { env, timeoutMs });
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.on('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+export interface Memory {
+  /** VmRSS, bytes. */
+  readonly rss: number;
+  /** Private_Clean + Private_Dirty from smaps_rollup, bytes. */
+  readonly private: number;
+  /** Pss, bytes. */
+  readonly pss: number;
+}
+
+/** Memory of one process, from /proc/PID/status and /proc/PID/smaps_rollup. */
+export function readMemory(pid: number): Memory {
+  const kb = (text: string, field: string): number => {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text);
+    if (!m) throw new Error(`no ${field} for pid ${pid}`);
+    return Number(m[1]) * 1024;
+  };
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  return { rss: kb(status, 'VmRSS'), private: kb(rollup, 'Private_Clean') + kb(rollup, 'Private_Dirty'), pss: kb(rollup, 'Pss') };
+}
+
+/** The soft "Max open files" limit of a process. */
+export function openFilesLimit(pid: number): number {
+  const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'));
+  return !m || m[1] === 'unlimited' ? Infinity : Number(m[1]);
+}
+
+/** Stops every child still running: gently first, then SIGKILL. */
+export async function stopAll(graceMs = 5_000): Promise<void> {
+  const children = [...live];
+  for (const c of children) c.kill('SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (live.size > 0 && Date.now() < deadline) await sleep(50);
+  for (const c of live) c.kill('SIGKILL');
+}
+
+/** Last resort when the benchmark process exits: no child outlives it. */
+process.on('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});

@@ -1,0 +1,198 @@
+/**
+ * Server settings (config.ts): resolveServerSettings merges defaults < TOML
+ * file < DROVER_* environment < flags; unknown TOML keys, invalid TOML, an
+ * unreadable file, bad durations, bad log levels and non-string values are
+ * DROVER_ERR_CONFIG errors naming their source and key.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DroverError } from '@drover/protocol';
+import { resolveServerSettings, SERVER_DEFAULTS, type ServerSettings } from '../src/config.js';
+
+let dir: string;
+let n = 0;
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'drover-config-test-'));
+});
+after(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function tomlFile(text: string): string {
+  const path = join(dir, `drover-${++n}.toml`);
+  writeFileSync(path, text);
+  return path;
+}
+
+function resolve(input: { configFile?: string; env?: NodeJS.ProcessEnv; flags?: Partial<ServerSettings> }): ServerSettings {
+  return resolveServerSettings({ configFile: input.configFile, env: input.env ?? {}, flags: input.flags ?? {} });
+}
+
+function configError(fn: () => unknown): DroverError {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof DroverError, `expected a DroverError, got ${String(err)}`);
+    assert.equal(err.code, 'DROVER_ERR_CONFIG');
+    return err;
+  }
+  assert.fail('expected DROVER_ERR_CONFIG');
+}
+
+const FULL_FILE = `
+listen = "0.0.0.0:7000"
+data_dir = "/var/lib/drover"
+database_url = "postgres://drover@db/drover"
+database_schema = "drover"
+public_url = "https://deploy.example.com"
+log_level = "warn"
+ping_interval = "45s"
+`;
+
+describe('precedence', () => {
+  test('defaults alone', () => {
+    assert.deepEqual(resolve({}), SERVER_DEFAULTS);
+    assert.deepEqual(resolve({}), { listen: '127.0.0.1:7700', dataDir: './drover-data', logLevel: 'info' });
+  });
+
+  test('the file overrides defaults, for every key', () => {
+    assert.deepEqual(resolve({ configFile: tomlFile(FULL_FILE) }), {
+      listen: '0.0.0.0:7000',
+      dataDir: '/var/lib/drover',
+      databaseUrl: 'postgres://drover@db/drover',
+      databaseSchema: 'drover',
+      publicUrl: 'https://deploy.example.com',
+      logLevel: 'warn',
+      pingIntervalMs: 45_000,
+    });
+  });
+
+  test('the environment overrides the file; the file still fills what the environment leaves out', () => {
+    const settings = resolve({
+      configFile: tomlFile(FULL_FILE),
+      env: { DROVER_LISTEN: '127.0.0.1:8000', DROVER_LOG_LEVEL: 'debug', DROVER_PING_INTERVAL: '1m', DROVER_DATABASE_URL: '' },
+    });
+    assert.equal(settings.listen, '127.0.0.1:8000');
+    assert.equal(settings.logLevel, 'debug');
+    assert.equal(settings.pingIntervalMs, 60_000);
+    assert.equal(settings.dataDir, '/var/lib/drover');
+    assert.equal(settings.databaseUrl, 'postgres://drover@db/drover', 'an empty variable does not override');
+  });
+
+  test('flags override the environment and the file', () => {
+    const settings = resolve({
+      configFile: tomlFile(FULL_FILE),
+      env: { DROVER_LISTEN: '127.0.0.1:8000', DROVER_DATA_DIR: '/env/data', DROVER_PUBLIC_URL: 'https://env.example.com' },
+      flags: { listen: '[::1]:9000', publicUrl: 'https://flag.example.com' },
+    });
+    assert.equal(settings.listen, '[::1]:9000');
+    assert.equal(settings.publicUrl, 'https://flag.example.com');
+    assert.equal(settings.dataDir, '/env/data');
+    assert.equal(settings.logLevel, 'warn');
+  });
+
+  test('every DROVER_* variable is read', () => {
+    const settings = resolve({
+      env: {
+        DROVER_LISTEN: 'h:1',
+        DROVER_DATA_DIR: '/d',
+        DROVER_DATABASE_URL: 'postgres://x/y',
+        DROVER_DATABASE_SCHEMA: 's',
+        DROVER_PUBLIC_URL: 'https://p',
+        DROVER_LOG_LEVEL: 'trace',
+        DROVER_PING_INTERVAL: '250ms',
+      },
+    });
+    assert.deepEqual(settings, {
+      listen: 'h:1',
+      dataDir: '/d',
+      databaseUrl: 'postgres://x/y',
+      databaseSchema: 's',
+      publicUrl: 'https://p',
+      logLevel: 'trace',
+      pingIntervalMs: 250,
+    });
+  });
+
+  test('DROVER_CONFIG names the file when no config file is given; an explicit one wins', () => {
+    const fromEnv = tomlFile('listen = "10.0.0.1:1"\n');
+    const explicit = tomlFile('listen = "10.0.0.2:2"\n');
+    assert.equal(resolve({ env: { DROVER_CONFIG: fromEnv } }).listen, '10.0.0.1:1');
+    assert.equal(resolve({ configFile: explicit, env: { DROVER_CONFIG: fromEnv } }).listen, '10.0.0.2:2');
+  });
+
+  test('a bare number in the file is seconds', () => {
+    assert.equal(resolve({ configFile: tomlFile('ping_interval = 20\n') }).pingIntervalMs, 20_000);
+    assert.equal(resolve({ configFile: tomlFile('ping_interval = "1h30m"\n') }).pingIntervalMs, 5_400_000);
+  });
+
+  test(
+    'a pingIntervalMs flag is taken as milliseconds',
+    { todo: 'bug: config.ts convert() treats every number as seconds, so flags {pingIntervalMs: 5000} gives 5_000_000 ms' },
+    () => {
+      assert.equal(resolve({ flags: { pingIntervalMs: 5000 } }).pingIntervalMs, 5000);
+    },
+  );
+});
+
+describe('errors', () => {
+  test('unknown keys are an error naming each of them', () => {
+    const file = tomlFile('listen = "0.0.0.0:1"\nlisten_addr = "x"\ndatabase = "y"\n[server]\nport = 1\n');
+    const err = configError(() => resolve({ configFile: file }));
+    assert.ok(err.message.startsWith(`config file ${file}: unknown keys `), err.message);
+    for (const key of ['"listen_addr"', '"database"', '"server"']) assert.ok(err.message.includes(key), `names ${key}: ${err.message}`);
+    assert.ok(!err.message.includes('"listen"'), 'does not name the known key');
+    assert.match(err.message, /known: listen, data_dir, database_url, database_schema, public_url, log_level, ping_interval/);
+  });
+
+  test('a single unknown key', () => {
+    const err = configError(() => resolve({ configFile: tomlFile('dataDir = "/x"\n') }));
+    assert.match(err.message, /: unknown key "dataDir" \(known: /);
+  });
+
+  test('invalid TOML names the file', () => {
+    const file = tomlFile('listen = "0.0.0.0:1\n');
+    const err = configError(() => resolve({ configFile: file }));
+    assert.ok(err.message.startsWith(`config file ${file} is not valid TOML: `), err.message);
+  });
+
+  test('a duplicate key is invalid TOML', () => {
+    configError(() => resolve({ configFile: tomlFile('listen = "a:1"\nlisten = "b:2"\n') }));
+  });
+
+  test('a missing file', () => {
+    const file = join(dir, 'does-not-exist.toml');
+    const err = configError(() => resolve({ configFile: file }));
+    assert.ok(err.message.startsWith(`cannot read config file ${file}: `), err.message);
+  });
+
+  test('bad durations, from each source', () => {
+    const file = tomlFile('ping_interval = "5x"\n');
+    assert.match(configError(() => resolve({ configFile: file })).message, new RegExp(`^config file ${file}: ping_interval must be a duration such as "30s" \\(got "5x"\\)`));
+    assert.match(configError(() => resolve({ env: { DROVER_PING_INTERVAL: 'soon' } })).message, /^environment DROVER_PING_INTERVAL: ping_interval must be a duration/);
+    assert.match(configError(() => resolve({ configFile: tomlFile('ping_interval = 0\n') })).message, /ping_interval must be a duration/);
+    assert.match(configError(() => resolve({ configFile: tomlFile('ping_interval = "0s"\n') })).message, /ping_interval must be a duration/);
+    assert.match(configError(() => resolve({ configFile: tomlFile('ping_interval = true\n') })).message, /ping_interval must be a duration/);
+  });
+
+  test('bad log levels, from each source', () => {
+    const file = tomlFile('log_level = "verbose"\n');
+    assert.match(configError(() => resolve({ configFile: file })).message, /^config file .*: log_level must be one of fatal, error, warn, info, debug, trace, silent$/);
+    assert.match(configError(() => resolve({ env: { DROVER_LOG_LEVEL: 'INFO' } })).message, /^environment DROVER_LOG_LEVEL: log_level must be one of/);
+    assert.match(configError(() => resolve({ flags: { logLevel: 'loud' } })).message, /^flag --log-level: log_level must be one of/);
+  });
+
+  test('the environment is checked even when a flag overrides it', () => {
+    configError(() => resolve({ env: { DROVER_LOG_LEVEL: 'loud' }, flags: { logLevel: 'info' } }));
+  });
+
+  test('non-string and empty values', () => {
+    assert.match(configError(() => resolve({ configFile: tomlFile('listen = 7700\n') })).message, /listen must be a non-empty string \(got 7700\)/);
+    assert.match(configError(() => resolve({ configFile: tomlFile('data_dir = ""\n') })).message, /data_dir must be a non-empty string/);
+    assert.match(configError(() => resolve({ flags: { dataDir: '' } })).message, /^flag --data-dir: data_dir must be a non-empty string/);
+  });
+});

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The one command that runs every Drover test on a fresh Debian machine:
+# installs what the tests need (Debian's nix-bin, configured single-user;
+# npm dependencies), type-checks the whole tree (strict), then runs unit
+# tests and the end-to-end suite (real Nix, real drover processes, SQLite
+# and PostgreSQL). Prints node's test runner summary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== setup: nix"
+bash scripts/setup-nix.sh
+
+echo "== setup: PostgreSQL on 127.0.0.1:5432"
+if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  if command -v pg_ctlcluster >/dev/null 2>&1; then
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
+  fi
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+fi
+pg_isready -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is not reachable on 127.0.0.1:5432 (database 'test', trust auth)" >&2; exit 1; }
+
+echo "== setup: npm ci (installs, then builds with tsc -b)"
+npm ci --no-audit --no-fund
+
+echo "== type-check (strict, whole tree)"
+npx tsc -b --force
+
+echo "== tests"
+mapfile -t unit < <(ls packages/*/dist/test/*.test.js 2>/dev/null || true)
+mapfile -t e2e < <(ls tests/dist/src/*/*.test.js 2>/dev/null || true)
+export DROVER_TEST_OUTPUT="${DROVER_TEST_OUTPUT:-$PWD/test-output}"
+mkdir -p "$DROVER_TEST_OUTPUT"
+node --test --test-concurrency=2 --test-timeout=600000 "${unit[@]}" "${e2e[@]}"

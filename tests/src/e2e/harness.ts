@@ -1,0 +1,165 @@
+/**
+ * The world one end-to-end suite runs in: fixture closures built with real
+ * Nix, pushed to a signed binary cache on 127.0.0.1 and removed from the
+ * local store; a `drover server` on SQLite or PostgreSQL with tokens and the
+ * workspace cache set; helpers to start agents and run `drover activate`.
+ */
+import { mkdir, mkdtemp, readdir, realpath, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Deployment } from '@drover/protocol';
+import { buildFixtures, deleteFromStore, startTestCache, type Fixtures, type TestCache } from '../support/nix.js';
+import {
+  api,
+  createToken,
+  drover,
+  makeBackend,
+  randomName,
+  startAgent,
+  startServer,
+  waitFor,
+  type Backend,
+  type BackendKind,
+  type DroverProcess,
+  type ServerHandle,
+} from '../support/drover.js';
+
+export interface TestAgent {
+  readonly name: string;
+  readonly profile: string;
+  readonly stateDir: string;
+  proc: DroverProcess;
+  restart(): Promise<void>;
+}
+
+export class World {
+  fixtures!: Fixtures;
+  cache!: TestCache;
+  backend!: Backend;
+  server!: ServerHandle;
+  agentToken!: string;
+  activateToken!: string;
+  adminToken!: string;
+  dir!: string;
+  private readonly procs: DroverProcess[] = [];
+  private readonly extraCleanups: (() => Promise<void>)[] = [];
+
+  constructor(readonly kind: BackendKind) {}
+
+  async setUp(): Promise<void> {
+    const base = process.env['DROVER_TEST_OUTPUT'] ?? tmpdir();
+    await mkdir(base, { recursive: true });
+    this.dir = await mkdtemp(join(base, `e2e-${this.kind}-`));
+    this.fixtures = await buildFixtures({ markerDir: join(this.dir, 'markers'), salt: randomBytes(8).toString('hex'), slowSeconds: 6 });
+    this.cache = await startTestCache({ keyName: `e2e-${this.kind}` });
+    const f = this.fixtures;
+    const all = [f.nixos, f.nixos_b, f.nixos_failing, f.nixos_slow, f.darwin, f.home_manager, f.plain, f.rollback_ok, f.rollback_fail];
+    await this.cache.push(all);
+    await deleteFromStore(all);
+    this.backend = await makeBackend(this.kind, this.dir);
+    this.server = await startServer(this.backend);
+    this.agentToken = await createToken(this.backend, 'agent', ['--description', 'e2e agents']);
+    this.activateToken = await createToken(this.backend, 'activate');
+    this.adminToken = await createToken(this.backend, 'admin');
+    const r = await drover(['workspace', 'cache', 'default', '--substituter', this.cache.url, '--public-key', this.cache.publicKey, ...this.backend.flags]);
+    if (r.code !== 0) throw new Error(`workspace cache failed: ${r.stderr}`);
+  }
+
+  async tearDown(): Promise<void> {
+    for (const p of this.procs) await p.stop('SIGKILL').catch(() => {});
+    await this.server?.stop().catch(() => {});
+    for (const c of this.extraCleanups) await c().catch(() => {});
+    await this.cache?.close().catch(() => {});
+    await this.backend?.cleanup().catch(() => {});
+    if (!process.env['DROVER_TEST_KEEP']) await rm(this.dir, { recursive: true, force: true }).catch(() => {});
+  }
+
+  onTearDown(fn: () => Promise<void>): void {
+    this.extraCleanups.push(fn);
+  }
+
+  track(proc: DroverProcess): DroverProcess {
+    this.procs.push(proc);
+    return proc;
+  }
+
+  /** A new agent with its own profile and state directory. */
+  async agent(opts: { name?: string; token?: string; server?: string; waitRegistered?: boolean } = {}): Promise<TestAgent> {
+    const name = opts.name ?? randomName('agent');
+    const home = join(this.dir, 'agents', name);
+    const spec = {
+      server: opts.server ?? this.server.url,
+      token: opts.token ?? this.agentToken,
+      profile: join(home, 'profiles', 'system'),
+      stateDir: join(home, 'state'),
+    };
+    const agent: TestAgent = {
+      name,
+      profile: spec.profile,
+      stateDir: spec.stateDir,
+      proc: this.track(await startAgent(name, spec, opts.waitRegistered ?? true)),
+      restart: async () => {
+        await agent.proc.stop();
+        agent.proc = this.track(await startAgent(name, spec));
+      },
+    };
+    return agent;
+  }
+
+  async specFile(agents: Record<string, string>, rollbackScript?: string): Promise<string> {
+    const file = join(this.dir, `deploy-${randomBytes(4).toString('hex')}.json`);
+    const spec = { agents, ...(rollbackScript ? { rollbackScript: { 'x86_64-linux': rollbackScript } } : {}) };
+    await writeFile(file, JSON.stringify(spec, null, 2) + '\n');
+    return file;
+  }
+
+  activate(args: readonly string[], token = this.activateToken, server = this.server.url) {
+    return drover(['activate', ...args, '--server', server], { DROVER_ACTIVATE_TOKEN: token });
+  }
+
+  async deployment(id: string, server = this.server.url): Promise<Deployment> {
+    const r = await api<Deployment>(server, this.activateToken, 'GET', `/deployments/${id}`);
+    if (r.status !== 200) throw new Error(`GET deployment ${id}: ${r.status} ${JSON.stringify(r.json)}`);
+    return r.json;
+  }
+
+  async waitForStatus(id: string, status: Deployment['status'], timeoutMs = 60_000): Promise<Deployment> {
+    return waitFor(`deployment ${id} to be ${status}`, async () => {
+      const d = await this.deployment(id);
+      return d.status === status ? d : null;
+    }, timeoutMs, 200);
+  }
+
+  async logOf(id: string): Promise<{ seq: number; text: string }[]> {
+    const r = await api<{ lines: { seq: number; text: string }[] }>(this.server.url, this.activateToken, 'GET', `/deployments/${id}/log`);
+    return r.json.lines;
+  }
+}
+
+/** The store path a profile points to, or null when it does not exist. */
+export async function activePath(profile: string): Promise<string | null> {
+  try {
+    return await realpath(profile);
+  } catch {
+    return null;
+  }
+}
+
+/** The `system-N-link` generations of a profile. */
+export async function generations(profile: string): Promise<string[]> {
+  const dir = join(profile, '..');
+  const base = profile.split('/').pop()!;
+  try {
+    return (await readdir(dir)).filter((n) => new RegExp(`^${base}-\\d+-link$`).test(n)).sort();
+  } catch {
+    return [];
+  }
+}
+
+/** Deployment ids by agent name from activate's `[NAME] URL` lines. */
+export function deploymentIds(output: string): Map<string, string> {
+  const ids = new Map<string, string>();
+  for (const m of output.matchAll(/^\[([^\]]+)\]\s+\S+\/deployments\/([0-9a-f-]{36})$/gm)) ids.set(m[1]!, m[2]!);
+  return ids;
+}

@@ -1,0 +1,185 @@
+/**
+ * Test support for running the real `drover` binary: servers on SQLite or
+ * PostgreSQL, agents, `activate`, and the small waits that end-to-end tests
+ * need. Every process is spawned from bin/drover exactly as a user would,
+ * and every wait is bounded in time.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import pg from 'pg';
+import { repoRoot, run, type RunResult } from './nix.js';
+
+export const DROVER = join(repoRoot(), 'bin', 'drover');
+export const PG_URL = process.env['DROVER_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+export type BackendKind = 'sqlite' | 'postgres';
+
+/** Where a server keeps its state; `flags` work for `drover server` and the admin commands. */
+export interface Backend {
+  readonly kind: BackendKind;
+  readonly flags: readonly string[];
+  cleanup(): Promise<void>;
+}
+
+export async function makeBackend(kind: BackendKind, dir: string): Promise<Backend> {
+  if (kind === 'sqlite') {
+    const dataDir = join(dir, 'data');
+    await mkdir(dataDir, { recursive: true });
+    return { kind, flags: ['--data-dir', dataDir], cleanup: async () => {} };
+  }
+  const schema = `drover_e2e_${randomBytes(6).toString('hex')}`;
+  return {
+    kind,
+    flags: ['--database-url', PG_URL, '--database-schema', schema],
+    cleanup: async () => {
+      const client = new pg.Client({ connectionString: PG_URL });
+      await client.connect();
+      try {
+        await client.query(`drop schema if exists ${schema} cascade`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+export async function waitFor<T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** A running drover process whose combined output is kept for assertions. */
+export class DroverProcess {
+  output = '';
+  readonly exited: Promise<number | null>;
+  private exitCode: number | null | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly child: ChildProcess,
+  ) {
+    child.stdout?.setEncoding('utf8').on('data', (c: string) => (this.output += c));
+    child.stderr?.setEncoding('utf8').on('data', (c: string) => (this.output += c));
+    this.exited = new Promise((resolve) => child.on('exit', (code) => resolve((this.exitCode = code))));
+  }
+
+  get running(): boolean {
+    return this.exitCode === undefined;
+  }
+
+  async waitForOutput(pattern: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
+    return waitFor(`${this.name} to print ${pattern}`, () => {
+      if (!this.running && !pattern.test(this.output)) throw new Error(`${this.name} exited (${this.exitCode}) before printing ${pattern}:\n${this.output}`);
+      return this.output.match(pattern);
+    }, timeoutMs);
+  }
+
+  /** Sends `signal` and waits for the process to exit. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    if (!this.running) return;
+    this.child.kill(signal);
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
+export function spawnDrover(name: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): DroverProcess {
+  const child = spawn(process.execPath, [DROVER, ...args], {
+    env: { ...process.env, DROVER_LOG_LEVEL: process.env['DROVER_TEST_LOG_LEVEL'] ?? 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new DroverProcess(name, child);
+}
+
+export function drover(args: readonly string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<RunResult> {
+  return run(process.execPath, [DROVER, ...args], { env: { ...process.env, ...env }, ...(input === undefined ? {} : { input }) });
+}
+
+export interface ServerHandle {
+  readonly url: string;
+  readonly port: number;
+  proc: DroverProcess;
+  /** Kills the server (SIGKILL when `hard`) and starts it again on the same port. */
+  restart(hard?: boolean): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startServer(backend: Backend, extra: readonly string[] = []): Promise<ServerHandle> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const launch = async () => {
+    const proc = spawnDrover(`server:${port}`, ['server', '--listen', `127.0.0.1:${port}`, ...backend.flags, ...extra]);
+    await proc.waitForOutput(/drover server ready at/);
+    return proc;
+  };
+  const handle: ServerHandle = {
+    url,
+    port,
+    proc: await launch(),
+    async restart(hard = false) {
+      await handle.proc.stop(hard ? 'SIGKILL' : 'SIGTERM');
+      handle.proc = await launch();
+    },
+    stop: () => handle.proc.stop(),
+  };
+  return handle;
+}
+
+/** `drover token create`, against the backend directly; returns the token. */
+export async function createToken(backend: Backend, kind: string, extra: readonly string[] = []): Promise<string> {
+  const r = await drover(['token', 'create', '--kind', kind, ...backend.flags, ...extra]);
+  if (r.code !== 0) throw new Error(`token create failed (${r.code}): ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+export interface AgentSpec {
+  readonly server: string;
+  readonly token: string;
+  readonly profile: string;
+  readonly stateDir: string;
+}
+
+export async function startAgent(name: string, spec: AgentSpec, waitRegistered = true): Promise<DroverProcess> {
+  const proc = spawnDrover(
+    `agent:${name}`,
+    ['agent', name, '--server', spec.server, '--profile', spec.profile, '--state-dir', spec.stateDir],
+    { DROVER_AGENT_TOKEN: spec.token },
+  );
+  if (waitRegistered) await proc.waitForOutput(/registered with the server/);
+  return proc;
+}
+
+export async function api<T = unknown>(server: string, token: string | null, method: string, path: string, body?: unknown): Promise<{ status: number; json: T }> {
+  const res = await fetch(`${server}/api/v1${path}`, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, json: (text ? JSON.parse(text) : null) as T };
+}
+
+export function randomName(prefix: string): string {
+  return `${prefix}-${randomBytes(3).toString('hex')}`;
+}
