@@ -133,6 +133,7 @@ async function agentPhases(workDir: string): Promise<void> {
 
     if (PHASES.has('activate')) {
       const times: number[] = [];
+      const breakdown: [number, number, number][] = [];
       let closureNote = '';
       for (let i = 1; i <= ACTIVATE_RUNS; i++) {
         const salt = `bench-${randomBytes(6).toString('hex')}-${i}`;
@@ -144,17 +145,28 @@ async function agentPhases(workDir: string): Promise<void> {
         await deleteFromStore(path);
         const spec = join(workDir, `deploy-${i}.json`);
         await writeFile(spec, JSON.stringify({ agents: { 'bench-agent': path } }));
-        const r = await run(process.execPath, [DROVER, 'activate', spec, '--server', server.url, '--timeout', '120s'], {
+        const r = await run(process.execPath, [DROVER, 'activate', spec, '--server', server.url, '--timeout', '120s', '--json'], {
           env: { DROVER_ACTIVATE_TOKEN: activateToken },
           timeoutMs: 180_000,
         });
         if (r.code !== 0) throw new Error(`drover activate exited ${r.code}:\n${(r.stdout + r.stderr).trim().split('\n').slice(-15).join('\n')}`);
         if ((await run('nix-store', ['--check-validity', path])).code !== 0) throw new Error(`${path} is not in the store after a successful deployment`);
-        progress(`activate run ${i}: ${ms(r.ms)} ms`);
+        const split = phasesOf(r.stdout, r.ms);
+        if (split) breakdown.push(split);
+        progress(`activate run ${i}: ${ms(r.ms)} ms${split ? ` (before start ${ms(split[0])}, running ${ms(split[1])}, rest ${ms(split[2])})` : ''}`);
         times.push(r.ms);
         closureNote = 'plain fixture closure (2 paths), substituted over HTTP each run';
       }
       row('activate → Succeeded, median', ms(median(times)), 'ms', `${ACTIVATE_RUNS} runs, whole \`drover activate\` CLI process; ${closureNote}`);
+      if (breakdown.length > 0) {
+        const med = (k: 0 | 1 | 2) => ms(median(breakdown.map((b) => b[k])));
+        row(
+          'activate split: queued / running / rest',
+          `${med(0)} / ${med(1)} / ${med(2)}`,
+          'ms',
+          'medians: created→runner started, started→finished (fetch+activate+checks), rest = CLI start, POST, reporting',
+        );
+      }
       row('activate → Succeeded, min', ms(Math.min(...times)), 'ms', `runs: ${times.map(ms).join(', ')} ms`);
       await sleep(Math.min(IDLE_MS, 2000));
       const after = readMemory(agent.pid);
@@ -163,6 +175,21 @@ async function agentPhases(workDir: string): Promise<void> {
   } finally {
     for (const p of procs.reverse()) await p.stop();
     await cache?.close();
+  }
+}
+
+/** From `drover activate --json` output: [created→started, started→finished, total − created→finished] in ms. */
+function phasesOf(stdout: string, totalMs: number): [number, number, number] | null {
+  try {
+    const list = JSON.parse(stdout) as { createdAt?: string; startedAt?: string | null; finishedAt?: string | null }[];
+    const d = list[0];
+    if (!d?.createdAt || !d.startedAt || !d.finishedAt) return null;
+    const created = Date.parse(d.createdAt);
+    const startedAt = Date.parse(d.startedAt);
+    const finished = Date.parse(d.finishedAt);
+    return [startedAt - created, finished - startedAt, totalMs - (finished - created)];
+  } catch {
+    return null;
   }
 }
 

@@ -19,8 +19,11 @@ export interface SubstituteSource {
  * workspace key is added to the trusted ones. Negative narinfo lookups are
  * not cached, so a path pushed a moment ago is found.
  */
-export function substituteCommand(paths: readonly StorePath[], source: SubstituteSource | null): Command {
+export function substituteCommand(paths: readonly StorePath[], source: SubstituteSource | null, gcRoot?: string): Command {
   const argv: [string, ...string[]] = ['nix-store', '--realise', ...paths];
+  // An indirect GC root keeps the fetched closure alive until the profile
+  // (itself a root) points to it, and for as long as the deployment's record is kept.
+  if (gcRoot) argv.push('--add-root', gcRoot);
   if (source) {
     argv.push('--option', 'extra-substituters', source.substituter);
     argv.push('--option', 'extra-trusted-public-keys', source.publicKey);

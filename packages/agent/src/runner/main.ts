@@ -24,7 +24,7 @@ async function main(): Promise<number> {
   if (journal.finished) return 0;
   const order = readOrder(dir);
   const cancel = new AbortController();
-  const ctx: RunContext = { order, journal, token: process.env['DROVER_AGENT_TOKEN'], cancel: cancel.signal, phase: 'waiting' };
+  const ctx: RunContext = { dir, order, journal, token: process.env['DROVER_AGENT_TOKEN'], cancel: cancel.signal, phase: 'waiting' };
   process.on('SIGHUP', () => {});
   process.on('SIGTERM', () => {
     if (ctx.phase === 'waiting' || ctx.phase === 'fetching') {

@@ -11,7 +11,7 @@
  * Every command is echoed as `$ …` and its output streamed to the journal.
  */
 import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   activationCommands,
@@ -34,6 +34,8 @@ import { acquireProfileLock } from './lock.js';
 export type Phase = 'waiting' | 'fetching' | 'activating' | 'checking' | 'rolling-back' | 'done';
 
 export interface RunContext {
+  /** The deployment's folder in the agent's state directory. */
+  readonly dir: string;
   readonly order: RunnerOrder;
   readonly journal: Journal;
   /** The agent token, for the reachability check; from the environment, never a file. */
@@ -124,7 +126,7 @@ export async function runDeployment(ctx: RunContext): Promise<void> {
       ctx.phase = 'fetching';
       const paths = [storePath, ...(deployment.rollbackScript ? [deployment.rollbackScript as StorePath] : [])];
       if (order.cache) journal.say(`fetching from ${order.cache.substituter} and this machine's own substituters`);
-      const fetched = await step(ctx, substituteCommand(paths, order.cache));
+      const fetched = await step(ctx, substituteCommand(paths, order.cache, join(ctx.dir, 'gcroot')));
       throwIfCancelled(ctx);
       if (fetched.code !== 0) {
         const last = [...fetched.stderrTail].reverse().find((l) => /error|not signed|no substituter|don't know how/i.test(l)) ?? fetched.stderrTail.at(-1) ?? '';

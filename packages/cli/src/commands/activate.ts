@@ -86,7 +86,9 @@ export async function activateCommand(file: string, flags: ActivateFlags): Promi
   for (const name of names) {
     const a = response.agents[name]!;
     say(`${tag(name)} ${a.url}`);
-    if (!a.online) say(`${tag(name)} offline since ${a.lastSeenAt ?? 'never'}, deploys when it reconnects`);
+    if (!a.online) {
+      say(a.lastSeenAt ? `${tag(name)} offline since ${a.lastSeenAt}, deploys when it reconnects` : `${tag(name)} has not connected yet, deploys when it connects`);
+    }
   }
   if (flags.async) {
     if (flags.json) printJson(response);

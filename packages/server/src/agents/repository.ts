@@ -55,6 +55,31 @@ export async function registerAgent(
     .executeTakeFirstOrThrow();
 }
 
+/** Creates an agent that has never connected (yet), unless it exists. */
+export async function declareAgent(db: Kysely<Database>, workspaceId: string, name: string): Promise<void> {
+  await db
+    .insertInto('agents')
+    .values({
+      id: randomUUID(),
+      workspace_id: workspaceId,
+      name,
+      created_at: nowIso(),
+      version: null,
+      system: null,
+      profile: null,
+      hostname: null,
+      connection_id: null,
+      replica_id: null,
+      connected_at: null,
+      disconnected_at: null,
+      last_seen_at: null,
+      current_store_path: null,
+      last_deployment_id: null,
+    })
+    .onConflict((oc) => oc.columns(['workspace_id', 'name']).doNothing())
+    .execute();
+}
+
 /** Records a closed connection, unless a newer connection of the agent already replaced it. */
 export async function markDisconnected(db: Kysely<Database>, agentId: string, connectionId: string): Promise<void> {
   await db

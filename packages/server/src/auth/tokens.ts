@@ -20,6 +20,7 @@ import {
 } from '@drover/protocol';
 import type { Database, TokenRow } from '../db/schema.js';
 import { nowIso } from '../db/time.js';
+import { declareAgent } from '../agents/repository.js';
 
 /** Who a verified token speaks for. */
 export interface Principal {
@@ -59,7 +60,12 @@ export async function createToken(db: Kysely<Database>, input: CreateTokenInput)
     last_used_at: null,
     revoked_at: null,
   };
-  await db.insertInto('tokens').values(row).execute();
+  await db.transaction().execute(async (tx) => {
+    await tx.insertInto('tokens').values(row).execute();
+    // A token bound to a name declares that agent, so a first deployment can
+    // be queued before the machine has ever connected.
+    if (input.agentName) await declareAgent(tx, input.workspaceId, input.agentName);
+  });
   return { token: formatToken({ kind: input.kind, id, secret }), row };
 }
 

@@ -2,7 +2,7 @@
  * The Fastify application: plugins, error handling and one plugin of routes
  * per area. Built from a ServerContext so tests can `inject` into it.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import fastifyWebsocket from '@fastify/websocket';
 import { MAX_FRAME_BYTES } from '@drover/protocol';
@@ -23,7 +23,8 @@ export const BODY_LIMIT_BYTES = 8 * 1024 * 1024;
 export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: ctx.log.child({ component: 'http' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Per-request lines are logged at debug level by the onResponse hook below.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
     // Agents connect in bursts after an outage; keep sockets cheap.
     keepAliveTimeout: 65_000,
