@@ -145,6 +145,7 @@ async function connectAll(): Promise<void> {
 
 async function activate(): Promise<void> {
   const targets = sims.filter((s) => s.registered);
+  for (const s of sims) s.deployAt = null;
   const body = JSON.stringify({ agents: Object.fromEntries(targets.map((s) => [s.name, config!.storePath])) });
   let received = 0;
   let allIn: () => void = () => {};

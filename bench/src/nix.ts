@@ -27,12 +27,14 @@ async function isInStore(path: string): Promise<boolean> {
 }
 
 /**
- * Deletes `path` and whatever of its closure nothing else keeps alive;
- * throws if `path` itself survives. Bounded: at most one retry per closure member.
+ * Deletes `paths` and whatever of their closures nothing else keeps alive;
+ * throws if one of `paths` itself survives. Bounded: at most one retry per closure member.
  */
-export async function deleteFromStore(path: string): Promise<void> {
-  if (!(await isInStore(path))) return;
-  const closure = (await runOk('nix-store', ['--query', '--requisites', path])).stdout.split('\n').filter(Boolean);
+export async function deleteFromStore(paths: readonly string[]): Promise<void> {
+  const present: string[] = [];
+  for (const p of paths) if (await isInStore(p)) present.push(p);
+  if (present.length === 0) return;
+  const closure = (await runOk('nix-store', ['--query', '--requisites', ...present])).stdout.split('\n').filter(Boolean);
   const candidates = new Set(closure);
   for (let attempt = 0; attempt <= closure.length && candidates.size > 0; attempt++) {
     const res = await run('nix-store', ['--delete', ...candidates], { timeoutMs: 60_000 });
@@ -43,7 +45,12 @@ export async function deleteFromStore(path: string): Promise<void> {
     candidates.delete(alive);
     for (const p of kept.stdout.split('\n')) candidates.delete(p);
   }
-  if (await isInStore(path)) throw new Error(`could not delete ${path} from the store (GC root?)`);
+  for (const p of present) if (await isInStore(p)) throw new Error(`could not delete ${p} from the store (GC root?)`);
+}
+
+/** Store paths in the closure of `path`. */
+export async function closureOf(path: string): Promise<string[]> {
+  return (await runOk('nix-store', ['--query', '--requisites', path])).stdout.split('\n').filter(Boolean);
 }
 
 export interface BinaryCache {

@@ -148,7 +148,7 @@ export async function openAdminTarget(flags: AdminFlags): Promise<AdminTarget> {
   });
   const database = await openDatabase(settings);
   try {
-    await migrateToLatest(database.db);
+    await migrateToLatest(database);
     await ensureDefaultWorkspace(database.db);
   } catch (err) {
     await database.close();

@@ -10,6 +10,7 @@ import type { Database } from './db/schema.js';
 import type { DialectName } from './db/connect.js';
 import type { AgentHub } from './hub/agent-hub.js';
 import type { DeploymentWatcher } from './deployments/watcher.js';
+import type { TokenUsage } from './auth/usage.js';
 
 export interface ServerContext {
   readonly db: Kysely<Database>;
@@ -17,6 +18,7 @@ export interface ServerContext {
   readonly bus: Bus;
   readonly hub: AgentHub;
   readonly watcher: DeploymentWatcher;
+  readonly tokenUsage: TokenUsage;
   readonly log: Logger;
   readonly replicaId: string;
   readonly presence: Presence;

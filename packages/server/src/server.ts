@@ -16,6 +16,7 @@ import { buildApp } from './http/app.js';
 import { AgentHub } from './hub/agent-hub.js';
 import { createLogger } from './logger.js';
 import { ensureDefaultWorkspace } from './workspaces/workspaces.js';
+import { TokenUsage } from './auth/usage.js';
 
 export interface ServerOptions {
   /** host:port to listen on; port 0 picks a free one. */
@@ -53,10 +54,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const database: OpenDatabase = await openDatabase(options);
   let bus: Bus | undefined;
   try {
-    await migrateToLatest(database.db);
+    await migrateToLatest(database);
     await ensureDefaultWorkspace(database.db);
     bus = database.dialect === 'postgres' ? await PostgresBus.start(database.db, database.pgConfig!, database.schema, log) : new LocalBus();
     const replicaId = randomUUID();
+    const usage = new TokenUsage(database.db, log, lastSeenFlushMs);
     const hub = new AgentHub({ db: database.db, bus, log, replicaId, pingIntervalMs, lastSeenFlushMs, helloTimeoutMs: 15_000 });
     const ctx: ServerContext = {
       db: database.db,
@@ -64,6 +66,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       bus,
       hub,
       watcher: new DeploymentWatcher(bus),
+      tokenUsage: usage,
       log,
       replicaId,
       // Online = connection open and seen within two pings plus one flush.
@@ -84,9 +87,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       context: ctx,
       close: () =>
         (closing ??= (async () => {
-          await hub.close();
           ctx.watcher.close();
+          await hub.close();
           await app.close();
+          usage.stop();
+          await usage.flush();
           await bus!.close();
           await database.close();
         })()),

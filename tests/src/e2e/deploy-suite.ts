@@ -193,12 +193,16 @@ export function defineDeploySuite(kind: BackendKind): void {
       assert.equal(await activePath(agent.profile), f.nixos_slow);
     });
 
-    test('server restarted mid-deployment: nothing is lost', async () => {
+    // SQLite: the server is SIGKILLed; PostgreSQL: stopped gracefully (SIGTERM), which must not hang on open streams.
+    const hard = kind === 'sqlite';
+    test(`server ${hard ? 'killed' : 'stopped'} and restarted mid-deployment: nothing is lost`, async () => {
       const f = world.fixtures;
       const agent = await world.agent();
       const activate = world.track(spawnDrover('activate', ['activate', await world.specFile({ [agent.name]: f.nixos_slow }), '--server', world.server.url], { DROVER_ACTIVATE_TOKEN: world.activateToken }));
       await activate.waitForOutput(/activating slowly/);
-      await world.server.restart(true);
+      const old = world.server.proc;
+      await world.server.restart(hard);
+      if (!hard) assert.equal(await old.exited, 0, `graceful shutdown exits 0:\n${old.output}`);
       assert.equal(await activate.exited, 0, activate.output);
       assert.match(activate.output, /Deployed successfully/);
       const id = deploymentIds(activate.output).get(agent.name)!;

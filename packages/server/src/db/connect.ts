@@ -89,9 +89,18 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenDataba
   return { db, dialect: 'sqlite', schema: 'main', close: () => db.destroy() };
 }
 
-/** Brings the schema up to date; safe to run from several replicas at once. */
-export async function migrateToLatest(db: Kysely<Database>): Promise<void> {
-  const migrator = new Migrator({ db, provider: migrationProvider });
+/**
+ * Brings the schema up to date; safe to run from several replicas at once.
+ * On PostgreSQL Kysely's own bookkeeping tables live in our schema too, so
+ * several Drover schemas can share one database.
+ */
+export async function migrateToLatest(database: Pick<OpenDatabase, 'db' | 'dialect' | 'schema'>): Promise<void> {
+  const { db } = database;
+  const migrator = new Migrator({
+    db,
+    provider: migrationProvider,
+    ...(database.dialect === 'postgres' ? { migrationTableSchema: database.schema } : {}),
+  });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {

@@ -9,6 +9,7 @@ export type ChangeListener = (deploymentIds: readonly string[] | 'all') => void;
 
 export class DeploymentWatcher {
   private readonly byId = new Map<string, Set<ChangeListener>>();
+  private readonly closers = new Set<() => void>();
   private readonly unsubscribe: () => void;
 
   constructor(bus: Bus) {
@@ -46,8 +47,16 @@ export class DeploymentWatcher {
     };
   }
 
+  /** Registers a function to run when the server shuts down (e.g. ending a stream). */
+  onClose(fn: () => void): () => void {
+    this.closers.add(fn);
+    return () => this.closers.delete(fn);
+  }
+
   close(): void {
     this.unsubscribe();
+    for (const fn of [...this.closers]) fn();
+    this.closers.clear();
     this.byId.clear();
   }
 }

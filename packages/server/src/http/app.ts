@@ -29,6 +29,8 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
     // Agents connect in bursts after an outage; keep sockets cheap.
     keepAliveTimeout: 65_000,
     return503OnClosing: true,
+    // Log streams and idle keep-alive sockets must not hold up a shutdown.
+    forceCloseConnections: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   });
   installErrorHandlers(app);

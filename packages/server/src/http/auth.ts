@@ -4,6 +4,8 @@ import type { TokenScope } from '@drover/protocol';
 import { bearerFrom, verifyToken, type Principal } from '../auth/tokens.js';
 import type { ServerContext } from '../context.js';
 
-export function authenticate(ctx: ServerContext, request: FastifyRequest, scope: TokenScope): Promise<Principal> {
-  return verifyToken(ctx.db, bearerFrom(request.headers.authorization), scope);
+export async function authenticate(ctx: ServerContext, request: FastifyRequest, scope: TokenScope): Promise<Principal> {
+  const principal = await verifyToken(ctx.db, bearerFrom(request.headers.authorization), scope);
+  ctx.tokenUsage.record(principal.tokenId);
+  return principal;
 }

@@ -82,6 +82,11 @@ export function streamDeploymentLogs(
   };
 
   const stopWatching = ctx.watcher.watch(ids, poke);
+  // On shutdown, end the stream without an `end` event: clients reconnect to another replica.
+  const stopOnClose = ctx.watcher.onClose(() => {
+    cleanup();
+    res.end();
+  });
   const poll = setInterval(() => poke('all'), POLL_MS);
   const heartbeat = setInterval(() => !closed && res.write(': keepalive\n\n'), HEARTBEAT_MS);
 
@@ -94,6 +99,7 @@ export function streamDeploymentLogs(
   function cleanup(): void {
     closed = true;
     stopWatching();
+    stopOnClose();
     clearInterval(poll);
     clearInterval(heartbeat);
   }
