@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { currentSystem, resolveProfilePath } from '@drover/nix';
 import {
+  MAX_FRAME_BYTES,
   MAX_LOG_LINES_PER_FRAME,
   PROTOCOL_VERSION,
   type AgentName,
@@ -274,15 +275,21 @@ export class Agent {
   /** Sends events in order, log lines batched. False if the connection went away midway. */
   private sendEvents(id: string, events: readonly RunnerEvent[]): boolean {
     let batch: LogLine[] = [];
+    let batchBytes = 0;
     const flush = (): boolean => {
       if (batch.length === 0) return true;
       const ok = this.connection.send({ type: 'deployment.log', id, lines: batch });
       batch = [];
+      batchBytes = 0;
       return ok;
     };
     for (const e of events) {
       if (e.type === 'log') {
+        // Stay well below the frame limit: lines may hold up to 16 KiB each, more once JSON-escaped.
+        const bytes = Buffer.byteLength(JSON.stringify(e.text)) + 96;
+        if (batchBytes + bytes > MAX_FRAME_BYTES / 2 && !flush()) return false;
         batch.push({ seq: e.seq, time: e.time, stream: e.stream, text: e.text });
+        batchBytes += bytes;
         if (batch.length >= MAX_LOG_LINES_PER_FRAME && !flush()) return false;
         continue;
       }

@@ -15,6 +15,8 @@ import {
   CLOSE_CODES,
   decodeServerMessage,
   encodeMessage,
+  ERRORS,
+  type ErrorCode,
   MAX_FRAME_BYTES,
   type AgentMessage,
   type HelloMessage,
@@ -35,6 +37,13 @@ export interface ConnectionOptions {
   readonly authRetryMs?: number;
   readonly backoff?: { initialMs: number; maxMs: number };
 }
+
+/** Close codes that waiting will not fix, and the error code that explains each. */
+const REFUSALS: Record<number, ErrorCode> = {
+  [CLOSE_CODES.unauthorized]: 'DROVER_ERR_TOKEN_REVOKED',
+  [CLOSE_CODES.forbidden]: 'DROVER_ERR_TOKEN_AGENT_MISMATCH',
+  [CLOSE_CODES.protocolVersion]: 'DROVER_ERR_PROTOCOL_VERSION',
+};
 
 export function websocketUrl(server: string): string {
   const url = new URL(server);
@@ -163,9 +172,10 @@ export class ServerConnection {
       if (wasRegistered) this.opts.onDisconnected();
       if (this.stopped) return;
       const reason = reasonBuf.toString();
-      if (code === CLOSE_CODES.unauthorized || code === CLOSE_CODES.forbidden || code === CLOSE_CODES.protocolVersion) {
+      const refusal = REFUSALS[code];
+      if (refusal) {
         retryMs = this.opts.authRetryMs ?? 60_000;
-        this.problem(`the server closed the connection (${code}): ${reason}; retrying in ${Math.round(retryMs / 1000)}s`);
+        this.problem(`the server closed the connection (${code} ${refusal}): ${reason} — ${ERRORS[refusal].hint} Retrying in ${Math.round(retryMs / 1000)}s`);
       } else if (wasRegistered) {
         this.opts.log.warn({ code, reason }, 'disconnected from the server; reconnecting');
       }

@@ -45,9 +45,10 @@ export const SERVER_DEFAULTS: ServerSettings = { listen: '127.0.0.1:7700', dataD
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-function convert(key: Key, value: unknown, source: string): string | number {
+/** `value` from a file, env or flag; a bare number in the TOML file means seconds, elsewhere milliseconds. */
+function convert(key: Key, value: unknown, source: string, numbersAreSeconds = false): string | number {
   if (key.kind === 'duration') {
-    const ms = typeof value === 'number' ? value * 1000 : typeof value === 'string' ? parseDuration(value) : null;
+    const ms = typeof value === 'number' ? (numbersAreSeconds ? value * 1000 : value) : typeof value === 'string' ? parseDuration(value) : null;
     if (ms === null || ms <= 0) throw new DroverError('DROVER_ERR_CONFIG', `${source}: ${key.toml} must be a duration such as "30s" (got ${JSON.stringify(value)})`);
     return ms;
   }
@@ -100,7 +101,7 @@ export function resolveServerSettings(input: {
     }
     for (const [name, value] of Object.entries(data)) {
       const key = known.get(name)!;
-      set(key.field, convert(key, value, `config file ${file}`));
+      set(key.field, convert(key, value, `config file ${file}`, true));
     }
   }
   for (const key of SERVER_KEYS) {

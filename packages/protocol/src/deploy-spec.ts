@@ -22,7 +22,8 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function pointer(...parts: string[]): string {
+/** A JSON pointer (RFC 6901) to a place in the spec, as used in error details. */
+export function pointer(...parts: string[]): string {
   return '/' + parts.map((p) => p.replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
 }
 

@@ -81,10 +81,6 @@ export const ERRORS = {
     status: 404,
     hint: 'Check the URL and method; the API lives under /api/v1/ (see /api/v1/openapi.json).',
   },
-  DROVER_ERR_METHOD_NOT_ALLOWED: {
-    status: 405,
-    hint: 'Check the HTTP method against /api/v1/openapi.json.',
-  },
   DROVER_ERR_BODY_TOO_LARGE: {
     status: 413,
     hint: 'The request body is larger than the server accepts; split it or raise the server limit.',

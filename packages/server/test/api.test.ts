@@ -1,16 +1,20 @@
 /**
  * The HTTP API and the agent websocket of a real server (`startServer` on
  * 127.0.0.1:0), run once over SQLite and once over PostgreSQL (a fresh
- * schema, dropped afterwards): health, authentication errors and token
- * kinds, request validation, atomic activation, 404s, OpenAPI, token
- * administration and workspace isolation; then a fake agent over a real
- * websocket — registration, deploy frames with indexes and supersession,
- * started/log/finished with ack and the stored log, bad frames (4400), a
+ * schema, dropped afterwards; a second schema in the same database must
+ * migrate too): health, authentication errors and token kinds, request
+ * validation, atomic activation, 404s, OpenAPI, token administration and
+ * last-use times, workspace isolation; then a fake agent over a real
+ * websocket — registration and presence, deploy frames with indexes and
+ * supersession, started/log/finished with ack and the stored log, cancel,
+ * deploying to a declared agent before it connects, bad frames (4400), a
  * token bound to another agent (4403), protocol mismatch (4426), refused
- * upgrades (HTTP 401/403), replacement (4409) and revocation (4401).
+ * upgrades (HTTP 401/403), replacement (4409) and revocation (4401). Last,
+ * in a child process, that a hostile frame cannot crash the server.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { ERRORS, parseToken, type ErrorCode } from '@drover/protocol';
 import { createWorkspace } from '../src/workspaces/workspaces.js';
@@ -70,24 +74,18 @@ for (const backend of BACKENDS) {
       await t?.close();
     });
 
-    test(
-      'another schema in the same database can be migrated while this one exists',
-      {
-        skip: backend !== 'postgres' && 'PostgreSQL only',
-        todo:
-          'bug: src/db/connect.ts migrateToLatest creates the Migrator without migrationTableSchema, so Kysely finds ' +
-          'kysely_migration_lock in another schema, skips creating it and fails: relation "kysely_migration_lock" does not exist',
-      },
-      async () => {
-        // This server's schema already holds Kysely's tables; a second installation in another schema must still start.
-        const second = await startTestServer(backend, { schemaPrefix: 'drover_api_second_', migrationWorkaround: false });
-        try {
-          assert.equal((await api(second, 'GET', '/api/v1/health')).status, 200);
-        } finally {
-          await second.close();
-        }
-      },
-    );
+    test('a second Drover schema in the same database migrates and starts', { skip: backend !== 'postgres' && 'PostgreSQL only' }, async () => {
+      // This server's schema already holds Kysely's bookkeeping tables; another installation must not be confused by them.
+      const second = await startTestServer(backend, { schemaPrefix: 'drover_api_second_' });
+      try {
+        assert.equal((await api(second, 'GET', '/api/v1/health')).status, 200);
+        const token = await second.mint('activate');
+        assert.equal((await api(second, 'GET', '/api/v1/deployments', { token: token.token })).status, 200);
+        assertError(await api(t, 'GET', '/api/v1/deployments', { token: token.token }), 'DROVER_ERR_UNAUTHORIZED');
+      } finally {
+        await second.close();
+      }
+    });
 
     test('health, through inject and through the listening socket', async () => {
       const res = await api(t, 'GET', '/api/v1/health');
@@ -236,6 +234,18 @@ for (const backend of BACKENDS) {
         const entry = after.json.tokens.find((x: { id: string }) => x.id === parsed.id);
         assert.equal(typeof entry.revokedAt, 'string');
         assert.equal((await api(t, 'DELETE', `/api/v1/tokens/${parsed.id}`, { token: admin })).status, 204, 'revoking again is harmless');
+      });
+
+      test('using a token records when it was last used', async () => {
+        const minted = await t.mint('activate', { description: 'usage' });
+        const find = async () =>
+          (await api(t, 'GET', '/api/v1/tokens', { token: admin })).json.tokens.find((x: { id: string }) => x.id === minted.id);
+        assert.equal((await find()).lastUsedAt, null);
+        assert.equal((await api(t, 'GET', '/api/v1/agents', { token: minted.token })).status, 200);
+        await t.server.context.tokenUsage.flush();
+        const used = (await find()).lastUsedAt;
+        assert.equal(typeof used, 'string');
+        assert.ok(Math.abs(Date.parse(used) - Date.now()) < 60_000, used);
       });
 
       test('revoking an unknown token → 404 DROVER_ERR_TOKEN_NOT_FOUND', async () => {
@@ -442,6 +452,37 @@ for (const backend of BACKENDS) {
         assert.deepEqual(socket.undecodable, []);
       });
 
+      test('cancelling a Pending deployment tells the agent; cancelling again → 409 DROVER_ERR_NOT_CANCELLABLE', async () => {
+        const res = await api(t, 'POST', '/api/v1/activate', { token: activate, body: { agents: { 'web-1': storePath('system-3') } } });
+        assert.equal(res.status, 201, res.text);
+        const id = res.json.agents['web-1'].id as string;
+        assert.equal((await socket.next('deploy')).deployment.index, 3);
+
+        const cancelled = await api(t, 'POST', `/api/v1/deployments/${id}/cancel`, { token: activate });
+        assert.equal(cancelled.status, 200, cancelled.text);
+        assert.equal(cancelled.json.status, 'Cancelled');
+        const frame = await socket.next('deployment.cancel');
+        assert.equal(frame.id, id);
+
+        assertError(await api(t, 'POST', `/api/v1/deployments/${id}/cancel`, { token: activate }), 'DROVER_ERR_NOT_CANCELLABLE', /is Cancelled/);
+        assertError(await api(t, 'POST', `/api/v1/deployments/${secondId}/cancel`, { token: activate }), 'DROVER_ERR_NOT_CANCELLABLE', /is Succeeded/);
+        assertError(await api(t, 'POST', `/api/v1/deployments/${id}/cancel`, { token: (await t.mint('agent')).token }), 'DROVER_ERR_FORBIDDEN');
+      });
+
+      test('an agent named by a bound token can be deployed to before it connects, and gets the deployment on hello', async () => {
+        const name = unique('later');
+        const token = (await t.mint('agent', { agent: name })).token;
+        const path = storePath('first-boot');
+        const res = await api(t, 'POST', '/api/v1/activate', { token: activate, body: { agents: { [name]: path } } });
+        assert.equal(res.status, 201, res.text);
+        assert.equal(res.json.agents[name].online, false);
+        assert.equal(res.json.agents[name].lastSeenAt, null);
+        const { socket: s } = await register(token, name);
+        const deploy = await s.next('deploy');
+        assert.deepEqual(deploy.deployment, { id: res.json.agents[name].id, index: 1, storePath: path, rollbackScript: null });
+        s.close();
+      });
+
       test('a frame that is not JSON closes the socket with 4400', async () => {
         const s = await AgentSocket.open(t.wsUrl, (await t.mint('agent')).token);
         sockets.push(s);
@@ -457,6 +498,28 @@ for (const backend of BACKENDS) {
         const closed = await s.closedWithin();
         assert.equal(closed.code, 4400);
         assert.match(closed.reason, /unknown type "deployment.exploded"/);
+      });
+
+      test('a long unknown type is cut to a valid close reason (≤ 123 bytes)', async () => {
+        const s = await AgentSocket.open(t.wsUrl, (await t.mint('agent')).token);
+        sockets.push(s);
+        s.send({ type: 'x'.repeat(5000) });
+        const closed = await s.closedWithin();
+        assert.equal(closed.code, 4400);
+        assert.ok(Buffer.byteLength(closed.reason) <= 123);
+        assert.match(closed.reason, /^agent frame has unknown type "x+/);
+      });
+
+      test('invalid names are reported once, with escaped pointers, not also as unknown agents', async () => {
+        const res = await api(t, 'POST', '/api/v1/activate', { token: activate, body: { agents: { 'a/b': storePath('x'), 'c~d': storePath('y') } } });
+        assertError(res, 'DROVER_ERR_INVALID_DEPLOY_SPEC');
+        assert.deepEqual(
+          res.json.details.map((d: { path: string; code: string }) => [d.path, d.code]),
+          [
+            ['/agents/a~1b', 'DROVER_ERR_INVALID_AGENT_NAME'],
+            ['/agents/c~0d', 'DROVER_ERR_INVALID_AGENT_NAME'],
+          ],
+        );
       });
 
       test('an event before hello closes the socket with 4400', async () => {
@@ -541,3 +604,39 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+describe('agent hub robustness (own process, since the failure mode is a crash)', () => {
+  test(
+    'an unknown type in non-ASCII text closes with 4400 and the server keeps running',
+    async () => {
+      const support = new URL('./support.js', import.meta.url).href;
+      const script = `
+        const { startTestServer, AgentSocket } = await import(${JSON.stringify(support)});
+        process.on('unhandledRejection', (err) => { console.error('unhandledRejection: ' + err.message); process.exitCode = 1; });
+        const t = await startTestServer('sqlite');
+        try {
+          const s = await AgentSocket.open(t.wsUrl, (await t.mint('agent')).token);
+          s.send({ type: 'é'.repeat(60) });
+          const closed = await s.closedWithin(1500).catch((err) => ({ code: 0, reason: err.message }));
+          const health = await fetch(t.url + '/api/v1/health');
+          console.log(JSON.stringify({ code: closed.code, reason: closed.reason, health: health.status }));
+          s.close();
+        } finally {
+          await t.close();
+        }`;
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      assert.doesNotMatch(stderr, /unhandledRejection|RangeError/);
+      assert.equal(code, 0, stderr);
+      const result = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { code: number; reason: string; health: number };
+      assert.equal(result.code, 4400, result.reason);
+      assert.ok(Buffer.byteLength(result.reason) <= 123);
+      assert.match(result.reason, /^agent frame has unknown type "é+/);
+      assert.equal(result.health, 200);
+    },
+  );
+});

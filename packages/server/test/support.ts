@@ -66,29 +66,6 @@ export async function dropSchema(url: string, schema: string): Promise<void> {
   }
 }
 
-/**
- * WORKAROUND for a bug in src/db/connect.ts `migrateToLatest`: Kysely's
- * Migrator is created without `migrationTableSchema`, so on PostgreSQL it
- * looks for its `kysely_migration*` tables in EVERY schema of the database;
- * when another schema (another test run, another installation) has them, it
- * skips creating them in ours and the migration fails with `relation
- * "kysely_migration_lock" does not exist`. Creating them in our fresh schema
- * first (same DDL as Kysely 0.28) sidesteps that. Harmless once the bug is
- * fixed; the regression test in api.test.ts runs without it.
- */
-export async function precreateMigrationTables(url: string, schema: string): Promise<void> {
-  if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`bad schema name ${schema}`);
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(`create schema if not exists ${schema}`);
-    await client.query(`create table if not exists ${schema}.kysely_migration (name varchar(255) not null primary key, timestamp varchar(255) not null)`);
-    await client.query(`create table if not exists ${schema}.kysely_migration_lock (id varchar(255) not null primary key, is_locked integer not null default 0)`);
-  } finally {
-    await client.end();
-  }
-}
-
 export interface MintedToken {
   readonly token: string;
   readonly id: string;
@@ -108,7 +85,7 @@ export interface TestServer {
 
 export async function startTestServer(
   backend: BackendName,
-  opts: { schemaPrefix?: string; migrationWorkaround?: boolean } = {},
+  opts: { schemaPrefix?: string } = {},
 ): Promise<TestServer> {
   const logger = pino({ level: 'silent' });
   let dataDir: string | undefined;
@@ -126,7 +103,6 @@ export async function startTestServer(
   };
   let server: RunningServer;
   try {
-    if (databaseUrl && databaseSchema && opts.migrationWorkaround !== false) await precreateMigrationTables(databaseUrl, databaseSchema);
     server = await startServer({
       listen: '127.0.0.1:0',
       dataDir: dataDir ?? join(tmpdir(), 'drover-api-test-unused'),

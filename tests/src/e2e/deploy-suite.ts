@@ -229,7 +229,7 @@ export function defineDeploySuite(kind: BackendKind): void {
       const agent = await world.agent({ token });
       const revoke = await drover(['token', 'revoke', id, '--server', world.server.url], { DROVER_ADMIN_TOKEN: world.adminToken });
       assert.equal(revoke.code, 0, revoke.stderr);
-      await agent.proc.waitForOutput(/the server closed the connection \(4401\): the agent token was revoked/);
+      await agent.proc.waitForOutput(/the server closed the connection \(4401 DROVER_ERR_TOKEN_REVOKED\): the agent token was revoked/);
       assert.equal(agent.proc.running, true, 'no crash loop: the agent waits and retries');
       const late = await world.agent({ token, waitRegistered: false });
       await late.proc.waitForOutput(/rejected the agent token \(HTTP 401\) — DROVER_ERR_TOKEN_REVOKED: token [0-9a-f]{16} was revoked/);

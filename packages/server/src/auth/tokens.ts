@@ -69,7 +69,7 @@ export async function createToken(db: Kysely<Database>, input: CreateTokenInput)
   return { token: formatToken({ kind: input.kind, id, secret }), row };
 }
 
-/** Reads "Bearer TOKEN" (or a bare token) from an Authorization header value. */
+/** Reads the token from an `Authorization: Bearer TOKEN` header value. */
 export function bearerFrom(header: string | undefined): string | null {
   if (!header) return null;
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);

@@ -5,7 +5,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import fastifyWebsocket from '@fastify/websocket';
-import { MAX_FRAME_BYTES } from '@drover/protocol';
+import { DroverError, MAX_FRAME_BYTES } from '@drover/protocol';
 import type { ServerContext } from '../context.js';
 import { installErrorHandlers } from './errors.js';
 import { activateRoutes } from './routes/activate.js';
@@ -28,12 +28,20 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
     bodyLimit: BODY_LIMIT_BYTES,
     // Agents connect in bursts after an outage; keep sockets cheap.
     keepAliveTimeout: 65_000,
-    return503OnClosing: true,
+    // While closing, answer with our own 503 body (see the onRequest hook below).
+    return503OnClosing: false,
     // Log streams and idle keep-alive sockets must not hold up a shutdown.
     forceCloseConnections: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   });
   installErrorHandlers(app);
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async () => {
+    if (closing) throw new DroverError('DROVER_ERR_UNAVAILABLE', 'the server is shutting down; retry against another replica or shortly');
+  });
   await app.register(fastifySwagger, {
     openapi: {
       info: { title: 'Drover API', version, description: 'Continuous deployment of Nix profiles' },

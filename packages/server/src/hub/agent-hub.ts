@@ -16,6 +16,7 @@ import {
   CLOSE_CODES,
   decodeAgentMessage,
   encodeMessage,
+  MAX_FRAME_BYTES,
   PROTOCOL_VERSION,
   type AgentMessage,
   type DeploymentOrder,
@@ -42,6 +43,18 @@ export interface HubOptions {
 /** Most frames waiting to be processed for one agent before it is cut off. */
 const MAX_QUEUED_FRAMES = 512;
 
+/** Close reasons are limited to 123 bytes of UTF-8; cut whole characters only. */
+export function closeReason(reason: string): string {
+  let out = '';
+  let bytes = 0;
+  for (const ch of reason) {
+    bytes += Buffer.byteLength(ch);
+    if (bytes > 123) break;
+    out += ch;
+  }
+  return out;
+}
+
 class AgentConnection {
   readonly connectionId = randomUUID();
   agentId: string | null = null;
@@ -62,8 +75,7 @@ class AgentConnection {
   }
 
   close(code: number, reason: string): void {
-    // Close reasons are limited to 123 bytes.
-    this.socket.close(code, Buffer.from(reason).subarray(0, 123).toString());
+    this.socket.close(code, closeReason(reason));
   }
 }
 
@@ -110,10 +122,23 @@ export class AgentHub {
         return;
       }
       const text = data.toString();
-      conn.chain = conn.chain.then(() => this.onFrame(conn, text)).finally(() => void conn.queued--);
+      conn.chain = conn.chain
+        .then(() => this.onFrame(conn, text))
+        .catch((err: unknown) => {
+          // Nothing may escape the chain: one agent must never take the server down.
+          this.log.error({ err, agent: conn.agentName }, 'unexpected failure handling an agent frame');
+          conn.socket.terminate();
+        })
+        .finally(() => void conn.queued--);
     });
     socket.on('close', () => void this.onClose(conn));
-    socket.on('error', (err) => this.log.debug({ err: err.message, agent: conn.agentName }, 'agent socket error'));
+    socket.on('error', (err: Error & { code?: string }) => {
+      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        this.log.warn({ agent: conn.agentName, limit: MAX_FRAME_BYTES }, 'agent sent a frame larger than the limit; connection closed (1009)');
+      } else {
+        this.log.debug({ err: err.message, agent: conn.agentName }, 'agent socket error');
+      }
+    });
   }
 
   private async onFrame(conn: AgentConnection, text: string): Promise<void> {

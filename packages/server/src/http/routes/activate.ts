@@ -9,6 +9,8 @@ import {
   ActivateRequestSchema,
   ActivateResponseSchema,
   deploySpecProblems,
+  isAgentName,
+  pointer,
   DroverError,
   ErrorBodySchema,
   parseDeploySpec,
@@ -40,10 +42,12 @@ export async function activateRoutes(app: FastifyInstance, ctx: ServerContext): 
       const names = agentsObj && typeof agentsObj === 'object' && !Array.isArray(agentsObj) ? Object.keys(agentsObj) : [];
       const found = await findAgentsByName(ctx.db, principal.workspaceId, names);
       const byName = new Map(found.map((a) => [a.name, a]));
-      const unknown = names.filter((n) => !byName.has(n) && !problems.some((p) => p.path === `/agents/${n}`));
+      // One problem per entry: an entry already reported (bad name, bad path) is not also called unknown.
+      const reported = new Set(problems.map((p) => p.path));
+      const unknown = names.filter((n) => isAgentName(n) && !byName.has(n) && !reported.has(pointer('agents', n)));
       for (const name of unknown) {
         problems.push({
-          path: `/agents/${name}`,
+          path: pointer('agents', name),
           code: 'DROVER_ERR_UNKNOWN_AGENT',
           message: `unknown agent ${JSON.stringify(name)} in workspace ${principal.workspaceName}`,
         });
