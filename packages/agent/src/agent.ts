@@ -239,7 +239,11 @@ export class Agent {
   private pump(): void {
     for (const o of this.outbox.values()) {
       const { events, offset } = readEvents(o.dir, o.sentOffset);
-      if (events.some((e) => e.type === 'finished')) o.finishedLocally = true;
+      const finished = events.find((e) => e.type === 'finished');
+      if (finished && !o.finishedLocally) {
+        o.finishedLocally = true;
+        this.log.info({ deployment: o.id, status: finished.status, reason: finished.reason }, 'deployment finished');
+      }
       if (events.length > 0 && this.connection.isRegistered && this.sendEvents(o.id, events)) o.sentOffset = offset;
       if (!o.finishedLocally && this.running === o.id) this.checkRunnerAlive(o);
       if (o.finishedLocally && this.running === o.id) this.onRunnerDone();

@@ -33,6 +33,7 @@ export function defineDeploySuite(kind: BackendKind): void {
       assert.match(r.stdout, new RegExp(`^\\[${agent.name}\\] \\$ nix-env -p ${agent.profile} --set ${f.nixos}`, 'm'));
       assert.match(r.stdout, new RegExp(`^\\[${agent.name}\\] \\$ ${f.nixos}/bin/switch-to-configuration switch`, 'm'));
       assert.match(r.stdout, /switching to configuration/);
+      assert.doesNotMatch(r.stdout, /LEAK: DROVER_AGENT_TOKEN/, 'activation scripts never see the agent token');
       assert.match(r.stdout, new RegExp(`^\\[${agent.name}\\] Deployed successfully \\(#1`, 'm'));
       assert.equal(await activePath(agent.profile), f.nixos);
       assert.ok(isInStore(f.nixos) && isInStore(f.rollback_ok));

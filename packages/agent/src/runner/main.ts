@@ -24,7 +24,10 @@ async function main(): Promise<number> {
   if (journal.finished) return 0;
   const order = readOrder(dir);
   const cancel = new AbortController();
-  const ctx: RunContext = { dir, order, journal, token: process.env['DROVER_AGENT_TOKEN'], cancel: cancel.signal, phase: 'waiting' };
+  const token = process.env['DROVER_AGENT_TOKEN'];
+  // Activation scripts and Nix inherit this environment: they never see the token.
+  delete process.env['DROVER_AGENT_TOKEN'];
+  const ctx: RunContext = { dir, order, journal, token, cancel: cancel.signal, phase: 'waiting' };
   process.on('SIGHUP', () => {});
   process.on('SIGTERM', () => {
     if (ctx.phase === 'waiting' || ctx.phase === 'fetching') {
