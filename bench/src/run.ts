@@ -7,7 +7,7 @@
  *   3. fan-out             — N simulated agents (bench/src/load.ts) on one `drover server`, SQLite and optionally PostgreSQL
  *
  * Env: BENCH_AGENTS (2000), BENCH_PER_ADDRESS (1000, ≤ 4000), BENCH_ACTIVATE_RUNS (3),
- * BENCH_IDLE_MS (5000), BENCH_POSTGRES (postgres://… to add the PostgreSQL fan-out),
+ * BENCH_IDLE_MS (5000), BENCH_SETTLE_MS (20000), BENCH_POSTGRES (postgres://… to add the PostgreSQL fan-out),
  * BENCH_PHASES (agent,activate,fanout), BENCH_KEEP (keep the temp dir with server logs).
  *
  * Open files: the server and the load generator each hold one socket per
@@ -51,11 +51,14 @@ const AGENTS = intEnv('BENCH_AGENTS', 2000, 1, 18_000);
 const PER_ADDRESS = intEnv('BENCH_PER_ADDRESS', 1000, 1, 4000);
 const ACTIVATE_RUNS = intEnv('BENCH_ACTIVATE_RUNS', 3, 1, 20);
 const IDLE_MS = intEnv('BENCH_IDLE_MS', 5000, 0, 120_000);
+const SETTLE_MS = Math.max(IDLE_MS, intEnv('BENCH_SETTLE_MS', 20_000, 0, 300_000));
 const POSTGRES = process.env['BENCH_POSTGRES'] || undefined;
 const PHASES = new Set((process.env['BENCH_PHASES'] ?? 'agent,activate,fanout').split(',').map((s) => s.trim()));
 const KEEP = !!process.env['BENCH_KEEP'];
 
 const rows: Row[] = [];
+/** Undone on Ctrl-C too (temp dir, PostgreSQL schema); each removes itself once done. */
+const cleanups = new Set<() => Promise<void>>();
 const failures: string[] = [];
 const row = (metric: string, value: string, unit: string, note = '') => rows.push({ metric, value, unit, note });
 const progress = (text: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
@@ -114,18 +117,30 @@ async function agentPhases(workDir: string): Promise<void> {
     const agent = startAgent('bench-agent', server, agentToken, workDir);
     procs.push(agent);
     if (PHASES.has('agent')) {
-      progress(`agent idle memory: starting agents and a bare node for reference; idling ${IDLE_MS} ms after registration`);
+      progress(`agent idle memory: starting agents and a bare node for reference; reading at ${IDLE_MS} and ${SETTLE_MS} ms after registration`);
       const tuned = startAgent('bench-agent-tuned', server, agentToken, workDir, ['--max-semi-space-size=1', '--max-old-space-size=32']);
       const bare = spawnNode('bare-node', '-e', ['setInterval(() => {}, 1 << 30)']);
       procs.push(tuned, bare);
       await Promise.all([agent, tuned].map((p) => p.waitForOutput(/registered with the server/, 30_000)));
+      const registeredAt = Date.now();
       await sleep(IDLE_MS);
-      const a = readMemory(agent.pid);
-      const t = readMemory(tuned.pid);
+      const a1 = readMemory(agent.pid);
+      const t1 = readMemory(tuned.pid);
+      // V8 shrinks the start-up heap only some seconds later (memory reducer), so read again once settled.
+      await sleep(Math.max(0, registeredAt + SETTLE_MS - Date.now()));
+      const a2 = readMemory(agent.pid);
+      const t2 = readMemory(tuned.pid);
       const b = readMemory(bare.pid);
-      row('agent idle private memory', mib(a.private), 'MiB', `target ~15 MB; ${memNote(a)}`);
-      row('agent idle private memory, V8 flags', mib(t.private), 'MiB', `--max-semi-space-size=1 --max-old-space-size=32; ${memNote(t)}`);
-      row('bare node process private memory', mib(b.private), 'MiB', `reference floor: node -e 'setInterval(…)'; ${memNote(b)}`);
+      const secs = (v: number) => `${Math.round(v / 1000)} s`;
+      row(`agent private memory, idle ${secs(IDLE_MS)}`, mib(a1.private), 'MiB', `target ~15 MB; ${memNote(a1)}`);
+      row(`agent private memory, idle ${secs(SETTLE_MS)}`, mib(a2.private), 'MiB', `target ~15 MB; settled; ${memNote(a2)}`);
+      row(
+        `agent + V8 flags, idle ${secs(IDLE_MS)} / ${secs(SETTLE_MS)}`,
+        `${mib(t1.private)} / ${mib(t2.private)}`,
+        'MiB',
+        `--max-semi-space-size=1 --max-old-space-size=32; at ${secs(SETTLE_MS)}: ${memNote(t2)}`,
+      );
+      row('bare node process private memory', mib(b.private), 'MiB', `floor: node -e 'setInterval(…)' at ${secs(SETTLE_MS)}; ${memNote(b)}`);
       await Promise.all([tuned.stop(), bare.stop()]);
     } else {
       await agent.waitForOutput(/registered with the server/, 30_000);
@@ -314,6 +329,8 @@ async function phase(name: string, fn: () => Promise<void>): Promise<void> {
 async function main(): Promise<number> {
   const started = new Date();
   const workDir = await mkdtemp(join(tmpdir(), 'drover-bench-'));
+  const removeWorkDir = () => (KEEP ? Promise.resolve() : rm(workDir, { recursive: true, force: true }));
+  cleanups.add(removeWorkDir);
   await mkdir(join(workDir, 'profiles'), { recursive: true });
   progress(`work dir ${workDir}`);
   try {
@@ -322,19 +339,24 @@ async function main(): Promise<number> {
       await phase('fan-out sqlite', () => fanout('sqlite', ['--data-dir', join(workDir, 'data-fanout')], workDir));
       if (POSTGRES) {
         const schema = `bench_${randomBytes(5).toString('hex')}`;
+        const drop = () => dropSchema(POSTGRES, schema);
+        cleanups.add(drop);
         await phase('fan-out postgres', async () => {
           try {
             await fanout('postgres', ['--database-url', POSTGRES, '--database-schema', schema], workDir);
           } finally {
-            await dropSchema(POSTGRES, schema);
+            await stopAll();
+            cleanups.delete(drop);
+            await drop();
           }
         });
       }
     }
   } finally {
     await stopAll();
+    cleanups.delete(removeWorkDir);
+    await removeWorkDir();
     if (KEEP) progress(`kept ${workDir}`);
-    else await rm(workDir, { recursive: true, force: true });
   }
   const cpu = cpus();
   process.stdout.write(
@@ -351,7 +373,13 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     if (interrupted) return;
     interrupted = true;
     progress(`${signal}: stopping every process started`);
-    void stopAll(3000).finally(() => process.exit(130));
+    const undo = async () => {
+      await stopAll(3000);
+      for (const fn of cleanups) await fn().catch((err: Error) => progress(`cleanup failed: ${err.message}`));
+    };
+    const timer = setTimeout(() => process.exit(130), 15_000);
+    timer.unref();
+    void undo().finally(() => process.exit(130));
   });
 }
 

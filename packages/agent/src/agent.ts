@@ -232,7 +232,7 @@ export class Agent {
 
   private ensureTimer(): void {
     if (this.timer || this.outbox.size === 0) return;
-    this.timer = setInterval(() => this.pump(), this.opts.pollMs ?? 200);
+    this.timer = setInterval(() => this.pump(), this.opts.pollMs ?? 100);
   }
 
   /** Forwards new journal events, notices finished or dead runners, starts the next deployment. */

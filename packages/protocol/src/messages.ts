@@ -163,13 +163,24 @@ export type RegisteredMessage = Static<typeof RegisteredMessage>;
 
 export type DecodeResult<T> = { ok: true; message: T } | { ok: false; error: string };
 
+/**
+ * A frame decoder for one direction. Validators are compiled on first use,
+ * so the agent never compiles the server-bound schemas and vice versa.
+ */
 function decoder<T extends TSchema>(schema: T, direction: string) {
-  const byType = new Map<string, ReturnType<typeof TypeCompiler.Compile>>();
-  for (const variant of (schema as unknown as { anyOf: TSchema[] }).anyOf) {
-    const tag = (variant as unknown as { properties: { type: { const: string } } }).properties.type.const;
-    byType.set(tag, TypeCompiler.Compile(variant));
-  }
+  let compiled: Map<string, ReturnType<typeof TypeCompiler.Compile>> | undefined;
+  const variants = () => {
+    if (!compiled) {
+      compiled = new Map();
+      for (const variant of (schema as unknown as { anyOf: TSchema[] }).anyOf) {
+        const tag = (variant as unknown as { properties: { type: { const: string } } }).properties.type.const;
+        compiled.set(tag, TypeCompiler.Compile(variant));
+      }
+    }
+    return compiled;
+  };
   return (data: string): DecodeResult<Static<T>> => {
+    const byType = variants();
     let value: unknown;
     try {
       value = JSON.parse(data);
