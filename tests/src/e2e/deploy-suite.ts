@@ -180,6 +180,22 @@ export function defineDeploySuite(kind: BackendKind): void {
       assert.deepEqual(await generations(agent.profile), ['system-1-link'], 'exactly one generation: only the latest was applied');
     });
 
+    test('an agent declared by a bound token is deployed to before it ever connects, rollbackScript included', async () => {
+      const f = world.fixtures;
+      const name = `declared-${kind}`;
+      const token = await createToken(world.backend, 'agent', ['--agent', name]);
+      const r = await world.activate([await world.specFile({ [name]: f.plain }, f.rollback_ok), '--async']);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, new RegExp(`\\[${name}\\] has not connected yet, deploys when it connects`));
+      const id = deploymentIds(r.stdout).get(name)!;
+      const agent = await world.agent({ name, token });
+      await world.waitForStatus(id, 'Succeeded');
+      assert.equal(await activePath(agent.profile), f.plain);
+      const lines = (await world.logOf(id)).map((l) => l.text);
+      assert.ok(lines.includes(`$ ${f.rollback_ok}`), 'the rollbackScript for the agent\'s system ran');
+      assert.equal((await world.deployment(id)).rollbackScript, f.rollback_ok);
+    });
+
     test('agent SIGKILLed during a slow activation: the outcome is still reported', async () => {
       const f = world.fixtures;
       const agent = await world.agent();

@@ -57,6 +57,7 @@ const initial: Migration = {
       .addColumn('activation_id', 'text', (c) => c.notNull())
       .addColumn('store_path', 'text', (c) => c.notNull())
       .addColumn('rollback_script', 'text')
+      .addColumn('rollback_scripts', 'text')
       .addColumn('status', 'text', (c) => c.notNull())
       .addColumn('reason', 'text')
       .addColumn('created_at', 'text', (c) => c.notNull())

@@ -58,7 +58,10 @@ export interface DeploymentsTable {
   index_no: number;
   activation_id: string;
   store_path: string;
+  /** The rollbackScript for the agent's system, once that system is known. */
   rollback_script: string | null;
+  /** deploy.json's whole rollbackScript map (JSON), kept when the agent's system was not yet known. */
+  rollback_scripts: string | null;
   status: DeploymentStatus;
   reason: string | null;
   created_at: string;

@@ -63,6 +63,8 @@ export interface PlannedDeployment {
   readonly agentId: string;
   readonly storePath: StorePath;
   readonly rollbackScript: StorePath | null;
+  /** All rollback scripts by system, when the agent's system is not known yet. */
+  readonly rollbackScripts: Readonly<Record<string, string>> | null;
 }
 
 /**
@@ -101,6 +103,7 @@ export async function createDeployments(
         activation_id: activationId,
         store_path: p.storePath,
         rollback_script: p.rollbackScript,
+        rollback_scripts: p.rollbackScripts ? JSON.stringify(p.rollbackScripts) : null,
         status: 'Pending',
         reason: null,
         created_at: now,
@@ -132,28 +135,34 @@ async function setLastDeployment(tx: Transaction<Database>, activationId: string
     .execute();
 }
 
-/** The newest Pending deployment of each of these agents, as orders to send. */
+/**
+ * The newest Pending deployment of each of these agents, as orders to send.
+ * A deployment created before its agent ever said which system it runs gets
+ * its rollbackScript resolved (and stored) here, now that the system is known.
+ */
 export async function latestPendingFor(db: Kysely<Database>, agentIds: readonly string[]): Promise<Map<string, DeploymentOrder>> {
-  const out = new Map<string, { index: number; order: DeploymentOrder }>();
+  const out = new Map<string, DeploymentOrder>();
   for (const part of chunks(agentIds)) {
     const rows = await db
       .selectFrom('deployments')
-      .select(['id', 'agent_id', 'index_no', 'store_path', 'rollback_script'])
-      .where('agent_id', 'in', part)
-      .where('status', '=', 'Pending')
+      .innerJoin('agents', 'agents.id', 'deployments.agent_id')
+      .select(['deployments.id', 'deployments.agent_id', 'deployments.index_no', 'deployments.store_path', 'deployments.rollback_script', 'deployments.rollback_scripts', 'agents.system'])
+      .where('deployments.agent_id', 'in', part)
+      .where('deployments.status', '=', 'Pending')
       .execute();
     for (const r of rows) {
       const index = Number(r.index_no);
       const seen = out.get(r.agent_id);
-      if (!seen || seen.index < index) {
-        out.set(r.agent_id, {
-          index,
-          order: { id: r.id, index, storePath: r.store_path, rollbackScript: r.rollback_script },
-        });
+      if (seen && seen.index >= index) continue;
+      let rollbackScript = r.rollback_script;
+      if (!rollbackScript && r.rollback_scripts && r.system) {
+        rollbackScript = (JSON.parse(r.rollback_scripts) as Record<string, string>)[r.system] ?? null;
+        await db.updateTable('deployments').set({ rollback_script: rollbackScript, rollback_scripts: null }).where('id', '=', r.id).execute();
       }
+      out.set(r.agent_id, { id: r.id, index, storePath: r.store_path, rollbackScript });
     }
   }
-  return new Map([...out].map(([agentId, v]) => [agentId, v.order]));
+  return out;
 }
 
 /** Pending → InProgress. False when the deployment is no longer Pending (cancelled, superseded, replayed). */

@@ -63,8 +63,11 @@ export async function activateRoutes(app: FastifyInstance, ctx: ServerContext): 
       const spec = parseDeploySpec(body);
       const planned = names.map((name) => {
         const agent = byName.get(name)!;
-        const rollback = agent.system ? spec.rollbackScript?.[agent.system] : undefined;
-        return { agentId: agent.id, storePath: spec.agents[name as keyof typeof spec.agents]!, rollbackScript: rollback ?? null };
+        // The rollbackScript is picked by the agent's system; an agent that never connected
+        // has none yet, so its deployment keeps the whole map until it says hello.
+        const rollback = agent.system ? (spec.rollbackScript?.[agent.system] ?? null) : null;
+        const keepAll = !agent.system && spec.rollbackScript ? spec.rollbackScript : null;
+        return { agentId: agent.id, storePath: spec.agents[name as keyof typeof spec.agents]!, rollbackScript: rollback, rollbackScripts: keepAll };
       });
       const { activationId, rows } = await createDeployments(ctx.db, {
         workspaceId: principal.workspaceId,
