@@ -47,7 +47,6 @@ export async function registerAgent(
       created_at: now,
       disconnected_at: null,
       current_store_path: null,
-      last_deployment_id: null,
       ...fields,
     })
     .onConflict((oc) => oc.columns(['workspace_id', 'name']).doUpdateSet(fields))
@@ -74,7 +73,6 @@ export async function declareAgent(db: Kysely<Database>, workspaceId: string, na
       disconnected_at: null,
       last_seen_at: null,
       current_store_path: null,
-      last_deployment_id: null,
     })
     .onConflict((oc) => oc.columns(['workspace_id', 'name']).doNothing())
     .execute();
@@ -144,7 +142,8 @@ export async function listAgents(
 ): Promise<Agent[]> {
   let q = db
     .selectFrom('agents')
-    .leftJoin('deployments as d', 'd.id', 'agents.last_deployment_id')
+    // The newest deployment is the one whose index is the agent's last handed-out index.
+    .leftJoin('deployments as d', (join) => join.onRef('d.agent_id', '=', 'agents.id').onRef('d.index_no', '=', 'agents.last_index'))
     .select(agentColumns)
     .where('agents.workspace_id', '=', workspace.id);
   if (filter.name) q = q.where('agents.name', '=', filter.name);

@@ -45,7 +45,6 @@ const initial: Migration = {
       .addColumn('last_seen_at', 'text')
       .addColumn('current_store_path', 'text')
       .addColumn('last_index', 'bigint', (c) => c.notNull().defaultTo(0))
-      .addColumn('last_deployment_id', 'text')
       .addUniqueConstraint('agents_workspace_name', ['workspace_id', 'name'])
       .execute();
     await db.schema
@@ -69,7 +68,8 @@ const initial: Migration = {
       .execute();
     await db.schema.createIndex('deployments_agent_status').on('deployments').columns(['agent_id', 'status']).execute();
     await db.schema.createIndex('deployments_workspace_created').on('deployments').columns(['workspace_id', 'created_at']).execute();
-    await db.schema.createIndex('deployments_activation').on('deployments').column('activation_id').execute();
+    // (activation, agent): an activation's deployments, and one agent's deployment in it, are index lookups.
+    await db.schema.createIndex('deployments_activation_agent').on('deployments').columns(['activation_id', 'agent_id']).execute();
     await db.schema
       .createTable('deployment_logs')
       .addColumn('deployment_id', 'text', (c) => c.notNull().references('deployments.id').onDelete('cascade'))

@@ -46,9 +46,8 @@ export interface AgentsTable {
   /** Written in batches, never per ping. */
   last_seen_at: string | null;
   current_store_path: string | null;
-  /** Highest deployment index handed out for this agent. */
+  /** Highest deployment index handed out for this agent; its deployment is the agent's latest. */
   last_index: Generated<number>;
-  last_deployment_id: string | null;
 }
 
 export interface DeploymentsTable {

@@ -7,7 +7,7 @@
  * agents, not per agent.
  */
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import {
   DroverError,
   type Deployment,
@@ -70,7 +70,8 @@ export interface PlannedDeployment {
 /**
  * Creates one Pending deployment per planned entry, in one transaction:
  * each agent's index is bumped, its older Pending deployments become
- * Superseded, and the new rows are inserted — three statements per chunk.
+ * Superseded, and the new rows are inserted — three statements per chunk
+ * of agents.
  */
 export async function createDeployments(
   db: Kysely<Database>,
@@ -113,26 +114,10 @@ export async function createDeployments(
         created_by: input.createdBy,
       }));
       await tx.insertInto('deployments').values(values).execute();
-      await setLastDeployment(tx, activationId, ids);
       rows.push(...(values as DeploymentRow[]));
     }
   });
   return { activationId, rows };
-}
-
-async function setLastDeployment(tx: Transaction<Database>, activationId: string, agentIds: readonly string[]): Promise<void> {
-  // One correlated UPDATE per chunk, not one statement per agent.
-  await tx
-    .updateTable('agents')
-    .set((eb) => ({
-      last_deployment_id: eb
-        .selectFrom('deployments')
-        .select('deployments.id')
-        .whereRef('deployments.agent_id', '=', 'agents.id')
-        .where('deployments.activation_id', '=', activationId),
-    }))
-    .where('id', 'in', agentIds)
-    .execute();
 }
 
 /**
