@@ -45,7 +45,8 @@ export const AGENT_VERSION = '0.1.0';
 export interface AgentOptions {
   readonly name: AgentName;
   readonly server: string;
-  readonly token: string;
+  /** The agent token, read again before each connection attempt (a token file may change). */
+  readonly token: () => string;
   /** `system`, a profile name, or an absolute profile path. */
   readonly profile: string;
   readonly stateDir?: string | undefined;
@@ -198,7 +199,7 @@ export class Agent {
       const child = spawn(process.execPath, [runnerPath, dir], {
         detached: true, // own session: survives the agent being killed or restarted
         stdio: ['ignore', out, out],
-        env: { ...process.env, DROVER_AGENT_TOKEN: this.opts.token },
+        env: { ...process.env, DROVER_AGENT_TOKEN: this.opts.token() },
       });
       child.on('error', (err) => {
         appendEvent(dir, { type: 'finished', time: new Date().toISOString(), status: 'Failed', reason: `could not start the deployment process: ${err.message}`, activePath: null });

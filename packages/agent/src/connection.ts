@@ -27,7 +27,8 @@ import { Backoff } from './backoff.js';
 
 export interface ConnectionOptions {
   readonly server: string;
-  readonly token: string;
+  /** Called before every connection attempt, so a token file fixed on disk is picked up. */
+  readonly token: () => string;
   readonly hello: HelloMessage;
   readonly log: Logger;
   readonly onRegistered: (message: RegisteredMessage) => void;
@@ -105,7 +106,7 @@ export class ServerConnection {
     if (this.stopped) return;
     const url = websocketUrl(this.opts.server);
     const socket = new WebSocket(url, {
-      headers: { authorization: `Bearer ${this.opts.token}` },
+      headers: { authorization: `Bearer ${this.opts.token()}` },
       maxPayload: MAX_FRAME_BYTES,
       handshakeTimeout: 15_000,
       perMessageDeflate: false,

@@ -5,7 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Agent, Deployment } from '@drover/protocol';
 import { buildFixtures, deleteFromStore, isInStore, readActivations, startTestCache } from '../support/nix.js';
@@ -257,6 +257,18 @@ export function defineDeploySuite(kind: BackendKind): void {
       const tokens = JSON.parse(listed.stdout) as { id: string; revokedAt: string | null }[];
       assert.ok(tokens.find((t) => t.id === id)?.revokedAt);
       assert.ok(!listed.stdout.includes(token.split('_')[3]!), 'secrets are never listed');
+    });
+
+    test('--token-file is read again on every attempt: replacing a revoked token reconnects without a restart', async () => {
+      const revoked = await createToken(world.backend, 'agent');
+      assert.equal((await drover(['token', 'revoke', revoked.split('_')[2]!, ...world.backend.flags])).code, 0);
+      const file = join(world.dir, `token-${kind}`);
+      await writeFile(file, revoked + '\n', { mode: 0o600 });
+      const agent = await world.agent({ waitRegistered: false, extraArgs: ['--token-file', file, '--auth-retry', '1s'], env: {} });
+      await agent.proc.waitForOutput(/rejected the agent token \(HTTP 401\) — DROVER_ERR_TOKEN_REVOKED/);
+      await writeFile(file, (await createToken(world.backend, 'agent')) + '\n');
+      await agent.proc.waitForOutput(/registered with the server/, 15_000);
+      assert.ok(!agent.proc.output.includes(revoked), 'the token never appears in logs');
     });
 
     test('malformed deploy.json and unknown agents: 4xx naming each problem, nothing created', async () => {

@@ -85,7 +85,9 @@ export class World {
   }
 
   /** A new agent with its own profile and state directory. */
-  async agent(opts: { name?: string; token?: string; server?: string; waitRegistered?: boolean } = {}): Promise<TestAgent> {
+  async agent(
+    opts: { name?: string; token?: string; server?: string; waitRegistered?: boolean; extraArgs?: string[]; env?: NodeJS.ProcessEnv } = {},
+  ): Promise<TestAgent> {
     const name = opts.name ?? randomName('agent');
     const home = join(this.dir, 'agents', name);
     const spec = {
@@ -93,6 +95,8 @@ export class World {
       token: opts.token ?? this.agentToken,
       profile: join(home, 'profiles', 'system'),
       stateDir: join(home, 'state'),
+      ...(opts.extraArgs ? { extraArgs: opts.extraArgs } : {}),
+      ...(opts.env ? { env: opts.env } : {}),
     };
     const agent: TestAgent = {
       name,

@@ -158,13 +158,15 @@ export interface AgentSpec {
   readonly token: string;
   readonly profile: string;
   readonly stateDir: string;
+  readonly extraArgs?: readonly string[];
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 export async function startAgent(name: string, spec: AgentSpec, waitRegistered = true): Promise<DroverProcess> {
   const proc = spawnDrover(
     `agent:${name}`,
-    ['agent', name, '--server', spec.server, '--profile', spec.profile, '--state-dir', spec.stateDir],
-    { DROVER_AGENT_TOKEN: spec.token },
+    ['agent', name, '--server', spec.server, '--profile', spec.profile, '--state-dir', spec.stateDir, ...(spec.extraArgs ?? [])],
+    spec.env ?? { DROVER_AGENT_TOKEN: spec.token },
   );
   if (waitRegistered) await proc.waitForOutput(/registered with the server/);
   return proc;
