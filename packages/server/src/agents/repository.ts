@@ -7,10 +7,10 @@
  * batches, one statement per few hundred agents.
  */
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import type { Insertable, Kysely } from 'kysely';
 import type { Agent, HelloMessage } from '@drover/protocol';
 import { chunks } from '../db/chunks.js';
-import type { AgentRow, Database } from '../db/schema.js';
+import type { AgentRow, AgentsTable, Database } from '../db/schema.js';
 import { nowIso } from '../db/time.js';
 
 export interface Presence {
@@ -22,6 +22,27 @@ export function isOnline(row: Pick<AgentRow, 'connection_id' | 'last_seen_at'>, 
   return !!row.connection_id && !!row.last_seen_at && Date.parse(row.last_seen_at) >= now - presence.onlineWindowMs;
 }
 
+/** A row for an agent that has never connected; registration fills in the rest. */
+function newAgentRow(workspaceId: string, name: string, now: string): Insertable<AgentsTable> {
+  return {
+    id: randomUUID(),
+    workspace_id: workspaceId,
+    name,
+    created_at: now,
+    version: null,
+    system: null,
+    profile: null,
+    hostname: null,
+    connection_id: null,
+    replica_id: null,
+    connected_at: null,
+    disconnected_at: null,
+    last_seen_at: null,
+    current_store_path: null,
+  };
+}
+
+/** Records a connected agent (creating it on first contact) with what its hello said. */
 export async function registerAgent(
   db: Kysely<Database>,
   input: { workspaceId: string; hello: HelloMessage; connectionId: string; replicaId: string },
@@ -40,15 +61,7 @@ export async function registerAgent(
   };
   return db
     .insertInto('agents')
-    .values({
-      id: randomUUID(),
-      workspace_id: input.workspaceId,
-      name: hello.agent,
-      created_at: now,
-      disconnected_at: null,
-      current_store_path: null,
-      ...fields,
-    })
+    .values({ ...newAgentRow(input.workspaceId, hello.agent, now), ...fields })
     .onConflict((oc) => oc.columns(['workspace_id', 'name']).doUpdateSet(fields))
     .returningAll()
     .executeTakeFirstOrThrow();
@@ -58,22 +71,7 @@ export async function registerAgent(
 export async function declareAgent(db: Kysely<Database>, workspaceId: string, name: string): Promise<void> {
   await db
     .insertInto('agents')
-    .values({
-      id: randomUUID(),
-      workspace_id: workspaceId,
-      name,
-      created_at: nowIso(),
-      version: null,
-      system: null,
-      profile: null,
-      hostname: null,
-      connection_id: null,
-      replica_id: null,
-      connected_at: null,
-      disconnected_at: null,
-      last_seen_at: null,
-      current_store_path: null,
-    })
+    .values(newAgentRow(workspaceId, name, nowIso()))
     .onConflict((oc) => oc.columns(['workspace_id', 'name']).doNothing())
     .execute();
 }
@@ -88,7 +86,7 @@ export async function markDisconnected(db: Kysely<Database>, agentId: string, co
     .execute();
 }
 
-/** Marks every agent of a replica offline (at start-up and shutdown of that replica). */
+/** Marks every agent connected to a replica offline, when that replica shuts down. */
 export async function markReplicaDisconnected(db: Kysely<Database>, replicaId: string): Promise<void> {
   await db
     .updateTable('agents')
