@@ -106,7 +106,6 @@ export class Agent {
         this.pump();
       },
       onMessage: (m) => this.onMessage(m),
-      onDisconnected: () => {},
     });
   }
 

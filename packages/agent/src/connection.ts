@@ -33,7 +33,6 @@ export interface ConnectionOptions {
   readonly log: Logger;
   readonly onRegistered: (message: RegisteredMessage) => void;
   readonly onMessage: (message: Exclude<ServerMessage, RegisteredMessage>) => void;
-  readonly onDisconnected: () => void;
   /** Delay after an authentication failure (default 60 s). */
   readonly authRetryMs?: number;
   readonly backoff?: { initialMs: number; maxMs: number };
@@ -170,7 +169,6 @@ export class ServerConnection {
       const wasRegistered = this.registered;
       this.registered = false;
       if (this.socket === socket) this.socket = null;
-      if (wasRegistered) this.opts.onDisconnected();
       if (this.stopped) return;
       const reason = reasonBuf.toString();
       const refusal = REFUSALS[code];

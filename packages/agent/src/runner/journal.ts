@@ -16,6 +16,12 @@ export class Journal {
     this.finished = events.some((e) => e.type === 'finished');
   }
 
+  /** Re-reads the file: did another runner of this deployment finish it meanwhile? */
+  finishedElsewhere(): boolean {
+    this.finished = readEvents(this.dir, 0).events.some((e) => e.type === 'finished');
+    return this.finished;
+  }
+
   line(stream: LogStream, text: string): void {
     const cut = text.length > MAX_LOG_LINE_CHARS ? `${text.slice(0, MAX_LOG_LINE_CHARS)} … [line cut at ${MAX_LOG_LINE_CHARS} characters]` : text;
     appendEvent(this.dir, { type: 'log', seq: this.seq++, time: new Date().toISOString(), stream, text: cut });

@@ -120,6 +120,9 @@ export async function runDeployment(ctx: RunContext): Promise<void> {
       onWait: (pid) => journal.say(`waiting for the deployment in process ${pid} to finish with ${order.profile}`),
     });
     try {
+      // A second runner for the same deployment (the agent restarted before the first wrote
+      // its PID) waits on the lock above and must not run it again.
+      if (journal.finishedElsewhere()) return;
       journal.started();
       journal.say(`deployment #${deployment.index} of ${storePath} to profile ${order.profile} (agent ${order.agent})`);
 

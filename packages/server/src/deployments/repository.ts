@@ -257,6 +257,21 @@ export async function listDeployments(
   return q.orderBy('deployments.created_at', 'desc').orderBy('deployments.index_no', 'desc').limit(filter.limit).execute();
 }
 
+/** The highest stored log `seq` of each deployment that has any lines (one query per chunk). */
+export async function logHeads(db: Kysely<Database>, ids: readonly string[]): Promise<Map<string, number>> {
+  const heads = new Map<string, number>();
+  for (const part of chunks(ids)) {
+    const rows = await db
+      .selectFrom('deployment_logs')
+      .select(['deployment_id', (eb) => eb.fn.max('seq').as('head')])
+      .where('deployment_id', 'in', part)
+      .groupBy('deployment_id')
+      .execute();
+    for (const r of rows) heads.set(r.deployment_id, Number(r.head));
+  }
+  return heads;
+}
+
 export async function readLog(db: Kysely<Database>, id: string, afterSeq: number, limit = 5000): Promise<LogLineJson[]> {
   const rows = await db
     .selectFrom('deployment_logs')

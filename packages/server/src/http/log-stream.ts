@@ -11,7 +11,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isFinalStatus, LOG_EVENTS } from '@drover/protocol';
 import type { ServerContext } from '../context.js';
-import { deploymentJson, getDeployments, readLog } from '../deployments/repository.js';
+import { deploymentJson, getDeployments, logHeads, readLog } from '../deployments/repository.js';
 
 const POLL_MS = 5000;
 const HEARTBEAT_MS = 15000;
@@ -50,9 +50,11 @@ export function streamDeploymentLogs(
         dirty = new Set();
         // Status first: a final status read here means every line before it is already stored.
         const rows = await getDeployments(ctx.db, batch);
+        const heads = await logHeads(ctx.db, batch);
         for (const row of rows) {
           let after = lastSeq.get(row.id) ?? -1;
-          for (;;) {
+          // Only deployments whose log grew cost a read, so a poll of a big activation stays cheap.
+          while ((heads.get(row.id) ?? -1) > after) {
             const lines = await readLog(ctx.db, row.id, after);
             for (const l of lines) send(LOG_EVENTS.line, { deployment: row.id, agent: row.agent_name, ...l });
             if (lines.length === 0) break;
