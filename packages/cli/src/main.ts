@@ -4,6 +4,7 @@
  * framework code is loaded into the agent).
  */
 import { Command, Option } from 'commander';
+import { DEPLOYMENT_STATUSES, TOKEN_KINDS } from '@drover/protocol';
 import { reportError } from './output.js';
 
 const version = '0.1.0';
@@ -81,13 +82,14 @@ export function buildProgram(): Command {
 
   readerOptions(program.command('deployments').description('list deployments, newest first'))
     .option('--agent <name>', 'only this agent')
+    .addOption(new Option('--status <status>', 'only deployments in this state').choices(DEPLOYMENT_STATUSES))
     .option('--limit <n>', 'at most this many (default 50)')
     .option('--json', 'JSON output')
     .action(run(async (flags) => (await import('./commands/lists.js')).deploymentsCommand(flags)));
 
   const token = program.command('token').description('create, list and revoke tokens');
   localOptions(token.command('create').description('create a token and print it (only this once) on stdout'))
-    .addOption(new Option('--kind <kind>', 'what the token may do').choices(['agent', 'activate', 'admin']).makeOptionMandatory())
+    .addOption(new Option('--kind <kind>', 'what the token may do').choices(TOKEN_KINDS).makeOptionMandatory())
     .option('--workspace <name>', 'workspace', 'default')
     .option('--agent <name>', 'bind an agent token to one agent name')
     .option('--description <text>', 'what the token is for')

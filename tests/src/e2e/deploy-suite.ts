@@ -196,6 +196,23 @@ export function defineDeploySuite(kind: BackendKind): void {
       assert.equal((await world.deployment(id)).rollbackScript, f.rollback_ok);
     });
 
+    test('a second activate while one is running waits its turn; the profile ends on the newest path', async () => {
+      const f = world.fixtures;
+      const agent = await world.agent();
+      const first = await world.activate([await world.specFile({ [agent.name]: f.nixos_slow }), '--async']);
+      const firstId = deploymentIds(first.stdout).get(agent.name)!;
+      await world.waitForStatus(firstId, 'InProgress');
+      const second = await world.activate([await world.specFile({ [agent.name]: f.nixos })]);
+      assert.equal(second.code, 0, second.stdout + second.stderr);
+      const a = await world.deployment(firstId);
+      const b = await world.deployment(deploymentIds(second.stdout).get(agent.name)!);
+      assert.equal(a.status, 'Succeeded');
+      assert.equal(b.index, a.index + 1);
+      assert.ok(Date.parse(b.startedAt!) >= Date.parse(a.finishedAt!), 'deployments to one profile never overlap');
+      assert.equal(await activePath(agent.profile), f.nixos);
+      assert.equal((await generations(agent.profile)).length, 2);
+    });
+
     test('agent SIGKILLed during a slow activation: the outcome is still reported', async () => {
       const f = world.fixtures;
       const agent = await world.agent();

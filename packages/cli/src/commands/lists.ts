@@ -25,10 +25,11 @@ export async function agentsCommand(flags: ReaderFlags & { json?: boolean }): Pr
   );
 }
 
-export async function deploymentsCommand(flags: ReaderFlags & { json?: boolean; agent?: string; limit?: string }): Promise<void> {
+export async function deploymentsCommand(flags: ReaderFlags & { json?: boolean; agent?: string; status?: string; limit?: string }): Promise<void> {
   const api = readerClient(flags);
   const query = new URLSearchParams();
   if (flags.agent) query.set('agent', flags.agent);
+  if (flags.status) query.set('status', flags.status);
   if (flags.limit) query.set('limit', flags.limit);
   const { deployments } = await api.request<{ deployments: Deployment[] }>('GET', `/deployments?${query}`);
   if (flags.json) return printJson(deployments);
