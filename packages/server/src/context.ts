@@ -11,6 +11,7 @@ import type { DialectName } from './db/connect.js';
 import type { AgentHub } from './hub/agent-hub.js';
 import type { DeploymentWatcher } from './deployments/watcher.js';
 import type { TokenUsage } from './auth/usage.js';
+import type { Metrics } from './metrics.js';
 
 export interface ServerContext {
   readonly db: Kysely<Database>;
@@ -19,6 +20,7 @@ export interface ServerContext {
   readonly hub: AgentHub;
   readonly watcher: DeploymentWatcher;
   readonly tokenUsage: TokenUsage;
+  readonly metrics: Metrics;
   readonly log: Logger;
   readonly replicaId: string;
   readonly presence: Presence;

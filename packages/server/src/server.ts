@@ -17,6 +17,7 @@ import { AgentHub } from './hub/agent-hub.js';
 import { createLogger } from './logger.js';
 import { ensureDefaultWorkspace } from './workspaces/workspaces.js';
 import { TokenUsage } from './auth/usage.js';
+import { Metrics } from './metrics.js';
 
 export interface ServerOptions {
   /** host:port to listen on; port 0 picks a free one. */
@@ -59,7 +60,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     bus = database.dialect === 'postgres' ? await PostgresBus.start(database.db, database.pgConfig!, database.schema, log) : new LocalBus();
     const replicaId = randomUUID();
     const usage = new TokenUsage(database.db, log, lastSeenFlushMs);
-    const hub = new AgentHub({ db: database.db, bus, log, replicaId, pingIntervalMs, lastSeenFlushMs, helloTimeoutMs: 15_000 });
+    let connected = () => 0;
+    const metrics = new Metrics(() => connected());
+    const hub = new AgentHub({ db: database.db, bus, log, metrics, replicaId, pingIntervalMs, lastSeenFlushMs, helloTimeoutMs: 15_000 });
+    connected = () => hub.size;
     const ctx: ServerContext = {
       db: database.db,
       dialect: database.dialect,
@@ -67,6 +71,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       hub,
       watcher: new DeploymentWatcher(bus),
       tokenUsage: usage,
+      metrics,
       log,
       replicaId,
       // Online = connection open and seen within two pings plus one flush.

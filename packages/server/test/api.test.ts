@@ -601,6 +601,20 @@ for (const backend of BACKENDS) {
         assert.deepEqual(socket.pending(), []);
         assert.equal(socket.socket.readyState, socket.socket.OPEN);
       });
+
+      test('GET /metrics: Prometheus text for admin tokens, counting what happened above; 403 for others', async () => {
+        const res = await api(t, 'GET', '/metrics', { token: admin });
+        assert.equal(res.status, 200);
+        assert.match(String(res.headers['content-type']), /^text\/plain/);
+        assert.match(res.text, /^drover_agents_connected [1-9]\d*$/m);
+        assert.match(res.text, /^drover_agent_frames_total\{type="hello"\} [1-9]\d*$/m);
+        assert.match(res.text, /^drover_agent_bad_frames_total [1-9]\d*$/m);
+        assert.match(res.text, /^drover_deployments_finished_total\{status="Succeeded"\} [1-9]\d*$/m);
+        assert.match(res.text, /^drover_deployments_created_total [1-9]\d*$/m);
+        assert.match(res.text, /^drover_http_request_duration_seconds_count\{method="POST",route="\/api\/v1\/activate",status="201"\} [1-9]\d*$/m);
+        assertError(await api(t, 'GET', '/metrics', { token: activate }), 'DROVER_ERR_FORBIDDEN');
+        assertError(await api(t, 'GET', '/metrics'), 'DROVER_ERR_UNAUTHORIZED');
+      });
     });
   });
 }

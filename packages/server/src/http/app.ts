@@ -53,6 +53,8 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
     options: { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false },
   });
   app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unknown';
+    ctx.metrics.httpDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
     request.log.debug({ method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
   for (const routes of [healthRoutes, activateRoutes, deploymentRoutes, agentRoutes, tokenRoutes, workspaceRoutes, agentSocketRoutes]) {

@@ -29,9 +29,11 @@ import type { Database } from '../db/schema.js';
 import { markDisconnected, markReplicaDisconnected, registerAgent, touchLastSeen } from '../agents/repository.js';
 import { appendLog, latestPendingFor, markFinished, markStarted, setClosureSize } from '../deployments/repository.js';
 import { cacheOf, getWorkspaceById } from '../workspaces/workspaces.js';
+import type { Metrics } from '../metrics.js';
 
 export interface HubOptions {
   readonly db: Kysely<Database>;
+  readonly metrics: Metrics;
   readonly bus: Bus;
   readonly log: Logger;
   readonly replicaId: string;
@@ -145,11 +147,13 @@ export class AgentHub {
     if (conn.socket.readyState !== conn.socket.OPEN) return;
     const decoded = decodeAgentMessage(text);
     if (!decoded.ok) {
+      this.opts.metrics.agentBadFrames.inc();
       this.log.warn({ agent: conn.agentName, error: decoded.error }, 'closing agent connection: bad frame');
       conn.close(CLOSE_CODES.badFrame, decoded.error);
       return;
     }
     const message = decoded.message;
+    this.opts.metrics.agentFrames.inc({ type: message.type });
     try {
       if (message.type === 'hello') return await this.onHello(conn, message);
       if (!conn.agentId) {
@@ -205,6 +209,7 @@ export class AgentHub {
       cache: cacheOf(workspace),
       pingIntervalMs: this.opts.pingIntervalMs,
     });
+    this.opts.metrics.agentConnections.inc();
     this.log.info({ agent: row.name, workspace: workspace.name, version: hello.version }, 'agent connected');
     await this.deliver([row.id]);
   }
@@ -227,7 +232,7 @@ export class AgentHub {
         }
         break;
       case 'deployment.finished':
-        await markFinished(db, agentId, message);
+        if (await markFinished(db, agentId, message)) this.opts.metrics.finished(message.status);
         conn.send({ type: 'deployment.ack', id: message.id });
         this.log.info({ agent: conn.agentName, deployment: message.id, status: message.status }, 'deployment finished');
         await bus.publish({ kind: 'deployment-changed', deploymentIds: [message.id] });

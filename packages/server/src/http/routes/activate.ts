@@ -74,6 +74,7 @@ export async function activateRoutes(app: FastifyInstance, ctx: ServerContext): 
         createdBy: principal.tokenId,
         planned,
       });
+      ctx.metrics.deploymentsCreated.inc(rows.length);
       await ctx.bus.publish({ kind: 'deploy', agentIds: planned.map((p) => p.agentId) });
       const byAgentId = new Map(found.map((a) => [a.id, a]));
       const now = Date.now();

@@ -1,4 +1,4 @@
-/** Liveness and the agent's post-activation reachability check. */
+/** Liveness, metrics, and the agent's post-activation reachability check. */
 import type {} from '@fastify/swagger'; // route schema fields: summary, hide
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
@@ -11,6 +11,10 @@ export async function healthRoutes(app: FastifyInstance, ctx: ServerContext): Pr
     { schema: { response: { 200: Type.Object({ status: Type.Literal('ok'), database: Type.String(), agentsConnected: Type.Integer() }) } } },
     async () => ({ status: 'ok' as const, database: ctx.dialect, agentsConnected: ctx.hub.size }),
   );
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics of this server process (admin token)' } }, async (request, reply) => {
+    await authenticate(ctx, request, 'admin');
+    return reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
+  });
   // Used by a deployment after activation: can this machine still reach the
   // server with its agent token? 204 means yes.
   app.get('/api/v1/agent/check', async (request, reply) => {
