@@ -452,6 +452,36 @@ for (const backend of BACKENDS) {
         assert.deepEqual(socket.undecodable, []);
       });
 
+      test('the log as server-sent events: stored lines, the status, then `end`, and the stream closes', async () => {
+        const res = await fetch(`${t.server.url}/api/v1/deployments/${secondId}/log`, {
+          headers: { authorization: `Bearer ${activate}`, accept: 'text/event-stream' },
+          signal: AbortSignal.timeout(10_000),
+        });
+        assert.equal(res.status, 200);
+        assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+        const events = (await res.text())
+          .split('\n\n')
+          .filter((block) => block.startsWith('event: '))
+          .map((block) => {
+            const [head, data] = block.split('\n');
+            return { event: head!.slice('event: '.length), data: JSON.parse(data!.slice('data: '.length)) as Record<string, unknown> };
+          });
+        assert.deepEqual(events.map((e) => e.event), ['line', 'line', 'status', 'end']);
+        assert.deepEqual(events.slice(0, 2).map((e) => [e.data['seq'], e.data['text'], e.data['agent']]), [
+          [0, 'copying path', 'web-1'],
+          [1, 'activating ✓', 'web-1'],
+        ]);
+        assert.equal(events[2]!.data['status'], 'Succeeded');
+      });
+
+      test('a frame over the 1 MiB limit closes the socket with 1009', async () => {
+        const { socket: s } = await register((await t.mint('agent')).token, unique('big-frame'));
+        sockets.push(s);
+        s.send({ type: 'deployment.log', id: randomUUID(), lines: [{ seq: 0, time: nowIso(), stream: 'stdout', text: 'x'.repeat(1024 * 1024 + 1) }] });
+        const closed = await s.closedWithin();
+        assert.equal(closed.code, 1009);
+      });
+
       test('cancelling a Pending deployment tells the agent; cancelling again → 409 DROVER_ERR_NOT_CANCELLABLE', async () => {
         const res = await api(t, 'POST', '/api/v1/activate', { token: activate, body: { agents: { 'web-1': storePath('system-3') } } });
         assert.equal(res.status, 201, res.text);

@@ -1,0 +1,88 @@
+/**
+ * The `drover` binary as a user meets it: help, and clear errors (with exit
+ * code 1) for bad input before anything touches a server — unknown config
+ * keys, invalid agent names, bad durations, missing files and tokens.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const DROVER = fileURLToPath(new URL('../../../../bin/drover', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'drover-cli-'));
+
+function drover(args: string[], env: Record<string, string> = {}) {
+  const clean = { ...process.env };
+  for (const key of Object.keys(clean)) if (key.startsWith('DROVER_')) delete clean[key];
+  const r = spawnSync(process.execPath, [DROVER, ...args], { env: { ...clean, ...env }, encoding: 'utf8', timeout: 20_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('--help lists every command', () => {
+  const r = drover(['--help']);
+  assert.equal(r.code, 0);
+  for (const cmd of ['server', 'agent', 'activate', 'agents', 'deployments', 'token', 'workspace']) assert.match(r.stdout, new RegExp(`^  ${cmd}\\b`, 'm'));
+});
+
+test('server: an unknown key in the config file is an error naming it', () => {
+  const file = join(dir, 'bad.toml');
+  writeFileSync(file, 'listen = "127.0.0.1:0"\nlisten_adress = "oops"\n');
+  const r = drover(['server', '--config', file, '--data-dir', join(dir, 'data')]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /error: config file .*bad\.toml: unknown key "listen_adress"/);
+  assert.match(r.stderr, /hint: /);
+});
+
+test('server: a malformed listen address is refused', () => {
+  const r = drover(['server', '--listen', 'localhost', '--data-dir', join(dir, 'data')]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /must be HOST:PORT/);
+});
+
+test('agent: an invalid name is refused with the rule', () => {
+  const r = drover(['agent', 'web 1', '--server', 'http://127.0.0.1:9'], { DROVER_AGENT_TOKEN: 'x' });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /agent name "web 1" is invalid: use 1-64 letters, digits, "-", "_" or "\."/);
+});
+
+test('agent: no token is an error saying where a token comes from', () => {
+  const r = drover(['agent', 'web-1', '--server', 'http://127.0.0.1:9']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /no agent token: set DROVER_AGENT_TOKEN or pass --token-file/);
+});
+
+test('activate: a bad --timeout, a missing file and invalid JSON are reported before any request', () => {
+  const spec = join(dir, 'deploy.json');
+  writeFileSync(spec, '{"agents": {"a": "/nix/store/00000000000000000000000000000000-x"}}');
+  const env = { DROVER_ACTIVATE_TOKEN: 'x', DROVER_SERVER: 'http://127.0.0.1:9' };
+  const timeout = drover(['activate', spec, '--timeout', '5x'], env);
+  assert.equal(timeout.code, 1);
+  assert.match(timeout.stderr, /--timeout "5x" is not a duration/);
+  const missing = drover(['activate', join(dir, 'nope.json')], env);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /cannot read .*nope\.json/);
+  const bad = join(dir, 'bad.json');
+  writeFileSync(bad, '{"agents": ');
+  const invalid = drover(['activate', bad], env);
+  assert.equal(invalid.code, 1);
+  assert.match(invalid.stderr, /bad\.json is not valid JSON/);
+  const notInSpec = drover(['activate', spec, '--agent', 'b'], env);
+  assert.equal(notInSpec.code, 1);
+  assert.match(notInSpec.stderr, /--agent b not in .*deploy\.json \(it has: a\)/);
+});
+
+test('activate: an unreachable server is named, with exit code 1', () => {
+  const spec = join(dir, 'deploy.json');
+  const r = drover(['activate', spec, '--server', 'http://127.0.0.1:9'], { DROVER_ACTIVATE_TOKEN: 'x' });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /cannot reach the Drover server at http:\/\/127\.0\.0\.1:9/);
+});
+
+test('token create: an unknown kind is refused', () => {
+  const r = drover(['token', 'create', '--kind', 'root', '--data-dir', join(dir, 'data')]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /Allowed choices are agent, activate, admin/);
+});
