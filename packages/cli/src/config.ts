@@ -21,6 +21,8 @@ export interface ServerSettings {
   publicUrl?: string | undefined;
   logLevel: string;
   pingIntervalMs?: number | undefined;
+  /** Server processes sharing the port (node:cluster); 1 = no cluster. */
+  workers: number;
 }
 
 interface Key {
@@ -28,7 +30,7 @@ interface Key {
   readonly toml: string;
   readonly env: string;
   readonly field: keyof ServerSettings;
-  readonly kind: 'string' | 'duration';
+  readonly kind: 'string' | 'duration' | 'count';
 }
 
 export const SERVER_KEYS: readonly Key[] = [
@@ -39,9 +41,10 @@ export const SERVER_KEYS: readonly Key[] = [
   { toml: 'public_url', env: 'DROVER_PUBLIC_URL', field: 'publicUrl', kind: 'string' },
   { toml: 'log_level', env: 'DROVER_LOG_LEVEL', field: 'logLevel', kind: 'string' },
   { toml: 'ping_interval', env: 'DROVER_PING_INTERVAL', field: 'pingIntervalMs', kind: 'duration' },
+  { toml: 'workers', env: 'DROVER_WORKERS', field: 'workers', kind: 'count' },
 ];
 
-export const SERVER_DEFAULTS: ServerSettings = { listen: '127.0.0.1:7700', dataDir: './drover-data', logLevel: 'info' };
+export const SERVER_DEFAULTS: ServerSettings = { listen: '127.0.0.1:7700', dataDir: './drover-data', logLevel: 'info', workers: 1 };
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -51,6 +54,11 @@ function convert(key: Key, value: unknown, source: string, numbersAreSeconds = f
     const ms = typeof value === 'number' ? (numbersAreSeconds ? value * 1000 : value) : typeof value === 'string' ? parseDuration(value) : null;
     if (ms === null || ms <= 0) throw new DroverError('DROVER_ERR_CONFIG', `${source}: ${key.toml} must be a duration such as "30s" (got ${JSON.stringify(value)})`);
     return ms;
+  }
+  if (key.kind === 'count') {
+    const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+    if (!Number.isInteger(n) || n < 1 || n > 64) throw new DroverError('DROVER_ERR_CONFIG', `${source}: ${key.toml} must be a whole number from 1 to 64 (got ${JSON.stringify(value)})`);
+    return n;
   }
   if (typeof value !== 'string' || value === '') {
     throw new DroverError('DROVER_ERR_CONFIG', `${source}: ${key.toml} must be a non-empty string (got ${JSON.stringify(value)})`);

@@ -49,6 +49,7 @@ export function buildProgram(): Command {
     .option('--database-schema <name>', 'PostgreSQL schema (env DROVER_DATABASE_SCHEMA; default public)')
     .option('--public-url <url>', 'base URL in links shown to users (env DROVER_PUBLIC_URL)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace (env DROVER_LOG_LEVEL)')
+    .option('--workers <n>', 'server processes sharing the port, for many agents on several cores (env DROVER_WORKERS; default 1)')
     .option('--config <file>', 'TOML config file (env DROVER_CONFIG); flags override env, env overrides the file')
     .action(run(async (flags) => (await import('./commands/server.js')).serverCommand(flags)));
 

@@ -51,12 +51,13 @@ database_schema = "drover"
 public_url = "https://deploy.example.com"
 log_level = "warn"
 ping_interval = "45s"
+workers = 4
 `;
 
 describe('precedence', () => {
   test('defaults alone', () => {
     assert.deepEqual(resolve({}), SERVER_DEFAULTS);
-    assert.deepEqual(resolve({}), { listen: '127.0.0.1:7700', dataDir: './drover-data', logLevel: 'info' });
+    assert.deepEqual(resolve({}), { listen: '127.0.0.1:7700', dataDir: './drover-data', logLevel: 'info', workers: 1 });
   });
 
   test('the file overrides defaults, for every key', () => {
@@ -68,6 +69,7 @@ describe('precedence', () => {
       publicUrl: 'https://deploy.example.com',
       logLevel: 'warn',
       pingIntervalMs: 45_000,
+      workers: 4,
     });
   });
 
@@ -105,6 +107,7 @@ describe('precedence', () => {
         DROVER_PUBLIC_URL: 'https://p',
         DROVER_LOG_LEVEL: 'trace',
         DROVER_PING_INTERVAL: '250ms',
+        DROVER_WORKERS: '3',
       },
     });
     assert.deepEqual(settings, {
@@ -115,7 +118,15 @@ describe('precedence', () => {
       publicUrl: 'https://p',
       logLevel: 'trace',
       pingIntervalMs: 250,
+      workers: 3,
     });
+  });
+
+  test('workers must be a whole number from 1 to 64', () => {
+    for (const bad of ['0', '65', '2.5', 'many']) {
+      assert.match(configError(() => resolve({ env: { DROVER_WORKERS: bad } })).message, /workers must be a whole number from 1 to 64/);
+    }
+    assert.match(configError(() => resolve({ configFile: tomlFile('workers = -1\n') })).message, /workers must be a whole number/);
   });
 
   test('DROVER_CONFIG names the file when no config file is given; an explicit one wins', () => {

@@ -1,6 +1,7 @@
 /** @drover/server — the control plane as a library (`startServer`) plus its admin helpers. */
 export { startServer, splitListen, type ServerOptions, type RunningServer } from './server.js';
 export { createLogger } from './logger.js';
+export { startCluster, isClusterWorker, reportListening, type ClusterHandle } from './cluster.js';
 export { openDatabase, migrateToLatest, isPostgresUrl, type OpenDatabase, type DatabaseOptions } from './db/connect.js';
 export { createToken, listTokens, revokeToken, tokenInfo, verifyToken, type Principal } from './auth/tokens.js';
 export {

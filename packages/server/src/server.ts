@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { LocalBus, type Bus } from './bus/bus.js';
 import { PostgresBus } from './bus/postgres-bus.js';
+import { ClusterBus } from './bus/cluster-bus.js';
 import type { ServerContext } from './context.js';
 import { migrateToLatest, openDatabase, type OpenDatabase } from './db/connect.js';
 import { DeploymentWatcher } from './deployments/watcher.js';
@@ -30,6 +31,8 @@ export interface ServerOptions {
   readonly pingIntervalMs?: number | undefined;
   readonly lastSeenFlushMs?: number | undefined;
   readonly logger?: Logger | undefined;
+  /** Set in a `--workers` cluster worker: the primary migrated already; on SQLite the bus runs over IPC. */
+  readonly clusterWorker?: boolean | undefined;
 }
 
 export interface RunningServer {
@@ -55,9 +58,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const database: OpenDatabase = await openDatabase(options);
   let bus: Bus | undefined;
   try {
-    await migrateToLatest(database);
-    await ensureDefaultWorkspace(database.db);
-    bus = database.dialect === 'postgres' ? await PostgresBus.start(database.db, database.pgConfig!, database.schema, log) : new LocalBus();
+    if (!options.clusterWorker) {
+      await migrateToLatest(database);
+      await ensureDefaultWorkspace(database.db);
+    }
+    bus =
+      database.dialect === 'postgres'
+        ? await PostgresBus.start(database.db, database.pgConfig!, database.schema, log)
+        : options.clusterWorker
+          ? new ClusterBus()
+          : new LocalBus();
     const replicaId = randomUUID();
     const usage = new TokenUsage(database.db, log, lastSeenFlushMs);
     let connected = () => 0;

@@ -45,7 +45,10 @@ export class World {
   private readonly procs: DroverProcess[] = [];
   private readonly extraCleanups: (() => Promise<void>)[] = [];
 
-  constructor(readonly kind: BackendKind) {}
+  constructor(
+    readonly kind: BackendKind,
+    private readonly serverArgs: readonly string[] = [],
+  ) {}
 
   async setUp(): Promise<void> {
     const base = process.env['DROVER_TEST_OUTPUT'] ?? tmpdir();
@@ -58,7 +61,7 @@ export class World {
     await this.cache.push(all);
     await deleteFromStore(all);
     this.backend = await makeBackend(this.kind, this.dir);
-    this.server = await startServer(this.backend);
+    this.server = await startServer(this.backend, this.serverArgs);
     this.agentToken = await createToken(this.backend, 'agent', ['--description', 'e2e agents']);
     this.activateToken = await createToken(this.backend, 'activate');
     this.adminToken = await createToken(this.backend, 'admin');

@@ -8,8 +8,21 @@ import { authenticate } from '../auth.js';
 export async function healthRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   app.get(
     '/api/v1/health',
-    { schema: { response: { 200: Type.Object({ status: Type.Literal('ok'), database: Type.String(), agentsConnected: Type.Integer() }) } } },
-    async () => ({ status: 'ok' as const, database: ctx.dialect, agentsConnected: ctx.hub.size }),
+    {
+      schema: {
+        summary: 'Liveness of this server process',
+        response: {
+          200: Type.Object({
+            status: Type.Literal('ok'),
+            database: Type.String(),
+            /** Which replica (or --workers process) answered. */
+            replica: Type.String(),
+            agentsConnected: Type.Integer(),
+          }),
+        },
+      },
+    },
+    async () => ({ status: 'ok' as const, database: ctx.dialect, replica: ctx.replicaId, agentsConnected: ctx.hub.size }),
   );
   app.get('/metrics', { schema: { summary: 'Prometheus metrics of this server process (admin token)' } }, async (request, reply) => {
     await authenticate(ctx, request, 'admin');
