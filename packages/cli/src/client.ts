@@ -3,7 +3,7 @@
  * carry the server's code, message and hint, and a server-sent-events
  * reader for live logs.
  */
-import { API_PREFIX, isErrorCode, DroverError, type ErrorCode } from '@drover/protocol';
+import { API_PREFIX, DroverError } from '@drover/protocol';
 
 export class ApiError extends Error {
   constructor(
@@ -99,9 +99,4 @@ export class ApiClient {
       }
     }
   }
-}
-
-export function errorCodeOf(err: unknown): ErrorCode | undefined {
-  const code = (err as { code?: unknown }).code;
-  return isErrorCode(code) ? code : undefined;
 }

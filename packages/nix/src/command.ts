@@ -29,6 +29,8 @@ export interface RunOptions {
   readonly captureStdout?: boolean;
   readonly timeoutMs?: number;
   readonly cwd?: string;
+  /** Aborting it stops the command (SIGTERM). */
+  readonly signal?: AbortSignal;
 }
 
 /** Shell-like rendering of argv for the log (`$ nix-env -p … --set …`). */
@@ -66,6 +68,8 @@ export function runCommand(command: Command, options: RunOptions = {}): Promise<
       cwd: options.cwd,
     });
     const timer = options.timeoutMs ? setTimeout(() => child.kill('SIGTERM'), options.timeoutMs) : undefined;
+    const stop = () => child.kill('SIGTERM');
+    options.signal?.addEventListener('abort', stop, { once: true });
     const out = lineSplitter((line) => options.onLine?.('stdout', line));
     const err = lineSplitter((line) => {
       stderrTail.push(line);
@@ -82,6 +86,7 @@ export function runCommand(command: Command, options: RunOptions = {}): Promise<
       if (settled) return;
       settled = true;
       if (timer) clearTimeout(timer);
+      options.signal?.removeEventListener('abort', stop);
       out.flush();
       err.flush();
       resolve({ code, signal, stderrTail, stdout });

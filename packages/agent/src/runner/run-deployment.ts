@@ -43,15 +43,17 @@ export interface RunContext {
   /** Aborted when the agent asks to cancel; honoured only before activation starts. */
   readonly cancel: AbortSignal;
   phase: Phase;
-  /** The command running now, so a cancel can stop a download. */
-  current?: { kill(): void } | undefined;
 }
 
 class Cancelled extends Error {}
 
-async function step(ctx: RunContext, command: Command): Promise<CommandResult> {
+/** Runs one command, echoed first; `cancellable` commands stop when the deployment is cancelled. */
+async function step(ctx: RunContext, command: Command, cancellable = false): Promise<CommandResult> {
   ctx.journal.line('agent', `$ ${formatCommand(command.argv)}`);
-  return runCommand(command, { onLine: (stream, text) => ctx.journal.line(stream, text) });
+  return runCommand(command, {
+    onLine: (stream, text) => ctx.journal.line(stream, text),
+    ...(cancellable ? { signal: ctx.cancel } : {}),
+  });
 }
 
 function throwIfCancelled(ctx: RunContext): void {
@@ -129,7 +131,7 @@ export async function runDeployment(ctx: RunContext): Promise<void> {
       ctx.phase = 'fetching';
       const paths = [storePath, ...(deployment.rollbackScript ? [deployment.rollbackScript as StorePath] : [])];
       if (order.cache) journal.say(`fetching from ${order.cache.substituter} and this machine's own substituters`);
-      const fetched = await step(ctx, substituteCommand(paths, order.cache, join(ctx.dir, 'gcroot')));
+      const fetched = await step(ctx, substituteCommand(paths, order.cache, join(ctx.dir, 'gcroot')), true);
       throwIfCancelled(ctx);
       if (fetched.code !== 0) {
         const last = [...fetched.stderrTail].reverse().find((l) => /error|not signed|no substituter|don't know how/i.test(l)) ?? fetched.stderrTail.at(-1) ?? '';

@@ -2,7 +2,3 @@
 export function nowIso(): string {
   return new Date().toISOString();
 }
-
-export function isoAgo(ms: number): string {
-  return new Date(Date.now() - ms).toISOString();
-}

@@ -101,10 +101,6 @@ export class AgentHub {
     return this.byAgent.size;
   }
 
-  isConnectedHere(agentId: string): boolean {
-    return this.byAgent.has(agentId);
-  }
-
   /** Takes over a freshly upgraded socket whose token was verified. */
   accept(socket: WebSocket, principal: Principal): void {
     const conn = new AgentConnection(socket, principal);
