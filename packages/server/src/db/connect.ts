@@ -78,7 +78,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenDataba
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', pgConfig: config, schema, close: () => db.destroy() };
   }
-  mkdirSync(options.dataDir, { recursive: true });
+  // Token hashes and deployment logs live here: readable by the server's user only.
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const file = join(options.dataDir, 'drover.sqlite');
   const sqlite = new SQLite(file);
   sqlite.pragma('journal_mode = WAL');
