@@ -42,13 +42,24 @@ function newAgentRow(workspaceId: string, name: string, now: string): Insertable
   };
 }
 
-/** Records a connected agent (creating it on first contact) with what its hello said. */
+/**
+ * Records a connected agent (creating it on first contact) with what its
+ * hello said. `connectedElsewhere` says whether another replica still had it
+ * connected — only then must the other replicas be told to drop their socket,
+ * so a fleet reconnecting after a restart costs no broadcast per agent.
+ */
 export async function registerAgent(
   db: Kysely<Database>,
   input: { workspaceId: string; hello: HelloMessage; connectionId: string; replicaId: string },
-): Promise<AgentRow> {
+): Promise<{ row: AgentRow; connectedElsewhere: boolean }> {
   const now = nowIso();
   const { hello } = input;
+  const before = await db
+    .selectFrom('agents')
+    .select(['connection_id', 'replica_id'])
+    .where('workspace_id', '=', input.workspaceId)
+    .where('name', '=', hello.agent)
+    .executeTakeFirst();
   const fields = {
     version: hello.version,
     system: hello.system,
@@ -59,12 +70,13 @@ export async function registerAgent(
     connected_at: now,
     last_seen_at: now,
   };
-  return db
+  const row = await db
     .insertInto('agents')
     .values({ ...newAgentRow(input.workspaceId, hello.agent, now), ...fields })
     .onConflict((oc) => oc.columns(['workspace_id', 'name']).doUpdateSet(fields))
     .returningAll()
     .executeTakeFirstOrThrow();
+  return { row, connectedElsewhere: !!before?.connection_id && before.replica_id !== input.replicaId };
 }
 
 /** Creates an agent that has never connected (yet), unless it exists. */

@@ -181,7 +181,7 @@ export class AgentHub {
       return;
     }
     const { db } = this.opts;
-    const row = await registerAgent(db, {
+    const { row, connectedElsewhere } = await registerAgent(db, {
       workspaceId: conn.principal.workspaceId,
       hello,
       connectionId: conn.connectionId,
@@ -196,7 +196,7 @@ export class AgentHub {
     conn.agentId = row.id;
     conn.agentName = row.name;
     this.byAgent.set(row.id, conn);
-    await this.opts.bus.publish({ kind: 'agent-connected', agentId: row.id, connectionId: conn.connectionId });
+    if (connectedElsewhere) await this.opts.bus.publish({ kind: 'agent-connected', agentId: row.id, connectionId: conn.connectionId });
     const workspace = await getWorkspaceById(db, conn.principal.workspaceId);
     conn.send({
       type: 'registered',
