@@ -1,17 +1,27 @@
 /**
- * The fan-out load generator: N simulated agents in one process, each a real
+ * The fan-out load generator: simulated agents in one process, each a real
  * websocket to the server that says `hello` and waits for `registered`.
- * Started by run.ts with a raised open-files limit; it is driven over
- * stdin/stdout, one JSON object per line:
+ * run.ts starts one or more of these (one per ~15,000 agents: a process may
+ * hold only so many open files), each with a raised open-files limit and its
+ * own range of agent names and source addresses. Driven over stdin/stdout,
+ * one JSON object per line:
  *
- *   stdout {"type":"registered", …}   once every agent registered (or the deadline passed)
- *   stdin  "activate"                 POST /api/v1/activate naming every registered agent
- *   stdout {"type":"fanout", …}       once every one of them received its `deploy` frame (or the deadline passed)
+ *   stdout {"type":"registered", …}   once each of its agents registered (or the deadline passed)
+ *   stdin  "arm"                      forget earlier `deploy` frames; record the ones from now on
+ *   stdout {"type":"armed"}
+ *   stdin  "collect MS"               wait ≤ MS for the rest of the `deploy` frames (run.ts sent the POST meanwhile)
+ *   stdout {"type":"fanout", …}       the arrival time of each one
+ *   stdin  "stats TAG"                stdout {"type":"stats","tag":TAG,"pings":N}: server pings answered so far
  *   stdin  "quit" (or EOF)            close all sockets and exit
  *
- * Sockets are spread over source addresses 127.0.0.2, 127.0.0.3, … so one
- * address never needs more than `perAddress` ephemeral ports. Pings are
- * answered by `ws` itself. Config comes as JSON in $BENCH_LOAD_CONFIG.
+ * Times are `process.hrtime` milliseconds (CLOCK_MONOTONIC), one clock for
+ * every process on this machine, so run.ts can merge the reports of several
+ * load processes against the moment it sent the POST.
+ *
+ * Agent i of this process is `${prefix}${offset + i + 1}` (zero-padded to
+ * `width`) and connects from 127.0.0.(2 + addressBase + ⌊i / perAddress⌋),
+ * so one address never needs more than `perAddress` ephemeral ports. Pings
+ * are answered by `ws` itself. Config comes as JSON in $BENCH_LOAD_CONFIG.
  */
 import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
@@ -20,34 +30,47 @@ import { AGENT_WS_PATH, encodeMessage, PROTOCOL_VERSION, type HelloMessage } fro
 export interface LoadConfig {
   readonly server: string;
   readonly agentToken: string;
-  readonly activateToken: string;
+  /** Agents in this process. */
   readonly agents: number;
+  /** Global index of this process's first agent (names are numbered from offset + 1). */
+  readonly offset: number;
+  /** Digits of the agent numbers (the same in every load process). */
+  readonly width: number;
   readonly prefix: string;
+  /** Index of this process's first source address: 127.0.0.(2 + addressBase). */
+  readonly addressBase: number;
   readonly perAddress: number;
   /** Handshakes in flight at once. */
   readonly concurrency: number;
   readonly registerTimeoutMs: number;
-  readonly deliverTimeoutMs: number;
-  readonly storePath: string;
 }
 
 export interface RegisteredReport {
   readonly type: 'registered';
   readonly registered: number;
   readonly failed: number;
-  readonly ms: number;
+  /** hrtime ms of the first connect and of the last `registered`. */
+  readonly startAt: number;
+  readonly endAt: number;
   readonly firstError: string | null;
+  /** Names of the agents that did not register (not to be named in the POST). */
+  readonly failedNames: string[];
 }
 
 export interface FanoutReport {
   readonly type: 'fanout';
+  /** Agents registered when armed: each should get one `deploy`. */
   readonly agents: number;
   readonly received: number;
-  readonly postStatus: number;
-  readonly postMs: number;
-  /** Milliseconds from sending the POST to each agent's `deploy` frame, sorted. */
-  readonly deliveryMs: number[];
-  readonly error: string | null;
+  /** hrtime ms at which each agent's `deploy` frame arrived, sorted. */
+  readonly deployAt: number[];
+}
+
+/** Milliseconds on CLOCK_MONOTONIC: comparable between processes on one machine. */
+export const monotonicMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+
+export function agentName(prefix: string, index: number, width: number): string {
+  return `${prefix}${String(index + 1).padStart(width, '0')}`;
 }
 
 interface Sim {
@@ -57,139 +80,141 @@ interface Sim {
   deployAt: number | null;
 }
 
-const config = JSON.parse(process.env['BENCH_LOAD_CONFIG'] ?? 'null') as LoadConfig | null;
-if (!config) throw new Error('BENCH_LOAD_CONFIG is not set; load.js is started by run.js');
-
-const say = (obj: RegisteredReport | FanoutReport | { type: 'error'; error: string }) => process.stdout.write(JSON.stringify(obj) + '\n');
-const width = String(config.agents).length < 4 ? 4 : String(config.agents).length;
-const sims: Sim[] = Array.from({ length: config.agents }, (_, i) => ({
-  name: `${config.prefix}${String(i + 1).padStart(width, '0')}`,
-  socket: null,
-  registered: false,
-  deployAt: null,
-}));
-const wsUrl = config.server.replace(/^http/, 'ws').replace(/\/$/, '') + AGENT_WS_PATH;
-let activateAt = 0;
-let onDeploy: (() => void) | null = null;
-let firstError: string | null = null;
-
-function connect(sim: Sim, index: number): Promise<boolean> {
-  return new Promise((done) => {
-    const localAddress = `127.0.0.${2 + Math.floor(index / config!.perAddress)}`;
-    const socket = new WebSocket(wsUrl, {
-      headers: { authorization: `Bearer ${config!.agentToken}` },
-      localAddress,
-      perMessageDeflate: false,
-      handshakeTimeout: 30_000,
-    });
-    sim.socket = socket;
-    const hello: HelloMessage = {
-      type: 'hello',
-      protocol: PROTOCOL_VERSION,
-      agent: sim.name,
-      version: 'bench',
-      system: 'x86_64-linux',
-      profile: '/nix/var/nix/profiles/system',
-      hostname: sim.name,
-    };
-    let settled = false;
-    const settle = (ok: boolean, why?: string) => {
-      if (settled) return;
-      settled = true;
-      if (!ok && why && firstError === null) firstError = `${sim.name}: ${why}`;
-      done(ok);
-    };
-    socket.on('open', () => socket.send(encodeMessage(hello)));
-    socket.on('message', (data) => {
-      const at = performance.now();
-      let type: unknown;
-      try {
-        type = (JSON.parse(data.toString()) as { type?: unknown }).type;
-      } catch {
-        return;
-      }
-      if (type === 'registered') {
-        sim.registered = true;
-        settle(true);
-      } else if (type === 'deploy' && sim.deployAt === null && activateAt > 0) {
-        sim.deployAt = at - activateAt;
-        onDeploy?.();
-      }
-    });
-    socket.on('unexpected-response', (_req, res) => {
-      settle(false, `HTTP ${res.statusCode} at upgrade`);
-      socket.terminate();
-    });
-    socket.on('error', (err) => settle(false, err.message));
-    socket.on('close', (code, reason) => {
-      sim.registered = false;
-      settle(false, `closed ${code} ${reason.toString()}`);
-    });
-  });
+export interface StatsReport {
+  readonly type: 'stats';
+  readonly tag: string;
+  /** Websocket pings from the server answered so far (by `ws`, automatically). */
+  readonly pings: number;
 }
 
-async function connectAll(): Promise<void> {
-  const t0 = performance.now();
-  const deadline = Date.now() + config!.registerTimeoutMs;
-  let next = 0;
-  let failed = 0;
-  const worker = async () => {
-    while (next < sims.length && Date.now() < deadline) {
-      const i = next++;
-      if (!(await connect(sims[i]!, i))) failed++;
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(config!.concurrency, sims.length) }, worker));
-  say({ type: 'registered', registered: sims.filter((s) => s.registered).length, failed, ms: performance.now() - t0, firstError });
-}
+type Report = RegisteredReport | FanoutReport | StatsReport | { type: 'armed' } | { type: 'error'; error: string };
 
-async function activate(): Promise<void> {
-  const targets = sims.filter((s) => s.registered);
-  for (const s of sims) s.deployAt = null;
-  const body = JSON.stringify({ agents: Object.fromEntries(targets.map((s) => [s.name, config!.storePath])) });
+function main(config: LoadConfig): void {
+  const say = (obj: Report) => process.stdout.write(JSON.stringify(obj) + '\n');
+  const sims: Sim[] = Array.from({ length: config.agents }, (_, i) => ({
+    name: agentName(config.prefix, config.offset + i, config.width),
+    socket: null,
+    registered: false,
+    deployAt: null,
+  }));
+  const wsUrl = config.server.replace(/^http/, 'ws').replace(/\/$/, '') + AGENT_WS_PATH;
+  let armed = false;
+  let expected = 0;
   let received = 0;
-  let allIn: () => void = () => {};
-  const all = new Promise<void>((r) => (allIn = r));
-  onDeploy = () => {
-    if (++received >= targets.length) allIn();
-  };
-  let postStatus = 0;
-  let postMs = 0;
-  let error: string | null = null;
-  activateAt = performance.now();
-  try {
-    const res = await fetch(`${config!.server.replace(/\/$/, '')}/api/v1/activate`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${config!.activateToken}`, 'content-type': 'application/json' },
-      body,
-      signal: AbortSignal.timeout(config!.deliverTimeoutMs),
+  let onAllIn: (() => void) | null = null;
+  let firstError: string | null = null;
+  let pings = 0;
+
+  function connect(sim: Sim, index: number): Promise<boolean> {
+    return new Promise((done) => {
+      const localAddress = `127.0.0.${2 + config.addressBase + Math.floor(index / config.perAddress)}`;
+      const socket = new WebSocket(wsUrl, {
+        headers: { authorization: `Bearer ${config.agentToken}` },
+        localAddress,
+        perMessageDeflate: false,
+        handshakeTimeout: 30_000,
+      });
+      sim.socket = socket;
+      const hello: HelloMessage = {
+        type: 'hello',
+        protocol: PROTOCOL_VERSION,
+        agent: sim.name,
+        version: 'bench',
+        system: 'x86_64-linux',
+        profile: '/nix/var/nix/profiles/system',
+        hostname: sim.name,
+      };
+      let settled = false;
+      const settle = (ok: boolean, why?: string) => {
+        if (settled) return;
+        settled = true;
+        if (!ok && why && firstError === null) firstError = `${sim.name}: ${why}`;
+        done(ok);
+      };
+      socket.on('open', () => socket.send(encodeMessage(hello)));
+      socket.on('ping', () => pings++);
+      socket.on('message', (data) => {
+        const at = monotonicMs();
+        let type: unknown;
+        try {
+          type = (JSON.parse(data.toString()) as { type?: unknown }).type;
+        } catch {
+          return;
+        }
+        if (type === 'registered') {
+          sim.registered = true;
+          settle(true);
+        } else if (type === 'deploy' && armed && sim.deployAt === null) {
+          sim.deployAt = at;
+          if (++received >= expected) onAllIn?.();
+        }
+      });
+      socket.on('unexpected-response', (_req, res) => {
+        settle(false, `HTTP ${res.statusCode} at upgrade`);
+        socket.terminate();
+      });
+      socket.on('error', (err) => settle(false, err.message));
+      socket.on('close', (code, reason) => {
+        sim.registered = false;
+        settle(false, `closed ${code} ${reason.toString()}`);
+      });
     });
-    postMs = performance.now() - activateAt;
-    postStatus = res.status;
-    const text = await res.text();
-    if (res.status !== 201) error = `POST /activate answered ${res.status}: ${text.slice(0, 300)}`;
-  } catch (err) {
-    error = `POST /activate failed: ${(err as Error).message}`;
   }
-  if (!error) {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([all, new Promise<void>((r) => (timer = setTimeout(r, config!.deliverTimeoutMs)))]);
-    clearTimeout(timer);
+
+  async function connectAll(): Promise<void> {
+    const startAt = monotonicMs();
+    const deadline = Date.now() + config.registerTimeoutMs;
+    let next = 0;
+    const worker = async () => {
+      while (next < sims.length && Date.now() < deadline) {
+        const i = next++;
+        await connect(sims[i]!, i);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(config.concurrency, sims.length) }, worker));
+    const endAt = monotonicMs();
+    const failedNames = sims.filter((s) => !s.registered).map((s) => s.name);
+    say({ type: 'registered', registered: sims.length - failedNames.length, failed: failedNames.length, startAt, endAt, firstError, failedNames });
   }
-  const deliveryMs = targets.map((s) => s.deployAt).filter((v): v is number => v !== null).sort((a, b) => a - b);
-  say({ type: 'fanout', agents: targets.length, received: deliveryMs.length, postStatus, postMs, deliveryMs, error });
+
+  function arm(): void {
+    for (const s of sims) s.deployAt = null;
+    expected = sims.filter((s) => s.registered).length;
+    received = 0;
+    armed = true;
+    say({ type: 'armed' });
+  }
+
+  async function collect(timeoutMs: number): Promise<void> {
+    if (received < expected) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((r) => {
+        onAllIn = r;
+        timer = setTimeout(r, timeoutMs);
+      });
+      clearTimeout(timer);
+      onAllIn = null;
+    }
+    const deployAt = sims.map((s) => s.deployAt).filter((v): v is number => v !== null).sort((a, b) => a - b);
+    say({ type: 'fanout', agents: expected, received: deployAt.length, deployAt });
+  }
+
+  function quit(): void {
+    for (const s of sims) s.socket?.terminate();
+    setTimeout(() => process.exit(0), 200).unref();
+  }
+
+  const lines = createInterface({ input: process.stdin });
+  lines.on('line', (line) => {
+    const [cmd, arg] = line.trim().split(/\s+/);
+    if (cmd === 'arm') arm();
+    else if (cmd === 'collect') collect(Number(arg) || 60_000).catch((err: Error) => say({ type: 'error', error: err.message }));
+    else if (cmd === 'stats') say({ type: 'stats', tag: arg ?? '', pings });
+    else if (cmd === 'quit') quit();
+  });
+  lines.on('close', quit);
+  connectAll().catch((err: Error) => say({ type: 'error', error: err.message }));
 }
 
-function quit(): void {
-  for (const s of sims) s.socket?.terminate();
-  setTimeout(() => process.exit(0), 200).unref();
-}
-
-const lines = createInterface({ input: process.stdin });
-lines.on('line', (line) => {
-  const cmd = line.trim();
-  if (cmd === 'activate') activate().catch((err: Error) => say({ type: 'error', error: err.message }));
-  else if (cmd === 'quit') quit();
-});
-lines.on('close', quit);
-connectAll().catch((err: Error) => say({ type: 'error', error: err.message }));
+const raw = process.env['BENCH_LOAD_CONFIG'];
+if (raw) main(JSON.parse(raw) as LoadConfig);

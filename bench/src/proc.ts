@@ -4,8 +4,8 @@
  * readings from /proc, and cleanup of everything started — also when the
  * benchmark fails or is interrupted.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, readFileSync, type WriteStream } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, readdirSync, readFileSync, type WriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -259,3 +259,66 @@ export async function stopAll(graceMs = 5_000): Promise<void> {
 process.on('exit', () => {
   for (const c of live) c.kill('SIGKILL');
 });
+
+/** PIDs of `pid`'s children (all threads), from /proc/PID/task/TID/children; [] if it is gone. */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tasks) {
+    try {
+      for (const c of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/)) if (c) out.push(Number(c));
+    } catch {
+      /* thread gone */
+    }
+  }
+  return out;
+}
+
+/** `pid` and its descendants (a `drover server --workers N` primary and its workers), bounded depth. */
+export function processTree(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length && i < 1000; i++) for (const c of childrenOf(out[i]!)) if (!out.includes(c)) out.push(c);
+  return out;
+}
+
+/** Memory summed over processes (RSS and PSS count shared pages once per process; private is exact). */
+export function readMemorySum(pids: readonly number[]): Memory {
+  let rss = 0;
+  let priv = 0;
+  let pss = 0;
+  for (const pid of pids) {
+    const m = readMemory(pid);
+    rss += m.rss;
+    priv += m.private;
+    pss += m.pss;
+  }
+  return { rss, private: priv, pss };
+}
+
+let clockTicks: number | undefined;
+
+/** CPU time (user + system) a process has used so far, in ms, from /proc/PID/stat. */
+export function cpuMs(pid: number): number {
+  if (clockTicks === undefined) {
+    const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+    clockTicks = Number(r.stdout?.trim()) || 100;
+  }
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after "(comm)": state is field 3, utime 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+}
+
+export function cpuMsSum(pids: readonly number[]): number {
+  return pids.reduce((sum, pid) => sum + cpuMs(pid), 0);
+}
+
+/** Open file descriptors of a process (sockets included). */
+export function openFiles(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}

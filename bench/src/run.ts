@@ -4,11 +4,13 @@
  *
  *   1. agent idle memory   — a real `drover agent` registered and idle
  *   2. activate latency    — `drover activate` until Succeeded, closure substituted from a signed cache
- *   3. fan-out             — N simulated agents (bench/src/load.ts) on one `drover server`, SQLite and optionally PostgreSQL
+ *   3. fan-out             — N simulated agents (bench/src/load.ts, one process per ≤ BENCH_PER_LOAD agents) on one
+ *                            `drover server` (with BENCH_WORKERS > 1: `--workers N`), SQLite and optionally PostgreSQL
  *
- * Env: BENCH_AGENTS (2000), BENCH_PER_ADDRESS (1000, ≤ 4000), BENCH_ACTIVATE_RUNS (3),
- * BENCH_IDLE_MS (5000), BENCH_SETTLE_MS (20000), BENCH_POSTGRES (postgres://… to add the PostgreSQL fan-out),
- * BENCH_PHASES (agent,activate,fanout), BENCH_KEEP (keep the temp dir with server logs).
+ * Env: BENCH_AGENTS (2000, ≤ 100000), BENCH_WORKERS (1), BENCH_PER_LOAD (15000), BENCH_PER_ADDRESS (1000, ≤ 4000),
+ * BENCH_ACTIVATE_RUNS (3), BENCH_IDLE_MS (5000), BENCH_SETTLE_MS (20000), BENCH_POSTGRES (postgres://… to add the
+ * PostgreSQL fan-out), BENCH_BACKENDS (sqlite[,postgres]), BENCH_PHASES (agent,activate,fanout),
+ * BENCH_KEEP (keep the temp dir with server logs).
  *
  * Open files: the server and the load generator each hold one socket per
  * simulated agent, more than a default soft limit of 1024 allows. Node cannot
@@ -17,17 +19,23 @@
  */
 import { randomBytes } from 'node:crypto';
 import { cpus, hostname, totalmem, tmpdir } from 'node:os';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { get as httpGet } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NIX_BASE32_ALPHABET } from '@drover/protocol';
-import type { FanoutReport, LoadConfig, RegisteredReport } from './load.js';
+import { agentName, monotonicMs, type FanoutReport, type LoadConfig, type RegisteredReport, type StatsReport } from './load.js';
 import { buildFixtures, closureOf, deleteFromStore, startBinaryCache, type BinaryCache } from './nix.js';
 import {
+  cpuMsSum,
   DROVER,
   drover,
   freePort,
+  openFiles,
+  processTree,
   readMemory,
+  readMemorySum,
   run,
   sleep,
   spawnDrover,
@@ -47,12 +55,19 @@ function intEnv(name: string, fallback: number, min: number, max: number): numbe
   return n;
 }
 
-const AGENTS = intEnv('BENCH_AGENTS', 2000, 1, 18_000);
+const AGENTS = intEnv('BENCH_AGENTS', 2000, 1, 100_000);
 const PER_ADDRESS = intEnv('BENCH_PER_ADDRESS', 1000, 1, 4000);
+const WORKERS = intEnv('BENCH_WORKERS', 1, 1, 64);
+const PER_LOAD = intEnv('BENCH_PER_LOAD', 15_000, 1, 100_000);
+/** Extra node flags for the fan-out server (workers inherit them), e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`. */
+const SERVER_NODE_FLAGS = (process.env['BENCH_SERVER_NODE_FLAGS'] ?? '').split(/\s+/).filter(Boolean);
 const ACTIVATE_RUNS = intEnv('BENCH_ACTIVATE_RUNS', 3, 1, 20);
 const IDLE_MS = intEnv('BENCH_IDLE_MS', 5000, 0, 120_000);
 const SETTLE_MS = Math.max(IDLE_MS, intEnv('BENCH_SETTLE_MS', 20_000, 0, 300_000));
 const POSTGRES = process.env['BENCH_POSTGRES'] || undefined;
+const BACKENDS = new Set((process.env['BENCH_BACKENDS'] || (POSTGRES ? 'sqlite,postgres' : 'sqlite')).split(',').map((s) => s.trim()));
+for (const b of BACKENDS) if (b !== 'sqlite' && b !== 'postgres') throw new Error(`BENCH_BACKENDS: unknown backend "${b}" (sqlite, postgres)`);
+if (BACKENDS.has('postgres') && !POSTGRES) throw new Error('BENCH_BACKENDS names postgres but BENCH_POSTGRES (a postgres:// URL) is not set');
 const PHASES = new Set((process.env['BENCH_PHASES'] ?? 'agent,activate,fanout').split(',').map((s) => s.trim()));
 const KEEP = !!process.env['BENCH_KEEP'];
 
@@ -70,10 +85,17 @@ interface Server {
   readonly dbFlags: readonly string[];
 }
 
-async function startDroverServer(name: string, dbFlags: readonly string[], workDir: string): Promise<Server> {
+async function startDroverServer(
+  name: string,
+  dbFlags: readonly string[],
+  workDir: string,
+  extra: readonly string[] = [],
+  nodeFlags: readonly string[] = [],
+): Promise<Server> {
   const port = await freePort();
-  const proc = spawnDrover(name, ['server', '--listen', `127.0.0.1:${port}`, ...dbFlags], {
+  const proc = spawnDrover(name, ['server', '--listen', `127.0.0.1:${port}`, ...dbFlags, ...extra], {
     raiseNofile: true,
+    nodeFlags,
     stdoutFile: join(workDir, `${name}.log`),
     env: { DROVER_LOG_LEVEL: 'info' },
   });
@@ -231,75 +253,274 @@ function parseLine<T>(m: RegExpMatchArray): T {
   return JSON.parse(m[1]!) as T;
 }
 
+/** Open files a server process keeps for itself (database, logs, listening socket, IPC) beside agent sockets, plus slack for an uneven spread over workers. */
+const SERVER_FD_RESERVE = 1000;
+/** The same for a load process. */
+const LOAD_FD_RESERVE = 200;
+/** Source addresses 127.0.0.2 … 127.0.0.254. */
+const MAX_ADDRESSES = 253;
+
+interface LoadPlan {
+  readonly agents: number;
+  readonly offset: number;
+  readonly addressBase: number;
+}
+
+/**
+ * How the fan-out is spread: agents over load processes (≤ PER_LOAD each,
+ * each with its own names and source addresses) and over server processes.
+ * Throws, saying what to change, when a process would need more open files
+ * than it may have.
+ */
+function planFanout(nofile: number): LoadPlan[] {
+  const serverBudget = nofile - SERVER_FD_RESERVE;
+  const perServer = Math.ceil(AGENTS / WORKERS);
+  if (perServer > serverBudget) {
+    const need = Math.ceil(AGENTS / Math.max(1, serverBudget));
+    throw new Error(
+      `${AGENTS} agents over ${WORKERS} server process(es) is ${perServer} sockets per process, but a process may have only ${nofile} open files ` +
+        `(≤ ${serverBudget} agents each, keeping ${SERVER_FD_RESERVE} spare): set BENCH_WORKERS ≥ ${need} (or lower BENCH_AGENTS)`,
+    );
+  }
+  if (PER_LOAD > nofile - LOAD_FD_RESERVE) {
+    throw new Error(`BENCH_PER_LOAD=${PER_LOAD} sockets per load process, but a process may have only ${nofile} open files: set BENCH_PER_LOAD ≤ ${nofile - LOAD_FD_RESERVE}`);
+  }
+  const loads = Math.ceil(AGENTS / PER_LOAD);
+  const plans: LoadPlan[] = [];
+  let addressBase = 0;
+  for (let k = 0; k < loads; k++) {
+    const offset = Math.floor((k * AGENTS) / loads);
+    const agents = Math.floor(((k + 1) * AGENTS) / loads) - offset;
+    plans.push({ agents, offset, addressBase });
+    addressBase += Math.ceil(agents / PER_ADDRESS);
+  }
+  if (addressBase > MAX_ADDRESSES) {
+    throw new Error(
+      `${AGENTS} agents at BENCH_PER_ADDRESS=${PER_ADDRESS} over ${loads} load process(es) need ${addressBase} source addresses, more than 127.0.0.2–254: raise BENCH_PER_ADDRESS (≤ 4000)`,
+    );
+  }
+  return plans;
+}
+
+/** GET /api/v1/health on a new connection each time (so the cluster hands it to some worker). */
+function health(url: string): Promise<{ replica: string; agentsConnected: number }> {
+  return new Promise((ok, fail) => {
+    const req = httpGet(`${url.replace(/\/$/, '')}/api/v1/health`, { agent: false, headers: { connection: 'close' }, timeout: 10_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (c: string) => (body += c));
+      res.on('end', () => {
+        try {
+          ok(JSON.parse(body) as { replica: string; agentsConnected: number });
+        } catch {
+          fail(new Error(`GET /api/v1/health answered ${res.statusCode}: ${body.slice(0, 200)}`));
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('GET /api/v1/health timed out')));
+    req.on('error', fail);
+  });
+}
+
+/** agentsConnected of each replica that answered, asking until every one of `replicas` did (bounded). */
+async function agentsPerReplica(url: string, replicas: number): Promise<Map<string, number>> {
+  const seen = new Map<string, number>();
+  for (let i = 0; i < replicas * 20 && seen.size < replicas; i++) {
+    const h = await health(url);
+    seen.set(h.replica, h.agentsConnected);
+  }
+  return seen;
+}
+
 async function fanout(label: string, dbFlags: readonly string[], workDir: string): Promise<void> {
   const procs: Proc[] = [];
+  let serverPids: number[] = [];
   try {
     const nofile = await achievableNofile();
-    if (nofile < AGENTS + 200) {
-      throw new Error(`only ${nofile} open files per process are allowed here; ${AGENTS} agents need ${AGENTS + 200} (raise the hard limit or lower BENCH_AGENTS)`);
-    }
-    progress(`fan-out ${label}: starting the server`);
-    const server = await startDroverServer(`server-fanout-${label}`, dbFlags, workDir);
+    const plans = planFanout(nofile);
+    const width = Math.max(4, String(AGENTS).length);
+    const workerNote = WORKERS > 1 ? `primary + ${WORKERS} workers, summed` : 'one process';
+    progress(`fan-out ${label}: starting the server${WORKERS > 1 ? ` with --workers ${WORKERS}` : ''}`);
+    const server = await startDroverServer(`server-fanout-${label}`, dbFlags, workDir, WORKERS > 1 ? ['--workers', String(WORKERS)] : [], SERVER_NODE_FLAGS);
     procs.push(server.proc);
+    serverPids = processTree(server.proc.pid);
+    if (serverPids.length !== WORKERS + (WORKERS > 1 ? 1 : 0)) {
+      throw new Error(`expected ${WORKERS > 1 ? `a primary and ${WORKERS} workers` : 'one process'}, found ${serverPids.length} process(es): ${serverPids.join(', ')}`);
+    }
     const agentToken = await createToken(server, 'agent');
     const activateToken = await createToken(server, 'activate');
     await sleep(Math.min(IDLE_MS, 2000));
-    const before = readMemory(server.proc.pid);
+    const before = readMemorySum(serverPids);
+    const fdsBefore = serverPids.map(openFiles);
 
-    const config: LoadConfig = {
-      server: server.url,
-      agentToken,
-      activateToken,
-      agents: AGENTS,
-      prefix: 'sim-',
-      perAddress: PER_ADDRESS,
-      concurrency: 64,
-      registerTimeoutMs: 120_000,
-      deliverTimeoutMs: 60_000,
-      storePath: fakeStorePath(),
-    };
-    progress(`fan-out ${label}: connecting ${AGENTS} simulated agents over ${Math.ceil(AGENTS / PER_ADDRESS)} source address(es)`);
-    const load = spawnNode(`load-${label}`, fileURLToPath(new URL('./load.js', import.meta.url)), [], {
-      raiseNofile: true,
-      stdinPipe: true,
-      env: { BENCH_LOAD_CONFIG: JSON.stringify(config) },
+    const registerTimeoutMs = Math.max(120_000, AGENTS * 3);
+    const deliverTimeoutMs = Math.max(60_000, AGENTS);
+    const storePath = fakeStorePath();
+    progress(
+      `fan-out ${label}: connecting ${AGENTS} simulated agents from ${plans.length} load process(es) over ` +
+        `${plans.reduce((n, p) => n + Math.ceil(p.agents / PER_ADDRESS), 0)} source address(es)`,
+    );
+    const cpuBeforeConnect = cpuMsSum(serverPids);
+    const primaryBeforeConnect = cpuMsSum(serverPids.slice(0, 1));
+    const loads = plans.map((plan, k) => {
+      const config: LoadConfig = {
+        server: server.url,
+        agentToken,
+        agents: plan.agents,
+        offset: plan.offset,
+        width,
+        prefix: 'sim-',
+        addressBase: plan.addressBase,
+        perAddress: PER_ADDRESS,
+        concurrency: 64,
+        registerTimeoutMs,
+      };
+      const load = spawnNode(`load-${label}-${k + 1}`, fileURLToPath(new URL('./load.js', import.meta.url)), [], {
+        raiseNofile: true,
+        stdinPipe: true,
+        env: { BENCH_LOAD_CONFIG: JSON.stringify(config) },
+      });
+      procs.push(load);
+      return load;
     });
-    procs.push(load);
-    const reg = parseLine<RegisteredReport>(await load.waitForOutput(/^(\{"type":"registered".*)\n/m, config.registerTimeoutMs + 30_000));
-    if (reg.registered === 0) throw new Error(`no simulated agent registered: ${reg.firstError ?? 'unknown reason'}`);
-    const regNote = reg.failed > 0 ? `; ${reg.failed} FAILED, first: ${reg.firstError}` : '';
-    row(`[${label}] connect + register ${AGENTS} agents`, ms(reg.ms), 'ms', `${reg.registered}/${AGENTS} registered, 64 handshakes in flight${regNote}`);
-    progress(`fan-out ${label}: ${reg.registered} registered in ${ms(reg.ms)} ms; idling ${IDLE_MS} ms`);
+    const send = (line: string) => {
+      for (const load of loads) load.child.stdin?.write(`${line}\n`);
+    };
+    /** Server pings the simulated agents answered so far, summed over the load processes. */
+    const pingsSoFar = async (tag: string): Promise<number> => {
+      send(`stats ${tag}`);
+      const pattern = new RegExp(`^(\\{"type":"stats","tag":"${tag}".*)\\n`, 'm');
+      const stats = await Promise.all(loads.map(async (load) => parseLine<StatsReport>(await load.waitForOutput(pattern, 30_000))));
+      return stats.reduce((n, s) => n + s.pings, 0);
+    };
+    const regs = await Promise.all(
+      loads.map(async (load) => parseLine<RegisteredReport>(await load.waitForOutput(/^(\{"type":"registered".*)\n/m, registerTimeoutMs + 30_000))),
+    );
+    const cpuConnect = cpuMsSum(serverPids) - cpuBeforeConnect;
+    const primaryConnect = cpuMsSum(serverPids.slice(0, 1)) - primaryBeforeConnect;
+    const registered = regs.reduce((n, r) => n + r.registered, 0);
+    const failed = regs.reduce((n, r) => n + r.failed, 0);
+    const firstError = regs.find((r) => r.firstError)?.firstError ?? null;
+    if (registered === 0) throw new Error(`no simulated agent registered: ${firstError ?? 'unknown reason'}`);
+    const connectMs = Math.max(...regs.map((r) => r.endAt)) - Math.min(...regs.map((r) => r.startAt));
+    const regNote = failed > 0 ? `; ${failed} FAILED, first: ${firstError}` : '';
+    const loadNote = plans.length > 1 ? `${plans.length} load processes × 64 handshakes in flight` : '64 handshakes in flight';
+    row(`[${label}] connect + register ${AGENTS} agents`, ms(connectMs), 'ms', `${registered}/${AGENTS} registered, ${loadNote}${regNote}`);
+    row(
+      `[${label}] connect rate`,
+      (registered / (connectMs / 1000)).toFixed(0),
+      'agents/s',
+      `server CPU meanwhile ${(cpuConnect / 1000).toFixed(1)} s (${((cpuConnect * 1000) / registered).toFixed(0)} µs per agent, ${workerNote}` +
+        `${WORKERS > 1 ? `; primary alone ${(primaryConnect / 1000).toFixed(1)} s` : ''})`,
+    );
+    progress(`fan-out ${label}: ${registered} registered in ${ms(connectMs)} ms; idling ${IDLE_MS} ms`);
 
+    const pings0 = await pingsSoFar('idle-start');
+    const cpuIdle0 = cpuMsSum(serverPids);
     await sleep(IDLE_MS);
-    const after = readMemory(server.proc.pid);
-    row(`[${label}] server RSS, no agents`, mib(before.rss), 'MiB', `private ${mib(before.private)} MiB`);
-    row(`[${label}] server RSS, ${reg.registered} agents idle`, mib(after.rss), 'MiB', `private ${mib(after.private)} MiB`);
+    const cpuIdle = cpuMsSum(serverPids) - cpuIdle0;
+    const pings = (await pingsSoFar('idle-end')) - pings0;
+    const after = readMemorySum(serverPids);
+    row(`[${label}] server RSS, no agents`, mib(before.rss), 'MiB', `private ${mib(before.private)} MiB; ${workerNote}`);
+    row(`[${label}] server RSS, ${registered} agents idle`, mib(after.rss), 'MiB', `private ${mib(after.private)} MiB; ${workerNote}`);
     row(
       `[${label}] server memory per agent`,
-      ((after.rss - before.rss) / 1024 / reg.registered).toFixed(1),
+      ((after.rss - before.rss) / 1024 / registered).toFixed(1),
       'KB',
-      `ΔRSS / agents (Δprivate: ${((after.private - before.private) / 1024 / reg.registered).toFixed(1)} KB)`,
+      `ΔRSS / agents (Δprivate: ${((after.private - before.private) / 1024 / registered).toFixed(1)} KB)`,
     );
+    row(
+      `[${label}] server CPU, ${registered} agents idle ${(IDLE_MS / 1000).toFixed(0)} s`,
+      ms(cpuIdle),
+      'ms',
+      `utime+stime = ${((cpuIdle / Math.max(1, IDLE_MS)) * 100).toFixed(2)}% of one core; ${workerNote}; ` +
+        `${pings} server pings answered meanwhile (each agent is pinged every 30 s)`,
+    );
+    if (WORKERS > 1) {
+      const perReplica = await agentsPerReplica(server.url, WORKERS);
+      const counts = [...perReplica.values()];
+      const sum = counts.reduce((a, b) => a + b, 0);
+      const fds = serverPids.map((pid, i) => openFiles(pid) - fdsBefore[i]!);
+      row(
+        `[${label}] agents per worker`,
+        counts.join(' / '),
+        'agents',
+        `GET /api/v1/health agentsConnected of ${perReplica.size}/${WORKERS} replicas, sum ${sum}; Δopen files primary / workers: ${fds.join(' / ')}`,
+      );
+    }
 
-    progress(`fan-out ${label}: POST /api/v1/activate naming ${reg.registered} agents`);
-    load.child.stdin?.write('activate\n');
-    const fan = parseLine<FanoutReport>(await load.waitForOutput(/^(\{"type":"fanout".*)\n/m, config.deliverTimeoutMs * 2 + 30_000));
-    if (fan.error) throw new Error(fan.error);
-    const d = fan.deliveryMs;
-    const missing = fan.agents - fan.received;
+    const targets: string[] = [];
+    const skip = new Set(regs.flatMap((r) => r.failedNames));
+    for (let i = 0; i < AGENTS; i++) {
+      const name = agentName('sim-', i, width);
+      if (!skip.has(name)) targets.push(name);
+    }
+    const body = JSON.stringify({ agents: Object.fromEntries(targets.map((n) => [n, storePath])) });
+    send('arm');
+    await Promise.all(loads.map((load) => load.waitForOutput(/^\{"type":"armed"\}\n/m, 30_000)));
+    progress(`fan-out ${label}: POST /api/v1/activate naming ${targets.length} agents (${mib(body.length)} MiB body)`);
+    let postStatus = 0;
+    let postError: string | null = null;
+    const postAt = monotonicMs();
+    let postMs = NaN;
+    try {
+      const res = await fetch(`${server.url.replace(/\/$/, '')}/api/v1/activate`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${activateToken}`, 'content-type': 'application/json' },
+        body,
+        signal: AbortSignal.timeout(deliverTimeoutMs),
+      });
+      postMs = monotonicMs() - postAt;
+      postStatus = res.status;
+      const text = await res.text();
+      if (res.status !== 201) postError = `POST /activate answered ${res.status}: ${text.slice(0, 300)}`;
+    } catch (err) {
+      postError = `POST /activate failed: ${(err as Error).message}`;
+    }
+    if (postError) throw new Error(postError);
+    send(`collect ${deliverTimeoutMs}`);
+    const fans = await Promise.all(
+      loads.map(async (load) => parseLine<FanoutReport>(await load.waitForOutput(/^(\{"type":"fanout".*)\n/m, deliverTimeoutMs + 30_000))),
+    );
+    const d = fans.flatMap((f) => f.deployAt.map((t) => t - postAt)).sort((a, b) => a - b);
+    const armed = fans.reduce((n, f) => n + f.agents, 0);
+    const missing = armed - d.length;
     const last = d.length > 0 ? d[d.length - 1]! : NaN;
-    row(`[${label}] POST /activate latency`, ms(fan.postMs), 'ms', `${fan.agents} agents, one store path, HTTP ${fan.postStatus}`);
+    row(`[${label}] POST /activate latency`, ms(postMs), 'ms', `${targets.length} agents, one store path, HTTP ${postStatus}`);
     row(
       `[${label}] POST → last agent got \`deploy\``,
       ms(last),
       'ms',
-      missing > 0 ? `${missing} agents got NO deploy within ${config.deliverTimeoutMs} ms` : `all ${fan.agents} delivered`,
+      missing > 0 ? `${missing} agents got NO deploy within ${deliverTimeoutMs} ms` : `all ${armed} delivered${plans.length > 1 ? ` (merged from ${plans.length} load processes)` : ''}`,
     );
     row(`[${label}] per-agent delivery p50 / p99`, `${ms(percentile(d, 50))} / ${ms(percentile(d, 99))}`, 'ms', `from sending the POST; first ${ms(d[0] ?? NaN)} ms`);
-    load.child.stdin?.end('quit\n');
+
+    // A worker that died was replaced by the primary: say so rather than measure a different process.
+    const now = processTree(server.proc.pid);
+    const gone = serverPids.filter((pid) => !now.includes(pid));
+    const log = await readFile(join(workDir, `server-fanout-${label}.log`), 'utf8').catch(() => '');
+    const died = log.split('\n').filter((l) => /worker died|exited during start-up/.test(l));
+    if (gone.length > 0 || died.length > 0) {
+      throw new Error(`server process(es) ${gone.join(', ') || '?'} died during the fan-out (${died.length} "worker died" log line(s)); first: ${died[0]?.slice(0, 300) ?? 'none'}`);
+    }
+    send('quit');
+    for (const load of loads) load.child.stdin?.end();
   } finally {
     for (const p of procs.reverse()) await p.stop();
+    // Workers leave with the primary; make sure (they are ours, started by it).
+    const isOurs = (pid: number) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('drover');
+      } catch {
+        return false;
+      }
+    };
+    for (const pid of serverPids) {
+      for (let i = 0; i < 30 && isOurs(pid); i++) await sleep(100);
+      if (isOurs(pid)) {
+        process.kill(pid, 'SIGKILL');
+        progress(`killed leftover server process ${pid}`);
+      }
+    }
   }
 }
 
@@ -336,8 +557,8 @@ async function main(): Promise<number> {
   try {
     if (PHASES.has('agent') || PHASES.has('activate')) await phase('agent phases', () => agentPhases(workDir));
     if (PHASES.has('fanout')) {
-      await phase('fan-out sqlite', () => fanout('sqlite', ['--data-dir', join(workDir, 'data-fanout')], workDir));
-      if (POSTGRES) {
+      if (BACKENDS.has('sqlite')) await phase('fan-out sqlite', () => fanout('sqlite', ['--data-dir', join(workDir, 'data-fanout')], workDir));
+      if (POSTGRES && BACKENDS.has('postgres')) {
         const schema = `bench_${randomBytes(5).toString('hex')}`;
         const drop = () => dropSchema(POSTGRES, schema);
         cleanups.add(drop);
@@ -361,7 +582,7 @@ async function main(): Promise<number> {
   const cpu = cpus();
   process.stdout.write(
     `\nDrover benchmark — ${started.toISOString()} — ${hostname()}: ${cpu.length} × ${cpu[0]?.model.trim() ?? 'cpu'}, ` +
-      `${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, node ${process.version}, BENCH_AGENTS=${AGENTS}\n\n${renderTable(rows)}\n`,
+      `${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, node ${process.version}, BENCH_AGENTS=${AGENTS}, BENCH_WORKERS=${WORKERS}\n\n${renderTable(rows)}\n`,
   );
   if (failures.length > 0) process.stdout.write(`\n${failures.length} phase(s) failed; see stderr.\n`);
   return failures.length > 0 ? 1 : 0;

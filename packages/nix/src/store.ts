@@ -19,7 +19,20 @@ export interface SubstituteSource {
  * workspace key is added to the trusted ones. Negative narinfo lookups are
  * not cached, so a path pushed a moment ago is found.
  */
-export function substituteCommand(paths: readonly StorePath[], source: SubstituteSource | null, gcRoot?: string): Command {
+export interface SubstituteOptions {
+  /** Indirect GC root for the fetched paths. */
+  readonly gcRoot?: string;
+  /**
+   * Nix's narinfo disk cache lives under $XDG_CACHE_HOME/nix. Several agents
+   * on one machine substituting at once race on a shared one (Nix 2.8 fails
+   * with "constraint failed" in binary-cache-v6.sqlite), so each agent
+   * passes a directory of its own.
+   */
+  readonly cacheHome?: string;
+}
+
+export function substituteCommand(paths: readonly StorePath[], source: SubstituteSource | null, options: SubstituteOptions = {}): Command {
+  const { gcRoot, cacheHome } = options;
   const argv: [string, ...string[]] = ['nix-store', '--realise', ...paths];
   // An indirect GC root keeps the fetched closure alive until the profile
   // (itself a root) points to it, and for as long as the deployment's record is kept.
@@ -29,7 +42,7 @@ export function substituteCommand(paths: readonly StorePath[], source: Substitut
     argv.push('--option', 'extra-trusted-public-keys', source.publicKey);
   }
   argv.push('--option', 'narinfo-cache-negative-ttl', '0');
-  return { argv };
+  return cacheHome ? { argv, env: { XDG_CACHE_HOME: cacheHome } } : { argv };
 }
 
 /** `nix path-info -S --json PATH`, whose stdout `parseClosureSize` reads. */

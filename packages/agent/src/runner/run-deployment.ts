@@ -131,7 +131,12 @@ export async function runDeployment(ctx: RunContext): Promise<void> {
       ctx.phase = 'fetching';
       const paths = [storePath, ...(deployment.rollbackScript ? [deployment.rollbackScript as StorePath] : [])];
       if (order.cache) journal.say(`fetching from ${order.cache.substituter} and this machine's own substituters`);
-      const fetched = await step(ctx, substituteCommand(paths, order.cache, join(ctx.dir, 'gcroot')), true);
+      const substitute = substituteCommand(paths, order.cache, { gcRoot: join(ctx.dir, 'gcroot'), cacheHome: join(ctx.dir, '..', '..', 'cache') });
+      let fetched = await step(ctx, substitute, true);
+      if (fetched.code !== 0 && !ctx.cancel.aborted && fetched.stderrTail.some((l) => /SQLite|database is locked/i.test(l))) {
+        journal.say('Nix hit a transient database error; trying once more');
+        fetched = await step(ctx, substitute, true);
+      }
       throwIfCancelled(ctx);
       if (fetched.code !== 0) {
         const last = [...fetched.stderrTail].reverse().find((l) => /error|not signed|no substituter|don't know how/i.test(l)) ?? fetched.stderrTail.at(-1) ?? '';

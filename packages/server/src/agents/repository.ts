@@ -2,9 +2,10 @@
  * Agents as stored: registration on connect, presence, listing.
  *
  * An agent row is created the first time an agent connects with a token of
- * its workspace. Presence costs one write per connect and per disconnect;
- * pings only mark the agent in memory and `touchLastSeen` writes them in
- * batches, one statement per few hundred agents.
+ * its workspace (or when a token bound to its name is created). Presence
+ * costs one write per connect and per disconnect; pings only mark the agent
+ * in memory and `touchLastSeen` writes them in batches to agent_presence, one
+ * statement per few hundred agents.
  */
 import { randomUUID } from 'node:crypto';
 import type { Insertable, Kysely } from 'kysely';
@@ -18,8 +19,19 @@ export interface Presence {
   readonly onlineWindowMs: number;
 }
 
-export function isOnline(row: Pick<AgentRow, 'connection_id' | 'last_seen_at'>, presence: Presence, now = Date.now()): boolean {
-  return !!row.connection_id && !!row.last_seen_at && Date.parse(row.last_seen_at) >= now - presence.onlineWindowMs;
+/** An agent row with its latest batched pong (agent_presence). */
+export type AgentSeen = Pick<AgentRow, 'connection_id' | 'last_seen_at'> & { readonly pong_at: string | null };
+
+/** When the server last heard from the agent: a connect, a disconnect or a pong. */
+export function lastSeen(row: AgentSeen): string | null {
+  if (!row.pong_at) return row.last_seen_at;
+  if (!row.last_seen_at) return row.pong_at;
+  return row.pong_at > row.last_seen_at ? row.pong_at : row.last_seen_at;
+}
+
+export function isOnline(row: AgentSeen, presence: Presence, now = Date.now()): boolean {
+  const seen = lastSeen(row);
+  return !!row.connection_id && !!seen && Date.parse(seen) >= now - presence.onlineWindowMs;
 }
 
 /** A row for an agent that has never connected; registration fills in the rest. */
@@ -92,7 +104,7 @@ export async function declareAgent(db: Kysely<Database>, workspaceId: string, na
 export async function markDisconnected(db: Kysely<Database>, agentId: string, connectionId: string): Promise<void> {
   await db
     .updateTable('agents')
-    .set({ connection_id: null, disconnected_at: nowIso() })
+    .set((eb) => ({ connection_id: null, disconnected_at: eb.val(nowIso()), last_seen_at: eb.val(nowIso()) }))
     .where('id', '=', agentId)
     .where('connection_id', '=', connectionId)
     .execute();
@@ -111,14 +123,27 @@ export async function markReplicaDisconnected(db: Kysely<Database>, replicaId: s
 export async function touchLastSeen(db: Kysely<Database>, agentIds: readonly string[]): Promise<void> {
   const now = nowIso();
   for (const part of chunks(agentIds)) {
-    await db.updateTable('agents').set({ last_seen_at: now }).where('id', 'in', part).execute();
+    await db
+      .insertInto('agent_presence')
+      .values(part.map((agent_id) => ({ agent_id, last_seen_at: now })))
+      .onConflict((oc) => oc.column('agent_id').doUpdateSet({ last_seen_at: (eb) => eb.ref('excluded.last_seen_at') }))
+      .execute();
   }
 }
 
-export async function findAgentsByName(db: Kysely<Database>, workspaceId: string, names: readonly string[]): Promise<AgentRow[]> {
-  const out: AgentRow[] = [];
+export async function findAgentsByName(db: Kysely<Database>, workspaceId: string, names: readonly string[]): Promise<(AgentRow & AgentSeen)[]> {
+  const out: (AgentRow & AgentSeen)[] = [];
   for (const part of chunks(names)) {
-    out.push(...(await db.selectFrom('agents').selectAll().where('workspace_id', '=', workspaceId).where('name', 'in', part).execute()));
+    out.push(
+      ...(await db
+        .selectFrom('agents')
+        .leftJoin('agent_presence as p', 'p.agent_id', 'agents.id')
+        .selectAll('agents')
+        .select('p.last_seen_at as pong_at')
+        .where('agents.workspace_id', '=', workspaceId)
+        .where('agents.name', 'in', part)
+        .execute()),
+    );
   }
   return out;
 }
@@ -134,6 +159,7 @@ const agentColumns = [
   'agents.connection_id',
   'agents.connected_at',
   'agents.last_seen_at',
+  'p.last_seen_at as pong_at',
   'agents.current_store_path',
   'd.id as d_id',
   'd.index_no as d_index',
@@ -154,6 +180,7 @@ export async function listAgents(
     .selectFrom('agents')
     // The newest deployment is the one whose index is the agent's last handed-out index.
     .leftJoin('deployments as d', (join) => join.onRef('d.agent_id', '=', 'agents.id').onRef('d.index_no', '=', 'agents.last_index'))
+    .leftJoin('agent_presence as p', 'p.agent_id', 'agents.id')
     .select(agentColumns)
     .where('agents.workspace_id', '=', workspace.id);
   if (filter.name) q = q.where('agents.name', '=', filter.name);
@@ -164,7 +191,7 @@ export async function listAgents(
     name: r.name,
     workspace: workspace.name,
     online: isOnline(r, presence, now),
-    lastSeenAt: r.last_seen_at,
+    lastSeenAt: lastSeen(r),
     connectedAt: r.connected_at,
     version: r.version,
     system: r.system,

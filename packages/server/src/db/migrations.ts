@@ -47,6 +47,13 @@ const initial: Migration = {
       .addColumn('last_index', 'bigint', (c) => c.notNull().defaultTo(0))
       .addUniqueConstraint('agents_workspace_name', ['workspace_id', 'name'])
       .execute();
+    // Pings are flushed here in batches, apart from the agents rows that activations
+    // lock: a last-seen flush can never wait for (or deadlock with) an activation.
+    await db.schema
+      .createTable('agent_presence')
+      .addColumn('agent_id', 'text', (c) => c.primaryKey().references('agents.id').onDelete('cascade'))
+      .addColumn('last_seen_at', 'text', (c) => c.notNull())
+      .execute();
     await db.schema
       .createTable('deployments')
       .addColumn('id', 'text', (c) => c.primaryKey())
@@ -81,7 +88,7 @@ const initial: Migration = {
       .execute();
   },
   async down(db: Kysely<unknown>) {
-    for (const table of ['deployment_logs', 'deployments', 'agents', 'tokens', 'workspaces']) {
+    for (const table of ['deployment_logs', 'deployments', 'agent_presence', 'agents', 'tokens', 'workspaces']) {
       await db.schema.dropTable(table).execute();
     }
   },

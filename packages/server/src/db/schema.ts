@@ -43,11 +43,17 @@ export interface AgentsTable {
   replica_id: string | null;
   connected_at: string | null;
   disconnected_at: string | null;
-  /** Written in batches, never per ping. */
+  /** When it connected or disconnected; pings in between go to agent_presence. */
   last_seen_at: string | null;
   current_store_path: string | null;
   /** Highest deployment index handed out for this agent; its deployment is the agent's latest. */
   last_index: Generated<number>;
+}
+
+/** The latest pong of each connected agent, written in batches, never per ping. */
+export interface AgentPresenceTable {
+  agent_id: string;
+  last_seen_at: string;
 }
 
 export interface DeploymentsTable {
@@ -83,6 +89,7 @@ export interface Database {
   workspaces: WorkspacesTable;
   tokens: TokensTable;
   agents: AgentsTable;
+  agent_presence: AgentPresenceTable;
   deployments: DeploymentsTable;
   deployment_logs: DeploymentLogsTable;
 }

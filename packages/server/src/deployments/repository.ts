@@ -59,6 +59,24 @@ function selectViews(db: Kysely<Database>) {
     .select(['agents.name as agent_name', 'workspaces.name as workspace_name']);
 }
 
+/** Deadlocks and serialization failures (PostgreSQL) or a busy database (SQLite) are worth one more try. */
+function isTransient(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return code === '40P01' || code === '40001' || code === 'SQLITE_BUSY';
+}
+
+/** Runs a whole transaction again (up to 3 times) when the database asks for it. */
+export async function retryOnConflict<T>(run: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (err) {
+      if (attempt >= attempts || !isTransient(err)) throw err;
+      await new Promise((r) => setTimeout(r, 50 * attempt + Math.random() * 100));
+    }
+  }
+}
+
 export interface PlannedDeployment {
   readonly agentId: string;
   readonly storePath: StorePath;
@@ -79,9 +97,12 @@ export async function createDeployments(
 ): Promise<{ activationId: string; rows: DeploymentRow[] }> {
   const activationId = randomUUID();
   const now = nowIso();
-  const rows: DeploymentRow[] = [];
-  await db.transaction().execute(async (tx) => {
-    for (const part of chunks(input.planned)) {
+  let rows: DeploymentRow[] = [];
+  await retryOnConflict(() => db.transaction().execute(async (tx) => {
+    rows = [];
+    // Agents in id order: concurrent activations take their row locks in the same order.
+    const planned = [...input.planned].sort((a, b) => (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0));
+    for (const part of chunks(planned)) {
       const ids = part.map((p) => p.agentId);
       const bumped = await tx
         .updateTable('agents')
@@ -116,7 +137,7 @@ export async function createDeployments(
       await tx.insertInto('deployments').values(values).execute();
       rows.push(...(values as DeploymentRow[]));
     }
-  });
+  }));
   return { activationId, rows };
 }
 

@@ -17,7 +17,7 @@ import {
   type ActivateResponse,
   type ErrorDetail,
 } from '@drover/protocol';
-import { findAgentsByName, isOnline } from '../../agents/repository.js';
+import { findAgentsByName, isOnline, lastSeen } from '../../agents/repository.js';
 import type { ServerContext } from '../../context.js';
 import { createDeployments, deploymentUrl } from '../../deployments/repository.js';
 import { authenticate } from '../auth.js';
@@ -87,7 +87,7 @@ export async function activateRoutes(app: FastifyInstance, ctx: ServerContext): 
           url: deploymentUrl(ctx.publicUrl, row.id),
           storePath: row.store_path,
           online: isOnline(agent, ctx.presence, now),
-          lastSeenAt: agent.last_seen_at,
+          lastSeenAt: lastSeen(agent),
         };
       }
       request.log.info({ activation: activationId, agents: rows.length, token: principal.tokenId }, 'activation created');
