@@ -6,8 +6,22 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, waitFor } from '../support/drover.js';
+import { get } from 'node:http';
+import { waitFor } from '../support/drover.js';
 import { activePath, World } from './harness.js';
+
+/** GET /api/v1/health on a new TCP connection each time, so the cluster hands it to the next worker. */
+function freshHealth(server: string): Promise<{ replica: string; agentsConnected: number }> {
+  return new Promise((resolve, reject) => {
+    const req = get(`${server}/api/v1/health`, { agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (c: string) => (body += c));
+      res.on('end', () => resolve(JSON.parse(body) as { replica: string; agentsConnected: number }));
+    });
+    req.on('error', reject);
+    req.setTimeout(5000, () => req.destroy(new Error('health request timed out')));
+  });
+}
 
 for (const kind of ['sqlite', 'postgres'] as const) {
   describe(`drover server --workers 2 on ${kind}`, { timeout: 300_000 }, () => {
@@ -21,8 +35,8 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const perReplica = await waitFor('both workers to hold agents', async () => {
         const seen = new Map<string, number>();
         for (let i = 0; i < 12; i++) {
-          const h = await api<{ replica: string; agentsConnected: number }>(world.server.url, null, 'GET', '/health');
-          seen.set(h.json.replica, h.json.agentsConnected);
+          const h = await freshHealth(world.server.url);
+          seen.set(h.replica, h.agentsConnected);
         }
         const total = [...seen.values()].reduce((a, b) => a + b, 0);
         return seen.size === 2 && total === 4 ? seen : null;
