@@ -3,7 +3,7 @@
  * store paths and systems. Each is a branded string: once a value has this
  * type, it has passed its check, so deeper code never re-validates.
  */
-import { DroverError } from './errors.js';
+import { DroverError, type ErrorCode } from './errors.js';
 
 declare const brand: unique symbol;
 export type Brand<T, B extends string> = T & { readonly [brand]: B };
@@ -11,6 +11,15 @@ export type Brand<T, B extends string> = T & { readonly [brand]: B };
 export type AgentName = Brand<string, 'AgentName'>;
 export type WorkspaceName = Brand<string, 'WorkspaceName'>;
 export type StorePath = Brand<string, 'StorePath'>;
+
+/** A parse function from a problem function: the value itself when valid, else a DroverError with the problem. */
+function parser<T>(problemOf: (value: unknown) => string | null, code: ErrorCode): (value: unknown) => T {
+  return (value) => {
+    const problem = problemOf(value);
+    if (problem) throw new DroverError(code, problem);
+    return value as T;
+  };
+}
 
 export const AGENT_NAME_PATTERN = '^[A-Za-z0-9._-]{1,64}$';
 const agentNameRe = new RegExp(AGENT_NAME_PATTERN);
@@ -38,11 +47,8 @@ export function isAgentName(value: unknown): value is AgentName {
   return agentNameProblem(value) === null;
 }
 
-export function parseAgentName(value: unknown): AgentName {
-  const problem = agentNameProblem(value);
-  if (problem) throw new DroverError('DROVER_ERR_INVALID_AGENT_NAME', problem);
-  return value as AgentName;
-}
+/** Returns the value as an AgentName, or throws DROVER_ERR_INVALID_AGENT_NAME stating the rule. */
+export const parseAgentName = parser<AgentName>(agentNameProblem, 'DROVER_ERR_INVALID_AGENT_NAME');
 
 export function workspaceNameProblem(value: unknown): string | null {
   if (typeof value !== 'string') return 'workspace name must be a string';
@@ -52,11 +58,7 @@ export function workspaceNameProblem(value: unknown): string | null {
   return null;
 }
 
-export function parseWorkspaceName(value: unknown): WorkspaceName {
-  const problem = workspaceNameProblem(value);
-  if (problem) throw new DroverError('DROVER_ERR_INVALID_WORKSPACE_NAME', problem);
-  return value as WorkspaceName;
-}
+export const parseWorkspaceName = parser<WorkspaceName>(workspaceNameProblem, 'DROVER_ERR_INVALID_WORKSPACE_NAME');
 
 export function storePathProblem(value: unknown): string | null {
   if (typeof value !== 'string') return 'store path must be a string';
@@ -70,11 +72,7 @@ export function isStorePath(value: unknown): value is StorePath {
   return storePathProblem(value) === null;
 }
 
-export function parseStorePath(value: unknown): StorePath {
-  const problem = storePathProblem(value);
-  if (problem) throw new DroverError('DROVER_ERR_INVALID_STORE_PATH', problem);
-  return value as StorePath;
-}
+export const parseStorePath = parser<StorePath>(storePathProblem, 'DROVER_ERR_INVALID_STORE_PATH');
 
 /** The 32-character hash part of a store path, the key of its narinfo. */
 export function storePathHash(path: StorePath): string {
