@@ -19,7 +19,6 @@ import {
   MAX_LOG_LINES_PER_FRAME,
   PROTOCOL_VERSION,
   type AgentName,
-  type CacheConfig,
   type DeploymentOrder,
   type LogLine,
   type ServerMessage,
@@ -78,7 +77,6 @@ export class Agent {
   private readonly outbox = new Map<string, Outgoing>();
   private running: string | null = null;
   private next: DeploymentOrder | null = null;
-  private cache: CacheConfig | null = null;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: AgentOptions) {
@@ -100,8 +98,7 @@ export class Agent {
         profile: this.profilePath,
         hostname: hostname().slice(0, 256),
       },
-      onRegistered: (m) => {
-        this.cache = m.cache;
+      onRegistered: () => {
         for (const o of this.outbox.values()) o.sentOffset = 0; // replay everything unacknowledged
         this.pump();
       },
@@ -182,7 +179,8 @@ export class Agent {
       deployment: order,
       agent: this.opts.name,
       profile: this.profilePath,
-      cache: this.cache,
+      // The order carries the workspace's cache as it is now, so a cache set after the agent connected applies.
+      cache: order.cache,
       server: this.opts.server,
       system: currentSystem(),
     });

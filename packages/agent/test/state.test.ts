@@ -45,7 +45,7 @@ function freshDir(): string {
 
 function order(id: string): RunnerOrder {
   return {
-    deployment: { id, index: 1, storePath: `/nix/store/${HASH}-system` as StorePath, rollbackScript: null },
+    deployment: { id, index: 1, storePath: `/nix/store/${HASH}-system` as StorePath, rollbackScript: null, cache: null },
     agent: 'web-1',
     profile: '/nix/var/nix/profiles/system',
     cache: null,

@@ -136,6 +136,8 @@ export const DeploymentOrderSchema = Type.Object({
   index: Type.Integer({ minimum: 1 }),
   storePath: StorePathSchema,
   rollbackScript: Nullable(StorePathSchema),
+  /** The workspace's cache as it is when the order is sent (it may have changed since `registered`). */
+  cache: Nullable(CacheConfigSchema),
 });
 export type DeploymentOrder = Static<typeof DeploymentOrderSchema>;
 

@@ -141,7 +141,8 @@ describe('decodeServerMessage', () => {
   const valid: ServerMessage[] = [
     { type: 'registered', agentId: ID, workspace: 'default', cache: null, pingIntervalMs: 30_000 },
     { type: 'registered', agentId: ID, workspace: 'team-a', cache: { substituter: 'https://cache.example.com', publicKey: 'k:x' }, pingIntervalMs: 1000 },
-    { type: 'deploy', deployment: { id: ID, index: 1, storePath: PATH as never, rollbackScript: null } },
+    { type: 'deploy', deployment: { id: ID, index: 1, storePath: PATH as never, rollbackScript: null, cache: null } },
+    { type: 'deploy', deployment: { id: ID, index: 2, storePath: PATH as never, rollbackScript: null, cache: { substituter: 'https://cache.example.com', publicKey: 'k:x' } } },
     { type: 'deployment.ack', id: ID },
     { type: 'deployment.cancel', id: ID, reason: 'cancelled by a user' },
   ];

@@ -155,6 +155,22 @@ export function defineDeploySuite(kind: BackendKind): void {
       assert.match(cross.stderr, /unknown agent/);
     });
 
+    test('a workspace cache set after the agent connected is used by its next deployment', async () => {
+      const ws = `late-cache-${kind}`;
+      assert.equal((await drover(['workspace', 'create', ws, ...world.backend.flags])).code, 0);
+      const agent = await world.agent({ token: await createToken(world.backend, 'agent', ['--workspace', ws]) });
+      const fresh = await buildFixtures({ markerDir: join(world.dir, 'markers-late-cache'), salt: `late-cache-${Date.now()}` });
+      await world.cache.push([fresh.plain]);
+      await deleteFromStore([fresh.plain]);
+      const set = await drover(['workspace', 'cache', ws, '--substituter', world.cache.url, '--public-key', world.cache.publicKey, ...world.backend.flags]);
+      assert.equal(set.code, 0, set.stderr);
+      const activateToken = await createToken(world.backend, 'activate', ['--workspace', ws]);
+      const r = await world.activate([await world.specFile({ [agent.name]: fresh.plain })], activateToken);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, new RegExp(`fetching from ${world.cache.url}`));
+      assert.equal(await activePath(agent.profile), fresh.plain);
+    });
+
     test('agent offline during two activates: only the latest is applied when it reconnects', async () => {
       const f = world.fixtures;
       const agent = await world.agent();

@@ -142,8 +142,8 @@ export async function createDeployments(
 }
 
 /**
- * The newest Pending deployment of each of these agents, as orders to send.
- * A deployment created before its agent ever said which system it runs gets
+ * The newest Pending deployment of each of these agents, as orders to send,
+ * with the workspace's cache as it is now. A deployment created before its agent ever said which system it runs gets
  * its rollbackScript resolved (and stored) here, now that the system is known.
  */
 export async function latestPendingFor(db: Kysely<Database>, agentIds: readonly string[]): Promise<Map<string, DeploymentOrder>> {
@@ -152,7 +152,18 @@ export async function latestPendingFor(db: Kysely<Database>, agentIds: readonly 
     const rows = await db
       .selectFrom('deployments')
       .innerJoin('agents', 'agents.id', 'deployments.agent_id')
-      .select(['deployments.id', 'deployments.agent_id', 'deployments.index_no', 'deployments.store_path', 'deployments.rollback_script', 'deployments.rollback_scripts', 'agents.system'])
+      .innerJoin('workspaces', 'workspaces.id', 'deployments.workspace_id')
+      .select([
+        'deployments.id',
+        'deployments.agent_id',
+        'deployments.index_no',
+        'deployments.store_path',
+        'deployments.rollback_script',
+        'deployments.rollback_scripts',
+        'agents.system',
+        'workspaces.cache_substituter',
+        'workspaces.cache_public_key',
+      ])
       .where('deployments.agent_id', 'in', part)
       .where('deployments.status', '=', 'Pending')
       .execute();
@@ -165,7 +176,8 @@ export async function latestPendingFor(db: Kysely<Database>, agentIds: readonly 
         rollbackScript = (JSON.parse(r.rollback_scripts) as Record<string, string>)[r.system] ?? null;
         await db.updateTable('deployments').set({ rollback_script: rollbackScript, rollback_scripts: null }).where('id', '=', r.id).execute();
       }
-      out.set(r.agent_id, { id: r.id, index, storePath: r.store_path, rollbackScript });
+      const cache = r.cache_substituter && r.cache_public_key ? { substituter: r.cache_substituter, publicKey: r.cache_public_key } : null;
+      out.set(r.agent_id, { id: r.id, index, storePath: r.store_path, rollbackScript, cache });
     }
   }
   return out;
