@@ -154,7 +154,7 @@ describe('decodeServerMessage', () => {
 
   test('rejects an agent message, a bad deploy index and a bad store path', () => {
     assert.match(rejected(decodeServerMessage(JSON.stringify(hello))), /^server frame has unknown type "hello"/);
-    const deploy = { type: 'deploy', deployment: { id: ID, index: 0, storePath: PATH, rollbackScript: null } };
+    const deploy = { type: 'deploy', deployment: { id: ID, index: 0, storePath: PATH, rollbackScript: null, cache: null } };
     assert.match(rejected(decodeServerMessage(JSON.stringify(deploy))), /^server frame "deploy" is invalid at \/deployment\/index/);
     deploy.deployment.index = 1;
     deploy.deployment.storePath = '/nix/store/x';

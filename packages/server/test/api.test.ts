@@ -372,7 +372,7 @@ for (const backend of BACKENDS) {
         firstId = entry.id;
 
         const deploy = await socket.next('deploy');
-        assert.deepEqual(deploy.deployment, { id: firstId, index: 1, storePath: first, rollbackScript: null });
+        assert.deepEqual(deploy.deployment, { id: firstId, index: 1, storePath: first, rollbackScript: null, cache: null });
 
         const got = await api(t, 'GET', `/api/v1/deployments/${firstId}`, { token: activate });
         assert.equal(got.json.status, 'Pending');
@@ -392,7 +392,7 @@ for (const backend of BACKENDS) {
         assert.equal(res.json.agents['web-1'].index, 2);
 
         const deploy = await socket.next('deploy');
-        assert.deepEqual(deploy.deployment, { id: secondId, index: 2, storePath: second, rollbackScript: rollback });
+        assert.deepEqual(deploy.deployment, { id: secondId, index: 2, storePath: second, rollbackScript: rollback, cache: null });
 
         const old = await api(t, 'GET', `/api/v1/deployments/${firstId}`, { token: activate });
         assert.equal(old.json.status, 'Superseded');
@@ -509,7 +509,7 @@ for (const backend of BACKENDS) {
         assert.equal(res.json.agents[name].lastSeenAt, null);
         const { socket: s } = await register(token, name);
         const deploy = await s.next('deploy');
-        assert.deepEqual(deploy.deployment, { id: res.json.agents[name].id, index: 1, storePath: path, rollbackScript: null });
+        assert.deepEqual(deploy.deployment, { id: res.json.agents[name].id, index: 1, storePath: path, rollbackScript: null, cache: null });
         s.close();
       });
 
