@@ -70,10 +70,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           : new LocalBus();
     const replicaId = randomUUID();
     const usage = new TokenUsage(database.db, log, lastSeenFlushMs);
-    let connected = () => 0;
-    const metrics = new Metrics(() => connected());
-    const hub = new AgentHub({ db: database.db, bus, log, metrics, replicaId, pingIntervalMs, lastSeenFlushMs, helloTimeoutMs: 15_000 });
-    connected = () => hub.size;
+    // Read at scrape time, when the hub exists.
+    const metrics: Metrics = new Metrics((): number => hub.size);
+    const hub: AgentHub = new AgentHub({ db: database.db, bus, log, metrics, replicaId, pingIntervalMs, lastSeenFlushMs, helloTimeoutMs: 15_000 });
     const ctx: ServerContext = {
       db: database.db,
       dialect: database.dialect,
