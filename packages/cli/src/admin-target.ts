@@ -67,7 +67,7 @@ class LocalAdmin implements AdminTarget {
   async revokeToken(workspace: string | undefined, id: string) {
     const wsId = workspace ? (await findWorkspace(this.db, workspace)).id : null;
     if (!(await revokeToken(this.db, wsId, id))) throw new DroverError('DROVER_ERR_TOKEN_NOT_FOUND', `no token ${JSON.stringify(id)}`);
-    // A running server notices on the next request; open agent sockets are closed by `drover token revoke --server`.
+    // A running server refuses it from the next request on and closes open agent sockets within a ping interval.
   }
 
   async setCache(workspace: string, cache: { substituter: string | null; publicKey: string | null }) {

@@ -18,6 +18,7 @@ import { spawn } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { ERRORS, parseToken, type ErrorCode } from '@drover/protocol';
 import { createWorkspace } from '../src/workspaces/workspaces.js';
+import { revokeToken } from '../src/auth/tokens.js';
 import {
   AgentSocket,
   api,
@@ -84,6 +85,20 @@ for (const backend of BACKENDS) {
         assertError(await api(t, 'GET', '/api/v1/deployments', { token: token.token }), 'DROVER_ERR_UNAUTHORIZED');
       } finally {
         await second.close();
+      }
+    });
+
+    test('a token revoked behind the bus (directly in the database) still closes its sockets within a ping round', async () => {
+      const quick = await startTestServer(backend, { pingIntervalMs: 1000 });
+      try {
+        const minted = await quick.mint('agent');
+        const { socket } = await AgentSocket.register(quick.wsUrl, minted.token, 'revoked-behind-the-bus');
+        assert.equal(await revokeToken(quick.db, null, minted.id), true);
+        const closed = await socket.closedWithin();
+        assert.equal(closed.code, 4401);
+        assert.match(closed.reason, /revoked/);
+      } finally {
+        await quick.close();
       }
     });
 

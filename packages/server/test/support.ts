@@ -85,7 +85,7 @@ export interface TestServer {
 
 export async function startTestServer(
   backend: BackendName,
-  opts: { schemaPrefix?: string } = {},
+  opts: { schemaPrefix?: string; pingIntervalMs?: number } = {},
 ): Promise<TestServer> {
   const logger = pino({ level: 'silent' });
   let dataDir: string | undefined;
@@ -109,6 +109,7 @@ export async function startTestServer(
       databaseUrl,
       databaseSchema,
       logger,
+      pingIntervalMs: opts.pingIntervalMs,
     });
   } catch (err) {
     await cleanup().catch(() => {});

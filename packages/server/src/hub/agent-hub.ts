@@ -25,6 +25,7 @@ import {
 } from '@drover/protocol';
 import type { Principal } from '../auth/tokens.js';
 import type { Bus, BusEvent } from '../bus/bus.js';
+import { chunks } from '../db/chunks.js';
 import type { Database } from '../db/schema.js';
 import { markDisconnected, markReplicaDisconnected, registerAgent, touchLastSeen } from '../agents/repository.js';
 import { appendLog, latestPendingFor, markFinished, markStarted, setClosureSize } from '../deployments/repository.js';
@@ -273,9 +274,7 @@ export class AgentHub {
         break;
       }
       case 'token-revoked':
-        for (const conn of this.all) {
-          if (conn.principal.tokenId === event.tokenId) conn.close(CLOSE_CODES.unauthorized, 'the agent token was revoked');
-        }
+        this.closeTokens(new Set([event.tokenId]));
         break;
       case 'resync':
         this.deliver([...this.byAgent.keys()]).catch((err) => this.log.error({ err }, 'resync failed'));
@@ -299,7 +298,35 @@ export class AgentHub {
     }
   }
 
+  /**
+   * Closes sockets whose token was revoked by any path the bus did not carry
+   * (`drover token revoke --data-dir` writes the database directly; a replica
+   * may miss a notification): one query per ping round for the distinct
+   * tokens held, so revocation takes effect within a ping interval at worst.
+   */
+  private async closeRevoked(): Promise<void> {
+    const held = [...new Set([...this.all].map((c) => c.principal.tokenId))];
+    if (held.length === 0) return;
+    try {
+      const revoked = new Set<string>();
+      for (const part of chunks(held)) {
+        const rows = await this.opts.db.selectFrom('tokens').select('id').where('id', 'in', part).where('revoked_at', 'is not', null).execute();
+        for (const r of rows) revoked.add(r.id);
+      }
+      this.closeTokens(revoked);
+    } catch (err) {
+      this.log.warn({ err }, 'could not check for revoked tokens; retrying next round');
+    }
+  }
+
+  private closeTokens(tokenIds: ReadonlySet<string>): void {
+    for (const conn of this.all) {
+      if (tokenIds.has(conn.principal.tokenId)) conn.close(CLOSE_CODES.unauthorized, 'the agent token was revoked');
+    }
+  }
+
   private pingAll(): void {
+    void this.closeRevoked();
     for (const conn of this.all) {
       if (!conn.alive) {
         conn.socket.terminate();
