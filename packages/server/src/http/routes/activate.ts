@@ -13,8 +13,8 @@ import {
   pointer,
   DroverError,
   ErrorBodySchema,
-  parseDeploySpec,
   type ActivateResponse,
+  type DeploySpec,
   type ErrorDetail,
 } from '@drover/protocol';
 import { findAgentsByName, isOnline, lastSeen } from '../../agents/repository.js';
@@ -60,7 +60,8 @@ export async function activateRoutes(app: FastifyInstance, ctx: ServerContext): 
           problems,
         );
       }
-      const spec = parseDeploySpec(body);
+      // deploySpecProblems found nothing above: the body is a valid spec (rollbackScript may be null).
+      const spec = body as DeploySpec;
       const planned = names.map((name) => {
         const agent = byName.get(name)!;
         // The rollbackScript is picked by the agent's system; an agent that never connected
