@@ -16,6 +16,8 @@ import {
   Uuid,
   WorkspaceNameSchema,
 } from './schemas.js';
+import { literalUnion } from './schemas.js';
+import { ROLES } from './roles.js';
 
 export const API_PREFIX = '/api/v1';
 
@@ -27,6 +29,17 @@ export const ErrorBodySchema = Type.Object({
     Type.Array(Type.Object({ path: Type.String(), code: Type.String(), message: Type.String() })),
   ),
 });
+
+export const RoleSchema = literalUnion(ROLES);
+
+export const ActorSchema = Type.Object({
+  kind: Type.Union([Type.Literal('user'), Type.Literal('token')]),
+  /** User name or token id. */
+  id: Type.String(),
+  /** User name, or the token's description (its id when it has none). */
+  label: Type.String(),
+});
+export type Actor = Static<typeof ActorSchema>;
 
 export const DeploymentSchema = Type.Object({
   id: Uuid,
@@ -42,12 +55,18 @@ export const DeploymentSchema = Type.Object({
   startedAt: Nullable(Timestamp),
   finishedAt: Nullable(Timestamp),
   closureSize: Nullable(Type.Integer()),
-  createdBy: Nullable(Type.String()),
+  /** Who started it: a signed-in user or a token, with a label as it read at the time. */
+  createdBy: Nullable(ActorSchema),
+  /** The page of this deployment in the web UI (what `drover activate` prints). */
   url: Type.String(),
 });
 export type Deployment = Static<typeof DeploymentSchema>;
 
-export const DeploymentListSchema = Type.Object({ deployments: Type.Array(DeploymentSchema) });
+export const DeploymentListSchema = Type.Object({
+  deployments: Type.Array(DeploymentSchema),
+  /** How many match the filter in all (the list holds at most `limit` of them, from `offset`). */
+  total: Type.Optional(Type.Integer()),
+});
 
 export const LastDeploymentSchema = Type.Object({
   id: Uuid,
@@ -75,7 +94,19 @@ export const AgentSchema = Type.Object({
   createdAt: Timestamp,
 });
 export type Agent = Static<typeof AgentSchema>;
-export const AgentListSchema = Type.Object({ agents: Type.Array(AgentSchema) });
+export const AgentListSchema = Type.Object({
+  agents: Type.Array(AgentSchema),
+  /** How many match the filter in all (the list holds at most `limit` of them, from `offset`). */
+  total: Type.Integer(),
+});
+export const AgentListQuerySchema = Type.Object({
+  /** Substring of the agent name, case-insensitive. */
+  q: Type.Optional(Type.String({ maxLength: 64 })),
+  status: Type.Optional(Type.Union([Type.Literal('online'), Type.Literal('offline')])),
+  /** Without a limit every matching agent is returned. */
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+});
 
 /** The body is deploy.json itself; it is validated by deploySpecProblems so every problem is reported. */
 export const ActivateRequestSchema = Type.Object(
@@ -138,8 +169,62 @@ export const WorkspaceSchema = Type.Object({
   name: WorkspaceNameSchema,
   createdAt: Timestamp,
   cache: Nullable(Type.Object({ substituter: Type.String(), publicKey: Type.String() })),
+  /** The caller's role here: a user's grant, or what a token's kind amounts to. */
+  role: Type.Optional(RoleSchema),
 });
 export type Workspace = Static<typeof WorkspaceSchema>;
+export const WorkspaceListSchema = Type.Object({ workspaces: Type.Array(WorkspaceSchema) });
+export const WorkspaceCreateRequestSchema = Type.Object({ name: WorkspaceNameSchema }, { additionalProperties: false });
+export const WorkspaceRenameRequestSchema = Type.Object({ name: WorkspaceNameSchema }, { additionalProperties: false });
+/** DELETE /workspaces/:workspace?confirm=NAME — the name typed again, so a slip deletes nothing. */
+export const WorkspaceDeleteQuerySchema = Type.Object({ confirm: Type.String({ maxLength: 64 }) });
+
+export const RoleGrantSchema = Type.Object({
+  /** null: the role holds in every workspace. */
+  workspace: Nullable(WorkspaceNameSchema),
+  role: RoleSchema,
+});
+export const UserSchema = Type.Object({
+  name: Type.String(),
+  grants: Type.Array(RoleGrantSchema),
+  createdAt: Timestamp,
+});
+export type User = Static<typeof UserSchema>;
+
+export const LoginRequestSchema = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 64 }), password: Type.String({ minLength: 1, maxLength: 1024 }) },
+  { additionalProperties: false },
+);
+/** GET/POST /api/v1/session. */
+export const SessionSchema = Type.Object({
+  user: UserSchema,
+  /** Workspaces this user can see, with the role it holds in each. */
+  workspaces: Type.Array(Type.Object({ name: WorkspaceNameSchema, role: RoleSchema })),
+  /** Send back as the X-Drover-CSRF header on every POST/PUT/PATCH/DELETE made with the session cookie. */
+  csrfToken: Type.String(),
+  expiresAt: Timestamp,
+});
+export type Session = Static<typeof SessionSchema>;
+export const CSRF_HEADER = 'x-drover-csrf';
+export const SESSION_COOKIE = 'drover_session';
+
+/** GET /api/v1/info — public facts the UI needs to print ready-made commands. */
+export const ServerInfoSchema = Type.Object({ version: Type.String(), publicUrl: Type.String() });
+
+/**
+ * Server-sent events of GET /api/v1/workspaces/:workspace/events: what changed,
+ * coalesced (at most a few events a second). A client patches what it shows.
+ */
+export const WORKSPACE_EVENTS = {
+  /** data: {} — sent once the stream listens: changes from here on are delivered. */
+  ready: 'ready',
+  /** data: {agents: Agent[]} — agents that connected, disconnected or changed. */
+  agents: 'agents',
+  /** data: {deployments: Deployment[]} — deployments created or changed. */
+  deployments: 'deployments',
+  /** data: {} — too much changed at once, or events were missed: fetch again. */
+  resync: 'resync',
+} as const;
 export const WorkspaceCacheRequestSchema = Type.Object(
   {
     substituter: Nullable(Type.String({ minLength: 1, maxLength: 2048 })),
@@ -154,6 +239,6 @@ export const LOG_EVENTS = {
   line: 'line',
   /** data: Deployment, whenever its status or closure size changes */
   status: 'status',
-  /** data: Deployment in a final state; the stream closes after it */
+  /** data: {} — every deployment shown is final (its last `status` came before); the stream closes */
   end: 'end',
 } as const;

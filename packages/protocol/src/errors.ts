@@ -25,6 +25,34 @@ export const ERRORS = {
     status: 403,
     hint: 'The token is valid but its kind does not allow this; use a token of the kind named in the message.',
   },
+  DROVER_ERR_BAD_CREDENTIALS: {
+    status: 401,
+    hint: 'Check the user name and password; an admin can set a new password with `drover user password NAME`.',
+  },
+  DROVER_ERR_SESSION_EXPIRED: {
+    status: 401,
+    hint: 'The sign-in session expired or was ended; sign in again.',
+  },
+  DROVER_ERR_CSRF: {
+    status: 403,
+    hint: 'Requests made with the session cookie must come from the Drover UI and carry the X-Drover-CSRF header from GET /api/v1/session.',
+  },
+  DROVER_ERR_ROLE: {
+    status: 403,
+    hint: 'Your role in this workspace does not allow this; ask an admin for a stronger role (`drover user grant NAME ROLE --workspace W`).',
+  },
+  DROVER_ERR_TOO_MANY_ATTEMPTS: {
+    status: 429,
+    hint: 'Too many failed sign-ins for this user; wait a minute and try again.',
+  },
+  DROVER_ERR_USER_EXISTS: {
+    status: 409,
+    hint: 'User names are unique; pick another name or grant the existing user a role with `drover user grant`.',
+  },
+  DROVER_ERR_USER_NOT_FOUND: {
+    status: 404,
+    hint: 'List users with `drover user list`.',
+  },
   DROVER_ERR_TOKEN_AGENT_MISMATCH: {
     status: 403,
     hint: 'This agent token is bound to another agent name; start the agent with that name or create a token for this one.',
@@ -75,7 +103,19 @@ export const ERRORS = {
   },
   DROVER_ERR_NOT_CANCELLABLE: {
     status: 409,
-    hint: 'Only Pending deployments can be cancelled; this one has already started or finished.',
+    hint: 'Only Pending and InProgress deployments can be cancelled; this one has already finished.',
+  },
+  DROVER_ERR_NOT_FINISHED: {
+    status: 409,
+    hint: 'Wait for the deployment to finish (or cancel it) before re-running it.',
+  },
+  DROVER_ERR_CONFIRMATION: {
+    status: 400,
+    hint: 'Type the exact name of what is being deleted to confirm (the confirm parameter).',
+  },
+  DROVER_ERR_NOTHING_DEPLOYED: {
+    status: 409,
+    hint: 'This agent has no current store path yet; deploy one with `drover activate` first.',
   },
   DROVER_ERR_ROUTE_NOT_FOUND: {
     status: 404,

@@ -2,6 +2,7 @@
 export * from './errors.js';
 export * from './names.js';
 export * from './tokens.js';
+export * from './roles.js';
 export * from './duration.js';
 export * from './deployments.js';
 export * from './deploy-spec.js';

@@ -11,6 +11,7 @@ export type Brand<T, B extends string> = T & { readonly [brand]: B };
 export type AgentName = Brand<string, 'AgentName'>;
 export type WorkspaceName = Brand<string, 'WorkspaceName'>;
 export type StorePath = Brand<string, 'StorePath'>;
+export type UserName = Brand<string, 'UserName'>;
 
 /** A parse function from a problem function: the value itself when valid, else a DroverError with the problem. */
 function parser<T>(problemOf: (value: unknown) => string | null, code: ErrorCode): (value: unknown) => T {
@@ -83,6 +84,19 @@ export function storePathHash(path: StorePath): string {
 export function storePathName(path: StorePath): string {
   return path.slice(STORE_DIR.length + 34);
 }
+
+export const USER_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$';
+const userNameRe = new RegExp(USER_NAME_PATTERN);
+
+export function userNameProblem(value: unknown): string | null {
+  if (typeof value !== 'string') return 'user name must be a string';
+  if (!userNameRe.test(value)) {
+    return `user name ${JSON.stringify(value)} is invalid: use 1-64 letters, digits, ".", "_", "@" or "-", starting with a letter or digit`;
+  }
+  return null;
+}
+
+export const parseUserName = parser<UserName>(userNameProblem, 'DROVER_ERR_VALIDATION');
 
 /** Nix system doubles as used in deploy.json's rollbackScript keys. */
 export const SYSTEM_PATTERN = '^[a-z0-9_]+-[a-z0-9_]+$';

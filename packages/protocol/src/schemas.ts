@@ -18,7 +18,7 @@ export const SystemSchema = Type.String({ pattern: SYSTEM_PATTERN, maxLength: 64
 export const Timestamp = Type.String({ maxLength: 40 });
 export const ShortText = Type.String({ maxLength: 256 });
 
-function literalUnion<const T extends readonly string[]>(values: T): TUnion<TLiteral<T[number]>[]> {
+export function literalUnion<const T extends readonly string[]>(values: T): TUnion<TLiteral<T[number]>[]> {
   return Type.Union(values.map((v) => Type.Literal(v))) as TUnion<TLiteral<T[number]>[]>;
 }
 

@@ -26,4 +26,8 @@ export interface ServerContext {
   readonly presence: Presence;
   /** Base URL for links printed to users (deployment pages). */
   publicUrl: string;
+  /** How long a web UI sign-in lasts. */
+  readonly sessionTtlMs: number;
+  /** The built web UI (index.html and assets/), or null when it is not built. */
+  readonly webRoot: string | null;
 }

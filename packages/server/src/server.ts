@@ -18,6 +18,9 @@ import { AgentHub } from './hub/agent-hub.js';
 import { createLogger } from './logger.js';
 import { ensureDefaultWorkspace } from './workspaces/workspaces.js';
 import { TokenUsage } from './auth/usage.js';
+import { DEFAULT_SESSION_TTL_MS } from './auth/sessions.js';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { Metrics } from './metrics.js';
 
 export interface ServerOptions {
@@ -31,6 +34,10 @@ export interface ServerOptions {
   readonly pingIntervalMs?: number | undefined;
   readonly lastSeenFlushMs?: number | undefined;
   readonly logger?: Logger | undefined;
+  /** How long a web UI sign-in lasts (default 12 hours). */
+  readonly sessionTtlMs?: number | undefined;
+  /** Directory of the built web UI; defaults to @drover/web's dist/. */
+  readonly webRoot?: string | null | undefined;
   /** Set in a `--workers` cluster worker: the primary migrated already; on SQLite the bus runs over IPC. */
   readonly clusterWorker?: boolean | undefined;
 }
@@ -40,6 +47,15 @@ export interface RunningServer {
   readonly app: FastifyInstance;
   readonly context: ServerContext;
   close(): Promise<void>;
+}
+
+/** Where npm workspaces put the built UI: @drover/web's dist/, if that package is installed. */
+function defaultWebRoot(): string | null {
+  try {
+    return join(dirname(createRequire(import.meta.url).resolve('@drover/web/package.json')), 'dist');
+  } catch {
+    return null;
+  }
 }
 
 export function splitListen(listen: string): { host: string; port: number } {
@@ -86,6 +102,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       // Online = connection open and seen within two pings plus one flush.
       presence: { onlineWindowMs: 2 * pingIntervalMs + lastSeenFlushMs + 5_000 },
       publicUrl: options.publicUrl ?? '',
+      sessionTtlMs: options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS,
+      webRoot: options.webRoot === undefined ? defaultWebRoot() : options.webRoot,
     };
     const app = await buildApp(ctx);
     await app.listen({ host, port });

@@ -31,6 +31,7 @@ import {
   storePath,
   type ApiResponse,
   type TestServer,
+  parseEventStream,
 } from './support.js';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -179,7 +180,7 @@ for (const backend of BACKENDS) {
 
       test('unknown route → 404 DROVER_ERR_ROUTE_NOT_FOUND', async () => {
         assertError(await api(t, 'GET', '/api/v1/nope', { token: admin }), 'DROVER_ERR_ROUTE_NOT_FOUND', /no route GET \/api\/v1\/nope/);
-        assertError(await api(t, 'GET', '/'), 'DROVER_ERR_ROUTE_NOT_FOUND');
+        assertError(await api(t, 'GET', '/no-such-page'), 'DROVER_ERR_ROUTE_NOT_FOUND');
         assertError(await api(t, 'DELETE', '/api/v1/health'), 'DROVER_ERR_ROUTE_NOT_FOUND', /no route DELETE/);
         const real = await fetch(`${t.url}/api/v2/activate?x=1`, { method: 'POST' });
         assert.equal(real.status, 404);
@@ -383,7 +384,7 @@ for (const backend of BACKENDS) {
         assert.equal(entry.index, 1);
         assert.equal(entry.storePath, first);
         assert.equal(entry.online, true);
-        assert.equal(entry.url, `${t.url}/deployments/${entry.id}`);
+        assert.equal(entry.url, `${t.url}/w/default/deployments/${entry.id}`);
         firstId = entry.id;
 
         const deploy = await socket.next('deploy');
@@ -474,14 +475,9 @@ for (const backend of BACKENDS) {
         });
         assert.equal(res.status, 200);
         assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
-        const events = (await res.text())
-          .split('\n\n')
-          .filter((block) => block.startsWith('event: '))
-          .map((block) => {
-            const [head, data] = block.split('\n');
-            return { event: head!.slice('event: '.length), data: JSON.parse(data!.slice('data: '.length)) as Record<string, unknown> };
-          });
+        const events = parseEventStream(await res.text());
         assert.deepEqual(events.map((e) => e.event), ['line', 'line', 'status', 'end']);
+        assert.deepEqual(events.map((e) => e.id), ['0', '1', undefined, undefined], 'lines carry their seq as the event id');
         assert.deepEqual(events.slice(0, 2).map((e) => [e.data['seq'], e.data['text'], e.data['agent']]), [
           [0, 'copying path', 'web-1'],
           [1, 'activating ✓', 'web-1'],

@@ -25,7 +25,7 @@ import {
 } from '@drover/protocol';
 import { createToken } from '../src/auth/tokens.js';
 import type { Database } from '../src/db/schema.js';
-import { startServer, type RunningServer } from '../src/server.js';
+import { startServer, type RunningServer, type ServerOptions } from '../src/server.js';
 
 export type BackendName = 'sqlite' | 'postgres';
 export const BACKENDS: readonly BackendName[] = ['sqlite', 'postgres'];
@@ -85,7 +85,7 @@ export interface TestServer {
 
 export async function startTestServer(
   backend: BackendName,
-  opts: { schemaPrefix?: string; pingIntervalMs?: number } = {},
+  opts: { schemaPrefix?: string; pingIntervalMs?: number; server?: Partial<ServerOptions> } = {},
 ): Promise<TestServer> {
   const logger = pino({ level: 'silent' });
   let dataDir: string | undefined;
@@ -110,6 +110,7 @@ export async function startTestServer(
       databaseSchema,
       logger,
       pingIntervalMs: opts.pingIntervalMs,
+      ...opts.server,
     });
   } catch (err) {
     await cleanup().catch(() => {});
@@ -157,7 +158,7 @@ export interface ApiResponse {
 /** One request through `app.inject`: `body` objects are sent as JSON, strings as they are. */
 export async function api(
   t: TestServer,
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
   url: string,
   opts: { token?: string | undefined; body?: unknown; headers?: Record<string, string> } = {},
 ): Promise<ApiResponse> {
@@ -176,6 +177,27 @@ export async function api(
     json = undefined;
   }
   return { status: res.statusCode, headers: res.headers, json, text: res.body };
+}
+
+export interface StreamEvent {
+  readonly event: string;
+  readonly id: string | undefined;
+  readonly data: Record<string, unknown>;
+}
+
+/** Splits a text/event-stream body into its events. */
+export function parseEventStream(text: string): StreamEvent[] {
+  const out: StreamEvent[] = [];
+  for (const block of text.split('\n\n')) {
+    const fields = new Map<string, string>();
+    for (const line of block.split('\n')) {
+      const colon = line.indexOf(': ');
+      if (colon > 0) fields.set(line.slice(0, colon), line.slice(colon + 2));
+    }
+    const event = fields.get('event');
+    if (event) out.push({ event, id: fields.get('id'), data: JSON.parse(fields.get('data') ?? '{}') as Record<string, unknown> });
+  }
+  return out;
 }
 
 // ── store paths, hello ───────────────────────────────────────────────────────

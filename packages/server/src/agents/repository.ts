@@ -8,10 +8,10 @@
  * statement per few hundred agents.
  */
 import { randomUUID } from 'node:crypto';
-import type { Insertable, Kysely } from 'kysely';
+import { sql, type Insertable, type Kysely, type SelectQueryBuilder } from 'kysely';
 import type { Agent, HelloMessage } from '@drover/protocol';
 import { chunks } from '../db/chunks.js';
-import type { AgentRow, AgentsTable, Database } from '../db/schema.js';
+import type { AgentPresenceTable, AgentRow, AgentsTable, Database } from '../db/schema.js';
 import { nowIso } from '../db/time.js';
 
 export interface Presence {
@@ -170,27 +170,85 @@ const agentColumns = [
   'd.finished_at as d_finished_at',
 ] as const;
 
+export interface AgentFilter {
+  /** Exactly this name. */
+  readonly name?: string | undefined;
+  /** Ids among these (the live event stream asks for the agents that changed). */
+  readonly ids?: readonly string[] | undefined;
+  /** Case-insensitive substring of the name. */
+  readonly q?: string | undefined;
+  readonly status?: 'online' | 'offline' | undefined;
+  readonly limit?: number | undefined;
+  readonly offset?: number | undefined;
+}
+
+/** `… LIKE pattern ESCAPE '\'` for a literal substring. */
+function containsPattern(text: string): string {
+  return `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** The filter as WHERE clauses, shared by the page query and its count. */
+function whereAgents<QB extends SelectQueryBuilder<Database & { p: AgentPresenceTable }, 'agents' | 'p', object>>(
+  q: QB,
+  workspaceId: string,
+  filter: AgentFilter,
+  presence: Presence,
+): QB {
+  let out = q.where('agents.workspace_id', '=', workspaceId) as QB;
+  if (filter.name) out = out.where('agents.name', '=', filter.name) as QB;
+  if (filter.ids) out = out.where('agents.id', 'in', filter.ids.length > 0 ? filter.ids : ['']) as QB;
+  if (filter.q) out = out.where(sql<boolean>`lower(${sql.ref('agents.name')}) like ${containsPattern(filter.q)} escape '\\'`) as QB;
+  if (filter.status) {
+    // Online exactly as isOnline() says: connected and seen within the window.
+    const cutoff = new Date(Date.now() - presence.onlineWindowMs).toISOString();
+    const online = sql<boolean>`(${sql.ref('agents.connection_id')} is not null and (${sql.ref('agents.last_seen_at')} >= ${cutoff} or ${sql.ref('p.last_seen_at')} >= ${cutoff}))`;
+    out = out.where(filter.status === 'online' ? online : sql<boolean>`not ${online}`) as QB;
+  }
+  return out;
+}
+
+/** One page of a workspace's agents by name, and how many match the filter in all. */
 export async function listAgents(
   db: Kysely<Database>,
   workspace: { id: string; name: string },
   presence: Presence,
-  filter: { name?: string } = {},
-): Promise<Agent[]> {
-  let q = db
+  filter: AgentFilter = {},
+): Promise<{ agents: Agent[]; total: number }> {
+  let q = whereAgents(agentListQuery(db), workspace.id, filter, presence).orderBy('agents.name');
+  if (filter.limit !== undefined) q = q.limit(filter.limit).offset(filter.offset ?? 0);
+  const rows = await q.execute();
+  const paged = filter.limit !== undefined && (rows.length === filter.limit || (filter.offset ?? 0) > 0);
+  const total = paged
+    ? Number(
+        (
+          await whereAgents(
+            db.selectFrom('agents').leftJoin('agent_presence as p', 'p.agent_id', 'agents.id').select((eb) => eb.fn.countAll().as('n')),
+            workspace.id,
+            filter,
+            presence,
+          ).executeTakeFirstOrThrow()
+        ).n,
+      )
+    : rows.length;
+  return { agents: rows.map((r) => agentJson(r, workspace.name, presence)), total };
+}
+
+type AgentListRow = Awaited<ReturnType<ReturnType<typeof agentListQuery>['execute']>>[number];
+function agentListQuery(db: Kysely<Database>) {
+  return db
     .selectFrom('agents')
     // The newest deployment is the one whose index is the agent's last handed-out index.
     .leftJoin('deployments as d', (join) => join.onRef('d.agent_id', '=', 'agents.id').onRef('d.index_no', '=', 'agents.last_index'))
     .leftJoin('agent_presence as p', 'p.agent_id', 'agents.id')
-    .select(agentColumns)
-    .where('agents.workspace_id', '=', workspace.id);
-  if (filter.name) q = q.where('agents.name', '=', filter.name);
-  const rows = await q.orderBy('agents.name').execute();
-  const now = Date.now();
-  return rows.map((r) => ({
+    .select(agentColumns);
+}
+
+function agentJson(r: AgentListRow, workspaceName: string, presence: Presence): Agent {
+  return {
     id: r.id,
     name: r.name,
-    workspace: workspace.name,
-    online: isOnline(r, presence, now),
+    workspace: workspaceName,
+    online: isOnline(r, presence),
     lastSeenAt: lastSeen(r),
     connectedAt: r.connected_at,
     version: r.version,
@@ -211,5 +269,5 @@ export async function listAgents(
           }
         : null,
     createdAt: r.created_at,
-  }));
+  };
 }

@@ -30,6 +30,7 @@ export interface Principal {
   readonly workspaceName: string;
   /** Set for agent tokens bound to one agent. */
   readonly agentName: string | null;
+  readonly description: string;
 }
 
 function hashSecret(secret: string): Buffer {
@@ -91,7 +92,7 @@ export async function verifyToken(db: Kysely<Database>, token: string | null, sc
   const row = await db
     .selectFrom('tokens')
     .innerJoin('workspaces', 'workspaces.id', 'tokens.workspace_id')
-    .select(['tokens.id', 'tokens.kind', 'tokens.secret_hash', 'tokens.revoked_at', 'tokens.agent_name', 'tokens.workspace_id', 'workspaces.name as workspace_name'])
+    .select(['tokens.id', 'tokens.kind', 'tokens.secret_hash', 'tokens.revoked_at', 'tokens.agent_name', 'tokens.description', 'tokens.workspace_id', 'workspaces.name as workspace_name'])
     .where('tokens.id', '=', parsed.id)
     .executeTakeFirst();
   const presented = hashSecret(parsed.secret);
@@ -117,6 +118,7 @@ export async function verifyToken(db: Kysely<Database>, token: string | null, sc
     workspaceId: row.workspace_id,
     workspaceName: row.workspace_name,
     agentName: row.agent_name,
+    description: row.description,
   };
 }
 

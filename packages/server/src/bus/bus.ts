@@ -17,6 +17,8 @@ export type BusEvent =
   | { readonly kind: 'deployment-changed'; readonly deploymentIds: readonly string[] }
   /** An agent (re)connected on some replica; older connections of it must close. */
   | { readonly kind: 'agent-connected'; readonly agentId: string; readonly connectionId: string }
+  /** These agents connected or disconnected (batched); live views refresh them. */
+  | { readonly kind: 'agents-changed'; readonly agentIds: readonly string[] }
   /** A token was revoked; connections that authenticated with it must close. */
   | { readonly kind: 'token-revoked'; readonly tokenId: string }
   /** Events may have been missed (bus reconnected): re-read state. */
@@ -61,9 +63,9 @@ export class LocalBus implements Bus {
 
 /** Splits events whose id lists would not fit one notification. */
 export function splitEvent(event: BusEvent, maxIds: number): BusEvent[] {
-  if (event.kind === 'deploy' && event.agentIds.length > maxIds) {
+  if ((event.kind === 'deploy' || event.kind === 'agents-changed') && event.agentIds.length > maxIds) {
     const parts: BusEvent[] = [];
-    for (let i = 0; i < event.agentIds.length; i += maxIds) parts.push({ kind: 'deploy', agentIds: event.agentIds.slice(i, i + maxIds) });
+    for (let i = 0; i < event.agentIds.length; i += maxIds) parts.push({ kind: event.kind, agentIds: event.agentIds.slice(i, i + maxIds) });
     return parts;
   }
   if (event.kind === 'deployment-changed' && event.deploymentIds.length > maxIds) {

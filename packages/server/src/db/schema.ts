@@ -4,7 +4,7 @@
  * ids are UUID text, sizes are 64-bit integers read back as numbers.
  */
 import type { Generated, Insertable, Selectable } from 'kysely';
-import type { DeploymentStatus, LogStream, TokenKind } from '@drover/protocol';
+import type { DeploymentStatus, LogStream, Role, TokenKind } from '@drover/protocol';
 
 export interface WorkspacesTable {
   id: string;
@@ -73,8 +73,36 @@ export interface DeploymentsTable {
   started_at: string | null;
   finished_at: string | null;
   closure_size: number | null;
-  /** Id of the token that started it. */
+  /** Who started it: `token:<id>` or `user:<name>`. */
   created_by: string | null;
+  /** The user name or token description at the time (its id when it had none). */
+  created_by_label: string | null;
+}
+
+export interface UsersTable {
+  id: string;
+  name: string;
+  /** `scrypt$N$r$p$salt$hash` (base64 parts), see auth/passwords.ts. */
+  password_hash: string;
+  created_at: string;
+}
+
+export interface RoleGrantsTable {
+  user_id: string;
+  /** A workspace id, or '' for a grant that holds in every workspace. */
+  workspace_id: string;
+  role: Role;
+  created_at: string;
+}
+
+export interface SessionsTable {
+  /** Public id, part of the cookie; the secret is only stored hashed. */
+  id: string;
+  user_id: string;
+  /** hex SHA-256 of the cookie's secret part. */
+  secret_hash: string;
+  created_at: string;
+  expires_at: string;
 }
 
 export interface DeploymentLogsTable {
@@ -92,6 +120,9 @@ export interface Database {
   agent_presence: AgentPresenceTable;
   deployments: DeploymentsTable;
   deployment_logs: DeploymentLogsTable;
+  users: UsersTable;
+  role_grants: RoleGrantsTable;
+  sessions: SessionsTable;
 }
 
 export type WorkspaceRow = Selectable<WorkspacesTable>;
@@ -100,3 +131,5 @@ export type AgentRow = Selectable<AgentsTable>;
 export type DeploymentRow = Selectable<DeploymentsTable>;
 export type NewDeployment = Insertable<DeploymentsTable>;
 export type LogRow = Selectable<DeploymentLogsTable>;
+export type UserRow = Selectable<UsersTable>;
+export type SessionRow = Selectable<SessionsTable>;

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import {
   DroverError,
+  type Actor,
   type Deployment,
   type DeploymentFinishedMessage,
   type DeploymentOrder,
@@ -41,13 +42,24 @@ export function deploymentJson(row: DeploymentView, publicUrl: string): Deployme
     startedAt: row.started_at,
     finishedAt: row.finished_at,
     closureSize: row.closure_size === null ? null : Number(row.closure_size),
-    createdBy: row.created_by,
-    url: deploymentUrl(publicUrl, row.id),
+    createdBy: actorOf(row),
+    url: deploymentUrl(publicUrl, row.workspace_name, row.id),
   };
 }
 
-export function deploymentUrl(publicUrl: string, id: string): string {
-  return `${publicUrl.replace(/\/$/, '')}/deployments/${id}`;
+/** The page of a deployment in the web UI. */
+export function deploymentUrl(publicUrl: string, workspace: string, id: string): string {
+  return `${publicUrl.replace(/\/$/, '')}/w/${workspace}/deployments/${id}`;
+}
+
+function actorOf(row: DeploymentRow): Actor | null {
+  if (!row.created_by) return null;
+  const colon = row.created_by.indexOf(':');
+  const kind = row.created_by.slice(0, colon);
+  const id = row.created_by.slice(colon + 1);
+  // Rows written before users existed hold a bare token id.
+  if (colon < 0 || (kind !== 'user' && kind !== 'token')) return { kind: 'token', id: row.created_by, label: row.created_by_label ?? row.created_by };
+  return { kind, id, label: row.created_by_label ?? id };
 }
 
 function selectViews(db: Kysely<Database>) {
@@ -93,7 +105,7 @@ export interface PlannedDeployment {
  */
 export async function createDeployments(
   db: Kysely<Database>,
-  input: { workspaceId: string; createdBy: string | null; planned: readonly PlannedDeployment[] },
+  input: { workspaceId: string; createdBy: Actor | null; planned: readonly PlannedDeployment[] },
 ): Promise<{ activationId: string; rows: DeploymentRow[] }> {
   const activationId = randomUUID();
   const now = nowIso();
@@ -132,7 +144,8 @@ export async function createDeployments(
         started_at: null,
         finished_at: null,
         closure_size: null,
-        created_by: input.createdBy,
+        created_by: input.createdBy ? `${input.createdBy.kind}:${input.createdBy.id}` : null,
+        created_by_label: input.createdBy?.label ?? null,
       }));
       await tx.insertInto('deployments').values(values).execute();
       rows.push(...(values as DeploymentRow[]));
@@ -240,20 +253,52 @@ export async function markFinished(db: Kysely<Database>, agentId: string, msg: D
   });
 }
 
-/** Pending → Cancelled by a user. */
-export async function cancelDeployment(db: Kysely<Database>, workspaceId: string, id: string): Promise<DeploymentView> {
+/**
+ * A user's cancel. Pending becomes Cancelled here and now. InProgress stays
+ * as it is: only the agent knows whether activation has begun, so it is asked
+ * to stop (`requested`) and reports Cancelled — or, once activation started,
+ * finishes and reports the real outcome.
+ */
+export async function cancelDeployment(
+  db: Kysely<Database>,
+  workspaceId: string,
+  id: string,
+  by: Actor,
+): Promise<{ row: DeploymentView; requested: boolean }> {
   const current = await getDeployment(db, workspaceId, id);
   const r = await db
     .updateTable('deployments')
-    .set({ status: 'Cancelled', finished_at: nowIso(), reason: 'cancelled before it started' })
+    .set({ status: 'Cancelled', finished_at: nowIso(), reason: `cancelled by ${by.label} before it started` })
     .where('id', '=', current.id)
     .where('status', '=', 'Pending')
     .executeTakeFirst();
-  if (Number(r.numUpdatedRows) === 0) {
-    const now = await getDeployment(db, workspaceId, id);
-    throw new DroverError('DROVER_ERR_NOT_CANCELLABLE', `deployment ${id} is ${now.status}; only Pending deployments can be cancelled`);
+  const now = await getDeployment(db, workspaceId, id);
+  if (Number(r.numUpdatedRows) > 0) return { row: now, requested: false };
+  if (now.status === 'InProgress') return { row: now, requested: true };
+  throw new DroverError('DROVER_ERR_NOT_CANCELLABLE', `deployment ${id} is ${now.status}; only Pending and InProgress deployments can be cancelled`);
+}
+
+/** The deployment a re-run repeats: same agent, store path and rollbackScript. Only finished ones are re-run. */
+export function rerunPlan(row: DeploymentView): PlannedDeployment {
+  if (row.status === 'Pending' || row.status === 'InProgress') {
+    throw new DroverError('DROVER_ERR_NOT_FINISHED', `deployment ${row.id} is ${row.status}; re-run it once it has finished`);
   }
-  return getDeployment(db, workspaceId, id);
+  return {
+    agentId: row.agent_id,
+    storePath: row.store_path as StorePath,
+    rollbackScript: row.rollback_script as StorePath | null,
+    rollbackScripts: row.rollback_scripts ? (JSON.parse(row.rollback_scripts) as Record<string, string>) : null,
+  };
+}
+
+/** The newest deployment of an agent that put this path in place, whose rollbackScript a re-deploy reuses. */
+export async function latestDeploymentOfPath(db: Kysely<Database>, agentId: string, storePath: string): Promise<DeploymentView | undefined> {
+  return selectViews(db)
+    .where('deployments.agent_id', '=', agentId)
+    .where('deployments.store_path', '=', storePath)
+    .orderBy('deployments.index_no', 'desc')
+    .limit(1)
+    .executeTakeFirst();
 }
 
 const uuidRe = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -272,6 +317,15 @@ export async function getDeployments(db: Kysely<Database>, ids: readonly string[
   return out;
 }
 
+/** The Pending deployments of these agents (what a 'deploy' event just created). */
+export async function pendingDeploymentsOf(db: Kysely<Database>, agentIds: readonly string[]): Promise<DeploymentView[]> {
+  const out: DeploymentView[] = [];
+  for (const part of chunks(agentIds)) {
+    out.push(...(await selectViews(db).where('deployments.agent_id', 'in', part).where('deployments.status', '=', 'Pending').execute()));
+  }
+  return out;
+}
+
 export async function activationDeployments(db: Kysely<Database>, workspaceId: string, activationId: string): Promise<DeploymentView[]> {
   return selectViews(db)
     .where('deployments.activation_id', '=', activationId)
@@ -279,15 +333,41 @@ export async function activationDeployments(db: Kysely<Database>, workspaceId: s
     .execute();
 }
 
+export interface DeploymentFilter {
+  readonly agentName?: string | undefined;
+  readonly status?: string | undefined;
+  readonly limit: number;
+  readonly offset?: number | undefined;
+}
+
+/** One page of a workspace's deployments, newest first, and how many match in all. */
 export async function listDeployments(
   db: Kysely<Database>,
   workspaceId: string,
-  filter: { agentName?: string | undefined; limit: number; status?: string | undefined },
-): Promise<DeploymentView[]> {
+  filter: DeploymentFilter,
+): Promise<{ rows: DeploymentView[]; total: number }> {
   let q = selectViews(db).where('deployments.workspace_id', '=', workspaceId);
-  if (filter.agentName) q = q.where('agents.name', '=', filter.agentName);
-  if (filter.status) q = q.where('deployments.status', '=', filter.status as DeploymentRow['status']);
-  return q.orderBy('deployments.created_at', 'desc').orderBy('deployments.index_no', 'desc').limit(filter.limit).execute();
+  let count = db
+    .selectFrom('deployments')
+    .innerJoin('agents', 'agents.id', 'deployments.agent_id')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('deployments.workspace_id', '=', workspaceId);
+  if (filter.agentName) {
+    q = q.where('agents.name', '=', filter.agentName);
+    count = count.where('agents.name', '=', filter.agentName);
+  }
+  if (filter.status) {
+    q = q.where('deployments.status', '=', filter.status as DeploymentRow['status']);
+    count = count.where('deployments.status', '=', filter.status as DeploymentRow['status']);
+  }
+  const rows = await q
+    .orderBy('deployments.created_at', 'desc')
+    .orderBy('deployments.index_no', 'desc')
+    .limit(filter.limit)
+    .offset(filter.offset ?? 0)
+    .execute();
+  const { n } = await count.executeTakeFirstOrThrow();
+  return { rows, total: Number(n) };
 }
 
 /** The highest stored log `seq` of each deployment that has any lines (one query per chunk). */

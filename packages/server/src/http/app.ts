@@ -5,7 +5,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import fastifyWebsocket from '@fastify/websocket';
-import { DroverError, MAX_FRAME_BYTES } from '@drover/protocol';
+import { API_PREFIX, CSRF_HEADER, DroverError, SESSION_COOKIE, MAX_FRAME_BYTES } from '@drover/protocol';
 import type { ServerContext } from '../context.js';
 import { installErrorHandlers } from './errors.js';
 import { activateRoutes } from './routes/activate.js';
@@ -13,7 +13,9 @@ import { agentSocketRoutes } from './routes/agent-socket.js';
 import { agentRoutes } from './routes/agents.js';
 import { deploymentRoutes } from './routes/deployments.js';
 import { healthRoutes } from './routes/health.js';
+import { sessionRoutes } from './routes/session.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { webRoutes } from './routes/web.js';
 import { workspaceRoutes } from './routes/workspaces.js';
 import { version } from '../version.js';
 
@@ -45,8 +47,13 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   await app.register(fastifySwagger, {
     openapi: {
       info: { title: 'Drover API', version, description: 'Continuous deployment of Nix profiles' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          session: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE, description: `the web UI's session; state changes also need the ${CSRF_HEADER} header` },
+        },
+      },
+      security: [{ bearer: [] }, { session: [] }],
     },
   });
   await app.register(fastifyWebsocket, {
@@ -57,9 +64,21 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
     ctx.metrics.httpDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
     request.log.debug({ method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
-  for (const routes of [healthRoutes, activateRoutes, deploymentRoutes, agentRoutes, tokenRoutes, workspaceRoutes, agentSocketRoutes]) {
+  for (const routes of [healthRoutes, sessionRoutes, workspaceRoutes, agentSocketRoutes]) {
     await app.register(async (scope) => routes(scope, ctx));
   }
+  // Routes that act inside one workspace, mounted twice: under /api/v1 they
+  // act in the token's workspace (the CLI's paths); under
+  // /api/v1/workspaces/:workspace the workspace is named (the web UI's paths).
+  for (const prefix of [API_PREFIX, `${API_PREFIX}/workspaces/:workspace`]) {
+    await app.register(
+      async (scope) => {
+        for (const routes of [activateRoutes, deploymentRoutes, agentRoutes, tokenRoutes]) await routes(scope, ctx);
+      },
+      { prefix },
+    );
+  }
+  await app.register(async (scope) => webRoutes(scope, ctx.webRoot));
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

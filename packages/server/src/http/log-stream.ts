@@ -11,10 +11,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isFinalStatus, LOG_EVENTS } from '@drover/protocol';
 import type { ServerContext } from '../context.js';
+import { openEventStream } from './sse.js';
 import { deploymentJson, getDeployments, logHeads, readLog } from '../deployments/repository.js';
 
 const POLL_MS = 5000;
-const HEARTBEAT_MS = 15000;
 
 export function streamDeploymentLogs(
   ctx: ServerContext,
@@ -22,30 +22,22 @@ export function streamDeploymentLogs(
   reply: FastifyReply,
   ids: readonly string[],
 ): void {
-  reply.hijack();
-  const res = reply.raw;
-  res.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-  });
   const lastSeq = new Map<string, number>(ids.map((id) => [id, -1]));
   const lastState = new Map<string, string>();
   const open = new Set(ids);
   let dirty = new Set<string>(ids);
   let pumping = false;
-  let closed = false;
-
-  const send = (event: string, data: unknown) => {
-    if (!closed) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-  };
+  const stream = openEventStream(ctx, request, reply, () => {
+    stopWatching();
+    clearInterval(poll);
+  });
+  const send = (event: string, data: unknown, id?: number) => stream.send(event, data, id);
 
   const pump = async (): Promise<void> => {
-    if (pumping || closed) return;
+    if (pumping || stream.closed) return;
     pumping = true;
     try {
-      while (dirty.size > 0 && !closed) {
+      while (dirty.size > 0 && !stream.closed) {
         const batch = [...dirty];
         dirty = new Set();
         // Status first: a final status read here means every line before it is already stored.
@@ -56,7 +48,7 @@ export function streamDeploymentLogs(
           // Only deployments whose log grew cost a read, so a poll of a big activation stays cheap.
           while ((heads.get(row.id) ?? -1) > after) {
             const lines = await readLog(ctx.db, row.id, after);
-            for (const l of lines) send(LOG_EVENTS.line, { deployment: row.id, agent: row.agent_name, ...l });
+            for (const l of lines) send(LOG_EVENTS.line, { deployment: row.id, agent: row.agent_name, ...l }, l.seq);
             if (lines.length === 0) break;
             after = lines[lines.length - 1]!.seq;
           }
@@ -84,27 +76,12 @@ export function streamDeploymentLogs(
   };
 
   const stopWatching = ctx.watcher.watch(ids, poke);
-  // On shutdown, end the stream without an `end` event: clients reconnect to another replica.
-  const stopOnClose = ctx.watcher.onClose(() => {
-    cleanup();
-    res.end();
-  });
   const poll = setInterval(() => poke('all'), POLL_MS);
-  const heartbeat = setInterval(() => !closed && res.write(': keepalive\n\n'), HEARTBEAT_MS);
 
   function finish(): void {
-    if (closed) return;
+    if (stream.closed) return;
     send(LOG_EVENTS.end, {});
-    cleanup();
-    res.end();
+    stream.end();
   }
-  function cleanup(): void {
-    closed = true;
-    stopWatching();
-    stopOnClose();
-    clearInterval(poll);
-    clearInterval(heartbeat);
-  }
-  request.raw.on('close', cleanup);
   void pump();
 }

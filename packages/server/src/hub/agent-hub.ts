@@ -45,6 +45,8 @@ export interface HubOptions {
 
 /** Most frames waiting to be processed for one agent before it is cut off. */
 const MAX_QUEUED_FRAMES = 512;
+/** How often connects and disconnects are announced to live views, batched. */
+const CHANGED_FLUSH_MS = 300;
 
 /** Close reasons are limited to 123 bytes of UTF-8; cut whole characters only. */
 export function closeReason(reason: string): string {
@@ -86,6 +88,8 @@ export class AgentHub {
   private readonly byAgent = new Map<string, AgentConnection>();
   private readonly all = new Set<AgentConnection>();
   private readonly seen = new Set<string>();
+  /** Agents that connected or disconnected since the last announcement. */
+  private changed = new Set<string>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly unsubscribe: () => void;
   private readonly log: Logger;
@@ -95,6 +99,15 @@ export class AgentHub {
     this.unsubscribe = opts.bus.subscribe((event) => this.onBusEvent(event));
     this.timers.push(setInterval(() => this.pingAll(), opts.pingIntervalMs).unref());
     this.timers.push(setInterval(() => void this.flushLastSeen(), opts.lastSeenFlushMs).unref());
+    this.timers.push(setInterval(() => void this.announceChanged(), CHANGED_FLUSH_MS).unref());
+  }
+
+  /** One bus event for all agents that came or went in the last moment, not one per agent. */
+  private async announceChanged(): Promise<void> {
+    if (this.changed.size === 0) return;
+    const agentIds = [...this.changed];
+    this.changed = new Set();
+    await this.opts.bus.publish({ kind: 'agents-changed', agentIds }).catch((err: unknown) => this.log.warn({ err }, 'could not announce agent changes'));
   }
 
   /** Agents connected to this replica. */
@@ -207,6 +220,7 @@ export class AgentHub {
       pingIntervalMs: this.opts.pingIntervalMs,
     });
     this.opts.metrics.agentConnections.inc();
+    this.changed.add(row.id);
     this.log.info({ agent: row.name, workspace: workspace.name, version: hello.version }, 'agent connected');
     await this.deliver([row.id]);
   }
@@ -280,6 +294,7 @@ export class AgentHub {
         this.deliver([...this.byAgent.keys()]).catch((err) => this.log.error({ err }, 'resync failed'));
         break;
       case 'deployment-changed':
+      case 'agents-changed':
         break;
     }
   }
@@ -292,6 +307,7 @@ export class AgentHub {
     if (this.byAgent.get(agentId) === conn) this.byAgent.delete(agentId);
     try {
       await markDisconnected(this.opts.db, agentId, conn.connectionId);
+      this.changed.add(agentId);
       this.log.info({ agent: conn.agentName }, 'agent disconnected');
     } catch (err) {
       this.log.warn({ err, agent: conn.agentName }, 'could not record disconnect');
@@ -301,19 +317,20 @@ export class AgentHub {
   /**
    * Closes sockets whose token was revoked by any path the bus did not carry
    * (`drover token revoke --data-dir` writes the database directly; a replica
-   * may miss a notification): one query per ping round for the distinct
-   * tokens held, so revocation takes effect within a ping interval at worst.
+   * may miss a notification; deleting a workspace deletes its tokens): one
+   * query per ping round for the distinct tokens held, so revocation takes
+   * effect within a ping interval at worst.
    */
   private async closeRevoked(): Promise<void> {
     const held = [...new Set([...this.all].map((c) => c.principal.tokenId))];
     if (held.length === 0) return;
     try {
-      const revoked = new Set<string>();
+      const gone = new Set(held);
       for (const part of chunks(held)) {
-        const rows = await this.opts.db.selectFrom('tokens').select('id').where('id', 'in', part).where('revoked_at', 'is not', null).execute();
-        for (const r of rows) revoked.add(r.id);
+        const rows = await this.opts.db.selectFrom('tokens').select('id').where('id', 'in', part).where('revoked_at', 'is', null).execute();
+        for (const r of rows) gone.delete(r.id);
       }
-      this.closeTokens(revoked);
+      this.closeTokens(gone);
     } catch (err) {
       this.log.warn({ err }, 'could not check for revoked tokens; retrying next round');
     }
@@ -351,6 +368,7 @@ export class AgentHub {
 
   /** Closes every socket (agents reconnect elsewhere) and marks them offline. */
   async close(): Promise<void> {
+    for (const id of this.byAgent.keys()) this.changed.add(id);
     this.unsubscribe();
     for (const t of this.timers) clearInterval(t);
     for (const conn of this.all) conn.close(CLOSE_CODES.goingAway, 'server shutting down');
@@ -358,5 +376,6 @@ export class AgentHub {
     this.byAgent.clear();
     await this.flushLastSeen();
     await markReplicaDisconnected(this.opts.db, this.opts.replicaId).catch(() => {});
+    await this.announceChanged();
   }
 }

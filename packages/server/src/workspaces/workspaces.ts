@@ -8,6 +8,7 @@ import type { Kysely } from 'kysely';
 import { DroverError, parseWorkspaceName, type CacheConfig, type Workspace } from '@drover/protocol';
 import type { Database, WorkspaceRow } from '../db/schema.js';
 import { nowIso } from '../db/time.js';
+import { roleIn, type UserRoles } from '../auth/users.js';
 
 export const DEFAULT_WORKSPACE = 'default';
 
@@ -47,13 +48,51 @@ export async function createWorkspace(db: Kysely<Database>, name: string): Promi
   return row;
 }
 
-/** Creates the `default` workspace unless it exists; safe to race with other replicas. */
+/**
+ * Creates the `default` workspace on a server that has none, so one command
+ * starts a usable server; safe to race with other replicas. Once any
+ * workspace exists (even after `default` was renamed) nothing is created.
+ */
 export async function ensureDefaultWorkspace(db: Kysely<Database>): Promise<void> {
+  if (await db.selectFrom('workspaces').select('id').limit(1).executeTakeFirst()) return;
   await db
     .insertInto('workspaces')
     .values({ id: randomUUID(), name: DEFAULT_WORKSPACE, created_at: nowIso(), cache_substituter: null, cache_public_key: null })
     .onConflict((oc) => oc.column('name').doNothing())
     .execute();
+}
+
+/** Workspaces a user can see — all of them for a global role — with the user's role in each. */
+export async function visibleWorkspaces(db: Kysely<Database>, roles: UserRoles): Promise<Workspace[]> {
+  const out: Workspace[] = [];
+  for (const row of await listWorkspaces(db)) {
+    const role = roleIn(roles, row.id);
+    if (role) out.push({ ...workspaceJson(row), role });
+  }
+  return out;
+}
+
+export async function renameWorkspace(db: Kysely<Database>, id: string, name: string): Promise<WorkspaceRow> {
+  const valid = parseWorkspaceName(name);
+  const taken = await db.selectFrom('workspaces').select('id').where('name', '=', valid).executeTakeFirst();
+  if (taken && taken.id !== id) throw new DroverError('DROVER_ERR_WORKSPACE_EXISTS', `workspace ${JSON.stringify(valid)} already exists`);
+  await db.updateTable('workspaces').set({ name: valid }).where('id', '=', id).execute();
+  return getWorkspaceById(db, id);
+}
+
+/**
+ * Deletes a workspace and, by cascade, its agents, tokens, deployments and
+ * logs, and the role grants naming it. Returns the ids of its tokens, whose
+ * connections must now close.
+ */
+export async function deleteWorkspace(db: Kysely<Database>, id: string): Promise<string[]> {
+  return db.transaction().execute(async (tx) => {
+    const tokens = await tx.selectFrom('tokens').select('id').where('workspace_id', '=', id).execute();
+    await tx.deleteFrom('role_grants').where('workspace_id', '=', id).execute();
+    const r = await tx.deleteFrom('workspaces').where('id', '=', id).executeTakeFirst();
+    if (Number(r.numDeletedRows) === 0) throw new DroverError('DROVER_ERR_WORKSPACE_NOT_FOUND', `workspace ${id} does not exist`);
+    return tokens.map((t) => t.id);
+  });
 }
 
 const publicKeyRe = /^[A-Za-z0-9._-]+:[A-Za-z0-9+/]{43}=$/;

@@ -1,6 +1,6 @@
 /**
- * POST /api/v1/activate — deploy.json in, one Pending deployment per agent
- * out. Validation is atomic: every problem (bad names, bad store paths,
+ * POST …/activate — deploy.json in, one Pending deployment per agent
+ * out (mounted under /api/v1 and /api/v1/workspaces/:workspace). Validation is atomic: every problem (bad names, bad store paths,
  * unknown agents) is reported at once and nothing is created.
  */
 import type {} from '@fastify/swagger'; // route schema fields: summary, hide
@@ -19,23 +19,24 @@ import {
 } from '@drover/protocol';
 import { findAgentsByName, isOnline, lastSeen } from '../../agents/repository.js';
 import type { ServerContext } from '../../context.js';
-import { createDeployments, deploymentUrl } from '../../deployments/repository.js';
-import { authenticate } from '../auth.js';
+import { deploymentUrl } from '../../deployments/repository.js';
+import { createAndAnnounce } from './start-deployments.js';
+import { authorize } from '../auth.js';
 
 export async function activateRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   app.post(
-    '/api/v1/activate',
+    '/activate',
     {
       // The schema documents the body; deploySpecProblems validates it, naming every problem.
       validatorCompiler: () => () => true,
       schema: {
         summary: 'Start deployments from a deploy.json spec',
         body: ActivateRequestSchema,
-        response: { 201: ActivateResponseSchema, 400: ErrorBodySchema, 401: ErrorBodySchema },
+        response: { 201: ActivateResponseSchema, 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema },
       },
     },
     async (request, reply) => {
-      const principal = await authenticate(ctx, request, 'activate');
+      const principal = await authorize(ctx, request, 'deploy');
       const body: unknown = request.body;
       const problems: ErrorDetail[] = deploySpecProblems(body);
       const agentsObj = body && typeof body === 'object' ? (body as { agents?: unknown }).agents : undefined;
@@ -70,13 +71,7 @@ export async function activateRoutes(app: FastifyInstance, ctx: ServerContext): 
         const keepAll = !agent.system && spec.rollbackScript ? spec.rollbackScript : null;
         return { agentId: agent.id, storePath: spec.agents[name as keyof typeof spec.agents]!, rollbackScript: rollback, rollbackScripts: keepAll };
       });
-      const { activationId, rows } = await createDeployments(ctx.db, {
-        workspaceId: principal.workspaceId,
-        createdBy: principal.tokenId,
-        planned,
-      });
-      ctx.metrics.deploymentsCreated.inc(rows.length);
-      await ctx.bus.publish({ kind: 'deploy', agentIds: planned.map((p) => p.agentId) });
+      const { activationId, rows } = await createAndAnnounce(ctx, principal, planned);
       const byAgentId = new Map(found.map((a) => [a.id, a]));
       const now = Date.now();
       const agents: ActivateResponse['agents'] = {};
@@ -85,13 +80,13 @@ export async function activateRoutes(app: FastifyInstance, ctx: ServerContext): 
         agents[agent.name] = {
           id: row.id,
           index: Number(row.index_no),
-          url: deploymentUrl(ctx.publicUrl, row.id),
+          url: deploymentUrl(ctx.publicUrl, principal.workspaceName, row.id),
           storePath: row.store_path,
           online: isOnline(agent, ctx.presence, now),
           lastSeenAt: lastSeen(agent),
         };
       }
-      request.log.info({ activation: activationId, agents: rows.length, token: principal.tokenId }, 'activation created');
+      request.log.info({ activation: activationId, agents: rows.length, by: `${principal.actor.kind}:${principal.actor.id}` }, 'activation created');
       return reply.status(201).send({ activationId, agents });
     },
   );

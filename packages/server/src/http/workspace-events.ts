@@ -1,0 +1,92 @@
+/**
+ * Live changes of one workspace for the web UI, over server-sent events:
+ * agents that came, went or changed, and deployments created or changed, on
+ * any replica. Bus events are collected and flushed a few times a second, as
+ * full rows of this workspace only; when too much changed at once (a fleet
+ * reconnecting) the client is told to fetch again instead.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { WORKSPACE_EVENTS } from '@drover/protocol';
+import { listAgents } from '../agents/repository.js';
+import type { ServerContext } from '../context.js';
+import { deploymentJson, getDeployments, pendingDeploymentsOf } from '../deployments/repository.js';
+import { openEventStream } from './sse.js';
+
+const FLUSH_MS = 250;
+/** More changed rows than this in one flush: send `resync` rather than rows. */
+const MAX_ROWS = 500;
+
+export function streamWorkspaceEvents(
+  ctx: ServerContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  workspace: { id: string; name: string },
+): void {
+  let agentIds = new Set<string>();
+  let deploymentIds = new Set<string>();
+  /** Agents with new deployments ('deploy' names agents, not deployments). */
+  let deployedTo = new Set<string>();
+  let resync = false;
+  let flushing = false;
+
+  const unsubscribe = ctx.bus.subscribe((event) => {
+    switch (event.kind) {
+      case 'agents-changed':
+        for (const id of event.agentIds) agentIds.add(id);
+        break;
+      case 'deploy':
+        for (const id of event.agentIds) deployedTo.add(id);
+        break;
+      case 'deployment-changed':
+        for (const id of event.deploymentIds) deploymentIds.add(id);
+        break;
+      case 'resync':
+        resync = true;
+        break;
+      default:
+        break;
+    }
+  });
+  const timer = setInterval(() => void flush(), FLUSH_MS);
+  const stream = openEventStream(ctx, request, reply, () => {
+    unsubscribe();
+    clearInterval(timer);
+  });
+  stream.send('ready', {});
+
+  async function flush(): Promise<void> {
+    if (flushing || stream.closed) return;
+    if (!resync && agentIds.size + deploymentIds.size + deployedTo.size === 0) return;
+    flushing = true;
+    const agents = agentIds;
+    const deployments = deploymentIds;
+    const deployed = deployedTo;
+    const mustResync = resync || agents.size + deployments.size + deployed.size > MAX_ROWS;
+    agentIds = new Set();
+    deploymentIds = new Set();
+    deployedTo = new Set();
+    resync = false;
+    try {
+      if (mustResync) {
+        stream.send(WORKSPACE_EVENTS.resync, {});
+        return;
+      }
+      const rows = [
+        ...(await getDeployments(ctx.db, [...deployments])),
+        ...(await pendingDeploymentsOf(ctx.db, [...deployed])),
+      ].filter((r) => r.workspace_id === workspace.id);
+      // A deployment's progress changes its agent's row (last deployment, current path).
+      for (const r of rows) agents.add(r.agent_id);
+      if (rows.length > 0) stream.send(WORKSPACE_EVENTS.deployments, { deployments: rows.map((r) => deploymentJson(r, ctx.publicUrl)) });
+      if (agents.size > 0) {
+        const changed = await listAgents(ctx.db, workspace, ctx.presence, { ids: [...agents] });
+        if (changed.agents.length > 0) stream.send(WORKSPACE_EVENTS.agents, { agents: changed.agents });
+      }
+    } catch (err) {
+      request.log.warn({ err }, 'workspace event stream: reading changes failed; asking the client to resync');
+      stream.send(WORKSPACE_EVENTS.resync, {});
+    } finally {
+      flushing = false;
+    }
+  }
+}
