@@ -141,6 +141,11 @@ export async function openAdminTarget(flags: AdminFlags): Promise<AdminTarget> {
     if (!token) throw new DroverError('DROVER_ERR_UNAUTHORIZED', 'with --server, an admin token is needed: set DROVER_ADMIN_TOKEN or pass --token');
     return new RemoteAdmin(new ApiClient({ server, token }));
   }
+  return new LocalAdmin(await openLocalDatabase(flags));
+}
+
+/** The server's own database (--data-dir / --database-url / config), migrated: for commands run on the server machine. */
+export async function openLocalDatabase(flags: AdminFlags): Promise<OpenDatabase> {
   const settings = resolveServerSettings({
     configFile: flags.config,
     env: process.env,
@@ -154,5 +159,5 @@ export async function openAdminTarget(flags: AdminFlags): Promise<AdminTarget> {
     await database.close();
     throw err;
   }
-  return new LocalAdmin(database);
+  return database;
 }

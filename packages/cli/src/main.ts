@@ -4,7 +4,7 @@
  * framework code is loaded into the agent).
  */
 import { Command, Option } from 'commander';
-import { DEPLOYMENT_STATUSES, TOKEN_KINDS } from '@drover/protocol';
+import { DEPLOYMENT_STATUSES, ROLES, TOKEN_KINDS } from '@drover/protocol';
 import { reportError } from './output.js';
 
 const version = '0.1.0';
@@ -28,6 +28,14 @@ const localOptions = (cmd: Command) =>
     .option('--config <file>', 'server config file, TOML (env DROVER_CONFIG)')
     .option('--server <url>', 'act through a running server instead (env DROVER_SERVER), with an admin token')
     .option('--token <token>', 'admin token for --server (env DROVER_ADMIN_TOKEN)');
+
+/** Commands that only work on the server machine, against its database. */
+const databaseOptions = (cmd: Command) =>
+  cmd
+    .option('--data-dir <dir>', 'server data directory with the SQLite database (env DROVER_DATA_DIR)')
+    .option('--database-url <url>', 'PostgreSQL URL instead of SQLite (env DROVER_DATABASE_URL)')
+    .option('--database-schema <name>', 'PostgreSQL schema (env DROVER_DATABASE_SCHEMA)')
+    .option('--config <file>', 'server config file, TOML (env DROVER_CONFIG)');
 
 const readerOptions = (cmd: Command) =>
   cmd
@@ -114,6 +122,28 @@ export function buildProgram(): Command {
   localOptions(workspace.command('list').description('list workspaces'))
     .option('--json', 'JSON output')
     .action(run(async (flags) => (await import('./commands/admin.js')).workspaceList(flags)));
+
+  const user = program.command('user').description('web UI accounts and their roles (run on the server machine)');
+  const roleHelp = `${ROLES.join(', ')}: admin does everything, deployer activates, cancels and re-runs, viewer reads`;
+  databaseOptions(user.command('create').description('create a user; prints a one-time password unless --password-stdin').argument('<name>', 'user name'))
+    .addOption(new Option('--role <role>', roleHelp).choices(ROLES).makeOptionMandatory())
+    .option('--workspace <name>', 'the role holds in this workspace only (default: every workspace)')
+    .option('--password-stdin', 'read the password from the first line of stdin')
+    .action(run(async (name, flags) => (await import('./commands/users.js')).userCreate(name, flags)));
+  databaseOptions(user.command('grant').description("set a user's role in a workspace (or in all)").argument('<name>', 'user name').argument('<role>', roleHelp))
+    .option('--workspace <name>', 'only in this workspace (default: every workspace)')
+    .action(run(async (name, role, flags) => (await import('./commands/users.js')).userGrant(name, role, flags)));
+  databaseOptions(user.command('ungrant').description("remove a user's role in a workspace (or its global role)").argument('<name>', 'user name'))
+    .option('--workspace <name>', 'the workspace (default: the global role)')
+    .action(run(async (name, flags) => (await import('./commands/users.js')).userUngrant(name, flags)));
+  databaseOptions(user.command('password').description('set a new password (printed once unless --password-stdin); ends its sessions').argument('<name>', 'user name'))
+    .option('--password-stdin', 'read the password from the first line of stdin')
+    .action(run(async (name, flags) => (await import('./commands/users.js')).userPassword(name, flags)));
+  databaseOptions(user.command('delete').description('delete a user and end its sessions').argument('<name>', 'user name'))
+    .action(run(async (name, flags) => (await import('./commands/users.js')).userDelete(name, flags)));
+  databaseOptions(user.command('list').description('list users and their roles'))
+    .option('--json', 'JSON output')
+    .action(run(async (flags) => (await import('./commands/users.js')).userList(flags)));
 
   return program;
 }

@@ -13,4 +13,5 @@ export {
   workspaceJson,
   DEFAULT_WORKSPACE,
 } from './workspaces/workspaces.js';
+export { createUser, deleteUser, grantRole, listUsers, revokeRole, setPassword } from './auth/users.js';
 export { version } from './version.js';
