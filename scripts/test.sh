@@ -2,13 +2,22 @@
 # The one command that runs every Drover test on a fresh Debian machine:
 # installs what the tests need (Debian's nix-bin, configured single-user;
 # npm dependencies), type-checks the whole tree (strict), then runs unit
-# tests and the end-to-end suite (real Nix, real drover processes, SQLite
-# and PostgreSQL). Prints node's test runner summary.
+# tests, the end-to-end suite (real Nix, real drover processes, SQLite
+# and PostgreSQL) and the web UI in headless Chromium (Debian's package).
+# Prints node's test runner summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== setup: nix"
 bash scripts/setup-nix.sh
+
+echo "== setup: chromium (headless, for the web UI tests)"
+if ! command -v chromium >/dev/null 2>&1; then
+  install_chromium() { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >/tmp/drover-setup-chromium.log 2>&1; }
+  install_chromium || { DEBIAN_FRONTEND=noninteractive apt-get update -q >>/tmp/drover-setup-chromium.log 2>&1 || true; install_chromium; } \
+    || { echo "apt-get install chromium failed (see /tmp/drover-setup-chromium.log)" >&2; exit 1; }
+fi
+chromium --version
 
 echo "== setup: PostgreSQL on 127.0.0.1:5432"
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
@@ -24,6 +33,8 @@ npm ci --no-audit --no-fund
 
 echo "== type-check (strict, whole tree)"
 npx tsc -b --force
+# The web UI is type-checked by its own build (run by npm ci); again here so a stale build cannot hide an error.
+npm run --silent typecheck -w @drover/web
 
 echo "== tests"
 mapfile -t unit < <(ls packages/*/dist/test/*.test.js 2>/dev/null || true)

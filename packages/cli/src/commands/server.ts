@@ -38,7 +38,9 @@ function onSignals(log: Logger, close: () => Promise<void>): void {
 function banner(url: string, settings: ServerSettings, dialect: string): void {
   const workers = settings.workers > 1 ? `, ${settings.workers} workers` : '';
   info(`drover server ready at ${url} (${dialect}${settings.databaseUrl ? '' : `, data in ${settings.dataDir}`}${workers})`);
-  info(`  next: drover token create --kind agent${settings.databaseUrl ? ' --database-url …' : ` --data-dir ${settings.dataDir}`}`);
+  const where = settings.databaseUrl ? ' --database-url …' : ` --data-dir ${settings.dataDir}`;
+  info(`  web UI: ${url}/ — sign in with a user from: drover user create NAME --role admin${where}`);
+  info(`  agents: drover token create --kind agent${where}`);
 }
 
 export async function serverCommand(flags: ServerFlags): Promise<void> {

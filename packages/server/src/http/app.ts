@@ -2,10 +2,10 @@
  * The Fastify application: plugins, error handling and one plugin of routes
  * per area. Built from a ServerContext so tests can `inject` into it.
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import fastifyWebsocket from '@fastify/websocket';
-import { API_PREFIX, CSRF_HEADER, DroverError, SESSION_COOKIE, MAX_FRAME_BYTES } from '@drover/protocol';
+import { API_PREFIX, CSRF_HEADER, DroverError, SESSION_COOKIE, MAX_FRAME_BYTES, WorkspaceNameSchema } from '@drover/protocol';
 import type { ServerContext } from '../context.js';
 import { installErrorHandlers } from './errors.js';
 import { activateRoutes } from './routes/activate.js';
@@ -21,6 +21,20 @@ import { version } from '../version.js';
 
 /** Largest accepted request body: a deploy.json naming 10,000+ agents fits. */
 export const BODY_LIMIT_BYTES = 8 * 1024 * 1024;
+
+/** Declares the :workspace path parameter of the workspace-mounted routes (validation and OpenAPI). */
+function withWorkspaceParam(route: RouteOptions): void {
+  const params = (route.schema?.params ?? { type: 'object', properties: {} }) as { properties?: Record<string, unknown>; required?: string[] };
+  route.schema = {
+    ...route.schema,
+    params: {
+      ...params,
+      type: 'object',
+      properties: { ...params.properties, workspace: WorkspaceNameSchema },
+      required: [...(params.required ?? []), 'workspace'],
+    },
+  };
+}
 
 export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   const app = Fastify({
@@ -73,6 +87,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   for (const prefix of [API_PREFIX, `${API_PREFIX}/workspaces/:workspace`]) {
     await app.register(
       async (scope) => {
+        if (prefix !== API_PREFIX) scope.addHook('onRoute', withWorkspaceParam);
         for (const routes of [activateRoutes, deploymentRoutes, agentRoutes, tokenRoutes]) await routes(scope, ctx);
       },
       { prefix },
