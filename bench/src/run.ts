@@ -494,6 +494,17 @@ async function fanout(label: string, dbFlags: readonly string[], workDir: string
     );
     row(`[${label}] per-agent delivery p50 / p99`, `${ms(percentile(d, 50))} / ${ms(percentile(d, 99))}`, 'ms', `from sending the POST; first ${ms(d[0] ?? NaN)} ms`);
 
+    // What the web UI's agents table asks for, with every agent in the workspace.
+    for (const [what, query] of [
+      ['first page', '?limit=50'],
+      ['page 100', '?limit=50&offset=4950'],
+      ['name filter', `?q=${encodeURIComponent(agentName('sim-', Math.floor(AGENTS / 2), width).slice(0, -1))}&limit=50`],
+      ['online filter', '?status=online&limit=50'],
+    ] as const) {
+      const t = await listLatency(`${server.url.replace(/\/$/, '')}/api/v1/agents${query}`, activateToken);
+      row(`[${label}] GET agents, ${what}`, `${ms(t.p50)} / ${ms(t.p95)}`, 'ms', `p50 / p95 of ${t.n} requests, ${registered} agents; ${query}`);
+    }
+
     // A worker that died was replaced by the primary: say so rather than measure a different process.
     const now = processTree(server.proc.pid);
     const gone = serverPids.filter((pid) => !now.includes(pid));
@@ -522,6 +533,20 @@ async function fanout(label: string, dbFlags: readonly string[], workDir: string
       }
     }
   }
+}
+
+/** Sequential GETs of one URL: the latency a user paging the UI sees. */
+async function listLatency(url: string, token: string, n = 20): Promise<{ p50: number; p95: number; n: number }> {
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const at = monotonicMs();
+    const res = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(30_000) });
+    await res.text();
+    if (res.status !== 200) throw new Error(`GET ${url} answered ${res.status}`);
+    times.push(monotonicMs() - at);
+  }
+  times.sort((a, b) => a - b);
+  return { p50: percentile(times, 50), p95: percentile(times, 95), n };
 }
 
 async function dropSchema(url: string, schema: string): Promise<void> {
