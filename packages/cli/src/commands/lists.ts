@@ -36,12 +36,13 @@ export async function deploymentsCommand(flags: ReaderFlags & { json?: boolean; 
   if (deployments.length === 0) return out('no deployments yet: run `drover activate deploy.json`');
   out(
     table([
-      ['AGENT', 'INDEX', 'STATUS', 'CREATED', 'DURATION', 'STORE PATH', 'ID'],
+      ['AGENT', 'INDEX', 'STATUS', 'CREATED', 'BY', 'DURATION', 'STORE PATH', 'ID'],
       ...deployments.map((d) => [
         d.agent,
         `#${d.index}`,
         d.status,
         d.createdAt,
+        d.createdBy ? `${d.createdBy.kind === 'token' ? 'token ' : ''}${d.createdBy.label}` : '-',
         d.startedAt && d.finishedAt ? formatDuration(Date.parse(d.finishedAt) - Date.parse(d.startedAt)) : '-',
         d.storePath,
         d.id,
