@@ -1,0 +1,130 @@
+/**
+ * /w/:ws/agents/:name — one agent: what it runs and reports, its deployment
+ * history, and (for deployers) re-deploying its current path or re-running
+ * its failed last deployment.
+ */
+import { api, wsPath } from '../api/client.js';
+import type { Agent, Deployment } from '../api/protocol.js';
+import { CopyButton } from '../components/copy.js';
+import { DeploymentsTable } from '../components/deployments-table.js';
+import { ErrorBox } from '../components/error-box.js';
+import { Facts } from '../components/facts.js';
+import { EmptyState, Loading, PageHeader } from '../components/layout.js';
+import { Pager } from '../components/pager.js';
+import { PresenceBadge, StatusBadge } from '../components/status-badge.js';
+import { Time } from '../components/time.js';
+import { useAction } from '../hooks/use-action.js';
+import { useDeploymentList } from '../hooks/use-deployment-list.js';
+import { useResource } from '../hooks/use-resource.js';
+import { Link, navigate, setQuery, uiPath, useLocation } from '../router.js';
+import { useWorkspace, useWorkspaceEvents } from '../workspace.js';
+
+const PAGE_SIZE = 25;
+
+export function AgentPage({ name }: { name: string }) {
+  const ws = useWorkspace();
+  const { query } = useLocation();
+  const offset = Math.max(0, Number(query.get('offset')) || 0);
+  const agent = useResource((signal) => api.get<Agent>(wsPath(ws.name, `/agents/${encodeURIComponent(name)}`), { signal }), [ws.name, name]);
+  const history = useDeploymentList(ws.name, { agent: name }, offset, PAGE_SIZE);
+
+  useWorkspaceEvents((event) => {
+    if (event.type === 'resync') agent.reload();
+    if (event.type === 'agents') {
+      const changed = event.agents.find((a) => a.name === name);
+      if (changed) agent.setData(() => changed);
+    }
+  });
+
+  const redeploy = useAction(async () => {
+    const d = await api.post<Deployment>(wsPath(ws.name, `/agents/${encodeURIComponent(name)}/redeploy`));
+    navigate(uiPath(ws.name, 'deployments', d.id));
+  });
+  const rerun = useAction(async (id: string) => {
+    const d = await api.post<Deployment>(wsPath(ws.name, `/deployments/${id}/rerun`));
+    navigate(uiPath(ws.name, 'deployments', d.id));
+  });
+
+  const a = agent.data;
+  if (!a) {
+    return (
+      <main class="page">
+        <PageHeader title={name} sub={<Link href={uiPath(ws.name, 'agents')}>← All agents</Link>} />
+        {agent.error ? <ErrorBox error={agent.error} /> : <Loading what="the agent" />}
+      </main>
+    );
+  }
+  const failed = a.lastDeployment?.status === 'Failed' ? a.lastDeployment : null;
+  return (
+    <main class="page">
+      <PageHeader
+        title={
+          <>
+            {a.name} <PresenceBadge online={a.online} />
+          </>
+        }
+        sub={<Link href={uiPath(ws.name, 'agents')}>← All agents</Link>}
+        actions={
+          ws.canDeploy ? (
+            <>
+              {failed ? (
+                <button type="button" class="button" disabled={rerun.running} onClick={() => void rerun.run(failed.id)}>
+                  Re-run failed #{failed.index}
+                </button>
+              ) : null}
+              {a.currentStorePath ? (
+                <button type="button" class="button primary" disabled={redeploy.running} onClick={() => void redeploy.run()} title={a.currentStorePath}>
+                  Re-deploy current path
+                </button>
+              ) : null}
+            </>
+          ) : null
+        }
+      />
+      <ErrorBox error={redeploy.error ?? rerun.error} title="Could not start the deployment" />
+      <Facts
+        items={[
+          ['Last seen', a.online ? <>online since <Time iso={a.connectedAt} /></> : <Time iso={a.lastSeenAt} />],
+          ['Host', a.hostname],
+          ['Agent version', a.version],
+          ['System', a.system],
+          ['Profile', a.profile ? <code>{a.profile}</code> : null],
+          [
+            'Current store path',
+            a.currentStorePath ? (
+              <span class="path">
+                <code>{a.currentStorePath}</code> <CopyButton text={a.currentStorePath} />
+              </span>
+            ) : null,
+            a.currentStorePath ? 'wide' : undefined,
+          ],
+          [
+            'Last deployment',
+            a.lastDeployment ? (
+              <Link href={uiPath(ws.name, 'deployments', a.lastDeployment.id)} class="status-link">
+                <StatusBadge status={a.lastDeployment.status} /> #{a.lastDeployment.index}
+              </Link>
+            ) : null,
+          ],
+          ['Known since', <Time iso={a.createdAt} />],
+        ]}
+      />
+      <h2>Deployment history</h2>
+      <ErrorBox error={history.error} />
+      {!history.data ? (
+        history.error ? null : <Loading what="deployments" />
+      ) : history.data.deployments.length === 0 && offset === 0 ? (
+        <EmptyState title="Never deployed">
+          <p>
+            Deploy to it with <code>{`drover activate deploy.json`}</code> where deploy.json holds <code>{`{"agents": {"${a.name}": "/nix/store/…"}}`}</code>.
+          </p>
+        </EmptyState>
+      ) : (
+        <>
+          <DeploymentsTable deployments={history.data.deployments} workspace={ws.name} showAgent={false} busy={history.loading} />
+          <Pager offset={history.data.offset} limit={PAGE_SIZE} shown={history.data.deployments.length} total={history.data.total} onOffset={(o) => setQuery({ offset: o || null })} />
+        </>
+      )}
+    </main>
+  );
+}

@@ -1,0 +1,125 @@
+/**
+ * /w/:ws/deployments/:id — one deployment (the page `drover activate` links
+ * to): its facts, its log streaming live while it runs and complete after,
+ * and for deployers Cancel (while Pending or InProgress) and Re-run.
+ */
+import { api, wsPath } from '../api/client.js';
+import { isFinalStatus, type Deployment } from '../api/protocol.js';
+import { CopyButton } from '../components/copy.js';
+import { ActorLabel } from '../components/deployments-table.js';
+import { ErrorBox } from '../components/error-box.js';
+import { Facts, type Fact } from '../components/facts.js';
+import { Loading, PageHeader } from '../components/layout.js';
+import { LogView } from '../components/log-view.js';
+import { PendingNotice } from '../components/pending-notice.js';
+import { StatusBadge } from '../components/status-badge.js';
+import { Time } from '../components/time.js';
+import { bytes, duration } from '../format.js';
+import { useAction } from '../hooks/use-action.js';
+import { useLiveLog } from '../hooks/use-live-log.js';
+import { useNow } from '../hooks/use-now.js';
+import { useResource } from '../hooks/use-resource.js';
+import { Link, navigate, uiPath } from '../router.js';
+import { useWorkspace, useWorkspaceEvents } from '../workspace.js';
+
+export function DeploymentPage({ id }: { id: string }) {
+  const ws = useWorkspace();
+  const fetched = useResource((signal) => api.get<Deployment>(wsPath(ws.name, `/deployments/${encodeURIComponent(id)}`), { signal }), [ws.name, id]);
+  const log = useLiveLog(ws.name, id);
+  const now = useNow(1000);
+
+  useWorkspaceEvents((event) => {
+    if (event.type === 'deployments') {
+      const changed = event.deployments.find((d) => d.id === id);
+      if (changed) fetched.setData(() => changed);
+    }
+  });
+
+  const cancel = useAction(async () => {
+    const d = await api.post<Deployment>(wsPath(ws.name, `/deployments/${id}/cancel`));
+    fetched.setData(() => d);
+  });
+  const rerun = useAction(async () => {
+    const d = await api.post<Deployment>(wsPath(ws.name, `/deployments/${id}/rerun`));
+    navigate(uiPath(ws.name, 'deployments', d.id));
+  });
+
+  const d = newest(fetched.data, log.deployment);
+  if (!d) {
+    return (
+      <main class="page">
+        <PageHeader title="Deployment" sub={<Link href={uiPath(ws.name, 'deployments')}>← All deployments</Link>} />
+        {fetched.error ? <ErrorBox error={fetched.error} /> : <Loading what="the deployment" />}
+      </main>
+    );
+  }
+  const final = isFinalStatus(d.status);
+  return (
+    <main class="page">
+      <PageHeader
+        title={
+          <>
+            {d.agent} #{d.index} <StatusBadge status={d.status} />
+          </>
+        }
+        sub={<Link href={uiPath(ws.name, 'deployments')}>← All deployments</Link>}
+        actions={
+          ws.canDeploy ? (
+            final ? (
+              <button type="button" class="button primary" disabled={rerun.running} onClick={() => void rerun.run()}>
+                Re-run
+              </button>
+            ) : (
+              <button type="button" class="button danger" disabled={cancel.running} onClick={() => void cancel.run()}>
+                {d.status === 'InProgress' ? 'Cancel (ask the agent to stop)' : 'Cancel'}
+              </button>
+            )
+          ) : null
+        }
+      />
+      <ErrorBox error={cancel.error} title="Could not cancel" />
+      <ErrorBox error={rerun.error} title="Could not re-run" />
+      {d.status === 'Pending' ? <PendingNotice agentName={d.agent} /> : null}
+      {d.reason ? (
+        <p class={`reason reason-${d.status.toLowerCase()}`} data-testid="reason">
+          {d.reason}
+        </p>
+      ) : null}
+      <Facts
+        items={[
+          ['Agent', <Link href={uiPath(ws.name, 'agents', d.agent)}>{d.agent}</Link>],
+          [
+            'Store path',
+            <span class="path">
+              <code>{d.storePath}</code> <CopyButton text={d.storePath} />
+            </span>,
+            'wide',
+          ],
+          ['Started by', <ActorLabel actor={d.createdBy} />],
+          ['Created', <Time iso={d.createdAt} />],
+          ['Started', <Time iso={d.startedAt} />],
+          ['Finished', <Time iso={d.finishedAt} />],
+          ['Duration', duration(d.startedAt, d.finishedAt, now)],
+          ['Closure size', bytes(d.closureSize)],
+          ...(d.rollbackScript ? ([['Rollback script', <code>{d.rollbackScript}</code>, 'wide']] as Fact[]) : []),
+        ]}
+      />
+      <div class="log-header">
+        <h2>Log</h2>
+        <span class="muted" data-testid="log-state">
+          {log.ended ? `${log.lines.length} lines, complete` : d.status === 'Pending' ? 'waiting for the agent to start…' : 'streaming…'}
+        </span>
+      </div>
+      <ErrorBox error={log.error} title="Log stream" />
+      {log.lines.length === 0 && log.ended ? <p class="empty-inline">This deployment wrote no log.</p> : <LogView lines={log.lines} live={!log.ended} />}
+    </main>
+  );
+}
+
+/** Of two snapshots of one deployment, the one further along (a status from the stream may be newer than the fetch). */
+function newest(a: Deployment | undefined, b: Deployment | null): Deployment | undefined {
+  if (!a) return b ?? undefined;
+  if (!b) return a;
+  const rank = (d: Deployment) => (isFinalStatus(d.status) ? 2 : d.status === 'InProgress' ? 1 : 0);
+  return rank(b) > rank(a) || (rank(b) === rank(a) && (b.closureSize ?? -1) > (a.closureSize ?? -1)) ? b : a;
+}
