@@ -6,6 +6,7 @@
 import { Command, Option } from 'commander';
 import { DEPLOYMENT_STATUSES, TOKEN_KINDS } from '@drover/protocol';
 import { reportError } from './output.js';
+import { registerCacheCommands } from './commands/cache-register.js';
 
 const version = '0.1.0';
 
@@ -94,6 +95,7 @@ export function buildProgram(): Command {
     .option('--workspace <name>', 'workspace', 'default')
     .option('--agent <name>', 'bind an agent token to one agent name')
     .option('--description <text>', 'what the token is for')
+    .option('--cache <name>', 'push/pull tokens: only this binary cache')
     .action(run(async (flags) => (await import('./commands/admin.js')).tokenCreate(flags)));
   localOptions(token.command('list').description('list tokens (never their secrets)'))
     .option('--workspace <name>', 'workspace', 'default')
@@ -114,6 +116,8 @@ export function buildProgram(): Command {
   localOptions(workspace.command('list').description('list workspaces'))
     .option('--json', 'JSON output')
     .action(run(async (flags) => (await import('./commands/admin.js')).workspaceList(flags)));
+
+  registerCacheCommands(program, readerOptions, run);
 
   return program;
 }

@@ -5,6 +5,7 @@
  * 127.0.0.1:0.
  */
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { LocalBus, type Bus } from './bus/bus.js';
@@ -19,6 +20,7 @@ import { createLogger } from './logger.js';
 import { ensureDefaultWorkspace } from './workspaces/workspaces.js';
 import { TokenUsage } from './auth/usage.js';
 import { Metrics } from './metrics.js';
+import { CacheService, type CacheOptions } from './cache/service.js';
 
 export interface ServerOptions {
   /** host:port to listen on; port 0 picks a free one. */
@@ -33,6 +35,8 @@ export interface ServerOptions {
   readonly logger?: Logger | undefined;
   /** Set in a `--workers` cluster worker: the primary migrated already; on SQLite the bus runs over IPC. */
   readonly clusterWorker?: boolean | undefined;
+  /** The built-in binary cache; NARs default to DATA_DIR/cache. */
+  readonly cache?: Partial<CacheOptions> | undefined;
 }
 
 export interface RunningServer {
@@ -57,6 +61,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const lastSeenFlushMs = options.lastSeenFlushMs ?? 15_000;
   const database: OpenDatabase = await openDatabase(options);
   let bus: Bus | undefined;
+  let cache: CacheService | undefined;
   try {
     if (!options.clusterWorker) {
       await migrateToLatest(database);
@@ -68,6 +73,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         : options.clusterWorker
           ? new ClusterBus()
           : new LocalBus();
+    cache = await CacheService.open(database.db, log, { storage: { kind: 'local', dir: join(options.dataDir, 'cache') }, ...options.cache });
     const replicaId = randomUUID();
     const usage = new TokenUsage(database.db, log, lastSeenFlushMs);
     // Read at scrape time, when the hub exists.
@@ -86,6 +92,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       // Online = connection open and seen within two pings plus one flush.
       presence: { onlineWindowMs: 2 * pingIntervalMs + lastSeenFlushMs + 5_000 },
       publicUrl: options.publicUrl ?? '',
+      cache,
     };
     const app = await buildApp(ctx);
     await app.listen({ host, port });
@@ -107,11 +114,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           usage.stop();
           await usage.flush();
           await bus!.close();
+          await cache!.close();
           await database.close();
         })()),
     };
   } catch (err) {
     await bus?.close().catch(() => {});
+    await cache?.close().catch(() => {});
     await database.close().catch(() => {});
     throw err;
   }

@@ -4,6 +4,7 @@
  * migration; add the next one.
  */
 import { type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { cacheMigration } from '../cache/migration.js';
 
 const initial: Migration = {
   async up(db: Kysely<unknown>) {
@@ -96,6 +97,7 @@ const initial: Migration = {
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
+  '0003_cache': cacheMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

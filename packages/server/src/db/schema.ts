@@ -5,6 +5,7 @@
  */
 import type { Generated, Insertable, Selectable } from 'kysely';
 import type { DeploymentStatus, LogStream, TokenKind } from '@drover/protocol';
+import type { CacheNarsTable, CachePathsTable, CachePinsTable, CachesTable, TokenCachesTable } from '../cache/tables.js';
 
 export interface WorkspacesTable {
   id: string;
@@ -92,6 +93,11 @@ export interface Database {
   agent_presence: AgentPresenceTable;
   deployments: DeploymentsTable;
   deployment_logs: DeploymentLogsTable;
+  caches: CachesTable;
+  cache_nars: CacheNarsTable;
+  cache_paths: CachePathsTable;
+  cache_pins: CachePinsTable;
+  token_caches: TokenCachesTable;
 }
 
 export type WorkspaceRow = Selectable<WorkspacesTable>;

@@ -15,6 +15,7 @@ import { deploymentRoutes } from './routes/deployments.js';
 import { healthRoutes } from './routes/health.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { workspaceRoutes } from './routes/workspaces.js';
+import { cacheRoutes } from './routes/cache.js';
 import { version } from '../version.js';
 
 /** Largest accepted request body: a deploy.json naming 10,000+ agents fits. */
@@ -57,7 +58,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
     ctx.metrics.httpDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
     request.log.debug({ method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
-  for (const routes of [healthRoutes, activateRoutes, deploymentRoutes, agentRoutes, tokenRoutes, workspaceRoutes, agentSocketRoutes]) {
+  for (const routes of [healthRoutes, activateRoutes, deploymentRoutes, agentRoutes, tokenRoutes, workspaceRoutes, agentSocketRoutes, cacheRoutes]) {
     await app.register(async (scope) => routes(scope, ctx));
   }
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
