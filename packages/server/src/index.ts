@@ -14,3 +14,5 @@ export {
   DEFAULT_WORKSPACE,
 } from './workspaces/workspaces.js';
 export { version } from './version.js';
+export { CacheService, type CacheOptions } from './cache/service.js';
+export type { StorageConfig } from './cache/storage/storage.js';

@@ -73,7 +73,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         : options.clusterWorker
           ? new ClusterBus()
           : new LocalBus();
-    cache = await CacheService.open(database.db, log, { storage: { kind: 'local', dir: join(options.dataDir, 'cache') }, ...options.cache });
+    cache = await CacheService.open(database.db, log, { ...options.cache, storage: options.cache?.storage ?? { kind: 'local', dir: join(options.dataDir, 'cache') } });
     const replicaId = randomUUID();
     const usage = new TokenUsage(database.db, log, lastSeenFlushMs);
     // Read at scrape time, when the hub exists.
