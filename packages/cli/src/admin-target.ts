@@ -24,13 +24,22 @@ import { ApiClient } from './client.js';
 import { resolveServerSettings } from './config.js';
 
 export interface AdminTarget {
-  createToken(input: { workspace: string; kind: TokenKind; agent?: string | undefined; description?: string | undefined }): Promise<{ token: string; info: TokenInfo }>;
+  createToken(input: TokenInput): Promise<{ token: string; info: TokenInfo }>;
   listTokens(workspace: string): Promise<TokenInfo[]>;
   revokeToken(workspace: string | undefined, id: string): Promise<void>;
   setCache(workspace: string, cache: { substituter: string | null; publicKey: string | null }): Promise<Workspace>;
   createWorkspace(name: string): Promise<Workspace>;
   listWorkspaces(): Promise<Workspace[]>;
   close(): Promise<void>;
+}
+
+export interface TokenInput {
+  workspace: string;
+  kind: TokenKind;
+  agent?: string | undefined;
+  description?: string | undefined;
+  /** push/pull tokens: bound to this cache. */
+  cache?: string | undefined;
 }
 
 export interface AdminFlags {
@@ -49,9 +58,12 @@ class LocalAdmin implements AdminTarget {
     return this.database.db;
   }
 
-  async createToken(input: { workspace: string; kind: TokenKind; agent?: string | undefined; description?: string | undefined }) {
+  async createToken(input: TokenInput) {
     const ws = await findWorkspace(this.db, input.workspace);
+    const cache = input.cache === undefined ? undefined : await this.db.selectFrom('caches').select('id').where('name', '=', input.cache).where('workspace_id', '=', ws.id).executeTakeFirst();
+    if (input.cache !== undefined && !cache) throw new DroverError('DROVER_ERR_CACHE_NOT_FOUND', `no binary cache ${JSON.stringify(input.cache)} in workspace ${ws.name}`);
     const { token, row } = await createToken(this.db, {
+      cacheId: cache?.id,
       workspaceId: ws.id,
       kind: input.kind,
       agentName: input.agent === undefined ? undefined : parseAgentName(input.agent),
@@ -98,9 +110,10 @@ class RemoteAdmin implements AdminTarget {
     }
   }
 
-  async createToken(input: { workspace: string; kind: TokenKind; agent?: string | undefined; description?: string | undefined }) {
+  async createToken(input: TokenInput) {
     await this.checkWorkspace(input.workspace);
     return this.api.request<{ token: string; info: TokenInfo }>('POST', '/tokens', {
+      ...(input.cache ? { cache: input.cache } : {}),
       kind: input.kind,
       ...(input.agent ? { agent: input.agent } : {}),
       ...(input.description ? { description: input.description } : {}),

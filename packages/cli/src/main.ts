@@ -6,6 +6,7 @@
 import { Command, Option } from 'commander';
 import { DEPLOYMENT_STATUSES, ROLES, TOKEN_KINDS } from '@drover/protocol';
 import { reportError } from './output.js';
+import { registerCacheCommands } from './commands/cache-register.js';
 
 const version = '0.1.0';
 
@@ -102,6 +103,7 @@ export function buildProgram(): Command {
     .option('--workspace <name>', 'workspace', 'default')
     .option('--agent <name>', 'bind an agent token to one agent name')
     .option('--description <text>', 'what the token is for')
+    .option('--cache <name>', 'push/pull tokens: only this binary cache')
     .action(run(async (flags) => (await import('./commands/admin.js')).tokenCreate(flags)));
   localOptions(token.command('list').description('list tokens (never their secrets)'))
     .option('--workspace <name>', 'workspace', 'default')
@@ -144,6 +146,7 @@ export function buildProgram(): Command {
   databaseOptions(user.command('list').description('list users and their roles'))
     .option('--json', 'JSON output')
     .action(run(async (flags) => (await import('./commands/users.js')).userList(flags)));
+  registerCacheCommands(program, readerOptions, run);
 
   return program;
 }

@@ -3,3 +3,8 @@ export * from './command.js';
 export * from './profile.js';
 export * from './store.js';
 export * from './system.js';
+export * from './base32.js';
+export * from './hash.js';
+export * from './narinfo.js';
+export * from './signing.js';
+export * from './nar.js';

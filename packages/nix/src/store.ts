@@ -29,10 +29,12 @@ export interface SubstituteOptions {
    * passes a directory of its own.
    */
   readonly cacheHome?: string;
+  /** netrc with the credential for a private cache (Drover's built-in one). */
+  readonly netrcFile?: string | undefined;
 }
 
 export function substituteCommand(paths: readonly StorePath[], source: SubstituteSource | null, options: SubstituteOptions = {}): Command {
-  const { gcRoot, cacheHome } = options;
+  const { gcRoot, cacheHome, netrcFile } = options;
   const argv: [string, ...string[]] = ['nix-store', '--realise', ...paths];
   // An indirect GC root keeps the fetched closure alive until the profile
   // (itself a root) points to it, and for as long as the deployment's record is kept.
@@ -41,6 +43,7 @@ export function substituteCommand(paths: readonly StorePath[], source: Substitut
     argv.push('--option', 'extra-substituters', source.substituter);
     argv.push('--option', 'extra-trusted-public-keys', source.publicKey);
   }
+  if (netrcFile) argv.push('--option', 'netrc-file', netrcFile);
   argv.push('--option', 'narinfo-cache-negative-ttl', '0');
   return cacheHome ? { argv, env: { XDG_CACHE_HOME: cacheHome } } : { argv };
 }

@@ -18,6 +18,7 @@ import {
 } from './schemas.js';
 import { literalUnion } from './schemas.js';
 import { ROLES } from './roles.js';
+import { CACHE_NAME_PATTERN } from './cache.js';
 
 export const API_PREFIX = '/api/v1';
 
@@ -160,6 +161,8 @@ export const TokenCreateRequestSchema = Type.Object(
     kind: TokenKindSchema,
     agent: Type.Optional(AgentNameSchema),
     description: Type.Optional(ShortText),
+    /** push/pull tokens: only this binary cache (default: every cache of the workspace). */
+    cache: Type.Optional(Type.String({ pattern: CACHE_NAME_PATTERN, maxLength: 64 })),
   },
   { additionalProperties: false },
 );

@@ -141,6 +141,42 @@ export const ERRORS = {
     status: 503,
     hint: 'The server is starting or shutting down; retry shortly.',
   },
+  DROVER_ERR_INVALID_CACHE_NAME: {
+    status: 400,
+    hint: 'Cache names are 1-64 characters of lowercase letters, digits and "-", starting with a letter or digit.',
+  },
+  DROVER_ERR_CACHE_NOT_FOUND: {
+    status: 404,
+    hint: 'List caches with `drover cache list`, or create one with `drover cache create NAME`.',
+  },
+  DROVER_ERR_CACHE_EXISTS: {
+    status: 409,
+    hint: 'Cache names are unique on a server (they are part of the substituter URL); pick another name.',
+  },
+  DROVER_ERR_CACHE_PATH_NOT_FOUND: {
+    status: 404,
+    hint: 'The cache does not hold this store path or NAR; push it with `nix copy --to` or `drover push`.',
+  },
+  DROVER_ERR_NARINFO_INVALID: {
+    status: 400,
+    hint: 'Upload narinfos as Nix writes them (StorePath, URL, Compression, FileHash, FileSize, NarHash, NarSize, References); use `nix copy --to` or `drover push`.',
+  },
+  DROVER_ERR_NAR_MISMATCH: {
+    status: 400,
+    hint: 'The uploaded NAR does not match its name or its narinfo (hash or size), or it was truncated; nothing was stored. Push again.',
+  },
+  DROVER_ERR_NAR_MISSING: {
+    status: 409,
+    hint: 'Upload the NAR (and every referenced path) before the narinfo; `nix copy --to` and `drover push` do this in order.',
+  },
+  DROVER_ERR_UNSUPPORTED_COMPRESSION: {
+    status: 415,
+    hint: 'The cache accepts NARs compressed with zstd, xz or none; push with `?compression=zstd`.',
+  },
+  DROVER_ERR_UPLOAD_TIMEOUT: {
+    status: 408,
+    hint: 'The upload body stopped arriving (or never came); retry the push over a working connection.',
+  },
   DROVER_ERR_INTERNAL: {
     status: 500,
     hint: 'This is a bug or an infrastructure failure; the server log has the details under the request id.',

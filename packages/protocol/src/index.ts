@@ -9,3 +9,4 @@ export * from './deploy-spec.js';
 export * from './schemas.js';
 export * from './messages.js';
 export * from './api.js';
+export * from './cache.js';

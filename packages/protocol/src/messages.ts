@@ -119,6 +119,8 @@ export type DeploymentFinishedMessage = Static<typeof DeploymentFinishedMessage>
 export const CacheConfigSchema = Type.Object({
   substituter: Type.String({ maxLength: 2048 }),
   publicKey: Type.String({ maxLength: 1024 }),
+  /** The server's own cache: `substituter` is a path on the server; the agent authenticates with its token. */
+  builtin: Type.Optional(Type.Boolean()),
 });
 export type CacheConfig = Static<typeof CacheConfigSchema>;
 

@@ -27,9 +27,14 @@ export const ROLE_ACTIONS = {
   admin: ['read', 'deploy', 'admin'],
 } as const satisfies Record<Role, readonly Action[]>;
 
-/** The same, for bearer tokens: an agent token only holds an agent socket. */
+/**
+ * The same, for bearer tokens: an agent token only holds an agent socket;
+ * push and pull tokens act only on binary caches (see cache.ts), never here.
+ */
 export const TOKEN_ACTIONS = {
   agent: ['agent'],
+  push: [],
+  pull: [],
   activate: ['read', 'deploy'],
   admin: ['read', 'deploy', 'admin'],
 } as const satisfies Record<TokenKind, readonly Action[]>;

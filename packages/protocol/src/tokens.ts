@@ -7,13 +7,13 @@
  * token itself (see server/src/auth).
  */
 
-export const TOKEN_KINDS = ['agent', 'activate', 'admin'] as const;
+export const TOKEN_KINDS = ['agent', 'activate', 'admin', 'push', 'pull'] as const;
 export type TokenKind = (typeof TOKEN_KINDS)[number];
 
 export const TOKEN_ID_LENGTH = 16; // hex characters, 64 bits, public
 export const TOKEN_SECRET_LENGTH = 64; // hex characters, 256 bits, secret
 
-const tokenRe = /^drover_(agent|activate|admin)_([0-9a-f]{16})_([0-9a-f]{64})$/;
+const tokenRe = /^drover_(agent|activate|admin|push|pull)_([0-9a-f]{16})_([0-9a-f]{64})$/;
 
 export interface ParsedToken {
   readonly kind: TokenKind;
@@ -46,5 +46,9 @@ export const TOKEN_SCOPES = {
   read: ['activate', 'admin'],
   /** Tokens, workspace settings. */
   admin: ['admin'],
+  /** Upload to a binary cache of the workspace (push tokens may be bound to one cache). */
+  cachePush: ['push', 'admin'],
+  /** Read a private binary cache of the workspace; agents substitute with their own token. */
+  cachePull: ['pull', 'push', 'agent', 'activate', 'admin'],
 } as const satisfies Record<string, readonly TokenKind[]>;
 export type TokenScope = keyof typeof TOKEN_SCOPES;

@@ -12,6 +12,7 @@ import type { AgentHub } from './hub/agent-hub.js';
 import type { DeploymentWatcher } from './deployments/watcher.js';
 import type { TokenUsage } from './auth/usage.js';
 import type { Metrics } from './metrics.js';
+import type { CacheService } from './cache/service.js';
 
 export interface ServerContext {
   readonly db: Kysely<Database>;
@@ -24,6 +25,8 @@ export interface ServerContext {
   readonly log: Logger;
   readonly replicaId: string;
   readonly presence: Presence;
+  /** The built-in binary cache. */
+  readonly cache: CacheService;
   /** Base URL for links printed to users (deployment pages). */
   publicUrl: string;
   /** How long a web UI sign-in lasts. */

@@ -15,3 +15,5 @@ export {
 } from './workspaces/workspaces.js';
 export { createUser, deleteUser, grantRole, listUsers, revokeRole, setPassword } from './auth/users.js';
 export { version } from './version.js';
+export { CacheService, type CacheOptions } from './cache/service.js';
+export type { StorageConfig } from './cache/storage/storage.js';

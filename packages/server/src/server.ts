@@ -5,6 +5,8 @@
  * 127.0.0.1:0.
  */
 import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { LocalBus, type Bus } from './bus/bus.js';
@@ -19,9 +21,8 @@ import { createLogger } from './logger.js';
 import { ensureDefaultWorkspace } from './workspaces/workspaces.js';
 import { TokenUsage } from './auth/usage.js';
 import { DEFAULT_SESSION_TTL_MS } from './auth/sessions.js';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { Metrics } from './metrics.js';
+import { CacheService, type CacheOptions } from './cache/service.js';
 
 export interface ServerOptions {
   /** host:port to listen on; port 0 picks a free one. */
@@ -40,6 +41,8 @@ export interface ServerOptions {
   readonly webRoot?: string | null | undefined;
   /** Set in a `--workers` cluster worker: the primary migrated already; on SQLite the bus runs over IPC. */
   readonly clusterWorker?: boolean | undefined;
+  /** The built-in binary cache; NARs default to DATA_DIR/cache. */
+  readonly cache?: Partial<CacheOptions> | undefined;
 }
 
 export interface RunningServer {
@@ -73,6 +76,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const lastSeenFlushMs = options.lastSeenFlushMs ?? 15_000;
   const database: OpenDatabase = await openDatabase(options);
   let bus: Bus | undefined;
+  let cache: CacheService | undefined;
   try {
     if (!options.clusterWorker) {
       await migrateToLatest(database);
@@ -84,6 +88,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         : options.clusterWorker
           ? new ClusterBus()
           : new LocalBus();
+    cache = await CacheService.open(database.db, log, { ...options.cache, storage: options.cache?.storage ?? { kind: 'local', dir: join(options.dataDir, 'cache') } });
     const replicaId = randomUUID();
     const usage = new TokenUsage(database.db, log, lastSeenFlushMs);
     // Read at scrape time, when the hub exists.
@@ -104,6 +109,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       publicUrl: options.publicUrl ?? '',
       sessionTtlMs: options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS,
       webRoot: options.webRoot === undefined ? defaultWebRoot() : options.webRoot,
+      cache,
     };
     const app = await buildApp(ctx);
     await app.listen({ host, port });
@@ -125,11 +131,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           usage.stop();
           await usage.flush();
           await bus!.close();
+          await cache!.close();
           await database.close();
         })()),
     };
   } catch (err) {
     await bus?.close().catch(() => {});
+    await cache?.close().catch(() => {});
     await database.close().catch(() => {});
     throw err;
   }

@@ -7,3 +7,7 @@ export function agentCommand(token: string, agent: string, serverUrl: string): s
 export function activateCommand(token: string, serverUrl: string): string {
   return `DROVER_ACTIVATE_TOKEN=${token} drover activate deploy.json --server ${serverUrl}`;
 }
+
+export function pushCommand(token: string, serverUrl: string): string {
+  return `DROVER_PUSH_TOKEN=${token} drover push CACHE ./result --server ${serverUrl}`;
+}

@@ -30,6 +30,7 @@ import { API_PREFIX, type StorePath } from '@drover/protocol';
 import type { RunnerOrder } from '../state.js';
 import type { Journal } from './journal.js';
 import { acquireProfileLock } from './lock.js';
+import { resolveCache } from './builtin-cache.js';
 
 export type Phase = 'waiting' | 'fetching' | 'activating' | 'checking' | 'rolling-back' | 'done';
 
@@ -130,8 +131,9 @@ export async function runDeployment(ctx: RunContext): Promise<void> {
 
       ctx.phase = 'fetching';
       const paths = [storePath, ...(deployment.rollbackScript ? [deployment.rollbackScript as StorePath] : [])];
-      if (order.cache) journal.say(`fetching from ${order.cache.substituter} and this machine's own substituters`);
-      const substitute = substituteCommand(paths, order.cache, { gcRoot: join(ctx.dir, 'gcroot'), cacheHome: join(ctx.dir, '..', '..', 'cache') });
+      const cache = resolveCache(order.cache, order.server, ctx.token, join(ctx.dir, '..', '..'));
+      if (cache.source) journal.say(`fetching from ${cache.source.substituter} and this machine's own substituters`);
+      const substitute = substituteCommand(paths, cache.source, { gcRoot: join(ctx.dir, 'gcroot'), cacheHome: join(ctx.dir, '..', '..', 'cache'), netrcFile: cache.netrcFile });
       let fetched = await step(ctx, substitute, true);
       if (fetched.code !== 0 && !ctx.cancel.aborted && fetched.stderrTail.some((l) => /SQLite|database is locked/i.test(l))) {
         journal.say('Nix hit a transient database error; trying once more');

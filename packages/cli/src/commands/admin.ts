@@ -12,14 +12,15 @@ async function withTarget<T>(flags: AdminFlags, fn: (t: AdminTarget) => Promise<
   }
 }
 
-export async function tokenCreate(flags: AdminFlags & { kind: string; workspace: string; agent?: string; description?: string }): Promise<void> {
+export async function tokenCreate(flags: AdminFlags & { kind: string; workspace: string; agent?: string; description?: string; cache?: string }): Promise<void> {
   if (!isTokenKind(flags.kind)) {
     throw new DroverError('DROVER_ERR_VALIDATION', `--kind must be one of ${TOKEN_KINDS.join(', ')} (got ${JSON.stringify(flags.kind)})`);
   }
   if (flags.agent && flags.kind !== 'agent') throw new DroverError('DROVER_ERR_VALIDATION', '--agent only applies to --kind agent');
+  if (flags.cache && flags.kind !== 'push' && flags.kind !== 'pull') throw new DroverError('DROVER_ERR_VALIDATION', '--cache only applies to --kind push or pull');
   const kind = flags.kind;
   const { token, info: t } = await withTarget(flags, (target) =>
-    target.createToken({ workspace: flags.workspace, kind, agent: flags.agent, description: flags.description }),
+    target.createToken({ workspace: flags.workspace, kind, agent: flags.agent, description: flags.description, cache: flags.cache }),
   );
   out(token);
   info(`created ${t.kind} token ${t.id} in workspace ${t.workspace}${t.agent ? ` for agent ${t.agent}` : ''}; it is shown only once`);

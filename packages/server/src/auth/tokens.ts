@@ -42,11 +42,16 @@ export interface CreateTokenInput {
   readonly kind: TokenKind;
   readonly agentName?: AgentName | undefined;
   readonly description?: string | undefined;
+  /** push/pull tokens: bound to this cache only. */
+  readonly cacheId?: string | undefined;
 }
 
 export async function createToken(db: Kysely<Database>, input: CreateTokenInput): Promise<{ token: string; row: TokenRow }> {
   if (input.agentName && input.kind !== 'agent') {
     throw new DroverError('DROVER_ERR_VALIDATION', `only agent tokens can be bound to an agent name (got kind ${input.kind})`);
+  }
+  if (input.cacheId && input.kind !== 'push' && input.kind !== 'pull') {
+    throw new DroverError('DROVER_ERR_VALIDATION', `only push and pull tokens can be bound to a cache (got kind ${input.kind})`);
   }
   const id = randomBytes(8).toString('hex');
   const secret = randomBytes(32).toString('hex');
@@ -66,6 +71,7 @@ export async function createToken(db: Kysely<Database>, input: CreateTokenInput)
     // A token bound to a name declares that agent, so a first deployment can
     // be queued before the machine has ever connected.
     if (input.agentName) await declareAgent(tx, input.workspaceId, input.agentName);
+    if (input.cacheId) await tx.insertInto('token_caches').values({ token_id: id, cache_id: input.cacheId }).execute();
   });
   return { token: formatToken({ kind: input.kind, id, secret }), row };
 }

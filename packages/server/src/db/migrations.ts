@@ -4,6 +4,7 @@
  * migration; add the next one.
  */
 import { type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { cacheMigration } from '../cache/migration.js';
 
 const initial: Migration = {
   async up(db: Kysely<unknown>) {
@@ -130,6 +131,7 @@ const users: Migration = {
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_users': users,
+  '0003_cache': cacheMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

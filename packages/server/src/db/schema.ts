@@ -5,6 +5,7 @@
  */
 import type { Generated, Insertable, Selectable } from 'kysely';
 import type { DeploymentStatus, LogStream, Role, TokenKind } from '@drover/protocol';
+import type { CacheNarsTable, CachePathsTable, CachePinsTable, CachesTable, TokenCachesTable } from '../cache/tables.js';
 
 export interface WorkspacesTable {
   id: string;
@@ -123,6 +124,11 @@ export interface Database {
   users: UsersTable;
   role_grants: RoleGrantsTable;
   sessions: SessionsTable;
+  caches: CachesTable;
+  cache_nars: CacheNarsTable;
+  cache_paths: CachePathsTable;
+  cache_pins: CachePinsTable;
+  token_caches: TokenCachesTable;
 }
 
 export type WorkspaceRow = Selectable<WorkspacesTable>;

@@ -17,6 +17,7 @@ import { sessionRoutes } from './routes/session.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { webRoutes } from './routes/web.js';
 import { workspaceRoutes } from './routes/workspaces.js';
+import { cacheRoutes } from './routes/cache.js';
 import { version } from '../version.js';
 
 /** Largest accepted request body: a deploy.json naming 10,000+ agents fits. */
@@ -78,7 +79,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
     ctx.metrics.httpDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
     request.log.debug({ method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
-  for (const routes of [healthRoutes, sessionRoutes, workspaceRoutes, agentSocketRoutes]) {
+  for (const routes of [healthRoutes, sessionRoutes, workspaceRoutes, agentSocketRoutes, cacheRoutes]) {
     await app.register(async (scope) => routes(scope, ctx));
   }
   // Routes that act inside one workspace, mounted twice: under /api/v1 they

@@ -37,7 +37,7 @@ export async function authenticate(ctx: ServerContext, request: FastifyRequest, 
 }
 
 /** What a token kind amounts to as a role (agent tokens have none). */
-const TOKEN_ROLES: Record<TokenKind, Role | null> = { agent: null, activate: 'deployer', admin: 'admin' };
+const TOKEN_ROLES: Record<TokenKind, Role | null> = { agent: null, push: null, pull: null, activate: 'deployer', admin: 'admin' };
 
 export interface Access {
   readonly workspaceId: string;

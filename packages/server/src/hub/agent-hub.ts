@@ -30,6 +30,7 @@ import type { Database } from '../db/schema.js';
 import { markDisconnected, markReplicaDisconnected, registerAgent, touchLastSeen } from '../agents/repository.js';
 import { appendLog, latestPendingFor, markFinished, markStarted, setClosureSize } from '../deployments/repository.js';
 import { cacheOf, getWorkspaceById } from '../workspaces/workspaces.js';
+import { effectiveCache } from '../cache/agents.js';
 import type { Metrics } from '../metrics.js';
 
 export interface HubOptions {
@@ -216,7 +217,7 @@ export class AgentHub {
       type: 'registered',
       agentId: row.id,
       workspace: workspace.name,
-      cache: cacheOf(workspace),
+      cache: await effectiveCache(db, workspace.id, cacheOf(workspace)),
       pingIntervalMs: this.opts.pingIntervalMs,
     });
     this.opts.metrics.agentConnections.inc();
@@ -266,8 +267,10 @@ export class AgentHub {
     const local = agentIds.filter((id) => this.byAgent.has(id));
     if (local.length === 0) return;
     const orders: Map<string, DeploymentOrder> = await latestPendingFor(this.opts.db, local);
-    for (const [agentId, deployment] of orders) {
-      this.byAgent.get(agentId)?.send({ type: 'deploy', deployment });
+    for (const [agentId, order] of orders) {
+      const conn = this.byAgent.get(agentId);
+      const deployment = order.cache || !conn ? order : { ...order, cache: await effectiveCache(this.opts.db, conn.principal.workspaceId, null) };
+      conn?.send({ type: 'deploy', deployment });
     }
   }
 

@@ -25,7 +25,7 @@ export const API_PREFIX: typeof P.API_PREFIX = '/api/v1';
 export const CSRF_HEADER: typeof P.CSRF_HEADER = 'x-drover-csrf';
 export const WORKSPACE_EVENTS: typeof P.WORKSPACE_EVENTS = { ready: 'ready', agents: 'agents', deployments: 'deployments', resync: 'resync' };
 export const LOG_EVENTS: typeof P.LOG_EVENTS = { line: 'line', status: 'status', end: 'end' };
-export const TOKEN_KINDS: typeof P.TOKEN_KINDS = ['agent', 'activate', 'admin'];
+export const TOKEN_KINDS: typeof P.TOKEN_KINDS = ['agent', 'activate', 'admin', 'push', 'pull'];
 export const DEPLOYMENT_STATUSES: typeof P.DEPLOYMENT_STATUSES = ['Pending', 'InProgress', 'Succeeded', 'Failed', 'Cancelled', 'Superseded'];
 export const ROLE_ACTIONS: typeof P.ROLE_ACTIONS = {
   viewer: ['read'],

@@ -6,7 +6,7 @@
 import { useState } from 'preact/hooks';
 import { api, wsPath } from '../api/client.js';
 import { TOKEN_KINDS, type TokenCreated, type TokenInfo, type TokenKind } from '../api/protocol.js';
-import { activateCommand, agentCommand } from '../commands.js';
+import { activateCommand, agentCommand, pushCommand } from '../commands.js';
 import { ConfirmButton } from '../components/confirm-button.js';
 import { CopyBlock } from '../components/copy.js';
 import { ErrorBox } from '../components/error-box.js';
@@ -22,6 +22,8 @@ const KIND_HELP: Record<TokenKind, string> = {
   agent: 'held by one machine running drover agent; optionally bound to one agent name',
   activate: 'for CI: starts deployments and reads agents, deployments and logs',
   admin: 'everything in this workspace, including tokens and settings',
+  push: "for CI: uploads store paths to the workspace's built-in binary caches (nix copy or drover push)",
+  pull: "reads the workspace's private built-in binary caches (a netrc password for nix)",
 };
 
 export function TokensPage() {
@@ -163,7 +165,14 @@ function CreateTokenForm({ onCreated }: { onCreated: (t: TokenCreated) => void }
 function NewTokenSecret({ created, onDone }: { created: TokenCreated; onDone: () => void }) {
   const { info } = useSession();
   const { token, info: t } = created;
-  const command = t.kind === 'agent' ? agentCommand(token, t.agent ?? 'NAME', info.publicUrl) : t.kind === 'activate' ? activateCommand(token, info.publicUrl) : null;
+  const command =
+    t.kind === 'agent'
+      ? agentCommand(token, t.agent ?? 'NAME', info.publicUrl)
+      : t.kind === 'activate'
+        ? activateCommand(token, info.publicUrl)
+        : t.kind === 'push'
+          ? pushCommand(token, info.publicUrl)
+          : null;
   return (
     <section class="card secret" aria-labelledby="new-token-title" data-testid="new-token">
       <h2 id="new-token-title">
@@ -173,7 +182,13 @@ function NewTokenSecret({ created, onDone }: { created: TokenCreated; onDone: ()
       <CopyBlock text={token} label="Token" testId="new-token-secret" />
       {command ? (
         <>
-          <p>{t.kind === 'agent' ? `On the machine${t.agent ? '' : ' (replace NAME with the agent name)'}:` : 'In CI, with deploy.json next to it:'}</p>
+          <p>
+            {t.kind === 'agent'
+              ? `On the machine${t.agent ? '' : ' (replace NAME with the agent name)'}:`
+              : t.kind === 'push'
+                ? 'In CI (replace CACHE with the cache name):'
+                : 'In CI, with deploy.json next to it:'}
+          </p>
           <CopyBlock text={command} label="Command" testId="new-token-command" />
         </>
       ) : null}

@@ -32,6 +32,7 @@ export async function tokenRoutes(app: FastifyInstance, ctx: ServerContext): Pro
         kind: request.body.kind,
         agentName: request.body.agent as AgentName | undefined,
         description: request.body.description,
+        cacheId: request.body.cache === undefined ? undefined : (await ctx.cache.findCache(request.body.cache, p.workspaceId)).id,
       });
       request.log.info({ token: row.id, kind: row.kind, by: `${p.actor.kind}:${p.actor.id}` }, 'token created');
       return reply.status(201).send({ token, info: tokenInfo(row, p.workspaceName) });

@@ -1,0 +1,206 @@
+/**
+ * Benchmark of the built-in binary cache (not a test): prints one table.
+ *
+ *   - narinfo GET requests/s and NAR download MB/s on loopback, side by side
+ *     with nginx (Debian package) serving the same paths as static files in
+ *     Nix's file:// layout;
+ *   - `drover push` vs `nix copy --to` for BENCH_PATHS (200) small paths, on
+ *     loopback and through a TCP proxy adding BENCH_RTT_MS (20) of round trip,
+ *     with the request counts the server saw.
+ *
+ * Env: BENCH_PATHS (200), BENCH_BIG_MB (200), BENCH_SECONDS (5, per load run),
+ * BENCH_CONCURRENCY (64), BENCH_RTT_MS (20). Run: `node bench/dist/src/cache.js`.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Agent, request } from 'node:http';
+import { createServer, connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { renderTable, type Row } from './table.js';
+
+const ROOT = resolve(fileURLToPath(import.meta.url), '../../../..');
+const DROVER = join(ROOT, 'bin', 'drover');
+const N = Number(process.env['BENCH_PATHS'] ?? 200);
+const BIG_MB = Number(process.env['BENCH_BIG_MB'] ?? 200);
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
+const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 64);
+const RTT = Number(process.env['BENCH_RTT_MS'] ?? 20);
+const PUSH_TIMEOUT_S = Number(process.env['BENCH_PUSH_TIMEOUT'] ?? 120);
+
+function sh(cmd: string, env: NodeJS.ProcessEnv = {}): string {
+  const r = spawnSync('bash', ['-c', cmd], { env: { ...process.env, ...env }, maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr.toString()}`);
+  return r.stdout.toString().trim();
+}
+
+function timed(cmd: string, env: NodeJS.ProcessEnv = {}): number {
+  const t = process.hrtime.bigint();
+  sh(cmd, env);
+  return Number(process.hrtime.bigint() - t) / 1e9;
+}
+
+/** Small new store paths (no references), unique to this run. */
+function makePaths(dir: string, count: number, tag: string): string[] {
+  return sh(`cd ${dir} && mkdir -p ${tag} && for i in $(seq 1 ${count}); do head -c 4096 /dev/urandom > ${tag}/p$i; done && nix-store --add ${tag}/p*`).split('\n');
+}
+
+/** GETs `paths` round-robin over keep-alive connections for SECONDS; requests/s. */
+async function load(base: string, paths: readonly string[], auth?: string): Promise<{ rps: number; errors: number }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const end = Date.now() + SECONDS * 1000;
+  let done = 0;
+  let errors = 0;
+  let i = 0;
+  const one = () =>
+    new Promise<void>((ok) => {
+      const req = request(`${base}/${paths[i++ % paths.length]}`, { agent, headers: auth ? { authorization: auth } : {} }, (res) => {
+        if (res.statusCode !== 200) errors++;
+        res.resume();
+        res.on('end', () => ok());
+      });
+      req.on('error', () => (errors++, ok()));
+      req.end();
+    });
+  const worker = async () => {
+    while (Date.now() < end) {
+      await one();
+      done++;
+    }
+  };
+  const t = Date.now();
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  agent.destroy();
+  return { rps: done / ((Date.now() - t) / 1000), errors };
+}
+
+async function download(url: string, times: number): Promise<number> {
+  const t = Date.now();
+  let bytes = 0;
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      for (let k = 0; k < times / 4; k++) {
+        const res = await fetch(url);
+        for await (const chunk of res.body!) bytes += (chunk as Uint8Array).length;
+      }
+    }),
+  );
+  return bytes / 1024 / 1024 / ((Date.now() - t) / 1000);
+}
+
+/** A TCP proxy that delays every chunk by half the round trip in each direction, in order. */
+function latencyProxy(target: number, listen: number, rttMs: number): Promise<{ port: number; close: () => void }> {
+  const delay = (from: Socket, to: Socket) => {
+    let last = 0;
+    from.on('data', (c) => {
+      const at = Math.max(Date.now() + rttMs / 2, last);
+      last = at;
+      setTimeout(() => to.write(c), at - Date.now());
+    });
+    from.on('end', () => setTimeout(() => to.end(), Math.max(0, last - Date.now()) + rttMs / 2));
+    from.on('error', () => to.destroy());
+  };
+  const server = createServer((client) => {
+    const upstream = connect(target, '127.0.0.1');
+    delay(client, upstream);
+    delay(upstream, client);
+  });
+  return new Promise((ok) => server.listen(listen, '127.0.0.1', () => ok({ port: (server.address() as { port: number }).port, close: () => server.close() })));
+}
+
+async function requestCount(server: string, admin: string): Promise<number> {
+  const text = await (await fetch(`${server}/metrics`, { headers: { authorization: `Bearer ${admin}` } })).text();
+  return [...text.matchAll(/^drover_http_request_duration_seconds_count\{[^}]*route="\/(?:cache|api\/v1\/caches)[^"]*"[^}]*\} (\d+)/gm)].reduce((a, m) => a + Number(m[1]), 0);
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'drover-bench-cache-'));
+  const procs: ChildProcess[] = [];
+  try {
+    const port = 17_000 + Math.floor(Math.random() * 1000);
+    const url = `http://127.0.0.1:${port}`;
+    const server = spawn(process.execPath, [DROVER, 'server', '--listen', `127.0.0.1:${port}`, '--data-dir', join(dir, 'data'), '--log-level', 'warn'], { stdio: 'ignore' });
+    procs.push(server);
+    for (let i = 0; i < 100 && !(await fetch(`${url}/api/v1/health`).catch(() => null))?.ok; i++) await new Promise((r) => setTimeout(r, 100));
+    const admin = sh(`${process.execPath} ${DROVER} token create --kind admin --data-dir ${join(dir, 'data')}`);
+    const push = sh(`${process.execPath} ${DROVER} token create --kind push --data-dir ${join(dir, 'data')}`);
+    const netrc = join(dir, 'netrc');
+    await writeFile(netrc, `machine 127.0.0.1 password ${push}\n`);
+    for (const c of ['serve', 'nixcopy', 'dpush', 'nixcopyrtt', 'dpushrtt']) sh(`${process.execPath} ${DROVER} cache create ${c} --public --server ${url}`, { DROVER_ADMIN_TOKEN: admin });
+    const xdg = { XDG_CACHE_HOME: join(dir, 'xdg') };
+
+    // Serving: the same paths in drover and, via nix copy --to file://, for nginx.
+    const served = makePaths(dir, N, 'served');
+    sh(`dd if=/dev/urandom of=${dir}/big bs=1M count=${BIG_MB} status=none`);
+    const big = sh(`nix-store --add ${dir}/big`);
+    sh(`nix copy --to '${url}/cache/serve?compression=zstd' --option netrc-file ${netrc} ${served.join(' ')} ${big}`, xdg);
+    sh(`nix copy --to 'file://${dir}/static?compression=zstd' ${served.join(' ')} ${big}`);
+    const nginxPort = port + 1;
+    await writeFile(join(dir, 'nginx.conf'), `user root; worker_processes 2; pid ${dir}/nginx.pid; error_log ${dir}/nginx.err; daemon off;
+events { worker_connections 1024; }
+http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
+  types { text/x-nix-narinfo narinfo; application/x-nix-nar zst; }
+  server { listen 127.0.0.1:${nginxPort}; root ${dir}/static; } }\n`);
+    const nginx = spawn('nginx', ['-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
+    procs.push(nginx);
+    await new Promise((r) => setTimeout(r, 500));
+    const narinfos = served.map((p) => `${p.slice(11, 43)}.narinfo`);
+    const bigNarinfo = sh(`cat ${dir}/static/${big.slice(11, 43)}.narinfo`);
+    const bigUrl = /^URL: (.*)$/m.exec(bigNarinfo)![1]!;
+
+    const dN = await load(`${url}/cache/serve`, narinfos);
+    const nN = await load(`http://127.0.0.1:${nginxPort}`, narinfos);
+    const dMiss = await load(`${url}/cache/serve`, narinfos.map((n) => `00000${n.slice(5)}`));
+    const dBig = await download(`${url}/cache/serve/${bigUrl}`, 8);
+    const nBig = await download(`http://127.0.0.1:${nginxPort}/${bigUrl}`, 8);
+
+    // Pushing N small paths: nix copy vs drover push, loopback and through the latency proxy.
+    const pushRun = async (cache: string, tool: 'nix' | 'drover', base: string, tag: string) => {
+      const paths = makePaths(dir, N, tag);
+      const before = await requestCount(url, admin);
+      const limit = `timeout ${PUSH_TIMEOUT_S}`;
+      let secs = NaN;
+      try {
+        secs =
+          tool === 'nix'
+            ? timed(`${limit} nix copy --to '${base}/cache/${cache}?compression=zstd' --option netrc-file ${netrc} ${paths.join(' ')}`, { XDG_CACHE_HOME: join(dir, `xdg-${tag}`) })
+            : timed(`${limit} ${process.execPath} ${DROVER} push ${cache} ${paths.join(' ')} --server ${base}`, { DROVER_PUSH_TOKEN: push });
+      } catch (err) {
+        process.stderr.write(`${tool} push to ${base} failed or timed out: ${(err as Error).message.slice(-300)}\n`);
+      }
+      return { secs, requests: (await requestCount(url, admin)) - before };
+    };
+    const nixLoop = await pushRun('nixcopy', 'nix', url, 'a');
+    const drvLoop = await pushRun('dpush', 'drover', url, 'b');
+    process.stderr.write(`loopback: nginx ${nN.rps.toFixed(0)} req/s, drover ${dN.rps.toFixed(0)} req/s; nix copy ${nixLoop.secs.toFixed(2)} s (${nixLoop.requests} requests), drover push ${drvLoop.secs.toFixed(2)} s (${drvLoop.requests} requests)\n`);
+    // The proxy runs in its own process: the push runs below block this one's event loop (spawnSync).
+    const proxyPort = port + 2;
+    const proxy = spawn(process.execPath, [fileURLToPath(import.meta.url), 'proxy', String(port), String(proxyPort), String(RTT)], { stdio: 'ignore' });
+    procs.push(proxy);
+    await new Promise((r) => setTimeout(r, 500));
+    const via = `http://127.0.0.1:${proxyPort}`;
+    const nixRtt = await pushRun('nixcopyrtt', 'nix', via, 'c');
+    const drvRtt = await pushRun('dpushrtt', 'drover', via, 'd');
+
+    const rows: Row[] = [
+      { metric: 'narinfo GET, drover', value: dN.rps.toFixed(0), unit: 'req/s', note: `${CONCURRENCY} keep-alive connections, ${SECONDS} s, errors ${dN.errors}` },
+      { metric: 'narinfo GET, nginx (same files)', value: nN.rps.toFixed(0), unit: 'req/s', note: `drover/nginx = ${(dN.rps / nN.rps).toFixed(2)}` },
+      { metric: 'narinfo GET 404, drover', value: dMiss.rps.toFixed(0), unit: 'req/s', note: 'missing paths' },
+      { metric: `NAR download ${BIG_MB} MB, drover`, value: dBig.toFixed(0), unit: 'MB/s', note: '4 parallel, 8 downloads' },
+      { metric: `NAR download ${BIG_MB} MB, nginx`, value: nBig.toFixed(0), unit: 'MB/s', note: `drover/nginx = ${(dBig / nBig).toFixed(2)}` },
+      { metric: `nix copy --to, ${N} paths, loopback`, value: nixLoop.secs.toFixed(2), unit: 's', note: `${nixLoop.requests} requests` },
+      { metric: `drover push, ${N} paths, loopback`, value: drvLoop.secs.toFixed(2), unit: 's', note: `${drvLoop.requests} requests; ${(nixLoop.secs / drvLoop.secs).toFixed(1)}x faster than nix copy` },
+      { metric: `nix copy --to, ${N} paths, +${RTT} ms RTT`, value: nixRtt.secs.toFixed(2), unit: 's', note: `${nixRtt.requests} requests` },
+      { metric: `drover push, ${N} paths, +${RTT} ms RTT`, value: drvRtt.secs.toFixed(2), unit: 's', note: `${drvRtt.requests} requests; ${(nixRtt.secs / drvRtt.secs).toFixed(1)}x faster than nix copy` },
+    ];
+    process.stdout.write(renderTable(rows) + '\n');
+  } finally {
+    for (const p of procs) p.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    if (!process.env['BENCH_KEEP']) await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === 'proxy') await latencyProxy(Number(process.argv[3]), Number(process.argv[4]), Number(process.argv[5]));
+else await main();

@@ -1,0 +1,142 @@
+/**
+ * `drover push CACHE PATH…`: uploads the closures of store paths to a
+ * built-in cache. It reads the closure's metadata with one
+ * `nix path-info --json -r`, asks the server which paths are missing in ONE
+ * request, then streams each missing path as a zstd-compressed NAR (made in
+ * process, no temporary files) in one request per path, several at a time,
+ * each path only after the paths it references. Progress is a bar on a
+ * terminal and plain lines otherwise.
+ */
+import { execFile } from 'node:child_process';
+import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
+import { CompressStream } from 'zstd-napi';
+import { API_PREFIX, DroverError, parseCacheName, parseStorePath, STORE_DIR, type StorePath } from '@drover/protocol';
+import { dumpNar } from '@drover/nix';
+import { info } from '../output.js';
+import { serverFrom } from './reader.js';
+
+interface PathInfo {
+  readonly path: StorePath;
+  readonly narHash: string;
+  readonly narSize: number;
+  readonly references: readonly string[];
+  readonly deriver: string | null;
+  readonly ca: string | null;
+  readonly signatures: readonly string[];
+}
+
+const base = (p: string) => p.slice(STORE_DIR.length + 1);
+
+async function closureOf(paths: readonly StorePath[]): Promise<PathInfo[]> {
+  const { stdout } = await promisify(execFile)('nix', ['--extra-experimental-features', 'nix-command', 'path-info', '--json', '--recursive', ...paths], { maxBuffer: 1 << 30 });
+  const parsed = JSON.parse(stdout) as Array<Record<string, unknown>>;
+  return parsed.map((p) => ({
+    path: parseStorePath(p['path']),
+    narHash: String(p['narHash']),
+    narSize: Number(p['narSize']),
+    references: (p['references'] as string[] | undefined) ?? [],
+    deriver: typeof p['deriver'] === 'string' ? (p['deriver'] as string) : null,
+    ca: typeof p['ca'] === 'string' ? (p['ca'] as string) : null,
+    signatures: (p['signatures'] as string[] | undefined) ?? [],
+  }));
+}
+
+class Progress {
+  private done = 0;
+  private bytes = 0;
+  private readonly tty = process.stderr.isTTY === true;
+  constructor(private readonly total: number) {}
+
+  step(path: string, narSize: number): void {
+    this.done++;
+    this.bytes += narSize;
+    if (!this.tty) return info(`pushed ${path} (${this.done}/${this.total})`);
+    const width = 30;
+    const filled = Math.round((this.done / this.total) * width);
+    process.stderr.write(`\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${this.done}/${this.total} paths, ${(this.bytes / 1024 / 1024).toFixed(1)} MiB`);
+    if (this.done === this.total) process.stderr.write('\n');
+  }
+}
+
+export async function pushCommand(cacheName: string, rawPaths: string[], flags: { server?: string; jobs?: string; compression?: string }): Promise<void> {
+  const cache = parseCacheName(cacheName);
+  const server = serverFrom(flags).replace(/\/$/, '');
+  const token = process.env['DROVER_PUSH_TOKEN'];
+  if (!token) throw new DroverError('DROVER_ERR_UNAUTHORIZED', 'no push token: set DROVER_PUSH_TOKEN (create one with `drover token create --kind push`)');
+  const jobs = Number(flags.jobs ?? 8);
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new DroverError('DROVER_ERR_VALIDATION', `--jobs must be 1-64 (got ${JSON.stringify(flags.jobs)})`);
+  const compression = flags.compression ?? 'zstd';
+  if (compression !== 'zstd' && compression !== 'none') throw new DroverError('DROVER_ERR_UNSUPPORTED_COMPRESSION', '--compression must be zstd or none');
+  const started = Date.now();
+  const closure = await closureOf(rawPaths.map((p) => parseStorePath(p)));
+  const headers = { authorization: `Bearer ${token}` };
+  const url = `${server}${API_PREFIX}/caches/${cache}`;
+
+  const asked = await fetch(`${url}/missing`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ paths: closure.map((p) => p.path) }) });
+  if (!asked.ok) throw await failure(asked, 'asking which paths are missing');
+  const missing = new Set(((await asked.json()) as { missing: string[] }).missing);
+  const todo = closure.filter((p) => missing.has(p.path));
+  info(`${closure.length} paths in the closure, ${closure.length - todo.length} already in ${cache}, pushing ${todo.length}`);
+  if (todo.length === 0) return;
+
+  const progress = new Progress(todo.length);
+  const finished = new Map<string, Promise<void>>();
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  const slot = async () => {
+    while (running >= jobs) await new Promise<void>((r) => waiting.push(r));
+    running++;
+  };
+  const release = () => {
+    running--;
+    waiting.shift()?.();
+  };
+  const upload = async (p: PathInfo): Promise<void> => {
+    const nar = dumpNar(p.path);
+    const body = compression === 'zstd' ? nar.pipe(new CompressStream() as unknown as NodeJS.ReadWriteStream) : nar;
+    nar.on('error', (err) => (body as Readable).destroy(err));
+    const pathInfo = { storePath: p.path, narHash: p.narHash, narSize: p.narSize, references: p.references.map(base), deriver: p.deriver ? base(p.deriver) : null, ca: p.ca, sigs: p.signatures };
+    const res = await fetch(`${url}/paths`, {
+      method: 'PUT',
+      headers: { ...headers, 'content-type': 'application/x-nix-nar', 'x-drover-compression': compression, 'x-drover-path-info': Buffer.from(JSON.stringify(pathInfo)).toString('base64url') },
+      body: Readable.toWeb(body as Readable) as ReadableStream,
+      duplex: 'half',
+    } as RequestInit);
+    if (!res.ok) throw await failure(res, `pushing ${p.path}`);
+    await res.arrayBuffer();
+    progress.step(p.path, p.narSize);
+  };
+  // Each path starts once the missing paths it references are in; the server refuses it otherwise.
+  const schedule = (p: PathInfo): Promise<void> => {
+    let promise = finished.get(p.path);
+    if (!promise) {
+      const deps = p.references.filter((r) => r !== p.path && missing.has(r)).map((r) => schedule(todo.find((t) => t.path === r)!));
+      promise = Promise.all(deps).then(async () => {
+        await slot();
+        try {
+          await upload(p);
+        } finally {
+          release();
+        }
+      });
+      finished.set(p.path, promise);
+    }
+    return promise;
+  };
+  const results = await Promise.allSettled(todo.map(schedule));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  const bytes = todo.reduce((a, p) => a + p.narSize, 0);
+  info(`pushed ${todo.length} paths (${(bytes / 1024 / 1024).toFixed(1)} MiB of NARs) to ${cache} in ${((Date.now() - started) / 1000).toFixed(2)} s`);
+}
+
+async function failure(res: Response, what: string): Promise<DroverError | Error> {
+  const text = await res.text();
+  try {
+    const body = JSON.parse(text) as { code?: string; message?: string };
+    return new Error(`${what}: HTTP ${res.status} ${body.code ?? ''}: ${body.message ?? text}`);
+  } catch {
+    return new Error(`${what}: HTTP ${res.status} ${text.slice(0, 300)}`);
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * Narinfo files: the per-path metadata of a Nix binary cache
+ * (`<hash>.narinfo`). `parseNarinfo` reads what a client uploads and checks
+ * every field it relies on; `formatNarinfo` writes the canonical form Nix
+ * reads back. Unknown keys are ignored, as Nix does.
+ */
+import { DroverError, isStorePath, STORE_DIR, type StorePath } from '@drover/protocol';
+import { formatNixHash, parseNixHash, type Sha256 } from './hash.js';
+
+export const NAR_COMPRESSIONS = ['none', 'xz', 'zstd'] as const;
+export type NarCompression = (typeof NAR_COMPRESSIONS)[number];
+
+/** File extension of a NAR compressed this way. */
+export const NAR_EXTENSIONS: Record<NarCompression, string> = { none: '.nar', xz: '.nar.xz', zstd: '.nar.zst' };
+
+/** A NAR file name as it appears after `nar/`: `<nix base-32 file hash>.nar[.xz|.zst]`. */
+export const NAR_FILE_PATTERN = /^([0-9abcdfghijklmnpqrsvwxyz]{52})(\.nar(?:\.xz|\.zst)?)$/;
+
+export interface Narinfo {
+  readonly storePath: StorePath;
+  /** Relative to the cache root, e.g. `nar/<filehash>.nar.zst`. */
+  readonly url: string;
+  readonly compression: NarCompression;
+  readonly fileHash: Sha256;
+  readonly fileSize: number;
+  readonly narHash: Sha256;
+  readonly narSize: number;
+  /** Base names (`<hash>-<name>`) of the referenced store paths, sorted. */
+  readonly references: readonly string[];
+  readonly deriver: string | null;
+  readonly sigs: readonly string[];
+  readonly ca: string | null;
+}
+
+/** Parses `nar/<file>` into its file hash and compression. */
+export function parseNarFileName(file: string): { fileHash: Sha256; compression: NarCompression } | null {
+  const m = NAR_FILE_PATTERN.exec(file);
+  if (!m) return null;
+  const compression = (Object.entries(NAR_EXTENSIONS) as [NarCompression, string][]).find(([, ext]) => ext === m[2])![0];
+  return { fileHash: parseNixHash(`sha256:${m[1]}`), compression };
+}
+
+export function narFileName(fileHash: Uint8Array, compression: NarCompression): string {
+  return `${formatNixHash(fileHash).slice('sha256:'.length)}${NAR_EXTENSIONS[compression]}`;
+}
+
+const MAX_NARINFO_BYTES = 64 * 1024;
+const REFERENCE_RE = /^[0-9abcdfghijklmnpqrsvwxyz]{32}-[A-Za-z0-9+\-._?=]{1,211}$/;
+
+function bad(message: string): never {
+  throw new DroverError('DROVER_ERR_NARINFO_INVALID', message);
+}
+
+function size(field: string, value: string | undefined): number {
+  if (value === undefined || !/^\d{1,15}$/.test(value)) bad(`${field} must be a byte count (got ${JSON.stringify(value ?? null)})`);
+  return Number(value);
+}
+
+function hash(field: string, value: string | undefined): Sha256 {
+  if (value === undefined) bad(`${field} is missing`);
+  try {
+    return parseNixHash(value);
+  } catch (err) {
+    bad(`${field}: ${(err as Error).message}`);
+  }
+}
+
+export function parseNarinfo(text: string): Narinfo {
+  if (Buffer.byteLength(text) > MAX_NARINFO_BYTES) bad(`a narinfo may be at most ${MAX_NARINFO_BYTES} bytes`);
+  const fields = new Map<string, string>();
+  const sigs: string[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    const colon = line.indexOf(': ');
+    if (colon <= 0) bad(`line ${JSON.stringify(line.slice(0, 80))} is not "Key: value"`);
+    const key = line.slice(0, colon);
+    const value = line.slice(colon + 2);
+    if (key === 'Sig') sigs.push(value);
+    else fields.set(key, value);
+  }
+  const storePath = fields.get('StorePath');
+  if (!isStorePath(storePath)) bad(`StorePath ${JSON.stringify(storePath ?? null)} is not a store path under ${STORE_DIR}`);
+  const url = fields.get('URL') ?? bad('URL is missing');
+  const compression = (fields.get('Compression') ?? 'bzip2') as NarCompression;
+  if (!(NAR_COMPRESSIONS as readonly string[]).includes(compression)) {
+    throw new DroverError('DROVER_ERR_UNSUPPORTED_COMPRESSION', `compression ${JSON.stringify(compression)} is not supported; push with ?compression=zstd (or xz, none)`);
+  }
+  const refsText = fields.get('References') ?? '';
+  const references = refsText.split(' ').filter((r) => r !== '');
+  for (const r of references) if (!REFERENCE_RE.test(r)) bad(`reference ${JSON.stringify(r.slice(0, 80))} is not a store path base name`);
+  const deriver = fields.get('Deriver');
+  if (deriver !== undefined && deriver !== 'unknown-deriver' && !REFERENCE_RE.test(deriver)) bad(`Deriver ${JSON.stringify(deriver.slice(0, 80))} is not a store path base name`);
+  return {
+    storePath,
+    url,
+    compression,
+    fileHash: hash('FileHash', fields.get('FileHash')),
+    fileSize: size('FileSize', fields.get('FileSize')),
+    narHash: hash('NarHash', fields.get('NarHash')),
+    narSize: size('NarSize', fields.get('NarSize')),
+    references: [...new Set(references)].sort(),
+    deriver: deriver && deriver !== 'unknown-deriver' ? deriver : null,
+    sigs,
+    ca: fields.get('CA') ?? null,
+  };
+}
+
+export function formatNarinfo(info: Narinfo): string {
+  const lines = [
+    `StorePath: ${info.storePath}`,
+    `URL: ${info.url}`,
+    `Compression: ${info.compression}`,
+    `FileHash: ${formatNixHash(info.fileHash)}`,
+    `FileSize: ${info.fileSize}`,
+    `NarHash: ${formatNixHash(info.narHash)}`,
+    `NarSize: ${info.narSize}`,
+    `References: ${info.references.join(' ')}`,
+  ];
+  if (info.deriver) lines.push(`Deriver: ${info.deriver}`);
+  for (const sig of info.sigs) lines.push(`Sig: ${sig}`);
+  if (info.ca) lines.push(`CA: ${info.ca}`);
+  return lines.join('\n') + '\n';
+}
+
+/** `<hash>` of `/nix/store/<hash>-<name>` or of `<hash>-<name>`. */
+export function storeHashOf(pathOrBaseName: string): string {
+  const base = pathOrBaseName.startsWith(`${STORE_DIR}/`) ? pathOrBaseName.slice(STORE_DIR.length + 1) : pathOrBaseName;
+  return base.slice(0, 32);
+}

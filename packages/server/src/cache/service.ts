@@ -1,0 +1,368 @@
+/**
+ * The built-in binary cache: caches and their signing keys, NAR uploads
+ * verified against what they claim to be, narinfos accepted only when their
+ * NAR and every reference are present, and signed by the cache's own key.
+ *
+ * NARs are shared by all caches (deduplicated by file hash); narinfos belong
+ * to one cache. An upload "touches" the rows it relies on in the same
+ * transaction that makes it visible, which is what makes GC safe against a
+ * concurrent push (see gc.ts).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import { CACHE_PATH_PREFIX, DroverError, parseCacheName, STORE_DIR, type CacheInfo, type StorePath } from '@drover/protocol';
+import {
+  formatNarinfo,
+  formatNixHash,
+  generateSigningKey,
+  parseNarFileName,
+  parseNarinfo,
+  parseNixHash,
+  parsePublicKey,
+  parseSecretKey,
+  signNarinfo,
+  storeHashOf,
+  verifyNarinfoSig,
+  type NarCompression,
+  type Sha256,
+  type SigningKey,
+} from '@drover/nix';
+import { chunks } from '../db/chunks.js';
+import type { Database } from '../db/schema.js';
+import { nowIso } from '../db/time.js';
+import { receiveNar, type ReceivedNar } from './upload.js';
+import { openStorage, type NarStorage, type StorageConfig } from './storage/storage.js';
+import type { CacheNarsTable, CachesTable } from './tables.js';
+
+export type CacheRow = CachesTable;
+export type NarRow = CacheNarsTable;
+
+export interface CacheOptions {
+  readonly storage: StorageConfig;
+  /** Paths and NARs younger than this are never collected (default 1 h). */
+  readonly gcGraceSeconds?: number | undefined;
+  /** How many successful deployments per agent pin their closure besides the current one (default 3). */
+  readonly gcKeepDeployments?: number | undefined;
+  /** Run GC on every cache this often; 0 or absent: only on request. */
+  readonly gcIntervalSeconds?: number | undefined;
+  /** An upload body idle this long fails with 408 (default 10 s). */
+  readonly uploadIdleMs?: number | undefined;
+  /** Largest accepted NAR file (default 64 GiB). */
+  readonly maxNarBytes?: number | undefined;
+  /** Priority advertised in nix-cache-info (default 40; cache.nixos.org is 40 too). */
+  readonly priority?: number | undefined;
+}
+
+/** What a pusher says about a path besides its NAR (drover push, or a narinfo). */
+export interface PathClaim {
+  readonly storePath: StorePath;
+  readonly references: readonly string[];
+  readonly deriver: string | null;
+  readonly ca: string | null;
+  readonly sigs: readonly string[];
+}
+
+const NAR_NAME_CHARS = /^[0-9abcdfghijklmnpqrsvwxyz]{52}/;
+
+export class CacheService {
+  readonly graceSeconds: number;
+  readonly keepDeployments: number;
+  readonly uploadIdleMs: number;
+  readonly maxNarBytes: number;
+  readonly priority: number;
+  private readonly keys = new Map<string, SigningKey>();
+  private gcTimer: NodeJS.Timeout | undefined;
+
+  private constructor(
+    readonly db: Kysely<Database>,
+    readonly storage: NarStorage,
+    readonly log: Logger,
+    options: CacheOptions,
+  ) {
+    this.graceSeconds = options.gcGraceSeconds ?? 3600;
+    this.keepDeployments = options.gcKeepDeployments ?? 3;
+    this.uploadIdleMs = options.uploadIdleMs ?? 10_000;
+    this.maxNarBytes = options.maxNarBytes ?? 64 * 1024 ** 3;
+    this.priority = options.priority ?? 40;
+  }
+
+  static async open(db: Kysely<Database>, log: Logger, options: CacheOptions): Promise<CacheService> {
+    const storage = await openStorage(options.storage);
+    const service = new CacheService(db, storage, log.child({ component: 'cache' }), options);
+    const every = options.gcIntervalSeconds ?? 0;
+    if (every > 0) {
+      service.gcTimer = setInterval(() => void service.collectAll(), every * 1000);
+      service.gcTimer.unref();
+    }
+    service.log.info({ storage: storage.description }, 'binary cache storage ready');
+    return service;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.gcTimer);
+    await this.storage.close();
+  }
+
+  // ── caches ────────────────────────────────────────────────────────────────
+
+  async createCache(workspaceId: string, name: string, opts: { public?: boolean | undefined; trustedKeys?: readonly string[] | undefined } = {}): Promise<CacheRow> {
+    const valid = parseCacheName(name);
+    const trusted = (opts.trustedKeys ?? []).map((k) => {
+      parsePublicKey(k);
+      return k.trim();
+    });
+    const key = generateSigningKey(`${valid}-1`);
+    const row: CacheRow = {
+      id: randomUUID(),
+      workspace_id: workspaceId,
+      name: valid,
+      public: opts.public ? 1 : 0,
+      secret_key: key.secret,
+      public_key: key.publicKey,
+      trusted_keys: JSON.stringify(trusted),
+      created_at: nowIso(),
+    };
+    const inserted = await this.db.insertInto('caches').values(row).onConflict((oc) => oc.column('name').doNothing()).executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) throw new DroverError('DROVER_ERR_CACHE_EXISTS', `a cache named ${JSON.stringify(valid)} already exists`);
+    return row;
+  }
+
+  /** The cache called `name`; with `workspaceId`, only if it belongs to that workspace. */
+  async findCache(name: string, workspaceId?: string): Promise<CacheRow> {
+    const row = await this.db.selectFrom('caches').selectAll().where('name', '=', name).executeTakeFirst();
+    if (!row || (workspaceId !== undefined && row.workspace_id !== workspaceId)) {
+      throw new DroverError('DROVER_ERR_CACHE_NOT_FOUND', `no binary cache ${JSON.stringify(name)}${workspaceId ? ' in this workspace' : ''}`);
+    }
+    return row;
+  }
+
+  async listCaches(workspaceId: string): Promise<CacheRow[]> {
+    return this.db.selectFrom('caches').selectAll().where('workspace_id', '=', workspaceId).orderBy('created_at').execute();
+  }
+
+  /** The workspace's built-in cache agents use when no external cache is set: its oldest. */
+  async builtinCacheFor(workspaceId: string): Promise<CacheRow | null> {
+    return (await this.db.selectFrom('caches').selectAll().where('workspace_id', '=', workspaceId).orderBy('created_at').limit(1).executeTakeFirst()) ?? null;
+  }
+
+  async cacheJson(row: CacheRow, publicUrl: string): Promise<CacheInfo> {
+    const ws = await this.db.selectFrom('workspaces').select('name').where('id', '=', row.workspace_id).executeTakeFirstOrThrow();
+    const stats = await this.db
+      .selectFrom('cache_paths')
+      .select((eb) => [eb.fn.countAll<number>().as('paths'), eb.fn.sum<number>('nar_size').as('bytes')])
+      .where('cache_id', '=', row.id)
+      .executeTakeFirstOrThrow();
+    return {
+      name: row.name,
+      workspace: ws.name,
+      public: row.public === 1,
+      publicKey: row.public_key,
+      substituter: `${publicUrl.replace(/\/$/, '')}${CACHE_PATH_PREFIX}/${row.name}`,
+      createdAt: row.created_at,
+      paths: Number(stats.paths ?? 0),
+      narBytes: Number(stats.bytes ?? 0),
+    };
+  }
+
+  nixCacheInfo(): string {
+    return `StoreDir: ${STORE_DIR}\nWantMassQuery: 1\nPriority: ${this.priority}\n`;
+  }
+
+  private signingKey(cache: CacheRow): SigningKey {
+    let key = this.keys.get(cache.id);
+    if (!key) {
+      key = parseSecretKey(cache.secret_key);
+      this.keys.set(cache.id, key);
+    }
+    return key;
+  }
+
+  // ── reading ───────────────────────────────────────────────────────────────
+
+  async narinfo(cache: CacheRow, storeHash: string): Promise<string | null> {
+    const row = await this.db.selectFrom('cache_paths').select('narinfo').where('cache_id', '=', cache.id).where('store_hash', '=', storeHash).executeTakeFirst();
+    return row?.narinfo ?? null;
+  }
+
+  /** Whether any cache holds this NAR file (HEAD during a push: deduplication). */
+  async narExists(file: string): Promise<boolean> {
+    return !!(await this.db.selectFrom('cache_nars').select('file').where('file', '=', file).executeTakeFirst());
+  }
+
+  /** The NAR's bytes, if a narinfo of this cache refers to it. */
+  async openNar(cache: CacheRow, file: string): Promise<{ stream: Readable; size: number } | null> {
+    const row = await this.db
+      .selectFrom('cache_nars')
+      .innerJoin('cache_paths', 'cache_paths.nar_file', 'cache_nars.file')
+      .select(['cache_nars.storage_key', 'cache_nars.file_size'])
+      .where('cache_paths.cache_id', '=', cache.id)
+      .where('cache_nars.file', '=', file)
+      .limit(1)
+      .executeTakeFirst();
+    if (!row) return null;
+    const stream = await this.storage.read(row.storage_key);
+    return stream ? { stream, size: Number(row.file_size) } : null;
+  }
+
+  /** Which of `paths` the cache does not hold (one query per 500). */
+  async missing(cache: CacheRow, paths: readonly StorePath[]): Promise<StorePath[]> {
+    const present = new Set<string>();
+    for (const chunk of chunks([...new Set(paths)])) {
+      const rows = await this.db
+        .selectFrom('cache_paths')
+        .select('store_path')
+        .where('cache_id', '=', cache.id)
+        .where('store_hash', 'in', chunk.map(storeHashOf))
+        .execute();
+      for (const r of rows) present.add(r.store_path);
+    }
+    return [...new Set(paths)].filter((p) => !present.has(p));
+  }
+
+  // ── writing ───────────────────────────────────────────────────────────────
+
+  private receive(body: Readable, compression: NarCompression): Promise<ReceivedNar> {
+    return receiveNar(body, { storage: this.storage, compression, idleMs: this.uploadIdleMs, maxBytes: this.maxNarBytes });
+  }
+
+  /** Records a verified NAR; if an equal one exists, ours is dropped and theirs kept (and touched). */
+  private async registerNar(nar: ReceivedNar): Promise<NarRow> {
+    const now = nowIso();
+    const row: NarRow = {
+      file: nar.file,
+      storage_key: nar.storageKey,
+      compression: nar.compression,
+      file_size: nar.fileSize,
+      nar_hash: formatNixHash(nar.narHash),
+      nar_size: nar.narSize,
+      created_at: now,
+      touched_at: now,
+    };
+    const inserted = await this.db.insertInto('cache_nars').values(row).onConflict((oc) => oc.column('file').doNothing()).executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0) return row;
+    await this.storage.delete([nar.storageKey]);
+    await this.db.updateTable('cache_nars').set({ touched_at: now }).where('file', '=', nar.file).execute();
+    const existing = await this.db.selectFrom('cache_nars').selectAll().where('file', '=', nar.file).executeTakeFirst();
+    if (!existing) throw new DroverError('DROVER_ERR_UNAVAILABLE', 'the NAR was collected while it was uploaded again; retry');
+    return existing;
+  }
+
+  private async reject(nar: ReceivedNar, message: string): Promise<never> {
+    await this.storage.delete([nar.storageKey]).catch(() => {});
+    throw new DroverError('DROVER_ERR_NAR_MISMATCH', message);
+  }
+
+  /** `PUT nar/<file>` from `nix copy`: the bytes must hash to the name. */
+  async putNar(file: string, body: Readable): Promise<void> {
+    const named = parseNarFileName(file);
+    if (!named) throw new DroverError('DROVER_ERR_VALIDATION', `${JSON.stringify(file.slice(0, 80))} is not a NAR file name (<nix base-32 sha256>.nar[.xz|.zst])`);
+    const nar = await this.receive(body, named.compression);
+    if (nar.file !== file) await this.reject(nar, `the upload hashes to ${nar.file}, not ${file} (${nar.fileSize} bytes received); it was corrupted or cut short`);
+    await this.registerNar(nar);
+  }
+
+  /** `PUT <hash>.narinfo` from `nix copy`: accepted when it matches its NAR and its references are present. */
+  async putNarinfo(cache: CacheRow, storeHash: string, text: string): Promise<void> {
+    const info = parseNarinfo(text);
+    if (storeHashOf(info.storePath) !== storeHash) throw new DroverError('DROVER_ERR_NARINFO_INVALID', `StorePath ${info.storePath} does not belong at ${storeHash}.narinfo`);
+    const file = /^nar\/(.+)$/.exec(info.url)?.[1];
+    const named = file ? parseNarFileName(file) : null;
+    if (!file || !named) throw new DroverError('DROVER_ERR_NARINFO_INVALID', `URL ${JSON.stringify(info.url.slice(0, 100))} is not nar/<file>`);
+    const nar = await this.db.selectFrom('cache_nars').selectAll().where('file', '=', file).executeTakeFirst();
+    if (!nar) throw new DroverError('DROVER_ERR_NAR_MISSING', `upload ${info.url} before the narinfo of ${info.storePath}`);
+    const problems: string[] = [];
+    if (named.compression !== info.compression) problems.push(`Compression ${info.compression} does not match ${file}`);
+    if (!named.fileHash.equals(info.fileHash)) problems.push('FileHash does not match the NAR file name');
+    if (Number(nar.file_size) !== info.fileSize) problems.push(`FileSize ${info.fileSize} ≠ ${nar.file_size} bytes received`);
+    if (nar.nar_hash !== formatNixHash(info.narHash)) problems.push(`NarHash ${formatNixHash(info.narHash)} ≠ ${nar.nar_hash} of the decompressed upload`);
+    if (Number(nar.nar_size) !== info.narSize) problems.push(`NarSize ${info.narSize} ≠ ${nar.nar_size} bytes decompressed`);
+    if (problems.length > 0) throw new DroverError('DROVER_ERR_NAR_MISMATCH', `narinfo of ${info.storePath} does not match its NAR: ${problems.join('; ')}`);
+    await this.accept(cache, info, nar);
+  }
+
+  /**
+   * `drover push`: one request per path. The server computes the file hash,
+   * so the client streams without a temporary file; the NAR hash and size it
+   * claims are checked against the decompressed bytes.
+   */
+  async uploadPath(cache: CacheRow, claim: PathClaim & { narHash: string; narSize: number }, compression: NarCompression, body: Readable): Promise<void> {
+    const narHash = parseNixHash(claim.narHash);
+    const nar = await this.receive(body, compression);
+    if (!nar.narHash.equals(narHash) || nar.narSize !== claim.narSize) {
+      await this.reject(nar, `the NAR of ${claim.storePath} is ${nar.narSize} bytes with ${formatNixHash(nar.narHash)}, not ${claim.narSize} bytes with ${formatNixHash(narHash)}; it was corrupted or cut short`);
+    }
+    await this.accept(cache, claim, await this.registerNar(nar));
+  }
+
+  /** Signs and stores a narinfo once its NAR and every reference are present — atomically with touching them. */
+  private async accept(cache: CacheRow, claim: PathClaim, nar: NarRow): Promise<void> {
+    const self = claim.storePath.slice(STORE_DIR.length + 1);
+    const references = [...new Set(claim.references)].sort();
+    const others = references.filter((r) => r !== self);
+    const narHash = parseNixHash(nar.nar_hash);
+    const signed = { storePath: claim.storePath, narHash, narSize: Number(nar.nar_size), references };
+    const trusted = (JSON.parse(cache.trusted_keys) as string[]).map(parsePublicKey);
+    const kept = claim.sigs.filter((s) => verifyNarinfoSig(s, signed, trusted));
+    const narinfo = formatNarinfo({
+      ...signed,
+      url: `nar/${nar.file}`,
+      compression: nar.compression as NarCompression,
+      fileHash: parseNixHash(`sha256:${NAR_NAME_CHARS.exec(nar.file)![0]}`) as Sha256,
+      fileSize: Number(nar.file_size),
+      deriver: claim.deriver,
+      ca: claim.ca,
+      sigs: [signNarinfo(this.signingKey(cache), signed), ...kept],
+    });
+    const now = nowIso();
+    await this.db.transaction().execute(async (tx) => {
+      const touched = await tx.updateTable('cache_nars').set({ touched_at: now }).where('file', '=', nar.file).executeTakeFirst();
+      if (Number(touched.numUpdatedRows) === 0) throw new DroverError('DROVER_ERR_NAR_MISSING', `nar/${nar.file} was collected before the narinfo of ${claim.storePath} arrived; push again`);
+      const found = new Set<string>();
+      for (const chunk of chunks(others)) {
+        const rows = await tx
+          .updateTable('cache_paths')
+          .set({ touched_at: now })
+          .where('cache_id', '=', cache.id)
+          .where('store_hash', 'in', chunk.map(storeHashOf))
+          .returning('store_path')
+          .execute();
+        for (const r of rows) found.add(r.store_path.slice(STORE_DIR.length + 1));
+      }
+      const absent = others.filter((r) => !found.has(r));
+      if (absent.length > 0) {
+        throw new DroverError('DROVER_ERR_NAR_MISSING', `${claim.storePath} references ${absent.length} path(s) this cache does not hold (${absent.slice(0, 3).join(', ')}${absent.length > 3 ? ', …' : ''}); push its whole closure`);
+      }
+      await tx
+        .insertInto('cache_paths')
+        .values({
+          cache_id: cache.id,
+          store_hash: storeHashOf(claim.storePath),
+          store_path: claim.storePath,
+          nar_file: nar.file,
+          nar_size: Number(nar.nar_size),
+          refs: references.join(' '),
+          narinfo,
+          created_at: now,
+          touched_at: now,
+        })
+        // The first upload of a path wins; a repeated one only keeps it young.
+        .onConflict((oc) => oc.columns(['cache_id', 'store_hash']).doUpdateSet({ touched_at: now }))
+        .execute();
+    });
+  }
+
+  /** Runs GC on every cache (periodic GC); failures are logged, not thrown. */
+  async collectAll(): Promise<void> {
+    const { collectGarbage } = await import('./gc.js');
+    for (const cache of await this.db.selectFrom('caches').selectAll().execute()) {
+      try {
+        const report = await collectGarbage(this, cache, { dryRun: false });
+        this.log.info({ cache: cache.name, deleted: report.deleted.length, kept: report.kept.length, bytesFreed: report.bytesFreed }, 'periodic cache GC');
+      } catch (err) {
+        this.log.error({ err, cache: cache.name }, 'periodic cache GC failed');
+      }
+    }
+  }
+}

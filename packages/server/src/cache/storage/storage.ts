@@ -1,0 +1,42 @@
+/**
+ * The storage seam of the built-in binary cache: where NAR bytes live. The
+ * database says which objects exist; storage only holds bytes under keys the
+ * server chose (unique per upload). Local directory by default, any
+ * S3-compatible object store as an option. Bytes stream in and out.
+ */
+import type { Readable } from 'node:stream';
+
+export interface NarStorage {
+  /** What the log and `drover cache info` say about it, e.g. `local:/var/lib/drover/cache`. */
+  readonly description: string;
+  /** Streams `body` to a new object; on failure nothing is left under `key`. */
+  write(key: string, body: Readable): Promise<void>;
+  /** The object's bytes; null when it does not exist. */
+  read(key: string): Promise<Readable | null>;
+  /** Removes objects; missing ones are not an error. */
+  delete(keys: readonly string[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface LocalStorageConfig {
+  readonly kind: 'local';
+  readonly dir: string;
+}
+
+export interface S3StorageConfig {
+  readonly kind: 's3';
+  readonly bucket: string;
+  readonly region?: string | undefined;
+  /** e.g. http://127.0.0.1:9000 for MinIO or moto; path-style addressing is used. */
+  readonly endpoint?: string | undefined;
+  readonly prefix?: string | undefined;
+  readonly accessKeyId?: string | undefined;
+  readonly secretAccessKey?: string | undefined;
+}
+
+export type StorageConfig = LocalStorageConfig | S3StorageConfig;
+
+export async function openStorage(config: StorageConfig): Promise<NarStorage> {
+  if (config.kind === 's3') return (await import('./s3.js')).S3Storage.open(config);
+  return (await import('./local.js')).LocalStorage.open(config);
+}

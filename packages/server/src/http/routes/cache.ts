@@ -1,0 +1,258 @@
+/**
+ * The built-in binary cache over HTTP.
+ *
+ * `/cache/NAME/…` speaks Nix's binary cache protocol: GET/HEAD of
+ * nix-cache-info, `<hash>.narinfo` and `nar/<file>`, and PUT of each as
+ * `nix copy --to` sends them (bodies are streams, never buffered whole).
+ * `/api/v1/caches…` is the JSON API: create, list, pins, GC, and what
+ * `drover push` uses (the missing-path query and one-request uploads).
+ */
+import type {} from '@fastify/swagger'; // route schema fields: summary, hide
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingMessage } from 'node:http';
+import { Type, type Static } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import {
+  CACHE_PATH_PREFIX,
+  CacheCreateRequestSchema,
+  CacheListSchema,
+  CacheNameSchema,
+  CachePinRequestSchema,
+  CacheSchema,
+  DroverError,
+  GcReportSchema,
+  GcRequestSchema,
+  MissingRequestSchema,
+  MissingResponseSchema,
+  StorePathSchema,
+  type StorePath,
+} from '@drover/protocol';
+import type { NarCompression } from '@drover/nix';
+import { authorizeCache } from '../../cache/access.js';
+import { collectGarbage, pinPath } from '../../cache/gc.js';
+import type { CacheRow } from '../../cache/service.js';
+import type { ServerContext } from '../../context.js';
+import { authenticate } from '../auth.js';
+
+const NameParams = Type.Object({ name: CacheNameSchema });
+const FileParams = Type.Object({ name: CacheNameSchema, file: Type.String({ maxLength: 100 }) });
+const NARINFO_RE = /^([0-9abcdfghijklmnpqrsvwxyz]{32})\.narinfo$/;
+const MAX_NARINFO_BYTES = 64 * 1024;
+
+const PathInfoSchema = Type.Object(
+  {
+    storePath: StorePathSchema,
+    narHash: Type.String({ maxLength: 100 }),
+    narSize: Type.Integer({ minimum: 0 }),
+    references: Type.Array(Type.String({ maxLength: 250 }), { maxItems: 10_000 }),
+    deriver: Type.Union([Type.String({ maxLength: 250 }), Type.Null()]),
+    ca: Type.Union([Type.String({ maxLength: 300 }), Type.Null()]),
+    sigs: Type.Array(Type.String({ maxLength: 300 }), { maxItems: 32 }),
+  },
+  { additionalProperties: false },
+);
+const pathInfoCheck = TypeCompiler.Compile(PathInfoSchema);
+/** Header carrying a `drover push` upload's path info: base64url of the JSON above. */
+export const PATH_INFO_HEADER = 'x-drover-path-info';
+
+function cacheControl(cache: CacheRow, maxAge: number, immutable = false): string {
+  return `${cache.public === 1 ? 'public' : 'private'}, max-age=${maxAge}${immutable ? ', immutable' : ''}`;
+}
+
+/** Refuses an empty or oversized body before reading it (Nix 2.8 retries a failed PUT without its body). */
+function checkDeclaredLength(request: FastifyRequest, max: number, what: string): void {
+  const length = request.headers['content-length'];
+  const chunked = /chunked/i.test(String(request.headers['transfer-encoding'] ?? ''));
+  if (!chunked && (length === undefined || length === '0')) throw new DroverError('DROVER_ERR_NAR_MISMATCH', `the ${what} upload has no body`);
+  if (length !== undefined && Number(length) > max) throw new DroverError('DROVER_ERR_BODY_TOO_LARGE', `the ${what} is ${length} bytes, more than the limit of ${max}`);
+}
+
+/** Reads a small body (a narinfo) with a size limit and an idle timeout. */
+function readSmallBody(stream: IncomingMessage, limit: number, idleMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    let timer = setTimeout(() => done(new DroverError('DROVER_ERR_UPLOAD_TIMEOUT', `no upload data for ${idleMs} ms`)), idleMs);
+    const done = (err?: Error) => {
+      clearTimeout(timer);
+      stream.removeAllListeners('data');
+      if (err) reject(err);
+      else resolve(Buffer.concat(parts).toString('utf8'));
+    };
+    stream.on('data', (chunk: Buffer) => {
+      clearTimeout(timer);
+      timer = setTimeout(() => done(new DroverError('DROVER_ERR_UPLOAD_TIMEOUT', `no upload data for ${idleMs} ms`)), idleMs);
+      size += chunk.length;
+      if (size > limit) return done(new DroverError('DROVER_ERR_BODY_TOO_LARGE', `the body is larger than ${limit} bytes`));
+      parts.push(chunk);
+    });
+    stream.once('end', () => done());
+    stream.once('error', (err) => done(new DroverError('DROVER_ERR_NARINFO_INVALID', `the upload was cut short: ${err.message}`)));
+  });
+}
+
+function notFound(what: string): DroverError {
+  return new DroverError('DROVER_ERR_CACHE_PATH_NOT_FOUND', `${what} is not in this cache`);
+}
+
+/** The Nix binary cache protocol; bodies arrive as raw streams. */
+async function nixProtocolRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+  // A refused upload leaves its body unread: close the connection rather than drain it.
+  app.addHook('onError', async (request, reply) => {
+    if (!request.raw.complete) void reply.header('connection', 'close');
+  });
+  const svc = ctx.cache;
+  const base = `${CACHE_PATH_PREFIX}/:name`;
+  const hide = { hide: true };
+
+  app.get<{ Params: Static<typeof NameParams> }>(`${base}/nix-cache-info`, { schema: { ...hide, params: NameParams } }, async (request, reply) => {
+    const cache = await svc.findCache(request.params.name);
+    await authorizeCache(ctx, request, reply, cache, 'pull');
+    return reply.type('text/x-nix-cache-info').header('cache-control', cacheControl(cache, 3600)).send(svc.nixCacheInfo());
+  });
+
+  app.get<{ Params: Static<typeof FileParams> }>(`${base}/:file`, { schema: { ...hide, params: FileParams } }, async (request, reply) => {
+    const cache = await svc.findCache(request.params.name);
+    await authorizeCache(ctx, request, reply, cache, 'pull');
+    const m = NARINFO_RE.exec(request.params.file);
+    const text = m ? await svc.narinfo(cache, m[1]!) : null;
+    if (text === null) {
+      void reply.header('cache-control', 'no-cache');
+      throw notFound(request.params.file);
+    }
+    return reply.type('text/x-nix-narinfo').header('cache-control', cacheControl(cache, 300)).send(text);
+  });
+
+  app.get<{ Params: Static<typeof FileParams> }>(`${base}/nar/:file`, { schema: { ...hide, params: FileParams } }, async (request, reply) => {
+    const cache = await svc.findCache(request.params.name);
+    const file = request.params.file;
+    if (request.method === 'HEAD') {
+      // HEAD is what `nix copy` asks before uploading: any cache's copy counts (NARs are shared).
+      await authorizeCache(ctx, request, reply, cache, 'pull');
+      if (!(await svc.narExists(file))) throw notFound(`nar/${file}`);
+      return reply.type('application/x-nix-nar').header('cache-control', cacheControl(cache, 31_536_000, true)).send();
+    }
+    await authorizeCache(ctx, request, reply, cache, 'pull');
+    const nar = await svc.openNar(cache, file);
+    if (!nar) throw notFound(`nar/${file}`);
+    return reply
+      .type('application/x-nix-nar')
+      .header('content-length', nar.size)
+      .header('etag', `"${file}"`)
+      .header('cache-control', cacheControl(cache, 31_536_000, true))
+      .send(nar.stream);
+  });
+
+  app.put<{ Params: Static<typeof NameParams> }>(`${base}/nix-cache-info`, { schema: { ...hide, params: NameParams } }, async (request, reply) => {
+    const cache = await svc.findCache(request.params.name);
+    await authorizeCache(ctx, request, reply, cache, 'push');
+    // The cache describes itself; what `nix copy` writes here is read and ignored.
+    await readSmallBody(request.body as IncomingMessage, 4096, svc.uploadIdleMs);
+    return reply.status(204).send();
+  });
+
+  app.put<{ Params: Static<typeof FileParams> }>(`${base}/:file`, { schema: { ...hide, params: FileParams } }, async (request, reply) => {
+    const cache = await svc.findCache(request.params.name);
+    await authorizeCache(ctx, request, reply, cache, 'push');
+    const m = NARINFO_RE.exec(request.params.file);
+    if (!m) throw new DroverError('DROVER_ERR_VALIDATION', `only <hash>.narinfo, nar/<file> and nix-cache-info can be uploaded (got ${JSON.stringify(request.params.file)})`);
+    checkDeclaredLength(request, MAX_NARINFO_BYTES, 'narinfo');
+    const text = await readSmallBody(request.body as IncomingMessage, MAX_NARINFO_BYTES, svc.uploadIdleMs);
+    await svc.putNarinfo(cache, m[1]!, text);
+    request.log.debug({ cache: cache.name, narinfo: m[1] }, 'narinfo accepted');
+    return reply.status(204).send();
+  });
+
+  app.put<{ Params: Static<typeof FileParams> }>(`${base}/nar/:file`, { schema: { ...hide, params: FileParams } }, async (request, reply) => {
+    const cache = await svc.findCache(request.params.name);
+    await authorizeCache(ctx, request, reply, cache, 'push');
+    checkDeclaredLength(request, svc.maxNarBytes, 'NAR');
+    await svc.putNar(request.params.file, request.body as IncomingMessage);
+    return reply.status(204).send();
+  });
+
+  app.put<{ Params: Static<typeof NameParams> }>(
+    '/api/v1/caches/:name/paths',
+    { schema: { summary: 'Upload one store path (drover push): NAR as the body, its path info in x-drover-path-info', params: NameParams } },
+    async (request, reply) => {
+      const cache = await svc.findCache(request.params.name);
+      await authorizeCache(ctx, request, reply, cache, 'push');
+      let info: unknown;
+      try {
+        info = JSON.parse(Buffer.from(String(request.headers[PATH_INFO_HEADER] ?? ''), 'base64url').toString('utf8'));
+      } catch {
+        info = undefined;
+      }
+      if (!pathInfoCheck.Check(info)) throw new DroverError('DROVER_ERR_VALIDATION', `header ${PATH_INFO_HEADER} must be base64url JSON {storePath, narHash, narSize, references, deriver, ca, sigs}`);
+      const compression = String(request.headers['x-drover-compression'] ?? 'zstd') as NarCompression;
+      if (!['zstd', 'xz', 'none'].includes(compression)) throw new DroverError('DROVER_ERR_UNSUPPORTED_COMPRESSION', `compression ${JSON.stringify(compression)} is not supported`);
+      checkDeclaredLength(request, svc.maxNarBytes, 'NAR');
+      await svc.uploadPath(cache, { ...info, storePath: info.storePath as StorePath }, compression, request.body as IncomingMessage);
+      return reply.status(204).send();
+    },
+  );
+}
+
+/** Cache administration and the push API (JSON). */
+async function cacheApiRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
+  const svc = ctx.cache;
+  app.post<{ Body: Static<typeof CacheCreateRequestSchema> }>(
+    '/api/v1/caches',
+    { schema: { summary: 'Create a binary cache with its own signing key', body: CacheCreateRequestSchema, response: { 201: CacheSchema } } },
+    async (request, reply) => {
+      const p = await authenticate(ctx, request, 'admin');
+      const row = await svc.createCache(p.workspaceId, request.body.name, { public: request.body.public, trustedKeys: request.body.trustedKeys });
+      request.log.info({ cache: row.name, public: row.public === 1 }, 'cache created');
+      return reply.status(201).send(await svc.cacheJson(row, ctx.publicUrl));
+    },
+  );
+
+  app.get('/api/v1/caches', { schema: { summary: "The workspace's binary caches", response: { 200: CacheListSchema } } }, async (request) => {
+    const p = await authenticate(ctx, request, 'read');
+    return { caches: await Promise.all((await svc.listCaches(p.workspaceId)).map((c) => svc.cacheJson(c, ctx.publicUrl))) };
+  });
+
+  app.get<{ Params: Static<typeof NameParams> }>('/api/v1/caches/:name', { schema: { summary: 'One binary cache: substituter URL and public key', params: NameParams, response: { 200: CacheSchema } } }, async (request) => {
+    const p = await authenticate(ctx, request, 'read');
+    return svc.cacheJson(await svc.findCache(request.params.name, p.workspaceId), ctx.publicUrl);
+  });
+
+  app.post<{ Params: Static<typeof NameParams>; Body: Static<typeof MissingRequestSchema> }>(
+    '/api/v1/caches/:name/missing',
+    { schema: { summary: 'Which of these store paths the cache lacks (drover push)', params: NameParams, body: MissingRequestSchema, response: { 200: MissingResponseSchema } } },
+    async (request, reply) => {
+      const cache = await svc.findCache(request.params.name);
+      await authorizeCache(ctx, request, reply, cache, 'push');
+      return { missing: await svc.missing(cache, request.body.paths as StorePath[]) };
+    },
+  );
+
+  app.post<{ Params: Static<typeof NameParams>; Body: Static<typeof CachePinRequestSchema> }>(
+    '/api/v1/caches/:name/pins',
+    { schema: { summary: 'Pin a store path (and its closure) against GC', params: NameParams, body: CachePinRequestSchema, response: { 204: Type.Null() } } },
+    async (request, reply) => {
+      const p = await authenticate(ctx, request, 'admin');
+      await pinPath(svc, await svc.findCache(request.params.name, p.workspaceId), request.body.storePath, request.body.keepDays);
+      return reply.status(204).send();
+    },
+  );
+
+  app.post<{ Params: Static<typeof NameParams>; Body: Static<typeof GcRequestSchema> }>(
+    '/api/v1/caches/:name/gc',
+    { schema: { summary: 'Collect garbage (or, with dryRun, say what would go)', params: NameParams, body: GcRequestSchema, response: { 200: GcReportSchema } } },
+    async (request) => {
+      const p = await authenticate(ctx, request, 'admin');
+      const cache = await svc.findCache(request.params.name, p.workspaceId);
+      const report = await collectGarbage(svc, cache, { dryRun: request.body.dryRun ?? false, graceSeconds: request.body.graceSeconds });
+      request.log.info({ cache: cache.name, dryRun: report.dryRun, deleted: report.deleted.length, bytesFreed: report.bytesFreed }, 'cache GC');
+      return report;
+    },
+  );
+}
+
+export async function cacheRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
+  await app.register(async (scope) => nixProtocolRoutes(scope, ctx));
+  await app.register(async (scope) => cacheApiRoutes(scope, ctx));
+}
