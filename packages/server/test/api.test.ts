@@ -271,7 +271,12 @@ for (const backend of BACKENDS) {
       test('invalid token requests → 400 DROVER_ERR_VALIDATION', async () => {
         assertError(await api(t, 'POST', '/api/v1/tokens', { token: admin, body: { kind: 'root' } }), 'DROVER_ERR_VALIDATION');
         assertError(await api(t, 'POST', '/api/v1/tokens', { token: admin, body: { kind: 'agent', secret: 'x' } }), 'DROVER_ERR_VALIDATION');
-        assertError(await api(t, 'POST', '/api/v1/tokens', { token: admin, body: { kind: 'agent', agent: 'a b' } }), 'DROVER_ERR_VALIDATION');
+        // A bad name is reported with the naming rule and its own code, not a regex.
+        assertError(
+          await api(t, 'POST', '/api/v1/tokens', { token: admin, body: { kind: 'agent', agent: 'a b' } }),
+          'DROVER_ERR_INVALID_AGENT_NAME',
+          /^invalid body: body\/agent is not an agent name \(1-64 letters/,
+        );
         assertError(
           await api(t, 'POST', '/api/v1/tokens', { token: admin, body: { kind: 'activate', agent: 'web-1' } }),
           'DROVER_ERR_VALIDATION',
@@ -483,6 +488,19 @@ for (const backend of BACKENDS) {
           [1, 'activating ✓', 'web-1'],
         ]);
         assert.equal(events[2]!.data['status'], 'Succeeded');
+      });
+
+      test('a log stream resumes after ?after=SEQ or the Last-Event-ID a reconnecting EventSource sends', async () => {
+        const stream = async (query: string, headers: Record<string, string> = {}) => {
+          const res = await fetch(`${t.server.url}/api/v1/deployments/${secondId}/log${query}`, {
+            headers: { authorization: `Bearer ${activate}`, accept: 'text/event-stream', ...headers },
+            signal: AbortSignal.timeout(10_000),
+          });
+          return parseEventStream(await res.text()).map((e) => (e.event === 'line' ? `line ${e.id}` : e.event));
+        };
+        assert.deepEqual(await stream('?after=0'), ['line 1', 'status', 'end']);
+        assert.deepEqual(await stream('', { 'last-event-id': '1' }), ['status', 'end']);
+        assert.deepEqual(await stream('', { 'last-event-id': 'garbage' }), ['line 0', 'line 1', 'status', 'end']);
       });
 
       test('a frame over the 1 MiB limit closes the socket with 1009', async () => {

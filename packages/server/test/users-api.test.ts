@@ -177,7 +177,8 @@ for (const backend of BACKENDS) {
       const created = await call(as['root']!, 'POST', '/api/v1/workspaces', { name: 'team-x' });
       assert.equal(created.status, 201, created.text);
       assertError(await call(as['root']!, 'POST', '/api/v1/workspaces', { name: 'team-x' }), 'DROVER_ERR_WORKSPACE_EXISTS');
-      assertError(await call(as['root']!, 'POST', '/api/v1/workspaces', { name: 'Team X' }), 'DROVER_ERR_VALIDATION');
+      assertError(await call(as['root']!, 'POST', '/api/v1/workspaces', { name: 'Team X' }), 'DROVER_ERR_INVALID_WORKSPACE_NAME', /body\/name is not a workspace name/);
+      assertError(await call(as['root']!, 'GET', '/api/v1/workspaces/Team_X/agents'), 'DROVER_ERR_INVALID_WORKSPACE_NAME', /params\/workspace is not a workspace name/);
       assertError(await call(as['root']!, 'PATCH', '/api/v1/workspaces/team-x', { name: 'default' }), 'DROVER_ERR_WORKSPACE_EXISTS');
       const renamed = await call(as['root']!, 'PATCH', '/api/v1/workspaces/team-x', { name: 'team-y' });
       assert.equal(renamed.json.name, 'team-y');

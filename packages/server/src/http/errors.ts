@@ -4,7 +4,14 @@
  * schema mismatch, body too large, unknown route).
  */
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { DroverError, type ErrorCode } from '@drover/protocol';
+import {
+  AGENT_NAME_PATTERN,
+  DroverError,
+  STORE_PATH_PATTERN,
+  WORKSPACE_NAME_PATTERN,
+  type ErrorCode,
+  type ErrorDetail,
+} from '@drover/protocol';
 
 const fastifyCodes: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'DROVER_ERR_BODY_TOO_LARGE',
@@ -14,17 +21,32 @@ const fastifyCodes: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'DROVER_ERR_VALIDATION',
 };
 
+/** Schema patterns of Drover's named values: a mismatch is reported with the rule, not the regex. */
+const namedPatterns: Record<string, { code: ErrorCode; rule: string }> = {
+  [WORKSPACE_NAME_PATTERN]: { code: 'DROVER_ERR_INVALID_WORKSPACE_NAME', rule: 'is not a workspace name (1-64 lowercase letters, digits or "-", starting with a letter or digit)' },
+  [AGENT_NAME_PATTERN]: { code: 'DROVER_ERR_INVALID_AGENT_NAME', rule: 'is not an agent name (1-64 letters, digits, "-", "_" or ".")' },
+  [STORE_PATH_PATTERN]: { code: 'DROVER_ERR_INVALID_STORE_PATH', rule: 'is not a store path (/nix/store/<32-character hash>-<name>)' },
+};
+
+type ValidationEntry = NonNullable<FastifyError['validation']>[number];
+
+function validationDetail(where: string, v: ValidationEntry): ErrorDetail {
+  const pattern = v.keyword === 'pattern' ? (v.params as { pattern?: string }).pattern : undefined;
+  const named = pattern ? namedPatterns[pattern] : undefined;
+  const path = `${where}${v.instancePath}`;
+  return named ? { path, code: named.code, message: `${path} ${named.rule}` } : { path, code: 'DROVER_ERR_VALIDATION', message: `${path} ${v.message ?? 'is invalid'}` };
+}
+
 export function toDroverError(error: FastifyError | Error): DroverError {
   if (error instanceof DroverError) return error;
   const fe = error as FastifyError;
   if (fe.validation) {
     const where = fe.validationContext ?? 'request';
-    const problems = fe.validation.map((v) => `${where}${v.instancePath || ''} ${v.message ?? 'is invalid'}`);
-    return new DroverError(
-      'DROVER_ERR_VALIDATION',
-      `invalid ${where}: ${problems.join('; ')}`,
-      fe.validation.map((v) => ({ path: `${where}${v.instancePath}`, code: 'DROVER_ERR_VALIDATION', message: v.message ?? 'invalid' })),
-    );
+    const details = fe.validation.map((v) => validationDetail(where, v));
+    // One kind of named value at fault: answer with its own code and hint.
+    const codes = new Set(details.map((d) => d.code));
+    const code = codes.size === 1 ? [...codes][0]! : 'DROVER_ERR_VALIDATION';
+    return new DroverError(code, `invalid ${where}: ${details.map((d) => d.message).join('; ')}`, details);
   }
   const mapped = fe.code ? fastifyCodes[fe.code] : undefined;
   if (mapped) {

@@ -21,8 +21,10 @@ export function streamDeploymentLogs(
   request: FastifyRequest,
   reply: FastifyReply,
   ids: readonly string[],
+  /** For one deployment: resume after this seq (`?after=` or the Last-Event-ID of a reconnecting EventSource). */
+  resumeAfter = -1,
 ): void {
-  const lastSeq = new Map<string, number>(ids.map((id) => [id, -1]));
+  const lastSeq = new Map<string, number>(ids.map((id) => [id, ids.length === 1 ? resumeAfter : -1]));
   const lastState = new Map<string, string>();
   const open = new Set(ids);
   let dirty = new Set<string>(ids);

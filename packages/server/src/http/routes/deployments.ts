@@ -77,7 +77,12 @@ export async function deploymentRoutes(app: FastifyInstance, ctx: ServerContext)
     async (request, reply) => {
       const p = await authorize(ctx, request, 'read');
       const row = await getDeployment(ctx.db, p.workspaceId, request.params.id);
-      if (wantsEventStream(request.headers.accept)) return streamDeploymentLogs(ctx, request, reply, [row.id]);
+      if (wantsEventStream(request.headers.accept)) {
+        // An EventSource that reconnects sends the seq of the last line it got.
+        const lastEventId = Number(request.headers['last-event-id']);
+        const after = request.query.after !== undefined && request.query.after >= 0 ? request.query.after : Number.isInteger(lastEventId) ? lastEventId : -1;
+        return streamDeploymentLogs(ctx, request, reply, [row.id], after);
+      }
       const lines = await readLog(ctx.db, row.id, request.query.after ?? -1, 100_000);
       return { deployment: deploymentJson(row, ctx.publicUrl), lines };
     },

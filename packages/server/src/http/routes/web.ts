@@ -38,11 +38,15 @@ const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>Drover</title>
 
 export async function webRoutes(app: FastifyInstance, webRoot: string | null): Promise<void> {
   const root = webRoot ? resolve(webRoot) : null;
-  let index: string | null = null;
+  // Re-read when the file changes, so rebuilding the UI under a running server never serves stale asset names.
+  let index: { mtimeMs: number; html: string } | null = null;
   const indexHtml = async (): Promise<string | null> => {
     if (!root) return null;
-    index ??= await readFile(join(root, 'index.html'), 'utf8').catch(() => null);
-    return index;
+    const file = join(root, 'index.html');
+    const stats = await stat(file).catch(() => null);
+    if (!stats) return null;
+    if (index?.mtimeMs !== stats.mtimeMs) index = { mtimeMs: stats.mtimeMs, html: await readFile(file, 'utf8') };
+    return index.html;
   };
 
   const page = async (_request: unknown, reply: FastifyReply) => htmlHeaders(reply).send((await indexHtml()) ?? NOT_BUILT);
