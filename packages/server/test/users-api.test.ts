@@ -148,6 +148,13 @@ for (const backend of BACKENDS) {
       assert.equal(activated.json.agents['role-web'].url, `${t.url}/w/default/deployments/${id}`);
       const shown = await call(as['vic']!, 'GET', `/api/v1/workspaces/default/deployments/${id}`);
       assert.deepEqual(shown.json.createdBy, { kind: 'user', id: 'dora', label: 'dora' });
+      // Binary caches: admins create them, every role sees them (the settings page shows what agents use).
+      assertError(await call(as['dora']!, 'POST', '/api/v1/workspaces/default/caches', { name: 'roles' }), 'DROVER_ERR_ROLE');
+      const cache = await call(as['root']!, 'POST', '/api/v1/workspaces/default/caches', { name: 'roles' });
+      assert.equal(cache.status, 201, cache.text);
+      assert.match(cache.json.publicKey, /^roles-1:/);
+      assert.deepEqual((await call(as['vic']!, 'GET', '/api/v1/workspaces/default/caches')).json.caches.map((c: { name: string }) => c.name), ['roles']);
+      assertError(await call(as['olga']!, 'GET', '/api/v1/workspaces/default/caches'), 'DROVER_ERR_WORKSPACE_NOT_FOUND');
       const created = await call(as['root']!, 'POST', '/api/v1/workspaces/default/tokens', { kind: 'activate', description: 'ci' });
       assert.equal(created.status, 201, created.text);
       const byToken = await api(t, 'POST', '/api/v1/activate', { token: created.json.token, body: deploy });

@@ -152,6 +152,15 @@ export function defineUiSuite(kind: BackendKind): void {
       await p.getByText('Saved.').waitFor();
       const saved = await wsApi<{ cache: { substituter: string; publicKey: string } | null }>('');
       assert.deepEqual(saved.cache, { substituter: world.cache.url, publicKey: world.cache.publicKey });
+      // A built-in cache made here; with an external cache set, the page says agents keep using that one.
+      const caches = p.getByTestId('builtin-caches');
+      await caches.getByLabel('New cache name').fill(`${ws}-bin`);
+      await caches.getByRole('button', { name: 'Create cache' }).click();
+      await caches.getByRole('cell', { name: `${ws}-bin-1 Copy key` }).waitFor();
+      await caches.getByText('Agents use the external cache set above').waitFor();
+      const listed = await wsApi<{ caches: { name: string; publicKey: string }[] }>('/caches');
+      assert.deepEqual(listed.caches.map((c) => c.name), [`${ws}-bin`]);
+      assert.match(listed.caches[0]!.publicKey, new RegExp(`^${ws}-bin-1:`));
       await admin.shoot('settings');
 
       await p.goto(`/w/${ws}/agents/${agentName}`);

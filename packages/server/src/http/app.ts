@@ -9,6 +9,7 @@ import { API_PREFIX, CSRF_HEADER, DroverError, SESSION_COOKIE, MAX_FRAME_BYTES, 
 import type { ServerContext } from '../context.js';
 import { installErrorHandlers } from './errors.js';
 import { activateRoutes } from './routes/activate.js';
+import { cacheAdminRoutes } from './routes/cache-admin.js';
 import { agentSocketRoutes } from './routes/agent-socket.js';
 import { agentRoutes } from './routes/agents.js';
 import { deploymentRoutes } from './routes/deployments.js';
@@ -89,7 +90,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
     await app.register(
       async (scope) => {
         if (prefix !== API_PREFIX) scope.addHook('onRoute', withWorkspaceParam);
-        for (const routes of [activateRoutes, deploymentRoutes, agentRoutes, tokenRoutes]) await routes(scope, ctx);
+        for (const routes of [activateRoutes, deploymentRoutes, agentRoutes, tokenRoutes, cacheAdminRoutes]) await routes(scope, ctx);
       },
       { prefix },
     );

@@ -10,6 +10,7 @@ export type {
   ActivateResponse,
   Actor,
   Agent,
+  CacheInfo,
   Deployment,
   DeploymentStatus,
   LogLineJson,

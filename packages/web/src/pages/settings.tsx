@@ -1,11 +1,12 @@
 /**
  * /w/:ws/settings (admins) — the binary cache the workspace's agents
- * substitute from, renaming the workspace, and deleting it (the name typed
+ * substitute from (an external one, or its built-in caches), renaming the workspace, and deleting it (the name typed
  * again, as the API requires).
  */
 import { useEffect, useState } from 'preact/hooks';
 import { api, wsPath } from '../api/client.js';
 import type { Workspace } from '../api/protocol.js';
+import { BuiltinCaches } from '../components/builtin-caches.js';
 import { ErrorBox } from '../components/error-box.js';
 import { Facts } from '../components/facts.js';
 import { Loading, PageHeader } from '../components/layout.js';
@@ -27,11 +28,15 @@ export function SettingsPage() {
       ) : ws.canAdmin ? (
         <>
           <CacheForm workspace={workspace.data} onSaved={(w) => workspace.setData(() => w)} />
+          <BuiltinCaches workspace={workspace.data} />
           <RenameForm />
           <DeleteForm />
         </>
       ) : (
-        <CacheSummary workspace={workspace.data} />
+        <>
+          <CacheSummary workspace={workspace.data} />
+          <BuiltinCaches workspace={workspace.data} />
+        </>
       )}
     </main>
   );
@@ -42,11 +47,11 @@ function CacheSummary({ workspace }: { workspace: Workspace }) {
   const ws = useWorkspace();
   return (
     <section class="card" aria-labelledby="cache-title">
-      <h2 id="cache-title">Binary cache</h2>
+      <h2 id="cache-title">External binary cache</h2>
       {workspace.cache ? (
         <Facts items={[['Substituter', <code>{workspace.cache.substituter}</code>], ['Public key', <code>{workspace.cache.publicKey}</code>]]} />
       ) : (
-        <p>No cache is set.</p>
+        <p>No external cache is set.</p>
       )}
       <p class="help">Only an admin of {ws.name} can change settings; your role here is {ws.role ?? 'none'}.</p>
     </section>
@@ -77,10 +82,10 @@ function CacheForm({ workspace, onSaved }: { workspace: Workspace; onSaved: (w: 
         void save.run(false);
       }}
     >
-      <h2 id="cache-title">Binary cache</h2>
+      <h2 id="cache-title">External binary cache</h2>
       <p class="help">
         Agents substitute every closure from this cache and require its signature. A cache saved here applies to the next deployment of every agent.
-        {workspace.cache ? null : <strong> No cache is set: agents can only use what their Nix is already configured with.</strong>}
+        {workspace.cache ? null : <strong> No external cache is set: agents use the workspace's built-in cache (below), if there is one.</strong>}
       </p>
       <label class="field">
         <span>Substituter URL</span>

@@ -4,8 +4,9 @@
  * `/cache/NAME/…` speaks Nix's binary cache protocol: GET/HEAD of
  * nix-cache-info, `<hash>.narinfo` and `nar/<file>`, and PUT of each as
  * `nix copy --to` sends them (bodies are streams, never buffered whole).
- * `/api/v1/caches…` is the JSON API: create, list, pins, GC, and what
- * `drover push` uses (the missing-path query and one-request uploads).
+ * `/api/v1/caches/:name/{missing,paths}` is what `drover push` uses (the
+ * missing-path query and one-request uploads); administration (create,
+ * list, pins, GC) is in cache-admin.ts, mounted per workspace.
  */
 import type {} from '@fastify/swagger'; // route schema fields: summary, hide
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -14,14 +15,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import {
   CACHE_PATH_PREFIX,
-  CacheCreateRequestSchema,
-  CacheListSchema,
   CacheNameSchema,
-  CachePinRequestSchema,
-  CacheSchema,
   DroverError,
-  GcReportSchema,
-  GcRequestSchema,
   MissingRequestSchema,
   MissingResponseSchema,
   StorePathSchema,
@@ -29,7 +24,6 @@ import {
 } from '@drover/protocol';
 import type { NarCompression } from '@drover/nix';
 import { authorizeCache } from '../../cache/access.js';
-import { collectGarbage, pinPath } from '../../cache/gc.js';
 import type { CacheRow } from '../../cache/service.js';
 import type { ServerContext } from '../../context.js';
 import { authenticate } from '../auth.js';
@@ -195,30 +189,9 @@ async function nixProtocolRoutes(app: FastifyInstance, ctx: ServerContext): Prom
   );
 }
 
-/** Cache administration and the push API (JSON). */
+/** The push API (JSON): what `drover push` uses, with push tokens. Administration is in cache-admin.ts. */
 async function cacheApiRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   const svc = ctx.cache;
-  app.post<{ Body: Static<typeof CacheCreateRequestSchema> }>(
-    '/api/v1/caches',
-    { schema: { summary: 'Create a binary cache with its own signing key', body: CacheCreateRequestSchema, response: { 201: CacheSchema } } },
-    async (request, reply) => {
-      const p = await authenticate(ctx, request, 'admin');
-      const row = await svc.createCache(p.workspaceId, request.body.name, { public: request.body.public, trustedKeys: request.body.trustedKeys });
-      request.log.info({ cache: row.name, public: row.public === 1 }, 'cache created');
-      return reply.status(201).send(await svc.cacheJson(row, ctx.publicUrl));
-    },
-  );
-
-  app.get('/api/v1/caches', { schema: { summary: "The workspace's binary caches", response: { 200: CacheListSchema } } }, async (request) => {
-    const p = await authenticate(ctx, request, 'read');
-    return { caches: await Promise.all((await svc.listCaches(p.workspaceId)).map((c) => svc.cacheJson(c, ctx.publicUrl))) };
-  });
-
-  app.get<{ Params: Static<typeof NameParams> }>('/api/v1/caches/:name', { schema: { summary: 'One binary cache: substituter URL and public key', params: NameParams, response: { 200: CacheSchema } } }, async (request) => {
-    const p = await authenticate(ctx, request, 'read');
-    return svc.cacheJson(await svc.findCache(request.params.name, p.workspaceId), ctx.publicUrl);
-  });
-
   app.post<{ Params: Static<typeof NameParams>; Body: Static<typeof MissingRequestSchema> }>(
     '/api/v1/caches/:name/missing',
     { schema: { summary: 'Which of these store paths the cache lacks (drover push)', params: NameParams, body: MissingRequestSchema, response: { 200: MissingResponseSchema } } },
@@ -226,28 +199,6 @@ async function cacheApiRoutes(app: FastifyInstance, ctx: ServerContext): Promise
       const cache = await svc.findCache(request.params.name);
       await authorizeCache(ctx, request, reply, cache, 'push');
       return { missing: await svc.missing(cache, request.body.paths as StorePath[]) };
-    },
-  );
-
-  app.post<{ Params: Static<typeof NameParams>; Body: Static<typeof CachePinRequestSchema> }>(
-    '/api/v1/caches/:name/pins',
-    { schema: { summary: 'Pin a store path (and its closure) against GC', params: NameParams, body: CachePinRequestSchema, response: { 204: Type.Null() } } },
-    async (request, reply) => {
-      const p = await authenticate(ctx, request, 'admin');
-      await pinPath(svc, await svc.findCache(request.params.name, p.workspaceId), request.body.storePath, request.body.keepDays);
-      return reply.status(204).send();
-    },
-  );
-
-  app.post<{ Params: Static<typeof NameParams>; Body: Static<typeof GcRequestSchema> }>(
-    '/api/v1/caches/:name/gc',
-    { schema: { summary: 'Collect garbage (or, with dryRun, say what would go)', params: NameParams, body: GcRequestSchema, response: { 200: GcReportSchema } } },
-    async (request) => {
-      const p = await authenticate(ctx, request, 'admin');
-      const cache = await svc.findCache(request.params.name, p.workspaceId);
-      const report = await collectGarbage(svc, cache, { dryRun: request.body.dryRun ?? false, graceSeconds: request.body.graceSeconds });
-      request.log.info({ cache: cache.name, dryRun: report.dryRun, deleted: report.deleted.length, bytesFreed: report.bytesFreed }, 'cache GC');
-      return report;
     },
   );
 }
