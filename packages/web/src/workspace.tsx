@@ -6,7 +6,7 @@
 import { createContext, type ComponentChildren } from 'preact';
 import { useContext, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { apiUrl, wsPath } from './api/client.js';
-import { openEventStream } from './api/event-stream.js';
+import { messageData, openEventStream } from './api/event-stream.js';
 import { roleAllows, WORKSPACE_EVENTS, type Agent, type Deployment, type Role } from './api/protocol.js';
 
 export type WorkspaceEvent =
@@ -53,12 +53,8 @@ export function WorkspaceProvider({ name, role, children }: { name: string; role
       onOpen: () => setLive('connecting'),
       onError: (_error, fatal) => setLive(fatal ? 'unavailable' : 'reconnecting'),
       onMessage: (m) => {
-        let data: unknown;
-        try {
-          data = JSON.parse(m.data);
-        } catch {
-          return;
-        }
+        const data = messageData(m);
+        if (data === undefined) return;
         if (m.event === WORKSPACE_EVENTS.ready) {
           // From here on every change arrives; what changed before it (while
           // the page loaded, or while the stream was down) is fetched again.

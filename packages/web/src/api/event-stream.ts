@@ -11,6 +11,15 @@ export interface SseMessage {
   id: string | null;
 }
 
+/** The JSON data of a message; undefined when it is not JSON (such a message is skipped). */
+export function messageData(m: SseMessage): unknown {
+  try {
+    return JSON.parse(m.data) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface EventStreamHandlers {
   /** The stream is open (again); `reconnected` is true after a drop, when events may have been missed. */
   onOpen?(reconnected: boolean): void;

@@ -6,7 +6,7 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { apiUrl, wsPath, type ApiError } from '../api/client.js';
-import { openEventStream } from '../api/event-stream.js';
+import { messageData, openEventStream } from '../api/event-stream.js';
 import { LOG_EVENTS, type Deployment, type LogLineJson } from '../api/protocol.js';
 
 export interface LiveLog {
@@ -38,12 +38,8 @@ export function useLiveLog(workspace: string, id: string): LiveLog {
       onOpen: () => setState((s) => (s.error ? { ...s, error: null } : s)),
       onError: (error) => setState((s) => ({ ...s, error })),
       onMessage: (m) => {
-        let data: unknown;
-        try {
-          data = JSON.parse(m.data);
-        } catch {
-          return;
-        }
+        const data = messageData(m);
+        if (data === undefined) return;
         if (m.event === LOG_EVENTS.line) {
           const line = data as LogLineJson;
           if (line.seq <= lastSeq) return;
