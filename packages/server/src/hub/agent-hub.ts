@@ -30,7 +30,7 @@ import type { Database } from '../db/schema.js';
 import { markDisconnected, markReplicaDisconnected, registerAgent, touchLastSeen } from '../agents/repository.js';
 import { appendLog, latestPendingFor, markFinished, markStarted, setClosureSize } from '../deployments/repository.js';
 import { cacheOf, getWorkspaceById } from '../workspaces/workspaces.js';
-import { effectiveCache } from '../cache/agents.js';
+import { builtinCaches, effectiveCache } from '../cache/agents.js';
 import type { Metrics } from '../metrics.js';
 
 export interface HubOptions {
@@ -267,9 +267,12 @@ export class AgentHub {
     const local = agentIds.filter((id) => this.byAgent.has(id));
     if (local.length === 0) return;
     const orders: Map<string, DeploymentOrder> = await latestPendingFor(this.opts.db, local);
+    // Orders without an external cache get their workspace's built-in one: one query for the whole batch.
+    const workspaces = [...orders].filter(([, o]) => !o.cache).map(([agentId]) => this.byAgent.get(agentId)?.principal.workspaceId);
+    const builtin = await builtinCaches(this.opts.db, workspaces.filter((w): w is string => !!w));
     for (const [agentId, order] of orders) {
       const conn = this.byAgent.get(agentId);
-      const deployment = order.cache || !conn ? order : { ...order, cache: await effectiveCache(this.opts.db, conn.principal.workspaceId, null) };
+      const deployment = order.cache || !conn ? order : { ...order, cache: builtin.get(conn.principal.workspaceId) ?? null };
       conn?.send({ type: 'deploy', deployment });
     }
   }
