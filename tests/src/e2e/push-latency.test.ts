@@ -3,8 +3,9 @@
  * benchmark's latency proxy (+20 ms round trip). The benchmark's push through
  * its old proxy stalled because the proxy reordered bytes; this checks that
  * the proxy keeps every byte in order (including a half-close behind its
- * data), and that a push of many small paths through it completes, with one
- * request for the missing paths and every path then present.
+ * data), and that a push of many small paths through it completes in a few
+ * batched requests with every path then present; and that a batch is
+ * all-or-nothing.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +14,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { dumpNar } from '@drover/nix';
 import { startLatencyProxy, type LatencyProxy } from '@drover/bench/latency-proxy';
 import { run } from '../support/nix.js';
 import { api, createToken, drover, makeBackend, type Backend, type ServerHandle, startServer } from '../support/drover.js';
@@ -87,5 +89,30 @@ describe('drover push through a +20 ms RTT TCP proxy', { timeout: 300_000 }, () 
     assert.match(pushed.stderr, new RegExp(`pushed ${PATHS} paths`));
     const left = await api<{ missing: string[] }>(server.url, push, 'POST', '/caches/slow/missing', { paths });
     assert.deepEqual(left.json.missing, []);
+    // Batched: far fewer requests than paths (1 query + about one batch per job).
+    assert.ok(proxy.connections() <= 20, `${proxy.connections()} connections`);
+  });
+
+  test('a batch whose path references an absent path is refused whole; a malformed one is a 400', async () => {
+    const src = join(dir, 'batch');
+    await mkdir(src);
+    await writeFile(join(src, 'a'), randomBytes(64));
+    const a = (await run('nix-store', ['--add', join(src, 'a')])).stdout.trim();
+    const info = JSON.parse((await run('nix', ['--extra-experimental-features', 'nix-command', 'path-info', '--json', a])).stdout) as Array<{ narHash: string; narSize: number }>;
+    const nar = Buffer.concat(await dumpNar(a).toArray());
+    const entry = (references: string[]) => ({ storePath: a, narHash: info[0]!.narHash, narSize: info[0]!.narSize, references, deriver: null, ca: null, sigs: [], fileSize: nar.length });
+    const post = (paths: unknown[], files: Buffer[]) => {
+      const header = Buffer.from(JSON.stringify({ compression: 'none', paths }));
+      const length = Buffer.alloc(4);
+      length.writeUInt32LE(header.length);
+      return fetch(`${server.url}/api/v1/caches/slow/paths`, { method: 'POST', headers: { authorization: `Bearer ${push}` }, body: Buffer.concat([length, header, ...files]) });
+    };
+    const absent = 'x'.repeat(32) + '-absent';
+    const refused = await post([entry([]), entry([absent])], [nar, nar]);
+    assert.ok(refused.status >= 400 && refused.status < 500, `status ${refused.status}`);
+    const left = await api<{ missing: string[] }>(server.url, push, 'POST', '/caches/slow/missing', { paths: [a] });
+    assert.deepEqual(left.json.missing, [a], 'nothing of a refused batch is visible');
+    assert.equal((await post([entry([])], [nar.subarray(1)])).status, 400);
+    assert.equal((await post([entry([])], [nar])).status, 204);
   });
 });
