@@ -14,10 +14,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
-import { createServer, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startLatencyProxy } from './latency-proxy.js';
 import { renderTable, type Row } from './table.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../../..');
@@ -87,26 +87,6 @@ async function download(url: string, times: number): Promise<number> {
     }),
   );
   return bytes / 1024 / 1024 / ((Date.now() - t) / 1000);
-}
-
-/** A TCP proxy that delays every chunk by half the round trip in each direction, in order. */
-function latencyProxy(target: number, listen: number, rttMs: number): Promise<{ port: number; close: () => void }> {
-  const delay = (from: Socket, to: Socket) => {
-    let last = 0;
-    from.on('data', (c) => {
-      const at = Math.max(Date.now() + rttMs / 2, last);
-      last = at;
-      setTimeout(() => to.write(c), at - Date.now());
-    });
-    from.on('end', () => setTimeout(() => to.end(), Math.max(0, last - Date.now()) + rttMs / 2));
-    from.on('error', () => to.destroy());
-  };
-  const server = createServer((client) => {
-    const upstream = connect(target, '127.0.0.1');
-    delay(client, upstream);
-    delay(upstream, client);
-  });
-  return new Promise((ok) => server.listen(listen, '127.0.0.1', () => ok({ port: (server.address() as { port: number }).port, close: () => server.close() })));
 }
 
 async function requestCount(server: string, admin: string): Promise<number> {
@@ -202,5 +182,5 @@ http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
   }
 }
 
-if (process.argv[2] === 'proxy') await latencyProxy(Number(process.argv[3]), Number(process.argv[4]), Number(process.argv[5]));
+if (process.argv[2] === 'proxy') await startLatencyProxy(Number(process.argv[3]), Number(process.argv[4]), Number(process.argv[5]));
 else await main();

@@ -2,18 +2,21 @@
  * `drover push CACHE PATH…`: uploads the closures of store paths to a
  * built-in cache. It reads the closure's metadata with one
  * `nix path-info --json -r`, asks the server which paths are missing in ONE
- * request, then streams each missing path as a zstd-compressed NAR (made in
- * process, no temporary files) in one request per path, several at a time,
- * each path only after the paths it references. Progress is a bar on a
- * terminal and plain lines otherwise.
+ * request, then uploads them, several requests at a time, each path only
+ * after the paths it references (push-plan.ts): small paths many to a request
+ * (NARs made in process and compressed with one reused zstd context; the
+ * server commits each batch in one transaction), larger ones streamed as a
+ * zstd-compressed NAR in one request each (no temporary files). Progress is
+ * a bar on a terminal and plain lines otherwise.
  */
 import { execFile } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import { CompressStream } from 'zstd-napi';
+import { CompressStream, Compressor } from 'zstd-napi';
 import { API_PREFIX, DroverError, parseCacheName, parseStorePath, STORE_DIR, type StorePath } from '@drover/protocol';
 import { dumpNar } from '@drover/nix';
 import { info } from '../output.js';
+import { planUnits, type Unit } from './push-plan.js';
 import { serverFrom } from './reader.js';
 
 interface PathInfo {
@@ -27,6 +30,11 @@ interface PathInfo {
 }
 
 const base = (p: string) => p.slice(STORE_DIR.length + 1);
+
+/** What the server is told about a path besides its NAR. */
+function pathInfoOf(p: PathInfo) {
+  return { storePath: p.path, narHash: p.narHash, narSize: p.narSize, references: p.references.map(base), deriver: p.deriver ? base(p.deriver) : null, ca: p.ca, sigs: p.signatures };
+}
 
 async function closureOf(paths: readonly StorePath[]): Promise<PathInfo[]> {
   const { stdout } = await promisify(execFile)('nix', ['--extra-experimental-features', 'nix-command', 'path-info', '--json', '--recursive', ...paths], { maxBuffer: 1 << 30 });
@@ -70,7 +78,7 @@ export async function pushCommand(cacheName: string, rawPaths: string[], flags: 
   if (compression !== 'zstd' && compression !== 'none') throw new DroverError('DROVER_ERR_UNSUPPORTED_COMPRESSION', '--compression must be zstd or none');
   const started = Date.now();
   const closure = await closureOf(rawPaths.map((p) => parseStorePath(p)));
-  const headers = { authorization: `Bearer ${token}` };
+  const headers: Record<string, string> = { authorization: `Bearer ${token}` };
   const url = `${server}${API_PREFIX}/caches/${cache}`;
 
   const asked = await fetch(`${url}/missing`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ paths: closure.map((p) => p.path) }) });
@@ -81,7 +89,6 @@ export async function pushCommand(cacheName: string, rawPaths: string[], flags: 
   if (todo.length === 0) return;
 
   const progress = new Progress(todo.length);
-  const finished = new Map<string, Promise<void>>();
   let running = 0;
   const waiting: Array<() => void> = [];
   const slot = async () => {
@@ -92,39 +99,59 @@ export async function pushCommand(cacheName: string, rawPaths: string[], flags: 
     running--;
     waiting.shift()?.();
   };
-  const upload = async (p: PathInfo): Promise<void> => {
+  const request = async (method: string, path: string, init: RequestInit, what: string) => {
+    const res = await fetch(`${url}${path}`, { ...init, method, headers: { ...headers, ...(init.headers as Record<string, string>) } });
+    if (!res.ok) throw await failure(res, what);
+    await res.arrayBuffer();
+  };
+  const uploadOne = async (p: PathInfo): Promise<void> => {
     const nar = dumpNar(p.path);
     const body = compression === 'zstd' ? nar.pipe(new CompressStream() as unknown as NodeJS.ReadWriteStream) : nar;
     nar.on('error', (err) => (body as Readable).destroy(err));
-    const pathInfo = { storePath: p.path, narHash: p.narHash, narSize: p.narSize, references: p.references.map(base), deriver: p.deriver ? base(p.deriver) : null, ca: p.ca, sigs: p.signatures };
-    const res = await fetch(`${url}/paths`, {
-      method: 'PUT',
-      headers: { ...headers, 'content-type': 'application/x-nix-nar', 'x-drover-compression': compression, 'x-drover-path-info': Buffer.from(JSON.stringify(pathInfo)).toString('base64url') },
-      body: Readable.toWeb(body as Readable) as ReadableStream,
-      duplex: 'half',
-    } as RequestInit);
-    if (!res.ok) throw await failure(res, `pushing ${p.path}`);
-    await res.arrayBuffer();
-    progress.step(p.path, p.narSize);
+    await request(
+      'PUT',
+      '/paths',
+      {
+        headers: { 'content-type': 'application/x-nix-nar', 'x-drover-compression': compression, 'x-drover-path-info': Buffer.from(JSON.stringify(pathInfoOf(p))).toString('base64url') },
+        body: Readable.toWeb(body as Readable) as ReadableStream,
+        duplex: 'half',
+      } as RequestInit,
+      `pushing ${p.path}`,
+    );
   };
-  // Each path starts once the missing paths it references are in; the server refuses it otherwise.
-  const schedule = (p: PathInfo): Promise<void> => {
-    let promise = finished.get(p.path);
+  const compressor = compression === 'zstd' ? new Compressor() : null;
+  // Small paths: read whole, compressed with one reused context, and sent many to a request (see push-plan.ts).
+  const uploadBatch = async (paths: readonly PathInfo[]): Promise<void> => {
+    const files: Buffer[] = [];
+    for (const p of paths) {
+      const nar = Buffer.concat(await dumpNar(p.path).toArray());
+      files.push(compressor ? compressor.compress(nar) : nar);
+    }
+    const header = Buffer.from(JSON.stringify({ compression, paths: paths.map((p, i) => ({ ...pathInfoOf(p), fileSize: files[i]!.length })) }));
+    const length = Buffer.alloc(4);
+    length.writeUInt32LE(header.length);
+    const what = `pushing ${paths.length} paths (${paths[0]!.path}${paths.length > 1 ? ', …' : ''})`;
+    await request('POST', '/paths', { headers: { 'content-type': 'application/x-drover-path-batch' }, body: Buffer.concat([length, header, ...files]) }, what);
+  };
+  const finished = new Map<Unit<PathInfo>, Promise<void>>();
+  // Each unit starts once the units holding the missing paths it references are in; the server refuses it otherwise.
+  const schedule = (unit: Unit<PathInfo>): Promise<void> => {
+    let promise = finished.get(unit);
     if (!promise) {
-      const deps = p.references.filter((r) => r !== p.path && missing.has(r)).map((r) => schedule(todo.find((t) => t.path === r)!));
-      promise = Promise.all(deps).then(async () => {
+      promise = Promise.all([...unit.after].map(schedule)).then(async () => {
         await slot();
         try {
-          await upload(p);
+          await (unit.batch ? uploadBatch(unit.paths) : uploadOne(unit.paths[0]!));
         } finally {
           release();
         }
+        for (const p of unit.paths) progress.step(p.path, p.narSize);
       });
-      finished.set(p.path, promise);
+      finished.set(unit, promise);
     }
     return promise;
   };
-  const results = await Promise.allSettled(todo.map(schedule));
+  const results = await Promise.allSettled(planUnits(todo, jobs).map(schedule));
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
   const bytes = todo.reduce((a, p) => a + p.narSize, 0);

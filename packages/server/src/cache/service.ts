@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import { CACHE_PATH_PREFIX, DroverError, parseCacheName, STORE_DIR, type CacheInfo, type StorePath } from '@drover/protocol';
 import {
@@ -63,6 +63,9 @@ export interface PathClaim {
   readonly ca: string | null;
   readonly sigs: readonly string[];
 }
+
+/** A `drover push` upload's claim: the path, and the NarHash/NarSize its NAR must have. */
+export type UploadClaim = PathClaim & { readonly narHash: string; readonly narSize: number };
 
 const NAR_NAME_CHARS = /^[0-9abcdfghijklmnpqrsvwxyz]{52}/;
 
@@ -287,17 +290,40 @@ export class CacheService {
    * so the client streams without a temporary file; the NAR hash and size it
    * claims are checked against the decompressed bytes.
    */
-  async uploadPath(cache: CacheRow, claim: PathClaim & { narHash: string; narSize: number }, compression: NarCompression, body: Readable): Promise<void> {
+  async uploadPath(cache: CacheRow, claim: UploadClaim, compression: NarCompression, body: Readable): Promise<void> {
+    await this.accept(cache, claim, await this.receiveClaimed(claim, compression, body));
+  }
+
+  /**
+   * `drover push` of many small paths in one request: every NAR is verified
+   * as in `uploadPath`, then all narinfos are committed in ONE transaction,
+   * in the order given — a path may reference one earlier in the batch. If
+   * any path is refused, none of the batch becomes visible.
+   */
+  async uploadPaths(cache: CacheRow, compression: NarCompression, entries: ReadonlyArray<{ readonly claim: UploadClaim; readonly body: Readable }>): Promise<void> {
+    const nars = await Promise.all(entries.map((e) => this.receiveClaimed(e.claim, compression, e.body)));
+    await this.db.transaction().execute(async (tx) => {
+      for (const [i, e] of entries.entries()) await this.commitPath(tx, cache, e.claim, nars[i]!);
+    });
+  }
+
+  /** Receives a NAR, checks it against the claimed NarHash/NarSize, and registers it. */
+  private async receiveClaimed(claim: UploadClaim, compression: NarCompression, body: Readable): Promise<NarRow> {
     const narHash = parseNixHash(claim.narHash);
     const nar = await this.receive(body, compression);
     if (!nar.narHash.equals(narHash) || nar.narSize !== claim.narSize) {
       await this.reject(nar, `the NAR of ${claim.storePath} is ${nar.narSize} bytes with ${formatNixHash(nar.narHash)}, not ${claim.narSize} bytes with ${formatNixHash(narHash)}; it was corrupted or cut short`);
     }
-    await this.accept(cache, claim, await this.registerNar(nar));
+    return this.registerNar(nar);
   }
 
   /** Signs and stores a narinfo once its NAR and every reference are present — atomically with touching them. */
   private async accept(cache: CacheRow, claim: PathClaim, nar: NarRow): Promise<void> {
+    await this.db.transaction().execute((tx) => this.commitPath(tx, cache, claim, nar));
+  }
+
+  /** Within `tx`: touches the NAR and the references (all must be present), then stores the signed narinfo. */
+  private async commitPath(tx: Transaction<Database>, cache: CacheRow, claim: PathClaim, nar: NarRow): Promise<void> {
     const self = claim.storePath.slice(STORE_DIR.length + 1);
     const references = [...new Set(claim.references)].sort();
     const others = references.filter((r) => r !== self);
@@ -316,41 +342,39 @@ export class CacheService {
       sigs: [signNarinfo(this.signingKey(cache), signed), ...kept],
     });
     const now = nowIso();
-    await this.db.transaction().execute(async (tx) => {
-      const touched = await tx.updateTable('cache_nars').set({ touched_at: now }).where('file', '=', nar.file).executeTakeFirst();
-      if (Number(touched.numUpdatedRows) === 0) throw new DroverError('DROVER_ERR_NAR_MISSING', `nar/${nar.file} was collected before the narinfo of ${claim.storePath} arrived; push again`);
-      const found = new Set<string>();
-      for (const chunk of chunks(others)) {
-        const rows = await tx
-          .updateTable('cache_paths')
-          .set({ touched_at: now })
-          .where('cache_id', '=', cache.id)
-          .where('store_hash', 'in', chunk.map(storeHashOf))
-          .returning('store_path')
-          .execute();
-        for (const r of rows) found.add(r.store_path.slice(STORE_DIR.length + 1));
-      }
-      const absent = others.filter((r) => !found.has(r));
-      if (absent.length > 0) {
-        throw new DroverError('DROVER_ERR_NAR_MISSING', `${claim.storePath} references ${absent.length} path(s) this cache does not hold (${absent.slice(0, 3).join(', ')}${absent.length > 3 ? ', …' : ''}); push its whole closure`);
-      }
-      await tx
-        .insertInto('cache_paths')
-        .values({
-          cache_id: cache.id,
-          store_hash: storeHashOf(claim.storePath),
-          store_path: claim.storePath,
-          nar_file: nar.file,
-          nar_size: Number(nar.nar_size),
-          refs: references.join(' '),
-          narinfo,
-          created_at: now,
-          touched_at: now,
-        })
-        // The first upload of a path wins; a repeated one only keeps it young.
-        .onConflict((oc) => oc.columns(['cache_id', 'store_hash']).doUpdateSet({ touched_at: now }))
+    const touched = await tx.updateTable('cache_nars').set({ touched_at: now }).where('file', '=', nar.file).executeTakeFirst();
+    if (Number(touched.numUpdatedRows) === 0) throw new DroverError('DROVER_ERR_NAR_MISSING', `nar/${nar.file} was collected before the narinfo of ${claim.storePath} arrived; push again`);
+    const found = new Set<string>();
+    for (const chunk of chunks(others)) {
+      const rows = await tx
+        .updateTable('cache_paths')
+        .set({ touched_at: now })
+        .where('cache_id', '=', cache.id)
+        .where('store_hash', 'in', chunk.map(storeHashOf))
+        .returning('store_path')
         .execute();
-    });
+      for (const r of rows) found.add(r.store_path.slice(STORE_DIR.length + 1));
+    }
+    const absent = others.filter((r) => !found.has(r));
+    if (absent.length > 0) {
+      throw new DroverError('DROVER_ERR_NAR_MISSING', `${claim.storePath} references ${absent.length} path(s) this cache does not hold (${absent.slice(0, 3).join(', ')}${absent.length > 3 ? ', …' : ''}); push its whole closure`);
+    }
+    await tx
+      .insertInto('cache_paths')
+      .values({
+        cache_id: cache.id,
+        store_hash: storeHashOf(claim.storePath),
+        store_path: claim.storePath,
+        nar_file: nar.file,
+        nar_size: Number(nar.nar_size),
+        refs: references.join(' '),
+        narinfo,
+        created_at: now,
+        touched_at: now,
+      })
+      // The first upload of a path wins; a repeated one only keeps it young.
+      .onConflict((oc) => oc.columns(['cache_id', 'store_hash']).doUpdateSet({ touched_at: now }))
+      .execute();
   }
 
   /** Runs GC on every cache (periodic GC); failures are logged, not thrown. */

@@ -24,6 +24,7 @@ import {
 } from '@drover/protocol';
 import type { NarCompression } from '@drover/nix';
 import { authorizeCache } from '../../cache/access.js';
+import { MAX_BATCH_BYTES, parseBatch, PathInfoSchema } from '../../cache/batch.js';
 import type { CacheRow } from '../../cache/service.js';
 import type { ServerContext } from '../../context.js';
 import { authenticate } from '../auth.js';
@@ -33,18 +34,6 @@ const FileParams = Type.Object({ name: CacheNameSchema, file: Type.String({ maxL
 const NARINFO_RE = /^([0-9abcdfghijklmnpqrsvwxyz]{32})\.narinfo$/;
 const MAX_NARINFO_BYTES = 64 * 1024;
 
-const PathInfoSchema = Type.Object(
-  {
-    storePath: StorePathSchema,
-    narHash: Type.String({ maxLength: 100 }),
-    narSize: Type.Integer({ minimum: 0 }),
-    references: Type.Array(Type.String({ maxLength: 250 }), { maxItems: 10_000 }),
-    deriver: Type.Union([Type.String({ maxLength: 250 }), Type.Null()]),
-    ca: Type.Union([Type.String({ maxLength: 300 }), Type.Null()]),
-    sigs: Type.Array(Type.String({ maxLength: 300 }), { maxItems: 32 }),
-  },
-  { additionalProperties: false },
-);
 const pathInfoCheck = TypeCompiler.Compile(PathInfoSchema);
 /** Header carrying a `drover push` upload's path info: base64url of the JSON above. */
 export const PATH_INFO_HEADER = 'x-drover-path-info';
@@ -61,8 +50,8 @@ function checkDeclaredLength(request: FastifyRequest, max: number, what: string)
   if (length !== undefined && Number(length) > max) throw new DroverError('DROVER_ERR_BODY_TOO_LARGE', `the ${what} is ${length} bytes, more than the limit of ${max}`);
 }
 
-/** Reads a small body (a narinfo) with a size limit and an idle timeout. */
-function readSmallBody(stream: IncomingMessage, limit: number, idleMs: number): Promise<string> {
+/** Reads a bounded body (a narinfo, a push batch) with a size limit and an idle timeout. */
+function readBody(stream: IncomingMessage, limit: number, idleMs: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
     let size = 0;
@@ -71,7 +60,7 @@ function readSmallBody(stream: IncomingMessage, limit: number, idleMs: number): 
       clearTimeout(timer);
       stream.removeAllListeners('data');
       if (err) reject(err);
-      else resolve(Buffer.concat(parts).toString('utf8'));
+      else resolve(Buffer.concat(parts));
     };
     stream.on('data', (chunk: Buffer) => {
       clearTimeout(timer);
@@ -83,6 +72,10 @@ function readSmallBody(stream: IncomingMessage, limit: number, idleMs: number): 
     stream.once('end', () => done());
     stream.once('error', (err) => done(new DroverError('DROVER_ERR_NARINFO_INVALID', `the upload was cut short: ${err.message}`)));
   });
+}
+
+async function readSmallBody(stream: IncomingMessage, limit: number, idleMs: number): Promise<string> {
+  return (await readBody(stream, limit, idleMs)).toString('utf8');
 }
 
 function notFound(what: string): DroverError {
@@ -184,6 +177,19 @@ async function nixProtocolRoutes(app: FastifyInstance, ctx: ServerContext): Prom
       if (!['zstd', 'xz', 'none'].includes(compression)) throw new DroverError('DROVER_ERR_UNSUPPORTED_COMPRESSION', `compression ${JSON.stringify(compression)} is not supported`);
       checkDeclaredLength(request, svc.maxNarBytes, 'NAR');
       await svc.uploadPath(cache, { ...info, storePath: info.storePath as StorePath }, compression, request.body as IncomingMessage);
+      return reply.status(204).send();
+    },
+  );
+
+  app.post<{ Params: Static<typeof NameParams> }>(
+    '/api/v1/caches/:name/paths',
+    { schema: { summary: 'Upload many small store paths at once (drover push): one body, all committed in one transaction; see cache/batch.ts', params: NameParams } },
+    async (request, reply) => {
+      const cache = await svc.findCache(request.params.name);
+      await authorizeCache(ctx, request, reply, cache, 'push');
+      checkDeclaredLength(request, MAX_BATCH_BYTES, 'push batch');
+      const batch = parseBatch(await readBody(request.body as IncomingMessage, MAX_BATCH_BYTES, svc.uploadIdleMs));
+      await svc.uploadPaths(cache, batch.compression, batch.entries);
       return reply.status(204).send();
     },
   );
