@@ -66,12 +66,12 @@ export function defineCacheSuite(kind: BackendKind, options: CacheSuiteOptions =
       await writeFile(file, `machine 127.0.0.1 password ${token}\n`, { mode: 0o600 });
       return file;
     };
-    const nixCopyTo = async (paths: string[], token: string) =>
-      run('nix', ['copy', '--to', `${cacheUrl()}?compression=zstd`, '--option', 'netrc-file', await netrc(token), ...paths]);
+    const nixCopyTo = async (paths: string[], token: string, url = cacheUrl()) =>
+      run('nix', ['copy', '--to', `${url}?compression=zstd`, '--option', 'netrc-file', await netrc(token), ...paths], { env: { XDG_CACHE_HOME: await mkdtemp(join(dir, 'push-cache-')) } });
     /** Substitutes into a fresh chroot store with a fresh narinfo cache (the pushing Nix caches the unsigned narinfos it wrote). */
-    const nixCopyFrom = async (paths: string[], token: string | null, key: string) => {
+    const nixCopyFrom = async (paths: string[], token: string | null, key: string, url = cacheUrl()) => {
       const store = await mkdtemp(join(dir, 'store-'));
-      const r = await run('nix', ['copy', '--from', cacheUrl(), '--to', store, '--option', 'trusted-public-keys', key, ...(token ? ['--option', 'netrc-file', await netrc(token)] : []), ...paths], { env: { XDG_CACHE_HOME: join(store, '.cache') } });
+      const r = await run('nix', ['copy', '--from', url, '--to', store, '--option', 'trusted-public-keys', key, ...(token ? ['--option', 'netrc-file', await netrc(token)] : []), ...paths], { env: { XDG_CACHE_HOME: join(store, '.cache') } });
       return { ...r, store };
     };
 
@@ -120,6 +120,27 @@ export function defineCacheSuite(kind: BackendKind, options: CacheSuiteOptions =
       const wrongKey = await nixCopyFrom(paths, pull, `main-1:${randomBytes(32).toString('base64')}`);
       assert.notEqual(wrongKey.code, 0, 'a wrong key is refused');
       assert.match(wrongKey.stderr, /signature/);
+    });
+
+    test('concurrent pushes of one closure all succeed; a second cache shares the NARs and signs with its own key', async () => {
+      const created = await drover(['cache', 'create', `two-${randomBytes(3).toString('hex')}`, '--json', '--server', server.url], { DROVER_ADMIN_TOKEN: admin });
+      assert.equal(created.code, 0, created.stderr);
+      const second = JSON.parse(created.stdout) as CacheInfo;
+      const anyCache = await createToken(backend, 'push');
+      const paths = [fixtures.nixos_slow];
+      const pushes = await Promise.all([nixCopyTo(paths, push), nixCopyTo(paths, push), nixCopyTo(paths, anyCache, second.substituter), nixCopyTo(paths, anyCache, second.substituter)]);
+      for (const r of pushes) assert.equal(r.code, 0, r.stderr);
+      for (const [url, key] of [[cacheUrl(), cache.publicKey], [second.substituter, second.publicKey]] as const) {
+        const fetched = await nixCopyFrom(paths, pull, key, url);
+        assert.equal(fetched.code, 0, `${url}: ${fetched.stderr}`);
+      }
+      const narinfoOf = async (url: string) => (await fetch(`${url}/${hashOf(fixtures.nixos_slow)}.narinfo`, { headers: { authorization: basic(pull) } })).text();
+      const [one, two] = [await narinfoOf(cacheUrl()), await narinfoOf(second.substituter)];
+      const field = (text: string, name: string) => text.split('\n').filter((l) => l.startsWith(`${name}: `));
+      assert.deepEqual(field(one, 'URL'), field(two, 'URL'), 'one NAR file serves both caches');
+      assert.deepEqual(field(one, 'NarHash'), field(two, 'NarHash'));
+      assert.match(field(one, 'Sig').join(), new RegExp(`^Sig: ${cache.publicKey.split(':')[0]}:`));
+      assert.match(field(two, 'Sig').join(), new RegExp(`^Sig: ${second.publicKey.split(':')[0]}:`));
     });
 
     test('unauthorized push is 401, a pull token cannot push (403), a private cache needs a token (401), a public one does not', async () => {
