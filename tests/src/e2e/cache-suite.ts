@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CacheInfo, GcReport } from '@drover/protocol';
@@ -141,6 +141,36 @@ export function defineCacheSuite(kind: BackendKind, options: CacheSuiteOptions =
       assert.deepEqual(field(one, 'NarHash'), field(two, 'NarHash'));
       assert.match(field(one, 'Sig').join(), new RegExp(`^Sig: ${cache.publicKey.split(':')[0]}:`));
       assert.match(field(two, 'Sig').join(), new RegExp(`^Sig: ${second.publicKey.split(':')[0]}:`));
+    });
+
+    test("an uploader's signature is kept only by a cache told to trust its key; the cache's own is always added", async () => {
+      const keys = await mkdtemp(join(dir, 'ci-key-'));
+      const gen = await run('nix-store', ['--generate-binary-cache-key', 'ci-1', join(keys, 'sk'), join(keys, 'pk')]);
+      assert.equal(gen.code, 0, gen.stderr);
+      const ciKey = (await readFile(join(keys, 'pk'), 'utf8')).trim();
+      const suffix = randomBytes(3).toString('hex');
+      const make = async (name: string, trust: string[]) => {
+        const r = await drover(['cache', 'create', name, ...trust.flatMap((k) => ['--trust-key', k]), '--json', '--server', server.url], { DROVER_ADMIN_TOKEN: admin });
+        assert.equal(r.code, 0, r.stderr);
+        return JSON.parse(r.stdout) as CacheInfo;
+      };
+      const trusting = await make(`trusting-${suffix}`, [ciKey]);
+      const other = await make(`other-${suffix}`, []);
+      const anyCache = await createToken(backend, 'push');
+      for (const c of [trusting, other]) {
+        const r = await run('nix', ['copy', '--to', `${c.substituter}?compression=zstd&secret-key=${join(keys, 'sk')}`, '--option', 'netrc-file', await netrc(anyCache), fixtures.nixos_failing], {
+          env: { XDG_CACHE_HOME: await mkdtemp(join(dir, 'push-cache-')) },
+        });
+        assert.equal(r.code, 0, r.stderr);
+      }
+      const sigs = async (c: CacheInfo) =>
+        (await (await fetch(`${c.substituter}/${hashOf(fixtures.nixos_failing)}.narinfo`, { headers: { authorization: basic(pull) } })).text())
+          .split('\n')
+          .filter((l) => l.startsWith('Sig: '))
+          .map((l) => l.slice(5).split(':')[0])
+          .sort();
+      assert.deepEqual(await sigs(trusting), ['ci-1', `trusting-${suffix}-1`].sort());
+      assert.deepEqual(await sigs(other), [`other-${suffix}-1`], 'an untrusted signature is dropped');
     });
 
     test('unauthorized push is 401, a pull token cannot push (403), a private cache needs a token (401), a public one does not', async () => {
