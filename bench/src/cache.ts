@@ -6,18 +6,23 @@
  *     Nix's file:// layout;
  *   - `drover push` vs `nix copy --to` for BENCH_PATHS (200) small paths, on
  *     loopback and through a TCP proxy adding BENCH_RTT_MS (20) of round trip,
- *     with the request counts the server saw.
+ *     with the request counts the server saw;
+ *   - with BENCH_HUGE_MB set: the server's RSS while `nix copy` uploads one
+ *     incompressible path of that size (compression=none) and while it is
+ *     downloaded again with a streaming GET (issue 7: memory stays flat).
  *
- * Env: BENCH_PATHS (200), BENCH_BIG_MB (200), BENCH_SECONDS (5, per load run),
- * BENCH_CONCURRENCY (64), BENCH_RTT_MS (20). Run: `node bench/dist/src/cache.js`.
+ * Env: BENCH_PHASES (serve,push,huge), BENCH_PATHS (200), BENCH_BIG_MB (200),
+ * BENCH_SECONDS (5, per load run), BENCH_CONCURRENCY (64), BENCH_RTT_MS (20),
+ * BENCH_HUGE_MB (unset: no huge phase). Run: `node bench/dist/src/cache.js`.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, statfs, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLatencyProxy } from './latency-proxy.js';
+import { cpuMs, readStatusBytes, resetPeakRss, runOk, sampleRss } from './proc.js';
 import { renderTable, type Row } from './table.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../../..');
@@ -28,6 +33,9 @@ const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
 const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 64);
 const RTT = Number(process.env['BENCH_RTT_MS'] ?? 20);
 const PUSH_TIMEOUT_S = Number(process.env['BENCH_PUSH_TIMEOUT'] ?? 120);
+const HUGE_MB = Number(process.env['BENCH_HUGE_MB'] ?? 0);
+const PHASES = new Set((process.env['BENCH_PHASES'] ?? 'serve,push,huge').split(',').map((p) => p.trim()));
+const MB = 1024 * 1024;
 
 function sh(cmd: string, env: NodeJS.ProcessEnv = {}): string {
   const r = spawnSync('bash', ['-c', cmd], { env: { ...process.env, ...env }, maxBuffer: 1 << 28 });
@@ -94,6 +102,165 @@ async function requestCount(server: string, admin: string): Promise<number> {
   return [...text.matchAll(/^drover_http_request_duration_seconds_count\{[^}]*route="\/(?:cache|api\/v1\/caches)[^"]*"[^}]*\} (\d+)/gm)].reduce((a, m) => a + Number(m[1]), 0);
 }
 
+/** What every phase shares: the temporary directory, the server and its tokens. */
+interface Bench {
+  readonly dir: string;
+  readonly port: number;
+  readonly url: string;
+  readonly netrc: string;
+  readonly admin: string;
+  readonly push: string;
+  readonly serverPid: number;
+  /** Processes to stop at the end. */
+  readonly procs: ChildProcess[];
+}
+
+/** Free bytes on the file system holding `path`. */
+async function freeBytes(path: string): Promise<number> {
+  const s = await statfs(path);
+  return s.bavail * s.bsize;
+}
+
+/**
+ * One incompressible path of HUGE_MB: uploaded with `nix copy` (compression
+ * none), then downloaded with a streaming GET, sampling the server's RSS
+ * every 100 ms (and its VmHWM, reset before each phase). The file, the store
+ * path and the server's copy are deleted afterwards.
+ */
+async function hugePhase({ dir, url, netrc, admin, serverPid }: Bench): Promise<Row[]> {
+  // The file, its store copy, the server's copy and (Nix 2.8 holds the NAR in memory) no more.
+  const need = 3 * HUGE_MB * MB + 1024 * MB;
+  for (const where of [dir, '/nix/store']) {
+    const free = await freeBytes(where);
+    if (free < need) throw new Error(`BENCH_HUGE_MB=${HUGE_MB} needs ${(need / MB).toFixed(0)} MB free at ${where}, only ${(free / MB).toFixed(0)} MB are`);
+  }
+  sh(`${process.execPath} ${DROVER} cache create huge --public --server ${url}`, { DROVER_ADMIN_TOKEN: admin });
+  const file = join(dir, 'huge');
+  sh(`dd if=/dev/urandom of=${file} bs=1M count=${HUGE_MB} status=none`);
+  let path: string | undefined;
+  try {
+    path = sh(`nix-store --add ${file}`);
+    await rm(file, { force: true });
+    const mb = HUGE_MB;
+    const before = readStatusBytes(serverPid, 'VmRSS');
+
+    resetPeakRss(serverPid);
+    let sampler = sampleRss(serverPid);
+    let cpu = cpuMs(serverPid);
+    let t = process.hrtime.bigint();
+    await runOk('nix', ['copy', '--to', `${url}/cache/huge?compression=none`, '--option', 'netrc-file', netrc, path], {
+      env: { XDG_CACHE_HOME: join(dir, 'xdg-huge') },
+      timeoutMs: 3_600_000,
+    });
+    const upSecs = Number(process.hrtime.bigint() - t) / 1e9;
+    const up = sampler.stop();
+    const upCpu = (cpuMs(serverPid) - cpu) / 1000;
+
+    const narinfo = await (await fetch(`${url}/cache/huge/${path.slice(11, 43)}.narinfo`)).text();
+    const narUrl = /^URL: (.*)$/m.exec(narinfo)?.[1];
+    if (!narUrl) throw new Error(`no URL in the narinfo of ${path}:\n${narinfo}`);
+    const afterUpload = readStatusBytes(serverPid, 'VmRSS');
+    resetPeakRss(serverPid);
+    sampler = sampleRss(serverPid);
+    cpu = cpuMs(serverPid);
+    t = process.hrtime.bigint();
+    const res = await fetch(`${url}/cache/huge/${narUrl}`);
+    let bytes = 0;
+    for await (const chunk of res.body!) bytes += (chunk as Uint8Array).length;
+    const downSecs = Number(process.hrtime.bigint() - t) / 1e9;
+    const down = sampler.stop();
+    const downCpu = (cpuMs(serverPid) - cpu) / 1000;
+    if (bytes < HUGE_MB * MB) throw new Error(`downloaded ${bytes} bytes of a ${HUGE_MB} MB NAR (status ${res.status})`);
+
+    const m = (b: number) => (b / MB).toFixed(0);
+    const note = (peak: number, samples: number) => `${peak >= before ? '+' : '−'}${m(Math.abs(peak - before))} MB vs before; ${samples} samples + VmHWM`;
+    return [
+      { metric: `server RSS before, ${mb} MB NAR`, value: m(before), unit: 'MB', note: 'VmRSS, the other phases already ran if selected' },
+      { metric: `server peak RSS, nix copy --to ${mb} MB`, value: m(up.peak), unit: 'MB', note: note(up.peak, up.samples) },
+      { metric: `upload ${mb} MB (nix copy, compression=none)`, value: (mb / upSecs).toFixed(0), unit: 'MB/s', note: `${upSecs.toFixed(1)} s of the whole nix copy; server CPU ${upCpu.toFixed(1)} s; RSS after ${m(afterUpload)} MB` },
+      { metric: `server peak RSS, GET ${mb} MB NAR`, value: m(down.peak), unit: 'MB', note: note(down.peak, down.samples) },
+      { metric: `download ${mb} MB (one streaming GET)`, value: (bytes / MB / downSecs).toFixed(0), unit: 'MB/s', note: `${downSecs.toFixed(1)} s; server CPU ${downCpu.toFixed(1)} s` },
+    ];
+  } finally {
+    await rm(file, { force: true });
+    if (path) sh(`nix-store --delete ${path} >/dev/null 2>&1 || true`);
+  }
+}
+
+/** narinfo GETs and NAR downloads, drover vs nginx serving the same files. */
+async function servePhase({ dir, port, url, netrc, admin, procs }: Bench): Promise<Row[]> {
+  sh(`${process.execPath} ${DROVER} cache create serve --public --server ${url}`, { DROVER_ADMIN_TOKEN: admin });
+  const xdg = { XDG_CACHE_HOME: join(dir, 'xdg') };
+  // The same paths in drover and, via nix copy --to file://, for nginx.
+  const served = makePaths(dir, N, 'served');
+  sh(`dd if=/dev/urandom of=${dir}/big bs=1M count=${BIG_MB} status=none`);
+  const big = sh(`nix-store --add ${dir}/big`);
+  sh(`nix copy --to '${url}/cache/serve?compression=zstd' --option netrc-file ${netrc} ${served.join(' ')} ${big}`, xdg);
+  sh(`nix copy --to 'file://${dir}/static?compression=zstd' ${served.join(' ')} ${big}`);
+  const nginxPort = port + 1;
+  await writeFile(join(dir, 'nginx.conf'), `user root; worker_processes 2; pid ${dir}/nginx.pid; error_log ${dir}/nginx.err; daemon off;
+events { worker_connections 1024; }
+http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
+  types { text/x-nix-narinfo narinfo; application/x-nix-nar zst; }
+  server { listen 127.0.0.1:${nginxPort}; root ${dir}/static; } }\n`);
+  const nginx = spawn('nginx', ['-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
+  procs.push(nginx);
+  await new Promise((r) => setTimeout(r, 500));
+  const narinfos = served.map((p) => `${p.slice(11, 43)}.narinfo`);
+  const bigNarinfo = sh(`cat ${dir}/static/${big.slice(11, 43)}.narinfo`);
+  const bigUrl = /^URL: (.*)$/m.exec(bigNarinfo)![1]!;
+
+  const dN = await load(`${url}/cache/serve`, narinfos);
+  const nN = await load(`http://127.0.0.1:${nginxPort}`, narinfos);
+  const dMiss = await load(`${url}/cache/serve`, narinfos.map((n) => `00000${n.slice(5)}`));
+  const dBig = await download(`${url}/cache/serve/${bigUrl}`, 8);
+  const nBig = await download(`http://127.0.0.1:${nginxPort}/${bigUrl}`, 8);
+  return [
+    { metric: 'narinfo GET, drover', value: dN.rps.toFixed(0), unit: 'req/s', note: `${CONCURRENCY} keep-alive connections, ${SECONDS} s, errors ${dN.errors}` },
+    { metric: 'narinfo GET, nginx (same files)', value: nN.rps.toFixed(0), unit: 'req/s', note: `drover/nginx = ${(dN.rps / nN.rps).toFixed(2)}` },
+    { metric: 'narinfo GET 404, drover', value: dMiss.rps.toFixed(0), unit: 'req/s', note: 'missing paths' },
+    { metric: `NAR download ${BIG_MB} MB, drover`, value: dBig.toFixed(0), unit: 'MB/s', note: '4 parallel, 8 downloads' },
+    { metric: `NAR download ${BIG_MB} MB, nginx`, value: nBig.toFixed(0), unit: 'MB/s', note: `drover/nginx = ${(dBig / nBig).toFixed(2)}` },
+  ];
+}
+
+/** Pushing N small paths: nix copy vs drover push, loopback and through the latency proxy. */
+async function pushPhase({ dir, port, url, netrc, admin, push, procs }: Bench): Promise<Row[]> {
+  for (const c of ['nixcopy', 'dpush', 'nixcopyrtt', 'dpushrtt']) sh(`${process.execPath} ${DROVER} cache create ${c} --public --server ${url}`, { DROVER_ADMIN_TOKEN: admin });
+  const pushRun = async (cache: string, tool: 'nix' | 'drover', base: string, tag: string) => {
+    const paths = makePaths(dir, N, tag);
+    const before = await requestCount(url, admin);
+    const limit = `timeout ${PUSH_TIMEOUT_S}`;
+    let secs = NaN;
+    try {
+      secs =
+        tool === 'nix'
+          ? timed(`${limit} nix copy --to '${base}/cache/${cache}?compression=zstd' --option netrc-file ${netrc} ${paths.join(' ')}`, { XDG_CACHE_HOME: join(dir, `xdg-${tag}`) })
+          : timed(`${limit} ${process.execPath} ${DROVER} push ${cache} ${paths.join(' ')} --server ${base}`, { DROVER_PUSH_TOKEN: push });
+    } catch (err) {
+      process.stderr.write(`${tool} push to ${base} failed or timed out: ${(err as Error).message.slice(-300)}\n`);
+    }
+    return { secs, requests: (await requestCount(url, admin)) - before };
+  };
+  const nixLoop = await pushRun('nixcopy', 'nix', url, 'a');
+  const drvLoop = await pushRun('dpush', 'drover', url, 'b');
+  process.stderr.write(`loopback: nix copy ${nixLoop.secs.toFixed(2)} s (${nixLoop.requests} requests), drover push ${drvLoop.secs.toFixed(2)} s (${drvLoop.requests} requests)\n`);
+  // The proxy runs in its own process: the push runs below block this one's event loop (spawnSync).
+  const proxyPort = port + 2;
+  const proxy = spawn(process.execPath, [fileURLToPath(import.meta.url), 'proxy', String(port), String(proxyPort), String(RTT)], { stdio: 'ignore' });
+  procs.push(proxy);
+  await new Promise((r) => setTimeout(r, 500));
+  const via = `http://127.0.0.1:${proxyPort}`;
+  const nixRtt = await pushRun('nixcopyrtt', 'nix', via, 'c');
+  const drvRtt = await pushRun('dpushrtt', 'drover', via, 'd');
+  return [
+    { metric: `nix copy --to, ${N} paths, loopback`, value: nixLoop.secs.toFixed(2), unit: 's', note: `${nixLoop.requests} requests` },
+    { metric: `drover push, ${N} paths, loopback`, value: drvLoop.secs.toFixed(2), unit: 's', note: `${drvLoop.requests} requests; ${(nixLoop.secs / drvLoop.secs).toFixed(1)}x faster than nix copy` },
+    { metric: `nix copy --to, ${N} paths, +${RTT} ms RTT`, value: nixRtt.secs.toFixed(2), unit: 's', note: `${nixRtt.requests} requests` },
+    { metric: `drover push, ${N} paths, +${RTT} ms RTT`, value: drvRtt.secs.toFixed(2), unit: 's', note: `${drvRtt.requests} requests; ${(nixRtt.secs / drvRtt.secs).toFixed(1)}x faster than nix copy` },
+  ];
+}
+
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'drover-bench-cache-'));
   const procs: ChildProcess[] = [];
@@ -107,73 +274,11 @@ async function main(): Promise<void> {
     const push = sh(`${process.execPath} ${DROVER} token create --kind push --data-dir ${join(dir, 'data')}`);
     const netrc = join(dir, 'netrc');
     await writeFile(netrc, `machine 127.0.0.1 password ${push}\n`);
-    for (const c of ['serve', 'nixcopy', 'dpush', 'nixcopyrtt', 'dpushrtt']) sh(`${process.execPath} ${DROVER} cache create ${c} --public --server ${url}`, { DROVER_ADMIN_TOKEN: admin });
-    const xdg = { XDG_CACHE_HOME: join(dir, 'xdg') };
-
-    // Serving: the same paths in drover and, via nix copy --to file://, for nginx.
-    const served = makePaths(dir, N, 'served');
-    sh(`dd if=/dev/urandom of=${dir}/big bs=1M count=${BIG_MB} status=none`);
-    const big = sh(`nix-store --add ${dir}/big`);
-    sh(`nix copy --to '${url}/cache/serve?compression=zstd' --option netrc-file ${netrc} ${served.join(' ')} ${big}`, xdg);
-    sh(`nix copy --to 'file://${dir}/static?compression=zstd' ${served.join(' ')} ${big}`);
-    const nginxPort = port + 1;
-    await writeFile(join(dir, 'nginx.conf'), `user root; worker_processes 2; pid ${dir}/nginx.pid; error_log ${dir}/nginx.err; daemon off;
-events { worker_connections 1024; }
-http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
-  types { text/x-nix-narinfo narinfo; application/x-nix-nar zst; }
-  server { listen 127.0.0.1:${nginxPort}; root ${dir}/static; } }\n`);
-    const nginx = spawn('nginx', ['-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
-    procs.push(nginx);
-    await new Promise((r) => setTimeout(r, 500));
-    const narinfos = served.map((p) => `${p.slice(11, 43)}.narinfo`);
-    const bigNarinfo = sh(`cat ${dir}/static/${big.slice(11, 43)}.narinfo`);
-    const bigUrl = /^URL: (.*)$/m.exec(bigNarinfo)![1]!;
-
-    const dN = await load(`${url}/cache/serve`, narinfos);
-    const nN = await load(`http://127.0.0.1:${nginxPort}`, narinfos);
-    const dMiss = await load(`${url}/cache/serve`, narinfos.map((n) => `00000${n.slice(5)}`));
-    const dBig = await download(`${url}/cache/serve/${bigUrl}`, 8);
-    const nBig = await download(`http://127.0.0.1:${nginxPort}/${bigUrl}`, 8);
-
-    // Pushing N small paths: nix copy vs drover push, loopback and through the latency proxy.
-    const pushRun = async (cache: string, tool: 'nix' | 'drover', base: string, tag: string) => {
-      const paths = makePaths(dir, N, tag);
-      const before = await requestCount(url, admin);
-      const limit = `timeout ${PUSH_TIMEOUT_S}`;
-      let secs = NaN;
-      try {
-        secs =
-          tool === 'nix'
-            ? timed(`${limit} nix copy --to '${base}/cache/${cache}?compression=zstd' --option netrc-file ${netrc} ${paths.join(' ')}`, { XDG_CACHE_HOME: join(dir, `xdg-${tag}`) })
-            : timed(`${limit} ${process.execPath} ${DROVER} push ${cache} ${paths.join(' ')} --server ${base}`, { DROVER_PUSH_TOKEN: push });
-      } catch (err) {
-        process.stderr.write(`${tool} push to ${base} failed or timed out: ${(err as Error).message.slice(-300)}\n`);
-      }
-      return { secs, requests: (await requestCount(url, admin)) - before };
-    };
-    const nixLoop = await pushRun('nixcopy', 'nix', url, 'a');
-    const drvLoop = await pushRun('dpush', 'drover', url, 'b');
-    process.stderr.write(`loopback: nginx ${nN.rps.toFixed(0)} req/s, drover ${dN.rps.toFixed(0)} req/s; nix copy ${nixLoop.secs.toFixed(2)} s (${nixLoop.requests} requests), drover push ${drvLoop.secs.toFixed(2)} s (${drvLoop.requests} requests)\n`);
-    // The proxy runs in its own process: the push runs below block this one's event loop (spawnSync).
-    const proxyPort = port + 2;
-    const proxy = spawn(process.execPath, [fileURLToPath(import.meta.url), 'proxy', String(port), String(proxyPort), String(RTT)], { stdio: 'ignore' });
-    procs.push(proxy);
-    await new Promise((r) => setTimeout(r, 500));
-    const via = `http://127.0.0.1:${proxyPort}`;
-    const nixRtt = await pushRun('nixcopyrtt', 'nix', via, 'c');
-    const drvRtt = await pushRun('dpushrtt', 'drover', via, 'd');
-
-    const rows: Row[] = [
-      { metric: 'narinfo GET, drover', value: dN.rps.toFixed(0), unit: 'req/s', note: `${CONCURRENCY} keep-alive connections, ${SECONDS} s, errors ${dN.errors}` },
-      { metric: 'narinfo GET, nginx (same files)', value: nN.rps.toFixed(0), unit: 'req/s', note: `drover/nginx = ${(dN.rps / nN.rps).toFixed(2)}` },
-      { metric: 'narinfo GET 404, drover', value: dMiss.rps.toFixed(0), unit: 'req/s', note: 'missing paths' },
-      { metric: `NAR download ${BIG_MB} MB, drover`, value: dBig.toFixed(0), unit: 'MB/s', note: '4 parallel, 8 downloads' },
-      { metric: `NAR download ${BIG_MB} MB, nginx`, value: nBig.toFixed(0), unit: 'MB/s', note: `drover/nginx = ${(dBig / nBig).toFixed(2)}` },
-      { metric: `nix copy --to, ${N} paths, loopback`, value: nixLoop.secs.toFixed(2), unit: 's', note: `${nixLoop.requests} requests` },
-      { metric: `drover push, ${N} paths, loopback`, value: drvLoop.secs.toFixed(2), unit: 's', note: `${drvLoop.requests} requests; ${(nixLoop.secs / drvLoop.secs).toFixed(1)}x faster than nix copy` },
-      { metric: `nix copy --to, ${N} paths, +${RTT} ms RTT`, value: nixRtt.secs.toFixed(2), unit: 's', note: `${nixRtt.requests} requests` },
-      { metric: `drover push, ${N} paths, +${RTT} ms RTT`, value: drvRtt.secs.toFixed(2), unit: 's', note: `${drvRtt.requests} requests; ${(nixRtt.secs / drvRtt.secs).toFixed(1)}x faster than nix copy` },
-    ];
+    const bench: Bench = { dir, port, url, netrc, admin, push, serverPid: server.pid!, procs };
+    const rows: Row[] = [];
+    if (PHASES.has('serve')) rows.push(...(await servePhase(bench)));
+    if (PHASES.has('push')) rows.push(...(await pushPhase(bench)));
+    if (PHASES.has('huge') && HUGE_MB > 0) rows.push(...(await hugePhase(bench)));
     process.stdout.write(renderTable(rows) + '\n');
   } finally {
     for (const p of procs) p.kill('SIGTERM');

@@ -5,7 +5,7 @@
  * benchmark fails or is interrupted.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, readdirSync, readFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, readdirSync, readFileSync, writeFileSync, type WriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -228,16 +228,18 @@ export interface Memory {
   readonly pss: number;
 }
 
+/** A `Field:   123 kB` line of a /proc file, in bytes. */
+function kbField(text: string, field: string, pid: number): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text);
+  if (!m) throw new Error(`no ${field} for pid ${pid}`);
+  return Number(m[1]) * 1024;
+}
+
 /** Memory of one process, from /proc/PID/status and /proc/PID/smaps_rollup. */
 export function readMemory(pid: number): Memory {
-  const kb = (text: string, field: string): number => {
-    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text);
-    if (!m) throw new Error(`no ${field} for pid ${pid}`);
-    return Number(m[1]) * 1024;
-  };
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (text: string, field: string) => kbField(text, field, pid);
   const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-  return { rss: kb(status, 'VmRSS'), private: kb(rollup, 'Private_Clean') + kb(rollup, 'Private_Dirty'), pss: kb(rollup, 'Pss') };
+  return { rss: readStatusBytes(pid, 'VmRSS'), private: kb(rollup, 'Private_Clean') + kb(rollup, 'Private_Dirty'), pss: kb(rollup, 'Pss') };
 }
 
 /** The soft "Max open files" limit of a process. */
@@ -321,4 +323,35 @@ export function cpuMsSum(pids: readonly number[]): number {
 /** Open file descriptors of a process (sockets included). */
 export function openFiles(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+/** One field of /proc/PID/status in bytes: VmRSS (resident now) or VmHWM (peak since start or the last `resetPeakRss`). */
+export function readStatusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  return kbField(readFileSync(`/proc/${pid}/status`, 'utf8'), field, pid);
+}
+
+/** Resets a process's VmHWM to its current RSS (`echo 5 > /proc/PID/clear_refs`; needs the right to ptrace it). */
+export function resetPeakRss(pid: number): void {
+  writeFileSync(`/proc/${pid}/clear_refs`, '5');
+}
+
+/**
+ * Samples VmRSS every `everyMs` until `stop()`, which returns the peak: the
+ * highest sample or VmHWM, whichever is larger (VmHWM catches a spike
+ * between samples; reset it first with `resetPeakRss`).
+ */
+export function sampleRss(pid: number, everyMs = 100): { stop(): { peak: number; samples: number } } {
+  const rss = () => readStatusBytes(pid, 'VmRSS');
+  let peak = rss();
+  let samples = 1;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, rss());
+    samples++;
+  }, everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      return { peak: Math.max(peak, rss(), readStatusBytes(pid, 'VmHWM')), samples };
+    },
+  };
 }

@@ -8,6 +8,8 @@
  *     data_dir = "/var/lib/drover"
  *     database_url = "postgres://drover@db/drover"
  *     public_url = "https://deploy.example.com"
+ *     cache_s3_bucket = "drover-nars"   # the built-in binary cache: see cache-settings.ts
+ *     cache_gc_interval = 86400
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseToml } from 'smol-toml';
@@ -23,6 +25,15 @@ export interface ServerSettings {
   pingIntervalMs?: number | undefined;
   /** Server processes sharing the port (node:cluster); 1 = no cluster. */
   workers: number;
+  /** The built-in binary cache (turned into CacheOptions by cache-settings.ts). */
+  cacheS3Bucket?: string | undefined;
+  cacheS3Endpoint?: string | undefined;
+  cacheS3Region?: string | undefined;
+  cacheS3Prefix?: string | undefined;
+  cacheGcGraceSeconds?: number | undefined;
+  cacheGcIntervalSeconds?: number | undefined;
+  cacheKeepDeployments?: number | undefined;
+  cacheUploadIdleMs?: number | undefined;
 }
 
 interface Key {
@@ -30,7 +41,8 @@ interface Key {
   readonly toml: string;
   readonly env: string;
   readonly field: keyof ServerSettings;
-  readonly kind: 'string' | 'duration' | 'count';
+  /** count: 1–64; whole: 0 or more, the same in the file as in the environment. */
+  readonly kind: 'string' | 'duration' | 'count' | 'whole';
 }
 
 export const SERVER_KEYS: readonly Key[] = [
@@ -42,6 +54,14 @@ export const SERVER_KEYS: readonly Key[] = [
   { toml: 'log_level', env: 'DROVER_LOG_LEVEL', field: 'logLevel', kind: 'string' },
   { toml: 'ping_interval', env: 'DROVER_PING_INTERVAL', field: 'pingIntervalMs', kind: 'duration' },
   { toml: 'workers', env: 'DROVER_WORKERS', field: 'workers', kind: 'count' },
+  { toml: 'cache_s3_bucket', env: 'DROVER_CACHE_S3_BUCKET', field: 'cacheS3Bucket', kind: 'string' },
+  { toml: 'cache_s3_endpoint', env: 'DROVER_CACHE_S3_ENDPOINT', field: 'cacheS3Endpoint', kind: 'string' },
+  { toml: 'cache_s3_region', env: 'DROVER_CACHE_S3_REGION', field: 'cacheS3Region', kind: 'string' },
+  { toml: 'cache_s3_prefix', env: 'DROVER_CACHE_S3_PREFIX', field: 'cacheS3Prefix', kind: 'string' },
+  { toml: 'cache_gc_grace', env: 'DROVER_CACHE_GC_GRACE', field: 'cacheGcGraceSeconds', kind: 'whole' },
+  { toml: 'cache_gc_interval', env: 'DROVER_CACHE_GC_INTERVAL', field: 'cacheGcIntervalSeconds', kind: 'whole' },
+  { toml: 'cache_keep_deployments', env: 'DROVER_CACHE_KEEP_DEPLOYMENTS', field: 'cacheKeepDeployments', kind: 'whole' },
+  { toml: 'cache_upload_idle_ms', env: 'DROVER_CACHE_UPLOAD_IDLE_MS', field: 'cacheUploadIdleMs', kind: 'whole' },
 ];
 
 export const SERVER_DEFAULTS: ServerSettings = { listen: '127.0.0.1:7700', dataDir: './drover-data', logLevel: 'info', workers: 1 };
@@ -58,6 +78,11 @@ function convert(key: Key, value: unknown, source: string, numbersAreSeconds = f
   if (key.kind === 'count') {
     const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : NaN;
     if (!Number.isInteger(n) || n < 1 || n > 64) throw new DroverError('DROVER_ERR_CONFIG', `${source}: ${key.toml} must be a whole number from 1 to 64 (got ${JSON.stringify(value)})`);
+    return n;
+  }
+  if (key.kind === 'whole') {
+    const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d{1,12}$/.test(value.trim()) ? Number(value) : NaN;
+    if (!Number.isSafeInteger(n) || n < 0) throw new DroverError('DROVER_ERR_CONFIG', `${source}: ${key.toml} must be a whole number (got ${JSON.stringify(value)})`);
     return n;
   }
   if (typeof value !== 'string' || value === '') {

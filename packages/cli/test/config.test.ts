@@ -2,7 +2,9 @@
  * Server settings (config.ts): resolveServerSettings merges defaults < TOML
  * file < DROVER_* environment < flags; unknown TOML keys, invalid TOML, an
  * unreadable file, bad durations, bad log levels and non-string values are
- * DROVER_ERR_CONFIG errors naming their source and key.
+ * DROVER_ERR_CONFIG errors naming their source and key. The built-in binary
+ * cache's keys (cache_*) follow the same rules and become CacheOptions
+ * through cache-settings.ts.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DroverError } from '@drover/protocol';
+import { cacheOptions } from '../src/cache-settings.js';
 import { resolveServerSettings, SERVER_DEFAULTS, type ServerSettings } from '../src/config.js';
 
 let dir: string;
@@ -204,5 +207,63 @@ describe('errors', () => {
     assert.match(configError(() => resolve({ configFile: tomlFile('listen = 7700\n') })).message, /listen must be a non-empty string \(got 7700\)/);
     assert.match(configError(() => resolve({ configFile: tomlFile('data_dir = ""\n') })).message, /data_dir must be a non-empty string/);
     assert.match(configError(() => resolve({ flags: { dataDir: '' } })).message, /^flag --data-dir: data_dir must be a non-empty string/);
+  });
+});
+
+describe('binary cache keys', () => {
+  const CACHE_FILE = `
+cache_s3_bucket = "nars"
+cache_s3_endpoint = "http://127.0.0.1:9000"
+cache_s3_region = "eu-west-1"
+cache_s3_prefix = "drover"
+cache_gc_grace = 600
+cache_gc_interval = 86400
+cache_keep_deployments = 5
+cache_upload_idle_ms = 2500
+`;
+
+  test('every cache key is read from the file and becomes a cache option', () => {
+    const settings = resolve({ configFile: tomlFile(CACHE_FILE) });
+    assert.deepEqual(cacheOptions(settings, { AWS_ACCESS_KEY_ID: 'id', AWS_SECRET_ACCESS_KEY: 'secret' }), {
+      storage: { kind: 's3', bucket: 'nars', endpoint: 'http://127.0.0.1:9000', region: 'eu-west-1', prefix: 'drover', accessKeyId: 'id', secretAccessKey: 'secret' },
+      gcGraceSeconds: 600,
+      gcIntervalSeconds: 86_400,
+      gcKeepDeployments: 5,
+      uploadIdleMs: 2500,
+    });
+  });
+
+  test('DROVER_CACHE_* variables override the file, which fills the rest', () => {
+    const settings = resolve({
+      configFile: tomlFile(CACHE_FILE),
+      env: { DROVER_CACHE_S3_BUCKET: 'other', DROVER_CACHE_GC_GRACE: '0', DROVER_CACHE_UPLOAD_IDLE_MS: '', DROVER_CACHE_KEEP_DEPLOYMENTS: ' 7 ' },
+    });
+    const options = cacheOptions(settings, {});
+    assert.deepEqual(options.storage, { kind: 's3', bucket: 'other', endpoint: 'http://127.0.0.1:9000', region: 'eu-west-1', prefix: 'drover', accessKeyId: undefined, secretAccessKey: undefined });
+    assert.equal(options.gcGraceSeconds, 0, 'zero is a value, not "unset"');
+    assert.equal(options.gcKeepDeployments, 7);
+    assert.equal(options.uploadIdleMs, 2500, 'an empty variable does not override');
+    assert.equal(options.gcIntervalSeconds, 86_400);
+  });
+
+  test('without a bucket the NARs stay local, whatever the other S3 keys say', () => {
+    const options = cacheOptions(resolve({ configFile: tomlFile('cache_s3_endpoint = "http://x"\ncache_s3_prefix = "p"\n') }), {});
+    assert.equal(options.storage, undefined);
+    assert.deepEqual(cacheOptions(resolve({}), {}), { gcGraceSeconds: undefined, gcIntervalSeconds: undefined, gcKeepDeployments: undefined, uploadIdleMs: undefined });
+  });
+
+  test('numbers must be whole and not negative, from each source; strings non-empty', () => {
+    for (const bad of ['-1', '1.5', '1h', 'x']) {
+      assert.match(configError(() => resolve({ env: { DROVER_CACHE_GC_GRACE: bad } })).message, /^environment DROVER_CACHE_GC_GRACE: cache_gc_grace must be a whole number/);
+    }
+    for (const bad of ['-1', '1.5', '"1h"', 'true']) {
+      assert.match(configError(() => resolve({ configFile: tomlFile(`cache_gc_interval = ${bad}\n`) })).message, /^config file .*: cache_gc_interval must be a whole number/);
+    }
+    assert.match(configError(() => resolve({ configFile: tomlFile('cache_s3_bucket = ""\n') })).message, /cache_s3_bucket must be a non-empty string/);
+  });
+
+  test('an unknown cache key is named, and the known ones listed', () => {
+    const err = configError(() => resolve({ configFile: tomlFile('cache_s3_bukket = "nars"\n') }));
+    assert.match(err.message, /unknown key "cache_s3_bukket" \(known: .*cache_s3_bucket, cache_s3_endpoint, cache_s3_region, cache_s3_prefix, cache_gc_grace, cache_gc_interval, cache_keep_deployments, cache_upload_idle_ms\)/);
   });
 });

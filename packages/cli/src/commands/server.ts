@@ -7,7 +7,7 @@ import { createLogger, isClusterWorker, reportListening, startCluster, startServ
 import type { LevelWithSilent, Logger } from 'pino';
 import { resolveServerSettings, type ServerSettings } from '../config.js';
 import { info } from '../output.js';
-import { cacheSettingsFromEnv } from '../cache-settings.js';
+import { cacheOptions } from '../cache-settings.js';
 
 export interface ServerFlags {
   config?: string;
@@ -57,7 +57,7 @@ export async function serverCommand(flags: ServerFlags): Promise<void> {
     banner(await primary.ready, settings, settings.databaseUrl ? 'postgres' : 'sqlite');
     return;
   }
-  const server = await startServer({ ...settings, logger, clusterWorker: isClusterWorker(), cache: cacheSettingsFromEnv(process.env) });
+  const server = await startServer({ ...settings, logger, clusterWorker: isClusterWorker(), cache: cacheOptions(settings, process.env) });
   onSignals(logger, () => server.close());
   if (isClusterWorker()) reportListening(server.url);
   else banner(server.url, settings, server.context.dialect);
