@@ -28,16 +28,17 @@ export const ROLE_ACTIONS = {
 } as const satisfies Record<Role, readonly Action[]>;
 
 /**
- * The same, for bearer tokens: an agent token only holds an agent socket;
- * push and pull tokens act only on binary caches (see cache.ts), never here.
+ * The role a bearer token acts with in its own workspace, by kind. Agent
+ * tokens only hold an agent socket and push/pull tokens act only on binary
+ * caches (see cache.ts), so they have none here.
  */
-export const TOKEN_ACTIONS = {
-  agent: ['agent'],
-  push: [],
-  pull: [],
-  activate: ['read', 'deploy'],
-  admin: ['read', 'deploy', 'admin'],
-} as const satisfies Record<TokenKind, readonly Action[]>;
+export const TOKEN_ROLES = {
+  agent: null,
+  push: null,
+  pull: null,
+  activate: 'deployer',
+  admin: 'admin',
+} as const satisfies Record<TokenKind, Role | null>;
 
 export function roleAllows(role: Role, action: Action): boolean {
   return (ROLE_ACTIONS[role] as readonly Action[]).includes(action);

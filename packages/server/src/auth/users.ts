@@ -22,15 +22,28 @@ export interface GrantInput {
   readonly workspace: string | null;
 }
 
+/** The role_grants.workspace_id a grant is stored under: a workspace's id, or ALL_WORKSPACES. */
+async function grantWorkspaceId(db: Kysely<Database>, workspace: string | null): Promise<string> {
+  return workspace === null ? ALL_WORKSPACES : (await findWorkspace(db, workspace)).id;
+}
+
+const MIN_PASSWORD_LENGTH = 8;
+
+function checkPassword(password: string): void {
+  if (password.length < MIN_PASSWORD_LENGTH) {
+    throw new DroverError('DROVER_ERR_VALIDATION', `passwords must be at least ${MIN_PASSWORD_LENGTH} characters long`);
+  }
+}
+
 export async function createUser(
   db: Kysely<Database>,
   input: { name: string; password?: string | undefined; grant: GrantInput },
 ): Promise<{ user: User; password: string }> {
   const name = parseUserName(input.name);
   const password = input.password ?? generatePassword();
-  if (password.length < 8) throw new DroverError('DROVER_ERR_VALIDATION', 'passwords must be at least 8 characters long');
+  checkPassword(password);
   const row: UserRow = { id: randomUUID(), name, password_hash: await hashPassword(password), created_at: nowIso() };
-  const workspaceId = input.grant.workspace === null ? ALL_WORKSPACES : (await findWorkspace(db, input.grant.workspace)).id;
+  const workspaceId = await grantWorkspaceId(db, input.grant.workspace);
   await db.transaction().execute(async (tx) => {
     const inserted = await tx.insertInto('users').values(row).onConflict((oc) => oc.column('name').doNothing()).executeTakeFirst();
     if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) {
@@ -54,7 +67,7 @@ async function requireUserRow(db: Kysely<Database>, name: string): Promise<UserR
 /** Gives (or changes) a user's role in one workspace or in all. */
 export async function grantRole(db: Kysely<Database>, name: string, grant: GrantInput): Promise<User> {
   const user = await requireUserRow(db, name);
-  const workspaceId = grant.workspace === null ? ALL_WORKSPACES : (await findWorkspace(db, grant.workspace)).id;
+  const workspaceId = await grantWorkspaceId(db, grant.workspace);
   await db
     .insertInto('role_grants')
     .values({ user_id: user.id, workspace_id: workspaceId, role: grant.role, created_at: nowIso() })
@@ -66,7 +79,7 @@ export async function grantRole(db: Kysely<Database>, name: string, grant: Grant
 /** Removes a user's grant in one workspace (or the global one). */
 export async function revokeRole(db: Kysely<Database>, name: string, workspace: string | null): Promise<User> {
   const user = await requireUserRow(db, name);
-  const workspaceId = workspace === null ? ALL_WORKSPACES : (await findWorkspace(db, workspace)).id;
+  const workspaceId = await grantWorkspaceId(db, workspace);
   await db.deleteFrom('role_grants').where('user_id', '=', user.id).where('workspace_id', '=', workspaceId).execute();
   return getUser(db, name);
 }
@@ -74,7 +87,7 @@ export async function revokeRole(db: Kysely<Database>, name: string, workspace: 
 export async function setPassword(db: Kysely<Database>, name: string, password?: string): Promise<string> {
   const user = await requireUserRow(db, name);
   const next = password ?? generatePassword();
-  if (next.length < 8) throw new DroverError('DROVER_ERR_VALIDATION', 'passwords must be at least 8 characters long');
+  checkPassword(next);
   await db.transaction().execute(async (tx) => {
     await tx.updateTable('users').set({ password_hash: await hashPassword(next) }).where('id', '=', user.id).execute();
     // A new password ends every session signed in with the old one.

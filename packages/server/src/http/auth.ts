@@ -15,7 +15,7 @@ import {
   CSRF_HEADER,
   DroverError,
   SESSION_COOKIE,
-  TOKEN_ACTIONS,
+  TOKEN_ROLES,
   roleAllows,
   type Action,
   type Actor,
@@ -29,15 +29,13 @@ import { roleIn, rolesOf, type UserRoles } from '../auth/users.js';
 import type { ServerContext } from '../context.js';
 import { findWorkspace } from '../workspaces/workspaces.js';
 
-/** Token checks for endpoints only tokens use (the agent socket, metrics). */
+/** Token checks: endpoints only tokens use (the agent socket, metrics), and the token path of `authorize`. */
 export async function authenticate(ctx: ServerContext, request: FastifyRequest, scope: TokenScope): Promise<Principal> {
   const principal = await verifyToken(ctx.db, bearerFrom(request.headers.authorization), scope);
   ctx.tokenUsage.record(principal.tokenId);
   return principal;
 }
 
-/** What a token kind amounts to as a role (agent tokens have none). */
-const TOKEN_ROLES: Record<TokenKind, Role | null> = { agent: null, push: null, pull: null, activate: 'deployer', admin: 'admin' };
 
 export interface Access {
   readonly workspaceId: string;
@@ -61,6 +59,11 @@ export function sessionCookie(request: FastifyRequest): string | null {
     if (eq > 0 && part.slice(0, eq).trim() === SESSION_COOKIE) return decodeURIComponent(part.slice(eq + 1).trim());
   }
   return null;
+}
+
+/** Whether a request speaks for a token (an Authorization header, or no session cookie either) rather than a signed-in user. */
+export function usesToken(request: FastifyRequest): boolean {
+  return request.headers.authorization !== undefined || !sessionCookie(request);
 }
 
 /** The signed-in user of a request (session cookie), CSRF-checked for state changes. */
@@ -90,15 +93,17 @@ function denied(role: Role, action: Action, workspace: string): DroverError {
 /** Checks that the request may do `action` in the workspace it names (or its token's), and says who is acting. */
 export async function authorize(ctx: ServerContext, request: FastifyRequest, action: Exclude<Action, 'agent'>): Promise<Access> {
   const named = workspaceParam(request);
-  if (request.headers.authorization !== undefined || !sessionCookie(request)) {
-    const p = await verifyToken(ctx.db, bearerFrom(request.headers.authorization), 'read');
-    ctx.tokenUsage.record(p.tokenId);
+  if (usesToken(request)) {
+    const p = await authenticate(ctx, request, 'read');
     if (named !== undefined && named !== p.workspaceName) {
       throw new DroverError('DROVER_ERR_FORBIDDEN', `token ${p.tokenId} belongs to workspace ${p.workspaceName}, not ${named}`);
     }
-    const role = TOKEN_ROLES[p.kind];
-    if (!role || !(TOKEN_ACTIONS[p.kind] as readonly Action[]).includes(action)) {
-      const kinds = (Object.keys(TOKEN_ACTIONS) as TokenKind[]).filter((k) => (TOKEN_ACTIONS[k] as readonly Action[]).includes(action));
+    const role: Role | null = TOKEN_ROLES[p.kind];
+    if (!role || !roleAllows(role, action)) {
+      const kinds = (Object.keys(TOKEN_ROLES) as TokenKind[]).filter((k) => {
+        const r: Role | null = TOKEN_ROLES[k];
+        return r !== null && roleAllows(r, action);
+      });
       throw new DroverError('DROVER_ERR_FORBIDDEN', `a ${p.kind} token cannot do this; it needs a token of kind ${kinds.join(' or ')}`);
     }
     return { workspaceId: p.workspaceId, workspaceName: p.workspaceName, role, actor: { kind: 'token', id: p.tokenId, label: p.description || p.tokenId } };

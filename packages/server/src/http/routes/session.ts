@@ -11,7 +11,7 @@ import { DroverError, ErrorBodySchema, LoginRequestSchema, ServerInfoSchema, Ses
 import { verifyPassword } from '../../auth/passwords.js';
 import { createSession, deleteSession, type SignedIn } from '../../auth/sessions.js';
 import { SignInLimiter } from '../../auth/sign-in-limiter.js';
-import { findUserRow, getUser, rolesOf } from '../../auth/users.js';
+import { findUserRow, getUser, rolesOf, type UserRoles } from '../../auth/users.js';
 import type { ServerContext } from '../../context.js';
 import { version } from '../../version.js';
 import { visibleWorkspaces } from '../../workspaces/workspaces.js';
@@ -21,9 +21,9 @@ export async function sessionRoutes(app: FastifyInstance, ctx: ServerContext): P
   const limiter = new SignInLimiter();
   const cookieOptions = () => ({ secure: ctx.publicUrl.startsWith('https:'), maxAgeSeconds: Math.floor(ctx.sessionTtlMs / 1000) });
 
-  const sessionJson = async (signedIn: SignedIn): Promise<Session> => ({
+  const sessionJson = async (signedIn: SignedIn, roles: UserRoles): Promise<Session> => ({
     user: await getUser(ctx.db, signedIn.user.name),
-    workspaces: (await visibleWorkspaces(ctx.db, await rolesOf(ctx.db, signedIn.user.id))).map((w) => ({ name: w.name, role: w.role! })),
+    workspaces: (await visibleWorkspaces(ctx.db, roles)).map((w) => ({ name: w.name, role: w.role! })),
     csrfToken: signedIn.csrfToken,
     expiresAt: signedIn.session.expires_at,
   });
@@ -56,12 +56,15 @@ export async function sessionRoutes(app: FastifyInstance, ctx: ServerContext): P
       const signedIn = await createSession(ctx.db, user, ctx.sessionTtlMs);
       setSessionCookie(reply, signedIn.cookie, cookieOptions());
       request.log.info({ user: name, session: signedIn.session.id }, 'signed in');
-      return sessionJson(signedIn);
+      return sessionJson(signedIn, await rolesOf(ctx.db, user.id));
     },
   );
 
-  app.get('/api/v1/session', { schema: { summary: 'The signed-in user, its workspaces and roles, and the CSRF token', response: { 200: SessionSchema, 401: ErrorBodySchema } } }, async (request) =>
-    sessionJson((await authenticateUser(ctx, request)).signedIn),
+  app.get('/api/v1/session', { schema: { summary: 'The signed-in user, its workspaces and roles, and the CSRF token', response: { 200: SessionSchema, 401: ErrorBodySchema } } }, async (request) => {
+    // authenticateUser already read the roles: they are passed on, not read again.
+    const { signedIn, roles } = await authenticateUser(ctx, request);
+    return sessionJson(signedIn, roles);
+  },
   );
 
   app.delete('/api/v1/session', { schema: { summary: 'Sign out', response: { 204: Type.Null() } } }, async (request, reply) => {

@@ -28,7 +28,7 @@ import {
   visibleWorkspaces,
   workspaceJson,
 } from '../../workspaces/workspaces.js';
-import { authenticateUser, authorize, requireGlobalAdmin, sessionCookie, type Access } from '../auth.js';
+import { authenticateUser, authorize, requireGlobalAdmin, usesToken, type Access } from '../auth.js';
 import { streamWorkspaceEvents } from '../workspace-events.js';
 
 const WorkspaceParams = Type.Object({ workspace: Type.String({ maxLength: 64 }) });
@@ -48,7 +48,7 @@ export async function workspaceRoutes(app: FastifyInstance, ctx: ServerContext):
   app.put<{ Body: Static<typeof WorkspaceCacheRequestSchema> }>('/api/v1/workspace/cache', { schema: cacheSchema }, setCache);
 
   app.get('/api/v1/workspaces', { schema: { summary: 'Workspaces the caller can see, with its role in each', response: { 200: WorkspaceListSchema } } }, async (request) => {
-    if (request.headers.authorization !== undefined || !sessionCookie(request)) {
+    if (usesToken(request)) {
       return { workspaces: [await describe(await authorize(ctx, request, 'read'))] };
     }
     const { roles } = await authenticateUser(ctx, request);
