@@ -4,9 +4,9 @@
  *
  * Deployments run one at a time; an order that arrives while one runs waits
  * as "next" (a newer one replaces it — only the latest matters). Everything
- * a runner writes stays in its events file until the server acknowledges
- * the outcome, so a restart of the agent, of the server or of the network
- * loses nothing: after every (re)registration the agent replays it all.
+ * a runner writes stays in its journal until the server acknowledges the
+ * outcome, so a restart of the agent, of the server or of the network loses
+ * nothing: after every (re)registration the outbox replays it all.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
@@ -14,30 +14,12 @@ import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { currentSystem, resolveProfilePath } from '@drover/nix';
-import {
-  MAX_FRAME_BYTES,
-  MAX_LOG_LINES_PER_FRAME,
-  PROTOCOL_VERSION,
-  type AgentName,
-  type DeploymentOrder,
-  type LogLine,
-  type ServerMessage,
-} from '@drover/protocol';
+import { PROTOCOL_VERSION, type AgentName, type DeploymentOrder, type ServerMessage } from '@drover/protocol';
 import { ServerConnection } from './connection.js';
+import { appendEntry, finishedEntry } from './journal/entry.js';
+import { Outbox } from './outbox.js';
 import { isAlive, parseStamp } from './process-alive.js';
-import {
-  appendEvent,
-  defaultStateDir,
-  deploymentDir,
-  files,
-  isReported,
-  listDeploymentDirs,
-  markReported,
-  pruneReported,
-  readEvents,
-  writeOrder,
-  type RunnerEvent,
-} from './state.js';
+import { defaultStateDir, deploymentDir, files, isReported, listDeploymentDirs, pruneReported, readOrder, writeOrder } from './state.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -50,18 +32,10 @@ export interface AgentOptions {
   readonly profile: string;
   readonly stateDir?: string | undefined;
   readonly log: Logger;
-  /** Milliseconds between looks at running deployments' journals. */
+  /** Milliseconds between looks at open deployments' journals (a stat each; only appended bytes are read). */
   readonly pollMs?: number | undefined;
   readonly authRetryMs?: number | undefined;
   readonly backoff?: { initialMs: number; maxMs: number } | undefined;
-}
-
-interface Outgoing {
-  readonly id: string;
-  readonly dir: string;
-  /** Bytes of the events file already sent on the current connection. */
-  sentOffset: number;
-  finishedLocally: boolean;
 }
 
 /** How many reported deployment folders to keep for inspection. */
@@ -74,7 +48,7 @@ export class Agent {
   readonly stateDir: string;
   private readonly log: Logger;
   private readonly connection: ServerConnection;
-  private readonly outbox = new Map<string, Outgoing>();
+  private readonly outbox: Outbox;
   private running: string | null = null;
   private next: DeploymentOrder | null = null;
   private timer: NodeJS.Timeout | undefined;
@@ -99,11 +73,12 @@ export class Agent {
         hostname: hostname().slice(0, 256),
       },
       onRegistered: () => {
-        for (const o of this.outbox.values()) o.sentOffset = 0; // replay everything unacknowledged
-        this.pump();
+        this.outbox.replay();
+        this.superviseRunner();
       },
       onMessage: (m) => this.onMessage(m),
     });
+    this.outbox = new Outbox(this.connection, opts.log);
   }
 
   start(): void {
@@ -122,10 +97,10 @@ export class Agent {
   private recover(): void {
     for (const dir of listDeploymentDirs(this.stateDir)) {
       if (isReported(dir)) continue;
-      const id = dir.split('/').pop()!;
-      const finished = readEvents(dir, 0).events.some((e) => e.type === 'finished');
-      this.outbox.set(id, { id, dir, sentOffset: 0, finishedLocally: finished });
-      if (finished) continue;
+      const id = this.orderId(dir);
+      if (id === null) continue;
+      this.outbox.add(id, dir);
+      if (this.outbox.outcome(id)) continue;
       if (!existsSync(files.pid(dir))) {
         this.log.info({ deployment: id }, 'starting a deployment that was received but never started');
         this.spawnRunner(id, dir);
@@ -137,20 +112,24 @@ export class Agent {
     this.ensureTimer();
   }
 
+  /** The deployment id of a folder, from its order (the journal's lines carry it too). */
+  private orderId(dir: string): string | null {
+    try {
+      return readOrder(dir).deployment.id;
+    } catch (err) {
+      this.log.error({ dir, error: err instanceof Error ? err.message : String(err) }, 'skipping a deployment folder whose order.json cannot be read');
+      return null;
+    }
+  }
+
   private onMessage(message: Exclude<ServerMessage, { type: 'registered' }>): void {
     switch (message.type) {
       case 'deploy':
         this.receive(message.deployment);
         break;
-      case 'deployment.ack': {
-        const o = this.outbox.get(message.id);
-        if (o?.finishedLocally) {
-          markReported(o.dir);
-          this.outbox.delete(message.id);
-          pruneReported(this.stateDir, KEEP_REPORTED);
-        }
+      case 'deployment.ack':
+        if (this.outbox.acknowledge(message.id)) pruneReported(this.stateDir, KEEP_REPORTED);
         break;
-      }
       case 'deployment.cancel':
         if (this.next?.id === message.id) {
           this.log.info({ deployment: message.id }, 'dropping a queued deployment that was cancelled');
@@ -184,7 +163,7 @@ export class Agent {
       server: this.opts.server,
       system: currentSystem(),
     });
-    this.outbox.set(order.id, { id: order.id, dir, sentOffset: 0, finishedLocally: false });
+    this.outbox.add(order.id, dir);
     this.log.info({ deployment: order.id, index: order.index, storePath: order.storePath }, 'deployment received');
     this.spawnRunner(order.id, dir);
   }
@@ -199,7 +178,7 @@ export class Agent {
         env: { ...process.env, DROVER_AGENT_TOKEN: this.opts.token() },
       });
       child.on('error', (err) => {
-        appendEvent(dir, { type: 'finished', time: new Date().toISOString(), status: 'Failed', reason: `could not start the deployment process: ${err.message}`, activePath: null });
+        appendEntry(dir, finishedEntry(id, 'Failed', `could not start the deployment process: ${err.message}`, null));
       });
       child.unref();
     } finally {
@@ -233,38 +212,33 @@ export class Agent {
     this.timer = setInterval(() => this.pump(), this.opts.pollMs ?? 100);
   }
 
-  /** Forwards new journal events, notices finished or dead runners, starts the next deployment. */
+  /** Forwards what the journals gained, then looks after the running deployment. */
   private pump(): void {
-    for (const o of this.outbox.values()) {
-      const { events, offset } = readEvents(o.dir, o.sentOffset);
-      const finished = events.find((e) => e.type === 'finished');
-      if (finished && !o.finishedLocally) {
-        o.finishedLocally = true;
-        this.log.info({ deployment: o.id, status: finished.status, reason: finished.reason }, 'deployment finished');
-      }
-      if (events.length > 0 && this.connection.isRegistered && this.sendEvents(o.id, events)) o.sentOffset = offset;
-      if (!o.finishedLocally && this.running === o.id) this.checkRunnerAlive(o);
-      if (o.finishedLocally && this.running === o.id) this.onRunnerDone();
-    }
+    this.outbox.pump();
+    this.superviseRunner();
     if (this.outbox.size === 0 && !this.running) {
       clearInterval(this.timer);
       this.timer = undefined;
     }
   }
 
-  private checkRunnerAlive(o: Outgoing): void {
-    const stamp = this.runnerStamp(o.dir);
+  /** Notices a runner that died without an outcome, and starts the next deployment once the running one finished. */
+  private superviseRunner(): void {
+    const id = this.running;
+    if (id === null) return;
+    if (!this.outbox.outcome(id)) this.checkRunnerAlive(id);
+    if (this.outbox.outcome(id)) this.onRunnerDone();
+  }
+
+  private checkRunnerAlive(id: string): void {
+    const dir = deploymentDir(this.stateDir, id);
+    const stamp = this.runnerStamp(dir);
     if (!stamp || isAlive(stamp)) return;
-    // Re-read: it may have finished between our read and its exit.
-    if (readEvents(o.dir, 0).events.some((e) => e.type === 'finished')) return;
-    this.log.error({ deployment: o.id }, 'the deployment process died without an outcome');
-    appendEvent(o.dir, {
-      type: 'finished',
-      time: new Date().toISOString(),
-      status: 'Failed',
-      reason: 'the deployment process ended without reporting an outcome (killed, or the machine restarted); check the profile',
-      activePath: null,
-    });
+    // Read on: it may have finished between our last read and its exit.
+    if (this.outbox.refresh(id)) return;
+    this.log.error({ deployment: id }, 'the deployment process died without an outcome');
+    appendEntry(dir, finishedEntry(id, 'Failed', 'the deployment process ended without reporting an outcome (killed, or the machine restarted); check the profile', null));
+    this.outbox.refresh(id);
   }
 
   private onRunnerDone(): void {
@@ -272,38 +246,5 @@ export class Agent {
     const next = this.next;
     this.next = null;
     if (next && !existsSync(files.order(deploymentDir(this.stateDir, next.id)))) this.startDeployment(next);
-  }
-
-  /** Sends events in order, log lines batched. False if the connection went away midway. */
-  private sendEvents(id: string, events: readonly RunnerEvent[]): boolean {
-    let batch: LogLine[] = [];
-    let batchBytes = 0;
-    const flush = (): boolean => {
-      if (batch.length === 0) return true;
-      const ok = this.connection.send({ type: 'deployment.log', id, lines: batch });
-      batch = [];
-      batchBytes = 0;
-      return ok;
-    };
-    for (const e of events) {
-      if (e.type === 'log') {
-        // Stay well below the frame limit: lines may hold up to 16 KiB each, more once JSON-escaped.
-        const bytes = Buffer.byteLength(JSON.stringify(e.text)) + 96;
-        if (batchBytes + bytes > MAX_FRAME_BYTES / 2 && !flush()) return false;
-        batch.push({ seq: e.seq, time: e.time, stream: e.stream, text: e.text });
-        batchBytes += bytes;
-        if (batch.length >= MAX_LOG_LINES_PER_FRAME && !flush()) return false;
-        continue;
-      }
-      if (!flush()) return false;
-      const ok =
-        e.type === 'started'
-          ? this.connection.send({ type: 'deployment.started', id, time: e.time })
-          : e.type === 'closure-size'
-            ? this.connection.send({ type: 'deployment.closure-size', id, closureSize: e.closureSize })
-            : this.connection.send({ type: 'deployment.finished', id, time: e.time, status: e.status, reason: e.reason, activePath: e.activePath });
-      if (!ok) return false;
-    }
-    return flush();
   }
 }

@@ -2,18 +2,18 @@
  * The agent's state directory: one folder per deployment it was given.
  *
  *     STATE_DIR/deployments/<id>/order.json   what to deploy (written by the agent)
- *     STATE_DIR/deployments/<id>/events.ndjson what happened (appended by the runner)
+ *     STATE_DIR/deployments/<id>/events.ndjson what happened: the journal (journal/entry.ts)
  *     STATE_DIR/deployments/<id>/runner.pid   "<pid> <start time>" of the runner
  *     STATE_DIR/deployments/<id>/reported     the server acknowledged the outcome
  *
- * The events file is the durable outbox: the runner appends to it whether
- * or not the agent is alive or connected, and the agent replays it to the
- * server until the outcome is acknowledged.
+ * The journal is the durable outbox: the runner appends to it whether or
+ * not the agent is alive or connected, and the agent replays it to the
+ * server until the outcome is acknowledged (outbox.ts).
  */
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, renameSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { CacheConfig, DeploymentOrder, LogStream, OutcomeStatus } from '@drover/protocol';
+import type { CacheConfig, DeploymentOrder } from '@drover/protocol';
 
 export interface RunnerOrder {
   readonly deployment: DeploymentOrder;
@@ -25,12 +25,6 @@ export interface RunnerOrder {
   readonly server: string;
   readonly system: string;
 }
-
-export type RunnerEvent =
-  | { type: 'started'; time: string }
-  | { type: 'closure-size'; closureSize: number }
-  | { type: 'log'; seq: number; time: string; stream: LogStream; text: string }
-  | { type: 'finished'; time: string; status: OutcomeStatus; reason: string | null; activePath: string | null };
 
 export function defaultStateDir(agentName: string): string {
   const base = process.getuid?.() === 0 ? '/var/lib/drover-agent' : join(process.env['XDG_STATE_HOME'] ?? join(homedir(), '.local/state'), 'drover-agent');
@@ -62,32 +56,6 @@ export function writeOrder(dir: string, order: RunnerOrder): void {
 
 export function readOrder(dir: string): RunnerOrder {
   return JSON.parse(readFileSync(files.order(dir), 'utf8')) as RunnerOrder;
-}
-
-export function appendEvent(dir: string, event: RunnerEvent): void {
-  appendFileSync(files.events(dir), JSON.stringify(event) + '\n', { mode: 0o600 });
-}
-
-/** Complete events from byte `offset` on; a half-written last line waits for the next read. */
-export function readEvents(dir: string, offset: number): { events: RunnerEvent[]; offset: number } {
-  let buf: Buffer;
-  try {
-    buf = readFileSync(files.events(dir));
-  } catch {
-    return { events: [], offset };
-  }
-  const end = buf.lastIndexOf(0x0a) + 1;
-  if (end <= offset) return { events: [], offset };
-  const events: RunnerEvent[] = [];
-  for (const line of buf.subarray(offset, end).toString('utf8').split('\n')) {
-    if (!line) continue;
-    try {
-      events.push(JSON.parse(line) as RunnerEvent);
-    } catch {
-      /* a torn line from a crash: skip it */
-    }
-  }
-  return { events, offset: end };
 }
 
 export function isReported(dir: string): boolean {

@@ -20,9 +20,9 @@ async function main(): Promise<number> {
     return 2;
   }
   writeFileSync(files.pid(dir), formatStamp(stampOf()));
-  const journal = new Journal(dir);
-  if (journal.finished) return 0;
   const order = readOrder(dir);
+  const journal = new Journal(dir, order.deployment.id);
+  if (journal.finished) return 0;
   const cancel = new AbortController();
   const token = process.env['DROVER_AGENT_TOKEN'];
   // Activation scripts and Nix inherit this environment: they never see the token.
