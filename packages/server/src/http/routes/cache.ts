@@ -25,7 +25,7 @@ import {
 import type { NarCompression } from '@drover/nix';
 import { authorizeCache } from '../../cache/access.js';
 import { MAX_BATCH_BYTES, parseBatch, PathInfoSchema } from '../../cache/batch.js';
-import type { CacheRow } from '../../cache/service.js';
+import type { CacheRow } from '../../cache/caches-repository.js';
 import type { ServerContext } from '../../context.js';
 import { authenticate } from '../auth.js';
 
