@@ -42,8 +42,15 @@ async function rootsOf(gc: GcContext, cache: CacheRow, now: string): Promise<Roo
   return [...fromAgents, ...pins];
 }
 
-/** Deletes the unreachable narinfos (or, dry, lists them); returns what went and what an upload kept meanwhile. */
-async function sweepPaths(gc: GcContext, cache: CacheRow, graph: PathGraph, live: ReadonlyMap<string, string>, cutoff: string, dryRun: boolean) {
+/** What sweeping the narinfos did: the deleted ones, those an upload touched meanwhile (with their closure), and the deleted ones' NAR files. */
+export interface PathSweep {
+  readonly deleted: GcReport['deleted'];
+  readonly survivors: ReadonlySet<string>;
+  readonly narCandidates: ReadonlySet<string>;
+}
+
+/** Deletes the narinfos `live` does not keep (or, dry, lists them), referrers first; one an upload touched since `cutoff` stays with its closure. */
+export async function sweepPaths(gc: GcContext, cache: CacheRow, graph: PathGraph, live: ReadonlyMap<string, string>, cutoff: string, dryRun: boolean): Promise<PathSweep> {
   const deleted: GcReport['deleted'] = [];
   const survivors = new Set<string>();
   const narCandidates = new Set<string>();
