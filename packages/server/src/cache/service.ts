@@ -325,7 +325,7 @@ export class CacheService {
     const references = [...new Set(claim.references)].sort();
     const others = references.filter((r) => r !== self);
     const named = parseNarFileName(nar.file);
-    if (!named) throw new DroverError('DROVER_ERR_NAR_MISSING', `nar/${nar.file} is not a NAR file name`);
+    if (!named) throw new DroverError('DROVER_ERR_INTERNAL', `the stored NAR file name ${nar.file} does not parse`);
     const narHash = parseNixHash(nar.nar_hash);
     const signed = { storePath: claim.storePath, narHash, narSize: Number(nar.nar_size), references };
     const trusted = trustedKeysOf(cache).map(parsePublicKey);
