@@ -60,8 +60,7 @@ export class PathGraph {
   closureOf(hash: string): Set<string> {
     const seen = new Set<string>();
     const queue = [hash];
-    while (queue.length > 0) {
-      const h = queue.pop()!;
+    for (let h = queue.pop(); h !== undefined; h = queue.pop()) {
       if (seen.has(h) || !this.byHash.has(h)) continue;
       seen.add(h);
       queue.push(...this.refsOf(h));
@@ -77,21 +76,20 @@ export class PathGraph {
  */
 export function markLive(graph: PathGraph, roots: readonly Root[], cutoff: string): Map<string, string> {
   const why = new Map<string, string>();
-  const queue: string[] = [];
+  const queue: GcPathRow[] = [];
   const mark = (hash: string, reason: string) => {
-    if (why.has(hash) || !graph.byHash.has(hash)) return;
+    const row = graph.byHash.get(hash);
+    if (why.has(hash) || !row) return;
     why.set(hash, reason);
-    queue.push(hash);
+    queue.push(row);
   };
   for (const root of roots) {
     const hash = storeHashOf(root.storePath);
     if (graph.byHash.get(hash)?.store_path === root.storePath) mark(hash, root.reason);
   }
   for (const r of graph.byHash.values()) if (r.touched_at >= cutoff) mark(r.store_hash, `younger than the grace period (pushed or used at ${r.touched_at})`);
-  while (queue.length > 0) {
-    const hash = queue.shift()!;
-    for (const ref of graph.refsOf(hash)) mark(ref, `in the closure of ${graph.byHash.get(hash)!.store_path}`);
-  }
+  // Breadth first (the queue grows while it is read), so each reason names a nearest root.
+  for (const row of queue) for (const ref of graph.refsOf(row.store_hash)) mark(ref, `in the closure of ${row.store_path}`);
   return why;
 }
 

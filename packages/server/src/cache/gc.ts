@@ -55,12 +55,12 @@ export async function sweepPaths(gc: GcContext, cache: CacheRow, graph: PathGrap
   const survivors = new Set<string>();
   const narCandidates = new Set<string>();
   for (const hash of deletionOrder(graph, live)) {
-    if (survivors.has(hash)) continue;
+    const row = graph.byHash.get(hash);
+    if (!row || survivors.has(hash)) continue;
     if (!dryRun && !(await deleteUntouchedPath(gc.db, cache.id, hash, cutoff))) {
       for (const h of graph.closureOf(hash)) survivors.add(h);
       continue;
     }
-    const row = graph.byHash.get(hash)!;
     deleted.push({ storePath: row.store_path, reason: 'not reachable from any pin', narSize: Number(row.nar_size) });
     narCandidates.add(row.nar_file);
   }

@@ -131,7 +131,7 @@ export class CacheService {
       created_at: nowIso(),
     };
     if (!(await insertCache(this.db, row))) throw new DroverError('DROVER_ERR_CACHE_EXISTS', `a cache named ${JSON.stringify(valid)} already exists`);
-    return (await this.views([row]))[0]!;
+    return this.view(row);
   }
 
   /** The cache called `name`; with `workspaceId`, only if it belongs to that workspace. */
@@ -146,7 +146,13 @@ export class CacheService {
 
   /** One cache of the workspace with what it holds. */
   async describeCache(name: string, workspaceId: string): Promise<CacheView> {
-    return (await this.views([await findCache(this.db, name, workspaceId)]))[0]!;
+    return this.view(await findCache(this.db, name, workspaceId));
+  }
+
+  private async view(row: CacheRow): Promise<CacheView> {
+    const [view] = await this.views([row]);
+    if (!view) throw new DroverError('DROVER_ERR_INTERNAL', `no view of cache ${row.name}`);
+    return view;
   }
 
   /** Adds to rows what their API shape shows besides: the workspace's name, the paths and NAR bytes held. */
@@ -154,7 +160,7 @@ export class CacheService {
     const stats = await pathStats(this.db, rows.map((r) => r.id));
     const workspaces = new Map<string, string>();
     for (const id of new Set(rows.map((r) => r.workspace_id))) workspaces.set(id, (await getWorkspaceById(this.db, id)).name);
-    return rows.map((r) => ({ ...r, workspace_name: workspaces.get(r.workspace_id)!, paths: stats.get(r.id)?.paths ?? 0, nar_bytes: stats.get(r.id)?.narBytes ?? 0 }));
+    return rows.map((r) => ({ ...r, workspace_name: workspaces.get(r.workspace_id) ?? '', paths: stats.get(r.id)?.paths ?? 0, nar_bytes: stats.get(r.id)?.narBytes ?? 0 }));
   }
 
   // ── garbage collection ────────────────────────────────────────────────────
@@ -298,9 +304,9 @@ export class CacheService {
    * any path is refused, none of the batch becomes visible.
    */
   async uploadPaths(cache: CacheRow, compression: NarCompression, entries: ReadonlyArray<{ readonly claim: UploadClaim; readonly body: Readable }>): Promise<void> {
-    const nars = await Promise.all(entries.map((e) => this.receiveClaimed(e.claim, compression, e.body)));
+    const received = await Promise.all(entries.map(async (e) => ({ claim: e.claim, nar: await this.receiveClaimed(e.claim, compression, e.body) })));
     await this.db.transaction().execute(async (tx) => {
-      for (const [i, e] of entries.entries()) await this.commitPath(tx, cache, e.claim, nars[i]!);
+      for (const r of received) await this.commitPath(tx, cache, r.claim, r.nar);
     });
   }
 
