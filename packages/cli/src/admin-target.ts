@@ -1,13 +1,15 @@
 /**
  * Where admin commands (tokens, workspaces) act: directly on the database
  * (`--data-dir` / `--database-url`, on the server's machine) or through the
- * API of a running server (`--server` with an admin token).
+ * API of a running server (`--server` with an admin token). Locally it
+ * calls the server package's own functions; it never queries its tables.
  */
 import type { TokenInfo, TokenKind, Workspace } from '@drover/protocol';
 import { DroverError, parseAgentName } from '@drover/protocol';
 import {
   createToken,
   createWorkspace,
+  findCache,
   findWorkspace,
   listTokens,
   listWorkspaces,
@@ -60,8 +62,7 @@ class LocalAdmin implements AdminTarget {
 
   async createToken(input: TokenInput) {
     const ws = await findWorkspace(this.db, input.workspace);
-    const cache = input.cache === undefined ? undefined : await this.db.selectFrom('caches').select('id').where('name', '=', input.cache).where('workspace_id', '=', ws.id).executeTakeFirst();
-    if (input.cache !== undefined && !cache) throw new DroverError('DROVER_ERR_CACHE_NOT_FOUND', `no binary cache ${JSON.stringify(input.cache)} in workspace ${ws.name}`);
+    const cache = input.cache === undefined ? undefined : await findCache(this.db, input.cache, ws.id);
     const { token, row } = await createToken(this.db, {
       cacheId: cache?.id,
       workspaceId: ws.id,

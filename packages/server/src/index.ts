@@ -16,4 +16,5 @@ export {
 export { createUser, deleteUser, grantRole, listUsers, revokeRole, setPassword } from './auth/users.js';
 export { version } from './version.js';
 export { CacheService, type CacheOptions } from './cache/service.js';
+export { findCache } from './cache/caches-repository.js';
 export type { StorageConfig } from './cache/storage/storage.js';

@@ -271,3 +271,9 @@ function agentJson(r: AgentListRow, workspaceName: string, presence: Presence): 
     createdAt: r.created_at,
   };
 }
+
+/** The store path each agent of the workspace last reported active (GC roots of the workspace's caches). */
+export async function currentStorePaths(db: Kysely<Database>, workspaceId: string): Promise<Array<{ agent: string; storePath: string }>> {
+  const rows = await db.selectFrom('agents').select(['name', 'current_store_path']).where('workspace_id', '=', workspaceId).where('current_store_path', 'is not', null).execute();
+  return rows.flatMap((r) => (r.current_store_path ? [{ agent: r.name, storePath: r.current_store_path }] : []));
+}

@@ -9,7 +9,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DroverError } from '@drover/protocol';
 import { bearerFrom, verifyToken } from '../auth/tokens.js';
 import type { ServerContext } from '../context.js';
-import type { CacheRow } from './service.js';
+import { boundCacheOf, type CacheRow } from './caches-repository.js';
 
 /** The token in a Bearer or Basic (password, or user when the password is empty) Authorization header. */
 export function cacheCredential(header: string | undefined): string | null {
@@ -38,7 +38,7 @@ export async function authorizeCache(ctx: ServerContext, request: FastifyRequest
     throw new DroverError('DROVER_ERR_FORBIDDEN', `this token belongs to workspace ${principal.workspaceName}, which does not own cache ${cache.name}`);
   }
   if (principal.kind === 'push' || principal.kind === 'pull') {
-    const bound = await ctx.db.selectFrom('token_caches').select('cache_id').where('token_id', '=', principal.tokenId).executeTakeFirst();
-    if (bound && bound.cache_id !== cache.id) throw new DroverError('DROVER_ERR_FORBIDDEN', `this ${principal.kind} token is bound to another cache than ${cache.name}`);
+    const bound = await boundCacheOf(ctx.db, principal.tokenId);
+    if (bound !== null && bound !== cache.id) throw new DroverError('DROVER_ERR_FORBIDDEN', `this ${principal.kind} token is bound to another cache than ${cache.name}`);
   }
 }

@@ -13,7 +13,7 @@
 import { Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { DroverError, StorePathSchema, type StorePath } from '@drover/protocol';
+import { DroverError, parseStorePath, StorePathSchema } from '@drover/protocol';
 import type { NarCompression } from '@drover/nix';
 import type { UploadClaim } from './service.js';
 
@@ -70,7 +70,7 @@ export function parseBatch(body: Buffer): Batch {
   let at = headerEnd;
   const entries = header.paths.map(({ fileSize, ...info }) => {
     const nar = body.subarray(at, (at += fileSize));
-    return { claim: { ...info, storePath: info.storePath as StorePath }, body: Readable.from([nar]) };
+    return { claim: { ...info, storePath: parseStorePath(info.storePath) }, body: Readable.from([nar]) };
   });
   return { compression: header.compression, entries };
 }

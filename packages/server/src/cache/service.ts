@@ -7,12 +7,17 @@
  * to one cache. An upload "touches" the rows it relies on in the same
  * transaction that makes it visible, which is what makes GC safe against a
  * concurrent push (see gc.ts).
+ *
+ * This is where the cache's rules live — creating a cache, resolving one by
+ * name within a workspace, accepting uploads, pinning and GC; routes call one
+ * method each. The tables are read and written only through
+ * caches-repository.ts, paths-repository.ts and pins-repository.ts.
  */
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from 'pino';
-import { CACHE_PATH_PREFIX, DroverError, parseCacheName, STORE_DIR, type CacheInfo, type StorePath } from '@drover/protocol';
+import { DroverError, parseCacheName, parseStorePath, STORE_DIR, type GcReport, type StorePath } from '@drover/protocol';
 import {
   formatNarinfo,
   formatNixHash,
@@ -26,18 +31,18 @@ import {
   storeHashOf,
   verifyNarinfoSig,
   type NarCompression,
-  type Sha256,
   type SigningKey,
 } from '@drover/nix';
-import { chunks } from '../db/chunks.js';
 import type { Database } from '../db/schema.js';
 import { nowIso } from '../db/time.js';
+import { getWorkspaceById } from '../workspaces/workspaces.js';
+import { allCaches, findCache, insertCache, listCaches, trustedKeysOf, type CacheRow, type CacheView } from './caches-repository.js';
+import { collectGarbage, type GcOptions } from './gc.js';
+import { findNar, insertNar, narinfoText, narOfCache, pathStats, presentPaths, touchNar, touchPaths, upsertPath, type NarRow } from './paths-repository.js';
+import { insertPin } from './pins-repository.js';
 import { receiveNar, type ReceivedNar } from './upload.js';
-import { openStorage, type NarStorage, type StorageConfig } from './storage/storage.js';
-import type { CacheNarsTable, CachesTable } from './tables.js';
-
-export type CacheRow = CachesTable;
-export type NarRow = CacheNarsTable;
+import { openStorage } from './storage/open.js';
+import type { NarStorage, StorageConfig } from './storage/storage.js';
 
 export interface CacheOptions {
   readonly storage: StorageConfig;
@@ -66,8 +71,6 @@ export interface PathClaim {
 
 /** A `drover push` upload's claim: the path, and the NarHash/NarSize its NAR must have. */
 export type UploadClaim = PathClaim & { readonly narHash: string; readonly narSize: number };
-
-const NAR_NAME_CHARS = /^[0-9abcdfghijklmnpqrsvwxyz]{52}/;
 
 export class CacheService {
   readonly graceSeconds: number;
@@ -110,7 +113,7 @@ export class CacheService {
 
   // ── caches ────────────────────────────────────────────────────────────────
 
-  async createCache(workspaceId: string, name: string, opts: { public?: boolean | undefined; trustedKeys?: readonly string[] | undefined } = {}): Promise<CacheRow> {
+  async createCache(workspaceId: string, name: string, opts: { public?: boolean | undefined; trustedKeys?: readonly string[] | undefined } = {}): Promise<CacheView> {
     const valid = parseCacheName(name);
     const trusted = (opts.trustedKeys ?? []).map((k) => {
       parsePublicKey(k);
@@ -127,46 +130,64 @@ export class CacheService {
       trusted_keys: JSON.stringify(trusted),
       created_at: nowIso(),
     };
-    const inserted = await this.db.insertInto('caches').values(row).onConflict((oc) => oc.column('name').doNothing()).executeTakeFirst();
-    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) throw new DroverError('DROVER_ERR_CACHE_EXISTS', `a cache named ${JSON.stringify(valid)} already exists`);
-    return row;
+    if (!(await insertCache(this.db, row))) throw new DroverError('DROVER_ERR_CACHE_EXISTS', `a cache named ${JSON.stringify(valid)} already exists`);
+    return this.view(row);
   }
 
   /** The cache called `name`; with `workspaceId`, only if it belongs to that workspace. */
-  async findCache(name: string, workspaceId?: string): Promise<CacheRow> {
-    const row = await this.db.selectFrom('caches').selectAll().where('name', '=', name).executeTakeFirst();
-    if (!row || (workspaceId !== undefined && row.workspace_id !== workspaceId)) {
-      throw new DroverError('DROVER_ERR_CACHE_NOT_FOUND', `no binary cache ${JSON.stringify(name)}${workspaceId ? ' in this workspace' : ''}`);
+  findCache(name: string, workspaceId?: string): Promise<CacheRow> {
+    return findCache(this.db, name, workspaceId);
+  }
+
+  /** The workspace's caches with what they hold, oldest first. */
+  async listCaches(workspaceId: string): Promise<CacheView[]> {
+    return this.views(await listCaches(this.db, workspaceId));
+  }
+
+  /** One cache of the workspace with what it holds. */
+  async describeCache(name: string, workspaceId: string): Promise<CacheView> {
+    return this.view(await findCache(this.db, name, workspaceId));
+  }
+
+  private async view(row: CacheRow): Promise<CacheView> {
+    const [view] = await this.views([row]);
+    if (!view) throw new DroverError('DROVER_ERR_INTERNAL', `no view of cache ${row.name}`);
+    return view;
+  }
+
+  /** Adds to rows what their API shape shows besides: the workspace's name, the paths and NAR bytes held. */
+  private async views(rows: readonly CacheRow[]): Promise<CacheView[]> {
+    const stats = await pathStats(this.db, rows.map((r) => r.id));
+    const workspaces = new Map<string, string>();
+    for (const id of new Set(rows.map((r) => r.workspace_id))) workspaces.set(id, (await getWorkspaceById(this.db, id)).name);
+    return rows.map((r) => ({ ...r, workspace_name: workspaces.get(r.workspace_id) ?? '', paths: stats.get(r.id)?.paths ?? 0, nar_bytes: stats.get(r.id)?.narBytes ?? 0 }));
+  }
+
+  // ── garbage collection ────────────────────────────────────────────────────
+
+  /** Pins a store path (and so its closure) of the workspace's cache against GC, forever or for `keepDays`. */
+  async pin(name: string, workspaceId: string, storePath: string, keepDays?: number): Promise<void> {
+    const cache = await findCache(this.db, name, workspaceId);
+    const path = parseStorePath(storePath);
+    const expiresAt = keepDays === undefined ? null : new Date(Date.now() + keepDays * 86_400_000).toISOString();
+    await insertPin(this.db, { cacheId: cache.id, storePath: path, reason: `pinned${expiresAt ? ` until ${expiresAt}` : ''}`, expiresAt });
+  }
+
+  /** GC of the workspace's cache `name` (see gc.ts). */
+  async collectGarbage(name: string, workspaceId: string, options: GcOptions): Promise<GcReport> {
+    return collectGarbage(this, await findCache(this.db, name, workspaceId), options);
+  }
+
+  /** Runs GC on every cache (periodic GC); failures are logged, not thrown. */
+  async collectAll(): Promise<void> {
+    for (const cache of await allCaches(this.db)) {
+      try {
+        const report = await collectGarbage(this, cache, { dryRun: false });
+        this.log.info({ cache: cache.name, deleted: report.deleted.length, kept: report.kept.length, bytesFreed: report.bytesFreed }, 'periodic cache GC');
+      } catch (err) {
+        this.log.error({ err, cache: cache.name }, 'periodic cache GC failed');
+      }
     }
-    return row;
-  }
-
-  async listCaches(workspaceId: string): Promise<CacheRow[]> {
-    return this.db.selectFrom('caches').selectAll().where('workspace_id', '=', workspaceId).orderBy('created_at').execute();
-  }
-
-  /** The workspace's built-in cache agents use when no external cache is set: its oldest. */
-  async builtinCacheFor(workspaceId: string): Promise<CacheRow | null> {
-    return (await this.db.selectFrom('caches').selectAll().where('workspace_id', '=', workspaceId).orderBy('created_at').limit(1).executeTakeFirst()) ?? null;
-  }
-
-  async cacheJson(row: CacheRow, publicUrl: string): Promise<CacheInfo> {
-    const ws = await this.db.selectFrom('workspaces').select('name').where('id', '=', row.workspace_id).executeTakeFirstOrThrow();
-    const stats = await this.db
-      .selectFrom('cache_paths')
-      .select((eb) => [eb.fn.countAll<number>().as('paths'), eb.fn.sum<number>('nar_size').as('bytes')])
-      .where('cache_id', '=', row.id)
-      .executeTakeFirstOrThrow();
-    return {
-      name: row.name,
-      workspace: ws.name,
-      public: row.public === 1,
-      publicKey: row.public_key,
-      substituter: `${publicUrl.replace(/\/$/, '')}${CACHE_PATH_PREFIX}/${row.name}`,
-      createdAt: row.created_at,
-      paths: Number(stats.paths ?? 0),
-      narBytes: Number(stats.bytes ?? 0),
-    };
   }
 
   nixCacheInfo(): string {
@@ -185,42 +206,25 @@ export class CacheService {
   // ── reading ───────────────────────────────────────────────────────────────
 
   async narinfo(cache: CacheRow, storeHash: string): Promise<string | null> {
-    const row = await this.db.selectFrom('cache_paths').select('narinfo').where('cache_id', '=', cache.id).where('store_hash', '=', storeHash).executeTakeFirst();
-    return row?.narinfo ?? null;
+    return narinfoText(this.db, cache.id, storeHash);
   }
 
   /** Whether any cache holds this NAR file (HEAD during a push: deduplication). */
   async narExists(file: string): Promise<boolean> {
-    return !!(await this.db.selectFrom('cache_nars').select('file').where('file', '=', file).executeTakeFirst());
+    return (await findNar(this.db, file)) !== null;
   }
 
   /** The NAR's bytes, if a narinfo of this cache refers to it. */
   async openNar(cache: CacheRow, file: string): Promise<{ stream: Readable; size: number } | null> {
-    const row = await this.db
-      .selectFrom('cache_nars')
-      .innerJoin('cache_paths', 'cache_paths.nar_file', 'cache_nars.file')
-      .select(['cache_nars.storage_key', 'cache_nars.file_size'])
-      .where('cache_paths.cache_id', '=', cache.id)
-      .where('cache_nars.file', '=', file)
-      .limit(1)
-      .executeTakeFirst();
-    if (!row) return null;
-    const stream = await this.storage.read(row.storage_key);
-    return stream ? { stream, size: Number(row.file_size) } : null;
+    const nar = await narOfCache(this.db, cache.id, file);
+    if (!nar) return null;
+    const stream = await this.storage.read(nar.storageKey);
+    return stream ? { stream, size: nar.fileSize } : null;
   }
 
   /** Which of `paths` the cache does not hold (one query per 500). */
   async missing(cache: CacheRow, paths: readonly StorePath[]): Promise<StorePath[]> {
-    const present = new Set<string>();
-    for (const chunk of chunks([...new Set(paths)])) {
-      const rows = await this.db
-        .selectFrom('cache_paths')
-        .select('store_path')
-        .where('cache_id', '=', cache.id)
-        .where('store_hash', 'in', chunk.map(storeHashOf))
-        .execute();
-      for (const r of rows) present.add(r.store_path);
-    }
+    const present = await presentPaths(this.db, cache.id, paths);
     return [...new Set(paths)].filter((p) => !present.has(p));
   }
 
@@ -243,11 +247,10 @@ export class CacheService {
       created_at: now,
       touched_at: now,
     };
-    const inserted = await this.db.insertInto('cache_nars').values(row).onConflict((oc) => oc.column('file').doNothing()).executeTakeFirst();
-    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0) return row;
+    if (await insertNar(this.db, row)) return row;
     await this.storage.delete([nar.storageKey]);
-    await this.db.updateTable('cache_nars').set({ touched_at: now }).where('file', '=', nar.file).execute();
-    const existing = await this.db.selectFrom('cache_nars').selectAll().where('file', '=', nar.file).executeTakeFirst();
+    await touchNar(this.db, nar.file, now);
+    const existing = await findNar(this.db, nar.file);
     if (!existing) throw new DroverError('DROVER_ERR_UNAVAILABLE', 'the NAR was collected while it was uploaded again; retry');
     return existing;
   }
@@ -273,7 +276,7 @@ export class CacheService {
     const file = /^nar\/(.+)$/.exec(info.url)?.[1];
     const named = file ? parseNarFileName(file) : null;
     if (!file || !named) throw new DroverError('DROVER_ERR_NARINFO_INVALID', `URL ${JSON.stringify(info.url.slice(0, 100))} is not nar/<file>`);
-    const nar = await this.db.selectFrom('cache_nars').selectAll().where('file', '=', file).executeTakeFirst();
+    const nar = await findNar(this.db, file);
     if (!nar) throw new DroverError('DROVER_ERR_NAR_MISSING', `upload ${info.url} before the narinfo of ${info.storePath}`);
     const problems: string[] = [];
     if (named.compression !== info.compression) problems.push(`Compression ${info.compression} does not match ${file}`);
@@ -301,9 +304,9 @@ export class CacheService {
    * any path is refused, none of the batch becomes visible.
    */
   async uploadPaths(cache: CacheRow, compression: NarCompression, entries: ReadonlyArray<{ readonly claim: UploadClaim; readonly body: Readable }>): Promise<void> {
-    const nars = await Promise.all(entries.map((e) => this.receiveClaimed(e.claim, compression, e.body)));
+    const received = await Promise.all(entries.map(async (e) => ({ claim: e.claim, nar: await this.receiveClaimed(e.claim, compression, e.body) })));
     await this.db.transaction().execute(async (tx) => {
-      for (const [i, e] of entries.entries()) await this.commitPath(tx, cache, e.claim, nars[i]!);
+      for (const r of received) await this.commitPath(tx, cache, r.claim, r.nar);
     });
   }
 
@@ -327,66 +330,39 @@ export class CacheService {
     const self = claim.storePath.slice(STORE_DIR.length + 1);
     const references = [...new Set(claim.references)].sort();
     const others = references.filter((r) => r !== self);
+    const named = parseNarFileName(nar.file);
+    if (!named) throw new DroverError('DROVER_ERR_INTERNAL', `the stored NAR file name ${nar.file} does not parse`);
     const narHash = parseNixHash(nar.nar_hash);
     const signed = { storePath: claim.storePath, narHash, narSize: Number(nar.nar_size), references };
-    const trusted = (JSON.parse(cache.trusted_keys) as string[]).map(parsePublicKey);
+    const trusted = trustedKeysOf(cache).map(parsePublicKey);
     const kept = claim.sigs.filter((s) => verifyNarinfoSig(s, signed, trusted));
     const narinfo = formatNarinfo({
       ...signed,
       url: `nar/${nar.file}`,
-      compression: nar.compression as NarCompression,
-      fileHash: parseNixHash(`sha256:${NAR_NAME_CHARS.exec(nar.file)![0]}`) as Sha256,
+      compression: named.compression,
+      fileHash: named.fileHash,
       fileSize: Number(nar.file_size),
       deriver: claim.deriver,
       ca: claim.ca,
       sigs: [signNarinfo(this.signingKey(cache), signed), ...kept],
     });
     const now = nowIso();
-    const touched = await tx.updateTable('cache_nars').set({ touched_at: now }).where('file', '=', nar.file).executeTakeFirst();
-    if (Number(touched.numUpdatedRows) === 0) throw new DroverError('DROVER_ERR_NAR_MISSING', `nar/${nar.file} was collected before the narinfo of ${claim.storePath} arrived; push again`);
-    const found = new Set<string>();
-    for (const chunk of chunks(others)) {
-      const rows = await tx
-        .updateTable('cache_paths')
-        .set({ touched_at: now })
-        .where('cache_id', '=', cache.id)
-        .where('store_hash', 'in', chunk.map(storeHashOf))
-        .returning('store_path')
-        .execute();
-      for (const r of rows) found.add(r.store_path.slice(STORE_DIR.length + 1));
-    }
+    if (!(await touchNar(tx, nar.file, now))) throw new DroverError('DROVER_ERR_NAR_MISSING', `nar/${nar.file} was collected before the narinfo of ${claim.storePath} arrived; push again`);
+    const found = new Set((await touchPaths(tx, cache.id, others.map(storeHashOf), now)).map((p) => p.slice(STORE_DIR.length + 1)));
     const absent = others.filter((r) => !found.has(r));
     if (absent.length > 0) {
       throw new DroverError('DROVER_ERR_NAR_MISSING', `${claim.storePath} references ${absent.length} path(s) this cache does not hold (${absent.slice(0, 3).join(', ')}${absent.length > 3 ? ', …' : ''}); push its whole closure`);
     }
-    await tx
-      .insertInto('cache_paths')
-      .values({
-        cache_id: cache.id,
-        store_hash: storeHashOf(claim.storePath),
-        store_path: claim.storePath,
-        nar_file: nar.file,
-        nar_size: Number(nar.nar_size),
-        refs: references.join(' '),
-        narinfo,
-        created_at: now,
-        touched_at: now,
-      })
-      // The first upload of a path wins; a repeated one only keeps it young.
-      .onConflict((oc) => oc.columns(['cache_id', 'store_hash']).doUpdateSet({ touched_at: now }))
-      .execute();
-  }
-
-  /** Runs GC on every cache (periodic GC); failures are logged, not thrown. */
-  async collectAll(): Promise<void> {
-    const { collectGarbage } = await import('./gc.js');
-    for (const cache of await this.db.selectFrom('caches').selectAll().execute()) {
-      try {
-        const report = await collectGarbage(this, cache, { dryRun: false });
-        this.log.info({ cache: cache.name, deleted: report.deleted.length, kept: report.kept.length, bytesFreed: report.bytesFreed }, 'periodic cache GC');
-      } catch (err) {
-        this.log.error({ err, cache: cache.name }, 'periodic cache GC failed');
-      }
-    }
+    await upsertPath(tx, {
+      cache_id: cache.id,
+      store_hash: storeHashOf(claim.storePath),
+      store_path: claim.storePath,
+      nar_file: nar.file,
+      nar_size: Number(nar.nar_size),
+      refs: references.join(' '),
+      narinfo,
+      created_at: now,
+      touched_at: now,
+    });
   }
 }

@@ -8,6 +8,9 @@
  * (which only deletes rows untouched for its grace period) never removes
  * what a push just referenced.
  */
+import type { StorePath } from '@drover/protocol';
+import type { NarCompression } from '@drover/nix';
+
 export interface CachesTable {
   id: string;
   workspace_id: string;
@@ -28,7 +31,7 @@ export interface CacheNarsTable {
   file: string;
   /** Where the bytes are in storage (unique per upload, so GC never deletes a newer upload's object). */
   storage_key: string;
-  compression: string;
+  compression: NarCompression;
   file_size: number;
   /** sha256:<nix base-32> of the decompressed NAR, computed by the server. */
   nar_hash: string;
@@ -41,7 +44,7 @@ export interface CachePathsTable {
   cache_id: string;
   /** The 32-character hash part of the store path: the narinfo's name. */
   store_hash: string;
-  store_path: string;
+  store_path: StorePath;
   nar_file: string;
   nar_size: number;
   /** Space-separated base names, as in the narinfo. */
@@ -55,7 +58,7 @@ export interface CachePathsTable {
 export interface CachePinsTable {
   id: string;
   cache_id: string;
-  store_path: string;
+  store_path: StorePath;
   reason: string;
   expires_at: string | null;
   created_at: string;

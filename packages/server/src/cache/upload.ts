@@ -33,7 +33,7 @@ export interface ReceiveOptions {
 }
 
 function decompressor(compression: NarCompression): Transform | null {
-  if (compression === 'zstd') return new DecompressStream() as unknown as Transform;
+  if (compression === 'zstd') return new DecompressStream();
   if (compression === 'xz') return lzma.createDecompressor();
   return null;
 }

@@ -396,3 +396,30 @@ export async function readLog(db: Kysely<Database>, id: string, afterSeq: number
     .execute();
   return rows.map((r) => ({ seq: Number(r.seq), time: r.time, stream: r.stream, text: r.text }));
 }
+
+/** A deployment as a GC root of its workspace's caches. */
+export interface DeployedPaths {
+  readonly agent: string;
+  readonly index: number;
+  readonly status: 'Pending' | 'InProgress' | 'Succeeded';
+  readonly storePath: string;
+  readonly rollbackScript: string | null;
+}
+
+/** The workspace's Pending, InProgress and Succeeded deployments, by agent name and newest first. */
+export async function deployedPaths(db: Kysely<Database>, workspaceId: string): Promise<DeployedPaths[]> {
+  const rows = await db
+    .selectFrom('deployments')
+    .innerJoin('agents', 'agents.id', 'deployments.agent_id')
+    .select(['agents.name', 'deployments.store_path', 'deployments.rollback_script', 'deployments.status', 'deployments.index_no'])
+    .where('deployments.workspace_id', '=', workspaceId)
+    .where('deployments.status', 'in', ['Pending', 'InProgress', 'Succeeded'])
+    .orderBy('agents.name')
+    .orderBy('deployments.index_no', 'desc')
+    .execute();
+  return rows.flatMap((r) =>
+    r.status === 'Pending' || r.status === 'InProgress' || r.status === 'Succeeded'
+      ? [{ agent: r.name, index: Number(r.index_no), status: r.status, storePath: r.store_path, rollbackScript: r.rollback_script }]
+      : [],
+  );
+}

@@ -6,7 +6,8 @@
  */
 import { DeleteObjectsCommand, GetObjectCommand, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import { DroverError } from '@drover/protocol';
 import type { NarStorage, S3StorageConfig } from './storage.js';
 
 const PART_BYTES = 8 * 1024 * 1024;
@@ -45,9 +46,10 @@ export class S3Storage implements NarStorage {
   async read(key: string): Promise<Readable | null> {
     try {
       const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
-      return res.Body as Readable;
+      if (res.Body instanceof Readable) return res.Body;
+      throw new DroverError('DROVER_ERR_INTERNAL', `S3 returned no readable body for ${key}`);
     } catch (err) {
-      if (err instanceof NoSuchKey || (err as { name?: string }).name === 'NoSuchKey') return null;
+      if (err instanceof NoSuchKey || (err instanceof Error && err.name === 'NoSuchKey')) return null;
       throw err;
     }
   }

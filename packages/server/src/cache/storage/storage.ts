@@ -3,6 +3,7 @@
  * database says which objects exist; storage only holds bytes under keys the
  * server chose (unique per upload). Local directory by default, any
  * S3-compatible object store as an option. Bytes stream in and out.
+ * Types only; open.ts opens one.
  */
 import type { Readable } from 'node:stream';
 
@@ -35,8 +36,3 @@ export interface S3StorageConfig {
 }
 
 export type StorageConfig = LocalStorageConfig | S3StorageConfig;
-
-export async function openStorage(config: StorageConfig): Promise<NarStorage> {
-  if (config.kind === 's3') return (await import('./s3.js')).S3Storage.open(config);
-  return (await import('./local.js')).LocalStorage.open(config);
-}

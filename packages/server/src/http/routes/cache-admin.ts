@@ -16,7 +16,7 @@ import {
   GcReportSchema,
   GcRequestSchema,
 } from '@drover/protocol';
-import { collectGarbage, pinPath } from '../../cache/gc.js';
+import { toCacheApi } from '../../cache/caches-repository.js';
 import type { ServerContext } from '../../context.js';
 import { authorize } from '../auth.js';
 
@@ -29,15 +29,15 @@ export async function cacheAdminRoutes(app: FastifyInstance, ctx: ServerContext)
     { schema: { summary: 'Create a binary cache with its own signing key', body: CacheCreateRequestSchema, response: { 201: CacheSchema } } },
     async (request, reply) => {
       const a = await authorize(ctx, request, 'admin');
-      const row = await svc.createCache(a.workspaceId, request.body.name, { public: request.body.public, trustedKeys: request.body.trustedKeys });
-      request.log.info({ cache: row.name, public: row.public === 1, by: `${a.actor.kind}:${a.actor.id}` }, 'cache created');
-      return reply.status(201).send(await svc.cacheJson(row, ctx.publicUrl));
+      const created = await svc.createCache(a.workspaceId, request.body.name, { public: request.body.public, trustedKeys: request.body.trustedKeys });
+      request.log.info({ cache: created.name, public: created.public === 1, by: `${a.actor.kind}:${a.actor.id}` }, 'cache created');
+      return reply.status(201).send(toCacheApi(created, ctx.publicUrl));
     },
   );
 
   app.get('/caches', { schema: { summary: "The workspace's binary caches, oldest first (agents use the oldest)", response: { 200: CacheListSchema } } }, async (request) => {
     const a = await authorize(ctx, request, 'read');
-    return { caches: await Promise.all((await svc.listCaches(a.workspaceId)).map((c) => svc.cacheJson(c, ctx.publicUrl))) };
+    return { caches: (await svc.listCaches(a.workspaceId)).map((c) => toCacheApi(c, ctx.publicUrl)) };
   });
 
   app.get<{ Params: Static<typeof NameParams> }>(
@@ -45,7 +45,7 @@ export async function cacheAdminRoutes(app: FastifyInstance, ctx: ServerContext)
     { schema: { summary: 'One binary cache: substituter URL and public key', params: NameParams, response: { 200: CacheSchema } } },
     async (request) => {
       const a = await authorize(ctx, request, 'read');
-      return svc.cacheJson(await svc.findCache(request.params.name, a.workspaceId), ctx.publicUrl);
+      return toCacheApi(await svc.describeCache(request.params.name, a.workspaceId), ctx.publicUrl);
     },
   );
 
@@ -54,7 +54,7 @@ export async function cacheAdminRoutes(app: FastifyInstance, ctx: ServerContext)
     { schema: { summary: 'Pin a store path (and its closure) against GC', params: NameParams, body: CachePinRequestSchema, response: { 204: Type.Null() } } },
     async (request, reply) => {
       const a = await authorize(ctx, request, 'admin');
-      await pinPath(svc, await svc.findCache(request.params.name, a.workspaceId), request.body.storePath, request.body.keepDays);
+      await svc.pin(request.params.name, a.workspaceId, request.body.storePath, request.body.keepDays);
       return reply.status(204).send();
     },
   );
@@ -64,9 +64,8 @@ export async function cacheAdminRoutes(app: FastifyInstance, ctx: ServerContext)
     { schema: { summary: 'Collect garbage (or, with dryRun, say what would go)', params: NameParams, body: GcRequestSchema, response: { 200: GcReportSchema } } },
     async (request) => {
       const a = await authorize(ctx, request, 'admin');
-      const cache = await svc.findCache(request.params.name, a.workspaceId);
-      const report = await collectGarbage(svc, cache, { dryRun: request.body.dryRun ?? false, graceSeconds: request.body.graceSeconds });
-      request.log.info({ cache: cache.name, dryRun: report.dryRun, deleted: report.deleted.length, bytesFreed: report.bytesFreed }, 'cache GC');
+      const report = await svc.collectGarbage(request.params.name, a.workspaceId, { dryRun: request.body.dryRun ?? false, graceSeconds: request.body.graceSeconds });
+      request.log.info({ cache: report.cache, dryRun: report.dryRun, deleted: report.deleted.length, bytesFreed: report.bytesFreed }, 'cache GC');
       return report;
     },
   );

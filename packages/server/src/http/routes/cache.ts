@@ -10,7 +10,7 @@
  */
 import type {} from '@fastify/swagger'; // route schema fields: summary, hide
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import {
@@ -19,13 +19,12 @@ import {
   DroverError,
   MissingRequestSchema,
   MissingResponseSchema,
-  StorePathSchema,
-  type StorePath,
+  parseStorePath,
 } from '@drover/protocol';
-import type { NarCompression } from '@drover/nix';
+import { NAR_COMPRESSIONS } from '@drover/nix';
 import { authorizeCache } from '../../cache/access.js';
 import { MAX_BATCH_BYTES, parseBatch, PathInfoSchema } from '../../cache/batch.js';
-import type { CacheRow } from '../../cache/service.js';
+import type { CacheRow } from '../../cache/caches-repository.js';
 import type { ServerContext } from '../../context.js';
 import { authenticate } from '../auth.js';
 
@@ -51,7 +50,7 @@ function checkDeclaredLength(request: FastifyRequest, max: number, what: string)
 }
 
 /** Reads a bounded body (a narinfo, a push batch) with a size limit and an idle timeout. */
-function readBody(stream: IncomingMessage, limit: number, idleMs: number): Promise<Buffer> {
+function readBody(stream: Readable, limit: number, idleMs: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
     let size = 0;
@@ -74,8 +73,14 @@ function readBody(stream: IncomingMessage, limit: number, idleMs: number): Promi
   });
 }
 
-async function readSmallBody(stream: IncomingMessage, limit: number, idleMs: number): Promise<string> {
+async function readSmallBody(stream: Readable, limit: number, idleMs: number): Promise<string> {
   return (await readBody(stream, limit, idleMs)).toString('utf8');
+}
+
+/** The raw request body stream the content-type parser below passes through. */
+function bodyStream(request: FastifyRequest): Readable {
+  if (request.body instanceof Readable) return request.body;
+  throw new DroverError('DROVER_ERR_VALIDATION', 'the upload has no body stream');
 }
 
 function notFound(what: string): DroverError {
@@ -136,7 +141,7 @@ async function nixProtocolRoutes(app: FastifyInstance, ctx: ServerContext): Prom
     const cache = await svc.findCache(request.params.name);
     await authorizeCache(ctx, request, reply, cache, 'push');
     // The cache describes itself; what `nix copy` writes here is read and ignored.
-    await readSmallBody(request.body as IncomingMessage, 4096, svc.uploadIdleMs);
+    await readSmallBody(bodyStream(request), 4096, svc.uploadIdleMs);
     return reply.status(204).send();
   });
 
@@ -146,7 +151,7 @@ async function nixProtocolRoutes(app: FastifyInstance, ctx: ServerContext): Prom
     const m = NARINFO_RE.exec(request.params.file);
     if (!m) throw new DroverError('DROVER_ERR_VALIDATION', `only <hash>.narinfo, nar/<file> and nix-cache-info can be uploaded (got ${JSON.stringify(request.params.file)})`);
     checkDeclaredLength(request, MAX_NARINFO_BYTES, 'narinfo');
-    const text = await readSmallBody(request.body as IncomingMessage, MAX_NARINFO_BYTES, svc.uploadIdleMs);
+    const text = await readSmallBody(bodyStream(request), MAX_NARINFO_BYTES, svc.uploadIdleMs);
     await svc.putNarinfo(cache, m[1]!, text);
     request.log.debug({ cache: cache.name, narinfo: m[1] }, 'narinfo accepted');
     return reply.status(204).send();
@@ -156,7 +161,7 @@ async function nixProtocolRoutes(app: FastifyInstance, ctx: ServerContext): Prom
     const cache = await svc.findCache(request.params.name);
     await authorizeCache(ctx, request, reply, cache, 'push');
     checkDeclaredLength(request, svc.maxNarBytes, 'NAR');
-    await svc.putNar(request.params.file, request.body as IncomingMessage);
+    await svc.putNar(request.params.file, bodyStream(request));
     return reply.status(204).send();
   });
 
@@ -173,10 +178,11 @@ async function nixProtocolRoutes(app: FastifyInstance, ctx: ServerContext): Prom
         info = undefined;
       }
       if (!pathInfoCheck.Check(info)) throw new DroverError('DROVER_ERR_VALIDATION', `header ${PATH_INFO_HEADER} must be base64url JSON {storePath, narHash, narSize, references, deriver, ca, sigs}`);
-      const compression = String(request.headers['x-drover-compression'] ?? 'zstd') as NarCompression;
-      if (!['zstd', 'xz', 'none'].includes(compression)) throw new DroverError('DROVER_ERR_UNSUPPORTED_COMPRESSION', `compression ${JSON.stringify(compression)} is not supported`);
+      const asked = String(request.headers['x-drover-compression'] ?? 'zstd');
+      const compression = NAR_COMPRESSIONS.find((c) => c === asked);
+      if (!compression) throw new DroverError('DROVER_ERR_UNSUPPORTED_COMPRESSION', `compression ${JSON.stringify(asked)} is not supported`);
       checkDeclaredLength(request, svc.maxNarBytes, 'NAR');
-      await svc.uploadPath(cache, { ...info, storePath: info.storePath as StorePath }, compression, request.body as IncomingMessage);
+      await svc.uploadPath(cache, { ...info, storePath: parseStorePath(info.storePath) }, compression, bodyStream(request));
       return reply.status(204).send();
     },
   );
@@ -188,7 +194,7 @@ async function nixProtocolRoutes(app: FastifyInstance, ctx: ServerContext): Prom
       const cache = await svc.findCache(request.params.name);
       await authorizeCache(ctx, request, reply, cache, 'push');
       checkDeclaredLength(request, MAX_BATCH_BYTES, 'push batch');
-      const batch = parseBatch(await readBody(request.body as IncomingMessage, MAX_BATCH_BYTES, svc.uploadIdleMs));
+      const batch = parseBatch(await readBody(bodyStream(request), MAX_BATCH_BYTES, svc.uploadIdleMs));
       await svc.uploadPaths(cache, batch.compression, batch.entries);
       return reply.status(204).send();
     },
@@ -204,7 +210,7 @@ async function cacheApiRoutes(app: FastifyInstance, ctx: ServerContext): Promise
     async (request, reply) => {
       const cache = await svc.findCache(request.params.name);
       await authorizeCache(ctx, request, reply, cache, 'push');
-      return { missing: await svc.missing(cache, request.body.paths as StorePath[]) };
+      return { missing: await svc.missing(cache, request.body.paths.map(parseStorePath)) };
     },
   );
 }
