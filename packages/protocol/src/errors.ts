@@ -141,6 +141,14 @@ export const ERRORS = {
     status: 503,
     hint: 'The server is starting or shutting down; retry shortly.',
   },
+  DROVER_ERR_DATABASE_UNAVAILABLE: {
+    status: 503,
+    hint: 'The server lost its database connection while answering; nothing was half-done. Retry; if it persists, check that PostgreSQL is running and reachable.',
+  },
+  DROVER_ERR_INSUFFICIENT_STORAGE: {
+    status: 507,
+    hint: "The server's disk is full; free space in its data directory (or its cache storage) and retry.",
+  },
   DROVER_ERR_INVALID_CACHE_NAME: {
     status: 400,
     hint: 'Cache names are 1-64 characters of lowercase letters, digits and "-", starting with a letter or digit.',

@@ -22,7 +22,14 @@ function parser<T>(problemOf: (value: unknown) => string | null, code: ErrorCode
   };
 }
 
-export const AGENT_NAME_PATTERN = '^[A-Za-z0-9._-]{1,64}$';
+/**
+ * 1-64 letters, digits, ".", "_" or "-". Reserved: "." and ".." (they are
+ * paths, not names: an agent's state lives in a folder named after it) and
+ * "__proto__" (JSON parsers refuse it as a key, so deploy.json could never
+ * name it).
+ */
+export const AGENT_NAME_PATTERN = '^(?!(?:\\.{1,2}|__proto__)$)[A-Za-z0-9._-]{1,64}$';
+const RESERVED_AGENT_NAMES = new Set(['.', '..', '__proto__']);
 const agentNameRe = new RegExp(AGENT_NAME_PATTERN);
 
 export const WORKSPACE_NAME_PATTERN = '^[a-z0-9][a-z0-9-]{0,63}$';
@@ -31,13 +38,18 @@ const workspaceNameRe = new RegExp(WORKSPACE_NAME_PATTERN);
 /** Nix's base-32 alphabet (no e, o, u, t) and the store directory. */
 export const NIX_BASE32_ALPHABET = '0123456789abcdfghijklmnpqrsvwxyz';
 export const STORE_DIR = '/nix/store';
-/** `/nix/store/<32 chars of nix base-32>-<name>`; names as Nix allows them, at most 211 chars. */
-export const STORE_PATH_PATTERN = '^/nix/store/[0-9abcdfghijklmnpqrsvwxyz]{32}-[A-Za-z0-9+\\-._?=]{1,211}$';
+/**
+ * `/nix/store/<32 chars of nix base-32>-<name>`, the name as Nix defines it:
+ * 1-211 of `A-Za-z0-9+-._?=`, never "." or "..", and not starting with ".-" or
+ * "..-" (Nix's own checkName). A leading period is otherwise valid Nix
+ * (`nix-store --add .bashrc`), so it is accepted.
+ */
+export const STORE_PATH_PATTERN = '^/nix/store/[0-9abcdfghijklmnpqrsvwxyz]{32}-(?!\\.{1,2}(?:-|$))[A-Za-z0-9+\\-._?=]{1,211}$';
 const storePathRe = new RegExp(STORE_PATH_PATTERN);
 
 export function agentNameProblem(value: unknown): string | null {
   if (typeof value !== 'string') return 'agent name must be a string';
-  if (value === '.' || value === '..') return `agent name "${value}" is reserved`;
+  if (RESERVED_AGENT_NAMES.has(value)) return `agent name "${value}" is reserved`;
   if (!agentNameRe.test(value)) {
     return `agent name ${JSON.stringify(value)} is invalid: use 1-64 letters, digits, "-", "_" or "."`;
   }

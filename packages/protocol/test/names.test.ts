@@ -6,6 +6,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  AGENT_NAME_PATTERN,
   agentNameProblem,
   DroverError,
   isAgentName,
@@ -18,6 +19,7 @@ import {
   storePathHash,
   storePathName,
   storePathProblem,
+  STORE_PATH_PATTERN,
   workspaceNameProblem,
   type StorePath,
 } from '../src/index.js';
@@ -40,6 +42,7 @@ describe('agent names', () => {
     ['a slash', 'a/b'],
     ['"."', '.'],
     ['".."', '..'],
+    ['"__proto__"', '__proto__'],
     ['unicode letters', 'wébserver'],
     ['CJK', '名前'],
     ['a newline', 'web\n'],
@@ -86,6 +89,9 @@ describe('store paths', () => {
     `/nix/store/${HASH}-a`,
     `/nix/store/${HASH}-name+with=chars?_.x`,
     `/nix/store/${HASH}-${'n'.repeat(211)}`,
+    // Nix accepts a leading period (`nix-store --add .bashrc`), except for the names above.
+    `/nix/store/${HASH}-.bashrc`,
+    `/nix/store/${HASH}-...`,
   ];
   for (const path of valid) {
     test(`accepts ${path.length > 80 ? 'a 211-character name' : path}`, () => {
@@ -114,6 +120,10 @@ describe('store paths', () => {
     ['a double slash', `/nix/store//${HASH}-hello`],
     ['a relative path', `./result`],
     ['a trailing newline', `/nix/store/${HASH}-hello\n`],
+    ['the name "."', `/nix/store/${HASH}-.`],
+    ['the name ".."', `/nix/store/${HASH}-..`],
+    ['a name starting with ".-"', `/nix/store/${HASH}-.-x`],
+    ['a name starting with "..-"', `/nix/store/${HASH}-..-x`],
     ['a number', 7],
     ['undefined', undefined],
   ];
@@ -137,6 +147,23 @@ describe('store paths', () => {
     const path = `/nix/store/${HASH}-hello-2.12` as StorePath;
     assert.equal(storePathHash(path), HASH);
     assert.equal(storePathName(path), 'hello-2.12');
+  });
+});
+
+describe('one rule on every layer', () => {
+  // The server's request schemas use the patterns; the CLI and agent use the parse functions.
+  const agentRe = new RegExp(AGENT_NAME_PATTERN);
+  const storeRe = new RegExp(STORE_PATH_PATTERN);
+  test('the agent-name schema pattern accepts exactly what agentNameProblem accepts', () => {
+    for (const name of ['web-1', '.', '..', '...', '.a', 'a.', '__proto__', 'constructor', '', 'a'.repeat(65), 'a b']) {
+      assert.equal(agentRe.test(name), isAgentName(name), JSON.stringify(name));
+    }
+  });
+  test('the store-path schema pattern accepts exactly what storePathProblem accepts', () => {
+    for (const name of ['hello', '.', '..', '.-x', '..-x', '.bashrc', '...', 'a-b', '']) {
+      const path = `/nix/store/${HASH}-${name}`;
+      assert.equal(storeRe.test(path), isStorePath(path), path);
+    }
   });
 });
 

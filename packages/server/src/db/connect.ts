@@ -24,6 +24,13 @@ export interface DatabaseOptions {
   readonly dataDir: string;
   /** PostgreSQL schema to use (created if missing); default `public`. */
   readonly databaseSchema?: string | undefined;
+  /**
+   * PostgreSQL only: told when an idle pooled connection dies (a database
+   * restart, a failover, `pg_terminate_backend`, an idle reaper). The pool
+   * drops that connection and opens a new one on the next query; without a
+   * listener the pool's 'error' event would end the process.
+   */
+  readonly onConnectionError?: ((err: Error) => void) | undefined;
 }
 
 export interface OpenDatabase {
@@ -40,6 +47,8 @@ const INT8_OID = 20;
 function pgConfigFor(url: string, schema: string): pg.ClientConfig {
   return {
     connectionString: url,
+    // Names the server's connections in pg_stat_activity (per schema, so replicas of one deployment share it).
+    application_name: `drover:${schema}`,
     // bigint columns (sizes, counts, indexes) come back as numbers, as on SQLite.
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
@@ -75,6 +84,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenDataba
       }
     }
     const pool = new pg.Pool({ ...config, max: 10 });
+    const onConnectionError = options.onConnectionError ?? (() => {});
+    pool.on('error', (err) => onConnectionError(err));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', pgConfig: config, schema, close: () => db.destroy() };
   }
@@ -108,4 +119,20 @@ export async function migrateToLatest(database: Pick<OpenDatabase, 'db' | 'diale
     const reason = error instanceof Error ? error.message : String(error ?? 'unknown error');
     throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${reason}`);
   }
+}
+
+/** PostgreSQL error classes 08 (connection exception) and 57P (operator intervention: shutdown, terminated backend). */
+const LOST_CONNECTION_SQLSTATE = /^(08|57P0[1-3])/;
+const LOST_CONNECTION_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND']);
+const LOST_CONNECTION_MESSAGES = /Connection terminated|not queryable|timeout exceeded when trying to connect|Connection ended/i;
+
+/**
+ * Whether an error means the database connection itself failed (as opposed to
+ * a query the database refused): the request may be retried as it is.
+ */
+export function isConnectionLost(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && (LOST_CONNECTION_SQLSTATE.test(code) || LOST_CONNECTION_NODE_CODES.has(code))) return true;
+  return LOST_CONNECTION_MESSAGES.test(err.message);
 }
