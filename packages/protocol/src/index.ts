@@ -16,3 +16,4 @@ export * from './error-body.js';
 export * from './api-decoders.js';
 export * from './sse-events.js';
 export * from './schema-decoder.js';
+export type * from './api-types.js';

@@ -19,3 +19,4 @@ export * from './api-decoders.js';
 export * from './sse-events.js';
 export type { ActivateResponse, Actor, Agent, Deployment, LogLineJson, Session, TokenInfo, User, Workspace } from './api.js';
 export type { CacheInfo, CacheName, GcReport } from './cache.js';
+export type * from './api-types.js';
