@@ -10,18 +10,26 @@ import { ApiError, unreachableError } from './api-error.js';
 import type { DroverClient, Query } from './client.js';
 import { SseParser, type SseMessage } from './sse-parser.js';
 
-/** Reads a response body to its end, calling `onMessage` for each event. */
-export async function readEventStream(body: ReadableStream<Uint8Array>, parser: SseParser, onMessage: (message: SseMessage) => void): Promise<void> {
+/**
+ * Reads a response body to its end, or until `signal` aborts, calling
+ * `onMessage` for each event. An abort stops the loop itself and cancels the
+ * reader: Node 20's fetch never settles a read after an abort once the body
+ * has fully arrived.
+ */
+export async function readEventStream(body: ReadableStream<Uint8Array>, parser: SseParser, onMessage: (message: SseMessage) => void, signal?: AbortSignal): Promise<void> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
+  const cancel = () => void reader.cancel().catch(() => undefined);
+  signal?.addEventListener('abort', cancel, { once: true });
   try {
-    for (;;) {
+    while (!signal?.aborted) {
       const { value, done } = await reader.read();
       const messages = done ? parser.push(decoder.decode()).concat(parser.end()) : parser.push(decoder.decode(value, { stream: true }));
-      for (const m of messages) onMessage(m);
+      for (const m of messages) if (!signal?.aborted) onMessage(m);
       if (done) return;
     }
   } finally {
+    signal?.removeEventListener('abort', cancel);
     reader.releaseLock();
   }
 }
@@ -78,9 +86,7 @@ export function openEventStream(client: DroverClient, path: string, handlers: Ev
           handlers.onOpen?.(opened);
           opened = true;
           attempts = 0;
-          await readEventStream(res.body, parser, (m) => {
-            if (!signal.aborted) handlers.onMessage(m);
-          });
+          await readEventStream(res.body, parser, (m) => handlers.onMessage(m), signal);
           if (!signal.aborted) handlers.onDrop?.();
         }
       } catch (err) {

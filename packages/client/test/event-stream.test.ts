@@ -68,3 +68,24 @@ test('a 404 is fatal: done gives the server error, no retry', async () => {
   assert.deepEqual(errors, [['DROVER_ERR_DEPLOYMENT_NOT_FOUND', true]]);
   assert.equal(requests, 1);
 });
+
+test('closing on the last event of a finished body settles done (Node 20 fetch hangs a read after such an abort)', async () => {
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write('event: status\ndata: {}\n\n');
+    setTimeout(() => res.end('event: end\ndata: {}\n\n'), 50);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const client = new DroverClient({ server: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+  const events: string[] = [];
+  const stream = openEventStream(client, '/log', {
+    onMessage: (m) => {
+      events.push(m.event);
+      if (m.event === 'end') stream.close();
+    },
+  });
+  const timeout = new Promise((resolve) => setTimeout(() => resolve('timed out'), 5000).unref());
+  assert.equal(await Promise.race([stream.done, timeout]), null);
+  server.close();
+  assert.deepEqual(events, ['status', 'end']);
+});
