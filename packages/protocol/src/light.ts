@@ -12,6 +12,7 @@ export * from './tokens.js';
 export * from './roles.js';
 export * from './duration.js';
 export * from './deployments.js';
+export * from './deploy-spec.js';
 export * from './http.js';
 export type { Decoder, Decoded } from './decode.js';
 export * from './error-body.js';
