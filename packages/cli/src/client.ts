@@ -26,10 +26,6 @@ export class ApiClient {
     this.http = new DroverClient({ server: url.toString(), token: opts.token });
   }
 
-  get base(): string {
-    return this.http.server;
-  }
-
   /** A JSON request; the answer is checked by `decode` when given. */
   request<T>(method: string, path: string, body?: unknown, decode?: Decoder<T>): Promise<T> {
     return this.http.request(method, path, { json: body, decode });

@@ -7,7 +7,6 @@
 import { roleAllows as protocolRoleAllows, type Action, type Role } from '@drover/protocol/light';
 
 export {
-  API_PREFIX,
   CSRF_HEADER,
   DEPLOYMENT_STATUSES,
   decodeAgentsEvent,
@@ -21,14 +20,12 @@ export {
 } from '@drover/protocol/light';
 
 export type {
-  ActivateResponse,
   Actor,
   Agent,
   AgentList,
   CacheInfo,
   Deployment,
   DeploymentList,
-  DeploymentLog,
   DeploymentStatus,
   LogLineJson,
   Role,
