@@ -20,7 +20,6 @@ import { literalUnion } from './schemas.js';
 import { ROLES } from './roles.js';
 import { CACHE_NAME_PATTERN } from './cache.js';
 
-export const API_PREFIX = '/api/v1';
 
 export const ErrorBodySchema = Type.Object({
   code: Type.String(),
@@ -208,26 +207,10 @@ export const SessionSchema = Type.Object({
   expiresAt: Timestamp,
 });
 export type Session = Static<typeof SessionSchema>;
-export const CSRF_HEADER = 'x-drover-csrf';
-export const SESSION_COOKIE = 'drover_session';
 
 /** GET /api/v1/info — public facts the UI needs to print ready-made commands. */
 export const ServerInfoSchema = Type.Object({ version: Type.String(), publicUrl: Type.String() });
 
-/**
- * Server-sent events of GET /api/v1/workspaces/:workspace/events: what changed,
- * coalesced (at most a few events a second). A client patches what it shows.
- */
-export const WORKSPACE_EVENTS = {
-  /** data: {} — sent once the stream listens: changes from here on are delivered. */
-  ready: 'ready',
-  /** data: {agents: Agent[]} — agents that connected, disconnected or changed. */
-  agents: 'agents',
-  /** data: {deployments: Deployment[]} — deployments created or changed. */
-  deployments: 'deployments',
-  /** data: {} — too much changed at once, or events were missed: fetch again. */
-  resync: 'resync',
-} as const;
 export const WorkspaceCacheRequestSchema = Type.Object(
   {
     substituter: Nullable(Type.String({ minLength: 1, maxLength: 2048 })),
@@ -236,12 +219,3 @@ export const WorkspaceCacheRequestSchema = Type.Object(
   { additionalProperties: false },
 );
 
-/** Server-sent events of GET /deployments/:id/log with Accept: text/event-stream. */
-export const LOG_EVENTS = {
-  /** data: LogLineJson; id: seq */
-  line: 'line',
-  /** data: Deployment, whenever its status or closure size changes */
-  status: 'status',
-  /** data: {} — every deployment shown is final (its last `status` came before); the stream closes */
-  end: 'end',
-} as const;

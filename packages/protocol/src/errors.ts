@@ -185,6 +185,14 @@ export const ERRORS = {
     status: 408,
     hint: 'The upload body stopped arriving (or never came); retry the push over a working connection.',
   },
+  DROVER_ERR_UNREACHABLE: {
+    status: 503,
+    hint: 'Check the server URL (--server or DROVER_SERVER for the CLI) and that `drover server` is running and reachable from here.',
+  },
+  DROVER_ERR_BAD_RESPONSE: {
+    status: 502,
+    hint: 'The answer did not come from a Drover server of this version (a proxy page, another program on that port, or a version mismatch); check the server URL and any proxy in front of it.',
+  },
   DROVER_ERR_INTERNAL: {
     status: 500,
     hint: 'This is a bug or an infrastructure failure; the server log has the details under the request id.',

@@ -1,12 +1,7 @@
-/** @drover/protocol — the vocabulary every other Drover package speaks. */
-export * from './errors.js';
-export * from './names.js';
-export * from './tokens.js';
-export * from './roles.js';
-export * from './duration.js';
-export * from './deployments.js';
-export * from './deploy-spec.js';
+/** @drover/protocol — the vocabulary every other Drover package speaks: the TypeBox-free part (light.ts) and the TypeBox schemas of the wire messages and the HTTP API. */
+export * from './light.js';
 export * from './schemas.js';
 export * from './messages.js';
 export * from './api.js';
 export * from './cache.js';
+export * from './schema-decoder.js';

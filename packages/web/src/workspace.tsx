@@ -5,9 +5,9 @@
  */
 import { createContext, type ComponentChildren } from 'preact';
 import { useContext, useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { apiUrl, wsPath } from './api/client.js';
-import { messageData, openEventStream } from './api/event-stream.js';
-import { roleAllows, WORKSPACE_EVENTS, type Agent, type Deployment, type Role } from './api/protocol.js';
+import { messageData, openEventStream } from '@drover/client';
+import { client, wsPath } from './api/client.js';
+import { decodeAgentsEvent, decodeDeploymentsEvent, roleAllows, WORKSPACE_EVENTS, type Agent, type Deployment, type Role } from './api/protocol.js';
 
 export type WorkspaceEvent =
   | { type: 'agents'; agents: Agent[] }
@@ -49,19 +49,17 @@ export function WorkspaceProvider({ name, role, children }: { name: string; role
   useEffect(() => {
     setLive('connecting');
     const emit = (e: WorkspaceEvent) => listeners.forEach((l) => l(e));
-    const stream = openEventStream(() => apiUrl(wsPath(name, '/events')), {
+    const stream = openEventStream(client, wsPath(name, '/events'), {
       onOpen: () => setLive('connecting'),
       onError: (_error, fatal) => setLive(fatal ? 'unavailable' : 'reconnecting'),
       onMessage: (m) => {
-        const data = messageData(m);
-        if (data === undefined) return;
         if (m.event === WORKSPACE_EVENTS.ready) {
           // From here on every change arrives; what changed before it (while
           // the page loaded, or while the stream was down) is fetched again.
           setLive('live');
           emit({ type: 'resync' });
-        } else if (m.event === WORKSPACE_EVENTS.agents) emit({ type: 'agents', agents: (data as { agents: Agent[] }).agents ?? [] });
-        else if (m.event === WORKSPACE_EVENTS.deployments) emit({ type: 'deployments', deployments: (data as { deployments: Deployment[] }).deployments ?? [] });
+        } else if (m.event === WORKSPACE_EVENTS.agents) emit({ type: 'agents', agents: messageData(m, decodeAgentsEvent).agents });
+        else if (m.event === WORKSPACE_EVENTS.deployments) emit({ type: 'deployments', deployments: messageData(m, decodeDeploymentsEvent).deployments });
         else if (m.event === WORKSPACE_EVENTS.resync) emit({ type: 'resync' });
       },
     });

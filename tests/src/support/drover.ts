@@ -10,6 +10,7 @@ import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
+import { decodeWith, DroverClient } from '@drover/client';
 import { repoRoot, run, type RunResult } from './nix.js';
 
 export const DROVER = join(repoRoot(), 'bin', 'drover');
@@ -172,14 +173,15 @@ export async function startAgent(name: string, spec: AgentSpec, waitRegistered =
   return proc;
 }
 
+/**
+ * One API request through the shared client, whatever its status: the status and the JSON answer, unchecked (tests
+ * assert on error bodies too). A string body is sent as it is, with content-type JSON.
+ */
 export async function api<T = unknown>(server: string, token: string | null, method: string, path: string, body?: unknown): Promise<{ status: number; json: T }> {
-  const res = await fetch(`${server}/api/v1${path}`, {
-    method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-  });
+  const client = new DroverClient({ server, token });
+  const res = await client.send(method, path, typeof body === 'string' ? { body, headers: { 'content-type': 'application/json' } } : { json: body });
   const text = await res.text();
-  return { status: res.status, json: (text ? JSON.parse(text) : null) as T };
+  return { status: res.status, json: decodeWith<T>(undefined, text ? JSON.parse(text) : null) };
 }
 
 export function randomName(prefix: string): string {

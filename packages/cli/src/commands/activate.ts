@@ -7,10 +7,13 @@
  * every deployment succeeded (1 otherwise, 2 when --timeout expired first).
  */
 import { readFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  decodeActivateResponse,
+  decodeLogStreamLine,
+  decodeLogStreamStatus,
   DroverError,
   formatDuration,
+  LOG_EVENTS,
   isFinalStatus,
   parseDeploySpecText,
   parseDuration,
@@ -18,7 +21,8 @@ import {
   type Deployment,
   type DeploySpec,
 } from '@drover/protocol';
-import { ApiError } from '../client.js';
+import { messageData, openEventStream } from '@drover/client';
+import type { ApiClient } from '../client.js';
 import { info, out, printJson } from '../output.js';
 import { readerClient, type ReaderFlags } from './reader.js';
 
@@ -75,7 +79,7 @@ export async function activateCommand(file: string, flags: ActivateFlags): Promi
   const spec = readSpec(file, flags.agent);
   const api = readerClient({ server: flags.server, token: flags.token ?? process.env['DROVER_ACTIVATE_TOKEN'] });
   const started = Date.now();
-  const response = await api.request<ActivateResponse>('POST', '/activate', spec);
+  const response = await api.request('POST', '/activate', spec, decodeActivateResponse);
   const names = Object.keys(response.agents).sort();
   const nameById = new Map(names.map((n) => [response.agents[n]!.id, n]));
   const width = Math.max(...names.map((n) => n.length));
@@ -95,46 +99,7 @@ export async function activateCommand(file: string, flags: ActivateFlags): Promi
     return EXIT.ok;
   }
 
-  const latest = new Map<string, Deployment>();
-  const lastSeq = new Map<string, number>();
-  const deadline = timeoutMs === null ? null : started + timeoutMs;
-  const controller = new AbortController();
-  const timer = deadline === null ? undefined : setTimeout(() => controller.abort(), Math.max(0, deadline - Date.now()));
-  let ended = false;
-  let failures = 0;
-  while (!ended && !controller.signal.aborted) {
-    try {
-      await api.events(
-        `/activations/${response.activationId}/events`,
-        (event, data) => {
-          const payload = JSON.parse(data) as Record<string, unknown>;
-          if (event === 'line') {
-            const id = payload['deployment'] as string;
-            const seq = payload['seq'] as number;
-            if ((lastSeq.get(id) ?? -1) >= seq) return; // already shown before a reconnect
-            lastSeq.set(id, seq);
-            say(`${tag(nameById.get(id) ?? String(payload['agent']))} ${String(payload['text'])}`);
-          } else if (event === 'status') {
-            const d = payload as unknown as Deployment;
-            latest.set(d.id, d);
-          } else if (event === 'end') {
-            ended = true;
-          }
-        },
-        controller.signal,
-      );
-      if (!ended && !controller.signal.aborted) throw new Error('log stream closed early');
-    } catch (err) {
-      if (controller.signal.aborted) break;
-      if (err instanceof ApiError && err.status >= 400 && err.status < 500) throw err;
-      failures++;
-      info(`log stream interrupted (${(err as Error).message}); reconnecting`);
-      await sleep(Math.min(10_000, 500 * 2 ** Math.min(failures, 5)));
-    }
-  }
-  clearTimeout(timer);
-  const final = await api.request<{ deployments: Deployment[] }>('GET', `/activations/${response.activationId}`);
-  for (const d of final.deployments) latest.set(d.id, d);
+  const latest = await follow(api, response, timeoutMs === null ? null : started + timeoutMs, (id, agent, text) => say(`${tag(nameById.get(id) ?? agent)} ${text}`));
   const deployments = names.map((n) => latest.get(response.agents[n]!.id));
   if (flags.json) {
     printJson(deployments);
@@ -148,4 +113,46 @@ export async function activateCommand(file: string, flags: ActivateFlags): Promi
     return EXIT.timeout;
   }
   return deployments.every((d) => d?.status === 'Succeeded') ? EXIT.ok : EXIT.failed;
+}
+
+/**
+ * Follows the activation's event stream until every deployment is final
+ * (`end`) or the deadline passes, printing each log line once (a reconnect
+ * replays the log; lines already shown are skipped by seq). Returns the
+ * last status the stream reported for each deployment: the server sends one
+ * for every deployment when the stream opens and on every change, so after
+ * `end` each is final.
+ */
+async function follow(api: ApiClient, response: ActivateResponse, deadline: number | null, print: (id: string, agent: string, text: string) => void): Promise<Map<string, Deployment>> {
+  const latest = new Map<string, Deployment>();
+  const lastSeq = new Map<string, number>();
+  const stream = openEventStream(
+    api.http,
+    `/activations/${response.activationId}/events`,
+    {
+      onMessage: (m) => {
+        if (m.event === LOG_EVENTS.line) {
+          const line = messageData(m, decodeLogStreamLine);
+          if ((lastSeq.get(line.deployment) ?? -1) >= line.seq) return; // already shown before a reconnect
+          lastSeq.set(line.deployment, line.seq);
+          print(line.deployment, line.agent, line.text);
+        } else if (m.event === LOG_EVENTS.status) {
+          const d = messageData(m, decodeLogStreamStatus);
+          latest.set(d.id, d);
+        } else if (m.event === LOG_EVENTS.end) {
+          stream.close();
+        }
+      },
+      onError: (err, fatal) => {
+        if (!fatal) info(`log stream interrupted (${err.message}); reconnecting`);
+      },
+      onDrop: () => info('log stream interrupted (log stream closed early); reconnecting'),
+    },
+    { maxDelayMs: 10_000 },
+  );
+  const timer = deadline === null ? undefined : setTimeout(() => stream.close(), Math.max(0, deadline - Date.now()));
+  const fatal = await stream.done;
+  clearTimeout(timer);
+  if (fatal) throw fatal;
+  return latest;
 }

@@ -1,13 +1,12 @@
 /** `drover agents` and `drover deployments`: what the API shows, as a table or JSON. */
-import type { Agent, Deployment } from '@drover/protocol';
-import { formatDuration } from '@drover/protocol';
+import { AgentListSchema, DeploymentListSchema, formatDuration, schemaDecoder } from '@drover/protocol';
 import { ApiClient } from '../client.js';
 import { out, printJson, table } from '../output.js';
 import { readerClient, type ReaderFlags } from './reader.js';
 
 export async function agentsCommand(flags: ReaderFlags & { json?: boolean }): Promise<void> {
   const api: ApiClient = readerClient(flags);
-  const { agents } = await api.request<{ agents: Agent[] }>('GET', '/agents');
+  const { agents } = await api.request('GET', '/agents', undefined, schemaDecoder(AgentListSchema));
   if (flags.json) return printJson(agents);
   if (agents.length === 0) return out('no agents yet: start one with `drover agent NAME --server URL` and an agent token');
   out(
@@ -31,7 +30,7 @@ export async function deploymentsCommand(flags: ReaderFlags & { json?: boolean; 
   if (flags.agent) query.set('agent', flags.agent);
   if (flags.status) query.set('status', flags.status);
   if (flags.limit) query.set('limit', flags.limit);
-  const { deployments } = await api.request<{ deployments: Deployment[] }>('GET', `/deployments?${query}`);
+  const { deployments } = await api.request('GET', `/deployments?${query}`, undefined, schemaDecoder(DeploymentListSchema));
   if (flags.json) return printJson(deployments);
   if (deployments.length === 0) return out('no deployments yet: run `drover activate deploy.json`');
   out(

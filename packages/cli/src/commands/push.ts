@@ -13,7 +13,9 @@ import { execFile } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { CompressStream, Compressor } from 'zstd-napi';
-import { API_PREFIX, DroverError, parseCacheName, parseStorePath, STORE_DIR, type StorePath } from '@drover/protocol';
+import { DroverError, MissingResponseSchema, parseCacheName, parseStorePath, schemaDecoder, STORE_DIR, type StorePath } from '@drover/protocol';
+import type { SendOptions } from '@drover/client';
+import { ApiClient, ApiError } from '../client.js';
 import { dumpNar } from '@drover/nix';
 import { info } from '../output.js';
 import { planUnits, type Unit } from './push-plan.js';
@@ -69,7 +71,7 @@ class Progress {
 
 export async function pushCommand(cacheName: string, rawPaths: string[], flags: { server?: string; jobs?: string; compression?: string }): Promise<void> {
   const cache = parseCacheName(cacheName);
-  const server = serverFrom(flags).replace(/\/$/, '');
+  const server = serverFrom(flags);
   const token = process.env['DROVER_PUSH_TOKEN'];
   if (!token) throw new DroverError('DROVER_ERR_UNAUTHORIZED', 'no push token: set DROVER_PUSH_TOKEN (create one with `drover token create --kind push`)');
   const jobs = Number(flags.jobs ?? 8);
@@ -78,12 +80,13 @@ export async function pushCommand(cacheName: string, rawPaths: string[], flags: 
   if (compression !== 'zstd' && compression !== 'none') throw new DroverError('DROVER_ERR_UNSUPPORTED_COMPRESSION', '--compression must be zstd or none');
   const started = Date.now();
   const closure = await closureOf(rawPaths.map((p) => parseStorePath(p)));
-  const headers: Record<string, string> = { authorization: `Bearer ${token}` };
-  const url = `${server}${API_PREFIX}/caches/${cache}`;
+  const api = new ApiClient({ server, token });
+  const url = `/caches/${cache}`;
 
-  const asked = await fetch(`${url}/missing`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ paths: closure.map((p) => p.path) }) });
-  if (!asked.ok) throw await failure(asked, 'asking which paths are missing');
-  const missing = new Set(((await asked.json()) as { missing: string[] }).missing);
+  const asked = await api.request('POST', `${url}/missing`, { paths: closure.map((p) => p.path) }, schemaDecoder(MissingResponseSchema)).catch((err: unknown) => {
+    throw err instanceof ApiError ? err.during('asking which paths are missing') : err;
+  });
+  const missing = new Set<string>(asked.missing);
   const todo = closure.filter((p) => missing.has(p.path));
   info(`${closure.length} paths in the closure, ${closure.length - todo.length} already in ${cache}, pushing ${todo.length}`);
   if (todo.length === 0) return;
@@ -99,9 +102,9 @@ export async function pushCommand(cacheName: string, rawPaths: string[], flags: 
     running--;
     waiting.shift()?.();
   };
-  const request = async (method: string, path: string, init: RequestInit, what: string) => {
-    const res = await fetch(`${url}${path}`, { ...init, method, headers: { ...headers, ...(init.headers as Record<string, string>) } });
-    if (!res.ok) throw await failure(res, what);
+  const request = async (method: string, path: string, upload: Pick<SendOptions, 'headers' | 'body' | 'init'>, what: string) => {
+    const res = await api.http.send(method, `${url}${path}`, upload);
+    if (!res.ok) throw (await api.http.failure(res)).during(what);
     await res.arrayBuffer();
   };
   const uploadOne = async (p: PathInfo): Promise<void> => {
@@ -114,8 +117,8 @@ export async function pushCommand(cacheName: string, rawPaths: string[], flags: 
       {
         headers: { 'content-type': 'application/x-nix-nar', 'x-drover-compression': compression, 'x-drover-path-info': Buffer.from(JSON.stringify(pathInfoOf(p))).toString('base64url') },
         body: Readable.toWeb(body as Readable) as ReadableStream,
-        duplex: 'half',
-      } as RequestInit,
+        init: { duplex: 'half' },
+      },
       `pushing ${p.path}`,
     );
   };
@@ -156,14 +159,4 @@ export async function pushCommand(cacheName: string, rawPaths: string[], flags: 
   if (failed) throw failed.reason;
   const bytes = todo.reduce((a, p) => a + p.narSize, 0);
   info(`pushed ${todo.length} paths (${(bytes / 1024 / 1024).toFixed(1)} MiB of NARs) to ${cache} in ${((Date.now() - started) / 1000).toFixed(2)} s`);
-}
-
-async function failure(res: Response, what: string): Promise<DroverError | Error> {
-  const text = await res.text();
-  try {
-    const body = JSON.parse(text) as { code?: string; message?: string };
-    return new Error(`${what}: HTTP ${res.status} ${body.code ?? ''}: ${body.message ?? text}`);
-  } catch {
-    return new Error(`${what}: HTTP ${res.status} ${text.slice(0, 300)}`);
-  }
 }

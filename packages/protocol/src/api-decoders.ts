@@ -1,0 +1,66 @@
+/**
+ * Run-time decoders (TypeBox-free, see decode.ts) for the API payloads that
+ * clients must check rather than trust: what arrives on the event streams
+ * and the answer of POST /activate. Each decodes exactly the type of its
+ * TypeBox schema in api.ts (checked by test/light.test.ts).
+ */
+import { array, boolean, integer, nullable, object, oneOf, record, string } from './decode.js';
+import { DEPLOYMENT_STATUSES, LOG_STREAMS } from './deployments.js';
+
+const timestamp = string;
+const nullableTimestamp = nullable(timestamp);
+
+export const decodeActor = object({ kind: oneOf(['user', 'token']), id: string, label: string });
+
+export const decodeDeployment = object({
+  id: string,
+  workspace: string,
+  agent: string,
+  index: integer,
+  storePath: string,
+  rollbackScript: nullable(string),
+  status: oneOf(DEPLOYMENT_STATUSES),
+  reason: nullable(string),
+  activationId: string,
+  createdAt: timestamp,
+  startedAt: nullableTimestamp,
+  finishedAt: nullableTimestamp,
+  closureSize: nullable(integer),
+  createdBy: nullable(decodeActor),
+  url: string,
+});
+
+export const decodeLastDeployment = object({
+  id: string,
+  index: integer,
+  status: oneOf(DEPLOYMENT_STATUSES),
+  storePath: string,
+  createdAt: timestamp,
+  startedAt: nullableTimestamp,
+  finishedAt: nullableTimestamp,
+});
+
+export const decodeAgent = object({
+  id: string,
+  name: string,
+  workspace: string,
+  online: boolean,
+  lastSeenAt: nullableTimestamp,
+  connectedAt: nullableTimestamp,
+  version: nullable(string),
+  system: nullable(string),
+  profile: nullable(string),
+  hostname: nullable(string),
+  currentStorePath: nullable(string),
+  lastDeployment: nullable(decodeLastDeployment),
+  createdAt: timestamp,
+});
+
+export const decodeLogLine = object({ seq: integer, time: timestamp, stream: oneOf(LOG_STREAMS), text: string });
+
+export const decodeActivateResponse = object({
+  activationId: string,
+  agents: record(object({ id: string, index: integer, url: string, storePath: string, online: boolean, lastSeenAt: nullableTimestamp })),
+});
+
+export const decodeDeploymentList = object({ deployments: array(decodeDeployment) }, { total: integer });

@@ -1,0 +1,76 @@
+/**
+ * The runtime-light entry (light.ts): nothing it loads imports TypeBox, and
+ * its decoders (api-decoders.ts, sse-events.ts) decode exactly the types of
+ * the TypeBox schemas in api.ts — checked at compile time — and accept what
+ * those schemas accept.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Value } from '@sinclair/typebox/value';
+import type { Static } from '@sinclair/typebox';
+import {
+  ActivateResponseSchema,
+  AgentSchema,
+  DeploymentSchema,
+  LogLineJsonSchema,
+  decodeActivateResponse,
+  decodeAgent,
+  decodeDeployment,
+  decodeLogLine,
+  decodeLogStreamLine,
+  type Decoded,
+} from '../src/index.js';
+
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+const same = <A, B>(proof: Equal<A, B>) => proof;
+same<Decoded<typeof decodeDeployment>, Static<typeof DeploymentSchema>>(true);
+same<Decoded<typeof decodeAgent>, Static<typeof AgentSchema>>(true);
+same<Decoded<typeof decodeLogLine>, Static<typeof LogLineJsonSchema>>(true);
+same<Decoded<typeof decodeActivateResponse>, Static<typeof ActivateResponseSchema>>(true);
+
+test('light.js and everything it imports stay free of TypeBox', () => {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = readFileSync(file, 'utf8');
+    assert.doesNotMatch(text, /@sinclair\/typebox/, `${file} imports TypeBox`);
+    for (const m of text.matchAll(/^(?:import|export)\b[^'"]*?from\s+'(\.[^']+)'|^import\s+'(\.[^']+)'/gm)) visit(resolve(dirname(file), (m[1] ?? m[2])!));
+  };
+  visit(join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'light.js'));
+  assert.ok(seen.size > 5, `followed the imports (${seen.size} files)`);
+});
+
+const deployment = {
+  id: '0b7e1c52-7d0e-4a43-9f6a-1f2f3a4b5c6d',
+  workspace: 'default',
+  agent: 'web-1',
+  index: 3,
+  storePath: '/nix/store/0123456789abcdfghijklmnpqrsvwxyz-system',
+  rollbackScript: null,
+  status: 'Failed',
+  reason: 'health check failed',
+  activationId: '1b7e1c52-7d0e-4a43-9f6a-1f2f3a4b5c6d',
+  createdAt: '2026-01-01T00:00:00.000Z',
+  startedAt: '2026-01-01T00:00:01.000Z',
+  finishedAt: null,
+  closureSize: 1234,
+  createdBy: { kind: 'token', id: 'abcd', label: 'ci' },
+  url: 'http://127.0.0.1:7700/w/default/deployments/0b7e1c52',
+};
+
+test('the decoders accept what the schemas accept, and refuse what they refuse', () => {
+  assert.ok(Value.Check(DeploymentSchema, deployment));
+  assert.deepEqual(decodeDeployment(deployment), deployment);
+  const line = { seq: 4, time: '2026-01-01T00:00:02.000Z', stream: 'stdout', text: 'hello' };
+  assert.ok(Value.Check(LogLineJsonSchema, line));
+  assert.deepEqual(decodeLogStreamLine({ deployment: deployment.id, agent: 'web-1', ...line }), { deployment: deployment.id, agent: 'web-1', ...line });
+  for (const bad of [{ ...deployment, status: 'Sleeping' }, { ...deployment, index: 1.5 }, { ...deployment, createdBy: { kind: 'robot', id: 'x', label: 'x' } }]) {
+    assert.equal(Value.Check(DeploymentSchema, bad), false);
+    assert.throws(() => decodeDeployment(bad), (e: unknown) => e instanceof Error && /unexpected payload at \//.test(e.message));
+  }
+  assert.throws(() => decodeLogLine({ ...line, stream: 'stdin' }), /at \/stream: expected one of stdout, stderr, agent/);
+});
