@@ -10,7 +10,7 @@ import type { Kysely } from 'kysely';
 import { DroverError, parseUserName, strongerRole, type Role, type User } from '@drover/protocol';
 import type { Database, UserRow } from '../db/schema.js';
 import { nowIso } from '../db/time.js';
-import { findWorkspace } from '../workspaces/workspaces.js';
+import { findWorkspace } from '../workspaces/repository.js';
 import { generatePassword, hashPassword } from './passwords.js';
 
 /** The workspace_id of a grant that holds everywhere. */
@@ -152,4 +152,9 @@ export async function rolesOf(db: Kysely<Database>, userId: string): Promise<Use
 
 export function roleIn(roles: UserRoles, workspaceId: string): Role | null {
   return strongerRole(roles.global, roles.byWorkspaceId.get(workspaceId) ?? null);
+}
+
+/** Removes every grant in one workspace (it is being deleted). */
+export async function deleteGrantsIn(db: Kysely<Database>, workspaceId: string): Promise<void> {
+  await db.deleteFrom('role_grants').where('workspace_id', '=', workspaceId).execute();
 }

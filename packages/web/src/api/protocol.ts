@@ -28,7 +28,7 @@ export const WORKSPACE_EVENTS: typeof P.WORKSPACE_EVENTS = { ready: 'ready', age
 export const LOG_EVENTS: typeof P.LOG_EVENTS = { line: 'line', status: 'status', end: 'end' };
 export const TOKEN_KINDS: typeof P.TOKEN_KINDS = ['agent', 'activate', 'admin', 'push', 'pull'];
 export const DEPLOYMENT_STATUSES: typeof P.DEPLOYMENT_STATUSES = ['Pending', 'InProgress', 'Succeeded', 'Failed', 'Cancelled', 'Superseded'];
-export const ROLE_ACTIONS: typeof P.ROLE_ACTIONS = {
+export const ROLE_ACTIONS: typeof P.PERMISSIONS.roles = {
   viewer: ['read'],
   deployer: ['read', 'deploy'],
   admin: ['read', 'deploy', 'admin'],
