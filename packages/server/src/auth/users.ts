@@ -12,6 +12,7 @@ import type { Database, UserRow } from '../db/schema.js';
 import { nowIso } from '../db/time.js';
 import { findWorkspace } from '../workspaces/repository.js';
 import { generatePassword, hashPassword } from './passwords.js';
+import { deleteSessionsOf } from './sessions.js';
 
 /** The workspace_id of a grant that holds everywhere. */
 export const ALL_WORKSPACES = '';
@@ -91,7 +92,7 @@ export async function setPassword(db: Kysely<Database>, name: string, password?:
   await db.transaction().execute(async (tx) => {
     await tx.updateTable('users').set({ password_hash: await hashPassword(next) }).where('id', '=', user.id).execute();
     // A new password ends every session signed in with the old one.
-    await tx.deleteFrom('sessions').where('user_id', '=', user.id).execute();
+    await deleteSessionsOf(tx, user.id);
   });
   return next;
 }

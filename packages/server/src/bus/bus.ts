@@ -8,28 +8,40 @@
  * PostgreSQL use LISTEN/NOTIFY (postgres-bus.ts). A subscriber must be able
  * to recover from a missed event by re-reading the database (`resync`).
  */
+import { Type, type Static } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+
+const Ids = Type.Array(Type.String());
 
 /** One deployment a 'deploy' event announces. */
-export interface NewDeploymentEvent {
-  readonly id: string;
-  readonly agentId: string;
-}
+export const NewDeploymentEventSchema = Type.Object({ id: Type.String(), agentId: Type.String() });
+export type NewDeploymentEvent = Static<typeof NewDeploymentEventSchema>;
 
-export type BusEvent =
+/** Every bus event; payloads arriving from another process are checked against it (decodeBusEvent). */
+export const BusEventSchema = Type.Union([
   /** New Pending deployments (id and agent each) and the older ones they superseded. */
-  | { readonly kind: 'deploy'; readonly deployments: readonly NewDeploymentEvent[]; readonly superseded: readonly string[] }
+  Type.Object({ kind: Type.Literal('deploy'), deployments: Type.Array(NewDeploymentEventSchema), superseded: Ids }),
   /** A deployment was cancelled (Pending ones already are, InProgress ones are asked to stop); tell the agent if it holds it. */
-  | { readonly kind: 'cancel'; readonly agentId: string; readonly deploymentId: string }
+  Type.Object({ kind: Type.Literal('cancel'), agentId: Type.String(), deploymentId: Type.String() }),
   /** Log lines or status of these deployments changed. */
-  | { readonly kind: 'deployment-changed'; readonly deploymentIds: readonly string[] }
+  Type.Object({ kind: Type.Literal('deployment-changed'), deploymentIds: Ids }),
   /** An agent (re)connected on some replica; older connections of it must close. */
-  | { readonly kind: 'agent-connected'; readonly agentId: string; readonly connectionId: string }
+  Type.Object({ kind: Type.Literal('agent-connected'), agentId: Type.String(), connectionId: Type.String() }),
   /** These agents connected or disconnected (batched); live views refresh them. */
-  | { readonly kind: 'agents-changed'; readonly agentIds: readonly string[] }
+  Type.Object({ kind: Type.Literal('agents-changed'), agentIds: Ids }),
   /** A token was revoked; connections that authenticated with it must close. */
-  | { readonly kind: 'token-revoked'; readonly tokenId: string }
+  Type.Object({ kind: Type.Literal('token-revoked'), tokenId: Type.String() }),
   /** Events may have been missed (bus reconnected): re-read state. */
-  | { readonly kind: 'resync' };
+  Type.Object({ kind: Type.Literal('resync') }),
+]);
+export type BusEvent = Static<typeof BusEventSchema>;
+
+const busEventCheck = TypeCompiler.Compile(BusEventSchema);
+
+/** A bus event from another process (a NOTIFY payload, an IPC message), or null when it is not one. */
+export function decodeBusEvent(value: unknown): BusEvent | null {
+  return busEventCheck.Check(value) ? value : null;
+}
 
 export type BusListener = (event: BusEvent) => void;
 

@@ -18,7 +18,7 @@ import {
 import { findAgentsByName, type AgentSeen } from '../agents/repository.js';
 import type { ServerContext } from '../context.js';
 import type { AgentRow } from '../db/schema.js';
-import type { Access } from '../http/auth.js';
+import type { Access } from '../auth/access.js';
 import {
   cancelDeployment,
   createDeployments,

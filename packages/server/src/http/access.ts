@@ -12,6 +12,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DroverError, type Action } from '@drover/protocol';
+import type { Access } from '../auth/access.js';
 import type { Principal } from '../auth/tokens.js';
 import type { CacheRow } from '../cache/service.js';
 import { cacheCredential } from '../cache/access.js';
@@ -23,7 +24,6 @@ import {
   bearerToken,
   requireGlobalAdmin,
   usesToken,
-  type Access,
   type UserAccess,
   type WorkspaceAction,
 } from './auth.js';

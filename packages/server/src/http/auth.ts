@@ -19,24 +19,17 @@ import {
   tokenKindsAllowed,
   tokenRole,
   type Action,
-  type Actor,
   type Role,
 } from '@drover/protocol';
 import { bearerFrom, verifyToken, type Principal } from '../auth/tokens.js';
 import { csrfMatches, verifySession, type SignedIn } from '../auth/sessions.js';
 import { roleIn, rolesOf, type UserRoles } from '../auth/users.js';
+import type { Access } from '../auth/access.js';
 import type { ServerContext } from '../context.js';
 import { findWorkspace } from '../workspaces/repository.js';
 
 /** The actions a route may need inside one workspace (the others are token-only or cache actions). */
 export type WorkspaceAction = Extract<Action, 'read' | 'deploy' | 'admin'>;
-
-export interface Access {
-  readonly workspaceId: string;
-  readonly workspaceName: string;
-  readonly role: Role;
-  readonly actor: Actor;
-}
 
 export interface UserAccess {
   readonly signedIn: SignedIn;
@@ -60,17 +53,12 @@ export function usesToken(request: FastifyRequest): boolean {
   return request.headers.authorization !== undefined || !sessionCookie(request);
 }
 
-/** Refuses a token whose kind may not do `action`, naming the kinds that may. */
-export function requireTokenAction(principal: Principal, action: Action): void {
+/** A verified token allowed to do `action` by the permission table (else 403 naming the kinds that may); records its use. */
+export async function authenticateToken(ctx: ServerContext, token: string | null, action: Action): Promise<Principal> {
+  const principal = await verifyToken(ctx.db, token);
   if (!tokenAllows(principal.kind, action)) {
     throw new DroverError('DROVER_ERR_FORBIDDEN', `a ${principal.kind} token cannot do this; it needs a token of kind ${tokenKindsAllowed(action).join(' or ')}`);
   }
-}
-
-/** The verified token of a request (Authorization: Bearer …), allowed to do `action`; records its use. */
-export async function authenticateToken(ctx: ServerContext, token: string | null, action: Action): Promise<Principal> {
-  const principal = await verifyToken(ctx.db, token);
-  requireTokenAction(principal, action);
   ctx.tokenUsage.record(principal.tokenId);
   return principal;
 }
@@ -100,12 +88,10 @@ function denied(role: Role, action: WorkspaceAction, workspace: string): DroverE
 /** May the request do `action` in the workspace it names (`named`, from the URL) or its token's? Says who is acting. */
 export async function authorizeInWorkspace(ctx: ServerContext, request: FastifyRequest, named: string | undefined, action: WorkspaceAction): Promise<Access> {
   if (usesToken(request)) {
-    const p = await verifyToken(ctx.db, bearerToken(request));
-    ctx.tokenUsage.record(p.tokenId);
+    const p = await authenticateToken(ctx, bearerToken(request), action);
     if (named !== undefined && named !== p.workspaceName) {
       throw new DroverError('DROVER_ERR_FORBIDDEN', `token ${p.tokenId} belongs to workspace ${p.workspaceName}, not ${named}`);
     }
-    requireTokenAction(p, action);
     const role = tokenRole(p.kind);
     if (!role) throw new DroverError('DROVER_ERR_FORBIDDEN', `a ${p.kind} token acts on no workspace`);
     return { workspaceId: p.workspaceId, workspaceName: p.workspaceName, role, actor: { kind: 'token', id: p.tokenId, label: p.description || p.tokenId } };

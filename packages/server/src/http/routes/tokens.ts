@@ -9,7 +9,6 @@ import type { WorkspaceRoutes } from '../mounts.js';
 
 export const tokenRoutes: WorkspaceRoutes = async (app, ctx) => {
   const admin = { access: access.workspace('admin') };
-  const workspaceOf = (a: { workspaceId: string; workspaceName: string }) => ({ id: a.workspaceId, name: a.workspaceName });
 
   app.get('/tokens', { config: admin, schema: { summary: 'Tokens of the workspace (never their secrets)', response: { 200: TokenListSchema } } }, async (request) => ({
     tokens: await listTokens(ctx.db, workspaceAccess(request).workspaceId),
@@ -20,7 +19,7 @@ export const tokenRoutes: WorkspaceRoutes = async (app, ctx) => {
     { config: admin, schema: { summary: 'Create a token; the secret is in this response only', body: TokenCreateRequestSchema, response: { 201: TokenCreateResponseSchema } } },
     async (request, reply) => {
       const a = workspaceAccess(request);
-      const created = await issueToken(ctx, workspaceOf(a), request.body);
+      const created = await issueToken(ctx, a, request.body);
       request.log.info({ token: created.info.id, kind: created.info.kind, by: `${a.actor.kind}:${a.actor.id}` }, 'token created');
       return reply.status(201).send(created);
     },
@@ -31,7 +30,7 @@ export const tokenRoutes: WorkspaceRoutes = async (app, ctx) => {
     { config: admin, schema: { summary: 'Revoke a token; connections using it close at once', params: IdParamsSchema, response: { 204: Type.Null(), 404: ErrorBodySchema } } },
     async (request, reply) => {
       const a = workspaceAccess(request);
-      await withdrawToken(ctx, workspaceOf(a), request.params.id);
+      await withdrawToken(ctx, a, request.params.id);
       request.log.info({ token: request.params.id, by: `${a.actor.kind}:${a.actor.id}` }, 'token revoked');
       return reply.status(204).send(null);
     },
