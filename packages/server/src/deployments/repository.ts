@@ -389,7 +389,7 @@ export async function activationDeployments(db: Kysely<Database>, workspaceId: s
 
 export interface DeploymentFilter {
   readonly agentName?: string | undefined;
-  readonly status?: string | undefined;
+  readonly status?: DeploymentRow['status'] | undefined;
   readonly limit: number;
   readonly offset?: number | undefined;
 }
@@ -411,8 +411,8 @@ export async function listDeployments(
     count = count.where('agents.name', '=', filter.agentName);
   }
   if (filter.status) {
-    q = q.where('deployments.status', '=', filter.status as DeploymentRow['status']);
-    count = count.where('deployments.status', '=', filter.status as DeploymentRow['status']);
+    q = q.where('deployments.status', '=', filter.status);
+    count = count.where('deployments.status', '=', filter.status);
   }
   const rows = await q
     .orderBy('deployments.created_at', 'desc')
