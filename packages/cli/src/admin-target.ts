@@ -18,8 +18,8 @@ import {
   openDatabase,
   revokeToken,
   setWorkspaceCache,
-  tokenInfo,
-  workspaceJson,
+  toTokenApi,
+  toWorkspaceApi,
   type OpenDatabase,
 } from '@drover/server';
 import { ApiClient } from './client.js';
@@ -70,7 +70,7 @@ class LocalAdmin implements AdminTarget {
       agentName: input.agent === undefined ? undefined : parseAgentName(input.agent),
       description: input.description,
     });
-    return { token, info: tokenInfo(row, ws.name) };
+    return { token, info: toTokenApi(row, ws.name) };
   }
 
   async listTokens(workspace: string) {
@@ -84,15 +84,15 @@ class LocalAdmin implements AdminTarget {
   }
 
   async setCache(workspace: string, cache: { substituter: string | null; publicKey: string | null }) {
-    return workspaceJson(await setWorkspaceCache(this.db, (await findWorkspace(this.db, workspace)).id, cache));
+    return toWorkspaceApi(await setWorkspaceCache(this.db, (await findWorkspace(this.db, workspace)).id, cache));
   }
 
   async createWorkspace(name: string) {
-    return workspaceJson(await createWorkspace(this.db, name));
+    return toWorkspaceApi(await createWorkspace(this.db, name));
   }
 
   async listWorkspaces() {
-    return (await listWorkspaces(this.db)).map(workspaceJson);
+    return (await listWorkspaces(this.db)).map((w) => toWorkspaceApi(w));
   }
 
   close() {

@@ -109,13 +109,15 @@ export const AgentListQuerySchema = Type.Object({
 });
 
 /** The body is deploy.json itself; it is validated by deploySpecProblems so every problem is reported. */
+/** A deploy.json (see deploy-spec.ts for the rules on names and store paths, checked with every problem reported). */
 export const ActivateRequestSchema = Type.Object(
   {
-    agents: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'agent name → store path' })),
-    rollbackScript: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'system → store path' })),
+    agents: Type.Record(Type.String(), Type.String(), { description: 'agent name → store path', minProperties: 1 }),
+    rollbackScript: Type.Optional(Nullable(Type.Record(Type.String(), Type.String(), { description: 'system → store path' }))),
   },
-  { additionalProperties: true },
+  { additionalProperties: false },
 );
+export type ActivateRequest = Static<typeof ActivateRequestSchema>;
 
 export const ActivatedAgentSchema = Type.Object({
   id: Uuid,

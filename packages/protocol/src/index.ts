@@ -5,3 +5,4 @@ export * from './messages.js';
 export * from './api.js';
 export * from './cache.js';
 export * from './schema-decoder.js';
+export * from './params.js';

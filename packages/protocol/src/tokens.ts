@@ -35,20 +35,3 @@ export function parseToken(token: string): ParsedToken | null {
 export function formatToken(parts: ParsedToken): string {
   return `drover_${parts.kind}_${parts.id}_${parts.secret}`;
 }
-
-/** Which token kinds may call which kind of endpoint. */
-export const TOKEN_SCOPES = {
-  /** Hold an agent websocket, run the post-activation reachability check. */
-  agent: ['agent'],
-  /** Start deployments; read agents, deployments and logs. */
-  activate: ['activate', 'admin'],
-  /** Read-only views of the workspace. */
-  read: ['activate', 'admin'],
-  /** Tokens, workspace settings. */
-  admin: ['admin'],
-  /** Upload to a binary cache of the workspace (push tokens may be bound to one cache). */
-  cachePush: ['push', 'admin'],
-  /** Read a private binary cache of the workspace; agents substitute with their own token. */
-  cachePull: ['pull', 'push', 'agent', 'activate', 'admin'],
-} as const satisfies Record<string, readonly TokenKind[]>;
-export type TokenScope = keyof typeof TOKEN_SCOPES;

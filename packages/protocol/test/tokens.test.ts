@@ -12,7 +12,10 @@ import {
   parseToken,
   TOKEN_ID_LENGTH,
   TOKEN_KINDS,
-  TOKEN_SCOPES,
+  tokenAllows,
+  tokenBinding,
+  tokenKindsAllowed,
+  tokenRole,
   TOKEN_SECRET_LENGTH,
   type ParsedToken,
 } from '../src/index.js';
@@ -64,12 +67,23 @@ describe('kinds and scopes', () => {
   });
 
   test('agent tokens only hold agent connections; admin tokens do everything else', () => {
-    assert.deepEqual([...TOKEN_SCOPES.agent], ['agent']);
-    for (const scope of ['activate', 'read', 'admin'] as const) {
-      assert.equal((TOKEN_SCOPES[scope] as readonly string[]).includes('agent'), false, scope);
-      assert.equal((TOKEN_SCOPES[scope] as readonly string[]).includes('admin'), true, scope);
+    assert.deepEqual(tokenKindsAllowed('agent'), ['agent']);
+    for (const action of ['deploy', 'read', 'admin'] as const) {
+      assert.equal(tokenAllows('agent', action), false, action);
+      assert.equal(tokenAllows('admin', action), true, action);
     }
-    assert.equal((TOKEN_SCOPES.admin as readonly string[]).includes('activate'), false);
-    assert.equal((TOKEN_SCOPES.activate as readonly string[]).includes('activate'), true);
+    assert.equal(tokenAllows('activate', 'admin'), false);
+    assert.equal(tokenAllows('activate', 'deploy'), true);
+  });
+
+  test('tokens act with the role of the table; push and pull tokens only on caches, and bind to one', () => {
+    assert.equal(tokenRole('activate'), 'deployer');
+    assert.equal(tokenRole('admin'), 'admin');
+    for (const kind of ['agent', 'push', 'pull'] as const) assert.equal(tokenRole(kind), null, kind);
+    assert.deepEqual(tokenKindsAllowed('cache-push').sort(), ['admin', 'push']);
+    assert.deepEqual(tokenKindsAllowed('cache-pull').sort(), ['activate', 'admin', 'agent', 'pull', 'push']);
+    assert.equal(tokenBinding('push'), 'cache');
+    assert.equal(tokenBinding('agent'), 'agent');
+    assert.equal(tokenBinding('admin'), null);
   });
 });

@@ -13,7 +13,7 @@ import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import { relayBus } from './bus/cluster-bus.js';
 import { migrateToLatest, openDatabase, type DatabaseOptions } from './db/connect.js';
-import { ensureDefaultWorkspace } from './workspaces/workspaces.js';
+import { ensureDefaultWorkspace } from './workspaces/repository.js';
 
 interface ListeningMessage {
   readonly drover: 'listening';

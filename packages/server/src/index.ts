@@ -3,16 +3,16 @@ export { startServer, splitListen, type ServerOptions, type RunningServer } from
 export { createLogger } from './logger.js';
 export { startCluster, isClusterWorker, reportListening, type ClusterHandle } from './cluster.js';
 export { openDatabase, migrateToLatest, isPostgresUrl, type OpenDatabase, type DatabaseOptions } from './db/connect.js';
-export { createToken, listTokens, revokeToken, tokenInfo, verifyToken, type Principal } from './auth/tokens.js';
+export { createToken, listTokens, revokeToken, toTokenApi, verifyToken, type Principal } from './auth/tokens.js';
 export {
   createWorkspace,
   ensureDefaultWorkspace,
   findWorkspace,
   listWorkspaces,
   setWorkspaceCache,
-  workspaceJson,
+  toWorkspaceApi,
   DEFAULT_WORKSPACE,
-} from './workspaces/workspaces.js';
+} from './workspaces/repository.js';
 export { createUser, deleteUser, grantRole, listUsers, revokeRole, setPassword } from './auth/users.js';
 export { version } from './version.js';
 export { CacheService, type CacheOptions } from './cache/service.js';

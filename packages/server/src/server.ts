@@ -18,7 +18,7 @@ import { DeploymentWatcher } from './deployments/watcher.js';
 import { buildApp } from './http/app.js';
 import { AgentHub } from './hub/agent-hub.js';
 import { createLogger } from './logger.js';
-import { ensureDefaultWorkspace } from './workspaces/workspaces.js';
+import { ensureDefaultWorkspace } from './workspaces/repository.js';
 import { TokenUsage } from './auth/usage.js';
 import { DEFAULT_SESSION_TTL_MS } from './auth/sessions.js';
 import { Metrics } from './metrics.js';

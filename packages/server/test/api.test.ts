@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { ERRORS, parseToken, type ErrorCode } from '@drover/protocol';
-import { createWorkspace } from '../src/workspaces/workspaces.js';
+import { createWorkspace } from '../src/workspaces/repository.js';
 import { revokeToken } from '../src/auth/tokens.js';
 import {
   AgentSocket,

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { NIX_BASE32_ALPHABET, parseStorePath, STORE_DIR, type GcReport, type StorePath } from '@drover/protocol';
 import { generateSigningKey, storeHashOf } from '@drover/nix';
-import { ensureDefaultWorkspace, findWorkspace } from '../src/workspaces/workspaces.js';
+import { ensureDefaultWorkspace, findWorkspace } from '../src/workspaces/repository.js';
 import { migrateToLatest, openDatabase, type OpenDatabase } from '../src/db/connect.js';
 import { nowIso } from '../src/db/time.js';
 import { insertCache, type CacheRow } from '../src/cache/caches-repository.js';

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CSRF_HEADER, ERRORS, type ErrorCode, type Role } from '@drover/protocol';
 import { createUser } from '../src/auth/users.js';
-import { createWorkspace } from '../src/workspaces/workspaces.js';
+import { createWorkspace } from '../src/workspaces/repository.js';
 import { AgentSocket, api, BACKENDS, eventually, nowIso, parseEventStream, startTestServer, storePath, type ApiResponse, type StreamEvent, type TestServer } from './support.js';
 
 function assertError(res: ApiResponse, code: ErrorCode, message?: RegExp): void {

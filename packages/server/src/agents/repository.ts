@@ -230,7 +230,7 @@ export async function listAgents(
         ).n,
       )
     : rows.length;
-  return { agents: rows.map((r) => agentJson(r, workspace.name, presence)), total };
+  return { agents: rows.map((r) => toAgentApi(r, workspace.name, presence)), total };
 }
 
 type AgentListRow = Awaited<ReturnType<ReturnType<typeof agentListQuery>['execute']>>[number];
@@ -243,7 +243,7 @@ function agentListQuery(db: Kysely<Database>) {
     .select(agentColumns);
 }
 
-function agentJson(r: AgentListRow, workspaceName: string, presence: Presence): Agent {
+function toAgentApi(r: AgentListRow, workspaceName: string, presence: Presence): Agent {
   return {
     id: r.id,
     name: r.name,

@@ -12,13 +12,13 @@ import {
   DroverError,
   formatToken,
   parseToken,
-  TOKEN_SCOPES,
+  tokenBinding,
   type AgentName,
   type TokenInfo,
   type TokenKind,
-  type TokenScope,
 } from '@drover/protocol';
 import type { Database, TokenRow } from '../db/schema.js';
+import { chunks } from '../db/chunks.js';
 import { nowIso } from '../db/time.js';
 import { declareAgent } from '../agents/repository.js';
 
@@ -30,6 +30,8 @@ export interface Principal {
   readonly workspaceName: string;
   /** Set for agent tokens bound to one agent. */
   readonly agentName: string | null;
+  /** Set for push/pull tokens bound to one cache. */
+  readonly cacheId: string | null;
   readonly description: string;
 }
 
@@ -47,10 +49,11 @@ export interface CreateTokenInput {
 }
 
 export async function createToken(db: Kysely<Database>, input: CreateTokenInput): Promise<{ token: string; row: TokenRow }> {
-  if (input.agentName && input.kind !== 'agent') {
+  // What a kind may be bound to is in the permission table (@drover/protocol roles.ts).
+  if (input.agentName && tokenBinding(input.kind) !== 'agent') {
     throw new DroverError('DROVER_ERR_VALIDATION', `only agent tokens can be bound to an agent name (got kind ${input.kind})`);
   }
-  if (input.cacheId && input.kind !== 'push' && input.kind !== 'pull') {
+  if (input.cacheId && tokenBinding(input.kind) !== 'cache') {
     throw new DroverError('DROVER_ERR_VALIDATION', `only push and pull tokens can be bound to a cache (got kind ${input.kind})`);
   }
   const id = randomBytes(8).toString('hex');
@@ -84,10 +87,11 @@ export function bearerFrom(header: string | undefined): string | null {
 }
 
 /**
- * Checks a token and that its kind may act in `scope`; throws a DroverError
- * saying exactly what is wrong (missing, malformed, unknown, revoked, wrong kind).
+ * Checks a token and says whom it speaks for; throws a DroverError saying
+ * exactly what is wrong (missing, malformed, unknown, revoked). What its kind
+ * may do is decided by the route's declared action (http/access.ts).
  */
-export async function verifyToken(db: Kysely<Database>, token: string | null, scope: TokenScope): Promise<Principal> {
+export async function verifyToken(db: Kysely<Database>, token: string | null): Promise<Principal> {
   if (!token) {
     throw new DroverError('DROVER_ERR_UNAUTHORIZED', 'no token: send "Authorization: Bearer TOKEN"');
   }
@@ -98,7 +102,18 @@ export async function verifyToken(db: Kysely<Database>, token: string | null, sc
   const row = await db
     .selectFrom('tokens')
     .innerJoin('workspaces', 'workspaces.id', 'tokens.workspace_id')
-    .select(['tokens.id', 'tokens.kind', 'tokens.secret_hash', 'tokens.revoked_at', 'tokens.agent_name', 'tokens.description', 'tokens.workspace_id', 'workspaces.name as workspace_name'])
+    .leftJoin('token_caches', 'token_caches.token_id', 'tokens.id')
+    .select([
+      'tokens.id',
+      'tokens.kind',
+      'tokens.secret_hash',
+      'tokens.revoked_at',
+      'tokens.agent_name',
+      'tokens.description',
+      'tokens.workspace_id',
+      'workspaces.name as workspace_name',
+      'token_caches.cache_id',
+    ])
     .where('tokens.id', '=', parsed.id)
     .executeTakeFirst();
   const presented = hashSecret(parsed.secret);
@@ -111,19 +126,13 @@ export async function verifyToken(db: Kysely<Database>, token: string | null, sc
   if (row.revoked_at) {
     throw new DroverError('DROVER_ERR_TOKEN_REVOKED', `token ${row.id} was revoked at ${row.revoked_at}`);
   }
-  const allowed: readonly TokenKind[] = TOKEN_SCOPES[scope];
-  if (!allowed.includes(row.kind)) {
-    throw new DroverError(
-      'DROVER_ERR_FORBIDDEN',
-      `a ${row.kind} token cannot do this; it needs a token of kind ${allowed.join(' or ')}`,
-    );
-  }
   return {
     tokenId: row.id,
     kind: row.kind,
     workspaceId: row.workspace_id,
     workspaceName: row.workspace_name,
     agentName: row.agent_name,
+    cacheId: row.cache_id,
     description: row.description,
   };
 }
@@ -137,10 +146,10 @@ export async function listTokens(db: Kysely<Database>, workspaceId: string): Pro
     .where('tokens.workspace_id', '=', workspaceId)
     .orderBy('tokens.created_at')
     .execute();
-  return rows.map((r) => tokenInfo(r, r.workspace_name));
+  return rows.map((r) => toTokenApi(r, r.workspace_name));
 }
 
-export function tokenInfo(row: TokenRow, workspaceName: string): TokenInfo {
+export function toTokenApi(row: TokenRow, workspaceName: string): TokenInfo {
   return {
     id: row.id,
     kind: row.kind,
@@ -162,4 +171,18 @@ export async function revokeToken(db: Kysely<Database>, workspaceId: string | nu
   let exists = db.selectFrom('tokens').select('id').where('id', '=', id);
   if (workspaceId) exists = exists.where('workspace_id', '=', workspaceId);
   return !!(await exists.executeTakeFirst()); // already revoked counts as done
+}
+
+/** The ids of a workspace's tokens (their connections close when it is deleted). */
+export async function workspaceTokenIds(db: Kysely<Database>, workspaceId: string): Promise<string[]> {
+  return (await db.selectFrom('tokens').select('id').where('workspace_id', '=', workspaceId).execute()).map((t) => t.id);
+}
+
+/** Which of these tokens are still valid (not revoked, not deleted). */
+export async function liveTokenIds(db: Kysely<Database>, ids: readonly string[]): Promise<Set<string>> {
+  const live = new Set<string>();
+  for (const part of chunks(ids)) {
+    for (const r of await db.selectFrom('tokens').select('id').where('id', 'in', part).where('revoked_at', 'is', null).execute()) live.add(r.id);
+  }
+  return live;
 }

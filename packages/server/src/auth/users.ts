@@ -10,8 +10,9 @@ import type { Kysely } from 'kysely';
 import { DroverError, parseUserName, strongerRole, type Role, type User } from '@drover/protocol';
 import type { Database, UserRow } from '../db/schema.js';
 import { nowIso } from '../db/time.js';
-import { findWorkspace } from '../workspaces/workspaces.js';
+import { findWorkspace } from '../workspaces/repository.js';
 import { generatePassword, hashPassword } from './passwords.js';
+import { deleteSessionsOf } from './sessions.js';
 
 /** The workspace_id of a grant that holds everywhere. */
 export const ALL_WORKSPACES = '';
@@ -91,7 +92,7 @@ export async function setPassword(db: Kysely<Database>, name: string, password?:
   await db.transaction().execute(async (tx) => {
     await tx.updateTable('users').set({ password_hash: await hashPassword(next) }).where('id', '=', user.id).execute();
     // A new password ends every session signed in with the old one.
-    await tx.deleteFrom('sessions').where('user_id', '=', user.id).execute();
+    await deleteSessionsOf(tx, user.id);
   });
   return next;
 }
@@ -152,4 +153,9 @@ export async function rolesOf(db: Kysely<Database>, userId: string): Promise<Use
 
 export function roleIn(roles: UserRoles, workspaceId: string): Role | null {
   return strongerRole(roles.global, roles.byWorkspaceId.get(workspaceId) ?? null);
+}
+
+/** Removes every grant in one workspace (it is being deleted). */
+export async function deleteGrantsIn(db: Kysely<Database>, workspaceId: string): Promise<void> {
+  await db.deleteFrom('role_grants').where('workspace_id', '=', workspaceId).execute();
 }

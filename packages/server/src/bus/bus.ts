@@ -1,28 +1,47 @@
 /**
  * The event bus between server replicas.
  *
- * All state lives in the database; the bus only says "look again": a
- * deployment was created for these agents, a log grew, a token was revoked.
+ * All state lives in the database; the bus says what happened, by id: these
+ * deployments were created for these agents (superseding those), a log grew,
+ * a token was revoked.
  * One process with SQLite uses the in-process bus; replicas sharing
  * PostgreSQL use LISTEN/NOTIFY (postgres-bus.ts). A subscriber must be able
  * to recover from a missed event by re-reading the database (`resync`).
  */
+import { Type, type Static } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
 
-export type BusEvent =
-  /** New Pending deployments exist for these agents. */
-  | { readonly kind: 'deploy'; readonly agentIds: readonly string[] }
-  /** A Pending deployment was cancelled; tell the agent if it holds it. */
-  | { readonly kind: 'cancel'; readonly agentId: string; readonly deploymentId: string }
+const Ids = Type.Array(Type.String());
+
+/** One deployment a 'deploy' event announces. */
+export const NewDeploymentEventSchema = Type.Object({ id: Type.String(), agentId: Type.String() });
+export type NewDeploymentEvent = Static<typeof NewDeploymentEventSchema>;
+
+/** Every bus event; payloads arriving from another process are checked against it (decodeBusEvent). */
+export const BusEventSchema = Type.Union([
+  /** New Pending deployments (id and agent each) and the older ones they superseded. */
+  Type.Object({ kind: Type.Literal('deploy'), deployments: Type.Array(NewDeploymentEventSchema), superseded: Ids }),
+  /** A deployment was cancelled (Pending ones already are, InProgress ones are asked to stop); tell the agent if it holds it. */
+  Type.Object({ kind: Type.Literal('cancel'), agentId: Type.String(), deploymentId: Type.String() }),
   /** Log lines or status of these deployments changed. */
-  | { readonly kind: 'deployment-changed'; readonly deploymentIds: readonly string[] }
+  Type.Object({ kind: Type.Literal('deployment-changed'), deploymentIds: Ids }),
   /** An agent (re)connected on some replica; older connections of it must close. */
-  | { readonly kind: 'agent-connected'; readonly agentId: string; readonly connectionId: string }
+  Type.Object({ kind: Type.Literal('agent-connected'), agentId: Type.String(), connectionId: Type.String() }),
   /** These agents connected or disconnected (batched); live views refresh them. */
-  | { readonly kind: 'agents-changed'; readonly agentIds: readonly string[] }
+  Type.Object({ kind: Type.Literal('agents-changed'), agentIds: Ids }),
   /** A token was revoked; connections that authenticated with it must close. */
-  | { readonly kind: 'token-revoked'; readonly tokenId: string }
+  Type.Object({ kind: Type.Literal('token-revoked'), tokenId: Type.String() }),
   /** Events may have been missed (bus reconnected): re-read state. */
-  | { readonly kind: 'resync' };
+  Type.Object({ kind: Type.Literal('resync') }),
+]);
+export type BusEvent = Static<typeof BusEventSchema>;
+
+const busEventCheck = TypeCompiler.Compile(BusEventSchema);
+
+/** A bus event from another process (a NOTIFY payload, an IPC message), or null when it is not one. */
+export function decodeBusEvent(value: unknown): BusEvent | null {
+  return busEventCheck.Check(value) ? value : null;
+}
 
 export type BusListener = (event: BusEvent) => void;
 
@@ -63,7 +82,15 @@ export class LocalBus implements Bus {
 
 /** Splits events whose id lists would not fit one notification. */
 export function splitEvent(event: BusEvent, maxIds: number): BusEvent[] {
-  if ((event.kind === 'deploy' || event.kind === 'agents-changed') && event.agentIds.length > maxIds) {
+  if (event.kind === 'deploy' && 2 * event.deployments.length + event.superseded.length > maxIds) {
+    // A deployment costs two ids (its own and its agent's).
+    const per = Math.max(1, Math.floor(maxIds / 2));
+    const parts: BusEvent[] = [];
+    for (let i = 0; i < event.deployments.length; i += per) parts.push({ kind: 'deploy', deployments: event.deployments.slice(i, i + per), superseded: [] });
+    for (let i = 0; i < event.superseded.length; i += maxIds) parts.push({ kind: 'deploy', deployments: [], superseded: event.superseded.slice(i, i + maxIds) });
+    return parts;
+  }
+  if (event.kind === 'agents-changed' && event.agentIds.length > maxIds) {
     const parts: BusEvent[] = [];
     for (let i = 0; i < event.agentIds.length; i += maxIds) parts.push({ kind: event.kind, agentIds: event.agentIds.slice(i, i + maxIds) });
     return parts;

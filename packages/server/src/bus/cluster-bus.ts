@@ -5,22 +5,25 @@
  * (On PostgreSQL the workers use LISTEN/NOTIFY like any other replicas.)
  */
 import type { Worker } from 'node:cluster';
-import { Listeners, type Bus, type BusEvent, type BusListener } from './bus.js';
+import { decodeBusEvent, Listeners, type Bus, type BusEvent, type BusListener } from './bus.js';
 
 interface BusEnvelope {
   readonly drover: 'bus';
   readonly event: BusEvent;
 }
 
-export function isBusEnvelope(message: unknown): message is BusEnvelope {
-  return typeof message === 'object' && message !== null && (message as { drover?: unknown }).drover === 'bus';
+/** The bus event an IPC message carries, or null when it carries none. */
+export function busEnvelopeEvent(message: unknown): BusEvent | null {
+  if (typeof message !== 'object' || message === null || Reflect.get(message, 'drover') !== 'bus') return null;
+  return decodeBusEvent(Reflect.get(message, 'event'));
 }
 
 /** A worker's end of the bus. */
 export class ClusterBus implements Bus {
   private readonly listeners = new Listeners();
   private readonly onMessage = (message: unknown) => {
-    if (isBusEnvelope(message)) this.listeners.emit(message.event);
+    const event = busEnvelopeEvent(message);
+    if (event) this.listeners.emit(event);
   };
 
   constructor() {
@@ -45,7 +48,9 @@ export class ClusterBus implements Bus {
 /** The primary's side: relays every bus envelope from one worker to all of them. */
 export function relayBus(workers: () => Iterable<Worker>, from: Worker): void {
   from.on('message', (message: unknown) => {
-    if (!isBusEnvelope(message)) return;
-    for (const worker of workers()) if (worker.isConnected()) worker.send(message);
+    const event = busEnvelopeEvent(message);
+    if (!event) return;
+    const envelope: BusEnvelope = { drover: 'bus', event };
+    for (const worker of workers()) if (worker.isConnected()) worker.send(envelope);
   });
 }

@@ -10,7 +10,7 @@ import pg from 'pg';
 import { sql, type Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from '../db/schema.js';
-import { Listeners, splitEvent, type Bus, type BusEvent, type BusListener } from './bus.js';
+import { decodeBusEvent, Listeners, splitEvent, type Bus, type BusEvent, type BusListener } from './bus.js';
 
 /** UUIDs per notification; keeps payloads well under PostgreSQL's 8000-byte limit. */
 const IDS_PER_NOTIFY = 150;
@@ -38,11 +38,15 @@ export class PostgresBus implements Bus {
     const client = new pg.Client(this.config);
     client.on('notification', (msg) => {
       if (msg.channel !== this.channel || !msg.payload) return;
+      let event: BusEvent | null = null;
       try {
-        this.listeners.emit(JSON.parse(msg.payload) as BusEvent);
+        event = decodeBusEvent(JSON.parse(msg.payload));
       } catch (err) {
-        this.log.warn({ err }, 'ignoring malformed bus notification');
+        this.log.warn({ err }, 'ignoring a bus notification that is not JSON');
+        return;
       }
+      if (event) this.listeners.emit(event);
+      else this.log.warn({ payload: msg.payload.slice(0, 200) }, 'ignoring a bus notification that is no bus event');
     });
     client.on('error', (err) => {
       this.log.warn({ err: err.message }, 'bus connection failed; reconnecting');

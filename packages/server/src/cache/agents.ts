@@ -1,30 +1,34 @@
 /**
- * Which binary cache agents substitute from: the workspace's external cache
- * when one is set, otherwise its built-in cache (the oldest of the
- * workspace). The built-in one is sent as a path on the server
- * (`/cache/NAME`, `builtin: true`): the agent resolves it against the URL it
- * connected to and authenticates with its own token through a netrc file.
+ * Which binary cache agents substitute from — answered here and nowhere
+ * else, at hello (`registered`) and at every delivery (`deploy`): the
+ * workspace's external cache when one is set, otherwise its built-in cache
+ * (the oldest of the workspace). The built-in one is sent as a path on the
+ * server (`/cache/NAME`, `builtin: true`): the agent resolves it against the
+ * URL it connected to and authenticates with its own token through a netrc
+ * file.
  */
 import type { Kysely } from 'kysely';
 import { CACHE_PATH_PREFIX, type CacheConfig } from '@drover/protocol';
 import type { Database } from '../db/schema.js';
+import { externalCacheOf, getWorkspacesByIds } from '../workspaces/repository.js';
+import { oldestCaches } from './caches-repository.js';
 
-export async function builtinCaches(db: Kysely<Database>, workspaceIds: readonly string[]): Promise<Map<string, CacheConfig>> {
+/** The oldest built-in cache of each workspace, as agents are told of it. */
+async function builtinCaches(db: Kysely<Database>, workspaceIds: readonly string[]): Promise<Map<string, CacheConfig>> {
   const out = new Map<string, CacheConfig>();
-  if (workspaceIds.length === 0) return out;
-  const rows = await db
-    .selectFrom('caches')
-    .select(['workspace_id', 'name', 'public_key'])
-    .where('workspace_id', 'in', [...new Set(workspaceIds)])
-    .orderBy('created_at', 'desc')
-    .execute();
-  // Newest first, so the oldest cache of each workspace is set last and wins.
-  for (const r of rows) out.set(r.workspace_id, { substituter: `${CACHE_PATH_PREFIX}/${r.name}`, publicKey: r.public_key, builtin: true });
+  for (const [workspaceId, r] of await oldestCaches(db, workspaceIds)) {
+    out.set(workspaceId, { substituter: `${CACHE_PATH_PREFIX}/${r.name}`, publicKey: r.public_key, builtin: true });
+  }
   return out;
 }
 
-/** The external cache if set, else the workspace's built-in one, else null. */
-export async function effectiveCache(db: Kysely<Database>, workspaceId: string, external: CacheConfig | null): Promise<CacheConfig | null> {
-  if (external) return external;
-  return (await builtinCaches(db, [workspaceId])).get(workspaceId) ?? null;
+/** The cache agents of each of these workspaces use (null: none), as it is now; two queries for any number of workspaces. */
+export async function agentCaches(db: Kysely<Database>, workspaceIds: readonly string[]): Promise<Map<string, CacheConfig | null>> {
+  const ids = [...new Set(workspaceIds)];
+  const out = new Map<string, CacheConfig | null>();
+  const workspaces = await getWorkspacesByIds(db, ids);
+  const needBuiltin = workspaces.filter((w) => !externalCacheOf(w)).map((w) => w.id);
+  const builtin = await builtinCaches(db, needBuiltin);
+  for (const w of workspaces) out.set(w.id, externalCacheOf(w) ?? builtin.get(w.id) ?? null);
+  return out;
 }

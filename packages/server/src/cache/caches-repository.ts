@@ -1,7 +1,8 @@
 /**
- * The `caches` table (one row per built-in cache, with its signing key) and
- * `token_caches` (push/pull tokens bound to one cache), as stored — plus
- * `toCacheApi`, the mapping from a cache row to the API's `CacheInfo`.
+ * The `caches` table (one row per built-in cache, with its signing key), as
+ * stored — plus `toCacheApi`, the mapping from a cache row to the API's
+ * `CacheInfo`. A push/pull token's binding to one cache (`token_caches`) is
+ * part of the token and belongs to the tokens repository (auth/tokens.ts).
  */
 import type { Kysely } from 'kysely';
 import { CACHE_PATH_PREFIX, DroverError, type CacheInfo } from '@drover/protocol';
@@ -76,13 +77,3 @@ export async function oldestCaches(db: Kysely<Database>, workspaceIds: readonly 
   return out;
 }
 
-/** Binds a push/pull token to one cache (within the transaction that creates the token). */
-export async function bindTokenToCache(db: Kysely<Database>, tokenId: string, cacheId: string): Promise<void> {
-  await db.insertInto('token_caches').values({ token_id: tokenId, cache_id: cacheId }).execute();
-}
-
-/** The cache a token is bound to, or null when it may use every cache of its workspace. */
-export async function boundCacheOf(db: Kysely<Database>, tokenId: string): Promise<string | null> {
-  const bound = await db.selectFrom('token_caches').select('cache_id').where('token_id', '=', tokenId).executeTakeFirst();
-  return bound?.cache_id ?? null;
-}

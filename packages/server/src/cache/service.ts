@@ -35,7 +35,7 @@ import {
 } from '@drover/nix';
 import type { Database } from '../db/schema.js';
 import { nowIso } from '../db/time.js';
-import { getWorkspaceById } from '../workspaces/workspaces.js';
+import { getWorkspaceById } from '../workspaces/repository.js';
 import { allCaches, findCache, insertCache, listCaches, trustedKeysOf, type CacheRow, type CacheView } from './caches-repository.js';
 import { collectGarbage, type GcOptions } from './gc.js';
 import { findNar, insertNar, narinfoText, narOfCache, pathStats, presentPaths, touchNar, touchPaths, upsertPath, type NarRow } from './paths-repository.js';

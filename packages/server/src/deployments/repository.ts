@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import {
   DroverError,
+  isStorePath,
   type Actor,
   type Deployment,
   type DeploymentFinishedMessage,
@@ -27,7 +28,7 @@ export interface DeploymentView extends DeploymentRow {
   workspace_name: string;
 }
 
-export function deploymentJson(row: DeploymentView, publicUrl: string): Deployment {
+export function toDeploymentApi(row: DeploymentView, publicUrl: string): Deployment {
   return {
     id: row.id,
     workspace: row.workspace_name,
@@ -97,6 +98,13 @@ export interface PlannedDeployment {
   readonly rollbackScripts: Readonly<Record<string, string>> | null;
 }
 
+export interface CreatedDeployments {
+  readonly activationId: string;
+  readonly rows: DeploymentRow[];
+  /** The ids of the older Pending deployments the new ones superseded. */
+  readonly superseded: string[];
+}
+
 /**
  * Creates one Pending deployment per planned entry, in one transaction:
  * each agent's index is bumped, its older Pending deployments become
@@ -106,12 +114,14 @@ export interface PlannedDeployment {
 export async function createDeployments(
   db: Kysely<Database>,
   input: { workspaceId: string; createdBy: Actor | null; planned: readonly PlannedDeployment[] },
-): Promise<{ activationId: string; rows: DeploymentRow[] }> {
+): Promise<CreatedDeployments> {
   const activationId = randomUUID();
   const now = nowIso();
   let rows: DeploymentRow[] = [];
+  let superseded: string[] = [];
   await retryOnConflict(() => db.transaction().execute(async (tx) => {
     rows = [];
+    superseded = [];
     // Agents in id order: concurrent activations take their row locks in the same order.
     const planned = [...input.planned].sort((a, b) => (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0));
     for (const part of chunks(planned)) {
@@ -123,12 +133,14 @@ export async function createDeployments(
         .returning(['id', 'last_index'])
         .execute();
       const indexOf = new Map(bumped.map((b) => [b.id, Number(b.last_index)]));
-      await tx
+      const older = await tx
         .updateTable('deployments')
         .set({ status: 'Superseded', finished_at: now, reason: 'superseded by a newer deployment' })
         .where('agent_id', 'in', ids)
         .where('status', '=', 'Pending')
+        .returning('id')
         .execute();
+      superseded.push(...older.map((o) => o.id));
       const values: NewDeployment[] = part.map((p) => ({
         id: randomUUID(),
         workspace_id: input.workspaceId,
@@ -151,49 +163,89 @@ export async function createDeployments(
       rows.push(...(values as DeploymentRow[]));
     }
   }));
-  return { activationId, rows };
+  return { activationId, rows, superseded };
+}
+
+/** A Pending deployment ready to send, before the cache is added (cache/agents.ts says which). */
+export interface PendingOrder {
+  readonly agentId: string;
+  readonly workspaceId: string;
+  readonly order: Omit<DeploymentOrder, 'cache'>;
+}
+
+function selectOrders(db: Kysely<Database>) {
+  return db
+    .selectFrom('deployments')
+    .innerJoin('agents', 'agents.id', 'deployments.agent_id')
+    .select([
+      'deployments.id',
+      'deployments.agent_id',
+      'deployments.workspace_id',
+      'deployments.index_no',
+      'deployments.store_path',
+      'deployments.rollback_script',
+      'deployments.rollback_scripts',
+      'agents.system',
+    ])
+    .where('deployments.status', '=', 'Pending');
+}
+type OrderRow = Awaited<ReturnType<ReturnType<typeof selectOrders>['execute']>>[number];
+
+/** The rollbackScript for the agent's system, from the whole map kept while the system was unknown. */
+function rollbackFor(scripts: string | null, system: string | null): string | null {
+  return scripts && system ? (rollbackMap(scripts)[system] ?? null) : null;
+}
+
+/** The newest order per agent among these rows. */
+function newestPerAgent(rows: readonly OrderRow[], into: Map<string, PendingOrder>): void {
+  for (const r of rows) {
+    const index = Number(r.index_no);
+    const seen = into.get(r.agent_id);
+    if (seen && seen.order.index >= index) continue;
+    const rollbackScript = r.rollback_script ?? rollbackFor(r.rollback_scripts, r.system);
+    into.set(r.agent_id, { agentId: r.agent_id, workspaceId: r.workspace_id, order: { id: r.id, index, storePath: r.store_path, rollbackScript } });
+  }
+}
+
+/** The newest Pending deployment of each of these agents (on hello, after an outcome, on resync). A read: nothing is written. */
+export async function newestPendingOrders(db: Kysely<Database>, agentIds: readonly string[]): Promise<Map<string, PendingOrder>> {
+  const out = new Map<string, PendingOrder>();
+  for (const part of chunks(agentIds)) newestPerAgent(await selectOrders(db).where('deployments.agent_id', 'in', part).execute(), out);
+  return out;
+}
+
+/** These deployments (a 'deploy' event names them), those still Pending, newest per agent. A read: nothing is written. */
+export async function pendingOrders(db: Kysely<Database>, ids: readonly string[]): Promise<Map<string, PendingOrder>> {
+  const out = new Map<string, PendingOrder>();
+  for (const part of chunks(ids)) newestPerAgent(await selectOrders(db).where('deployments.id', 'in', part).execute(), out);
+  return out;
 }
 
 /**
- * The newest Pending deployment of each of these agents, as orders to send,
- * with the workspace's cache as it is now. A deployment created before its agent ever said which system it runs gets
- * its rollbackScript resolved (and stored) here, now that the system is known.
+ * Once an agent says which system it runs, its Pending deployments created
+ * before it ever connected get the rollbackScript for that system stored.
  */
-export async function latestPendingFor(db: Kysely<Database>, agentIds: readonly string[]): Promise<Map<string, DeploymentOrder>> {
-  const out = new Map<string, DeploymentOrder>();
-  for (const part of chunks(agentIds)) {
-    const rows = await db
-      .selectFrom('deployments')
-      .innerJoin('agents', 'agents.id', 'deployments.agent_id')
-      .innerJoin('workspaces', 'workspaces.id', 'deployments.workspace_id')
-      .select([
-        'deployments.id',
-        'deployments.agent_id',
-        'deployments.index_no',
-        'deployments.store_path',
-        'deployments.rollback_script',
-        'deployments.rollback_scripts',
-        'agents.system',
-        'workspaces.cache_substituter',
-        'workspaces.cache_public_key',
-      ])
-      .where('deployments.agent_id', 'in', part)
-      .where('deployments.status', '=', 'Pending')
+export async function resolveRollbackScripts(db: Kysely<Database>, agentId: string, system: string): Promise<void> {
+  const rows = await db
+    .selectFrom('deployments')
+    .select(['id', 'rollback_scripts'])
+    .where('agent_id', '=', agentId)
+    .where('status', '=', 'Pending')
+    .where('rollback_scripts', 'is not', null)
+    .execute();
+  for (const r of rows) {
+    await db
+      .updateTable('deployments')
+      .set({ rollback_script: rollbackFor(r.rollback_scripts, system), rollback_scripts: null })
+      .where('id', '=', r.id)
+      .where('status', '=', 'Pending')
       .execute();
-    for (const r of rows) {
-      const index = Number(r.index_no);
-      const seen = out.get(r.agent_id);
-      if (seen && seen.index >= index) continue;
-      let rollbackScript = r.rollback_script;
-      if (!rollbackScript && r.rollback_scripts && r.system) {
-        rollbackScript = (JSON.parse(r.rollback_scripts) as Record<string, string>)[r.system] ?? null;
-        await db.updateTable('deployments').set({ rollback_script: rollbackScript, rollback_scripts: null }).where('id', '=', r.id).execute();
-      }
-      const cache = r.cache_substituter && r.cache_public_key ? { substituter: r.cache_substituter, publicKey: r.cache_public_key } : null;
-      out.set(r.agent_id, { id: r.id, index, storePath: r.store_path, rollbackScript, cache });
-    }
   }
-  return out;
+}
+
+/** The status of a deployment of this agent, if it has it. */
+export async function deploymentStatus(db: Kysely<Database>, agentId: string, id: string): Promise<DeploymentRow['status'] | undefined> {
+  return (await db.selectFrom('deployments').select('status').where('id', '=', id).where('agent_id', '=', agentId).executeTakeFirst())?.status;
 }
 
 /** Pending → InProgress. False when the deployment is no longer Pending (cancelled, superseded, replayed). */
@@ -283,12 +335,23 @@ export function rerunPlan(row: DeploymentView): PlannedDeployment {
   if (row.status === 'Pending' || row.status === 'InProgress') {
     throw new DroverError('DROVER_ERR_NOT_FINISHED', `deployment ${row.id} is ${row.status}; re-run it once it has finished`);
   }
+  if (!isStorePath(row.store_path)) throw new DroverError('DROVER_ERR_INTERNAL', `deployment ${row.id} holds an invalid store path`);
+  const rollback = row.rollback_script;
   return {
     agentId: row.agent_id,
-    storePath: row.store_path as StorePath,
-    rollbackScript: row.rollback_script as StorePath | null,
-    rollbackScripts: row.rollback_scripts ? (JSON.parse(row.rollback_scripts) as Record<string, string>) : null,
+    storePath: row.store_path,
+    rollbackScript: rollback !== null && isStorePath(rollback) ? rollback : null,
+    rollbackScripts: row.rollback_scripts ? rollbackMap(row.rollback_scripts) : null,
   };
+}
+
+/** The stored map of rollback scripts by system (strings only). */
+function rollbackMap(json: string): Record<string, string> {
+  const parsed: unknown = JSON.parse(json);
+  const out: Record<string, string> = {};
+  if (typeof parsed !== 'object' || parsed === null) return out;
+  for (const [system, script] of Object.entries(parsed)) if (typeof script === 'string') out[system] = script;
+  return out;
 }
 
 /** The newest deployment of an agent that put this path in place, whose rollbackScript a re-deploy reuses. */
@@ -317,15 +380,6 @@ export async function getDeployments(db: Kysely<Database>, ids: readonly string[
   return out;
 }
 
-/** The Pending deployments of these agents (what a 'deploy' event just created). */
-export async function pendingDeploymentsOf(db: Kysely<Database>, agentIds: readonly string[]): Promise<DeploymentView[]> {
-  const out: DeploymentView[] = [];
-  for (const part of chunks(agentIds)) {
-    out.push(...(await selectViews(db).where('deployments.agent_id', 'in', part).where('deployments.status', '=', 'Pending').execute()));
-  }
-  return out;
-}
-
 export async function activationDeployments(db: Kysely<Database>, workspaceId: string, activationId: string): Promise<DeploymentView[]> {
   return selectViews(db)
     .where('deployments.activation_id', '=', activationId)
@@ -335,7 +389,7 @@ export async function activationDeployments(db: Kysely<Database>, workspaceId: s
 
 export interface DeploymentFilter {
   readonly agentName?: string | undefined;
-  readonly status?: string | undefined;
+  readonly status?: DeploymentRow['status'] | undefined;
   readonly limit: number;
   readonly offset?: number | undefined;
 }
@@ -357,8 +411,8 @@ export async function listDeployments(
     count = count.where('agents.name', '=', filter.agentName);
   }
   if (filter.status) {
-    q = q.where('deployments.status', '=', filter.status as DeploymentRow['status']);
-    count = count.where('deployments.status', '=', filter.status as DeploymentRow['status']);
+    q = q.where('deployments.status', '=', filter.status);
+    count = count.where('deployments.status', '=', filter.status);
   }
   const rows = await q
     .orderBy('deployments.created_at', 'desc')

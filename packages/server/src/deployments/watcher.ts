@@ -14,9 +14,11 @@ export class DeploymentWatcher {
 
   constructor(bus: Bus) {
     this.unsubscribe = bus.subscribe((event) => {
-      if (event.kind === 'deployment-changed') {
+      // A deployment superseded by a new one changed too: its open log pages hear it at once.
+      const changed = event.kind === 'deployment-changed' ? event.deploymentIds : event.kind === 'deploy' ? event.superseded : null;
+      if (changed) {
         const hits = new Map<ChangeListener, string[]>();
-        for (const id of event.deploymentIds) {
+        for (const id of changed) {
           for (const listener of this.byId.get(id) ?? []) {
             const list = hits.get(listener) ?? [];
             list.push(id);

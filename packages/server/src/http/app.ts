@@ -2,10 +2,10 @@
  * The Fastify application: plugins, error handling and one plugin of routes
  * per area. Built from a ServerContext so tests can `inject` into it.
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import fastifyWebsocket from '@fastify/websocket';
-import { API_PREFIX, CSRF_HEADER, DroverError, SESSION_COOKIE, MAX_FRAME_BYTES, WorkspaceNameSchema } from '@drover/protocol';
+import { CSRF_HEADER, DroverError, SESSION_COOKIE, MAX_FRAME_BYTES } from '@drover/protocol';
 import type { ServerContext } from '../context.js';
 import { installErrorHandlers } from './errors.js';
 import { activateRoutes } from './routes/activate.js';
@@ -17,26 +17,15 @@ import { healthRoutes } from './routes/health.js';
 import { sessionRoutes } from './routes/session.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { webRoutes } from './routes/web.js';
-import { workspaceRoutes } from './routes/workspaces.js';
+import { workspaceRoutes } from './routes/workspace.js';
+import { workspacesRoutes } from './routes/workspaces.js';
+import { access, installAccess } from './access.js';
+import { mountRoutes, mountWorkspaceRoutes } from './mounts.js';
 import { cacheRoutes } from './routes/cache.js';
 import { version } from '../version.js';
 
 /** Largest accepted request body: a deploy.json naming 10,000+ agents fits. */
 export const BODY_LIMIT_BYTES = 8 * 1024 * 1024;
-
-/** Declares the :workspace path parameter of the workspace-mounted routes (validation and OpenAPI). */
-function withWorkspaceParam(route: RouteOptions): void {
-  const params = (route.schema?.params ?? { type: 'object', properties: {} }) as { properties?: Record<string, unknown>; required?: string[] };
-  route.schema = {
-    ...route.schema,
-    params: {
-      ...params,
-      type: 'object',
-      properties: { ...params.properties, workspace: WorkspaceNameSchema },
-      required: [...(params.required ?? []), 'workspace'],
-    },
-  };
-}
 
 export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   const app = Fastify({
@@ -53,6 +42,8 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   });
   installErrorHandlers(app);
+  // Before any route: every route declares its access, enforced by one hook.
+  installAccess(app, ctx);
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
@@ -80,22 +71,9 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
     ctx.metrics.httpDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
     request.log.debug({ method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
-  for (const routes of [healthRoutes, sessionRoutes, workspaceRoutes, agentSocketRoutes, cacheRoutes]) {
-    await app.register(async (scope) => routes(scope, ctx));
-  }
-  // Routes that act inside one workspace, mounted twice: under /api/v1 they
-  // act in the token's workspace (the CLI's paths); under
-  // /api/v1/workspaces/:workspace the workspace is named (the web UI's paths).
-  for (const prefix of [API_PREFIX, `${API_PREFIX}/workspaces/:workspace`]) {
-    await app.register(
-      async (scope) => {
-        if (prefix !== API_PREFIX) scope.addHook('onRoute', withWorkspaceParam);
-        for (const routes of [activateRoutes, deploymentRoutes, agentRoutes, tokenRoutes, cacheAdminRoutes]) await routes(scope, ctx);
-      },
-      { prefix },
-    );
-  }
+  await mountRoutes(app, ctx, [healthRoutes, sessionRoutes, workspacesRoutes, agentSocketRoutes, cacheRoutes]);
+  await mountWorkspaceRoutes(app, ctx, [workspaceRoutes, activateRoutes, deploymentRoutes, agentRoutes, tokenRoutes, cacheAdminRoutes]);
   await app.register(async (scope) => webRoutes(scope, ctx.webRoot));
-  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/api/v1/openapi.json', { config: { access: access.public }, schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -3,46 +3,33 @@
  *
  * A request carries either a bearer token (scoped to its own workspace, its
  * kind fixing what it may do) or the web UI's session cookie (a user with
- * roles per workspace or globally). `authorize` reduces both to one Access:
- * the workspace acted on, the effective role, and who to record as the actor.
- * Workspace-scoped routes are mounted twice — under /api/v1 (the token's
- * workspace) and under /api/v1/workspaces/:workspace — so both paths go
- * through here. Session requests that change state must also carry the
- * CSRF header.
+ * roles per workspace or globally). The functions here resolve either one
+ * and check it against the permission table of @drover/protocol (roles.ts);
+ * they are called only by the authorization hook (access.ts), which runs
+ * the check each route declares. Session requests that change state must
+ * also carry the CSRF header.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   CSRF_HEADER,
   DroverError,
   SESSION_COOKIE,
-  TOKEN_ROLES,
   roleAllows,
+  tokenAllows,
+  tokenKindsAllowed,
+  tokenRole,
   type Action,
-  type Actor,
   type Role,
-  type TokenKind,
-  type TokenScope,
 } from '@drover/protocol';
 import { bearerFrom, verifyToken, type Principal } from '../auth/tokens.js';
 import { csrfMatches, verifySession, type SignedIn } from '../auth/sessions.js';
 import { roleIn, rolesOf, type UserRoles } from '../auth/users.js';
+import type { Access } from '../auth/access.js';
 import type { ServerContext } from '../context.js';
-import { findWorkspace } from '../workspaces/workspaces.js';
+import { findWorkspace } from '../workspaces/repository.js';
 
-/** Token checks: endpoints only tokens use (the agent socket, metrics), and the token path of `authorize`. */
-export async function authenticate(ctx: ServerContext, request: FastifyRequest, scope: TokenScope): Promise<Principal> {
-  const principal = await verifyToken(ctx.db, bearerFrom(request.headers.authorization), scope);
-  ctx.tokenUsage.record(principal.tokenId);
-  return principal;
-}
-
-
-export interface Access {
-  readonly workspaceId: string;
-  readonly workspaceName: string;
-  readonly role: Role;
-  readonly actor: Actor;
-}
+/** The actions a route may need inside one workspace (the others are token-only or cache actions). */
+export type WorkspaceAction = Extract<Action, 'read' | 'deploy' | 'admin'>;
 
 export interface UserAccess {
   readonly signedIn: SignedIn;
@@ -51,7 +38,7 @@ export interface UserAccess {
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-export function sessionCookie(request: FastifyRequest): string | null {
+function sessionCookie(request: FastifyRequest): string | null {
   const header = request.headers.cookie;
   if (!header) return null;
   for (const part of header.split(';')) {
@@ -64,6 +51,20 @@ export function sessionCookie(request: FastifyRequest): string | null {
 /** Whether a request speaks for a token (an Authorization header, or no session cookie either) rather than a signed-in user. */
 export function usesToken(request: FastifyRequest): boolean {
   return request.headers.authorization !== undefined || !sessionCookie(request);
+}
+
+/** A verified token allowed to do `action` by the permission table (else 403 naming the kinds that may); records its use. */
+export async function authenticateToken(ctx: ServerContext, token: string | null, action: Action): Promise<Principal> {
+  const principal = await verifyToken(ctx.db, token);
+  if (!tokenAllows(principal.kind, action)) {
+    throw new DroverError('DROVER_ERR_FORBIDDEN', `a ${principal.kind} token cannot do this; it needs a token of kind ${tokenKindsAllowed(action).join(' or ')}`);
+  }
+  ctx.tokenUsage.record(principal.tokenId);
+  return principal;
+}
+
+export function bearerToken(request: FastifyRequest): string | null {
+  return bearerFrom(request.headers.authorization);
 }
 
 /** The signed-in user of a request (session cookie), CSRF-checked for state changes. */
@@ -80,32 +81,19 @@ export async function authenticateUser(ctx: ServerContext, request: FastifyReque
   return { signedIn, roles: await rolesOf(ctx.db, signedIn.user.id) };
 }
 
-/** The workspace a route is mounted under, when it is. */
-function workspaceParam(request: FastifyRequest): string | undefined {
-  const params = request.params as { workspace?: unknown } | undefined;
-  return typeof params?.workspace === 'string' ? params.workspace : undefined;
-}
-
-function denied(role: Role, action: Action, workspace: string): DroverError {
+function denied(role: Role, action: WorkspaceAction, workspace: string): DroverError {
   return new DroverError('DROVER_ERR_ROLE', `the ${role} role in workspace ${workspace} cannot ${action === 'read' ? 'view this' : action === 'deploy' ? 'deploy, cancel or re-run' : 'change tokens or settings'}`);
 }
 
-/** Checks that the request may do `action` in the workspace it names (or its token's), and says who is acting. */
-export async function authorize(ctx: ServerContext, request: FastifyRequest, action: Exclude<Action, 'agent'>): Promise<Access> {
-  const named = workspaceParam(request);
+/** May the request do `action` in the workspace it names (`named`, from the URL) or its token's? Says who is acting. */
+export async function authorizeInWorkspace(ctx: ServerContext, request: FastifyRequest, named: string | undefined, action: WorkspaceAction): Promise<Access> {
   if (usesToken(request)) {
-    const p = await authenticate(ctx, request, 'read');
+    const p = await authenticateToken(ctx, bearerToken(request), action);
     if (named !== undefined && named !== p.workspaceName) {
       throw new DroverError('DROVER_ERR_FORBIDDEN', `token ${p.tokenId} belongs to workspace ${p.workspaceName}, not ${named}`);
     }
-    const role: Role | null = TOKEN_ROLES[p.kind];
-    if (!role || !roleAllows(role, action)) {
-      const kinds = (Object.keys(TOKEN_ROLES) as TokenKind[]).filter((k) => {
-        const r: Role | null = TOKEN_ROLES[k];
-        return r !== null && roleAllows(r, action);
-      });
-      throw new DroverError('DROVER_ERR_FORBIDDEN', `a ${p.kind} token cannot do this; it needs a token of kind ${kinds.join(' or ')}`);
-    }
+    const role = tokenRole(p.kind);
+    if (!role) throw new DroverError('DROVER_ERR_FORBIDDEN', `a ${p.kind} token acts on no workspace`);
     return { workspaceId: p.workspaceId, workspaceName: p.workspaceName, role, actor: { kind: 'token', id: p.tokenId, label: p.description || p.tokenId } };
   }
   const { signedIn, roles } = await authenticateUser(ctx, request);

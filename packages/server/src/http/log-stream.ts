@@ -12,7 +12,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isFinalStatus, LOG_EVENTS } from '@drover/protocol';
 import type { ServerContext } from '../context.js';
 import { openEventStream } from './sse.js';
-import { deploymentJson, getDeployments, logHeads, readLog } from '../deployments/repository.js';
+import { getDeployments, logHeads, readLog, toDeploymentApi } from '../deployments/repository.js';
 
 const POLL_MS = 5000;
 
@@ -58,7 +58,7 @@ export function streamDeploymentLogs(
           const state = `${row.status}|${row.closure_size ?? ''}`;
           if (lastState.get(row.id) !== state) {
             lastState.set(row.id, state);
-            send(LOG_EVENTS.status, deploymentJson(row, ctx.publicUrl));
+            send(LOG_EVENTS.status, toDeploymentApi(row, ctx.publicUrl));
           }
           if (isFinalStatus(row.status)) open.delete(row.id);
         }

@@ -9,7 +9,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { WORKSPACE_EVENTS } from '@drover/protocol';
 import { listAgents } from '../agents/repository.js';
 import type { ServerContext } from '../context.js';
-import { deploymentJson, getDeployments, pendingDeploymentsOf } from '../deployments/repository.js';
+import { getDeployments, toDeploymentApi } from '../deployments/repository.js';
 import { openEventStream } from './sse.js';
 
 const FLUSH_MS = 250;
@@ -24,8 +24,6 @@ export function streamWorkspaceEvents(
 ): void {
   let agentIds = new Set<string>();
   let deploymentIds = new Set<string>();
-  /** Agents with new deployments ('deploy' names agents, not deployments). */
-  let deployedTo = new Set<string>();
   let resync = false;
   let flushing = false;
 
@@ -35,7 +33,9 @@ export function streamWorkspaceEvents(
         for (const id of event.agentIds) agentIds.add(id);
         break;
       case 'deploy':
-        for (const id of event.agentIds) deployedTo.add(id);
+        // New deployments and the ones they superseded, by id: both are shown as they are now.
+        for (const d of event.deployments) deploymentIds.add(d.id);
+        for (const id of event.superseded) deploymentIds.add(id);
         break;
       case 'deployment-changed':
         for (const id of event.deploymentIds) deploymentIds.add(id);
@@ -56,28 +56,23 @@ export function streamWorkspaceEvents(
 
   async function flush(): Promise<void> {
     if (flushing || stream.closed) return;
-    if (!resync && agentIds.size + deploymentIds.size + deployedTo.size === 0) return;
+    if (!resync && agentIds.size + deploymentIds.size === 0) return;
     flushing = true;
     const agents = agentIds;
     const deployments = deploymentIds;
-    const deployed = deployedTo;
-    const mustResync = resync || agents.size + deployments.size + deployed.size > MAX_ROWS;
+    const mustResync = resync || agents.size + deployments.size > MAX_ROWS;
     agentIds = new Set();
     deploymentIds = new Set();
-    deployedTo = new Set();
     resync = false;
     try {
       if (mustResync) {
         stream.send(WORKSPACE_EVENTS.resync, {});
         return;
       }
-      const rows = [
-        ...(await getDeployments(ctx.db, [...deployments])),
-        ...(await pendingDeploymentsOf(ctx.db, [...deployed])),
-      ].filter((r) => r.workspace_id === workspace.id);
+      const rows = (await getDeployments(ctx.db, [...deployments])).filter((r) => r.workspace_id === workspace.id);
       // A deployment's progress changes its agent's row (last deployment, current path).
       for (const r of rows) agents.add(r.agent_id);
-      if (rows.length > 0) stream.send(WORKSPACE_EVENTS.deployments, { deployments: rows.map((r) => deploymentJson(r, ctx.publicUrl)) });
+      if (rows.length > 0) stream.send(WORKSPACE_EVENTS.deployments, { deployments: rows.map((r) => toDeploymentApi(r, ctx.publicUrl)) });
       if (agents.size > 0) {
         const changed = await listAgents(ctx.db, workspace, ctx.presence, { ids: [...agents] });
         if (changed.agents.length > 0) stream.send(WORKSPACE_EVENTS.agents, { agents: changed.agents });

@@ -19,18 +19,25 @@ import {
   MAX_FRAME_BYTES,
   PROTOCOL_VERSION,
   type AgentMessage,
-  type DeploymentOrder,
   type HelloMessage,
   type ServerMessage,
 } from '@drover/protocol';
-import type { Principal } from '../auth/tokens.js';
+import { liveTokenIds, type Principal } from '../auth/tokens.js';
 import type { Bus, BusEvent } from '../bus/bus.js';
-import { chunks } from '../db/chunks.js';
 import type { Database } from '../db/schema.js';
 import { markDisconnected, markReplicaDisconnected, registerAgent, touchLastSeen } from '../agents/repository.js';
-import { appendLog, latestPendingFor, markFinished, markStarted, setClosureSize } from '../deployments/repository.js';
-import { cacheOf, getWorkspaceById } from '../workspaces/workspaces.js';
-import { builtinCaches, effectiveCache } from '../cache/agents.js';
+import {
+  appendLog,
+  deploymentStatus,
+  markFinished,
+  markStarted,
+  newestPendingOrders,
+  pendingOrders,
+  resolveRollbackScripts,
+  setClosureSize,
+  type PendingOrder,
+} from '../deployments/repository.js';
+import { agentCaches } from '../cache/agents.js';
 import type { Metrics } from '../metrics.js';
 
 export interface HubOptions {
@@ -212,18 +219,20 @@ export class AgentHub {
     conn.agentName = row.name;
     this.byAgent.set(row.id, conn);
     if (connectedElsewhere) await this.opts.bus.publish({ kind: 'agent-connected', agentId: row.id, connectionId: conn.connectionId });
-    const workspace = await getWorkspaceById(db, conn.principal.workspaceId);
+    // Deployments queued before the agent ever said which system it runs now get their rollbackScript.
+    await resolveRollbackScripts(db, row.id, hello.system);
+    const workspaceId = conn.principal.workspaceId;
     conn.send({
       type: 'registered',
       agentId: row.id,
-      workspace: workspace.name,
-      cache: await effectiveCache(db, workspace.id, cacheOf(workspace)),
+      workspace: conn.principal.workspaceName,
+      cache: (await agentCaches(db, [workspaceId])).get(workspaceId) ?? null,
       pingIntervalMs: this.opts.pingIntervalMs,
     });
     this.opts.metrics.agentConnections.inc();
     this.changed.add(row.id);
-    this.log.info({ agent: row.name, workspace: workspace.name, version: hello.version }, 'agent connected');
-    await this.deliver([row.id]);
+    this.log.info({ agent: row.name, workspace: conn.principal.workspaceName, version: hello.version }, 'agent connected');
+    await this.deliverNewest([row.id]);
   }
 
   private async onEvent(conn: AgentConnection, agentId: string, message: Exclude<AgentMessage, HelloMessage>): Promise<void> {
@@ -248,7 +257,7 @@ export class AgentHub {
         conn.send({ type: 'deployment.ack', id: message.id });
         this.log.info({ agent: conn.agentName, deployment: message.id, status: message.status }, 'deployment finished');
         await bus.publish({ kind: 'deployment-changed', deploymentIds: [message.id] });
-        await this.deliver([agentId]);
+        await this.deliverNewest([agentId]);
         return;
     }
     await bus.publish({ kind: 'deployment-changed', deploymentIds: [message.id] });
@@ -256,31 +265,34 @@ export class AgentHub {
 
   /** An agent started something that is no longer wanted: tell it to stop if it still can. */
   private async cancelIfClosed(conn: AgentConnection, id: string): Promise<void> {
-    const row = await this.opts.db.selectFrom('deployments').select(['status']).where('id', '=', id).executeTakeFirst();
-    if (row && (row.status === 'Cancelled' || row.status === 'Superseded')) {
-      conn.send({ type: 'deployment.cancel', id, reason: `deployment is ${row.status}` });
-    }
+    const status = conn.agentId ? await deploymentStatus(this.opts.db, conn.agentId, id) : undefined;
+    if (status === 'Cancelled' || status === 'Superseded') conn.send({ type: 'deployment.cancel', id, reason: `deployment is ${status}` });
   }
 
-  /** Sends each of these agents (those connected here) its newest Pending deployment. */
-  async deliver(agentIds: readonly string[]): Promise<void> {
+  /** Sends each of these agents (those connected here) its newest Pending deployment: on hello, after an outcome, on resync. */
+  async deliverNewest(agentIds: readonly string[]): Promise<void> {
     const local = agentIds.filter((id) => this.byAgent.has(id));
-    if (local.length === 0) return;
-    const orders: Map<string, DeploymentOrder> = await latestPendingFor(this.opts.db, local);
-    // Orders without an external cache get their workspace's built-in one: one query for the whole batch.
-    const workspaces = [...orders].filter(([, o]) => !o.cache).map(([agentId]) => this.byAgent.get(agentId)?.principal.workspaceId);
-    const builtin = await builtinCaches(this.opts.db, workspaces.filter((w): w is string => !!w));
-    for (const [agentId, order] of orders) {
-      const conn = this.byAgent.get(agentId);
-      const deployment = order.cache || !conn ? order : { ...order, cache: builtin.get(conn.principal.workspaceId) ?? null };
-      conn?.send({ type: 'deploy', deployment });
+    if (local.length > 0) await this.send(await newestPendingOrders(this.opts.db, local));
+  }
+
+  /** Sends the deployments a 'deploy' event announced to those of their agents connected here. */
+  private async deliverCreated(deployments: readonly { id: string; agentId: string }[]): Promise<void> {
+    const local = deployments.filter((d) => this.byAgent.has(d.agentId)).map((d) => d.id);
+    if (local.length > 0) await this.send(await pendingOrders(this.opts.db, local));
+  }
+
+  /** Sends orders with the cache each agent uses (cache/agents.ts), one query for the whole batch. */
+  private async send(orders: ReadonlyMap<string, PendingOrder>): Promise<void> {
+    const caches = await agentCaches(this.opts.db, [...orders.values()].map((o) => o.workspaceId));
+    for (const { agentId, workspaceId, order } of orders.values()) {
+      this.byAgent.get(agentId)?.send({ type: 'deploy', deployment: { ...order, cache: caches.get(workspaceId) ?? null } });
     }
   }
 
   private onBusEvent(event: BusEvent): void {
     switch (event.kind) {
       case 'deploy':
-        this.deliver(event.agentIds).catch((err) => this.log.error({ err }, 'delivering deployments failed'));
+        this.deliverCreated(event.deployments).catch((err: unknown) => this.log.error({ err }, 'delivering deployments failed'));
         break;
       case 'cancel':
         this.byAgent.get(event.agentId)?.send({ type: 'deployment.cancel', id: event.deploymentId, reason: 'cancelled by a user' });
@@ -297,7 +309,7 @@ export class AgentHub {
         this.closeTokens(new Set([event.tokenId]));
         break;
       case 'resync':
-        this.deliver([...this.byAgent.keys()]).catch((err) => this.log.error({ err }, 'resync failed'));
+        this.deliverNewest([...this.byAgent.keys()]).catch((err: unknown) => this.log.error({ err }, 'resync failed'));
         break;
       case 'deployment-changed':
       case 'agents-changed':
@@ -331,12 +343,8 @@ export class AgentHub {
     const held = [...new Set([...this.all].map((c) => c.principal.tokenId))];
     if (held.length === 0) return;
     try {
-      const gone = new Set(held);
-      for (const part of chunks(held)) {
-        const rows = await this.opts.db.selectFrom('tokens').select('id').where('id', 'in', part).where('revoked_at', 'is', null).execute();
-        for (const r of rows) gone.delete(r.id);
-      }
-      this.closeTokens(gone);
+      const live = await liveTokenIds(this.opts.db, held);
+      this.closeTokens(new Set(held.filter((id) => !live.has(id))));
     } catch (err) {
       this.log.warn({ err }, 'could not check for revoked tokens; retrying next round');
     }

@@ -1,34 +1,42 @@
 /**
- * POST …/activate — deploy.json in, one Pending deployment per agent
- * out (mounted under /api/v1 and /api/v1/workspaces/:workspace). Validation is atomic: every problem (bad names, bad store paths,
- * unknown agents) is reported at once and nothing is created.
+ * POST …/activate — deploy.json in, one Pending deployment per agent out
+ * (mounted per workspace, see mounts.ts). The body is validated by its
+ * schema (a shape that is not a deploy.json is refused with every problem
+ * named); bad names, bad store paths and unknown agents are then reported at
+ * once by the deployment service and nothing is created.
  */
 import type {} from '@fastify/swagger'; // route schema fields: summary, hide
-import type { FastifyInstance } from 'fastify';
-import {
-  ActivateRequestSchema,
-  ActivateResponseSchema,
-  deploySpecProblems,
-  isAgentName,
-  pointer,
-  DroverError,
-  ErrorBodySchema,
-  type ActivateResponse,
-  type DeploySpec,
-  type ErrorDetail,
-} from '@drover/protocol';
-import { findAgentsByName, isOnline, lastSeen } from '../../agents/repository.js';
-import type { ServerContext } from '../../context.js';
+import { TypeGuard } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { ActivateRequestSchema, ActivateResponseSchema, ErrorBodySchema, type ActivateResponse } from '@drover/protocol';
+import { isOnline, lastSeen } from '../../agents/repository.js';
 import { deploymentUrl } from '../../deployments/repository.js';
-import { createAndAnnounce } from './start-deployments.js';
-import { authorize } from '../auth.js';
+import { activate, deploySpecShapeError } from '../../deployments/service.js';
+import { access, workspaceAccess } from '../access.js';
+import type { WorkspaceRoutes } from '../mounts.js';
 
-export async function activateRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
+const shape = TypeCompiler.Compile(ActivateRequestSchema);
+
+/** Validates another part (the :workspace of the named mount) with its TypeBox schema. */
+function validatePart(schema: unknown): (value: unknown) => boolean {
+  if (!TypeGuard.IsSchema(schema)) return () => true;
+  const check = TypeCompiler.Compile(schema);
+  return (value) => check.Check(value);
+}
+
+/** Validates the body with the schema, reporting a wrong shape in deploy.json's own terms. */
+function validateSpec(body: unknown): { value: unknown } | { error: Error } {
+  const error = deploySpecShapeError(body, shape.Check(body));
+  return error ? { error } : { value: body };
+}
+
+export const activateRoutes: WorkspaceRoutes = async (app, ctx) => {
   app.post(
     '/activate',
     {
-      // The schema documents the body; deploySpecProblems validates it, naming every problem.
-      validatorCompiler: () => () => true,
+      config: { access: access.workspace('deploy') },
+      // Only the body is checked in deploy.json's terms; the :workspace of the named mount as usual.
+      validatorCompiler: (part) => (part.httpPart === 'body' ? validateSpec : validatePart(part.schema)),
       schema: {
         summary: 'Start deployments from a deploy.json spec',
         body: ActivateRequestSchema,
@@ -36,58 +44,25 @@ export async function activateRoutes(app: FastifyInstance, ctx: ServerContext): 
       },
     },
     async (request, reply) => {
-      const principal = await authorize(ctx, request, 'deploy');
-      const body: unknown = request.body;
-      const problems: ErrorDetail[] = deploySpecProblems(body);
-      const agentsObj = body && typeof body === 'object' ? (body as { agents?: unknown }).agents : undefined;
-      const names = agentsObj && typeof agentsObj === 'object' && !Array.isArray(agentsObj) ? Object.keys(agentsObj) : [];
-      const found = await findAgentsByName(ctx.db, principal.workspaceId, names);
-      const byName = new Map(found.map((a) => [a.name, a]));
-      // One problem per entry: an entry already reported (bad name, bad path) is not also called unknown.
-      const reported = new Set(problems.map((p) => p.path));
-      const unknown = names.filter((n) => isAgentName(n) && !byName.has(n) && !reported.has(pointer('agents', n)));
-      for (const name of unknown) {
-        problems.push({
-          path: pointer('agents', name),
-          code: 'DROVER_ERR_UNKNOWN_AGENT',
-          message: `unknown agent ${JSON.stringify(name)} in workspace ${principal.workspaceName}`,
-        });
-      }
-      if (problems.length > 0) {
-        const onlyUnknown = problems.every((p) => p.code === 'DROVER_ERR_UNKNOWN_AGENT');
-        throw new DroverError(
-          onlyUnknown ? 'DROVER_ERR_UNKNOWN_AGENT' : 'DROVER_ERR_INVALID_DEPLOY_SPEC',
-          `nothing was deployed: ${problems.map((p) => p.message).join('; ')}`,
-          problems,
-        );
-      }
-      // deploySpecProblems found nothing above: the body is a valid spec (rollbackScript may be null).
-      const spec = body as DeploySpec;
-      const planned = names.map((name) => {
-        const agent = byName.get(name)!;
-        // The rollbackScript is picked by the agent's system; an agent that never connected
-        // has none yet, so its deployment keeps the whole map until it says hello.
-        const rollback = agent.system ? (spec.rollbackScript?.[agent.system] ?? null) : null;
-        const keepAll = !agent.system && spec.rollbackScript ? spec.rollbackScript : null;
-        return { agentId: agent.id, storePath: spec.agents[name as keyof typeof spec.agents]!, rollbackScript: rollback, rollbackScripts: keepAll };
-      });
-      const { activationId, rows } = await createAndAnnounce(ctx, principal, planned);
-      const byAgentId = new Map(found.map((a) => [a.id, a]));
+      const a = workspaceAccess(request);
+      const { created, agents: found } = await activate(ctx, a, request.body);
+      const byAgentId = new Map(found.map((agent) => [agent.id, agent]));
       const now = Date.now();
       const agents: ActivateResponse['agents'] = {};
-      for (const row of rows) {
-        const agent = byAgentId.get(row.agent_id)!;
+      for (const row of created.rows) {
+        const agent = byAgentId.get(row.agent_id);
+        if (!agent) continue;
         agents[agent.name] = {
           id: row.id,
           index: Number(row.index_no),
-          url: deploymentUrl(ctx.publicUrl, principal.workspaceName, row.id),
+          url: deploymentUrl(ctx.publicUrl, a.workspaceName, row.id),
           storePath: row.store_path,
           online: isOnline(agent, ctx.presence, now),
           lastSeenAt: lastSeen(agent),
         };
       }
-      request.log.info({ activation: activationId, agents: rows.length, by: `${principal.actor.kind}:${principal.actor.id}` }, 'activation created');
-      return reply.status(201).send({ activationId, agents });
+      request.log.info({ activation: created.activationId, agents: created.rows.length, by: `${a.actor.kind}:${a.actor.id}` }, 'activation created');
+      return reply.status(201).send({ activationId: created.activationId, agents });
     },
   );
-}
+};

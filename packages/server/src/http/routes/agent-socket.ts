@@ -1,32 +1,15 @@
 /**
- * The agent websocket endpoint. The token is checked before the upgrade, so
- * a bad or revoked token gets a plain HTTP 401 with a JSON error the agent
- * can log, and never a socket.
+ * The agent websocket endpoint. The token is checked before the upgrade (the
+ * route declares the agent action, see access.ts), so a bad or revoked token
+ * gets a plain HTTP 401 with a JSON error the agent can log, and never a
+ * socket.
  */
-import type { FastifyInstance } from 'fastify';
 import { AGENT_WS_PATH } from '@drover/protocol';
-import type { Principal } from '../../auth/tokens.js';
-import type { ServerContext } from '../../context.js';
-import { authenticate } from '../auth.js';
+import { access, tokenAccess } from '../access.js';
+import type { Routes } from '../mounts.js';
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    droverPrincipal?: Principal;
-  }
-}
-
-export async function agentSocketRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
-  app.get(
-    AGENT_WS_PATH,
-    {
-      websocket: true,
-      schema: { hide: true },
-      preValidation: async (request) => {
-        request.droverPrincipal = await authenticate(ctx, request, 'agent');
-      },
-    },
-    (socket, request) => {
-      ctx.hub.accept(socket, request.droverPrincipal!);
-    },
-  );
-}
+export const agentSocketRoutes: Routes = async (app, ctx) => {
+  app.get(AGENT_WS_PATH, { websocket: true, config: { access: access.token('agent') }, schema: { hide: true } }, (socket, request) => {
+    ctx.hub.accept(socket, tokenAccess(request));
+  });
+};

@@ -5,68 +5,69 @@
  * to change, any role to read) use the same endpoints.
  */
 import type {} from '@fastify/swagger'; // route schema fields: summary, hide
-import type { FastifyInstance } from 'fastify';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import {
   CacheCreateRequestSchema,
   CacheListSchema,
-  CacheNameSchema,
+  CacheNameParamsSchema,
   CachePinRequestSchema,
   CacheSchema,
   GcReportSchema,
   GcRequestSchema,
 } from '@drover/protocol';
 import { toCacheApi } from '../../cache/caches-repository.js';
-import type { ServerContext } from '../../context.js';
-import { authorize } from '../auth.js';
+import { access, workspaceAccess } from '../access.js';
+import type { WorkspaceRoutes } from '../mounts.js';
 
-const NameParams = Type.Object({ name: CacheNameSchema });
+const NameParams = CacheNameParamsSchema;
 
-export async function cacheAdminRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
+export const cacheAdminRoutes: WorkspaceRoutes = async (app, ctx) => {
+  const read = { access: access.workspace('read') };
+  const admin = { access: access.workspace('admin') };
   const svc = ctx.cache;
-  app.post<{ Body: Static<typeof CacheCreateRequestSchema> }>(
+  app.post(
     '/caches',
-    { schema: { summary: 'Create a binary cache with its own signing key', body: CacheCreateRequestSchema, response: { 201: CacheSchema } } },
+    { config: admin, schema: { summary: 'Create a binary cache with its own signing key', body: CacheCreateRequestSchema, response: { 201: CacheSchema } } },
     async (request, reply) => {
-      const a = await authorize(ctx, request, 'admin');
+      const a = workspaceAccess(request);
       const created = await svc.createCache(a.workspaceId, request.body.name, { public: request.body.public, trustedKeys: request.body.trustedKeys });
       request.log.info({ cache: created.name, public: created.public === 1, by: `${a.actor.kind}:${a.actor.id}` }, 'cache created');
       return reply.status(201).send(toCacheApi(created, ctx.publicUrl));
     },
   );
 
-  app.get('/caches', { schema: { summary: "The workspace's binary caches, oldest first (agents use the oldest)", response: { 200: CacheListSchema } } }, async (request) => {
-    const a = await authorize(ctx, request, 'read');
+  app.get('/caches', { config: read, schema: { summary: "The workspace's binary caches, oldest first (agents use the oldest)", response: { 200: CacheListSchema } } }, async (request) => {
+    const a = workspaceAccess(request);
     return { caches: (await svc.listCaches(a.workspaceId)).map((c) => toCacheApi(c, ctx.publicUrl)) };
   });
 
-  app.get<{ Params: Static<typeof NameParams> }>(
+  app.get(
     '/caches/:name',
-    { schema: { summary: 'One binary cache: substituter URL and public key', params: NameParams, response: { 200: CacheSchema } } },
+    { config: read, schema: { summary: 'One binary cache: substituter URL and public key', params: NameParams, response: { 200: CacheSchema } } },
     async (request) => {
-      const a = await authorize(ctx, request, 'read');
+      const a = workspaceAccess(request);
       return toCacheApi(await svc.describeCache(request.params.name, a.workspaceId), ctx.publicUrl);
     },
   );
 
-  app.post<{ Params: Static<typeof NameParams>; Body: Static<typeof CachePinRequestSchema> }>(
+  app.post(
     '/caches/:name/pins',
-    { schema: { summary: 'Pin a store path (and its closure) against GC', params: NameParams, body: CachePinRequestSchema, response: { 204: Type.Null() } } },
+    { config: admin, schema: { summary: 'Pin a store path (and its closure) against GC', params: NameParams, body: CachePinRequestSchema, response: { 204: Type.Null() } } },
     async (request, reply) => {
-      const a = await authorize(ctx, request, 'admin');
+      const a = workspaceAccess(request);
       await svc.pin(request.params.name, a.workspaceId, request.body.storePath, request.body.keepDays);
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     },
   );
 
-  app.post<{ Params: Static<typeof NameParams>; Body: Static<typeof GcRequestSchema> }>(
+  app.post(
     '/caches/:name/gc',
-    { schema: { summary: 'Collect garbage (or, with dryRun, say what would go)', params: NameParams, body: GcRequestSchema, response: { 200: GcReportSchema } } },
+    { config: admin, schema: { summary: 'Collect garbage (or, with dryRun, say what would go)', params: NameParams, body: GcRequestSchema, response: { 200: GcReportSchema } } },
     async (request) => {
-      const a = await authorize(ctx, request, 'admin');
+      const a = workspaceAccess(request);
       const report = await svc.collectGarbage(request.params.name, a.workspaceId, { dryRun: request.body.dryRun ?? false, graceSeconds: request.body.graceSeconds });
       request.log.info({ cache: report.cache, dryRun: report.dryRun, deleted: report.deleted.length, bytesFreed: report.bytesFreed }, 'cache GC');
       return report;
     },
   );
-}
+};

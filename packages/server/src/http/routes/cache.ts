@@ -22,11 +22,10 @@ import {
   parseStorePath,
 } from '@drover/protocol';
 import { NAR_COMPRESSIONS } from '@drover/nix';
-import { authorizeCache } from '../../cache/access.js';
 import { MAX_BATCH_BYTES, parseBatch, PathInfoSchema } from '../../cache/batch.js';
 import type { CacheRow } from '../../cache/caches-repository.js';
 import type { ServerContext } from '../../context.js';
-import { authenticate } from '../auth.js';
+import { access, cacheAccess } from '../access.js';
 
 const NameParams = Type.Object({ name: CacheNameSchema });
 const FileParams = Type.Object({ name: CacheNameSchema, file: Type.String({ maxLength: 100 }) });
@@ -99,15 +98,13 @@ async function nixProtocolRoutes(app: FastifyInstance, ctx: ServerContext): Prom
   const base = `${CACHE_PATH_PREFIX}/:name`;
   const hide = { hide: true };
 
-  app.get<{ Params: Static<typeof NameParams> }>(`${base}/nix-cache-info`, { schema: { ...hide, params: NameParams } }, async (request, reply) => {
-    const cache = await svc.findCache(request.params.name);
-    await authorizeCache(ctx, request, reply, cache, 'pull');
+  app.get<{ Params: Static<typeof NameParams> }>(`${base}/nix-cache-info`, { config: { access: access.cache('cache-pull') }, schema: { ...hide, params: NameParams } }, async (request, reply) => {
+    const { cache } = cacheAccess(request);
     return reply.type('text/x-nix-cache-info').header('cache-control', cacheControl(cache, 3600)).send(svc.nixCacheInfo());
   });
 
-  app.get<{ Params: Static<typeof FileParams> }>(`${base}/:file`, { schema: { ...hide, params: FileParams } }, async (request, reply) => {
-    const cache = await svc.findCache(request.params.name);
-    await authorizeCache(ctx, request, reply, cache, 'pull');
+  app.get<{ Params: Static<typeof FileParams> }>(`${base}/:file`, { config: { access: access.cache('cache-pull') }, schema: { ...hide, params: FileParams } }, async (request, reply) => {
+    const { cache } = cacheAccess(request);
     const m = NARINFO_RE.exec(request.params.file);
     const text = m ? await svc.narinfo(cache, m[1]!) : null;
     if (text === null) {
@@ -117,16 +114,14 @@ async function nixProtocolRoutes(app: FastifyInstance, ctx: ServerContext): Prom
     return reply.type('text/x-nix-narinfo').header('cache-control', cacheControl(cache, 300)).send(text);
   });
 
-  app.get<{ Params: Static<typeof FileParams> }>(`${base}/nar/:file`, { schema: { ...hide, params: FileParams } }, async (request, reply) => {
-    const cache = await svc.findCache(request.params.name);
+  app.get<{ Params: Static<typeof FileParams> }>(`${base}/nar/:file`, { config: { access: access.cache('cache-pull') }, schema: { ...hide, params: FileParams } }, async (request, reply) => {
+    const { cache } = cacheAccess(request);
     const file = request.params.file;
     if (request.method === 'HEAD') {
       // HEAD is what `nix copy` asks before uploading: any cache's copy counts (NARs are shared).
-      await authorizeCache(ctx, request, reply, cache, 'pull');
       if (!(await svc.narExists(file))) throw notFound(`nar/${file}`);
       return reply.type('application/x-nix-nar').header('cache-control', cacheControl(cache, 31_536_000, true)).send();
     }
-    await authorizeCache(ctx, request, reply, cache, 'pull');
     const nar = await svc.openNar(cache, file);
     if (!nar) throw notFound(`nar/${file}`);
     return reply
@@ -137,17 +132,15 @@ async function nixProtocolRoutes(app: FastifyInstance, ctx: ServerContext): Prom
       .send(nar.stream);
   });
 
-  app.put<{ Params: Static<typeof NameParams> }>(`${base}/nix-cache-info`, { schema: { ...hide, params: NameParams } }, async (request, reply) => {
-    const cache = await svc.findCache(request.params.name);
-    await authorizeCache(ctx, request, reply, cache, 'push');
+  app.put<{ Params: Static<typeof NameParams> }>(`${base}/nix-cache-info`, { config: { access: access.cache('cache-push') }, schema: { ...hide, params: NameParams } }, async (request, reply) => {
+    const { cache } = cacheAccess(request);
     // The cache describes itself; what `nix copy` writes here is read and ignored.
     await readSmallBody(bodyStream(request), 4096, svc.uploadIdleMs);
     return reply.status(204).send();
   });
 
-  app.put<{ Params: Static<typeof FileParams> }>(`${base}/:file`, { schema: { ...hide, params: FileParams } }, async (request, reply) => {
-    const cache = await svc.findCache(request.params.name);
-    await authorizeCache(ctx, request, reply, cache, 'push');
+  app.put<{ Params: Static<typeof FileParams> }>(`${base}/:file`, { config: { access: access.cache('cache-push') }, schema: { ...hide, params: FileParams } }, async (request, reply) => {
+    const { cache } = cacheAccess(request);
     const m = NARINFO_RE.exec(request.params.file);
     if (!m) throw new DroverError('DROVER_ERR_VALIDATION', `only <hash>.narinfo, nar/<file> and nix-cache-info can be uploaded (got ${JSON.stringify(request.params.file)})`);
     checkDeclaredLength(request, MAX_NARINFO_BYTES, 'narinfo');
@@ -157,9 +150,8 @@ async function nixProtocolRoutes(app: FastifyInstance, ctx: ServerContext): Prom
     return reply.status(204).send();
   });
 
-  app.put<{ Params: Static<typeof FileParams> }>(`${base}/nar/:file`, { schema: { ...hide, params: FileParams } }, async (request, reply) => {
-    const cache = await svc.findCache(request.params.name);
-    await authorizeCache(ctx, request, reply, cache, 'push');
+  app.put<{ Params: Static<typeof FileParams> }>(`${base}/nar/:file`, { config: { access: access.cache('cache-push') }, schema: { ...hide, params: FileParams } }, async (request, reply) => {
+    const { cache } = cacheAccess(request);
     checkDeclaredLength(request, svc.maxNarBytes, 'NAR');
     await svc.putNar(request.params.file, bodyStream(request));
     return reply.status(204).send();
@@ -167,10 +159,9 @@ async function nixProtocolRoutes(app: FastifyInstance, ctx: ServerContext): Prom
 
   app.put<{ Params: Static<typeof NameParams> }>(
     '/api/v1/caches/:name/paths',
-    { schema: { summary: 'Upload one store path (drover push): NAR as the body, its path info in x-drover-path-info', params: NameParams } },
+    { config: { access: access.cache('cache-push') }, schema: { summary: 'Upload one store path (drover push): NAR as the body, its path info in x-drover-path-info', params: NameParams } },
     async (request, reply) => {
-      const cache = await svc.findCache(request.params.name);
-      await authorizeCache(ctx, request, reply, cache, 'push');
+      const { cache } = cacheAccess(request);
       let info: unknown;
       try {
         info = JSON.parse(Buffer.from(String(request.headers[PATH_INFO_HEADER] ?? ''), 'base64url').toString('utf8'));
@@ -189,10 +180,9 @@ async function nixProtocolRoutes(app: FastifyInstance, ctx: ServerContext): Prom
 
   app.post<{ Params: Static<typeof NameParams> }>(
     '/api/v1/caches/:name/paths',
-    { schema: { summary: 'Upload many small store paths at once (drover push): one body, all committed in one transaction; see cache/batch.ts', params: NameParams } },
+    { config: { access: access.cache('cache-push') }, schema: { summary: 'Upload many small store paths at once (drover push): one body, all committed in one transaction; see cache/batch.ts', params: NameParams } },
     async (request, reply) => {
-      const cache = await svc.findCache(request.params.name);
-      await authorizeCache(ctx, request, reply, cache, 'push');
+      const { cache } = cacheAccess(request);
       checkDeclaredLength(request, MAX_BATCH_BYTES, 'push batch');
       const batch = parseBatch(await readBody(bodyStream(request), MAX_BATCH_BYTES, svc.uploadIdleMs));
       await svc.uploadPaths(cache, batch.compression, batch.entries);
@@ -206,10 +196,9 @@ async function cacheApiRoutes(app: FastifyInstance, ctx: ServerContext): Promise
   const svc = ctx.cache;
   app.post<{ Params: Static<typeof NameParams>; Body: Static<typeof MissingRequestSchema> }>(
     '/api/v1/caches/:name/missing',
-    { schema: { summary: 'Which of these store paths the cache lacks (drover push)', params: NameParams, body: MissingRequestSchema, response: { 200: MissingResponseSchema } } },
+    { config: { access: access.cache('cache-push') }, schema: { summary: 'Which of these store paths the cache lacks (drover push)', params: NameParams, body: MissingRequestSchema, response: { 200: MissingResponseSchema } } },
     async (request, reply) => {
-      const cache = await svc.findCache(request.params.name);
-      await authorizeCache(ctx, request, reply, cache, 'push');
+      const { cache } = cacheAccess(request);
       return { missing: await svc.missing(cache, request.body.paths.map(parseStorePath)) };
     },
   );

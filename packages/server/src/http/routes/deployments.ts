@@ -1,7 +1,6 @@
 /** Deployment status, history, logs, cancellation and re-runs (mounted per workspace, see app.ts). */
 import type {} from '@fastify/swagger'; // route schema fields: summary, hide
-import type { FastifyInstance } from 'fastify';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import {
   AgentNameSchema,
   DeploymentListSchema,
@@ -10,23 +9,13 @@ import {
   DeploymentStatusSchema,
   DroverError,
   ErrorBodySchema,
-  Uuid,
+  IdParamsSchema,
 } from '@drover/protocol';
-import type { ServerContext } from '../../context.js';
-import {
-  activationDeployments,
-  cancelDeployment,
-  deploymentJson,
-  getDeployment,
-  listDeployments,
-  readLog,
-  rerunPlan,
-} from '../../deployments/repository.js';
-import { authorize } from '../auth.js';
-import { startDeployments } from './start-deployments.js';
+import { activationDeployments, getDeployment, listDeployments, readLog, toDeploymentApi } from '../../deployments/repository.js';
+import { cancel, rerun } from '../../deployments/service.js';
+import { access, workspaceAccess } from '../access.js';
+import type { WorkspaceRoutes } from '../mounts.js';
 import { streamDeploymentLogs } from '../log-stream.js';
-
-const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 const ListQuery = Type.Object({
   agent: Type.Optional(AgentNameSchema),
   status: Type.Optional(DeploymentStatusSchema),
@@ -39,43 +28,46 @@ function wantsEventStream(accept: string | undefined): boolean {
   return !!accept && accept.includes('text/event-stream');
 }
 
-export async function deploymentRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
-  app.get<{ Querystring: Static<typeof ListQuery> }>(
+export const deploymentRoutes: WorkspaceRoutes = async (app, ctx) => {
+  const read = { access: access.workspace('read') };
+  const deploy = { access: access.workspace('deploy') };
+  app.get(
     '/deployments',
-    { schema: { summary: 'Deployment history, newest first', querystring: ListQuery, response: { 200: DeploymentListSchema } } },
+    { config: read, schema: { summary: 'Deployment history, newest first', querystring: ListQuery, response: { 200: DeploymentListSchema } } },
     async (request) => {
-      const p = await authorize(ctx, request, 'read');
+      const p = workspaceAccess(request);
       const { rows, total } = await listDeployments(ctx.db, p.workspaceId, {
         agentName: request.query.agent,
         status: request.query.status,
         limit: request.query.limit ?? 50,
         offset: request.query.offset,
       });
-      return { deployments: rows.map((r) => deploymentJson(r, ctx.publicUrl)), total };
+      return { deployments: rows.map((r) => toDeploymentApi(r, ctx.publicUrl)), total };
     },
   );
 
-  app.get<{ Params: Static<typeof IdParams> }>(
+  app.get(
     '/deployments/:id',
-    { schema: { summary: 'One deployment', params: IdParams, response: { 200: DeploymentSchema, 404: ErrorBodySchema } } },
+    { config: read, schema: { summary: 'One deployment', params: IdParamsSchema, response: { 200: DeploymentSchema, 404: ErrorBodySchema } } },
     async (request) => {
-      const p = await authorize(ctx, request, 'read');
-      return deploymentJson(await getDeployment(ctx.db, p.workspaceId, request.params.id), ctx.publicUrl);
+      const p = workspaceAccess(request);
+      return toDeploymentApi(await getDeployment(ctx.db, p.workspaceId, request.params.id), ctx.publicUrl);
     },
   );
 
-  app.get<{ Params: Static<typeof IdParams>; Querystring: Static<typeof LogQuery> }>(
+  app.get(
     '/deployments/:id/log',
     {
+      config: read,
       schema: {
         summary: 'A deployment log: JSON, or a live server-sent event stream with Accept: text/event-stream',
-        params: IdParams,
+        params: IdParamsSchema,
         querystring: LogQuery,
         response: { 200: DeploymentLogSchema, 404: ErrorBodySchema },
       },
     },
     async (request, reply) => {
-      const p = await authorize(ctx, request, 'read');
+      const p = workspaceAccess(request);
       const row = await getDeployment(ctx.db, p.workspaceId, request.params.id);
       if (wantsEventStream(request.headers.accept)) {
         // An EventSource that reconnects sends the seq of the last line it got.
@@ -84,65 +76,60 @@ export async function deploymentRoutes(app: FastifyInstance, ctx: ServerContext)
         return streamDeploymentLogs(ctx, request, reply, [row.id], after);
       }
       const lines = await readLog(ctx.db, row.id, request.query.after ?? -1, 100_000);
-      return { deployment: deploymentJson(row, ctx.publicUrl), lines };
+      return { deployment: toDeploymentApi(row, ctx.publicUrl), lines };
     },
   );
 
-  app.post<{ Params: Static<typeof IdParams> }>(
+  app.post(
     '/deployments/:id/cancel',
     {
+      config: deploy,
       schema: {
         summary: 'Cancel a deployment: Pending ones at once (200); InProgress ones are asked to stop and report Cancelled unless activation already began (202)',
-        params: IdParams,
+        params: IdParamsSchema,
         response: { 200: DeploymentSchema, 202: DeploymentSchema, 409: ErrorBodySchema },
       },
     },
     async (request, reply) => {
-      const p = await authorize(ctx, request, 'deploy');
-      const { row, requested } = await cancelDeployment(ctx.db, p.workspaceId, request.params.id, p.actor);
-      await ctx.bus.publish({ kind: 'cancel', agentId: row.agent_id, deploymentId: row.id });
-      if (!requested) await ctx.bus.publish({ kind: 'deployment-changed', deploymentIds: [row.id] });
-      request.log.info({ deployment: row.id, by: `${p.actor.kind}:${p.actor.id}`, requested }, 'deployment cancelled');
-      return reply.status(requested ? 202 : 200).send(deploymentJson(row, ctx.publicUrl));
+      const p = workspaceAccess(request);
+      const { deployment, requested } = await cancel(ctx, p, request.params.id);
+      request.log.info({ deployment: deployment.id, by: `${p.actor.kind}:${p.actor.id}`, requested }, 'deployment cancelled');
+      return reply.status(requested ? 202 : 200).send(deployment);
     },
   );
 
-  app.post<{ Params: Static<typeof IdParams> }>(
+  app.post(
     '/deployments/:id/rerun',
     {
+      config: deploy,
       schema: {
         summary: 'Deploy the same store path to the same agent again, as a new deployment',
-        params: IdParams,
+        params: IdParamsSchema,
         response: { 201: DeploymentSchema, 404: ErrorBodySchema, 409: ErrorBodySchema },
       },
     },
-    async (request, reply) => {
-      const p = await authorize(ctx, request, 'deploy');
-      const row = await getDeployment(ctx.db, p.workspaceId, request.params.id);
-      const [deployment] = await startDeployments(ctx, p, [rerunPlan(row)]);
-      return reply.status(201).send(deployment);
-    },
+    async (request, reply) => reply.status(201).send(await rerun(ctx, workspaceAccess(request), request.params.id)),
   );
 
-  app.get<{ Params: Static<typeof IdParams> }>(
+  app.get(
     '/activations/:id',
-    { schema: { summary: 'The deployments one activate call created', params: IdParams, response: { 200: DeploymentListSchema } } },
+    { config: read, schema: { summary: 'The deployments one activate call created', params: IdParamsSchema, response: { 200: DeploymentListSchema } } },
     async (request) => {
-      const p = await authorize(ctx, request, 'read');
+      const p = workspaceAccess(request);
       const rows = await activationDeployments(ctx.db, p.workspaceId, request.params.id);
       if (rows.length === 0) throw new DroverError('DROVER_ERR_DEPLOYMENT_NOT_FOUND', `activation ${request.params.id} does not exist in this workspace`);
-      return { deployments: rows.map((r) => deploymentJson(r, ctx.publicUrl)) };
+      return { deployments: rows.map((r) => toDeploymentApi(r, ctx.publicUrl)) };
     },
   );
 
-  app.get<{ Params: Static<typeof IdParams> }>(
+  app.get(
     '/activations/:id/events',
-    { schema: { summary: 'Live logs and status of every deployment of one activation (server-sent events)', params: IdParams } },
+    { config: read, schema: { summary: 'Live logs and status of every deployment of one activation (server-sent events)', params: IdParamsSchema } },
     async (request, reply) => {
-      const p = await authorize(ctx, request, 'read');
+      const p = workspaceAccess(request);
       const rows = await activationDeployments(ctx.db, p.workspaceId, request.params.id);
       if (rows.length === 0) throw new DroverError('DROVER_ERR_DEPLOYMENT_NOT_FOUND', `activation ${request.params.id} does not exist in this workspace`);
       return streamDeploymentLogs(ctx, request, reply, rows.map((r) => r.id));
     },
   );
-}
+};

@@ -1,14 +1,14 @@
 /** Liveness, metrics, and the agent's post-activation reachability check. */
 import type {} from '@fastify/swagger'; // route schema fields: summary, hide
-import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import type { ServerContext } from '../../context.js';
-import { authenticate } from '../auth.js';
+import { access } from '../access.js';
+import type { Routes } from '../mounts.js';
 
-export async function healthRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
+export const healthRoutes: Routes = async (app, ctx) => {
   app.get(
     '/api/v1/health',
     {
+      config: { access: access.public },
       schema: {
         summary: 'Liveness of this server process',
         response: {
@@ -24,14 +24,10 @@ export async function healthRoutes(app: FastifyInstance, ctx: ServerContext): Pr
     },
     async () => ({ status: 'ok' as const, database: ctx.dialect, replica: ctx.replicaId, agentsConnected: ctx.hub.size }),
   );
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics of this server process (admin token)' } }, async (request, reply) => {
-    await authenticate(ctx, request, 'admin');
+  app.get('/metrics', { config: { access: access.token('admin') }, schema: { summary: 'Prometheus metrics of this server process (admin token)' } }, async (_request, reply) => {
     return reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
   });
   // Used by a deployment after activation: can this machine still reach the
   // server with its agent token? 204 means yes.
-  app.get('/api/v1/agent/check', async (request, reply) => {
-    await authenticate(ctx, request, 'agent');
-    return reply.status(204).send();
-  });
-}
+  app.get('/api/v1/agent/check', { config: { access: access.token('agent') } }, async (_request, reply) => reply.status(204).send());
+};

@@ -5,19 +5,19 @@
  * the public URL is https.
  */
 import type {} from '@fastify/swagger'; // route schema fields: summary, hide
-import type { FastifyInstance } from 'fastify';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import { DroverError, ErrorBodySchema, LoginRequestSchema, ServerInfoSchema, SessionSchema, type Session } from '@drover/protocol';
 import { verifyPassword } from '../../auth/passwords.js';
 import { createSession, deleteSession, type SignedIn } from '../../auth/sessions.js';
 import { SignInLimiter } from '../../auth/sign-in-limiter.js';
 import { findUserRow, getUser, rolesOf, type UserRoles } from '../../auth/users.js';
-import type { ServerContext } from '../../context.js';
 import { version } from '../../version.js';
-import { visibleWorkspaces } from '../../workspaces/workspaces.js';
-import { authenticateUser, setSessionCookie } from '../auth.js';
+import { visibleWorkspaces } from '../../workspaces/service.js';
+import { setSessionCookie } from '../auth.js';
+import { access, userAccess } from '../access.js';
+import type { Routes } from '../mounts.js';
 
-export async function sessionRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
+export const sessionRoutes: Routes = async (app, ctx) => {
   const limiter = new SignInLimiter();
   const cookieOptions = () => ({ secure: ctx.publicUrl.startsWith('https:'), maxAgeSeconds: Math.floor(ctx.sessionTtlMs / 1000) });
 
@@ -28,14 +28,15 @@ export async function sessionRoutes(app: FastifyInstance, ctx: ServerContext): P
     expiresAt: signedIn.session.expires_at,
   });
 
-  app.get('/api/v1/info', { schema: { summary: 'Server version and public URL (no sign-in needed)', security: [], response: { 200: ServerInfoSchema } } }, async () => ({
+  app.get('/api/v1/info', { config: { access: access.public }, schema: { summary: 'Server version and public URL (no sign-in needed)', security: [], response: { 200: ServerInfoSchema } } }, async () => ({
     version,
     publicUrl: ctx.publicUrl,
   }));
 
-  app.post<{ Body: Static<typeof LoginRequestSchema> }>(
+  app.post(
     '/api/v1/session',
     {
+      config: { access: access.public },
       schema: {
         summary: 'Sign in with a user name and password; sets the session cookie',
         security: [],
@@ -60,23 +61,24 @@ export async function sessionRoutes(app: FastifyInstance, ctx: ServerContext): P
     },
   );
 
-  app.get('/api/v1/session', { schema: { summary: 'The signed-in user, its workspaces and roles, and the CSRF token', response: { 200: SessionSchema, 401: ErrorBodySchema } } }, async (request) => {
-    // authenticateUser already read the roles: they are passed on, not read again.
-    const { signedIn, roles } = await authenticateUser(ctx, request);
-    return sessionJson(signedIn, roles);
-  },
+  app.get(
+    '/api/v1/session',
+    { config: { access: access.user }, schema: { summary: 'The signed-in user, its workspaces and roles, and the CSRF token', response: { 200: SessionSchema, 401: ErrorBodySchema } } },
+    async (request) => {
+      // The hook already read the roles: they are passed on, not read again.
+      const user = userAccess(request);
+      if (!user) throw new DroverError('DROVER_ERR_UNAUTHORIZED', 'not signed in');
+      return sessionJson(user.signedIn, user.roles);
+    },
   );
 
-  app.delete('/api/v1/session', { schema: { summary: 'Sign out', response: { 204: Type.Null() } } }, async (request, reply) => {
-    try {
-      const { signedIn } = await authenticateUser(ctx, request);
-      await deleteSession(ctx.db, signedIn.session.id);
-      request.log.info({ user: signedIn.user.name, session: signedIn.session.id }, 'signed out');
-    } catch (err) {
-      // Signing out of a session that already ended is fine; a forged request is not.
-      if (!(err instanceof DroverError) || err.code === 'DROVER_ERR_CSRF') throw err;
+  app.delete('/api/v1/session', { config: { access: access.signingOut }, schema: { summary: 'Sign out', response: { 204: Type.Null() } } }, async (request, reply) => {
+    const user = userAccess(request);
+    if (user) {
+      await deleteSession(ctx.db, user.signedIn.session.id);
+      request.log.info({ user: user.signedIn.user.name, session: user.signedIn.session.id }, 'signed out');
     }
     setSessionCookie(reply, null, cookieOptions());
-    return reply.status(204).send();
+    return reply.status(204).send(null);
   });
-}
+};

@@ -1,55 +1,38 @@
-/** Token administration of a workspace (admin role or admin token; mounted per workspace, see app.ts). */
+/** Token administration of a workspace (admin role or admin token; mounted per workspace, see mounts.ts). */
 import type {} from '@fastify/swagger'; // route schema fields: summary, hide
-import type { FastifyInstance } from 'fastify';
-import { Type, type Static } from '@sinclair/typebox';
-import {
-  DroverError,
-  ErrorBodySchema,
-  TokenCreateRequestSchema,
-  TokenCreateResponseSchema,
-  TokenListSchema,
-  type AgentName,
-} from '@drover/protocol';
-import { createToken, listTokens, revokeToken, tokenInfo } from '../../auth/tokens.js';
-import type { ServerContext } from '../../context.js';
-import { authorize } from '../auth.js';
+import { Type } from '@sinclair/typebox';
+import { ErrorBodySchema, IdParamsSchema, TokenCreateRequestSchema, TokenCreateResponseSchema, TokenListSchema } from '@drover/protocol';
+import { listTokens } from '../../auth/tokens.js';
+import { issueToken, withdrawToken } from '../../auth/token-service.js';
+import { access, workspaceAccess } from '../access.js';
+import type { WorkspaceRoutes } from '../mounts.js';
 
-const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+export const tokenRoutes: WorkspaceRoutes = async (app, ctx) => {
+  const admin = { access: access.workspace('admin') };
 
-export async function tokenRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
-  app.get('/tokens', { schema: { summary: 'Tokens of the workspace (never their secrets)', response: { 200: TokenListSchema } } }, async (request) => {
-    const p = await authorize(ctx, request, 'admin');
-    return { tokens: await listTokens(ctx.db, p.workspaceId) };
-  });
+  app.get('/tokens', { config: admin, schema: { summary: 'Tokens of the workspace (never their secrets)', response: { 200: TokenListSchema } } }, async (request) => ({
+    tokens: await listTokens(ctx.db, workspaceAccess(request).workspaceId),
+  }));
 
-  app.post<{ Body: Static<typeof TokenCreateRequestSchema> }>(
+  app.post(
     '/tokens',
-    { schema: { summary: 'Create a token; the secret is in this response only', body: TokenCreateRequestSchema, response: { 201: TokenCreateResponseSchema } } },
+    { config: admin, schema: { summary: 'Create a token; the secret is in this response only', body: TokenCreateRequestSchema, response: { 201: TokenCreateResponseSchema } } },
     async (request, reply) => {
-      const p = await authorize(ctx, request, 'admin');
-      const { token, row } = await createToken(ctx.db, {
-        workspaceId: p.workspaceId,
-        kind: request.body.kind,
-        agentName: request.body.agent as AgentName | undefined,
-        description: request.body.description,
-        cacheId: request.body.cache === undefined ? undefined : (await ctx.cache.findCache(request.body.cache, p.workspaceId)).id,
-      });
-      request.log.info({ token: row.id, kind: row.kind, by: `${p.actor.kind}:${p.actor.id}` }, 'token created');
-      return reply.status(201).send({ token, info: tokenInfo(row, p.workspaceName) });
+      const a = workspaceAccess(request);
+      const created = await issueToken(ctx, a, request.body);
+      request.log.info({ token: created.info.id, kind: created.info.kind, by: `${a.actor.kind}:${a.actor.id}` }, 'token created');
+      return reply.status(201).send(created);
     },
   );
 
-  app.delete<{ Params: Static<typeof IdParams> }>(
+  app.delete(
     '/tokens/:id',
-    { schema: { summary: 'Revoke a token; connections using it close at once', params: IdParams, response: { 204: Type.Null(), 404: ErrorBodySchema } } },
+    { config: admin, schema: { summary: 'Revoke a token; connections using it close at once', params: IdParamsSchema, response: { 204: Type.Null(), 404: ErrorBodySchema } } },
     async (request, reply) => {
-      const p = await authorize(ctx, request, 'admin');
-      if (!(await revokeToken(ctx.db, p.workspaceId, request.params.id))) {
-        throw new DroverError('DROVER_ERR_TOKEN_NOT_FOUND', `no token ${JSON.stringify(request.params.id)} in workspace ${p.workspaceName}`);
-      }
-      await ctx.bus.publish({ kind: 'token-revoked', tokenId: request.params.id });
-      request.log.info({ token: request.params.id, by: `${p.actor.kind}:${p.actor.id}` }, 'token revoked');
-      return reply.status(204).send();
+      const a = workspaceAccess(request);
+      await withdrawToken(ctx, a, request.params.id);
+      request.log.info({ token: request.params.id, by: `${a.actor.kind}:${a.actor.id}` }, 'token revoked');
+      return reply.status(204).send(null);
     },
   );
-}
+};

@@ -9,6 +9,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { DroverError } from '@drover/protocol';
+import { access } from '../access.js';
 
 const TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
@@ -50,9 +51,9 @@ export async function webRoutes(app: FastifyInstance, webRoot: string | null): P
   };
 
   const page = async (_request: unknown, reply: FastifyReply) => htmlHeaders(reply).send((await indexHtml()) ?? NOT_BUILT);
-  for (const path of ['/', '/login', '/w/*']) app.get(path, { schema: { hide: true } }, page);
+  for (const path of ['/', '/login', '/w/*']) app.get(path, { config: { access: access.public }, schema: { hide: true } }, page);
 
-  app.get<{ Params: { '*': string } }>('/assets/*', { schema: { hide: true } }, async (request, reply) => {
+  app.get<{ Params: { '*': string } }>('/assets/*', { config: { access: access.public }, schema: { hide: true } }, async (request, reply) => {
     const file = root ? resolve(root, 'assets', request.params['*']) : null;
     const stats = file && file.startsWith(join(root!, 'assets') + sep) ? await stat(file).catch(() => null) : null;
     if (!file || !stats?.isFile()) throw new DroverError('DROVER_ERR_ROUTE_NOT_FOUND', `no asset ${JSON.stringify(request.params['*'])}`);

@@ -1,22 +1,25 @@
 /**
- * Workspaces: the unit of isolation. Agents, tokens and deployments belong to
- * exactly one; a token of one workspace sees nothing of another. The
- * `default` workspace is created on first start.
+ * The `workspaces` table: the unit of isolation. Agents, tokens and
+ * deployments belong to exactly one; a token of one workspace sees nothing of
+ * another. The `default` workspace is created on first start. Rules that span
+ * other tables (what a user sees, deleting with its tokens and grants) are in
+ * service.ts.
  */
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { DroverError, parseWorkspaceName, type CacheConfig, type Workspace } from '@drover/protocol';
+import { DroverError, parseWorkspaceName, type CacheConfig, type Role, type Workspace } from '@drover/protocol';
 import type { Database, WorkspaceRow } from '../db/schema.js';
 import { nowIso } from '../db/time.js';
-import { roleIn, type UserRoles } from '../auth/users.js';
 
 export const DEFAULT_WORKSPACE = 'default';
 
-export function workspaceJson(row: WorkspaceRow): Workspace {
-  return { name: row.name, createdAt: row.created_at, cache: cacheOf(row) };
+/** A workspace as the API shows it; `role` is the caller's, when it has one. */
+export function toWorkspaceApi(row: WorkspaceRow, role?: Role): Workspace {
+  return { name: row.name, createdAt: row.created_at, cache: externalCacheOf(row), ...(role ? { role } : {}) };
 }
 
-export function cacheOf(row: WorkspaceRow): CacheConfig | null {
+/** The external binary cache set on the workspace, if any (see cache/agents.ts for what agents use). */
+export function externalCacheOf(row: Pick<WorkspaceRow, 'cache_substituter' | 'cache_public_key'>): CacheConfig | null {
   return row.cache_substituter && row.cache_public_key
     ? { substituter: row.cache_substituter, publicKey: row.cache_public_key }
     : null;
@@ -62,16 +65,6 @@ export async function ensureDefaultWorkspace(db: Kysely<Database>): Promise<void
     .execute();
 }
 
-/** Workspaces a user can see — all of them for a global role — with the user's role in each. */
-export async function visibleWorkspaces(db: Kysely<Database>, roles: UserRoles): Promise<Workspace[]> {
-  const out: Workspace[] = [];
-  for (const row of await listWorkspaces(db)) {
-    const role = roleIn(roles, row.id);
-    if (role) out.push({ ...workspaceJson(row), role });
-  }
-  return out;
-}
-
 export async function renameWorkspace(db: Kysely<Database>, id: string, name: string): Promise<WorkspaceRow> {
   const valid = parseWorkspaceName(name);
   const taken = await db.selectFrom('workspaces').select('id').where('name', '=', valid).executeTakeFirst();
@@ -80,19 +73,10 @@ export async function renameWorkspace(db: Kysely<Database>, id: string, name: st
   return getWorkspaceById(db, id);
 }
 
-/**
- * Deletes a workspace and, by cascade, its agents, tokens, deployments and
- * logs, and the role grants naming it. Returns the ids of its tokens, whose
- * connections must now close.
- */
-export async function deleteWorkspace(db: Kysely<Database>, id: string): Promise<string[]> {
-  return db.transaction().execute(async (tx) => {
-    const tokens = await tx.selectFrom('tokens').select('id').where('workspace_id', '=', id).execute();
-    await tx.deleteFrom('role_grants').where('workspace_id', '=', id).execute();
-    const r = await tx.deleteFrom('workspaces').where('id', '=', id).executeTakeFirst();
-    if (Number(r.numDeletedRows) === 0) throw new DroverError('DROVER_ERR_WORKSPACE_NOT_FOUND', `workspace ${id} does not exist`);
-    return tokens.map((t) => t.id);
-  });
+/** Deletes the workspace row; agents, tokens, deployments and logs go by cascade (see service.ts). */
+export async function deleteWorkspaceRow(db: Kysely<Database>, id: string): Promise<void> {
+  const r = await db.deleteFrom('workspaces').where('id', '=', id).executeTakeFirst();
+  if (Number(r.numDeletedRows) === 0) throw new DroverError('DROVER_ERR_WORKSPACE_NOT_FOUND', `workspace ${id} does not exist`);
 }
 
 const publicKeyRe = /^[A-Za-z0-9._-]+:[A-Za-z0-9+/]{43}=$/;
@@ -127,4 +111,10 @@ export async function setWorkspaceCache(
     .where('id', '=', workspaceId)
     .execute();
   return getWorkspaceById(db, workspaceId);
+}
+
+/** Several workspaces by id (the hub asks for the caches of the workspaces it delivers to). */
+export async function getWorkspacesByIds(db: Kysely<Database>, ids: readonly string[]): Promise<WorkspaceRow[]> {
+  if (ids.length === 0) return [];
+  return db.selectFrom('workspaces').selectAll().where('id', 'in', ids).execute();
 }
