@@ -6,6 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import pg from 'pg';
 import { freePort } from '../src/ports.js';
 import { DEFAULT_POSTGRES_URLS, dropSchema, findPostgres, probePostgres, randomSchema } from '../src/postgres.js';
 
@@ -31,8 +32,7 @@ test('schema names: random ones are fresh, odd ones are refused before connectin
 
 const pgFound = await findPostgres();
 test('a reachable server: a schema is created and dropped', { skip: pgFound.skip }, async () => {
-  const { default: pg } = await import('pg');
-  const url = String(pgFound.url);
+  const url = pgFound.url ?? assert.fail('no PostgreSQL');
   const schema = randomSchema('drover_support_');
   const client = new pg.Client({ connectionString: url });
   await client.connect();
