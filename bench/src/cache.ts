@@ -16,17 +16,15 @@
  * BENCH_HUGE_MB (unset: no huge phase). Run: `node bench/dist/src/cache.js`.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, statfs, writeFile } from 'node:fs/promises';
+import { rm, statfs, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runOk, tempDir } from '@drover/test-support';
 import { startLatencyProxy } from './latency-proxy.js';
-import { cpuMs, readStatusBytes, resetPeakRss, runOk, sampleRss } from './proc.js';
+import { cpuMs, DROVER, readStatusBytes, resetPeakRss, sampleRss } from './proc.js';
 import { renderTable, type Row } from './table.js';
 
-const ROOT = resolve(fileURLToPath(import.meta.url), '../../../..');
-const DROVER = join(ROOT, 'bin', 'drover');
 const N = Number(process.env['BENCH_PATHS'] ?? 200);
 const BIG_MB = Number(process.env['BENCH_BIG_MB'] ?? 200);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
@@ -262,7 +260,8 @@ async function pushPhase({ dir, port, url, netrc, admin, push, procs }: Bench): 
 }
 
 async function main(): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'drover-bench-cache-'));
+  const work = await tempDir('drover-bench-cache-');
+  const dir = work.path;
   const procs: ChildProcess[] = [];
   try {
     const port = 17_000 + Math.floor(Math.random() * 1000);
@@ -283,7 +282,7 @@ async function main(): Promise<void> {
   } finally {
     for (const p of procs) p.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 300));
-    if (!process.env['BENCH_KEEP']) await rm(dir, { recursive: true, force: true });
+    if (!process.env['BENCH_KEEP']) await work.remove();
   }
 }
 

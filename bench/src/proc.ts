@@ -5,43 +5,21 @@
  * benchmark fails or is interrupted.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, readdirSync, readFileSync, writeFileSync, type WriteStream } from 'node:fs';
-import { createServer } from 'node:net';
-import { constants as osConstants } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createWriteStream, readdirSync, readFileSync, writeFileSync, type WriteStream } from 'node:fs';
+import { droverBin, exitCodeOf, run as runProcess, sleep, waitFor, type RunOptions, type RunResult } from '@drover/test-support';
 
-/** The repository root: the nearest ancestor holding bin/drover. */
-export function repoRoot(): string {
-  const start = dirname(fileURLToPath(import.meta.url));
-  for (let dir = start; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'bin', 'drover')) && existsSync(join(dir, 'bench'))) return dir;
-    if (dirname(dir) === dir) break;
-  }
-  throw new Error(`cannot find bin/drover above ${start}`);
-}
-
-export const ROOT = repoRoot();
-export const DROVER = join(ROOT, 'bin', 'drover');
+export const DROVER = droverBin();
 
 /** Soft open-files limit requested for the server and the load generator (this box's hard limit is 20,000). */
 export const WANTED_NOFILE = 20_000;
 
 const live = new Set<ChildProcess>();
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Deadline-bounded polling. */
-export async function waitFor<T>(what: string, probe: () => T | undefined | null | false, timeoutMs: number, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
+/** Registers a child in `live` until it is gone, so `stopAll` and the exit hook reach it. */
+function track(child: ChildProcess): void {
+  live.add(child);
+  child.once('error', () => live.delete(child));
+  child.once('close', () => live.delete(child));
 }
 
 export interface SpawnOptions {
@@ -68,7 +46,7 @@ export class Proc {
     readonly child: ChildProcess,
     stdoutFile: string | undefined,
   ) {
-    live.add(child);
+    track(child);
     const keep = (c: string) => {
       this.output += c;
       if (this.output.length > 2_000_000) this.output = this.output.slice(-1_000_000);
@@ -83,13 +61,9 @@ export class Proc {
     this.exited = new Promise((r) => {
       child.on('error', (err) => {
         keep(`\n[spawn error: ${err.message}]\n`);
-        live.delete(child);
         r((this.code = 127));
       });
-      child.on('close', (code, signal) => {
-        live.delete(child);
-        r((this.code = code ?? 128 + (signal ? (osConstants.signals[signal] ?? 0) : 0)));
-      });
+      child.on('close', (code, signal) => r((this.code = exitCodeOf(code, signal))));
     });
   }
 
@@ -116,6 +90,7 @@ export class Proc {
         return null;
       },
       timeoutMs,
+      50,
     );
   }
 
@@ -156,67 +131,13 @@ export function spawnDrover(name: string, args: readonly string[], opts: SpawnOp
   return spawnNode(name, DROVER, args, opts);
 }
 
-export interface RunResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly ms: number;
-}
-
-/** Runs a command to completion (killed after `timeoutMs`), collecting its output. */
-export function run(cmd: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
-  const timeoutMs = opts.timeoutMs ?? 300_000;
-  return new Promise((done) => {
-    const t0 = performance.now();
-    const child = spawn(cmd, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    live.add(child);
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    const finish = (code: number, extra = '') => {
-      clearTimeout(timer);
-      live.delete(child);
-      done({
-        code,
-        stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8') + extra + (timedOut ? `\n[killed after ${timeoutMs} ms]\n` : ''),
-        ms: performance.now() - t0,
-      });
-    };
-    child.on('error', (e) => finish(127, `${cmd}: ${e.message}\n`));
-    child.on('close', (code, signal) => finish(code ?? 128 + (signal ? (osConstants.signals[signal] ?? 0) : 0)));
-  });
-}
-
-export async function runOk(cmd: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
-  const r = await run(cmd, args, opts);
-  if (r.code !== 0) {
-    const text = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-20).join('\n');
-    throw new Error(`${cmd} ${args.join(' ')} exited with ${r.code}:\n${text}`);
-  }
-  return r;
+/** The shared runner with the benchmark's default limit (5 minutes); `stopAll` stops the child too. */
+export function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  return runProcess(cmd, args, { timeoutMs: 300_000, ...opts, onSpawn: track });
 }
 
 export function drover(args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<RunResult> {
   return run(process.execPath, [DROVER, ...args], { env, timeoutMs });
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.on('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      srv.close(() => ok(port));
-    });
-  });
 }
 
 export interface Memory {

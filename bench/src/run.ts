@@ -18,26 +18,36 @@
  * (the PID stays node's); `npm run bench` needs no `ulimit` of its own.
  */
 import { randomBytes } from 'node:crypto';
-import { cpus, hostname, totalmem, tmpdir } from 'node:os';
+import { cpus, hostname, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { get as httpGet } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NIX_BASE32_ALPHABET } from '@drover/protocol';
+import {
+  buildFixtures,
+  closureOf,
+  deleteFromStore,
+  dropSchema,
+  fixturePaths,
+  freePort,
+  randomSchema,
+  sleep,
+  startTestCache,
+  tempDir,
+  type TestCache,
+} from '@drover/test-support';
 import { agentName, monotonicMs, type FanoutReport, type LoadConfig, type RegisteredReport, type StatsReport } from './load.js';
-import { buildFixtures, closureOf, deleteFromStore, startBinaryCache, type BinaryCache } from './nix.js';
 import {
   cpuMsSum,
   DROVER,
   drover,
-  freePort,
   openFiles,
   processTree,
   readMemory,
   readMemorySum,
   run,
-  sleep,
   spawnDrover,
   spawnNode,
   stopAll,
@@ -124,10 +134,10 @@ function memNote(m: Memory): string {
 // ── 1 + 2: one real agent: idle memory, then activation latency ────────────
 
 async function agentPhases(workDir: string): Promise<void> {
-  let cache: BinaryCache | undefined;
+  let cache: TestCache | undefined;
   const procs: Proc[] = [];
   try {
-    cache = await startBinaryCache();
+    cache = await startTestCache({ keyName: 'drover-bench-cache' });
     const server = await startDroverServer('server-agent', ['--data-dir', join(workDir, 'data-agent')], workDir);
     procs.push(server.proc);
     const agentToken = await createToken(server, 'agent');
@@ -175,26 +185,27 @@ async function agentPhases(workDir: string): Promise<void> {
       for (let i = 1; i <= ACTIVATE_RUNS; i++) {
         const salt = `bench-${randomBytes(6).toString('hex')}-${i}`;
         progress(`activate run ${i}/${ACTIVATE_RUNS}: building fixtures (salt ${salt}), pushing to the cache, deleting locally`);
-        const fixtures = await buildFixtures(join(workDir, 'markers'), salt);
-        const path = fixtures['plain'];
-        if (!path) throw new Error('make-fixtures.sh printed no "plain" path');
+        const fixtures = await buildFixtures({ markerDir: join(workDir, 'markers'), salt });
+        const path = fixtures.plain;
         const closure = await closureOf(path);
         await cache.push([path]);
         // Every fixture of this salt, so no member of the closure stays alive through a sibling.
-        await deleteFromStore(Object.values(fixtures));
+        await deleteFromStore(fixturePaths(fixtures));
         for (const p of closure) if ((await run('nix-store', ['--check-validity', p])).code === 0) throw new Error(`${p} is still in the store`);
         const spec = join(workDir, `deploy-${i}.json`);
         await writeFile(spec, JSON.stringify({ agents: { 'bench-agent': path } }));
+        const startedAt = performance.now();
         const r = await run(process.execPath, [DROVER, 'activate', spec, '--server', server.url, '--timeout', '120s', '--json'], {
           env: { DROVER_ACTIVATE_TOKEN: activateToken },
           timeoutMs: 180_000,
         });
+        const took = performance.now() - startedAt;
         if (r.code !== 0) throw new Error(`drover activate exited ${r.code}:\n${(r.stdout + r.stderr).trim().split('\n').slice(-15).join('\n')}`);
         if ((await run('nix-store', ['--check-validity', path])).code !== 0) throw new Error(`${path} is not in the store after a successful deployment`);
-        const split = phasesOf(r.stdout, r.ms);
+        const split = phasesOf(r.stdout, took);
         if (split) breakdown.push(split);
-        progress(`activate run ${i}: ${ms(r.ms)} ms${split ? ` (before start ${ms(split[0])}, running ${ms(split[1])}, rest ${ms(split[2])})` : ''}`);
-        times.push(r.ms);
+        progress(`activate run ${i}: ${ms(took)} ms${split ? ` (before start ${ms(split[0])}, running ${ms(split[1])}, rest ${ms(split[2])})` : ''}`);
+        times.push(took);
         closureNote = `"plain" fixture, closure of ${closure.length} paths substituted over HTTP each run`;
       }
       row('activate → Succeeded, median', ms(median(times)), 'ms', `${ACTIVATE_RUNS} runs, whole \`drover activate\` CLI process; ${closureNote}`);
@@ -549,16 +560,6 @@ async function listLatency(url: string, token: string, n = 20): Promise<{ p50: n
   return { p50: percentile(times, 50), p95: percentile(times, 95), n };
 }
 
-async function dropSchema(url: string, schema: string): Promise<void> {
-  const { openDatabase } = await import('@drover/server');
-  const database = await openDatabase({ databaseUrl: url, databaseSchema: 'public', dataDir: tmpdir() });
-  try {
-    await database.db.schema.dropSchema(schema).ifExists().cascade().execute();
-  } finally {
-    await database.close();
-  }
-}
-
 // ── main ────────────────────────────────────────────────────────────────────
 
 async function phase(name: string, fn: () => Promise<void>): Promise<void> {
@@ -574,8 +575,9 @@ async function phase(name: string, fn: () => Promise<void>): Promise<void> {
 
 async function main(): Promise<number> {
   const started = new Date();
-  const workDir = await mkdtemp(join(tmpdir(), 'drover-bench-'));
-  const removeWorkDir = () => (KEEP ? Promise.resolve() : rm(workDir, { recursive: true, force: true }));
+  const work = await tempDir('drover-bench-');
+  const workDir = work.path;
+  const removeWorkDir = () => (KEEP ? Promise.resolve() : work.remove());
   cleanups.add(removeWorkDir);
   await mkdir(join(workDir, 'profiles'), { recursive: true });
   progress(`work dir ${workDir}`);
@@ -584,7 +586,7 @@ async function main(): Promise<number> {
     if (PHASES.has('fanout')) {
       if (BACKENDS.has('sqlite')) await phase('fan-out sqlite', () => fanout('sqlite', ['--data-dir', join(workDir, 'data-fanout')], workDir));
       if (POSTGRES && BACKENDS.has('postgres')) {
-        const schema = `bench_${randomBytes(5).toString('hex')}`;
+        const schema = randomSchema('bench_');
         const drop = () => dropSchema(POSTGRES, schema);
         cleanups.add(drop);
         await phase('fan-out postgres', async () => {

@@ -24,7 +24,8 @@ import { deploymentRoots, markLive, PathGraph } from '../src/cache/gc-mark.js';
 import { findNar, gcPaths, insertNar, touchPaths, upsertPath } from '../src/cache/paths-repository.js';
 import { insertPin } from '../src/cache/pins-repository.js';
 import type { NarStorage } from '../src/cache/storage/storage.js';
-import { BACKENDS, dropSchema, postgresUrl, storePath, type BackendName } from './support.js';
+import { dropSchema, findPostgres, randomSchema } from '@drover/test-support';
+import { backendCases, storePath, type BackendName } from './support.js';
 
 /** Older than any grace period. */
 const OLD = '2020-01-01T00:00:00.000Z';
@@ -58,13 +59,13 @@ async function openTestDatabase(backend: BackendName): Promise<{ database: OpenD
   let url: string | undefined;
   let schema: string | undefined;
   if (backend === 'postgres') {
-    try {
-      url = await postgresUrl();
-    } catch (err) {
+    const target = await findPostgres();
+    if (target.url === undefined) {
       await rm(dataDir, { recursive: true, force: true });
-      return `no PostgreSQL answers: ${String(err).split('\n')[0]}`;
+      return target.skip;
     }
-    schema = `drover_gc_${randomBytes(6).toString('hex')}`;
+    url = target.url;
+    schema = randomSchema('drover_gc_');
   }
   const database = await openDatabase({ dataDir, databaseUrl: url, databaseSchema: schema });
   await migrateToLatest(database);
@@ -151,8 +152,8 @@ class Fixture {
 
 const reasons = (entries: GcReport['kept'] | GcReport['deleted']) => new Map(entries.map((e) => [e.storePath, e.reason]));
 
-for (const backend of BACKENDS) {
-  describe(`cache GC over ${backend}`, () => {
+for (const { backend, skip: backendSkip } of await backendCases()) {
+  describe(`cache GC over ${backend}`, { skip: backendSkip }, () => {
     let skip: string | undefined;
     before(async () => {
       const probe = await Fixture.open(backend);

@@ -7,13 +7,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import pg from 'pg';
 import { decodeWith, DroverClient } from '@drover/client';
-import { repoRoot, run, type RunResult } from './nix.js';
+import { droverBin, dropSchema, freePort, run, waitFor, type RunResult } from '@drover/test-support';
 
-export const DROVER = join(repoRoot(), 'bin', 'drover');
+export { freePort, waitFor } from '@drover/test-support';
+export const DROVER = droverBin();
 export const PG_URL = process.env['DROVER_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 export type BackendKind = 'sqlite' | 'postgres';
@@ -35,38 +34,8 @@ export async function makeBackend(kind: BackendKind, dir: string): Promise<Backe
   return {
     kind,
     flags: ['--database-url', PG_URL, '--database-schema', schema],
-    cleanup: async () => {
-      const client = new pg.Client({ connectionString: PG_URL });
-      await client.connect();
-      try {
-        await client.query(`drop schema if exists ${schema} cascade`);
-      } finally {
-        await client.end();
-      }
-    },
+    cleanup: () => dropSchema(PG_URL, schema),
   };
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
-
-export async function waitFor<T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
 }
 
 /** A running drover process whose combined output is kept for assertions. */

@@ -19,7 +19,7 @@ import {
   readActivations,
   run,
   startTestCache,
-} from './nix.js';
+} from '@drover/test-support';
 
 function ms(since: number): string {
   return `${Math.round(performance.now() - since)} ms`;

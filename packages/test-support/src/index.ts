@@ -1,0 +1,23 @@
+/**
+ * @drover/test-support: what Drover's tests (packages' unit tests, the
+ * end-to-end suite in tests/) and the benchmark (bench/) share, one
+ * implementation each.
+ */
+export { repoRoot, droverBin } from './repo-root.js';
+export { sleep, waitFor } from './wait.js';
+export { freePort } from './ports.js';
+export { tempDir, type TempDir } from './temp-dir.js';
+export { describeFailure, exitCodeOf, run, runOk, type RunOptions, type RunResult } from './run.js';
+export { buildFixtures, FIXTURE_KINDS, fixturePaths, readActivations, type FixtureKind, type Fixtures } from './fixtures.js';
+export { closureOf, deleteFromStore, isInStore } from './store.js';
+export { startTestCache, type TestCache } from './binary-cache.js';
+export {
+  DATABASE_URL_VARIABLE,
+  DEFAULT_POSTGRES_URLS,
+  dropSchema,
+  findPostgres,
+  probePostgres,
+  randomSchema,
+  REQUIRE_POSTGRES_VARIABLE,
+  type PostgresTarget,
+} from './postgres.js';
