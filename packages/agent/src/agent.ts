@@ -14,6 +14,7 @@ import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { currentSystem, resolveProfilePath } from '@drover/nix';
+import { DROVER_VERSION } from '@drover/protocol';
 import {
   MAX_FRAME_BYTES,
   MAX_LOG_LINES_PER_FRAME,
@@ -39,7 +40,7 @@ import {
   type RunnerEvent,
 } from './state.js';
 
-export const AGENT_VERSION = '0.1.0';
+export const AGENT_VERSION: string = DROVER_VERSION;
 
 export interface AgentOptions {
   readonly name: AgentName;

@@ -10,3 +10,4 @@ export * from './schemas.js';
 export * from './messages.js';
 export * from './api.js';
 export * from './cache.js';
+export * from './version.js';
