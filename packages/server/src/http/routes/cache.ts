@@ -9,7 +9,7 @@
  * list, pins, GC) is in cache-admin.ts, mounted per workspace.
  */
 import type {} from '@fastify/swagger'; // route schema fields: summary, hide
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
@@ -19,7 +19,6 @@ import {
   DroverError,
   MissingRequestSchema,
   MissingResponseSchema,
-  StorePathSchema,
   type StorePath,
 } from '@drover/protocol';
 import type { NarCompression } from '@drover/nix';
@@ -27,7 +26,6 @@ import { authorizeCache } from '../../cache/access.js';
 import { MAX_BATCH_BYTES, parseBatch, PathInfoSchema } from '../../cache/batch.js';
 import type { CacheRow } from '../../cache/service.js';
 import type { ServerContext } from '../../context.js';
-import { authenticate } from '../auth.js';
 
 const NameParams = Type.Object({ name: CacheNameSchema });
 const FileParams = Type.Object({ name: CacheNameSchema, file: Type.String({ maxLength: 100 }) });

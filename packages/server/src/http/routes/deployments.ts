@@ -10,7 +10,6 @@ import {
   DeploymentStatusSchema,
   DroverError,
   ErrorBodySchema,
-  Uuid,
 } from '@drover/protocol';
 import type { ServerContext } from '../../context.js';
 import {
