@@ -5,6 +5,7 @@
  * the same string. Bump it with `npm version` at the root.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { DroverError } from './errors.js';
 
 const ROOT_PACKAGE_NAME = 'drover';
 
@@ -17,12 +18,12 @@ function readRootVersion(): string {
       const manifest: unknown = JSON.parse(readFileSync(file, 'utf8'));
       if (typeof manifest === 'object' && manifest !== null && 'name' in manifest && manifest.name === ROOT_PACKAGE_NAME) {
         if ('version' in manifest && typeof manifest.version === 'string') return manifest.version;
-        throw new Error(`${file.pathname} has no "version"`);
+        throw new DroverError('DROVER_ERR_INTERNAL', `${file.pathname} has no "version"`);
       }
     }
     const parent = new URL('../', dir);
     if (parent.href === dir.href)
-      throw new Error(`no package.json named "${ROOT_PACKAGE_NAME}" above ${import.meta.url}: Drover's root package.json must be installed with it`);
+      throw new DroverError('DROVER_ERR_INTERNAL', `no package.json named "${ROOT_PACKAGE_NAME}" above ${import.meta.url}: Drover's root package.json must be installed with it`);
     dir = parent;
   }
 }
