@@ -17,8 +17,8 @@ export default tseslint.config(
     linterOptions: { reportUnusedDisableDirectives: 'error' },
     languageOptions: {
       parserOptions: {
-        // vite.config.ts and this file sit in no tsconfig; every other file is found through its package's tsconfig.
-        projectService: { allowDefaultProject: ['*.js', 'packages/web/vite.config.ts'] },
+        // vite.config.ts and this file sit in no tsconfig and get tsconfig.base.json's options; every other file gets its package's tsconfig.
+        projectService: { allowDefaultProject: ['*.js', 'packages/web/vite.config.ts'], defaultProject: 'tsconfig.base.json' },
         tsconfigRootDir: import.meta.dirname,
       },
     },
