@@ -8,6 +8,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Lint, format and unused-code checks (eslint, prettier, knip) run after the
+# type-check. With LINT_ENFORCE=0 they print their findings but do not fail
+# the run — the tree is not lint-clean yet (issue 11); set to 1 to enforce.
+LINT_ENFORCE="${LINT_ENFORCE:-0}"
+
 echo "== setup: nix"
 bash scripts/setup-nix.sh
 
@@ -35,6 +40,21 @@ echo "== type-check (strict, whole tree)"
 npx tsc -b --force
 # The web UI is type-checked by its own build (run by npm ci); again here so a stale build cannot hide an error.
 npm run --silent typecheck -w @drover/web
+
+# check NAME COMMAND…: runs one lint step; a failure stops the run only when LINT_ENFORCE=1.
+check() {
+  local name=$1; shift
+  if "$@"; then echo "$name: ok"
+  elif [ "$LINT_ENFORCE" = 1 ]; then echo "$name failed" >&2; exit 1
+  else echo "$name: FAILED, not enforced (LINT_ENFORCE=0)"
+  fi
+}
+echo "== lint (eslint: typescript-eslint strict, type-checked)"
+check eslint npm run --silent lint
+echo "== format (prettier --check; npx prettier --write . fixes)"
+check prettier npm run --silent format:check -- --log-level warn
+echo "== unused files, dependencies and exports (knip)"
+check knip npm run --silent knip
 
 echo "== tests"
 mapfile -t unit < <(ls packages/*/dist/test/*.test.js 2>/dev/null || true)

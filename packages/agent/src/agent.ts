@@ -14,14 +14,14 @@ import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { currentSystem, resolveProfilePath } from '@drover/nix';
-import { PROTOCOL_VERSION, type AgentName, type DeploymentOrder, type ServerMessage } from '@drover/protocol';
+import { DROVER_VERSION, PROTOCOL_VERSION, type AgentName, type DeploymentOrder, type ServerMessage } from '@drover/protocol';
 import { ServerConnection } from './connection.js';
 import { appendEntry, finishedEntry } from './journal/entry.js';
 import { Outbox } from './outbox.js';
 import { isAlive, parseStamp } from './process-alive.js';
 import { defaultStateDir, deploymentDir, files, isReported, listDeploymentDirs, pruneReported, readOrder, writeOrder } from './state.js';
 
-export const AGENT_VERSION = '0.1.0';
+export const AGENT_VERSION: string = DROVER_VERSION;
 
 export interface AgentOptions {
   readonly name: AgentName;

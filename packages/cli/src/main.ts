@@ -4,11 +4,9 @@
  * framework code is loaded into the agent).
  */
 import { Command, Option } from 'commander';
-import { DEPLOYMENT_STATUSES, ROLES, TOKEN_KINDS } from '@drover/protocol';
+import { DEPLOYMENT_STATUSES, DROVER_VERSION, ROLES, TOKEN_KINDS } from '@drover/protocol';
 import { reportError } from './output.js';
 import { registerCacheCommands } from './commands/cache-register.js';
-
-const version = '0.1.0';
 
 function run(fn: (...args: never[]) => Promise<unknown>) {
   return async (...args: unknown[]) => {
@@ -46,7 +44,7 @@ const readerOptions = (cmd: Command) =>
 export function buildProgram(): Command {
   const program = new Command('drover')
     .description('Continuous deployment of Nix profiles to fleets of machines')
-    .version(version)
+    .version(DROVER_VERSION)
     .showHelpAfterError('(run with --help for usage)');
 
   program

@@ -6,7 +6,7 @@
  */
 import { DroverError, NIX_BASE32_ALPHABET } from '@drover/protocol';
 
-const DECODE = new Map<string, number>([...NIX_BASE32_ALPHABET].map((c, i) => [c, i]));
+const DECODE = new Map<string, number>(NIX_BASE32_ALPHABET.split('').map((c, i) => [c, i]));
 
 /** Length of the encoding of `bytes` bytes (52 for a SHA-256, 32 for a store path hash). */
 export function nixBase32Length(bytes: number): number {
@@ -20,8 +20,8 @@ export function toNixBase32(bytes: Uint8Array): string {
     const b = n * 5;
     const i = b >> 3;
     const j = b & 7;
-    const c = ((bytes[i] ?? 0) >> j) | (j > 3 && i + 1 < bytes.length ? (bytes[i + 1]! << (8 - j)) & 0xff : 0);
-    out += NIX_BASE32_ALPHABET[c & 0x1f];
+    const c = ((bytes[i] ?? 0) >> j) | (j > 3 && i + 1 < bytes.length ? ((bytes[i + 1] ?? 0) << (8 - j)) & 0xff : 0);
+    out += NIX_BASE32_ALPHABET.charAt(c & 0x1f);
   }
   return out;
 }
@@ -33,14 +33,15 @@ export function fromNixBase32(text: string, bytes: number): Buffer {
   }
   const out = Buffer.alloc(bytes);
   for (let n = 0; n < text.length; n++) {
-    const digit = DECODE.get(text[text.length - 1 - n]!);
-    if (digit === undefined) throw new DroverError('DROVER_ERR_VALIDATION', `${JSON.stringify(text[text.length - 1 - n])} is not a nix base-32 character`);
+    const char = text.charAt(text.length - 1 - n);
+    const digit = DECODE.get(char);
+    if (digit === undefined) throw new DroverError('DROVER_ERR_VALIDATION', `${JSON.stringify(char)} is not a nix base-32 character`);
     const b = n * 5;
     const i = b >> 3;
     const j = b & 7;
-    out[i]! |= (digit << j) & 0xff;
+    out[i] = (out[i] ?? 0) | ((digit << j) & 0xff);
     const carry = digit >> (8 - j);
-    if (i + 1 < bytes) out[i + 1]! |= carry;
+    if (i + 1 < bytes) out[i + 1] = (out[i + 1] ?? 0) | carry;
     else if (carry) throw new DroverError('DROVER_ERR_VALIDATION', `nix base-32 text ${JSON.stringify(text)} overflows ${bytes} bytes`);
   }
   return out;

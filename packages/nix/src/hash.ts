@@ -14,14 +14,24 @@ export const SHA256_BYTES = 32;
 /** A SHA-256 digest (32 bytes). */
 export type Sha256 = Buffer & { readonly __sha256: true };
 
+/** The three spellings Nix reads, each with the decoder of its digits. */
+const HASH_FORMS: readonly (readonly [RegExp, (digits: string) => Buffer])[] = [
+  [/^sha256:([0-9abcdfghijklmnpqrsvwxyz]{52})$/, (digits) => fromNixBase32(digits, SHA256_BYTES)],
+  [/^sha256:([0-9a-f]{64})$/, (digits) => Buffer.from(digits, 'hex')],
+  [/^sha256-([A-Za-z0-9+/]{43}=)$/, (digits) => Buffer.from(digits, 'base64')],
+];
+
 export function parseNixHash(text: string): Sha256 {
   const t = text.trim();
   let digest: Buffer | undefined;
-  let m: RegExpExecArray | null;
-  if ((m = /^sha256:([0-9abcdfghijklmnpqrsvwxyz]{52})$/.exec(t))) digest = fromNixBase32(m[1]!, SHA256_BYTES);
-  else if ((m = /^sha256:([0-9a-f]{64})$/.exec(t))) digest = Buffer.from(m[1]!, 'hex');
-  else if ((m = /^sha256-([A-Za-z0-9+/]{43}=)$/.exec(t))) digest = Buffer.from(m[1]!, 'base64');
-  if (!digest || digest.length !== SHA256_BYTES) {
+  for (const [form, decode] of HASH_FORMS) {
+    const digits = form.exec(t)?.[1];
+    if (digits !== undefined) {
+      digest = decode(digits);
+      break;
+    }
+  }
+  if (digest?.length !== SHA256_BYTES) {
     throw new DroverError('DROVER_ERR_VALIDATION', `${JSON.stringify(t.slice(0, 80))} is not a sha256 hash (sha256:<nix base-32>, sha256:<hex> or sha256-<base64>)`);
   }
   return digest as Sha256;

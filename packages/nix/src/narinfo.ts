@@ -34,10 +34,10 @@ export interface Narinfo {
 
 /** Parses `nar/<file>` into its file hash and compression. */
 export function parseNarFileName(file: string): { fileHash: Sha256; compression: NarCompression } | null {
-  const m = NAR_FILE_PATTERN.exec(file);
-  if (!m) return null;
-  const compression = (Object.entries(NAR_EXTENSIONS) as [NarCompression, string][]).find(([, ext]) => ext === m[2])![0];
-  return { fileHash: parseNixHash(`sha256:${m[1]}`), compression };
+  const [, hash, extension] = NAR_FILE_PATTERN.exec(file) ?? [];
+  const compression = NAR_COMPRESSIONS.find((c) => NAR_EXTENSIONS[c] === extension);
+  if (hash === undefined || compression === undefined) return null;
+  return { fileHash: parseNixHash(`sha256:${hash}`), compression };
 }
 
 export function narFileName(fileHash: Uint8Array, compression: NarCompression): string {

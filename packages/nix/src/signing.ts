@@ -57,9 +57,10 @@ export function parsePublicKey(text: string): VerifyingKey {
 export function generateSigningKey(name: string): SigningKey {
   if (!KEY_NAME_RE.test(name)) throw new DroverError('DROVER_ERR_VALIDATION', `key name ${JSON.stringify(name)} must be 1-128 letters, digits, ".", "_" or "-"`);
   const { privateKey } = generateKeyPairSync('ed25519');
-  const j = privateKey.export({ format: 'jwk' });
-  const seed = Buffer.from(j.d!, 'base64url');
-  const pub = Buffer.from(j.x!, 'base64url');
+  const { d, x } = privateKey.export({ format: 'jwk' });
+  if (d === undefined || x === undefined) throw new DroverError('DROVER_ERR_INTERNAL', 'node:crypto exported an Ed25519 key without its d or x');
+  const seed = Buffer.from(d, 'base64url');
+  const pub = Buffer.from(x, 'base64url');
   return parseSecretKey(`${name}:${Buffer.concat([seed, pub]).toString('base64')}`);
 }
 

@@ -56,8 +56,8 @@ export function closureSizeCommand(path: StorePath): Command {
 export function parseClosureSize(stdout: string): number | null {
   try {
     const parsed: unknown = JSON.parse(stdout);
-    const first = Array.isArray(parsed) ? parsed[0] : parsed && typeof parsed === 'object' ? Object.values(parsed)[0] : undefined;
-    const size = (first as { closureSize?: unknown } | undefined)?.closureSize;
+    const first: unknown = Array.isArray(parsed) ? parsed[0] : parsed && typeof parsed === 'object' ? Object.values(parsed)[0] : undefined;
+    const size = typeof first === 'object' && first !== null && 'closureSize' in first ? first.closureSize : undefined;
     return typeof size === 'number' && Number.isFinite(size) ? size : null;
   } catch {
     return null;

@@ -29,6 +29,18 @@ import {
   toNixBase32,
   verifyNarinfoSig,
 } from '../src/index.js';
+import { isStorePath } from '@drover/protocol';
+
+/** The fields of `nix path-info --json PATH` this file reads (Nix 2.x prints an array of one object). */
+function pathInfoOf(stdout: string): { narHash: string; narSize: number; signatures: string[] } {
+  const parsed: unknown = JSON.parse(stdout);
+  const first: unknown = Array.isArray(parsed) ? parsed[0] : undefined;
+  assert.ok(typeof first === 'object' && first !== null && 'narHash' in first && 'narSize' in first && 'signatures' in first, stdout);
+  const { narHash, narSize, signatures } = first;
+  assert.ok(typeof narHash === 'string' && typeof narSize === 'number' && Array.isArray(signatures), stdout);
+  const sigs: unknown[] = signatures;
+  return { narHash, narSize, signatures: sigs.filter((sig) => typeof sig === 'string') };
+}
 
 const hasNix = (() => {
   try {
@@ -117,9 +129,10 @@ describe('signing', () => {
       execFileSync('bash', ['-c', `echo drover-$RANDOM > ${file}`]);
       const path = execFileSync('nix-store', ['--add', file]).toString().trim();
       execFileSync('nix', ['store', 'sign', '--key-file', join(dir, 'sk'), path]);
-      const pi = JSON.parse(execFileSync('nix', ['path-info', '--json', path]).toString())[0];
-      const ours = signNarinfo(key, { storePath: path as never, narHash: parseNixHash(pi.narHash), narSize: pi.narSize, references: [] });
-      assert.ok((pi.signatures as string[]).includes(ours), `${ours} in ${pi.signatures}`);
+      assert.ok(isStorePath(path), path);
+      const pi = pathInfoOf(execFileSync('nix', ['path-info', '--json', path]).toString());
+      const ours = signNarinfo(key, { storePath: path, narHash: parseNixHash(pi.narHash), narSize: pi.narSize, references: [] });
+      assert.ok(pi.signatures.includes(ours), `${ours} in ${pi.signatures.join(', ')}`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -6,3 +6,4 @@ export * from './api.js';
 export * from './cache.js';
 export * from './schema-decoder.js';
 export * from './params.js';
+export * from './version.js';

@@ -1,2 +1,2 @@
-/** Drover's version, as reported by agents and the API. */
-export const version = '0.1.0';
+/** Drover's version, as reported by agents and the API: the root package.json's, read once in @drover/protocol. */
+export { DROVER_VERSION as version } from '@drover/protocol';

@@ -14,6 +14,7 @@ async function copyText(text: string): Promise<boolean> {
     area.style.opacity = '0';
     document.body.append(area);
     area.select();
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- deprecated, but the only way to copy outside a secure context
     const ok = document.execCommand('copy');
     area.remove();
     return ok;
@@ -22,15 +23,12 @@ async function copyText(text: string): Promise<boolean> {
 
 export function CopyButton({ text, label = 'Copy' }: { text: string; label?: string }) {
   const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle');
+  const copy = async () => {
+    setState((await copyText(text)) ? 'copied' : 'failed');
+    setTimeout(() => setState('idle'), 2000);
+  };
   return (
-    <button
-      type="button"
-      class="button small"
-      onClick={async () => {
-        setState((await copyText(text)) ? 'copied' : 'failed');
-        setTimeout(() => setState('idle'), 2000);
-      }}
-    >
+    <button type="button" class="button small" onClick={() => void copy()}>
       {state === 'copied' ? 'Copied' : state === 'failed' ? 'Select and copy' : label}
     </button>
   );

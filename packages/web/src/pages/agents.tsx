@@ -23,7 +23,8 @@ const PAGE_SIZE = 50;
 export function AgentsPage() {
   const ws = useWorkspace();
   const { query } = useLocation();
-  const status = query.get('status') === 'online' || query.get('status') === 'offline' ? query.get('status')! : '';
+  const statusParam = query.get('status');
+  const status = statusParam === 'online' || statusParam === 'offline' ? statusParam : '';
   const offset = Math.max(0, Number(query.get('offset')) || 0);
   const [search, setSearch] = useState(query.get('q') ?? '');
   const q = useDebounced(search.trim(), 250);

@@ -9,7 +9,7 @@
  * list, pins, GC) is in cache-admin.ts, mounted per workspace.
  */
 import type {} from '@fastify/swagger'; // route schema fields: summary, hide
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
@@ -133,7 +133,6 @@ async function nixProtocolRoutes(app: FastifyInstance, ctx: ServerContext): Prom
   });
 
   app.put<{ Params: Static<typeof NameParams> }>(`${base}/nix-cache-info`, { config: { access: access.cache('cache-push') }, schema: { ...hide, params: NameParams } }, async (request, reply) => {
-    const { cache } = cacheAccess(request);
     // The cache describes itself; what `nix copy` writes here is read and ignored.
     await readSmallBody(bodyStream(request), 4096, svc.uploadIdleMs);
     return reply.status(204).send();
@@ -151,7 +150,6 @@ async function nixProtocolRoutes(app: FastifyInstance, ctx: ServerContext): Prom
   });
 
   app.put<{ Params: Static<typeof FileParams> }>(`${base}/nar/:file`, { config: { access: access.cache('cache-push') }, schema: { ...hide, params: FileParams } }, async (request, reply) => {
-    const { cache } = cacheAccess(request);
     checkDeclaredLength(request, svc.maxNarBytes, 'NAR');
     await svc.putNar(request.params.file, bodyStream(request));
     return reply.status(204).send();
@@ -197,7 +195,7 @@ async function cacheApiRoutes(app: FastifyInstance, ctx: ServerContext): Promise
   app.post<{ Params: Static<typeof NameParams>; Body: Static<typeof MissingRequestSchema> }>(
     '/api/v1/caches/:name/missing',
     { config: { access: access.cache('cache-push') }, schema: { summary: 'Which of these store paths the cache lacks (drover push)', params: NameParams, body: MissingRequestSchema, response: { 200: MissingResponseSchema } } },
-    async (request, reply) => {
+    async (request) => {
       const { cache } = cacheAccess(request);
       return { missing: await svc.missing(cache, request.body.paths.map(parseStorePath)) };
     },
