@@ -121,9 +121,10 @@ async function nixProtocolRoutes(app: FastifyInstance, ctx: ServerContext): Prom
     const cache = await svc.findCache(request.params.name);
     const file = request.params.file;
     if (request.method === 'HEAD') {
-      // HEAD is what `nix copy` asks before uploading: any cache's copy counts (NARs are shared).
+      // HEAD is what `nix copy` asks before uploading: only a NAR this cache serves or was sent counts;
+      // another cache's file is not found, as one that does not exist.
       await authorizeCache(ctx, request, reply, cache, 'pull');
-      if (!(await svc.narExists(file))) throw notFound(`nar/${file}`);
+      if (!(await svc.narVisible(cache, file))) throw notFound(`nar/${file}`);
       return reply.type('application/x-nix-nar').header('cache-control', cacheControl(cache, 31_536_000, true)).send();
     }
     await authorizeCache(ctx, request, reply, cache, 'pull');
@@ -161,7 +162,7 @@ async function nixProtocolRoutes(app: FastifyInstance, ctx: ServerContext): Prom
     const cache = await svc.findCache(request.params.name);
     await authorizeCache(ctx, request, reply, cache, 'push');
     checkDeclaredLength(request, svc.maxNarBytes, 'NAR');
-    await svc.putNar(request.params.file, bodyStream(request));
+    await svc.putNar(cache, request.params.file, bodyStream(request));
     return reply.status(204).send();
   });
 
