@@ -29,16 +29,8 @@ import {
   toNixBase32,
   verifyNarinfoSig,
 } from '../src/index.js';
+import { needsNix } from './needs-nix.js';
 
-const hasNix = (() => {
-  try {
-    execFileSync('nix-store', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-const needsNix = hasNix ? {} : { skip: 'nix-store is not installed (run scripts/setup-nix.sh)' };
 
 describe('nix base-32', () => {
   test('round trips any length', () => {

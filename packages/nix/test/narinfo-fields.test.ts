@@ -12,16 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { checkContentAddress, checkDeriver, checkPathMetadata, formatNarinfo, parseNarinfo, toNixBase32 } from '../src/index.js';
+import { needsNix } from './needs-nix.js';
 
-const hasNix = (() => {
-  try {
-    execFileSync('nix-store', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-const needsNix = hasNix ? {} : { skip: 'nix-store is not installed (run scripts/setup-nix.sh)' };
 
 const invalid = { code: 'DROVER_ERR_NARINFO_INVALID' };
 
