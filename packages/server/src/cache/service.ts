@@ -7,9 +7,9 @@
  * only sees those it serves or was sent: a narinfo may refer to a NAR whose
  * bytes its upload sent (`PUT nar/<file>` to this cache, or `drover push`) or
  * that one of the cache's narinfos uses already — never another cache's file
- * found by name. Narinfos belong to one cache. An upload "touches" the rows it relies on in the same
- * transaction that makes it visible, which is what makes GC safe against a
- * concurrent push (see gc.ts).
+ * found by name. Narinfos belong to one cache. An upload "touches" the rows
+ * it relies on in the same transaction that makes it visible, which is what
+ * makes GC safe against a concurrent push (see gc.ts).
  *
  * This is where the cache's rules live — creating a cache, resolving one by
  * name within a workspace, accepting uploads, pinning and GC; routes call one
