@@ -6,5 +6,6 @@ export * from './system.js';
 export * from './base32.js';
 export * from './hash.js';
 export * from './narinfo.js';
+export * from './narinfo-fields.js';
 export * from './signing.js';
 export * from './nar.js';

@@ -1,11 +1,13 @@
 /**
  * Narinfo files: the per-path metadata of a Nix binary cache
  * (`<hash>.narinfo`). `parseNarinfo` reads what a client uploads and checks
- * every field it relies on; `formatNarinfo` writes the canonical form Nix
- * reads back. Unknown keys are ignored, as Nix does.
+ * every field (the uploader-chosen ones by narinfo-fields.ts's rules);
+ * `formatNarinfo` writes the canonical form Nix reads back and never a value
+ * that could add a line. Unknown keys are ignored, as Nix does.
  */
 import { DroverError, isStorePath, STORE_DIR, type StorePath } from '@drover/protocol';
 import { formatNixHash, parseNixHash, type Sha256 } from './hash.js';
+import { checkPathMetadata, checkPrintable, checkSignature } from './narinfo-fields.js';
 
 export const NAR_COMPRESSIONS = ['none', 'xz', 'zstd'] as const;
 export type NarCompression = (typeof NAR_COMPRESSIONS)[number];
@@ -45,7 +47,8 @@ export function narFileName(fileHash: Uint8Array, compression: NarCompression): 
 }
 
 const MAX_NARINFO_BYTES = 64 * 1024;
-const REFERENCE_RE = /^[0-9abcdfghijklmnpqrsvwxyz]{32}-[A-Za-z0-9+\-._?=]{1,211}$/;
+/** Keys a narinfo holds once at most (Sig may repeat). */
+const SINGLE_KEYS = new Set(['StorePath', 'URL', 'Compression', 'FileHash', 'FileSize', 'NarHash', 'NarSize', 'References', 'Deriver', 'CA']);
 
 function bad(message: string): never {
   throw new DroverError('DROVER_ERR_NARINFO_INVALID', message);
@@ -65,31 +68,41 @@ function hash(field: string, value: string | undefined): Sha256 {
   }
 }
 
-export function parseNarinfo(text: string): Narinfo {
+/** Splits a narinfo into its lines' keys and values; refuses control characters, malformed lines and repeated keys. */
+function readLines(text: string): { fields: Map<string, string>; sigs: string[] } {
   if (Buffer.byteLength(text) > MAX_NARINFO_BYTES) bad(`a narinfo may be at most ${MAX_NARINFO_BYTES} bytes`);
   const fields = new Map<string, string>();
   const sigs: string[] = [];
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
+    checkPrintable('line', line);
     const colon = line.indexOf(': ');
     if (colon <= 0) bad(`line ${JSON.stringify(line.slice(0, 80))} is not "Key: value"`);
     const key = line.slice(0, colon);
     const value = line.slice(colon + 2);
-    if (key === 'Sig') sigs.push(value);
+    if (key === 'Sig') sigs.push(checkSignature(value));
+    else if (SINGLE_KEYS.has(key) && fields.has(key)) bad(`${key} appears more than once`);
     else fields.set(key, value);
   }
+  return { fields, sigs };
+}
+
+export function parseNarinfo(text: string): Narinfo {
+  const { fields, sigs } = readLines(text);
   const storePath = fields.get('StorePath');
   if (!isStorePath(storePath)) bad(`StorePath ${JSON.stringify(storePath ?? null)} is not a store path under ${STORE_DIR}`);
   const url = fields.get('URL') ?? bad('URL is missing');
-  const compression = (fields.get('Compression') ?? 'bzip2') as NarCompression;
-  if (!(NAR_COMPRESSIONS as readonly string[]).includes(compression)) {
-    throw new DroverError('DROVER_ERR_UNSUPPORTED_COMPRESSION', `compression ${JSON.stringify(compression)} is not supported; push with ?compression=zstd (or xz, none)`);
+  const compression = NAR_COMPRESSIONS.find((c) => c === (fields.get('Compression') ?? 'bzip2'));
+  if (!compression) {
+    throw new DroverError('DROVER_ERR_UNSUPPORTED_COMPRESSION', `compression ${JSON.stringify(fields.get('Compression') ?? 'bzip2')} is not supported; push with ?compression=zstd (or xz, none)`);
   }
-  const refsText = fields.get('References') ?? '';
-  const references = refsText.split(' ').filter((r) => r !== '');
-  for (const r of references) if (!REFERENCE_RE.test(r)) bad(`reference ${JSON.stringify(r.slice(0, 80))} is not a store path base name`);
   const deriver = fields.get('Deriver');
-  if (deriver !== undefined && deriver !== 'unknown-deriver' && !REFERENCE_RE.test(deriver)) bad(`Deriver ${JSON.stringify(deriver.slice(0, 80))} is not a store path base name`);
+  const meta = checkPathMetadata({
+    references: (fields.get('References') ?? '').split(' ').filter((r) => r !== ''),
+    deriver: deriver && deriver !== 'unknown-deriver' ? deriver : null,
+    ca: fields.get('CA') ?? null,
+    sigs,
+  });
   return {
     storePath,
     url,
@@ -98,28 +111,36 @@ export function parseNarinfo(text: string): Narinfo {
     fileSize: size('FileSize', fields.get('FileSize')),
     narHash: hash('NarHash', fields.get('NarHash')),
     narSize: size('NarSize', fields.get('NarSize')),
-    references: [...new Set(references)].sort(),
-    deriver: deriver && deriver !== 'unknown-deriver' ? deriver : null,
-    sigs,
-    ca: fields.get('CA') ?? null,
+    ...meta,
   };
 }
 
+/** Whether `text` is a narinfo this module would accept (a stored one from before a rule was added may not be). */
+export function isSoundNarinfo(text: string): boolean {
+  try {
+    parseNarinfo(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The canonical text; a value with a newline or control character is refused, never written into a line. */
 export function formatNarinfo(info: Narinfo): string {
-  const lines = [
-    `StorePath: ${info.storePath}`,
-    `URL: ${info.url}`,
-    `Compression: ${info.compression}`,
-    `FileHash: ${formatNixHash(info.fileHash)}`,
-    `FileSize: ${info.fileSize}`,
-    `NarHash: ${formatNixHash(info.narHash)}`,
-    `NarSize: ${info.narSize}`,
-    `References: ${info.references.join(' ')}`,
+  const lines: Array<[string, string]> = [
+    ['StorePath', info.storePath],
+    ['URL', info.url],
+    ['Compression', info.compression],
+    ['FileHash', formatNixHash(info.fileHash)],
+    ['FileSize', String(info.fileSize)],
+    ['NarHash', formatNixHash(info.narHash)],
+    ['NarSize', String(info.narSize)],
+    ['References', info.references.join(' ')],
   ];
-  if (info.deriver) lines.push(`Deriver: ${info.deriver}`);
-  for (const sig of info.sigs) lines.push(`Sig: ${sig}`);
-  if (info.ca) lines.push(`CA: ${info.ca}`);
-  return lines.join('\n') + '\n';
+  if (info.deriver) lines.push(['Deriver', info.deriver]);
+  for (const sig of info.sigs) lines.push(['Sig', sig]);
+  if (info.ca) lines.push(['CA', info.ca]);
+  return lines.map(([key, value]) => `${key}: ${checkPrintable(key, value)}\n`).join('');
 }
 
 /** `<hash>` of `/nix/store/<hash>-<name>` or of `<hash>-<name>`. */

@@ -75,12 +75,13 @@ export function signNarinfo(key: SigningKey, info: Parameters<typeof fingerprint
   return `${key.name}:${sign(null, Buffer.from(fingerprint(info)), key.privateKey).toString('base64')}`;
 }
 
-/** Whether `sig` (`NAME:base64`) is a valid signature of `info` by one of `keys` (matched by name). */
+/** Whether `sig` (exactly `NAME:base64`, nothing around it) is a valid signature of `info` by one of `keys` (matched by name). */
 export function verifyNarinfoSig(sig: string, info: Parameters<typeof fingerprint>[0], keys: readonly VerifyingKey[]): boolean {
-  const colon = sig.indexOf(':');
-  if (colon <= 0) return false;
-  const name = sig.slice(0, colon);
-  const raw = Buffer.from(sig.slice(colon + 1), 'base64');
+  // Node's base64 decoder skips what is not base64, so the text is matched whole first.
+  const m = /^([^\s:]+):([A-Za-z0-9+/]{86}==)$/.exec(sig);
+  if (!m) return false;
+  const name = m[1]!;
+  const raw = Buffer.from(m[2]!, 'base64');
   if (raw.length !== 64) return false;
   const data = Buffer.from(fingerprint(info));
   return keys.some((k) => k.name === name && verify(null, data, k.publicKey, raw));

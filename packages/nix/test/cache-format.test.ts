@@ -41,16 +41,8 @@ function pathInfoOf(stdout: string): { narHash: string; narSize: number; signatu
   const sigs: unknown[] = signatures;
   return { narHash, narSize, signatures: sigs.filter((sig) => typeof sig === 'string') };
 }
+import { needsNix } from './needs-nix.js';
 
-const hasNix = (() => {
-  try {
-    execFileSync('nix-store', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-const needsNix = hasNix ? {} : { skip: 'nix-store is not installed (run scripts/setup-nix.sh)' };
 
 describe('nix base-32', () => {
   test('round trips any length', () => {

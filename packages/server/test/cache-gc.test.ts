@@ -50,6 +50,9 @@ class RecordingStorage implements NarStorage {
   async delete(keys: readonly string[]): Promise<void> {
     this.deleted.push(...keys);
   }
+  async removeStaleUploads(): Promise<number> {
+    return 0;
+  }
   async close(): Promise<void> {}
 }
 

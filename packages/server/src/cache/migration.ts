@@ -1,4 +1,8 @@
-/** Migration 0003_cache: the built-in binary cache's tables (see tables.ts). */
+/**
+ * The built-in binary cache's migrations (see tables.ts): 0003_cache creates
+ * its tables, 0004_cache_nar_uploads records which cache received a NAR's
+ * bytes (so a narinfo can only refer to a NAR its cache was sent).
+ */
 import type { Kysely, Migration } from 'kysely';
 
 export const cacheMigration: Migration = {
@@ -58,5 +62,21 @@ export const cacheMigration: Migration = {
   },
   async down(db: Kysely<unknown>) {
     for (const table of ['token_caches', 'cache_pins', 'cache_paths', 'cache_nars', 'caches']) await db.schema.dropTable(table).execute();
+  },
+};
+
+export const cacheNarUploadsMigration: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('cache_nar_uploads')
+      .addColumn('cache_id', 'text', (c) => c.notNull().references('caches.id').onDelete('cascade'))
+      .addColumn('file', 'text', (c) => c.notNull().references('cache_nars.file').onDelete('cascade'))
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('cache_nar_uploads_pk', ['cache_id', 'file'])
+      .execute();
+    await db.schema.createIndex('cache_nar_uploads_file').on('cache_nar_uploads').column('file').execute();
+  },
+  async down(db: Kysely<unknown>) {
+    await db.schema.dropTable('cache_nar_uploads').execute();
   },
 };

@@ -1,7 +1,7 @@
 /**
- * The `cache_paths` (each cache's signed narinfos) and `cache_nars` (NAR
- * files shared by every cache) tables, as stored: what reads, uploads and GC
- * ask of them. `touched_at` is what keeps GC off rows an upload relies on:
+ * The `cache_paths` (each cache's signed narinfos), `cache_nars` (NAR files
+ * shared by every cache) and `cache_nar_uploads` (which cache was sent which
+ * NAR) tables, as stored: what reads, uploads and GC ask of them. `touched_at` is what keeps GC off rows an upload relies on:
  * deletes here only remove rows untouched since a cutoff.
  */
 import { sql, type Kysely } from 'kysely';
@@ -57,6 +57,22 @@ export async function upsertPath(db: Kysely<Database>, row: PathRow): Promise<vo
     .execute();
 }
 
+/** Stores a narinfo unless the cache has one for the path; false when it had. */
+export async function insertPath(db: Kysely<Database>, row: PathRow): Promise<boolean> {
+  const inserted = await db.insertInto('cache_paths').values(row).onConflict((oc) => oc.columns(['cache_id', 'store_hash']).doNothing()).executeTakeFirst();
+  return Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0;
+}
+
+/** Replaces the cache's narinfo of the path with `row` (every column but created_at). */
+export async function replacePath(db: Kysely<Database>, row: PathRow): Promise<void> {
+  await db
+    .updateTable('cache_paths')
+    .set({ store_path: row.store_path, nar_file: row.nar_file, nar_size: row.nar_size, refs: row.refs, narinfo: row.narinfo, touched_at: row.touched_at })
+    .where('cache_id', '=', row.cache_id)
+    .where('store_hash', '=', row.store_hash)
+    .execute();
+}
+
 /** Paths held and NAR bytes referred to, per cache (caches without paths are absent). */
 export async function pathStats(db: Kysely<Database>, cacheIds: readonly string[]): Promise<Map<string, PathStats>> {
   const out = new Map<string, PathStats>();
@@ -88,6 +104,27 @@ export async function touchNar(db: Kysely<Database>, file: string, now: string):
 
 export async function findNar(db: Kysely<Database>, file: string): Promise<NarRow | null> {
   return (await db.selectFrom('cache_nars').selectAll().where('file', '=', file).executeTakeFirst()) ?? null;
+}
+
+/** Records that the cache was sent the NAR's bytes (the NAR row exists). */
+export async function recordNarUpload(db: Kysely<Database>, cacheId: string, file: string, now: string): Promise<void> {
+  await db.insertInto('cache_nar_uploads').values({ cache_id: cacheId, file, created_at: now }).onConflict((oc) => oc.columns(['cache_id', 'file']).doNothing()).execute();
+}
+
+/** The NAR, if this cache may use it: a narinfo of the cache refers to it, or the cache was sent its bytes. Another cache's NAR is null, as a missing one. */
+export async function narForCache(db: Kysely<Database>, cacheId: string, file: string): Promise<NarRow | null> {
+  const row = await db
+    .selectFrom('cache_nars')
+    .selectAll()
+    .where('file', '=', file)
+    .where(({ or, exists, selectFrom }) =>
+      or([
+        exists(selectFrom('cache_paths').select(sql<number>`1`.as('one')).where('cache_paths.cache_id', '=', cacheId).whereRef('cache_paths.nar_file', '=', 'cache_nars.file')),
+        exists(selectFrom('cache_nar_uploads').select(sql<number>`1`.as('one')).where('cache_nar_uploads.cache_id', '=', cacheId).whereRef('cache_nar_uploads.file', '=', 'cache_nars.file')),
+      ]),
+    )
+    .executeTakeFirst();
+  return row ?? null;
 }
 
 /** Where a NAR's bytes are, if a narinfo of this cache refers to it. */

@@ -3,10 +3,13 @@
  * verified against what they claim to be, narinfos accepted only when their
  * NAR and every reference are present, and signed by the cache's own key.
  *
- * NARs are shared by all caches (deduplicated by file hash); narinfos belong
- * to one cache. An upload "touches" the rows it relies on in the same
- * transaction that makes it visible, which is what makes GC safe against a
- * concurrent push (see gc.ts).
+ * NARs are shared by all caches (deduplicated by file hash), but a cache
+ * only sees those it serves or was sent: a narinfo may refer to a NAR whose
+ * bytes its upload sent (`PUT nar/<file>` to this cache, or `drover push`) or
+ * that one of the cache's narinfos uses already — never another cache's file
+ * found by name. Narinfos belong to one cache. An upload "touches" the rows
+ * it relies on in the same transaction that makes it visible, which is what
+ * makes GC safe against a concurrent push (see gc.ts).
  *
  * This is where the cache's rules live — creating a cache, resolving one by
  * name within a workspace, accepting uploads, pinning and GC; routes call one
@@ -19,9 +22,11 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import { DroverError, parseCacheName, parseStorePath, STORE_DIR, type GcReport, type StorePath } from '@drover/protocol';
 import {
+  checkPathMetadata,
   formatNarinfo,
   formatNixHash,
   generateSigningKey,
+  isSoundNarinfo,
   parseNarFileName,
   parseNarinfo,
   parseNixHash,
@@ -38,7 +43,22 @@ import { nowIso } from '../db/time.js';
 import { getWorkspaceById } from '../workspaces/repository.js';
 import { allCaches, findCache, insertCache, listCaches, trustedKeysOf, type CacheRow, type CacheView } from './caches-repository.js';
 import { collectGarbage, type GcOptions } from './gc.js';
-import { findNar, insertNar, narinfoText, narOfCache, pathStats, presentPaths, touchNar, touchPaths, upsertPath, type NarRow } from './paths-repository.js';
+import {
+  findNar,
+  insertNar,
+  insertPath,
+  narForCache,
+  narinfoText,
+  narOfCache,
+  pathStats,
+  presentPaths,
+  recordNarUpload,
+  replacePath,
+  touchNar,
+  touchPaths,
+  type NarRow,
+  type PathRow,
+} from './paths-repository.js';
 import { insertPin } from './pins-repository.js';
 import { receiveNar, type ReceivedNar } from './upload.js';
 import { openStorage } from './storage/open.js';
@@ -54,6 +74,13 @@ export interface CacheOptions {
   readonly gcIntervalSeconds?: number | undefined;
   /** An upload body idle this long fails with 408 (default 10 s). */
   readonly uploadIdleMs?: number | undefined;
+  /**
+   * A temporary upload file (local storage) not written to for this long was
+   * left by a killed process and is removed, at start and then this often
+   * (default 1 h; never less than twice the upload idle timeout, so a live
+   * upload of any process sharing the storage is never touched).
+   */
+  readonly staleUploadSeconds?: number | undefined;
   /** Largest accepted NAR file (default 64 GiB). */
   readonly maxNarBytes?: number | undefined;
   /** Priority advertised in nix-cache-info (default 40; cache.nixos.org is 40 too). */
@@ -76,10 +103,12 @@ export class CacheService {
   readonly graceSeconds: number;
   readonly keepDeployments: number;
   readonly uploadIdleMs: number;
+  readonly staleUploadMs: number;
   readonly maxNarBytes: number;
   readonly priority: number;
   private readonly keys = new Map<string, SigningKey>();
   private gcTimer: NodeJS.Timeout | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     readonly db: Kysely<Database>,
@@ -90,6 +119,7 @@ export class CacheService {
     this.graceSeconds = options.gcGraceSeconds ?? 3600;
     this.keepDeployments = options.gcKeepDeployments ?? 3;
     this.uploadIdleMs = options.uploadIdleMs ?? 10_000;
+    this.staleUploadMs = Math.max((options.staleUploadSeconds ?? 3600) * 1000, 2 * this.uploadIdleMs);
     this.maxNarBytes = options.maxNarBytes ?? 64 * 1024 ** 3;
     this.priority = options.priority ?? 40;
   }
@@ -102,12 +132,28 @@ export class CacheService {
       service.gcTimer = setInterval(() => void service.collectAll(), every * 1000);
       service.gcTimer.unref();
     }
+    await service.removeStaleUploads();
+    service.sweepTimer = setInterval(() => void service.removeStaleUploads(), service.staleUploadMs);
+    service.sweepTimer.unref();
     service.log.info({ storage: storage.description }, 'binary cache storage ready');
     return service;
   }
 
+  /** Removes what killed uploads left in storage (see NarStorage.removeStaleUploads); failures are logged, not thrown. */
+  async removeStaleUploads(): Promise<number> {
+    try {
+      const removed = await this.storage.removeStaleUploads(new Date(Date.now() - this.staleUploadMs));
+      if (removed > 0) this.log.info({ removed }, 'removed temporary files of interrupted uploads');
+      return removed;
+    } catch (err) {
+      this.log.warn({ err }, 'could not remove temporary files of interrupted uploads');
+      return 0;
+    }
+  }
+
   async close(): Promise<void> {
     clearInterval(this.gcTimer);
+    clearInterval(this.sweepTimer);
     await this.storage.close();
   }
 
@@ -209,9 +255,13 @@ export class CacheService {
     return narinfoText(this.db, cache.id, storeHash);
   }
 
-  /** Whether any cache holds this NAR file (HEAD during a push: deduplication). */
-  async narExists(file: string): Promise<boolean> {
-    return (await findNar(this.db, file)) !== null;
+  /**
+   * Whether a narinfo of this cache may refer to the NAR file (HEAD during a
+   * push: `nix copy` skips uploading it when true). Another cache's NAR is
+   * absent here, exactly like one that does not exist.
+   */
+  async narVisible(cache: CacheRow, file: string): Promise<boolean> {
+    return (await narForCache(this.db, cache.id, file)) !== null;
   }
 
   /** The NAR's bytes, if a narinfo of this cache refers to it. */
@@ -234,8 +284,17 @@ export class CacheService {
     return receiveNar(body, { storage: this.storage, compression, idleMs: this.uploadIdleMs, maxBytes: this.maxNarBytes });
   }
 
-  /** Records a verified NAR; if an equal one exists, ours is dropped and theirs kept (and touched). */
+  /** Records a verified NAR; if an equal one exists, ours is dropped and theirs kept (and touched). Nothing stays in storage when this fails. */
   private async registerNar(nar: ReceivedNar): Promise<NarRow> {
+    try {
+      return await this.recordNar(nar);
+    } catch (err) {
+      await this.storage.delete([nar.storageKey]).catch(() => {});
+      throw err;
+    }
+  }
+
+  private async recordNar(nar: ReceivedNar): Promise<NarRow> {
     const now = nowIso();
     const row: NarRow = {
       file: nar.file,
@@ -260,13 +319,14 @@ export class CacheService {
     throw new DroverError('DROVER_ERR_NAR_MISMATCH', message);
   }
 
-  /** `PUT nar/<file>` from `nix copy`: the bytes must hash to the name. */
-  async putNar(file: string, body: Readable): Promise<void> {
+  /** `PUT nar/<file>` from `nix copy`: the bytes must hash to the name; the cache may then use the NAR in a narinfo. */
+  async putNar(cache: CacheRow, file: string, body: Readable): Promise<void> {
     const named = parseNarFileName(file);
     if (!named) throw new DroverError('DROVER_ERR_VALIDATION', `${JSON.stringify(file.slice(0, 80))} is not a NAR file name (<nix base-32 sha256>.nar[.xz|.zst])`);
     const nar = await this.receive(body, named.compression);
     if (nar.file !== file) await this.reject(nar, `the upload hashes to ${nar.file}, not ${file} (${nar.fileSize} bytes received); it was corrupted or cut short`);
     await this.registerNar(nar);
+    await recordNarUpload(this.db, cache.id, file, nowIso());
   }
 
   /** `PUT <hash>.narinfo` from `nix copy`: accepted when it matches its NAR and its references are present. */
@@ -276,8 +336,8 @@ export class CacheService {
     const file = /^nar\/(.+)$/.exec(info.url)?.[1];
     const named = file ? parseNarFileName(file) : null;
     if (!file || !named) throw new DroverError('DROVER_ERR_NARINFO_INVALID', `URL ${JSON.stringify(info.url.slice(0, 100))} is not nar/<file>`);
-    const nar = await findNar(this.db, file);
-    if (!nar) throw new DroverError('DROVER_ERR_NAR_MISSING', `upload ${info.url} before the narinfo of ${info.storePath}`);
+    const nar = await narForCache(this.db, cache.id, file);
+    if (!nar) throw new DroverError('DROVER_ERR_NAR_MISSING', `upload ${info.url} to this cache before the narinfo of ${info.storePath}`);
     const problems: string[] = [];
     if (named.compression !== info.compression) problems.push(`Compression ${info.compression} does not match ${file}`);
     if (!named.fileHash.equals(info.fileHash)) problems.push('FileHash does not match the NAR file name');
@@ -294,7 +354,8 @@ export class CacheService {
    * claims are checked against the decompressed bytes.
    */
   async uploadPath(cache: CacheRow, claim: UploadClaim, compression: NarCompression, body: Readable): Promise<void> {
-    await this.accept(cache, claim, await this.receiveClaimed(claim, compression, body));
+    const valid = checkPathMetadata(claim);
+    await this.accept(cache, valid, await this.receiveClaimed(valid, compression, body));
   }
 
   /**
@@ -304,7 +365,8 @@ export class CacheService {
    * any path is refused, none of the batch becomes visible.
    */
   async uploadPaths(cache: CacheRow, compression: NarCompression, entries: ReadonlyArray<{ readonly claim: UploadClaim; readonly body: Readable }>): Promise<void> {
-    const received = await Promise.all(entries.map(async (e) => ({ claim: e.claim, nar: await this.receiveClaimed(e.claim, compression, e.body) })));
+    const claims = entries.map((e) => checkPathMetadata(e.claim));
+    const received = await Promise.all(entries.map(async (e, i) => ({ claim: claims[i]!, nar: await this.receiveClaimed(claims[i]!, compression, e.body) })));
     await this.db.transaction().execute(async (tx) => {
       for (const r of received) await this.commitPath(tx, cache, r.claim, r.nar);
     });
@@ -353,7 +415,7 @@ export class CacheService {
     if (absent.length > 0) {
       throw new DroverError('DROVER_ERR_NAR_MISSING', `${claim.storePath} references ${absent.length} path(s) this cache does not hold (${absent.slice(0, 3).join(', ')}${absent.length > 3 ? ', …' : ''}); push its whole closure`);
     }
-    await upsertPath(tx, {
+    await this.storePath(tx, {
       cache_id: cache.id,
       store_hash: storeHashOf(claim.storePath),
       store_path: claim.storePath,
@@ -364,5 +426,25 @@ export class CacheService {
       created_at: now,
       touched_at: now,
     });
+  }
+
+  /**
+   * The first upload of a path wins; a repeated one only keeps it young —
+   * unless the stored narinfo breaks today's rules (stored before a rule was
+   * added): then this valid upload replaces it, so a poisoned one never sticks.
+   */
+  private async storePath(tx: Transaction<Database>, row: PathRow): Promise<void> {
+    if (await insertPath(tx, row)) return;
+    const stored = await narinfoText(tx, row.cache_id, row.store_hash);
+    if (stored === null) {
+      await insertPath(tx, row); // collected in between
+      return;
+    }
+    if (isSoundNarinfo(stored)) {
+      await touchPaths(tx, row.cache_id, [row.store_hash], row.touched_at);
+      return;
+    }
+    this.log.warn({ storePath: row.store_path }, 'replacing a stored narinfo that fails validation');
+    await replacePath(tx, row);
   }
 }

@@ -1,12 +1,14 @@
 /**
- * The built-in binary cache's tables (migration 0003_cache).
+ * The built-in binary cache's tables (migrations 0003_cache, 0004_cache_nar_uploads).
  *
  * NARs are content-addressed and shared by every cache (`cache_nars`, keyed
  * by their file name `<file hash>.nar.zst`); each cache holds its own
  * narinfos (`cache_paths`), rendered and signed once at upload. `touched_at`
  * on both is bumped whenever an upload relies on a row, so a concurrent GC
  * (which only deletes rows untouched for its grace period) never removes
- * what a push just referenced.
+ * what a push just referenced. `cache_nar_uploads` says which caches were
+ * sent a NAR's bytes: a narinfo may only refer to a NAR its cache serves
+ * already or was sent, never to another cache's file found by name.
  */
 import type { StorePath } from '@drover/protocol';
 import type { NarCompression } from '@drover/nix';
@@ -38,6 +40,13 @@ export interface CacheNarsTable {
   nar_size: number;
   created_at: string;
   touched_at: string;
+}
+
+/** A cache was sent this NAR's bytes (by `PUT nar/<file>`) and has no narinfo using it yet. */
+export interface CacheNarUploadsTable {
+  cache_id: string;
+  file: string;
+  created_at: string;
 }
 
 export interface CachePathsTable {

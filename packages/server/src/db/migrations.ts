@@ -4,7 +4,7 @@
  * migration; add the next one.
  */
 import { type Kysely, type Migration, type MigrationProvider } from 'kysely';
-import { cacheMigration } from '../cache/migration.js';
+import { cacheMigration, cacheNarUploadsMigration } from '../cache/migration.js';
 
 const initial: Migration = {
   async up(db: Kysely<unknown>) {
@@ -132,6 +132,7 @@ export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_users': users,
   '0003_cache': cacheMigration,
+  '0004_cache_nar_uploads': cacheNarUploadsMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

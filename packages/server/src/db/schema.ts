@@ -5,7 +5,7 @@
  */
 import type { Generated, Insertable, Selectable } from 'kysely';
 import type { DeploymentStatus, LogStream, Role, TokenKind } from '@drover/protocol';
-import type { CacheNarsTable, CachePathsTable, CachePinsTable, CachesTable, TokenCachesTable } from '../cache/tables.js';
+import type { CacheNarsTable, CacheNarUploadsTable, CachePathsTable, CachePinsTable, CachesTable, TokenCachesTable } from '../cache/tables.js';
 
 export interface WorkspacesTable {
   id: string;
@@ -126,6 +126,7 @@ export interface Database {
   sessions: SessionsTable;
   caches: CachesTable;
   cache_nars: CacheNarsTable;
+  cache_nar_uploads: CacheNarUploadsTable;
   cache_paths: CachePathsTable;
   cache_pins: CachePinsTable;
   token_caches: TokenCachesTable;

@@ -1,15 +1,33 @@
 /**
  * NARs in a local directory: each upload is written to a temporary file in
- * the same file system and renamed into place once complete, so a reader
- * never sees a partial object and a failed upload leaves nothing behind.
+ * the same file system (`tmp/`) and renamed into place once complete, so a
+ * reader never sees a partial object and a failed upload leaves nothing
+ * behind. A full file system fails the upload with
+ * DROVER_ERR_INSUFFICIENT_STORAGE (507); what a killed process left in `tmp/`
+ * is removed once it is older than the caller's cutoff.
  */
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, unlink } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { DroverError } from '@drover/protocol';
 import type { LocalStorageConfig, NarStorage } from './storage.js';
+
+/** File system errors that mean "no room": a full disk or an exhausted quota. */
+const NO_SPACE = new Set(['ENOSPC', 'EDQUOT']);
+
+function errnoCode(err: unknown): string | undefined {
+  return err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+}
+
+/** A full file system as the client's answer (507, naming the cause); any other error as it is. */
+function asStorageError(err: unknown): unknown {
+  const code = errnoCode(err);
+  if (code === undefined || !NO_SPACE.has(code)) return err;
+  return new DroverError('DROVER_ERR_INSUFFICIENT_STORAGE', `the binary cache's storage has no space left (${code}${code === 'EDQUOT' ? ': disk quota exceeded' : ': no space left on device'}); the upload was not kept`);
+}
 
 export class LocalStorage implements NarStorage {
   private constructor(private readonly root: string) {}
@@ -45,7 +63,7 @@ export class LocalStorage implements NarStorage {
       await rename(tmp, final);
     } catch (err) {
       await unlink(tmp).catch(() => {});
-      throw err;
+      throw asStorageError(err);
     }
   }
 
@@ -59,6 +77,21 @@ export class LocalStorage implements NarStorage {
 
   async delete(keys: readonly string[]): Promise<void> {
     for (const key of keys) await rm(this.path(key), { force: true });
+  }
+
+  async removeStaleUploads(cutoff: Date): Promise<number> {
+    const dir = join(this.root, 'tmp');
+    let removed = 0;
+    for (const name of await readdir(dir)) {
+      const file = join(dir, name);
+      const stat = await lstat(file).catch(() => null);
+      if (!stat?.isFile() || stat.mtimeMs >= cutoff.getTime()) continue;
+      await unlink(file).then(
+        () => removed++,
+        () => {}, // gone already (another process swept it)
+      );
+    }
+    return removed;
   }
 
   async close(): Promise<void> {}

@@ -61,6 +61,11 @@ export class S3Storage implements NarStorage {
     }
   }
 
+  /** Nothing to do here: a failed upload is aborted, and what a crash leaves is incomplete multipart uploads, which the bucket's AbortIncompleteMultipartUpload lifecycle rule removes. */
+  async removeStaleUploads(): Promise<number> {
+    return 0;
+  }
+
   async close(): Promise<void> {
     this.client.destroy();
   }

@@ -16,6 +16,13 @@ export interface NarStorage {
   read(key: string): Promise<Readable | null>;
   /** Removes objects; missing ones are not an error. */
   delete(keys: readonly string[]): Promise<void>;
+  /**
+   * Removes what uploads cut off by a crash (SIGKILL, power loss) left behind
+   * and last wrote to before `cutoff`; returns how many. A live upload writes
+   * at least every upload idle timeout, so a cutoff well before that never
+   * touches one, whichever process (`--workers`, replicas) is receiving it.
+   */
+  removeStaleUploads(cutoff: Date): Promise<number>;
   close(): Promise<void>;
 }
 

@@ -118,8 +118,9 @@ async function nixProtocolRoutes(app: FastifyInstance, ctx: ServerContext): Prom
     const { cache } = cacheAccess(request);
     const file = request.params.file;
     if (request.method === 'HEAD') {
-      // HEAD is what `nix copy` asks before uploading: any cache's copy counts (NARs are shared).
-      if (!(await svc.narExists(file))) throw notFound(`nar/${file}`);
+      // HEAD is what `nix copy` asks before uploading: only a NAR this cache serves or was sent counts;
+      // another cache's file is not found, as one that does not exist.
+      if (!(await svc.narVisible(cache, file))) throw notFound(`nar/${file}`);
       return reply.type('application/x-nix-nar').header('cache-control', cacheControl(cache, 31_536_000, true)).send();
     }
     const nar = await svc.openNar(cache, file);
@@ -150,8 +151,9 @@ async function nixProtocolRoutes(app: FastifyInstance, ctx: ServerContext): Prom
   });
 
   app.put<{ Params: Static<typeof FileParams> }>(`${base}/nar/:file`, { config: { access: access.cache('cache-push') }, schema: { ...hide, params: FileParams } }, async (request, reply) => {
+    const { cache } = cacheAccess(request);
     checkDeclaredLength(request, svc.maxNarBytes, 'NAR');
-    await svc.putNar(request.params.file, bodyStream(request));
+    await svc.putNar(cache, request.params.file, bodyStream(request));
     return reply.status(204).send();
   });
 
