@@ -18,6 +18,8 @@ export interface FakeServer {
   send(message: ServerMessage): void;
   /** Ends the current connection abruptly (the agent reconnects). */
   dropConnection(): void;
+  /** Called after `registered` was sent on a connection. */
+  onRegistered: (socket: WebSocket) => void;
   /** Called for each frame after `hello`, with the connection it came on. */
   onFrame: (message: AgentMessage, socket: WebSocket) => void;
   /** Resolves with the first frame received from now on that `match` accepts. */
@@ -41,6 +43,7 @@ export async function fakeServer(): Promise<FakeServer> {
     send: (message) => current?.send(encodeMessage(message)),
     dropConnection: () => current?.terminate(),
     onFrame: () => {},
+    onRegistered: () => {},
     next: (match, timeoutMs = 10_000) =>
       new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('no matching frame from the agent in time')), timeoutMs);
@@ -67,6 +70,7 @@ export async function fakeServer(): Promise<FakeServer> {
       if (message.type !== 'hello') return server.onFrame(message, socket);
       registrations++;
       socket.send(encodeMessage({ type: 'registered', agentId: '00000000-0000-4000-8000-000000000001', workspace: 'default', cache: null, pingIntervalMs: 60_000 }));
+      server.onRegistered(socket);
     });
   });
   return server;
