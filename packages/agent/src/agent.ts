@@ -205,7 +205,7 @@ export class Agent {
       child.on('error', (err) => this.finishHere(id, dir, `could not start the deployment process: ${err.message}`));
       // A runner that could not even write its PID (a full disk) is noticed here, not by the PID check.
       child.on('exit', (code, signal) => {
-        if (this.outbox.refresh(id)) return;
+        if (!this.outbox.has(id) || this.outbox.refresh(id)) return;
         this.log.error({ deployment: id, code, signal }, 'the deployment process exited without an outcome');
         this.finishHere(id, dir, `the deployment process exited (${signal ?? `code ${code}`}) without recording an outcome; check the profile`);
       });
@@ -231,7 +231,8 @@ export class Agent {
    * can be written, else held by the outbox with the write failure added.
    */
   private finishHere(id: string, dir: string, reason: string): void {
-    if (this.outbox.refresh(id)) return;
+    // Acknowledged already (the runner's exit came after the ack), or an outcome is there.
+    if (!this.outbox.has(id) || this.outbox.refresh(id)) return;
     const failure = tryWrite(() => appendEntry(dir, finishedEntry(id, 'Failed', reason, null)));
     if (failure === null) {
       this.outbox.refresh(id);

@@ -80,6 +80,11 @@ export class Outbox {
     return pending;
   }
 
+  /** Whether the deployment is followed (not acknowledged yet). */
+  has(id: string): boolean {
+    return this.pending.has(id);
+  }
+
   /** The outcome the deployment's journal holds, or null (none yet, or not in the outbox). */
   outcome(id: string): DeploymentFinishedMessage | null {
     return this.pending.get(id)?.outcome ?? null;
