@@ -7,6 +7,11 @@
  * a runner writes stays in its journal until the server acknowledges the
  * outcome, so a restart of the agent, of the server or of the network loses
  * nothing: after every (re)registration the outbox replays it all.
+ *
+ * A write that fails (a full state directory) never stops the agent: an
+ * order it cannot write is reported Failed with the reason, and so is a
+ * runner that ends without an outcome — journaled if possible, else held in
+ * memory by the outbox until the server acknowledges it.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
@@ -18,8 +23,10 @@ import { DROVER_VERSION, PROTOCOL_VERSION, type AgentName, type DeploymentOrder,
 import { ServerConnection } from './connection.js';
 import { appendEntry, finishedEntry } from './journal/entry.js';
 import { Outbox } from './outbox.js';
+import { ReplayWatch } from './replay-watch.js';
 import { isAlive, parseStamp } from './process-alive.js';
 import { defaultStateDir, deploymentDir, files, isReported, listDeploymentDirs, pruneReported, readOrder, writeOrder } from './state.js';
+import { describeWriteFailure, tryWrite } from './write-failure.js';
 
 export const AGENT_VERSION: string = DROVER_VERSION;
 
@@ -36,6 +43,8 @@ export interface AgentOptions {
   readonly pollMs?: number | undefined;
   readonly authRetryMs?: number | undefined;
   readonly backoff?: { initialMs: number; maxMs: number } | undefined;
+  /** How long a connection must stay registered before the reconnect backoff starts over (default 30 s). */
+  readonly healthyAfterMs?: number | undefined;
 }
 
 /** How many reported deployment folders to keep for inspection. */
@@ -49,6 +58,9 @@ export class Agent {
   private readonly log: Logger;
   private readonly connection: ServerConnection;
   private readonly outbox: Outbox;
+  private readonly replayWatch: ReplayWatch;
+  /** The deployments the last replay sent. */
+  private replayed: readonly string[] = [];
   private running: string | null = null;
   private next: DeploymentOrder | null = null;
   private timer: NodeJS.Timeout | undefined;
@@ -72,12 +84,15 @@ export class Agent {
         profile: this.profilePath,
         hostname: hostname().slice(0, 256),
       },
+      healthyAfterMs: opts.healthyAfterMs,
       onRegistered: () => {
-        this.outbox.replay();
+        this.replayed = this.outbox.replay();
         this.superviseRunner();
       },
       onMessage: (m) => this.onMessage(m),
+      onClosed: (closed) => this.replayWatch.closed(closed, this.replayed),
     });
+    this.replayWatch = new ReplayWatch(opts.log);
     this.outbox = new Outbox(this.connection, opts.log);
   }
 
@@ -128,7 +143,7 @@ export class Agent {
         this.receive(message.deployment);
         break;
       case 'deployment.ack':
-        if (this.outbox.acknowledge(message.id)) pruneReported(this.stateDir, KEEP_REPORTED);
+        if (this.outbox.acknowledge(message.id)) this.prune();
         break;
       case 'deployment.cancel':
         if (this.next?.id === message.id) {
@@ -143,7 +158,8 @@ export class Agent {
 
   private receive(order: DeploymentOrder): void {
     const dir = deploymentDir(this.stateDir, order.id);
-    if (existsSync(files.order(dir))) return; // already have it (a re-send after reconnect)
+    // Already have it: a re-send after reconnect, or one whose failure is not acknowledged yet.
+    if (existsSync(files.order(dir)) || this.outbox.outcome(order.id)) return;
     if (this.running) {
       this.log.info({ deployment: order.id, index: order.index, waitingFor: this.running }, 'deployment queued behind the running one');
       this.next = order;
@@ -154,15 +170,24 @@ export class Agent {
 
   private startDeployment(order: DeploymentOrder): void {
     const dir = deploymentDir(this.stateDir, order.id);
-    writeOrder(dir, {
-      deployment: order,
-      agent: this.opts.name,
-      profile: this.profilePath,
-      // The order carries the workspace's cache as it is now, so a cache set after the agent connected applies.
-      cache: order.cache,
-      server: this.opts.server,
-      system: currentSystem(),
-    });
+    const failure = tryWrite(() =>
+      writeOrder(dir, {
+        deployment: order,
+        agent: this.opts.name,
+        profile: this.profilePath,
+        // The order carries the workspace's cache as it is now, so a cache set after the agent connected applies.
+        cache: order.cache,
+        server: this.opts.server,
+        system: currentSystem(),
+      }),
+    );
+    if (failure !== null) {
+      const reason = `could not take the deployment: ${describeWriteFailure(failure, this.stateDir)}; the profile was not changed`;
+      this.log.error({ deployment: order.id, reason }, 'deployment refused: its order cannot be written');
+      this.outbox.hold(dir, finishedEntry(order.id, 'Failed', reason, null));
+      this.ensureTimer();
+      return;
+    }
     this.outbox.add(order.id, dir);
     this.log.info({ deployment: order.id, index: order.index, storePath: order.storePath }, 'deployment received');
     this.spawnRunner(order.id, dir);
@@ -170,21 +195,57 @@ export class Agent {
 
   private spawnRunner(id: string, dir: string): void {
     this.running = id;
-    const out = openSync(`${dir}/runner.log`, 'a', 0o600);
+    const out = this.openRunnerLog(dir);
     try {
       const child = spawn(process.execPath, [runnerPath, dir], {
         detached: true, // own session: survives the agent being killed or restarted
         stdio: ['ignore', out, out],
         env: { ...process.env, DROVER_AGENT_TOKEN: this.opts.token() },
       });
-      child.on('error', (err) => {
-        appendEntry(dir, finishedEntry(id, 'Failed', `could not start the deployment process: ${err.message}`, null));
+      child.on('error', (err) => this.finishHere(id, dir, `could not start the deployment process: ${err.message}`));
+      // A runner that could not even write its PID (a full disk) is noticed here, not by the PID check.
+      child.on('exit', (code, signal) => {
+        if (!this.outbox.has(id) || this.outbox.refresh(id)) return;
+        this.log.error({ deployment: id, code, signal }, 'the deployment process exited without an outcome');
+        this.finishHere(id, dir, `the deployment process exited (${signal ?? `code ${code}`}) without recording an outcome; check the profile`);
       });
       child.unref();
     } finally {
-      closeSync(out);
+      if (typeof out === 'number') closeSync(out);
     }
     this.ensureTimer();
+  }
+
+  /** The runner's stdout/stderr file, or nowhere if it cannot be created. */
+  private openRunnerLog(dir: string): number | 'ignore' {
+    try {
+      return openSync(`${dir}/runner.log`, 'a', 0o600);
+    } catch (err) {
+      this.log.warn({ error: describeWriteFailure(err, this.stateDir) }, 'cannot create runner.log; the deployment process output is discarded');
+      return 'ignore';
+    }
+  }
+
+  /**
+   * Records an outcome the runner could not: appended to the journal if it
+   * can be written, else held by the outbox with the write failure added.
+   */
+  private finishHere(id: string, dir: string, reason: string): void {
+    // Acknowledged already (the runner's exit came after the ack), or an outcome is there.
+    if (!this.outbox.has(id) || this.outbox.refresh(id)) return;
+    const failure = tryWrite(() => appendEntry(dir, finishedEntry(id, 'Failed', reason, null)));
+    if (failure === null) {
+      this.outbox.refresh(id);
+      return;
+    }
+    const full = `${reason}; ${describeWriteFailure(failure, this.stateDir)}`;
+    this.log.error({ deployment: id, reason: full }, 'cannot journal the outcome; reporting it from memory');
+    this.outbox.hold(dir, finishedEntry(id, 'Failed', full, null));
+  }
+
+  private prune(): void {
+    const failure = tryWrite(() => pruneReported(this.stateDir, KEEP_REPORTED));
+    if (failure !== null) this.log.warn({ error: String(failure) }, 'could not remove old deployment folders');
   }
 
   private signalRunner(id: string, reason: string): void {
@@ -214,8 +275,12 @@ export class Agent {
 
   /** Forwards what the journals gained, then looks after the running deployment. */
   private pump(): void {
-    this.outbox.pump();
-    this.superviseRunner();
+    try {
+      this.outbox.pump();
+      this.superviseRunner();
+    } catch (err) {
+      this.log.error({ error: err instanceof Error ? err.message : String(err) }, 'looking after the open deployments failed; trying again');
+    }
     if (this.outbox.size === 0 && !this.running) {
       clearInterval(this.timer);
       this.timer = undefined;
@@ -237,8 +302,7 @@ export class Agent {
     // Read on: it may have finished between our last read and its exit.
     if (this.outbox.refresh(id)) return;
     this.log.error({ deployment: id }, 'the deployment process died without an outcome');
-    appendEntry(dir, finishedEntry(id, 'Failed', 'the deployment process ended without reporting an outcome (killed, or the machine restarted); check the profile', null));
-    this.outbox.refresh(id);
+    this.finishHere(id, dir, 'the deployment process ended without reporting an outcome (killed, or the machine restarted); check the profile');
   }
 
   private onRunnerDone(): void {

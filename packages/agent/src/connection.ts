@@ -6,6 +6,11 @@
  * change with the server's own message, then retried slowly — a token may
  * be fixed server-side without restarting the agent. A silent server (no
  * ping for 2.5 intervals) is treated as gone.
+ *
+ * The backoff starts over only after a registered connection stayed open
+ * `healthyAfterMs`, not at every registration: a server that closes right
+ * after the agent's replay (a frame it cannot store) gets capped exponential
+ * backoff instead of a reconnect a second forever.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
@@ -36,6 +41,22 @@ export interface ConnectionOptions {
   /** Delay after an authentication failure (default 60 s). */
   readonly authRetryMs?: number;
   readonly backoff?: { initialMs: number; maxMs: number };
+  /** How long a registered connection must stay open to count as healthy (default 30 s). */
+  readonly healthyAfterMs?: number;
+  /** Told about every close, before the next attempt is scheduled. */
+  readonly onClosed?: (closed: ClosedConnection) => void;
+}
+
+/** A connection that ended. */
+export interface ClosedConnection {
+  readonly code: number;
+  readonly reason: string;
+  /** It got as far as `registered`. */
+  readonly registered: boolean;
+  /** It stayed registered at least `healthyAfterMs` (the backoff started over). */
+  readonly healthy: boolean;
+  /** Milliseconds until the next attempt. */
+  readonly retryInMs: number;
 }
 
 /** Close codes that waiting will not fix, and the error code that explains each. */
@@ -56,6 +77,7 @@ export class ServerConnection {
   private socket: WebSocket | null = null;
   private stopped = false;
   private registered = false;
+  private registeredAt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private watchdog: NodeJS.Timeout | undefined;
   private silenceLimitMs = 75_000;
@@ -151,15 +173,15 @@ export class ServerConnection {
       const message = decoded.message;
       if (message.type === 'registered') {
         this.registered = true;
-        this.backoff.reset();
+        this.registeredAt = Date.now();
         this.silenceLimitMs = Math.round(message.pingIntervalMs * 2.5);
         if (this.lastProblem) this.opts.log.info('connection restored');
         this.lastProblem = '';
         this.opts.log.info({ workspace: message.workspace, cache: message.cache?.substituter ?? null }, 'registered with the server');
-        this.opts.onRegistered(message);
+        this.handle(() => this.opts.onRegistered(message), message.type);
         return;
       }
-      this.opts.onMessage(message);
+      this.handle(() => this.opts.onMessage(message), message.type);
     });
     socket.on('error', (err) => {
       if (retryMs === null) this.problem(`cannot connect to ${url}: ${err.message}`);
@@ -167,6 +189,8 @@ export class ServerConnection {
     socket.on('close', (code, reasonBuf) => {
       clearTimeout(this.watchdog);
       const wasRegistered = this.registered;
+      const healthy = wasRegistered && Date.now() - this.registeredAt >= (this.opts.healthyAfterMs ?? 30_000);
+      if (healthy) this.backoff.reset();
       this.registered = false;
       if (this.socket === socket) this.socket = null;
       if (this.stopped) return;
@@ -178,8 +202,19 @@ export class ServerConnection {
       } else if (wasRegistered) {
         this.opts.log.warn({ code, reason }, 'disconnected from the server; reconnecting');
       }
-      this.schedule(retryMs ?? this.backoff.next());
+      const retryInMs = retryMs ?? this.backoff.next();
+      this.handle(() => this.opts.onClosed?.({ code, reason, registered: wasRegistered, healthy, retryInMs }), 'close');
+      this.schedule(retryInMs);
     });
+  }
+
+  /** Runs a handler of the agent's: whatever it throws is logged, never fatal to the connection. */
+  private handle(run: () => void, what: string): void {
+    try {
+      run();
+    } catch (err) {
+      this.opts.log.error({ error: err instanceof Error ? err.message : String(err), message: what }, 'handling a server message failed');
+    }
   }
 
   private schedule(delayMs: number): void {

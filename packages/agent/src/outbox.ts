@@ -9,6 +9,12 @@
  * its first line — events are idempotent on the server, and whatever the
  * previous connection lost is in there. `deployment.ack` (sent by the server
  * once it has stored an outcome) forgets that deployment for good.
+ *
+ * An outcome the agent decided itself but could not journal (its state
+ * directory is full) is held in memory instead, sent like the journal's and
+ * replayed after it until acknowledged. Failing to mark an acknowledged
+ * deployment reported loses nothing: the journal stays, and after a restart
+ * it is replayed and acknowledged again.
  */
 import type { Logger } from 'pino';
 import type { AgentMessage, DeploymentFinishedMessage } from '@drover/protocol';
@@ -16,6 +22,7 @@ import { framesOf } from './frames.js';
 import type { JournalEntry } from './journal/entry.js';
 import { JournalReader } from './journal/reader.js';
 import { files, markReported } from './state.js';
+import { tryWrite } from './write-failure.js';
 
 /** What the outbox needs of the server connection. */
 export interface OutboxConnection {
@@ -29,6 +36,8 @@ interface Pending {
   readonly dir: string;
   readonly reader: JournalReader;
   outcome: DeploymentFinishedMessage | null;
+  /** An outcome that is not in the journal (it could not be written): sent from memory. */
+  held: DeploymentFinishedMessage | null;
 }
 
 export class Outbox {
@@ -45,13 +54,35 @@ export class Outbox {
 
   /** Follows the journal in `dir` of deployment `id` (from its order); reads what it holds already. */
   add(id: string, dir: string): void {
+    this.follow(id, dir);
+  }
+
+  /**
+   * Reports an outcome that could not be journaled: kept in memory and sent
+   * until acknowledged — unless the journal already holds one, which wins.
+   */
+  hold(dir: string, outcome: DeploymentFinishedMessage): void {
+    const pending = this.pending.get(outcome.id) ?? this.follow(outcome.id, dir);
+    if (pending.outcome) return;
+    pending.held = outcome;
+    this.noteOutcome(pending, [outcome]);
+    if (this.connection.isRegistered) this.connection.send(outcome);
+  }
+
+  private follow(id: string, dir: string): Pending {
     const reader = new JournalReader(files.events(dir), {
       deploymentId: id,
       onSkipped: (line, error) => this.log.warn({ deployment: id, line: line.slice(0, 200), error }, 'skipping an unreadable journal line'),
     });
-    const pending: Pending = { id, dir, reader, outcome: null };
+    const pending: Pending = { id, dir, reader, outcome: null, held: null };
     this.pending.set(id, pending);
     this.pumpOne(pending);
+    return pending;
+  }
+
+  /** Whether the deployment is followed (not acknowledged yet). */
+  has(id: string): boolean {
+    return this.pending.has(id);
   }
 
   /** The outcome the deployment's journal holds, or null (none yet, or not in the outbox). */
@@ -59,10 +90,12 @@ export class Outbox {
     return this.pending.get(id)?.outcome ?? null;
   }
 
-  /** After a (re)registration: sends every unacknowledged journal again from its start. */
-  replay(): void {
+  /** After a (re)registration: sends every unacknowledged journal again from its start; returns their deployment ids. */
+  replay(): string[] {
     for (const pending of this.pending.values()) pending.reader.rewind();
     this.pump();
+    for (const { held } of this.pending.values()) if (held && !this.connection.send(held)) break;
+    return [...this.pending.keys()];
   }
 
   /** Reads what every journal gained since the last look, and sends it if registered. */
@@ -81,8 +114,12 @@ export class Outbox {
   acknowledge(id: string): boolean {
     const pending = this.pending.get(id);
     if (!pending?.outcome) return false;
-    markReported(pending.dir);
     this.pending.delete(id);
+    const failure = tryWrite(() => markReported(pending.dir));
+    if (failure !== null) {
+      const error = failure instanceof Error ? failure.message : String(failure);
+      this.log.warn({ deployment: id, error }, 'the server stored the outcome, but it could not be marked reported here; it will be replayed (and acknowledged again) after a restart');
+    }
     return true;
   }
 

@@ -46,12 +46,21 @@ export const files = {
   reported: (dir: string) => join(dir, 'reported'),
 };
 
-/** Writes the order atomically (temp file, then rename); the token is never written. */
+/**
+ * Writes the order atomically (temp file, then rename); the token is never
+ * written. On failure (a full disk) the half-made folder is removed again,
+ * so it neither holds space nor looks like a deployment, and the error is thrown.
+ */
 export function writeOrder(dir: string, order: RunnerOrder): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const tmp = `${files.order(dir)}.tmp`;
-  writeFileSync(tmp, JSON.stringify(order), { mode: 0o600 });
-  renameSync(tmp, files.order(dir));
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const tmp = `${files.order(dir)}.tmp`;
+    writeFileSync(tmp, JSON.stringify(order), { mode: 0o600 });
+    renameSync(tmp, files.order(dir));
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
 }
 
 export function readOrder(dir: string): RunnerOrder {

@@ -85,6 +85,10 @@ export const ERRORS = {
     status: 404,
     hint: 'List the agents of this workspace with `drover agents`.',
   },
+  DROVER_ERR_AGENT_STATE_UNWRITABLE: {
+    status: 507,
+    hint: "Free space on (or fix the permissions of) the agent's state directory, then deploy again; the agent keeps running and reports what it could not record.",
+  },
   DROVER_ERR_DEPLOYMENT_NOT_FOUND: {
     status: 404,
     hint: 'List deployments with `drover deployments`; deployment ids are UUIDs.',

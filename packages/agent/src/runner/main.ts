@@ -6,12 +6,22 @@
  * killed or restarted — NixOS restarts the agent's unit during a switch —
  * while the deployment goes on; the outcome lands in the events file either
  * way. SIGTERM means "cancel": honoured before activation, ignored after.
+ *
+ * An outcome that cannot be written (a full state directory) is retried for
+ * OUTCOME_RETRY_MS; if it still cannot, the runner exits with
+ * EXIT_UNRECORDED and the agent reports the deployment Failed itself.
  */
 import { writeFileSync } from 'node:fs';
 import { readOrder, files } from '../state.js';
+import { tryWrite } from '../write-failure.js';
 import { formatStamp, stampOf } from '../process-alive.js';
 import { Journal } from './journal.js';
 import { runDeployment, type RunContext } from './run-deployment.js';
+
+/** How long an outcome that cannot be written is retried (space may be freed meanwhile). */
+const OUTCOME_RETRY_MS = 120_000;
+/** Exit code: the outcome could not be written. */
+const EXIT_UNRECORDED = 3;
 
 async function main(): Promise<number> {
   const dir = process.argv[2];
@@ -19,10 +29,12 @@ async function main(): Promise<number> {
     process.stderr.write('usage: runner DEPLOYMENT_DIR\n');
     return 2;
   }
-  writeFileSync(files.pid(dir), formatStamp(stampOf()));
+  // Without its PID file the agent notices this process's exit instead (it is our parent).
+  const pidFailure = tryWrite(() => writeFileSync(files.pid(dir), formatStamp(stampOf())));
   const order = readOrder(dir);
   const journal = new Journal(dir, order.deployment.id);
   if (journal.finished) return 0;
+  if (pidFailure !== null) journal.writeFailure = pidFailure;
   const cancel = new AbortController();
   const token = process.env['DROVER_AGENT_TOKEN'];
   // Activation scripts and Nix inherit this environment: they never see the token.
@@ -43,7 +55,7 @@ async function main(): Promise<number> {
     journal.say(`internal error: ${(err as Error).stack ?? String(err)}`);
     journal.finish('Failed', `the deployment process failed: ${(err as Error).message}`, null);
   }
-  return 0;
+  return (await journal.flush(OUTCOME_RETRY_MS)) ? 0 : EXIT_UNRECORDED;
 }
 
 main().then(

@@ -9,9 +9,12 @@
  *  6. on any failure in 4–5, re-activate the remembered store path.
  *
  * Every command is echoed as `$ …` and its output streamed to the journal.
+ * If the journal cannot be written (a full state directory), the deployment
+ * stops at the next point before activation and fails with that reason;
+ * once activation began it goes on to the end.
  */
 import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   activationCommands,
@@ -31,6 +34,7 @@ import type { RunnerOrder } from '../state.js';
 import type { Journal } from './journal.js';
 import { acquireProfileLock } from './lock.js';
 import { resolveCache } from './builtin-cache.js';
+import { describeWriteFailure } from '../write-failure.js';
 
 export type Phase = 'waiting' | 'fetching' | 'activating' | 'checking' | 'rolling-back' | 'done';
 
@@ -48,6 +52,9 @@ export interface RunContext {
 
 class Cancelled extends Error {}
 
+/** The journal cannot be written: stop before activation. */
+class Unrecordable extends Error {}
+
 /** Runs one command, echoed first; `cancellable` commands stop when the deployment is cancelled. */
 async function step(ctx: RunContext, command: Command, cancellable = false): Promise<CommandResult> {
   ctx.journal.line('agent', `$ ${formatCommand(command.argv)}`);
@@ -57,8 +64,10 @@ async function step(ctx: RunContext, command: Command, cancellable = false): Pro
   });
 }
 
+/** The points before activation where a deployment may stop: cancelled, or nothing it does can be recorded. */
 function throwIfCancelled(ctx: RunContext): void {
   if (ctx.cancel.aborted) throw new Cancelled();
+  if (ctx.journal.writeFailure !== null) throw new Unrecordable(describeWriteFailure(ctx.journal.writeFailure, resolve(ctx.dir, '..', '..')));
 }
 
 /** Can this machine still reach the server with its token? Retries for up to `withinMs`. */
@@ -117,6 +126,7 @@ export async function runDeployment(ctx: RunContext): Promise<void> {
   const storePath = deployment.storePath as StorePath;
   try {
     ctx.phase = 'waiting';
+    throwIfCancelled(ctx);
     mkdirSync(dirname(order.profile), { recursive: true });
     const release = await acquireProfileLock(order.profile, {
       signal: ctx.cancel,
@@ -178,6 +188,10 @@ export async function runDeployment(ctx: RunContext): Promise<void> {
       release();
     }
   } catch (err) {
+    if (err instanceof Unrecordable) {
+      journal.finish('Failed', `stopped before activation: ${err.message}; the profile was not changed`, await readActivePath(order.profile));
+      return;
+    }
     if (err instanceof Cancelled || ctx.cancel.aborted) {
       journal.say('cancelled before activation; nothing was changed');
       journal.finish('Cancelled', 'cancelled before activation; the profile was not changed', await readActivePath(order.profile));
