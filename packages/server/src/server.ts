@@ -22,6 +22,8 @@ import { ensureDefaultWorkspace } from './workspaces/repository.js';
 import { TokenUsage } from './auth/usage.js';
 import { DEFAULT_SESSION_TTL_MS } from './auth/sessions.js';
 import { Metrics } from './metrics.js';
+import { DEFAULT_MAX_LOG_BYTES } from './deployments/repository.js';
+import { DEFAULT_MAX_STREAM_MS } from './http/sse.js';
 import { CacheService, type CacheOptions } from './cache/service.js';
 
 export interface ServerOptions {
@@ -37,6 +39,10 @@ export interface ServerOptions {
   readonly logger?: Logger | undefined;
   /** How long a web UI sign-in lasts (default 12 hours). */
   readonly sessionTtlMs?: number | undefined;
+  /** The most log text one deployment stores, in bytes (default 64 MiB); later lines are dropped. */
+  readonly maxLogBytes?: number | undefined;
+  /** How long an event stream stays open before the server ends it and the client reconnects (default 1 hour). */
+  readonly maxStreamMs?: number | undefined;
   /** Directory of the built web UI; defaults to @drover/web's dist/. */
   readonly webRoot?: string | null | undefined;
   /** Set in a `--workers` cluster worker: the primary migrated already; on SQLite the bus runs over IPC. */
@@ -93,7 +99,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const usage = new TokenUsage(database.db, log, lastSeenFlushMs);
     // Read at scrape time, when the hub exists.
     const metrics: Metrics = new Metrics((): number => hub.size);
-    const hub: AgentHub = new AgentHub({ db: database.db, bus, log, metrics, replicaId, pingIntervalMs, lastSeenFlushMs, helloTimeoutMs: 15_000 });
+    const hub: AgentHub = new AgentHub({ db: database.db, bus, log, metrics, replicaId, pingIntervalMs, lastSeenFlushMs, helloTimeoutMs: 15_000, maxLogBytes: options.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES });
     const ctx: ServerContext = {
       db: database.db,
       dialect: database.dialect,
@@ -108,6 +114,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       presence: { onlineWindowMs: 2 * pingIntervalMs + lastSeenFlushMs + 5_000 },
       publicUrl: options.publicUrl ?? '',
       sessionTtlMs: options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS,
+      maxStreamMs: options.maxStreamMs ?? DEFAULT_MAX_STREAM_MS,
       webRoot: options.webRoot === undefined ? defaultWebRoot() : options.webRoot,
       cache,
     };

@@ -8,6 +8,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { WORKSPACE_EVENTS } from '@drover/protocol';
 import { listAgents } from '../agents/repository.js';
+import type { Credential } from '../auth/access.js';
 import type { ServerContext } from '../context.js';
 import { getDeployments, toDeploymentApi } from '../deployments/repository.js';
 import { openEventStream } from './sse.js';
@@ -21,6 +22,7 @@ export function streamWorkspaceEvents(
   request: FastifyRequest,
   reply: FastifyReply,
   workspace: { id: string; name: string },
+  credential: Credential,
 ): void {
   let agentIds = new Set<string>();
   let deploymentIds = new Set<string>();
@@ -48,9 +50,12 @@ export function streamWorkspaceEvents(
     }
   });
   const timer = setInterval(() => void flush(), FLUSH_MS);
-  const stream = openEventStream(ctx, request, reply, () => {
-    unsubscribe();
-    clearInterval(timer);
+  const stream = openEventStream(ctx, request, reply, {
+    credential,
+    onCleanup: () => {
+      unsubscribe();
+      clearInterval(timer);
+    },
   });
   stream.send('ready', {});
 
