@@ -39,9 +39,9 @@ export interface ServerOptions {
   readonly logger?: Logger | undefined;
   /** How long a web UI sign-in lasts (default 12 hours). */
   readonly sessionTtlMs?: number | undefined;
-  /** The most log text one deployment stores, in bytes (default 64 MiB); later lines are dropped. */
+  /** The most log text one deployment stores, in bytes (default 64 MiB, 0: no limit); later lines are dropped. */
   readonly maxLogBytes?: number | undefined;
-  /** How long an event stream stays open before the server ends it and the client reconnects (default 1 hour). */
+  /** How long an event stream stays open before the server ends it and the client reconnects (default 1 hour, 0: no bound). */
   readonly maxStreamMs?: number | undefined;
   /** Directory of the built web UI; defaults to @drover/web's dist/. */
   readonly webRoot?: string | null | undefined;
@@ -75,6 +75,11 @@ export function splitListen(listen: string): { host: string; port: number } {
   return { host: (m[1] ?? m[2])!, port };
 }
 
+/** A limit as given (0 meaning none), or its default. */
+function orUnlimited(given: number | undefined, fallback: number): number {
+  return given === undefined ? fallback : given === 0 ? Number.MAX_SAFE_INTEGER : given;
+}
+
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const log = options.logger ?? createLogger();
   const { host, port } = splitListen(options.listen);
@@ -99,7 +104,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const usage = new TokenUsage(database.db, log, lastSeenFlushMs);
     // Read at scrape time, when the hub exists.
     const metrics: Metrics = new Metrics((): number => hub.size);
-    const hub: AgentHub = new AgentHub({ db: database.db, bus, log, metrics, replicaId, pingIntervalMs, lastSeenFlushMs, helloTimeoutMs: 15_000, maxLogBytes: options.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES });
+    const hub: AgentHub = new AgentHub({ db: database.db, bus, log, metrics, replicaId, pingIntervalMs, lastSeenFlushMs, helloTimeoutMs: 15_000, maxLogBytes: orUnlimited(options.maxLogBytes, DEFAULT_MAX_LOG_BYTES) });
     const ctx: ServerContext = {
       db: database.db,
       dialect: database.dialect,
@@ -114,7 +119,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       presence: { onlineWindowMs: 2 * pingIntervalMs + lastSeenFlushMs + 5_000 },
       publicUrl: options.publicUrl ?? '',
       sessionTtlMs: options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS,
-      maxStreamMs: options.maxStreamMs ?? DEFAULT_MAX_STREAM_MS,
+      maxStreamMs: orUnlimited(options.maxStreamMs, DEFAULT_MAX_STREAM_MS),
       webRoot: options.webRoot === undefined ? defaultWebRoot() : options.webRoot,
       cache,
     };
