@@ -144,7 +144,7 @@ export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_users': users,
   '0003_cache': cacheMigration,
-  '0004_log_sizes': logSizes,
+  '0005_log_sizes': logSizes,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -305,7 +305,7 @@ export async function appendLog(db: Kysely<Database>, agentId: string, id: strin
   if (lines.length === 0) return true;
   await db.transaction().execute(async (tx) => {
     const size = await tx.selectFrom('deployment_log_sizes').select(['bytes', 'cut_seq']).where('deployment_id', '=', id).executeTakeFirst();
-    if (size?.cut_seq !== undefined && size.cut_seq !== null) return;
+    if (size && size.cut_seq !== null) return;
     const seqs = lines.map((l) => l.seq);
     const already = await tx.selectFrom('deployment_logs').select('seq').where('deployment_id', '=', id).where('seq', 'in', seqs).execute();
     const known = new Set(already.map((r) => Number(r.seq)));
