@@ -34,6 +34,10 @@ export interface ServerSettings {
   cacheGcIntervalSeconds?: number | undefined;
   cacheKeepDeployments?: number | undefined;
   cacheUploadIdleMs?: number | undefined;
+  /** The most log text one deployment stores, in bytes (0: no limit). */
+  maxLogBytes?: number | undefined;
+  /** How long an event stream stays open before the server ends it and the client reconnects (0: no bound). */
+  maxStreamSeconds?: number | undefined;
 }
 
 interface Key {
@@ -54,6 +58,8 @@ export const SERVER_KEYS: readonly Key[] = [
   { toml: 'log_level', env: 'DROVER_LOG_LEVEL', field: 'logLevel', kind: 'string' },
   { toml: 'ping_interval', env: 'DROVER_PING_INTERVAL', field: 'pingIntervalMs', kind: 'duration' },
   { toml: 'workers', env: 'DROVER_WORKERS', field: 'workers', kind: 'count' },
+  { toml: 'max_log_bytes', env: 'DROVER_MAX_LOG_BYTES', field: 'maxLogBytes', kind: 'whole' },
+  { toml: 'max_stream_seconds', env: 'DROVER_MAX_STREAM_SECONDS', field: 'maxStreamSeconds', kind: 'whole' },
   { toml: 'cache_s3_bucket', env: 'DROVER_CACHE_S3_BUCKET', field: 'cacheS3Bucket', kind: 'string' },
   { toml: 'cache_s3_endpoint', env: 'DROVER_CACHE_S3_ENDPOINT', field: 'cacheS3Endpoint', kind: 'string' },
   { toml: 'cache_s3_region', env: 'DROVER_CACHE_S3_REGION', field: 'cacheS3Region', kind: 'string' },

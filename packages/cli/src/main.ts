@@ -57,6 +57,8 @@ export function buildProgram(): Command {
     .option('--public-url <url>', 'base URL in links shown to users (env DROVER_PUBLIC_URL)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace (env DROVER_LOG_LEVEL)')
     .option('--workers <n>', 'server processes sharing the port, for many agents on several cores (env DROVER_WORKERS; default 1)')
+    .option('--max-log-bytes <n>', 'log text one deployment stores at most; later lines are dropped (env DROVER_MAX_LOG_BYTES; default 67108864, 0: no limit)')
+    .option('--max-stream-seconds <n>', 'event streams end after this long and clients reconnect (env DROVER_MAX_STREAM_SECONDS; default 3600, 0: no bound)')
     .option('--config <file>', 'TOML config file (env DROVER_CONFIG); flags override env, env overrides the file')
     .action(run(async (flags) => (await import('./commands/server.js')).serverCommand(flags)));
 

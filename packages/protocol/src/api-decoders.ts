@@ -58,6 +58,9 @@ export const decodeAgent = object({
 
 export const decodeLogLine = object({ seq: integer, time: timestamp, stream: oneOf(LOG_STREAMS), text: string });
 
+/** One page of a deployment's JSON log (GET …/deployments/ID/log). */
+export const decodeDeploymentLog = object({ deployment: decodeDeployment, lines: array(decodeLogLine), next: nullable(integer), previous: nullable(integer) });
+
 export const decodeActivateResponse = object({
   activationId: string,
   agents: record(object({ id: string, index: integer, url: string, storePath: string, online: boolean, lastSeenAt: nullableTimestamp })),

@@ -140,9 +140,14 @@ export const LogLineJsonSchema = Type.Object({
   text: Type.String(),
 });
 export type LogLineJson = Static<typeof LogLineJsonSchema>;
+/** One page of a deployment's log (`?after=SEQ` forward, `?before=SEQ` or `?tail=true` backward; `?limit=` at most 5000). */
 export const DeploymentLogSchema = Type.Object({
   deployment: DeploymentSchema,
   lines: Type.Array(LogLineJsonSchema),
+  /** Pass as `after` for the following lines; null when none is stored yet. */
+  next: Nullable(Type.Integer()),
+  /** Pass as `before` for the preceding lines; null when there are none. */
+  previous: Nullable(Type.Integer()),
 });
 
 export const TokenInfoSchema = Type.Object({

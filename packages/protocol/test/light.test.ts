@@ -14,11 +14,13 @@ import type { Static } from '@sinclair/typebox';
 import {
   ActivateResponseSchema,
   AgentSchema,
+  DeploymentLogSchema,
   DeploymentSchema,
   LogLineJsonSchema,
   decodeActivateResponse,
   decodeAgent,
   decodeDeployment,
+  decodeDeploymentLog,
   decodeLogLine,
   decodeLogStreamLine,
   type Decoded,
@@ -29,6 +31,7 @@ const same = <A, B>(proof: Equal<A, B>) => proof;
 same<Decoded<typeof decodeDeployment>, Static<typeof DeploymentSchema>>(true);
 same<Decoded<typeof decodeAgent>, Static<typeof AgentSchema>>(true);
 same<Decoded<typeof decodeLogLine>, Static<typeof LogLineJsonSchema>>(true);
+same<Decoded<typeof decodeDeploymentLog>, Static<typeof DeploymentLogSchema>>(true);
 same<Decoded<typeof decodeActivateResponse>, Static<typeof ActivateResponseSchema>>(true);
 
 test('light.js and everything it imports stay free of TypeBox', () => {

@@ -31,6 +31,8 @@ export interface ServerContext {
   publicUrl: string;
   /** How long a web UI sign-in lasts. */
   readonly sessionTtlMs: number;
+  /** How long a server-sent event stream stays open before the server ends it (the client reconnects). */
+  readonly maxStreamMs: number;
   /** The built web UI (index.html and assets/), or null when it is not built. */
   readonly webRoot: string | null;
 }

@@ -22,6 +22,8 @@ import { ensureDefaultWorkspace } from './workspaces/repository.js';
 import { TokenUsage } from './auth/usage.js';
 import { DEFAULT_SESSION_TTL_MS } from './auth/sessions.js';
 import { Metrics } from './metrics.js';
+import { DEFAULT_MAX_LOG_BYTES } from './deployments/repository.js';
+import { DEFAULT_MAX_STREAM_MS } from './http/sse.js';
 import { CacheService, type CacheOptions } from './cache/service.js';
 
 export interface ServerOptions {
@@ -37,6 +39,10 @@ export interface ServerOptions {
   readonly logger?: Logger | undefined;
   /** How long a web UI sign-in lasts (default 12 hours). */
   readonly sessionTtlMs?: number | undefined;
+  /** The most log text one deployment stores, in bytes (default 64 MiB, 0: no limit); later lines are dropped. */
+  readonly maxLogBytes?: number | undefined;
+  /** How long an event stream stays open before the server ends it and the client reconnects (default 1 hour, 0: no bound). */
+  readonly maxStreamMs?: number | undefined;
   /** Directory of the built web UI; defaults to @drover/web's dist/. */
   readonly webRoot?: string | null | undefined;
   /** Set in a `--workers` cluster worker: the primary migrated already; on SQLite the bus runs over IPC. */
@@ -69,6 +75,11 @@ export function splitListen(listen: string): { host: string; port: number } {
   return { host: (m[1] ?? m[2])!, port };
 }
 
+/** A limit as given (0 meaning none), or its default. */
+function orUnlimited(given: number | undefined, fallback: number): number {
+  return given === undefined ? fallback : given === 0 ? Number.MAX_SAFE_INTEGER : given;
+}
+
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const log = options.logger ?? createLogger();
   const { host, port } = splitListen(options.listen);
@@ -93,7 +104,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const usage = new TokenUsage(database.db, log, lastSeenFlushMs);
     // Read at scrape time, when the hub exists.
     const metrics: Metrics = new Metrics((): number => hub.size);
-    const hub: AgentHub = new AgentHub({ db: database.db, bus, log, metrics, replicaId, pingIntervalMs, lastSeenFlushMs, helloTimeoutMs: 15_000 });
+    const hub: AgentHub = new AgentHub({ db: database.db, bus, log, metrics, replicaId, pingIntervalMs, lastSeenFlushMs, helloTimeoutMs: 15_000, maxLogBytes: orUnlimited(options.maxLogBytes, DEFAULT_MAX_LOG_BYTES) });
     const ctx: ServerContext = {
       db: database.db,
       dialect: database.dialect,
@@ -108,6 +119,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       presence: { onlineWindowMs: 2 * pingIntervalMs + lastSeenFlushMs + 5_000 },
       publicUrl: options.publicUrl ?? '',
       sessionTtlMs: options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS,
+      maxStreamMs: orUnlimited(options.maxStreamMs, DEFAULT_MAX_STREAM_MS),
       webRoot: options.webRoot === undefined ? defaultWebRoot() : options.webRoot,
       cache,
     };

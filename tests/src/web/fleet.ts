@@ -8,7 +8,8 @@ import { isAgentName } from '@drover/protocol';
 import { createToken, findWorkspace, openDatabase, type DatabaseOptions } from '@drover/server';
 import type { Backend } from '../support/drover.js';
 
-function databaseOptions(backend: Backend): DatabaseOptions {
+/** The database a test server's backend uses, to open it from the test process. */
+export function databaseOptions(backend: Backend): DatabaseOptions {
   const flag = (name: string) => {
     const i = backend.flags.indexOf(name);
     return i >= 0 ? backend.flags[i + 1] : undefined;

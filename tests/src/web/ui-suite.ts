@@ -4,7 +4,8 @@
  * server`, real agents and real `drover activate` with real Nix. Each test
  * goes through the UI as a user would and checks the outcome on the server
  * side too; screenshots of every main page are saved at desktop and phone
- * width.
+ * width. Large data (10,000 agents, a 200,000-line log) is written straight
+ * into the server's database through its own repository functions.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +15,7 @@ import type { Deployment } from '@drover/protocol';
 import { api, randomName, spawnDrover, waitFor, type BackendKind } from '../support/drover.js';
 import { activePath, deploymentIds, World, type TestAgent } from '../e2e/harness.js';
 import { createUser, launchBrowser, UiUser } from './browser.js';
+import { bigLogText, storeBigLog } from './big-log.js';
 import { declareFleet } from './fleet.js';
 
 const ADMIN = 'ada';
@@ -360,6 +362,43 @@ export function defineUiSuite(kind: BackendKind): void {
       await p.getByLabel('Status').selectOption('');
       await p.getByText('10,000 in this workspace').waitFor();
       await admin.shoot('agents-10k');
+    });
+
+    test('a deployment with a 200,000-line log shows its last lines within seconds, keeps the page light and loads older lines on demand', async () => {
+      const p = page();
+      const bigWs = `biglog-${randomBytes(3).toString('hex')}`;
+      const csrf = { 'x-drover-csrf': await admin.csrfToken() };
+      const created = await admin.fetchJson('POST', '/api/v1/workspaces', { name: bigWs }, csrf);
+      assert.equal(created.status, 201, JSON.stringify(created.json));
+      const name = 'biglog-00000';
+      await declareFleet(world.backend, bigWs, 'biglog', 1);
+      const activated = await admin.fetchJson('POST', `/api/v1/workspaces/${bigWs}/activate`, { agents: { [name]: world.fixtures.plain } }, csrf);
+      assert.equal(activated.status, 201, JSON.stringify(activated.json));
+      const id = (activated.json as { agents: Record<string, { id: string }> }).agents[name]?.id ?? '';
+      const agentId = (await admin.fetchJson('GET', `/api/v1/workspaces/${bigWs}/agents/${name}`)).json as { id: string };
+      const total = 200_000;
+      await storeBigLog(world.backend, agentId.id, id, total);
+
+      const started = Date.now();
+      await p.goto(`/w/${bigWs}/deployments/${id}`);
+      const log = p.getByTestId('log');
+      await log.locator(`.log-line[data-seq="${total - 1}"]`).waitFor({ timeout: 15_000 });
+      const shownMs = Date.now() - started;
+      assert.ok(shownMs < 5000, `the last line of a 200,000-line log was shown after ${shownMs} ms`);
+      assert.equal(await log.locator('.log-line', { hasText: bigLogText(total - 1) }).count(), 1);
+      const rows = await log.locator('.log-line').count();
+      assert.ok(rows <= 600, `${rows} log rows in the document`);
+      await admin.shoot('deployment-big-log');
+
+      await p.getByRole('button', { name: 'Load older lines' }).click();
+      await waitFor('an older page of the log', async () => Number(await log.getAttribute('data-lines')) === 2000, 10_000);
+      await log.evaluate((el) => {
+        el.scrollTop = 0;
+      });
+      await log.locator(`.log-line[data-seq="${total - 2000}"]`).waitFor({ timeout: 5000 });
+      assert.ok((await log.locator('.log-line').count()) <= 600, 'still a window of rows after scrolling');
+      await admin.shoot('deployment-big-log-older');
+      assert.deepEqual(admin.pageErrors, []);
     });
   });
 }

@@ -18,6 +18,8 @@ export interface ServerFlags {
   publicUrl?: string;
   logLevel?: string;
   workers?: string;
+  maxLogBytes?: string;
+  maxStreamSeconds?: string;
 }
 
 function onSignals(log: Logger, close: () => Promise<void>): void {
@@ -46,7 +48,7 @@ function banner(url: string, settings: ServerSettings, dialect: string): void {
 
 export async function serverCommand(flags: ServerFlags): Promise<void> {
   const given: Partial<Record<keyof ServerSettings, string>> = {};
-  for (const key of ['listen', 'dataDir', 'databaseUrl', 'databaseSchema', 'publicUrl', 'logLevel', 'workers'] as const) {
+  for (const key of ['listen', 'dataDir', 'databaseUrl', 'databaseSchema', 'publicUrl', 'logLevel', 'workers', 'maxLogBytes', 'maxStreamSeconds'] as const) {
     if (flags[key] !== undefined) given[key] = flags[key];
   }
   const settings = resolveServerSettings({ configFile: flags.config, env: process.env, flags: given as Partial<ServerSettings> });
@@ -57,7 +59,13 @@ export async function serverCommand(flags: ServerFlags): Promise<void> {
     banner(await primary.ready, settings, settings.databaseUrl ? 'postgres' : 'sqlite');
     return;
   }
-  const server = await startServer({ ...settings, logger, clusterWorker: isClusterWorker(), cache: cacheOptions(settings, process.env) });
+  const server = await startServer({
+    ...settings,
+    logger,
+    clusterWorker: isClusterWorker(),
+    cache: cacheOptions(settings, process.env),
+    maxStreamMs: settings.maxStreamSeconds === undefined ? undefined : settings.maxStreamSeconds * 1000,
+  });
   onSignals(logger, () => server.close());
   if (isClusterWorker()) reportListening(server.url);
   else banner(server.url, settings, server.context.dialect);

@@ -3,7 +3,7 @@
  *
  * All state lives in the database; the bus says what happened, by id: these
  * deployments were created for these agents (superseding those), a log grew,
- * a token was revoked.
+ * a token was revoked, a session ended.
  * One process with SQLite uses the in-process bus; replicas sharing
  * PostgreSQL use LISTEN/NOTIFY (postgres-bus.ts). A subscriber must be able
  * to recover from a missed event by re-reading the database (`resync`).
@@ -31,6 +31,8 @@ export const BusEventSchema = Type.Union([
   Type.Object({ kind: Type.Literal('agents-changed'), agentIds: Ids }),
   /** A token was revoked; connections that authenticated with it must close. */
   Type.Object({ kind: Type.Literal('token-revoked'), tokenId: Type.String() }),
+  /** A web UI session ended (signed out); streams opened with it must close. */
+  Type.Object({ kind: Type.Literal('session-ended'), sessionId: Type.String() }),
   /** Events may have been missed (bus reconnected): re-read state. */
   Type.Object({ kind: Type.Literal('resync') }),
 ]);

@@ -128,11 +128,24 @@ const users: Migration = {
   },
 };
 
+/** The size of each deployment's stored log, for its limit (DROVER_MAX_LOG_BYTES). */
+const logSizes: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('deployment_log_sizes')
+      .addColumn('deployment_id', 'text', (c) => c.primaryKey().references('deployments.id').onDelete('cascade'))
+      .addColumn('bytes', 'bigint', (c) => c.notNull().defaultTo(0))
+      .addColumn('cut_seq', 'integer')
+      .execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_users': users,
   '0003_cache': cacheMigration,
   '0004_cache_nar_uploads': cacheNarUploadsMigration,
+  '0005_log_sizes': logSizes,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -114,6 +114,15 @@ export interface DeploymentLogsTable {
   text: string;
 }
 
+/** How much of a deployment's log is stored, and where it was cut (deployments/repository.ts). */
+export interface DeploymentLogSizesTable {
+  deployment_id: string;
+  /** UTF-8 bytes of the stored lines' text. */
+  bytes: number;
+  /** The seq of the line saying the log was cut; later lines are dropped. Null while under the limit. */
+  cut_seq: number | null;
+}
+
 export interface Database {
   workspaces: WorkspacesTable;
   tokens: TokensTable;
@@ -121,6 +130,7 @@ export interface Database {
   agent_presence: AgentPresenceTable;
   deployments: DeploymentsTable;
   deployment_logs: DeploymentLogsTable;
+  deployment_log_sizes: DeploymentLogSizesTable;
   users: UsersTable;
   role_grants: RoleGrantsTable;
   sessions: SessionsTable;

@@ -264,15 +264,65 @@ export async function setClosureSize(db: Kysely<Database>, agentId: string, id: 
   await db.updateTable('deployments').set({ closure_size: size }).where('id', '=', id).where('agent_id', '=', agentId).execute();
 }
 
-/** Stores log lines; a line already stored (same seq, replayed after a reconnect) is skipped. */
-export async function appendLog(db: Kysely<Database>, agentId: string, id: string, lines: readonly LogLine[]): Promise<boolean> {
+/** How many bytes of log text a deployment stores by default (DROVER_MAX_LOG_BYTES). */
+export const DEFAULT_MAX_LOG_BYTES = 64 * 1024 * 1024;
+
+/** The line stored in place of the first one past the limit. */
+export function logCutText(bytes: number, maxBytes: number): string {
+  return `drover: the log was cut at ${bytes} bytes (the server keeps at most ${maxBytes} bytes per deployment, DROVER_MAX_LOG_BYTES); later lines are dropped`;
+}
+
+/**
+ * Which of these new lines fit under the limit, in seq order. The first line
+ * past it is replaced by one saying where the log was cut (same seq), and
+ * every later line is dropped.
+ */
+function fitUnderLimit(lines: readonly LogLine[], stored: number, maxBytes: number): { keep: LogLine[]; bytes: number; cutSeq: number | null } {
+  const keep: LogLine[] = [];
+  let bytes = stored;
+  for (const line of [...lines].sort((a, b) => a.seq - b.seq)) {
+    const size = Buffer.byteLength(line.text, 'utf8');
+    if (bytes + size > maxBytes) {
+      keep.push({ seq: line.seq, time: line.time, stream: 'agent', text: logCutText(bytes, maxBytes) });
+      return { keep, bytes, cutSeq: line.seq };
+    }
+    bytes += size;
+    keep.push(line);
+  }
+  return { keep, bytes, cutSeq: null };
+}
+
+/**
+ * Stores log lines; a line already stored (same seq, replayed after a
+ * reconnect) is skipped. A deployment stores at most `maxBytes` of log text:
+ * the line that would pass it becomes the line saying the log was cut, and
+ * later lines are dropped (the outcome is still recorded by markFinished).
+ * False when the deployment is not this agent's.
+ */
+export async function appendLog(db: Kysely<Database>, agentId: string, id: string, lines: readonly LogLine[], maxBytes = DEFAULT_MAX_LOG_BYTES): Promise<boolean> {
   const owned = await db.selectFrom('deployments').select('id').where('id', '=', id).where('agent_id', '=', agentId).executeTakeFirst();
   if (!owned) return false;
-  await db
-    .insertInto('deployment_logs')
-    .values(lines.map((l) => ({ deployment_id: id, seq: l.seq, time: l.time, stream: l.stream, text: l.text })))
-    .onConflict((oc) => oc.columns(['deployment_id', 'seq']).doNothing())
-    .execute();
+  if (lines.length === 0) return true;
+  await db.transaction().execute(async (tx) => {
+    const size = await tx.selectFrom('deployment_log_sizes').select(['bytes', 'cut_seq']).where('deployment_id', '=', id).executeTakeFirst();
+    if (size && size.cut_seq !== null) return;
+    const seqs = lines.map((l) => l.seq);
+    const already = await tx.selectFrom('deployment_logs').select('seq').where('deployment_id', '=', id).where('seq', 'in', seqs).execute();
+    const known = new Set(already.map((r) => Number(r.seq)));
+    const fresh = lines.filter((l) => !known.has(l.seq));
+    if (fresh.length === 0) return;
+    const { keep, bytes, cutSeq } = fitUnderLimit(fresh, Number(size?.bytes ?? 0), maxBytes);
+    await tx
+      .insertInto('deployment_logs')
+      .values(keep.map((l) => ({ deployment_id: id, seq: l.seq, time: l.time, stream: l.stream, text: l.text })))
+      .onConflict((oc) => oc.columns(['deployment_id', 'seq']).doNothing())
+      .execute();
+    await tx
+      .insertInto('deployment_log_sizes')
+      .values({ deployment_id: id, bytes, cut_seq: cutSeq })
+      .onConflict((oc) => oc.column('deployment_id').doUpdateSet({ bytes, cut_seq: cutSeq }))
+      .execute();
+  });
   return true;
 }
 
@@ -448,7 +498,55 @@ export async function readLog(db: Kysely<Database>, id: string, afterSeq: number
     .orderBy('seq')
     .limit(limit)
     .execute();
-  return rows.map((r) => ({ seq: Number(r.seq), time: r.time, stream: r.stream, text: r.text }));
+  return rows.map(toLogLineJson);
+}
+
+function toLogLineJson(r: { seq: number; time: string; stream: LogLineJson['stream']; text: string }): LogLineJson {
+  return { seq: Number(r.seq), time: r.time, stream: r.stream, text: r.text };
+}
+
+/** The most lines one page of the JSON log holds (`?limit=`). */
+export const MAX_LOG_PAGE_LINES = 5000;
+
+/** Where a page of a log starts: after a seq (forward), or before one / at the end (backward, the newest lines first fetched). */
+export type LogPageFrom = { readonly after: number } | { readonly before: number | null };
+
+export interface LogPage {
+  /** In seq order. */
+  readonly lines: LogLineJson[];
+  /** Pass as `after` for the lines that follow, or null when none is stored yet. */
+  readonly next: number | null;
+  /** Pass as `before` for the lines that precede, or null when there are none. */
+  readonly previous: number | null;
+}
+
+async function hasLine(db: Kysely<Database>, id: string, op: '<' | '>', seq: number): Promise<boolean> {
+  const row = await db.selectFrom('deployment_logs').select('seq').where('deployment_id', '=', id).where('seq', op, seq).limit(1).executeTakeFirst();
+  return row !== undefined;
+}
+
+/** One page of a deployment's log, with the cursors of the pages around it: no page is ever bigger than `limit` lines. */
+export async function readLogPage(db: Kysely<Database>, id: string, from: LogPageFrom, limit: number): Promise<LogPage> {
+  let q = db.selectFrom('deployment_logs').select(['seq', 'time', 'stream', 'text']).where('deployment_id', '=', id);
+  if ('after' in from) {
+    const rows = (await q.where('seq', '>', from.after).orderBy('seq').limit(limit + 1).execute()).map(toLogLineJson);
+    const lines = rows.slice(0, limit);
+    const first = lines[0]?.seq ?? from.after + 1;
+    return {
+      lines,
+      next: rows.length > limit ? (lines.at(-1)?.seq ?? null) : null,
+      previous: (await hasLine(db, id, '<', first)) ? first : null,
+    };
+  }
+  if (from.before !== null) q = q.where('seq', '<', from.before);
+  const rows = (await q.orderBy('seq', 'desc').limit(limit + 1).execute()).map(toLogLineJson);
+  const lines = rows.slice(0, limit).reverse();
+  const last = lines.at(-1)?.seq ?? (from.before === null ? null : from.before - 1);
+  return {
+    lines,
+    next: last !== null && (await hasLine(db, id, '>', last)) ? last : null,
+    previous: rows.length > limit ? (lines[0]?.seq ?? null) : null,
+  };
 }
 
 /** A deployment as a GC root of its workspace's caches. */

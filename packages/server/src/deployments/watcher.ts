@@ -1,8 +1,12 @@
 /**
- * Local subscriptions to deployment changes, fed by the bus. A log stream
+ * Local subscriptions of open streams, fed by the bus. A log stream
  * registers the deployment ids it shows and is poked whenever one of them
- * changes on any replica (or when the bus may have missed events).
+ * changes on any replica (or when the bus may have missed events). Every
+ * stream also registers the credential it was opened with, and is ended when
+ * that token is revoked or that session signs out on any replica, or when
+ * the server shuts down.
  */
+import type { Credential } from '../auth/access.js';
 import type { Bus } from '../bus/bus.js';
 
 export type ChangeListener = (deploymentIds: readonly string[] | 'all') => void;
@@ -10,6 +14,8 @@ export type ChangeListener = (deploymentIds: readonly string[] | 'all') => void;
 export class DeploymentWatcher {
   private readonly byId = new Map<string, Set<ChangeListener>>();
   private readonly closers = new Set<() => void>();
+  /** Stream enders by credential: `token:ID` or `session:ID`. */
+  private readonly byCredential = new Map<string, Set<() => void>>();
   private readonly unsubscribe: () => void;
 
   constructor(bus: Bus) {
@@ -26,6 +32,10 @@ export class DeploymentWatcher {
           }
         }
         for (const [listener, ids] of hits) listener(ids);
+      } else if (event.kind === 'token-revoked') {
+        this.endCredential(`token:${event.tokenId}`);
+      } else if (event.kind === 'session-ended') {
+        this.endCredential(`session:${event.sessionId}`);
       } else if (event.kind === 'resync') {
         const everyone = new Set<ChangeListener>();
         for (const set of this.byId.values()) for (const l of set) everyone.add(l);
@@ -55,10 +65,30 @@ export class DeploymentWatcher {
     return () => this.closers.delete(fn);
   }
 
+  /** Registers a function that ends a stream when its credential ends (token revoked, session signed out). */
+  onCredentialEnd(credential: Credential, fn: () => void): () => void {
+    const key = `${credential.kind}:${credential.id}`;
+    let set = this.byCredential.get(key);
+    if (!set) this.byCredential.set(key, (set = new Set()));
+    set.add(fn);
+    return () => {
+      const current = this.byCredential.get(key);
+      current?.delete(fn);
+      if (current?.size === 0) this.byCredential.delete(key);
+    };
+  }
+
+  private endCredential(key: string): void {
+    const enders = this.byCredential.get(key);
+    this.byCredential.delete(key);
+    for (const fn of enders ?? []) fn();
+  }
+
   close(): void {
     this.unsubscribe();
     for (const fn of [...this.closers]) fn();
     this.closers.clear();
     this.byId.clear();
+    this.byCredential.clear();
   }
 }

@@ -94,7 +94,7 @@ export async function authorizeInWorkspace(ctx: ServerContext, request: FastifyR
     }
     const role = tokenRole(p.kind);
     if (!role) throw new DroverError('DROVER_ERR_FORBIDDEN', `a ${p.kind} token acts on no workspace`);
-    return { workspaceId: p.workspaceId, workspaceName: p.workspaceName, role, actor: { kind: 'token', id: p.tokenId, label: p.description || p.tokenId } };
+    return { workspaceId: p.workspaceId, workspaceName: p.workspaceName, role, actor: { kind: 'token', id: p.tokenId, label: p.description || p.tokenId }, credential: { kind: 'token', id: p.tokenId } };
   }
   const { signedIn, roles } = await authenticateUser(ctx, request);
   if (named === undefined) {
@@ -105,7 +105,9 @@ export async function authorizeInWorkspace(ctx: ServerContext, request: FastifyR
   // A workspace the user has no role in looks exactly like one that does not exist.
   if (!workspace || !role) throw new DroverError('DROVER_ERR_WORKSPACE_NOT_FOUND', `workspace ${JSON.stringify(named)} does not exist`);
   if (!roleAllows(role, action)) throw denied(role, action, workspace.name);
-  return { workspaceId: workspace.id, workspaceName: workspace.name, role, actor: { kind: 'user', id: signedIn.user.name, label: signedIn.user.name } };
+  return { workspaceId: workspace.id, workspaceName: workspace.name, role, actor: { kind: 'user', id: signedIn.user.name, label: signedIn.user.name },
+    credential: { kind: 'session', id: signedIn.session.id, expiresAt: signedIn.session.expires_at },
+  };
 }
 
 /** For routes that act on no one workspace (creating workspaces): a user with the global admin role. */

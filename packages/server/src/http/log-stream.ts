@@ -5,33 +5,46 @@
  * slow poll covers a missed notification. It ends with an `end` event once
  * every deployment is final and its log is drained.
  *
+ * However big a log is, a stream holds at most one page of it: lines are
+ * read from the database a page at a time, and the next line is written only
+ * once the socket took the previous ones (backpressure), so a slow reader
+ * costs one page of memory, not the whole log.
+ *
  * Events: `line` {deployment, agent, seq, time, stream, text};
  * `status` (a Deployment, when status or closure size changes); `end` {}.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isFinalStatus, LOG_EVENTS } from '@drover/protocol';
+import type { Credential } from '../auth/access.js';
 import type { ServerContext } from '../context.js';
 import { openEventStream } from './sse.js';
 import { getDeployments, logHeads, readLog, toDeploymentApi } from '../deployments/repository.js';
 
 const POLL_MS = 5000;
+/** Lines read from the database at a time (at most 4 MiB at 16 KiB a line). */
+const PAGE_LINES = 256;
 
-export function streamDeploymentLogs(
-  ctx: ServerContext,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  ids: readonly string[],
+export interface LogStreamRequest {
+  readonly ids: readonly string[];
+  /** What the request authenticated with; the stream ends when it does. */
+  readonly credential: Credential;
   /** For one deployment: resume after this seq (`?after=` or the Last-Event-ID of a reconnecting EventSource). */
-  resumeAfter = -1,
-): void {
-  const lastSeq = new Map<string, number>(ids.map((id) => [id, ids.length === 1 ? resumeAfter : -1]));
+  readonly resumeAfter?: number | undefined;
+}
+
+export function streamDeploymentLogs(ctx: ServerContext, request: FastifyRequest, reply: FastifyReply, what: LogStreamRequest): void {
+  const { ids } = what;
+  const lastSeq = new Map<string, number>(ids.map((id) => [id, ids.length === 1 ? (what.resumeAfter ?? -1) : -1]));
   const lastState = new Map<string, string>();
   const open = new Set(ids);
   let dirty = new Set<string>(ids);
   let pumping = false;
-  const stream = openEventStream(ctx, request, reply, () => {
-    stopWatching();
-    clearInterval(poll);
+  const stream = openEventStream(ctx, request, reply, {
+    credential: what.credential,
+    onCleanup: () => {
+      stopWatching();
+      clearInterval(poll);
+    },
   });
   const send = (event: string, data: unknown, id?: number) => stream.send(event, data, id);
 
@@ -46,15 +59,8 @@ export function streamDeploymentLogs(
         const rows = await getDeployments(ctx.db, batch);
         const heads = await logHeads(ctx.db, batch);
         for (const row of rows) {
-          let after = lastSeq.get(row.id) ?? -1;
           // Only deployments whose log grew cost a read, so a poll of a big activation stays cheap.
-          while ((heads.get(row.id) ?? -1) > after) {
-            const lines = await readLog(ctx.db, row.id, after);
-            for (const l of lines) send(LOG_EVENTS.line, { deployment: row.id, agent: row.agent_name, ...l }, l.seq);
-            if (lines.length === 0) break;
-            after = lines[lines.length - 1]!.seq;
-          }
-          lastSeq.set(row.id, after);
+          if (!(await sendLines(row.id, row.agent_name, heads.get(row.id) ?? -1))) return;
           const state = `${row.status}|${row.closure_size ?? ''}`;
           if (lastState.get(row.id) !== state) {
             lastState.set(row.id, state);
@@ -70,6 +76,22 @@ export function streamDeploymentLogs(
     } finally {
       pumping = false;
     }
+  };
+
+  /** Sends the stored lines of one deployment up to `head`, a page at a time, waiting whenever the socket is full; false once the stream closed. */
+  const sendLines = async (id: string, agent: string, head: number): Promise<boolean> => {
+    let after = lastSeq.get(id) ?? -1;
+    while (head > after) {
+      const lines = await readLog(ctx.db, id, after, PAGE_LINES);
+      for (const l of lines) {
+        if (!send(LOG_EVENTS.line, { deployment: id, agent, ...l }, l.seq)) await stream.drained();
+        if (stream.closed) return false;
+        after = l.seq;
+        lastSeq.set(id, after);
+      }
+      if (lines.length < PAGE_LINES) break;
+    }
+    return !stream.closed;
   };
 
   const poke = (changed: readonly string[] | 'all') => {

@@ -3,11 +3,14 @@
  * agents that came, went or changed, and deployments created or changed, on
  * any replica. Bus events are collected and flushed a few times a second, as
  * full rows of this workspace only; when too much changed at once (a fleet
- * reconnecting) the client is told to fetch again instead.
+ * reconnecting) the client is told to fetch again instead. Nothing is sent
+ * while the socket is still full: changes pile up as ids (bounded by the
+ * resync threshold), not as queued bytes.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { WORKSPACE_EVENTS } from '@drover/protocol';
 import { listAgents } from '../agents/repository.js';
+import type { Credential } from '../auth/access.js';
 import type { ServerContext } from '../context.js';
 import { getDeployments, toDeploymentApi } from '../deployments/repository.js';
 import { openEventStream } from './sse.js';
@@ -21,6 +24,7 @@ export function streamWorkspaceEvents(
   request: FastifyRequest,
   reply: FastifyReply,
   workspace: { id: string; name: string },
+  credential: Credential,
 ): void {
   let agentIds = new Set<string>();
   let deploymentIds = new Set<string>();
@@ -48,9 +52,12 @@ export function streamWorkspaceEvents(
     }
   });
   const timer = setInterval(() => void flush(), FLUSH_MS);
-  const stream = openEventStream(ctx, request, reply, () => {
-    unsubscribe();
-    clearInterval(timer);
+  const stream = openEventStream(ctx, request, reply, {
+    credential,
+    onCleanup: () => {
+      unsubscribe();
+      clearInterval(timer);
+    },
   });
   stream.send('ready', {});
 
@@ -58,6 +65,9 @@ export function streamWorkspaceEvents(
     if (flushing || stream.closed) return;
     if (!resync && agentIds.size + deploymentIds.size === 0) return;
     flushing = true;
+    // A reader that does not keep up gets the changes merged into the next flush, never a growing queue.
+    await stream.drained();
+    if (stream.closed) return;
     const agents = agentIds;
     const deployments = deploymentIds;
     const mustResync = resync || agents.size + deployments.size > MAX_ROWS;

@@ -49,6 +49,8 @@ export interface HubOptions {
   readonly pingIntervalMs: number;
   readonly lastSeenFlushMs: number;
   readonly helloTimeoutMs: number;
+  /** The most log text one deployment stores (DROVER_MAX_LOG_BYTES). */
+  readonly maxLogBytes: number;
 }
 
 /** Most frames waiting to be processed for one agent before it is cut off. */
@@ -247,7 +249,7 @@ export class AgentHub {
         await setClosureSize(db, agentId, message.id, message.closureSize);
         break;
       case 'deployment.log':
-        if (!(await appendLog(db, agentId, message.id, message.lines))) {
+        if (!(await appendLog(db, agentId, message.id, message.lines, this.opts.maxLogBytes))) {
           this.log.warn({ agent: conn.agentName, deployment: message.id }, 'log for a deployment of another agent ignored');
           return;
         }
@@ -313,6 +315,7 @@ export class AgentHub {
         break;
       case 'deployment-changed':
       case 'agents-changed':
+      case 'session-ended':
         break;
     }
   }

@@ -10,6 +10,7 @@ export {
   CSRF_HEADER,
   DEPLOYMENT_STATUSES,
   decodeAgentsEvent,
+  decodeDeploymentLog,
   decodeDeploymentsEvent,
   decodeLogStreamLine,
   decodeLogStreamStatus,

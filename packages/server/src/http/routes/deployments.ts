@@ -11,7 +11,14 @@ import {
   ErrorBodySchema,
   IdParamsSchema,
 } from '@drover/protocol';
-import { activationDeployments, getDeployment, listDeployments, readLog, toDeploymentApi } from '../../deployments/repository.js';
+import {
+  activationDeployments,
+  getDeployment,
+  listDeployments,
+  MAX_LOG_PAGE_LINES,
+  readLogPage,
+  toDeploymentApi,
+} from '../../deployments/repository.js';
 import { cancel, rerun } from '../../deployments/service.js';
 import { access, workspaceAccess } from '../access.js';
 import type { WorkspaceRoutes } from '../mounts.js';
@@ -22,7 +29,16 @@ const ListQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 50 })),
   offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
 });
-const LogQuery = Type.Object({ after: Type.Optional(Type.Integer({ minimum: -1, default: -1 })) });
+const Seq = { maximum: Number.MAX_SAFE_INTEGER };
+const LogQuery = Type.Object({
+  /** Forward page: the lines after this seq (the whole log from -1). Also where a stream resumes. */
+  after: Type.Optional(Type.Integer({ minimum: -1, ...Seq })),
+  /** Backward page: the newest lines before this seq. */
+  before: Type.Optional(Type.Integer({ minimum: 0, ...Seq })),
+  /** Backward page from the end: the newest lines. */
+  tail: Type.Optional(Type.Boolean()),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LOG_PAGE_LINES, default: 1000 })),
+});
 
 function wantsEventStream(accept: string | undefined): boolean {
   return !!accept && accept.includes('text/event-stream');
@@ -60,7 +76,8 @@ export const deploymentRoutes: WorkspaceRoutes = async (app, ctx) => {
     {
       config: read,
       schema: {
-        summary: 'A deployment log: JSON, or a live server-sent event stream with Accept: text/event-stream',
+        summary:
+          'A deployment log: one JSON page (after=SEQ forward, before=SEQ or tail=true backward, limit ≤ 5000; `next`/`previous` are the cursors), or a live server-sent event stream with Accept: text/event-stream',
         params: IdParamsSchema,
         querystring: LogQuery,
         response: { 200: DeploymentLogSchema, 404: ErrorBodySchema },
@@ -72,11 +89,16 @@ export const deploymentRoutes: WorkspaceRoutes = async (app, ctx) => {
       if (wantsEventStream(request.headers.accept)) {
         // An EventSource that reconnects sends the seq of the last line it got.
         const lastEventId = Number(request.headers['last-event-id']);
-        const after = request.query.after !== undefined && request.query.after >= 0 ? request.query.after : Number.isInteger(lastEventId) ? lastEventId : -1;
-        return streamDeploymentLogs(ctx, request, reply, [row.id], after);
+        const resumeAfter = request.query.after !== undefined && request.query.after >= 0 ? request.query.after : Number.isInteger(lastEventId) ? lastEventId : -1;
+        return streamDeploymentLogs(ctx, request, reply, { ids: [row.id], credential: p.credential, resumeAfter });
       }
-      const lines = await readLog(ctx.db, row.id, request.query.after ?? -1, 100_000);
-      return { deployment: toDeploymentApi(row, ctx.publicUrl), lines };
+      const { after, before, tail, limit } = request.query;
+      if (after !== undefined && (before !== undefined || tail === true)) {
+        throw new DroverError('DROVER_ERR_VALIDATION', 'a log page goes either forward (after) or backward (before, tail), not both');
+      }
+      const from = before !== undefined || tail === true ? { before: before ?? null } : { after: after ?? -1 };
+      const page = await readLogPage(ctx.db, row.id, from, limit ?? 1000);
+      return { deployment: toDeploymentApi(row, ctx.publicUrl), ...page };
     },
   );
 
@@ -129,7 +151,7 @@ export const deploymentRoutes: WorkspaceRoutes = async (app, ctx) => {
       const p = workspaceAccess(request);
       const rows = await activationDeployments(ctx.db, p.workspaceId, request.params.id);
       if (rows.length === 0) throw new DroverError('DROVER_ERR_DEPLOYMENT_NOT_FOUND', `activation ${request.params.id} does not exist in this workspace`);
-      return streamDeploymentLogs(ctx, request, reply, rows.map((r) => r.id));
+      return streamDeploymentLogs(ctx, request, reply, { ids: rows.map((r) => r.id), credential: p.credential });
     },
   );
 };

@@ -76,6 +76,8 @@ export const sessionRoutes: Routes = async (app, ctx) => {
     const user = userAccess(request);
     if (user) {
       await deleteSession(ctx.db, user.signedIn.session.id);
+      // Event streams opened with this session end on every replica.
+      await ctx.bus.publish({ kind: 'session-ended', sessionId: user.signedIn.session.id });
       request.log.info({ user: user.signedIn.user.name, session: user.signedIn.session.id }, 'signed out');
     }
     setSessionCookie(reply, null, cookieOptions());

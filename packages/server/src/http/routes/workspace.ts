@@ -85,7 +85,7 @@ export const workspaceRoutes: WorkspaceRoutes = async (app, ctx, mount) => {
     { config: { access: access.workspace('read') }, schema: { summary: 'Live changes of agents and deployments of the workspace (server-sent events)' } },
     async (request, reply) => {
       const a = workspaceAccess(request);
-      streamWorkspaceEvents(ctx, request, reply, { id: a.workspaceId, name: a.workspaceName });
+      streamWorkspaceEvents(ctx, request, reply, { id: a.workspaceId, name: a.workspaceName }, a.credential);
     },
   );
 };
