@@ -138,9 +138,16 @@ export class World {
     }, timeoutMs, 200);
   }
 
+  /** The whole stored log, page by page (`next` is the `after` of the following page; an empty page ends it). */
   async logOf(id: string): Promise<{ seq: number; text: string }[]> {
-    const r = await api<{ lines: { seq: number; text: string }[] }>(this.server.url, this.activateToken, 'GET', `/deployments/${id}/log`);
-    return r.json.lines;
+    type Page = { lines: { seq: number; text: string }[]; next: number | null };
+    const lines: { seq: number; text: string }[] = [];
+    for (let after = -1; ; ) {
+      const page: Page = (await api<Page>(this.server.url, this.activateToken, 'GET', `/deployments/${id}/log?after=${after}&limit=5000`)).json;
+      lines.push(...page.lines);
+      if (page.lines.length === 0 || page.next === null) return lines;
+      after = page.next;
+    }
   }
 }
 
