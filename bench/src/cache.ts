@@ -66,7 +66,10 @@ async function load(base: string, paths: readonly string[], auth?: string): Prom
         res.resume();
         res.on('end', () => ok());
       });
-      req.on('error', () => (errors++, ok()));
+      req.on('error', () => {
+        errors++;
+        ok();
+      });
       req.end();
     });
   const worker = async () => {

@@ -26,6 +26,7 @@
 import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
 import { AGENT_WS_PATH, encodeMessage, PROTOCOL_VERSION, type HelloMessage } from '@drover/protocol';
+import { errorMessage, wsText } from '@drover/test-support';
 
 export interface LoadConfig {
   readonly server: string;
@@ -87,10 +88,11 @@ export interface StatsReport {
   readonly pings: number;
 }
 
-type Report = RegisteredReport | FanoutReport | StatsReport | { type: 'armed' } | { type: 'error'; error: string };
+/** One line a load process prints on its stdout, as JSON. */
+export type LoadReport = RegisteredReport | FanoutReport | StatsReport | { type: 'armed' } | { type: 'error'; error: string };
 
 function main(config: LoadConfig): void {
-  const say = (obj: Report) => process.stdout.write(JSON.stringify(obj) + '\n');
+  const say = (obj: LoadReport) => process.stdout.write(JSON.stringify(obj) + '\n');
   const sims: Sim[] = Array.from({ length: config.agents }, (_, i) => ({
     name: agentName(config.prefix, config.offset + i, config.width),
     socket: null,
@@ -137,7 +139,7 @@ function main(config: LoadConfig): void {
         const at = monotonicMs();
         let type: unknown;
         try {
-          type = (JSON.parse(data.toString()) as { type?: unknown }).type;
+          type = (JSON.parse(wsText(data)) as { type?: unknown }).type;
         } catch {
           return;
         }
@@ -208,12 +210,12 @@ function main(config: LoadConfig): void {
   lines.on('line', (line) => {
     const [cmd, arg] = line.trim().split(/\s+/);
     if (cmd === 'arm') arm();
-    else if (cmd === 'collect') collect(Number(arg) || 60_000).catch((err: Error) => say({ type: 'error', error: err.message }));
+    else if (cmd === 'collect') collect(Number(arg) || 60_000).catch((err: unknown) => say({ type: 'error', error: errorMessage(err) }));
     else if (cmd === 'stats') say({ type: 'stats', tag: arg ?? '', pings });
     else if (cmd === 'quit') quit();
   });
   lines.on('close', quit);
-  connectAll().catch((err: Error) => say({ type: 'error', error: err.message }));
+  connectAll().catch((err: unknown) => say({ type: 'error', error: errorMessage(err) }));
 }
 
 const raw = process.env['BENCH_LOAD_CONFIG'];

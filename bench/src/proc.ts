@@ -163,12 +163,6 @@ export function readMemory(pid: number): Memory {
   return { rss: readStatusBytes(pid, 'VmRSS'), private: kb(rollup, 'Private_Clean') + kb(rollup, 'Private_Dirty'), pss: kb(rollup, 'Pss') };
 }
 
-/** The soft "Max open files" limit of a process. */
-export function openFilesLimit(pid: number): number {
-  const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'));
-  return !m || m[1] === 'unlimited' ? Infinity : Number(m[1]);
-}
-
 /** Stops every child still running: gently first, then SIGKILL. */
 export async function stopAll(graceMs = 5_000): Promise<void> {
   const children = [...live];
@@ -186,7 +180,7 @@ process.on('exit', () => {
 /** PIDs of `pid`'s children (all threads), from /proc/PID/task/TID/children; [] if it is gone. */
 function childrenOf(pid: number): number[] {
   const out: number[] = [];
-  let tasks: string[] = [];
+  let tasks: string[];
   try {
     tasks = readdirSync(`/proc/${pid}/task`);
   } catch {
@@ -229,7 +223,8 @@ let clockTicks: number | undefined;
 export function cpuMs(pid: number): number {
   if (clockTicks === undefined) {
     const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
-    clockTicks = Number(r.stdout?.trim()) || 100;
+    // stdout is null, despite its type, when getconf could not be started (r.error).
+    clockTicks = r.error ? 100 : Number(r.stdout.trim()) || 100;
   }
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after "(comm)": state is field 3, utime 14, stime 15.

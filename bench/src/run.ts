@@ -30,6 +30,7 @@ import {
   closureOf,
   deleteFromStore,
   dropSchema,
+  errorMessage,
   fixturePaths,
   freePort,
   randomSchema,
@@ -38,7 +39,7 @@ import {
   tempDir,
   type TestCache,
 } from '@drover/test-support';
-import { agentName, monotonicMs, type FanoutReport, type LoadConfig, type RegisteredReport, type StatsReport } from './load.js';
+import { agentName, monotonicMs, type LoadConfig, type LoadReport } from './load.js';
 import {
   cpuMsSum,
   DROVER,
@@ -58,8 +59,8 @@ import {
 import { median, mib, ms, percentile, renderTable, type Row } from './table.js';
 
 function intEnv(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
+  const raw = stringEnv(name);
+  if (raw === undefined) return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name}=${raw}: expected an integer in ${min}..${max}`);
   return n;
@@ -74,8 +75,14 @@ const SERVER_NODE_FLAGS = (process.env['BENCH_SERVER_NODE_FLAGS'] ?? '').split(/
 const ACTIVATE_RUNS = intEnv('BENCH_ACTIVATE_RUNS', 3, 1, 20);
 const IDLE_MS = intEnv('BENCH_IDLE_MS', 5000, 0, 120_000);
 const SETTLE_MS = Math.max(IDLE_MS, intEnv('BENCH_SETTLE_MS', 20_000, 0, 300_000));
-const POSTGRES = process.env['BENCH_POSTGRES'] || undefined;
-const BACKENDS = new Set((process.env['BENCH_BACKENDS'] || (POSTGRES ? 'sqlite,postgres' : 'sqlite')).split(',').map((s) => s.trim()));
+/** `$name`, or undefined when it is unset or empty. */
+function stringEnv(name: string): string | undefined {
+  const raw = process.env[name];
+  return raw === undefined || raw === '' ? undefined : raw;
+}
+
+const POSTGRES = stringEnv('BENCH_POSTGRES');
+const BACKENDS = new Set((stringEnv('BENCH_BACKENDS') ?? (POSTGRES ? 'sqlite,postgres' : 'sqlite')).split(',').map((s) => s.trim()));
 for (const b of BACKENDS) if (b !== 'sqlite' && b !== 'postgres') throw new Error(`BENCH_BACKENDS: unknown backend "${b}" (sqlite, postgres)`);
 if (BACKENDS.has('postgres') && !POSTGRES) throw new Error('BENCH_BACKENDS names postgres but BENCH_POSTGRES (a postgres:// URL) is not set');
 const PHASES = new Set((process.env['BENCH_PHASES'] ?? 'agent,activate,fanout').split(',').map((s) => s.trim()));
@@ -249,7 +256,7 @@ function phasesOf(stdout: string, totalMs: number): [number, number, number] | n
 function fakeStorePath(): string {
   const bytes = randomBytes(32);
   let hash = '';
-  for (const b of bytes) hash += NIX_BASE32_ALPHABET[b % 32];
+  for (const b of bytes) hash += NIX_BASE32_ALPHABET.charAt(b % 32);
   return `/nix/store/${hash}-bench`;
 }
 
@@ -260,8 +267,15 @@ async function achievableNofile(): Promise<number> {
   return r.stdout.trim() === 'unlimited' ? Infinity : Number.isFinite(n) ? n : 0;
 }
 
-function parseLine<T>(m: RegExpMatchArray): T {
-  return JSON.parse(m[1]!) as T;
+/** The report of `type` a load process printed on the line `m` matched (its first group); throws on any other. */
+function parseReport<K extends LoadReport['type']>(m: RegExpMatchArray, type: K): Extract<LoadReport, { type: K }> {
+  const report = JSON.parse(m[1]!) as LoadReport;
+  if (!isReport(report, type)) throw new Error(`expected a "${type}" report from a load process, got: ${m[1]}`);
+  return report;
+}
+
+function isReport<K extends LoadReport['type']>(report: LoadReport, type: K): report is Extract<LoadReport, { type: K }> {
+  return report.type === type;
 }
 
 /** Open files a server process keeps for itself (database, logs, listening socket, IPC) beside agent sockets, plus slack for an uneven spread over workers. */
@@ -400,11 +414,11 @@ async function fanout(label: string, dbFlags: readonly string[], workDir: string
     const pingsSoFar = async (tag: string): Promise<number> => {
       send(`stats ${tag}`);
       const pattern = new RegExp(`^(\\{"type":"stats","tag":"${tag}".*)\\n`, 'm');
-      const stats = await Promise.all(loads.map(async (load) => parseLine<StatsReport>(await load.waitForOutput(pattern, 30_000))));
+      const stats = await Promise.all(loads.map(async (load) => parseReport(await load.waitForOutput(pattern, 30_000), 'stats')));
       return stats.reduce((n, s) => n + s.pings, 0);
     };
     const regs = await Promise.all(
-      loads.map(async (load) => parseLine<RegisteredReport>(await load.waitForOutput(/^(\{"type":"registered".*)\n/m, registerTimeoutMs + 30_000))),
+      loads.map(async (load) => parseReport(await load.waitForOutput(/^(\{"type":"registered".*)\n/m, registerTimeoutMs + 30_000), 'registered')),
     );
     const cpuConnect = cpuMsSum(serverPids) - cpuBeforeConnect;
     const primaryConnect = cpuMsSum(serverPids.slice(0, 1)) - primaryBeforeConnect;
@@ -490,7 +504,7 @@ async function fanout(label: string, dbFlags: readonly string[], workDir: string
     if (postError) throw new Error(postError);
     send(`collect ${deliverTimeoutMs}`);
     const fans = await Promise.all(
-      loads.map(async (load) => parseLine<FanoutReport>(await load.waitForOutput(/^(\{"type":"fanout".*)\n/m, deliverTimeoutMs + 30_000))),
+      loads.map(async (load) => parseReport(await load.waitForOutput(/^(\{"type":"fanout".*)\n/m, deliverTimeoutMs + 30_000), 'fanout')),
     );
     const d = fans.flatMap((f) => f.deployAt.map((t) => t - postAt)).sort((a, b) => a - b);
     const armed = fans.reduce((n, f) => n + f.agents, 0);
@@ -566,9 +580,9 @@ async function phase(name: string, fn: () => Promise<void>): Promise<void> {
   try {
     await fn();
   } catch (err) {
-    const message = (err as Error).message ?? String(err);
+    const message = errorMessage(err);
     failures.push(`${name}: ${message}`);
-    row(`${name}`, 'FAILED', '', message.split('\n')[0]!.slice(0, 160));
+    row(name, 'FAILED', '', message.split('\n')[0]!.slice(0, 160));
     progress(`${name} FAILED:\n${message}`);
   }
 }
@@ -623,7 +637,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     progress(`${signal}: stopping every process started`);
     const undo = async () => {
       await stopAll(3000);
-      for (const fn of cleanups) await fn().catch((err: Error) => progress(`cleanup failed: ${err.message}`));
+      for (const fn of cleanups) await fn().catch((err: unknown) => progress(`cleanup failed: ${errorMessage(err)}`));
     };
     const timer = setTimeout(() => process.exit(130), 15_000);
     timer.unref();

@@ -15,8 +15,7 @@ const DROVER = fileURLToPath(new URL('../../../../bin/drover', import.meta.url))
 const dir = mkdtempSync(join(tmpdir(), 'drover-cli-'));
 
 function drover(args: string[], env: Record<string, string> = {}) {
-  const clean = { ...process.env };
-  for (const key of Object.keys(clean)) if (key.startsWith('DROVER_')) delete clean[key];
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('DROVER_')));
   const r = spawnSync(process.execPath, [DROVER, ...args], { env: { ...clean, ...env }, encoding: 'utf8', timeout: 20_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }

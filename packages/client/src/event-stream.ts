@@ -63,11 +63,13 @@ export function openEventStream(client: DroverClient, path: string, handlers: Ev
   const controller = new AbortController();
   const signal = controller.signal;
   const parser = new SseParser();
+  // Read through a call: TypeScript keeps `signal.aborted` narrowed across the awaits below, during any of which close() may abort.
+  const aborted = (): boolean => signal.aborted;
 
   const run = async (): Promise<ApiError | null> => {
     let attempts = 0;
     let opened = false;
-    while (!signal.aborted) {
+    while (!aborted()) {
       parser.end(); // a stream cut mid-event leaves nothing behind for the next one
       try {
         const lastId = options.resume ? parser.lastEventId : null;
@@ -87,13 +89,13 @@ export function openEventStream(client: DroverClient, path: string, handlers: Ev
           opened = true;
           attempts = 0;
           await readEventStream(res.body, parser, (m) => handlers.onMessage(m), signal);
-          if (!signal.aborted) handlers.onDrop?.();
+          if (!aborted()) handlers.onDrop?.();
         }
       } catch (err) {
-        if (signal.aborted) return null;
+        if (aborted()) return null;
         handlers.onError?.(err instanceof ApiError ? err : unreachableError(client.server, err), false);
       }
-      if (signal.aborted) return null;
+      if (aborted()) return null;
       attempts++;
       await sleep(parser.retryMs ?? Math.min(options.maxDelayMs ?? 15_000, 500 * 2 ** Math.min(attempts, 5)), signal);
     }

@@ -64,7 +64,7 @@ test('a 404 is fatal: done gives the server error, no retry', async () => {
   const error = await stream.done;
   server.close();
   assert.equal(error?.code, 'DROVER_ERR_DEPLOYMENT_NOT_FOUND');
-  assert.equal(error?.hint, 'list them');
+  assert.equal(error.hint, 'list them');
   assert.deepEqual(errors, [['DROVER_ERR_DEPLOYMENT_NOT_FOUND', true]]);
   assert.equal(requests, 1);
 });

@@ -28,7 +28,7 @@ describe('SseParser', () => {
     for (let cut = 1; cut < sample.length; cut++) {
       assert.deepEqual(parseChunks([sample.slice(0, cut), sample.slice(cut)]).messages, whole, `cut at ${cut}`);
     }
-    assert.deepEqual(parseChunks([...sample]).messages, whole, 'one character at a time');
+    assert.deepEqual(parseChunks(sample.split('')).messages, whole, 'one character at a time');
   });
 
   test('accepts CRLF and CR line ends, also split between chunks', () => {

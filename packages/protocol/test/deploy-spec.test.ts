@@ -15,7 +15,7 @@ const P1 = `/nix/store/${HASH}-system-1`;
 const P2 = `/nix/store/${HASH}-system-2`;
 const RB = `/nix/store/${HASH}-rollback`;
 
-function summary(problems: readonly ErrorDetail[]): Array<[string, string]> {
+function summary(problems: readonly ErrorDetail[]): [string, string][] {
   return problems.map((p) => [p.path, p.code]);
 }
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { formatDuration, parseDuration } from '../src/index.js';
 
 describe('parseDuration', () => {
-  const cases: Array<[string, number]> = [
+  const cases: [string, number][] = [
     ['90s', 90_000],
     ['5m', 300_000],
     ['1h30m', 5_400_000],
@@ -38,7 +38,7 @@ describe('parseDuration', () => {
 });
 
 describe('formatDuration', () => {
-  const cases: Array<[number, string]> = [
+  const cases: [number, string][] = [
     [0, '0ms'],
     [250, '250ms'],
     [1_500, '1.5s'],

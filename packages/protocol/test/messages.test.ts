@@ -45,7 +45,7 @@ function logFrame(count: number) {
 
 function rejected<T>(result: DecodeResult<T>): string {
   assert.equal(result.ok, false, 'expected the frame to be rejected');
-  return (result as { ok: false; error: string }).error;
+  return result.error;
 }
 
 describe('decodeAgentMessage', () => {
@@ -54,7 +54,7 @@ describe('decodeAgentMessage', () => {
     assert.deepEqual(r, { ok: true, message: hello });
   });
 
-  const valid: Array<[string, object]> = [
+  const valid: [string, object][] = [
     ['deployment.started', { type: 'deployment.started', id: ID, time: TIME }],
     ['deployment.closure-size', { type: 'deployment.closure-size', id: ID, closureSize: 123456789 }],
     ['deployment.log with one line', logFrame(1)],
@@ -66,7 +66,7 @@ describe('decodeAgentMessage', () => {
     test(`accepts ${label}`, () => {
       const r = decodeAgentMessage(JSON.stringify(frame));
       assert.equal(r.ok, true, r.ok ? '' : r.error);
-      assert.deepEqual(r.ok && r.message, frame);
+      assert.deepEqual(r.message, frame);
     });
   }
 
@@ -95,7 +95,8 @@ describe('decodeAgentMessage', () => {
   });
 
   test('rejects a missing field, naming it', () => {
-    const { hostname: _omit, ...incomplete } = hello;
+    const incomplete: Partial<typeof hello> = { ...hello };
+    delete incomplete.hostname;
     const error = rejected(decodeAgentMessage(JSON.stringify(incomplete)));
     assert.match(error, /^agent frame "hello" is invalid at \/hostname: /);
   });
@@ -141,8 +142,8 @@ describe('decodeServerMessage', () => {
   const valid: ServerMessage[] = [
     { type: 'registered', agentId: ID, workspace: 'default', cache: null, pingIntervalMs: 30_000 },
     { type: 'registered', agentId: ID, workspace: 'team-a', cache: { substituter: 'https://cache.example.com', publicKey: 'k:x' }, pingIntervalMs: 1000 },
-    { type: 'deploy', deployment: { id: ID, index: 1, storePath: PATH as never, rollbackScript: null, cache: null } },
-    { type: 'deploy', deployment: { id: ID, index: 2, storePath: PATH as never, rollbackScript: null, cache: { substituter: 'https://cache.example.com', publicKey: 'k:x' } } },
+    { type: 'deploy', deployment: { id: ID, index: 1, storePath: PATH, rollbackScript: null, cache: null } },
+    { type: 'deploy', deployment: { id: ID, index: 2, storePath: PATH, rollbackScript: null, cache: { substituter: 'https://cache.example.com', publicKey: 'k:x' } } },
     { type: 'deployment.ack', id: ID },
     { type: 'deployment.cancel', id: ID, reason: 'cancelled by a user' },
   ];

@@ -35,7 +35,7 @@ describe('agent names', () => {
     });
   }
 
-  const invalid: Array<[string, unknown]> = [
+  const invalid: [string, unknown][] = [
     ['empty', ''],
     ['65 characters', 'a'.repeat(65)],
     ['a space', 'a b'],
@@ -101,7 +101,7 @@ describe('store paths', () => {
     });
   }
 
-  const invalid: Array<[string, unknown]> = [
+  const invalid: [string, unknown][] = [
     ['an "e" in the hash (not in nix base-32)', `/nix/store/${'e'.repeat(32)}-hello`],
     ['an "o" in the hash', `/nix/store/${HASH.slice(0, 31)}o-hello`],
     ['a "u" in the hash', `/nix/store/${HASH.slice(0, 31)}u-hello`],

@@ -38,7 +38,7 @@ describe('parseToken / formatToken', () => {
     assert.deepEqual(parseToken(`  drover_admin_${ID}_${SECRET}\n`), { kind: 'admin', id: ID, secret: SECRET });
   });
 
-  const malformed: Array<[string, string]> = [
+  const malformed: [string, string][] = [
     ['empty', ''],
     ['only the prefix', 'drover_'],
     ['an unknown kind', `drover_root_${ID}_${SECRET}`],

@@ -53,7 +53,7 @@ for (const { backend, skip } of await backendCases()) {
         body: { agents: { 'known-1': storePath('ok'), 'bad-path': '/nix/store/not-a-store-path', ghost: storePath('ghost') } },
       });
       assertError(res, 'DROVER_ERR_INVALID_DEPLOY_SPEC', /^nothing was deployed: /);
-      const details = res.json.details as Array<{ path: string; code: string; message: string }>;
+      const details = res.json.details as { path: string; code: string; message: string }[];
       assert.deepEqual(
         details.map((d) => [d.path, d.code]).sort(),
         [

@@ -33,7 +33,7 @@ const NAR_SIZE = 1000;
 
 function base32(length: number): string {
   let out = '';
-  for (const b of randomBytes(length)) out += NIX_BASE32_ALPHABET[b % 32];
+  for (const b of randomBytes(length)) out += NIX_BASE32_ALPHABET.charAt(b % 32);
   return out;
 }
 
@@ -153,7 +153,7 @@ class Fixture {
   }
 }
 
-const reasons = (entries: GcReport['kept'] | GcReport['deleted']) => new Map(entries.map((e) => [e.storePath, e.reason]));
+const reasons = (entries: GcReport['kept' | 'deleted']) => new Map(entries.map((e) => [e.storePath, e.reason]));
 
 for (const { backend, skip: backendSkip } of await backendCases()) {
   describe(`cache GC over ${backend}`, { skip: backendSkip }, () => {
@@ -163,7 +163,7 @@ for (const { backend, skip: backendSkip } of await backendCases()) {
       if (typeof probe === 'string') skip = probe;
       else await probe.cleanup();
     });
-    const withFixture = (name: string, body: (f: Fixture) => Promise<void>) =>
+    const withFixture = (name: string, body: (f: Fixture) => Promise<void>): void => {
       test(name, async (t) => {
         if (skip) return t.skip(skip);
         const f = await Fixture.open(backend);
@@ -174,6 +174,7 @@ for (const { backend, skip: backendSkip } of await backendCases()) {
           await f.cleanup();
         }
       });
+    };
 
     withFixture('keeps the closures of unexpired pins and of young paths, deletes the rest referrers first, and says why', async (f) => {
       const cache = await f.cache('main');
@@ -294,7 +295,7 @@ describe('deployment roots', () => {
 
   test("an agent's current path, its pending and running deployments with their rollbackScript, and its last N successful ones", () => {
     const roots = deploymentRoots(
-      [{ agent: 'a', storePath: current! }],
+      [{ agent: 'a', storePath: current }],
       [
         { agent: 'a', index: 6, status: 'InProgress', storePath: running!, rollbackScript: rollback! },
         { agent: 'a', index: 5, status: 'Succeeded', storePath: s5!, rollbackScript: null },

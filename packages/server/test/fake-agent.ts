@@ -6,6 +6,7 @@
  */
 import WebSocket from 'ws';
 import { decodeServerMessage, PROTOCOL_VERSION, type HelloMessage, type ServerMessage } from '@drover/protocol';
+import { wsText } from '@drover/test-support';
 
 /** How long a fake agent waits for a message or a close by default. */
 export const WAIT_MS = 10_000;
@@ -31,7 +32,7 @@ export interface Closed {
 /** A websocket to the agent endpoint that queues what the server sends. */
 export class AgentSocket {
   private readonly inbox: ServerMessage[] = [];
-  private readonly waiters: Array<() => void> = [];
+  private readonly waiters: (() => void)[] = [];
   readonly closed: Promise<Closed>;
   private isClosed = false;
   /** Frames the server sent that did not decode (should stay empty). */
@@ -39,7 +40,7 @@ export class AgentSocket {
 
   private constructor(readonly socket: WebSocket) {
     socket.on('message', (data) => {
-      const text = (data as Buffer).toString();
+      const text = wsText(data);
       const decoded = decodeServerMessage(text);
       if (decoded.ok) this.inbox.push(decoded.message);
       else this.undecodable.push(`${decoded.error}: ${text}`);

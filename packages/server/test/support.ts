@@ -130,6 +130,7 @@ export async function startTestServer(
 export interface ApiResponse {
   readonly status: number;
   readonly headers: Record<string, unknown>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a JSON body of any route, its shape checked by the test's assertions (see eslint.config.js on tests)
   readonly json: any;
   readonly text: string;
 }
@@ -185,7 +186,7 @@ export function parseEventStream(text: string): StreamEvent[] {
 export function storePath(name: string): StorePath {
   const bytes = randomBytes(32);
   let hash = '';
-  for (const b of bytes) hash += NIX_BASE32_ALPHABET[b % 32];
+  for (const b of bytes) hash += NIX_BASE32_ALPHABET.charAt(b % 32);
   return `/nix/store/${hash}-${name}` as StorePath;
 }
 

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { CSRF_HEADER, ERRORS, type ErrorCode, type Role } from '@drover/protocol';
 import { createUser } from '../src/auth/users.js';
 import { createWorkspace } from '../src/workspaces/repository.js';
-import { waitFor } from '@drover/test-support';
+import { Teardown, waitFor } from '@drover/test-support';
 import { AgentSocket, WAIT_MS } from './fake-agent.js';
 import { api, backendCases, nowIso, parseEventStream, startTestServer, storePath, type ApiResponse, type StreamEvent, type TestServer } from './support.js';
 
@@ -38,6 +38,8 @@ for (const { backend, skip } of await backendCases()) {
     let webRoot: string;
     const sockets: AgentSocket[] = [];
     const as: Record<string, Browser> = {};
+    /** What `before` created, undone by `after` (after the sockets are closed). */
+    const teardown = new Teardown();
 
     async function signIn(name: string, password = PASSWORD): Promise<ApiResponse> {
       return api(t, 'POST', '/api/v1/session', { body: { name, password } });
@@ -69,10 +71,12 @@ for (const { backend, skip } of await backendCases()) {
 
     before(async () => {
       webRoot = await mkdtemp(join(tmpdir(), 'drover-web-root-'));
+      teardown.add(() => rm(webRoot, { recursive: true, force: true }));
       await mkdir(join(webRoot, 'assets'));
       await writeFile(join(webRoot, 'index.html'), '<!doctype html><title>Drover UI</title><div id="app"></div>');
       await writeFile(join(webRoot, 'assets', 'app-1234.js'), 'console.log("drover")');
       t = await startTestServer(backend, { schemaPrefix: 'drover_users_', server: { webRoot } });
+      teardown.add(() => t.close());
       await createWorkspace(t.db, 'other');
       await user('root', 'admin', null);
       await user('dora', 'deployer', 'default');
@@ -82,8 +86,7 @@ for (const { backend, skip } of await backendCases()) {
 
     after(async () => {
       for (const s of sockets) s.close();
-      await t?.close();
-      await rm(webRoot, { recursive: true, force: true });
+      await teardown.run();
     });
 
     test('signing in sets an httpOnly, SameSite=Strict session cookie and returns the user, its workspaces and a CSRF token', async () => {

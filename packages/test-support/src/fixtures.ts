@@ -34,7 +34,7 @@ function decodeFixtures(stdout: string, markerDir: string): Fixtures {
     throw new Error(`make-fixtures.sh printed invalid JSON: ${stdout}`);
   }
   if (typeof parsed !== 'object' || parsed === null) throw new Error(`make-fixtures.sh printed ${stdout}`);
-  const fields = new Map(Object.entries(parsed));
+  const fields = new Map<string, unknown>(Object.entries(parsed));
   const path = (kind: FixtureKind): string => {
     const value = fields.get(kind);
     if (typeof value !== 'string' || !value.startsWith('/nix/store/')) throw new Error(`make-fixtures.sh: missing or bad "${kind}" in ${stdout}`);

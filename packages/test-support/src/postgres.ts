@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { errorMessage } from './error-message.js';
 
 /** The variable naming the PostgreSQL server the tests use. */
 export const DATABASE_URL_VARIABLE = 'DROVER_TEST_DATABASE_URL';
@@ -37,7 +38,7 @@ async function connectError(url: string): Promise<string | undefined> {
     await client.query('select 1');
     return undefined;
   } catch (err) {
-    return err instanceof Error ? err.message : String(err);
+    return errorMessage(err);
   } finally {
     await client.end().catch(() => undefined);
   }

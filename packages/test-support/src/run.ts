@@ -24,7 +24,7 @@ export interface RunResult {
 
 /** The exit code of a process that ended with `code` or by `signal` (128 + its number). */
 export function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
-  return code ?? 128 + (signal ? (osConstants.signals[signal] ?? 0) : 0);
+  return code ?? 128 + (signal ? osConstants.signals[signal] : 0);
 }
 
 /**

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CacheInfo, GcReport } from '@drover/protocol';
 import { toNixBase32 } from '@drover/nix';
+import { Teardown } from '@drover/test-support';
 import { buildFixtures, deleteFromStore, isInStore, run, type Fixtures } from '../support/nix.js';
 import { createToken, drover, makeBackend, randomName, startAgent, startServer, type Backend, type BackendKind, type DroverProcess, type ServerHandle } from '../support/drover.js';
 import { activePath } from './harness.js';
@@ -59,6 +60,8 @@ export function defineCacheSuite(kind: BackendKind, options: CacheSuiteOptions =
     let cache: CacheInfo;
     let fixtures: Fixtures;
     const procs: DroverProcess[] = [];
+    /** What `before` created, undone by `after` (after the processes are stopped). */
+    const teardown = new Teardown();
     const cacheUrl = () => `${server.url}/cache/main`;
     const basic = (token: string) => `Basic ${Buffer.from(`:${token}`).toString('base64')}`;
     const netrc = async (token: string) => {
@@ -77,11 +80,14 @@ export function defineCacheSuite(kind: BackendKind, options: CacheSuiteOptions =
 
     before(async () => {
       dir = await mkdtemp(join(process.env['DROVER_TEST_OUTPUT'] ?? tmpdir(), `cache-${options.label ?? kind}-`));
+      if (!process.env['DROVER_TEST_KEEP']) teardown.add(() => rm(dir, { recursive: true, force: true }));
       fixtures = await buildFixtures({ markerDir: join(dir, 'markers'), salt: randomBytes(8).toString('hex'), slowSeconds: 1 });
       backend = await makeBackend(kind, dir);
+      teardown.add(() => backend.cleanup());
       const env = { DROVER_CACHE_UPLOAD_IDLE_MS: '1500', ...(options.serverEnv ? await options.serverEnv() : {}) };
       Object.assign(process.env, env); // the server is spawned with this process's environment
       server = await startServer(backend);
+      teardown.add(() => server.stop());
       admin = await createToken(backend, 'admin');
       const created = await drover(['cache', 'create', 'main', '--json', '--server', server.url], { DROVER_ADMIN_TOKEN: admin });
       assert.equal(created.code, 0, created.stderr);
@@ -91,9 +97,7 @@ export function defineCacheSuite(kind: BackendKind, options: CacheSuiteOptions =
     });
     after(async () => {
       for (const p of procs) await p.stop('SIGKILL').catch(() => {});
-      await server?.stop().catch(() => {});
-      await backend?.cleanup().catch(() => {});
-      if (!process.env['DROVER_TEST_KEEP']) await rm(dir, { recursive: true, force: true }).catch(() => {});
+      await teardown.run().catch(() => {});
     });
 
     test('cache info: substituter URL and NAME-1 public key; nix-cache-info advertises WantMassQuery and Priority', async () => {
@@ -277,10 +281,10 @@ export function defineCacheSuite(kind: BackendKind, options: CacheSuiteOptions =
       assert.equal(gc.code, 0, gc.stderr);
       const report = JSON.parse(gc.stdout) as GcReport;
       const kept = new Set(report.kept.map((k) => k.storePath));
-      for (const p of deployedClosure) assert.ok(kept.has(p as never), `${p} of the deployed closure is kept`);
+      for (const p of deployedClosure) assert.ok(kept.has(p), `${p} of the deployed closure is kept`);
       assert.ok(report.kept.find((k) => k.storePath === fixtures.nixos)?.reason.includes(name));
       const deleted = new Set(report.deleted.map((d) => d.storePath));
-      for (const p of plainOnly) assert.ok(deleted.has(p as never), `${p} of the undeployed closure is deleted`);
+      for (const p of plainOnly) assert.ok(deleted.has(p), `${p} of the undeployed closure is deleted`);
       assert.ok(report.narsDeleted > 0 && report.bytesFreed > 0);
       assert.equal((await fetch(`${cacheUrl()}/${hashOf(fixtures.plain)}.narinfo`, { headers: { authorization: basic(pull) } })).status, 404);
       // The deployed closure still substitutes completely after GC.

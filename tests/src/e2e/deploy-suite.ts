@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Agent, Deployment } from '@drover/protocol';
+import { decodeAgent, type Agent, type Deployment } from '@drover/protocol';
 import { buildFixtures, deleteFromStore, isInStore, readActivations, startTestCache } from '../support/nix.js';
 import { api, createToken, drover, spawnDrover, waitFor, type BackendKind } from '../support/drover.js';
 import { activePath, deploymentIds, generations, World } from './harness.js';
@@ -51,12 +51,12 @@ export function defineDeploySuite(kind: BackendKind): void {
       const agents = await drover(['agents', '--json', '--server', world.server.url], { DROVER_ACTIVATE_TOKEN: world.activateToken });
       const listed = (JSON.parse(agents.stdout) as Agent[]).find((a) => a.name === agent.name);
       assert.equal(listed?.online, true);
-      assert.equal(listed?.currentStorePath, f.nixos);
-      assert.equal(listed?.lastDeployment?.status, 'Succeeded');
+      assert.equal(listed.currentStorePath, f.nixos);
+      assert.equal(listed.lastDeployment?.status, 'Succeeded');
       const history = await drover(['deployments', '--agent', agent.name, '--json', '--server', world.server.url], { DROVER_ACTIVATE_TOKEN: world.activateToken });
       const [row] = JSON.parse(history.stdout) as Deployment[];
       for (const key of ['id', 'agent', 'index', 'storePath', 'status', 'createdAt', 'startedAt', 'finishedAt', 'closureSize'] as const) {
-        assert.ok(row && row[key] !== undefined && row[key] !== null, `deployments --json has ${key}`);
+        assert.ok(row?.[key] !== undefined && row[key] !== null, `deployments --json has ${key}`);
       }
       // Log lines are stored in order with an explicit end, not a magic line.
       const lines = await world.logOf(id);
@@ -66,12 +66,12 @@ export function defineDeploySuite(kind: BackendKind): void {
     test('home-manager, plain and nix-darwin profiles, two agents sharing one machine', async () => {
       const f = world.fixtures;
       const [hm, plain, darwin] = await Promise.all([world.agent(), world.agent(), world.agent()]);
-      const spec = await world.specFile({ [hm!.name]: f.home_manager, [plain!.name]: f.plain, [darwin!.name]: f.darwin });
+      const spec = await world.specFile({ [hm.name]: f.home_manager, [plain.name]: f.plain, [darwin.name]: f.darwin });
       const r = await world.activate([spec]);
       assert.equal(r.code, 0, r.stdout + r.stderr);
-      assert.equal(await activePath(hm!.profile), f.home_manager);
-      assert.equal(await activePath(plain!.profile), f.plain);
-      assert.equal(await activePath(darwin!.profile), f.darwin);
+      assert.equal(await activePath(hm.profile), f.home_manager);
+      assert.equal(await activePath(plain.profile), f.plain);
+      assert.equal(await activePath(darwin.profile), f.darwin);
       assert.match(r.stdout, new RegExp(`\\$ ${f.home_manager}/activate`));
       assert.match(r.stdout, new RegExp(`\\$ ${f.darwin}/sw/bin/darwin-rebuild activate`));
       assert.match(r.stdout, /profile type: home-manager/);
@@ -106,7 +106,7 @@ export function defineDeploySuite(kind: BackendKind): void {
       assert.match(r.stdout, /health check failed on purpose/);
       assert.match(r.stdout, new RegExp(`rollbackScript failed.*rolled back to ${f.nixos}`));
       assert.equal(await activePath(agent.profile), f.nixos);
-      const listed = await api<Agent>(world.server.url, world.activateToken, 'GET', `/agents/${agent.name}`);
+      const listed = await api(world.server.url, world.activateToken, 'GET', `/agents/${agent.name}`, undefined, decodeAgent);
       assert.equal(listed.json.currentStorePath, f.nixos, 'the server knows what is active after the rollback');
     });
 
@@ -176,8 +176,8 @@ export function defineDeploySuite(kind: BackendKind): void {
       const agent = await world.agent();
       await agent.proc.stop();
       await waitFor('agent shown offline', async () => {
-        const a = await api<Agent>(world.server.url, world.activateToken, 'GET', `/agents/${agent.name}`);
-        return a.json.online === false;
+        const a = await api(world.server.url, world.activateToken, 'GET', `/agents/${agent.name}`, undefined, decodeAgent);
+        return !a.json.online;
       });
       const first = await world.activate([await world.specFile({ [agent.name]: f.nixos }), '--async']);
       assert.equal(first.code, 0, first.stderr);

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Deployment } from '@drover/protocol';
+import { Teardown } from '@drover/test-support';
 import { buildFixtures, deleteFromStore, startTestCache, type Fixtures, type TestCache } from '../support/nix.js';
 import {
   api,
@@ -43,7 +44,8 @@ export class World {
   adminToken!: string;
   dir!: string;
   private readonly procs: DroverProcess[] = [];
-  private readonly extraCleanups: (() => Promise<void>)[] = [];
+  /** What setUp created and tests added with onTearDown, undone last first (agents are stopped before it). */
+  private readonly teardown = new Teardown();
 
   constructor(
     readonly kind: BackendKind,
@@ -54,14 +56,18 @@ export class World {
     const base = process.env['DROVER_TEST_OUTPUT'] ?? tmpdir();
     await mkdir(base, { recursive: true });
     this.dir = await mkdtemp(join(base, `e2e-${this.kind}-`));
+    if (!process.env['DROVER_TEST_KEEP']) this.teardown.add(() => rm(this.dir, { recursive: true, force: true }));
     this.fixtures = await buildFixtures({ markerDir: join(this.dir, 'markers'), salt: randomBytes(8).toString('hex'), slowSeconds: 6 });
     this.cache = await startTestCache({ keyName: `e2e-${this.kind}` });
+    this.teardown.add(() => this.cache.close());
     const f = this.fixtures;
     const all = [f.nixos, f.nixos_b, f.nixos_failing, f.nixos_slow, f.darwin, f.home_manager, f.plain, f.rollback_ok, f.rollback_fail];
     await this.cache.push(all);
     await deleteFromStore(all);
     this.backend = await makeBackend(this.kind, this.dir);
+    this.teardown.add(() => this.backend.cleanup());
     this.server = await startServer(this.backend, this.serverArgs);
+    this.teardown.add(() => this.server.stop());
     this.agentToken = await createToken(this.backend, 'agent', ['--description', 'e2e agents']);
     this.activateToken = await createToken(this.backend, 'activate');
     this.adminToken = await createToken(this.backend, 'admin');
@@ -71,15 +77,11 @@ export class World {
 
   async tearDown(): Promise<void> {
     for (const p of this.procs) await p.stop('SIGKILL').catch(() => {});
-    await this.server?.stop().catch(() => {});
-    for (const c of this.extraCleanups) await c().catch(() => {});
-    await this.cache?.close().catch(() => {});
-    await this.backend?.cleanup().catch(() => {});
-    if (!process.env['DROVER_TEST_KEEP']) await rm(this.dir, { recursive: true, force: true }).catch(() => {});
+    await this.teardown.run().catch(() => {});
   }
 
   onTearDown(fn: () => Promise<void>): void {
-    this.extraCleanups.push(fn);
+    this.teardown.add(fn);
   }
 
   track(proc: DroverProcess): DroverProcess {

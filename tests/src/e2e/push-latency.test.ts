@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dumpNar } from '@drover/nix';
 import { startLatencyProxy, type LatencyProxy } from '@drover/bench/latency-proxy';
+import { Teardown } from '@drover/test-support';
 import { run } from '../support/nix.js';
 import { api, createToken, drover, makeBackend, type Backend, type ServerHandle, startServer } from '../support/drover.js';
 
@@ -28,7 +29,12 @@ async function throughProxy(writes: number): Promise<{ sent: Buffer; received: B
   const sink = createServer({ allowHalfOpen: true }, (s) => s.on('data', (c: Buffer) => parts.push(c)));
   await new Promise<void>((ok) => sink.listen(0, '127.0.0.1', ok));
   const proxy = await startLatencyProxy((sink.address() as AddressInfo).port, 0, RTT_MS);
-  const arrived = new Promise<void>((ok) => sink.on('connection', (s) => s.on('end', () => (s.end(), ok()))));
+  const arrived = new Promise<void>((ok) => sink.on('connection', (s) =>
+      s.on('end', () => {
+        s.end();
+        ok();
+      }),
+    ),);
   const sent: Buffer[] = [];
   const client = connect(proxy.port, '127.0.0.1');
   await new Promise<void>((ok) => client.once('connect', ok));
@@ -53,22 +59,23 @@ describe('drover push through a +20 ms RTT TCP proxy', { timeout: 300_000 }, () 
   let server: ServerHandle;
   let proxy: LatencyProxy;
   let push: string;
+  /** What `before` created, undone by `after`. */
+  const teardown = new Teardown();
 
   before(async () => {
     dir = await mkdtemp(join(process.env['DROVER_TEST_OUTPUT'] ?? tmpdir(), 'push-latency-'));
+    if (!process.env['DROVER_TEST_KEEP']) teardown.add(() => rm(dir, { recursive: true, force: true }).catch(() => {}));
     backend = await makeBackend('sqlite', dir);
     server = await startServer(backend);
+    teardown.add(() => server.stop().catch(() => {}));
     const admin = await createToken(backend, 'admin');
     const created = await drover(['cache', 'create', 'slow', '--server', server.url], { DROVER_ADMIN_TOKEN: admin });
     assert.equal(created.code, 0, created.stderr);
     push = await createToken(backend, 'push');
     proxy = await startLatencyProxy(server.port, 0, RTT_MS);
+    teardown.add(() => proxy.close());
   });
-  after(async () => {
-    await proxy?.close();
-    await server?.stop().catch(() => {});
-    if (!process.env['DROVER_TEST_KEEP']) await rm(dir, { recursive: true, force: true }).catch(() => {});
-  });
+  after(() => teardown.run());
 
   test('the proxy delivers every byte in order, and the half-close after them', async () => {
     const { sent, received } = await throughProxy(3000);
@@ -98,7 +105,7 @@ describe('drover push through a +20 ms RTT TCP proxy', { timeout: 300_000 }, () 
     await mkdir(src);
     await writeFile(join(src, 'a'), randomBytes(64));
     const a = (await run('nix-store', ['--add', join(src, 'a')])).stdout.trim();
-    const info = JSON.parse((await run('nix', ['--extra-experimental-features', 'nix-command', 'path-info', '--json', a])).stdout) as Array<{ narHash: string; narSize: number }>;
+    const info = JSON.parse((await run('nix', ['--extra-experimental-features', 'nix-command', 'path-info', '--json', a])).stdout) as { narHash: string; narSize: number }[];
     const nar = Buffer.concat(await dumpNar(a).toArray());
     const entry = (references: string[]) => ({ storePath: a, narHash: info[0]!.narHash, narSize: info[0]!.narSize, references, deriver: null, ca: null, sigs: [], fileSize: nar.length });
     const post = (paths: unknown[], files: Buffer[]) => {

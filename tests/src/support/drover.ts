@@ -9,11 +9,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeWith, DroverClient } from '@drover/client';
+import type { Decoder } from '@drover/protocol';
 import { droverBin, dropSchema, freePort, run, waitFor, type RunResult } from '@drover/test-support';
 
 export { freePort, waitFor } from '@drover/test-support';
-export const DROVER = droverBin();
-export const PG_URL = process.env['DROVER_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+const DROVER = droverBin();
+const PG_URL = process.env['DROVER_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 export type BackendKind = 'sqlite' | 'postgres';
 
@@ -143,14 +144,21 @@ export async function startAgent(name: string, spec: AgentSpec, waitRegistered =
 }
 
 /**
- * One API request through the shared client, whatever its status: the status and the JSON answer, unchecked (tests
- * assert on error bodies too). A string body is sent as it is, with content-type JSON.
+ * One API request through the shared client, whatever its status: the status and the JSON answer, checked by `decode`
+ * when given, else unchecked (tests assert on error bodies too). A string body is sent as it is, with content-type JSON.
  */
-export async function api<T = unknown>(server: string, token: string | null, method: string, path: string, body?: unknown): Promise<{ status: number; json: T }> {
+export async function api<T = unknown>(
+  server: string,
+  token: string | null,
+  method: string,
+  path: string,
+  body?: unknown,
+  decode?: Decoder<T>,
+): Promise<{ status: number; json: T }> {
   const client = new DroverClient({ server, token });
   const res = await client.send(method, path, typeof body === 'string' ? { body, headers: { 'content-type': 'application/json' } } : { json: body });
   const text = await res.text();
-  return { status: res.status, json: decodeWith<T>(undefined, text ? JSON.parse(text) : null) };
+  return { status: res.status, json: decodeWith(decode, text ? JSON.parse(text) : null) };
 }
 
 export function randomName(prefix: string): string {

@@ -15,7 +15,5 @@ export {
   run,
   startTestCache,
   type Fixtures,
-  type RunOptions,
-  type RunResult,
   type TestCache,
 } from '@drover/test-support';
