@@ -10,6 +10,9 @@ import {
   DroverError,
   ErrorBodySchema,
   IdParamsSchema,
+  MAX_LOG_SEQ,
+  OffsetSchema,
+  SafeInteger,
 } from '@drover/protocol';
 import { activationDeployments, getDeployment, listDeployments, readLog, toDeploymentApi } from '../../deployments/repository.js';
 import { cancel, rerun } from '../../deployments/service.js';
@@ -19,10 +22,10 @@ import { streamDeploymentLogs } from '../log-stream.js';
 const ListQuery = Type.Object({
   agent: Type.Optional(AgentNameSchema),
   status: Type.Optional(DeploymentStatusSchema),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 50 })),
-  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  limit: Type.Optional(SafeInteger({ minimum: 1, maximum: 1000, default: 50 })),
+  offset: Type.Optional(OffsetSchema),
 });
-const LogQuery = Type.Object({ after: Type.Optional(Type.Integer({ minimum: -1, default: -1 })) });
+const LogQuery = Type.Object({ after: Type.Optional(SafeInteger({ minimum: -1, maximum: MAX_LOG_SEQ, default: -1 })) });
 
 function wantsEventStream(accept: string | undefined): boolean {
   return !!accept && accept.includes('text/event-stream');
