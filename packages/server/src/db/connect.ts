@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
+import type { Logger } from 'pino';
 import { DroverError } from '@drover/protocol';
 import { migrationProvider } from './migrations.js';
 import type { Database } from './schema.js';
@@ -119,6 +120,11 @@ export async function migrateToLatest(database: Pick<OpenDatabase, 'db' | 'diale
     const reason = error instanceof Error ? error.message : String(error ?? 'unknown error');
     throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${reason}`);
   }
+}
+
+/** The `onConnectionError` of a server process: one warning line; the pool reconnects on its own. */
+export function logConnectionLost(log: Logger, err: Error): void {
+  log.warn({ err: err.message }, 'an idle database connection was lost; the pool opens a new one on the next query');
 }
 
 /** PostgreSQL error classes 08 (connection exception) and 57P (operator intervention: shutdown, terminated backend). */
