@@ -87,6 +87,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenDataba
     const pool = new pg.Pool({ ...config, max: 10 });
     const onConnectionError = options.onConnectionError ?? (() => {});
     pool.on('error', (err) => onConnectionError(err));
+    // pg-pool listens on idle clients only: a checked-out client whose connection ends
+    // (terminated mid-request) would emit an unhandled 'error' after its query already
+    // failed. That query's error reaches the caller (503); this listener keeps the process alive.
+    pool.on('connect', (client) => client.on('error', () => {}));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', pgConfig: config, schema, close: () => db.destroy() };
   }
