@@ -61,7 +61,7 @@ export const CLOSE_CODES = {
 
 export const HelloMessage = Type.Object({
   type: Type.Literal('hello'),
-  protocol: SafeInteger({ minimum: 1, maximum: 1000 }),
+  protocol: SafeInteger({ minimum: 1 }),
   agent: AgentNameSchema,
   version: ShortText,
   system: SystemSchema,
