@@ -23,6 +23,8 @@ export interface ServerSettings {
   publicUrl?: string | undefined;
   logLevel: string;
   pingIntervalMs?: number | undefined;
+  /** A request body silent this long fails with 408 (DROVER_ERR_REQUEST_TIMEOUT). */
+  requestBodyIdleMs?: number | undefined;
   /** Server processes sharing the port (node:cluster); 1 = no cluster. */
   workers: number;
   /** The built-in binary cache (turned into CacheOptions by cache-settings.ts). */
@@ -57,6 +59,7 @@ export const SERVER_KEYS: readonly Key[] = [
   { toml: 'public_url', env: 'DROVER_PUBLIC_URL', field: 'publicUrl', kind: 'string' },
   { toml: 'log_level', env: 'DROVER_LOG_LEVEL', field: 'logLevel', kind: 'string' },
   { toml: 'ping_interval', env: 'DROVER_PING_INTERVAL', field: 'pingIntervalMs', kind: 'duration' },
+  { toml: 'request_body_idle_timeout', env: 'DROVER_REQUEST_BODY_IDLE_TIMEOUT', field: 'requestBodyIdleMs', kind: 'duration' },
   { toml: 'workers', env: 'DROVER_WORKERS', field: 'workers', kind: 'count' },
   { toml: 'max_log_bytes', env: 'DROVER_MAX_LOG_BYTES', field: 'maxLogBytes', kind: 'whole' },
   { toml: 'max_stream_seconds', env: 'DROVER_MAX_STREAM_SECONDS', field: 'maxStreamSeconds', kind: 'whole' },

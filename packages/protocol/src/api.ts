@@ -8,8 +8,11 @@ import {
   AgentNameSchema,
   DeploymentStatusSchema,
   LogStreamSchema,
+  MAX_LOG_SEQ,
   Nullable,
-  ShortText,
+  OffsetSchema,
+  PlainText,
+  SafeInteger,
   StorePathSchema,
   Timestamp,
   TokenKindSchema,
@@ -45,7 +48,7 @@ export const DeploymentSchema = Type.Object({
   id: Uuid,
   workspace: WorkspaceNameSchema,
   agent: AgentNameSchema,
-  index: Type.Integer(),
+  index: SafeInteger({ minimum: 1 }),
   storePath: StorePathSchema,
   rollbackScript: Nullable(StorePathSchema),
   status: DeploymentStatusSchema,
@@ -54,7 +57,7 @@ export const DeploymentSchema = Type.Object({
   createdAt: Timestamp,
   startedAt: Nullable(Timestamp),
   finishedAt: Nullable(Timestamp),
-  closureSize: Nullable(Type.Integer()),
+  closureSize: Nullable(SafeInteger()),
   /** Who started it: a signed-in user or a token, with a label as it read at the time. */
   createdBy: Nullable(ActorSchema),
   /** The page of this deployment in the web UI (what `drover activate` prints). */
@@ -65,12 +68,12 @@ export type Deployment = Static<typeof DeploymentSchema>;
 export const DeploymentListSchema = Type.Object({
   deployments: Type.Array(DeploymentSchema),
   /** How many match the filter in all (the list holds at most `limit` of them, from `offset`). */
-  total: Type.Optional(Type.Integer()),
+  total: Type.Optional(SafeInteger()),
 });
 
 export const LastDeploymentSchema = Type.Object({
   id: Uuid,
-  index: Type.Integer(),
+  index: SafeInteger({ minimum: 1 }),
   status: DeploymentStatusSchema,
   storePath: StorePathSchema,
   createdAt: Timestamp,
@@ -97,15 +100,15 @@ export type Agent = Static<typeof AgentSchema>;
 export const AgentListSchema = Type.Object({
   agents: Type.Array(AgentSchema),
   /** How many match the filter in all (the list holds at most `limit` of them, from `offset`). */
-  total: Type.Integer(),
+  total: SafeInteger(),
 });
 export const AgentListQuerySchema = Type.Object({
   /** Substring of the agent name, case-insensitive. */
-  q: Type.Optional(Type.String({ maxLength: 64 })),
+  q: Type.Optional(PlainText({ maxLength: 64 })),
   status: Type.Optional(Type.Union([Type.Literal('online'), Type.Literal('offline')])),
   /** Without a limit every matching agent is returned. */
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
-  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  limit: Type.Optional(SafeInteger({ minimum: 1, maximum: 10_000 })),
+  offset: Type.Optional(OffsetSchema),
 });
 
 /** The body is deploy.json itself; it is validated by deploySpecProblems so every problem is reported. */
@@ -121,7 +124,7 @@ export type ActivateRequest = Static<typeof ActivateRequestSchema>;
 
 export const ActivatedAgentSchema = Type.Object({
   id: Uuid,
-  index: Type.Integer(),
+  index: SafeInteger({ minimum: 1 }),
   url: Type.String(),
   storePath: StorePathSchema,
   online: Type.Boolean(),
@@ -134,7 +137,7 @@ export const ActivateResponseSchema = Type.Object({
 export type ActivateResponse = Static<typeof ActivateResponseSchema>;
 
 export const LogLineJsonSchema = Type.Object({
-  seq: Type.Integer(),
+  seq: SafeInteger({ maximum: MAX_LOG_SEQ }),
   time: Timestamp,
   stream: LogStreamSchema,
   text: Type.String(),
@@ -166,7 +169,7 @@ export const TokenCreateRequestSchema = Type.Object(
   {
     kind: TokenKindSchema,
     agent: Type.Optional(AgentNameSchema),
-    description: Type.Optional(ShortText),
+    description: Type.Optional(PlainText({ maxLength: 256 })),
     /** push/pull tokens: only this binary cache (default: every cache of the workspace). */
     cache: Type.Optional(Type.String({ pattern: CACHE_NAME_PATTERN, maxLength: 64 })),
   },
@@ -186,7 +189,7 @@ export const WorkspaceListSchema = Type.Object({ workspaces: Type.Array(Workspac
 export const WorkspaceCreateRequestSchema = Type.Object({ name: WorkspaceNameSchema }, { additionalProperties: false });
 export const WorkspaceRenameRequestSchema = Type.Object({ name: WorkspaceNameSchema }, { additionalProperties: false });
 /** DELETE /workspaces/:workspace?confirm=NAME — the name typed again, so a slip deletes nothing. */
-export const WorkspaceDeleteQuerySchema = Type.Object({ confirm: Type.String({ maxLength: 64 }) });
+export const WorkspaceDeleteQuerySchema = Type.Object({ confirm: PlainText({ maxLength: 64 }) });
 
 export const RoleGrantSchema = Type.Object({
   /** null: the role holds in every workspace. */
@@ -201,7 +204,7 @@ export const UserSchema = Type.Object({
 export type User = Static<typeof UserSchema>;
 
 export const LoginRequestSchema = Type.Object(
-  { name: Type.String({ minLength: 1, maxLength: 64 }), password: Type.String({ minLength: 1, maxLength: 1024 }) },
+  { name: PlainText({ minLength: 1, maxLength: 64 }), password: Type.String({ minLength: 1, maxLength: 1024 }) },
   { additionalProperties: false },
 );
 /** GET/POST /api/v1/session. */
@@ -220,8 +223,8 @@ export const ServerInfoSchema = Type.Object({ version: Type.String(), publicUrl:
 
 export const WorkspaceCacheRequestSchema = Type.Object(
   {
-    substituter: Nullable(Type.String({ minLength: 1, maxLength: 2048 })),
-    publicKey: Nullable(Type.String({ minLength: 1, maxLength: 1024 })),
+    substituter: Nullable(PlainText({ minLength: 1, maxLength: 2048 })),
+    publicKey: Nullable(PlainText({ minLength: 1, maxLength: 1024 })),
   },
   { additionalProperties: false },
 );

@@ -7,7 +7,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { DroverError } from './errors.js';
 import type { Brand } from './names.js';
-import { Nullable, StorePathSchema, Timestamp, WorkspaceNameSchema } from './schemas.js';
+import { Nullable, PlainText, SafeInteger, StorePathSchema, Timestamp, WorkspaceNameSchema } from './schemas.js';
 
 export type CacheName = Brand<string, 'CacheName'>;
 
@@ -35,8 +35,8 @@ export const CacheSchema = Type.Object({
   /** Absolute substituter URL as this server sees itself (its public URL + /cache/NAME). */
   substituter: Type.String(),
   createdAt: Timestamp,
-  paths: Type.Integer(),
-  narBytes: Type.Integer(),
+  paths: SafeInteger(),
+  narBytes: SafeInteger(),
 });
 export type CacheInfo = Static<typeof CacheSchema>;
 export const CacheListSchema = Type.Object({ caches: Type.Array(CacheSchema) });
@@ -46,7 +46,7 @@ export const CacheCreateRequestSchema = Type.Object(
     name: CacheNameSchema,
     public: Type.Optional(Type.Boolean()),
     /** Public keys whose signatures on uploaded narinfos are kept (the cache always adds its own). */
-    trustedKeys: Type.Optional(Type.Array(Type.String({ maxLength: 256 }), { maxItems: 16 })),
+    trustedKeys: Type.Optional(Type.Array(PlainText({ maxLength: 256 }), { maxItems: 16 })),
   },
   { additionalProperties: false },
 );
@@ -71,20 +71,20 @@ export const GcRequestSchema = Type.Object(
   {
     dryRun: Type.Optional(Type.Boolean()),
     /** Paths younger than this many seconds are kept (default: the server's grace period). */
-    graceSeconds: Type.Optional(Type.Integer({ minimum: 0 })),
+    graceSeconds: Type.Optional(SafeInteger({ maximum: 100 * 365 * 86_400 })),
   },
   { additionalProperties: false },
 );
 
-export const GcPathSchema = Type.Object({ storePath: StorePathSchema, reason: Type.String(), narSize: Type.Integer() });
+export const GcPathSchema = Type.Object({ storePath: StorePathSchema, reason: Type.String(), narSize: SafeInteger() });
 export const GcReportSchema = Type.Object({
   cache: CacheNameSchema,
   dryRun: Type.Boolean(),
   kept: Type.Array(GcPathSchema),
   deleted: Type.Array(GcPathSchema),
   /** NAR files removed from storage (no narinfo of any cache refers to them any more). */
-  narsDeleted: Type.Integer(),
-  bytesFreed: Type.Integer(),
+  narsDeleted: SafeInteger(),
+  bytesFreed: SafeInteger(),
   at: Timestamp,
   pins: Type.Array(Type.Object({ storePath: StorePathSchema, reason: Type.String(), expiresAt: Nullable(Timestamp) })),
 });

@@ -201,6 +201,10 @@ export const ERRORS = {
     status: 500,
     hint: 'This is a bug or an infrastructure failure; the server log has the details under the request id.',
   },
+  DROVER_ERR_REQUEST_TIMEOUT: {
+    status: 408,
+    hint: 'The request body stopped arriving before it was complete; retry over a working connection (the server limit is request_body_idle_timeout).',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -18,8 +18,10 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import {
   AgentNameSchema,
   LogStreamSchema,
+  MAX_LOG_SEQ,
   Nullable,
   OutcomeStatusSchema,
+  SafeInteger,
   ShortText,
   StorePathSchema,
   SystemSchema,
@@ -59,7 +61,7 @@ export const CLOSE_CODES = {
 
 export const HelloMessage = Type.Object({
   type: Type.Literal('hello'),
-  protocol: Type.Integer({ minimum: 1 }),
+  protocol: SafeInteger({ minimum: 1 }),
   agent: AgentNameSchema,
   version: ShortText,
   system: SystemSchema,
@@ -76,11 +78,11 @@ export const DeploymentStartedMessage = Type.Object({
 export const DeploymentClosureSizeMessage = Type.Object({
   type: Type.Literal('deployment.closure-size'),
   id: Uuid,
-  closureSize: Type.Integer({ minimum: 0 }),
+  closureSize: SafeInteger(),
 });
 
 export const LogLineSchema = Type.Object({
-  seq: Type.Integer({ minimum: 0 }),
+  seq: SafeInteger({ maximum: MAX_LOG_SEQ }),
   time: Timestamp,
   stream: LogStreamSchema,
   text: Type.String({ maxLength: MAX_LOG_LINE_CHARS + 64 }),
@@ -130,12 +132,12 @@ export const RegisteredMessage = Type.Object({
   workspace: WorkspaceNameSchema,
   cache: Nullable(CacheConfigSchema),
   /** How often the server pings; the agent reconnects after ~2.5 intervals of silence. */
-  pingIntervalMs: Type.Integer({ minimum: 1000 }),
+  pingIntervalMs: SafeInteger({ minimum: 1000, maximum: 86_400_000 }),
 });
 
 export const DeploymentOrderSchema = Type.Object({
   id: Uuid,
-  index: Type.Integer({ minimum: 1 }),
+  index: SafeInteger({ minimum: 1 }),
   storePath: StorePathSchema,
   rollbackScript: Nullable(StorePathSchema),
   /** The workspace's cache as it is when the order is sent (it may have changed since `registered`). */

@@ -4,14 +4,14 @@
  */
 import { Type } from '@sinclair/typebox';
 import { CacheNameSchema } from './cache.js';
-import { WorkspaceNameSchema } from './schemas.js';
+import { PlainText, WorkspaceNameSchema } from './schemas.js';
 
 /** `:workspace` of /api/v1/workspaces/:workspace/…. */
 export const WorkspaceParamsSchema = Type.Object({ workspace: WorkspaceNameSchema });
-/** `:id` of a deployment, activation or token; unknown or malformed ids are answered 404, not 400. */
-export const IdParamsSchema = Type.Object({ id: Type.String({ maxLength: 64 }) });
-/** `:name` of an agent; a name that cannot exist is answered 404. */
-export const AgentNameParamsSchema = Type.Object({ name: Type.String({ maxLength: 64 }) });
+/** `:id` of a deployment, activation or token; unknown or malformed ids are answered 404, not 400 (control characters: 400). */
+export const IdParamsSchema = Type.Object({ id: PlainText({ maxLength: 64 }) });
+/** `:name` of an agent; a name that cannot exist is answered 404 (control characters: 400). */
+export const AgentNameParamsSchema = Type.Object({ name: PlainText({ maxLength: 64 }) });
 /** `:name` of a binary cache. */
 export const CacheNameParamsSchema = Type.Object({ name: CacheNameSchema });
 /** `:name/:file` of a file in a binary cache. */

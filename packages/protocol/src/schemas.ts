@@ -14,9 +14,38 @@ export const AgentNameSchema = Type.String({ pattern: AGENT_NAME_PATTERN, minLen
 export const WorkspaceNameSchema = Type.String({ pattern: WORKSPACE_NAME_PATTERN, minLength: 1, maxLength: 64 });
 export const StorePathSchema = Type.String({ pattern: STORE_PATH_PATTERN, maxLength: 300 });
 export const SystemSchema = Type.String({ pattern: SYSTEM_PATTERN, maxLength: 64 });
-/** RFC 3339 timestamps in UTC, as `Date#toISOString` writes them. */
-export const Timestamp = Type.String({ maxLength: 40 });
+/**
+ * RFC 3339 timestamps in UTC, as `Date#toISOString` writes them
+ * (`2026-01-31T23:59:59.123Z`; the fraction is optional, up to nanoseconds).
+ * Stored as text, they sort as they compare, so nothing else may pass.
+ */
+export const TIMESTAMP_PATTERN = '^\\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\\d|3[01])T(?:[01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(?:\\.\\d{1,9})?Z$';
+export const Timestamp = Type.String({ pattern: TIMESTAMP_PATTERN, maxLength: 40 });
+
+/**
+ * Integers at the protocol edge: never beyond `Number.MAX_SAFE_INTEGER` (exact
+ * in a JS number and in a PostgreSQL bigint), and tighter where a column or a
+ * meaning bounds them (see the limits below).
+ */
+export function SafeInteger(options: { minimum?: number; maximum?: number; default?: number; description?: string } = {}) {
+  return Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, ...options });
+}
+/** Log line numbers are a PostgreSQL `integer` column. */
+export const MAX_LOG_SEQ = 2_147_483_647;
+/** Skipping more rows than this in a list is never meaningful. */
+export const MAX_LIST_OFFSET = 1_000_000_000;
+/** `offset` of a paged list. */
+export const OffsetSchema = SafeInteger({ maximum: MAX_LIST_OFFSET, default: 0 });
 export const ShortText = Type.String({ maxLength: 256 });
+/**
+ * Text a user types (names, descriptions, filters, settings): no control
+ * characters (U+0000-U+001F, U+007F), refused with 400 on both databases
+ * alike. Text agents report is repaired instead (the server's db/text.ts).
+ */
+export const PLAIN_TEXT_PATTERN = '^[^\\u0000-\\u001F\\u007F]*$';
+export function PlainText(options: { minLength?: number; maxLength: number }) {
+  return Type.String({ pattern: PLAIN_TEXT_PATTERN, ...options });
+}
 
 export function literalUnion<const T extends readonly string[]>(values: T): TUnion<TLiteral<T[number]>[]> {
   return Type.Union(values.map((v) => Type.Literal(v))) as TUnion<TLiteral<T[number]>[]>;

@@ -12,7 +12,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import { relayBus } from './bus/cluster-bus.js';
-import { migrateToLatest, openDatabase, type DatabaseOptions } from './db/connect.js';
+import { logConnectionLost, migrateToLatest, openDatabase, type DatabaseOptions } from './db/connect.js';
 import { ensureDefaultWorkspace } from './workspaces/repository.js';
 
 interface ListeningMessage {
@@ -38,7 +38,7 @@ export interface ClusterHandle {
 
 export async function startCluster(options: { workers: number; database: DatabaseOptions; log: Logger }): Promise<ClusterHandle> {
   const { log } = options;
-  const database = await openDatabase(options.database);
+  const database = await openDatabase({ ...options.database, onConnectionError: (err) => logConnectionLost(log, err) });
   try {
     await migrateToLatest(database);
     await ensureDefaultWorkspace(database.db);

@@ -13,7 +13,7 @@ import { LocalBus, type Bus } from './bus/bus.js';
 import { PostgresBus } from './bus/postgres-bus.js';
 import { ClusterBus } from './bus/cluster-bus.js';
 import type { ServerContext } from './context.js';
-import { migrateToLatest, openDatabase, type OpenDatabase } from './db/connect.js';
+import { logConnectionLost, migrateToLatest, openDatabase, type OpenDatabase } from './db/connect.js';
 import { DeploymentWatcher } from './deployments/watcher.js';
 import { buildApp } from './http/app.js';
 import { AgentHub } from './hub/agent-hub.js';
@@ -47,6 +47,8 @@ export interface ServerOptions {
   readonly webRoot?: string | null | undefined;
   /** Set in a `--workers` cluster worker: the primary migrated already; on SQLite the bus runs over IPC. */
   readonly clusterWorker?: boolean | undefined;
+  /** A request body silent this long fails with 408 (DROVER_ERR_REQUEST_TIMEOUT); default 30 s. */
+  readonly requestBodyIdleMs?: number | undefined;
   /** The built-in binary cache; NARs default to DATA_DIR/cache. */
   readonly cache?: Partial<CacheOptions> | undefined;
 }
@@ -85,7 +87,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const { host, port } = splitListen(options.listen);
   const pingIntervalMs = options.pingIntervalMs ?? 30_000;
   const lastSeenFlushMs = options.lastSeenFlushMs ?? 15_000;
-  const database: OpenDatabase = await openDatabase(options);
+  const database: OpenDatabase = await openDatabase({ ...options, onConnectionError: (err) => logConnectionLost(log, err) });
   let bus: Bus | undefined;
   let cache: CacheService | undefined;
   try {
@@ -123,7 +125,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       webRoot: options.webRoot === undefined ? defaultWebRoot() : options.webRoot,
       cache,
     };
-    const app = await buildApp(ctx);
+    const app = await buildApp(ctx, { bodyIdleMs: options.requestBodyIdleMs });
     await app.listen({ host, port });
     const address = app.server.address();
     const actualPort = typeof address === 'object' && address ? address.port : port;

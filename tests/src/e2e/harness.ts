@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, readdir, realpath, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { get } from 'node:http';
 import type { Deployment } from '@drover/protocol';
 import { Teardown } from '@drover/test-support';
 import { buildFixtures, deleteFromStore, startTestCache, type Fixtures, type TestCache } from '../support/nix.js';
@@ -32,6 +33,19 @@ export interface TestAgent {
   readonly stateDir: string;
   proc: DroverProcess;
   restart(): Promise<void>;
+}
+
+/** GET /api/v1/health on a new TCP connection each time, so the cluster hands it to the next worker. */
+export function freshHealth(server: string): Promise<{ replica: string; agentsConnected: number }> {
+  return new Promise((resolve, reject) => {
+    const req = get(`${server}/api/v1/health`, { agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (c: string) => (body += c));
+      res.on('end', () => resolve(JSON.parse(body) as { replica: string; agentsConnected: number }));
+    });
+    req.on('error', reject);
+    req.setTimeout(5000, () => req.destroy(new Error('health request timed out')));
+  });
 }
 
 export class World {

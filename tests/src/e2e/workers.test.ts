@@ -6,22 +6,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { get } from 'node:http';
 import { waitFor } from '../support/drover.js';
-import { activePath, World } from './harness.js';
-
-/** GET /api/v1/health on a new TCP connection each time, so the cluster hands it to the next worker. */
-function freshHealth(server: string): Promise<{ replica: string; agentsConnected: number }> {
-  return new Promise((resolve, reject) => {
-    const req = get(`${server}/api/v1/health`, { agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (c: string) => (body += c));
-      res.on('end', () => resolve(JSON.parse(body) as { replica: string; agentsConnected: number }));
-    });
-    req.on('error', reject);
-    req.setTimeout(5000, () => req.destroy(new Error('health request timed out')));
-  });
-}
+import { activePath, freshHealth, World } from './harness.js';
 
 for (const kind of ['sqlite', 'postgres'] as const) {
   describe(`drover server --workers 2 on ${kind}`, { timeout: 300_000 }, () => {

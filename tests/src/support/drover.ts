@@ -14,7 +14,7 @@ import { droverBin, dropSchema, freePort, run, waitFor, type RunResult } from '@
 
 export { freePort, waitFor } from '@drover/test-support';
 const DROVER = droverBin();
-const PG_URL = process.env['DROVER_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const PG_URL = process.env['DROVER_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 export type BackendKind = 'sqlite' | 'postgres';
 

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
+import type { Logger } from 'pino';
 import { DroverError } from '@drover/protocol';
 import { migrationProvider } from './migrations.js';
 import type { Database } from './schema.js';
@@ -86,6 +87,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenDataba
     const pool = new pg.Pool({ ...config, max: 10 });
     const onConnectionError = options.onConnectionError ?? (() => {});
     pool.on('error', (err) => onConnectionError(err));
+    // pg-pool listens on idle clients only: a checked-out client whose connection ends
+    // (terminated mid-request) would emit an unhandled 'error' after its query already
+    // failed. That query's error reaches the caller (503); this listener keeps the process alive.
+    pool.on('connect', (client) => client.on('error', () => {}));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', pgConfig: config, schema, close: () => db.destroy() };
   }
@@ -119,6 +124,11 @@ export async function migrateToLatest(database: Pick<OpenDatabase, 'db' | 'diale
     const reason = error instanceof Error ? error.message : String(error ?? 'unknown error');
     throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${reason}`);
   }
+}
+
+/** The `onConnectionError` of a server process: one warning line; the pool reconnects on its own. */
+export function logConnectionLost(log: Logger, err: Error): void {
+  log.warn({ err: err.message }, 'an idle database connection was lost; the pool opens a new one on the next query');
 }
 
 /** PostgreSQL error classes 08 (connection exception) and 57P (operator intervention: shutdown, terminated backend). */

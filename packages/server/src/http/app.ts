@@ -8,6 +8,7 @@ import fastifyWebsocket from '@fastify/websocket';
 import { CSRF_HEADER, DroverError, SESSION_COOKIE, MAX_FRAME_BYTES } from '@drover/protocol';
 import type { ServerContext } from '../context.js';
 import { installErrorHandlers } from './errors.js';
+import { DEFAULT_BODY_IDLE_MS, installBodyIdleTimeout } from './body-idle.js';
 import { activateRoutes } from './routes/activate.js';
 import { cacheAdminRoutes } from './routes/cache-admin.js';
 import { agentSocketRoutes } from './routes/agent-socket.js';
@@ -27,7 +28,12 @@ import { version } from '../version.js';
 /** Largest accepted request body: a deploy.json naming 10,000+ agents fits. */
 export const BODY_LIMIT_BYTES = 8 * 1024 * 1024;
 
-export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
+export interface AppOptions {
+  /** A request body silent this long fails with DROVER_ERR_REQUEST_TIMEOUT (408); default 30 s. */
+  readonly bodyIdleMs?: number | undefined;
+}
+
+export async function buildApp(ctx: ServerContext, options: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: ctx.log.child({ component: 'http' }) as FastifyBaseLogger,
     // Per-request lines are logged at debug level by the onResponse hook below.
@@ -42,6 +48,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   });
   installErrorHandlers(app);
+  installBodyIdleTimeout(app, options.bodyIdleMs ?? DEFAULT_BODY_IDLE_MS);
   // Before any route: every route declares its access, enforced by one hook.
   installAccess(app, ctx);
   let closing = false;

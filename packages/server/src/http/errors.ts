@@ -1,17 +1,22 @@
 /**
  * Turning every failure into `{code, message, hint, details?}` with the
  * status from the error table — including Fastify's own errors (bad JSON,
- * schema mismatch, body too large, unknown route).
+ * schema mismatch, body too large, unknown route) and the database's: a lost
+ * connection is DROVER_ERR_DATABASE_UNAVAILABLE (503, retry), a value it
+ * refused is DROVER_ERR_VALIDATION (400, do not retry).
  */
 import type { FastifyError, FastifyInstance } from 'fastify';
 import {
   AGENT_NAME_PATTERN,
   DroverError,
+  PLAIN_TEXT_PATTERN,
   STORE_PATH_PATTERN,
   WORKSPACE_NAME_PATTERN,
   type ErrorCode,
   type ErrorDetail,
 } from '@drover/protocol';
+import { isConnectionLost } from '../db/connect.js';
+import { refusedValue } from '../db/refused-value.js';
 
 const fastifyCodes: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'DROVER_ERR_BODY_TOO_LARGE',
@@ -25,6 +30,7 @@ const fastifyCodes: Record<string, ErrorCode> = {
 const namedPatterns: Record<string, { code: ErrorCode; rule: string }> = {
   [WORKSPACE_NAME_PATTERN]: { code: 'DROVER_ERR_INVALID_WORKSPACE_NAME', rule: 'is not a workspace name (1-64 lowercase letters, digits or "-", starting with a letter or digit)' },
   [AGENT_NAME_PATTERN]: { code: 'DROVER_ERR_INVALID_AGENT_NAME', rule: 'is not an agent name (1-64 letters, digits, "-", "_" or ".")' },
+  [PLAIN_TEXT_PATTERN]: { code: 'DROVER_ERR_VALIDATION', rule: 'contains a control character (U+0000-U+001F or U+007F), which is not allowed here' },
   [STORE_PATH_PATTERN]: { code: 'DROVER_ERR_INVALID_STORE_PATH', rule: 'is not a store path (/nix/store/<32-character hash>-<name>)' },
 };
 
@@ -54,6 +60,10 @@ export function toDroverError(error: FastifyError | Error): DroverError {
     return new DroverError(mapped, message);
   }
   if (fe.statusCode === 400 && fe.message) return new DroverError('DROVER_ERR_VALIDATION', fe.message);
+  // PostgreSQL restarted, failed over or dropped this connection mid-request: the transaction was rolled back.
+  if (isConnectionLost(error)) return new DroverError('DROVER_ERR_DATABASE_UNAVAILABLE', 'the server lost its database connection while answering; retry');
+  const refused = refusedValue(error);
+  if (refused !== null) return new DroverError('DROVER_ERR_VALIDATION', `the database refused a value of this request: ${refused}`);
   return new DroverError('DROVER_ERR_INTERNAL', 'internal server error');
 }
 

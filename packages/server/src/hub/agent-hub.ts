@@ -38,6 +38,9 @@ import {
   type PendingOrder,
 } from '../deployments/repository.js';
 import { agentCaches } from '../cache/agents.js';
+import { isConnectionLost } from '../db/connect.js';
+import { refusedValue } from '../db/refused-value.js';
+import { repairFrame } from './repair-frame.js';
 import type { Metrics } from '../metrics.js';
 
 export interface HubOptions {
@@ -172,7 +175,7 @@ export class AgentHub {
       conn.close(CLOSE_CODES.badFrame, decoded.error);
       return;
     }
-    const message = decoded.message;
+    const message = repairFrame(decoded.message);
     this.opts.metrics.agentFrames.inc({ type: message.type });
     try {
       if (message.type === 'hello') return await this.onHello(conn, message);
@@ -183,9 +186,29 @@ export class AgentHub {
       this.seen.add(conn.agentId);
       await this.onEvent(conn, conn.agentId, message);
     } catch (err) {
-      this.log.error({ err, agent: conn.agentName, type: message.type }, 'failed to handle agent message; closing so the agent replays it');
-      conn.close(1011, 'server error while handling a message; reconnect and replay');
+      this.onFrameFailed(conn, message.type, err);
     }
+  }
+
+  /**
+   * A frame the database refused fails the same way on every replay: 4400
+   * naming the problem. A lost database connection (or any other failure) is
+   * transient: 1011, and the agent replays the frame once reconnected.
+   */
+  private onFrameFailed(conn: AgentConnection, type: AgentMessage['type'], err: unknown): void {
+    const refused = refusedValue(err);
+    if (refused !== null) {
+      this.opts.metrics.agentBadFrames.inc();
+      this.log.warn({ agent: conn.agentName, type, refused }, 'closing agent connection: the database refused a value of the frame');
+      conn.close(CLOSE_CODES.badFrame, `the server cannot store this "${type}" frame: ${refused}`);
+      return;
+    }
+    if (isConnectionLost(err)) {
+      this.log.warn({ err: err instanceof Error ? err.message : String(err), agent: conn.agentName, type }, 'database connection lost while handling an agent message; closing so the agent replays it');
+    } else {
+      this.log.error({ err, agent: conn.agentName, type }, 'failed to handle agent message; closing so the agent replays it');
+    }
+    conn.close(1011, 'server error while handling a message; reconnect and replay');
   }
 
   private async onHello(conn: AgentConnection, hello: HelloMessage): Promise<void> {

@@ -10,6 +10,9 @@ import {
   DroverError,
   ErrorBodySchema,
   IdParamsSchema,
+  MAX_LOG_SEQ,
+  OffsetSchema,
+  SafeInteger,
 } from '@drover/protocol';
 import {
   activationDeployments,
@@ -26,18 +29,17 @@ import { streamDeploymentLogs } from '../log-stream.js';
 const ListQuery = Type.Object({
   agent: Type.Optional(AgentNameSchema),
   status: Type.Optional(DeploymentStatusSchema),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 50 })),
-  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  limit: Type.Optional(SafeInteger({ minimum: 1, maximum: 1000, default: 50 })),
+  offset: Type.Optional(OffsetSchema),
 });
-const Seq = { maximum: Number.MAX_SAFE_INTEGER };
 const LogQuery = Type.Object({
   /** Forward page: the lines after this seq (the whole log from -1). Also where a stream resumes. */
-  after: Type.Optional(Type.Integer({ minimum: -1, ...Seq })),
+  after: Type.Optional(SafeInteger({ minimum: -1, maximum: MAX_LOG_SEQ })),
   /** Backward page: the newest lines before this seq. */
-  before: Type.Optional(Type.Integer({ minimum: 0, ...Seq })),
+  before: Type.Optional(SafeInteger({ minimum: 0, maximum: MAX_LOG_SEQ })),
   /** Backward page from the end: the newest lines. */
   tail: Type.Optional(Type.Boolean()),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LOG_PAGE_LINES, default: 1000 })),
+  limit: Type.Optional(SafeInteger({ minimum: 1, maximum: MAX_LOG_PAGE_LINES, default: 1000 })),
 });
 
 function wantsEventStream(accept: string | undefined): boolean {
