@@ -34,6 +34,10 @@ export interface ServerSettings {
   cacheGcIntervalSeconds?: number | undefined;
   cacheKeepDeployments?: number | undefined;
   cacheUploadIdleMs?: number | undefined;
+  /** Sign-ins: password hashes at once, sign-ins waiting, sign-ins per client address (auth/hash-queue.ts). */
+  signInConcurrency?: number | undefined;
+  signInQueue?: number | undefined;
+  signInPerAddress?: number | undefined;
 }
 
 interface Key {
@@ -62,6 +66,9 @@ export const SERVER_KEYS: readonly Key[] = [
   { toml: 'cache_gc_interval', env: 'DROVER_CACHE_GC_INTERVAL', field: 'cacheGcIntervalSeconds', kind: 'whole' },
   { toml: 'cache_keep_deployments', env: 'DROVER_CACHE_KEEP_DEPLOYMENTS', field: 'cacheKeepDeployments', kind: 'whole' },
   { toml: 'cache_upload_idle_ms', env: 'DROVER_CACHE_UPLOAD_IDLE_MS', field: 'cacheUploadIdleMs', kind: 'whole' },
+  { toml: 'sign_in_concurrency', env: 'DROVER_SIGN_IN_CONCURRENCY', field: 'signInConcurrency', kind: 'count' },
+  { toml: 'sign_in_queue', env: 'DROVER_SIGN_IN_QUEUE', field: 'signInQueue', kind: 'whole' },
+  { toml: 'sign_in_per_address', env: 'DROVER_SIGN_IN_PER_ADDRESS', field: 'signInPerAddress', kind: 'count' },
 ];
 
 export const SERVER_DEFAULTS: ServerSettings = { listen: '127.0.0.1:7700', dataDir: './drover-data', logLevel: 'info', workers: 1 };

@@ -13,6 +13,7 @@ import type { DeploymentWatcher } from './deployments/watcher.js';
 import type { TokenUsage } from './auth/usage.js';
 import type { Metrics } from './metrics.js';
 import type { CacheService } from './cache/service.js';
+import type { SignInGate } from './auth/sign-in.js';
 
 export interface ServerContext {
   readonly db: Kysely<Database>;
@@ -31,6 +32,8 @@ export interface ServerContext {
   publicUrl: string;
   /** How long a web UI sign-in lasts. */
   readonly sessionTtlMs: number;
+  /** The lockout and the bounded password-hashing queue of sign-ins. */
+  readonly signIn: SignInGate;
   /** The built web UI (index.html and assets/), or null when it is not built. */
   readonly webRoot: string | null;
 }

@@ -18,6 +18,9 @@ export interface ServerFlags {
   publicUrl?: string;
   logLevel?: string;
   workers?: string;
+  signInConcurrency?: string;
+  signInQueue?: string;
+  signInPerAddress?: string;
 }
 
 function onSignals(log: Logger, close: () => Promise<void>): void {
@@ -46,7 +49,7 @@ function banner(url: string, settings: ServerSettings, dialect: string): void {
 
 export async function serverCommand(flags: ServerFlags): Promise<void> {
   const given: Partial<Record<keyof ServerSettings, string>> = {};
-  for (const key of ['listen', 'dataDir', 'databaseUrl', 'databaseSchema', 'publicUrl', 'logLevel', 'workers'] as const) {
+  for (const key of ['listen', 'dataDir', 'databaseUrl', 'databaseSchema', 'publicUrl', 'logLevel', 'workers', 'signInConcurrency', 'signInQueue', 'signInPerAddress'] as const) {
     if (flags[key] !== undefined) given[key] = flags[key];
   }
   const settings = resolveServerSettings({ configFile: flags.config, env: process.env, flags: given as Partial<ServerSettings> });
