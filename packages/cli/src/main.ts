@@ -104,7 +104,8 @@ export function buildProgram(): Command {
   localOptions(token.command('create').description('create a token and print it (only this once) on stdout'))
     .addOption(new Option('--kind <kind>', 'what the token may do').choices(TOKEN_KINDS).makeOptionMandatory())
     .option('--workspace <name>', 'workspace', 'default')
-    .option('--agent <name>', 'bind an agent token to one agent name')
+    .option('--agent <name>', 'agent tokens: the one agent name it may connect as (required unless --unbound)')
+    .option('--unbound', 'agent tokens for fleet enrolment: no name yet, the first connection claims one and binds the token to it')
     .option('--description <text>', 'what the token is for')
     .option('--cache <name>', 'push/pull tokens: only this binary cache')
     .action(run(async (flags) => (await import('./commands/admin.js')).tokenCreate(flags)));

@@ -38,7 +38,6 @@ export class World {
   cache!: TestCache;
   backend!: Backend;
   server!: ServerHandle;
-  agentToken!: string;
   activateToken!: string;
   adminToken!: string;
   dir!: string;
@@ -62,7 +61,6 @@ export class World {
     await deleteFromStore(all);
     this.backend = await makeBackend(this.kind, this.dir);
     this.server = await startServer(this.backend, this.serverArgs);
-    this.agentToken = await createToken(this.backend, 'agent', ['--description', 'e2e agents']);
     this.activateToken = await createToken(this.backend, 'activate');
     this.adminToken = await createToken(this.backend, 'admin');
     const r = await drover(['workspace', 'cache', 'default', '--substituter', this.cache.url, '--public-key', this.cache.publicKey, ...this.backend.flags]);
@@ -95,7 +93,8 @@ export class World {
     const home = join(this.dir, 'agents', name);
     const spec = {
       server: opts.server ?? this.server.url,
-      token: opts.token ?? this.agentToken,
+      // Agent tokens are bound to their agent (issue 12 §17): one per agent.
+      token: opts.token ?? (await createToken(this.backend, 'agent', ['--agent', name, '--description', 'e2e agents'])),
       profile: join(home, 'profiles', 'system'),
       stateDir: join(home, 'state'),
       ...(opts.extraArgs ? { extraArgs: opts.extraArgs } : {}),

@@ -56,7 +56,7 @@ export function defineUiSuite(kind: BackendKind): void {
       const p = page();
       await p.goto(`/w/${ws}/tokens`);
       await p.getByLabel('Kind').selectOption(kind);
-      if (opts.agent) await p.getByLabel('Agent name (optional)').fill(opts.agent);
+      if (opts.agent) await p.getByLabel('Agent name').fill(opts.agent);
       await p.getByLabel('Description').fill(opts.description);
       await p.getByRole('button', { name: 'Create token' }).click();
       const secret = (await p.getByTestId('new-token-secret').textContent())!.trim();

@@ -44,7 +44,7 @@ function banner(url: string, settings: ServerSettings, dialect: string): void {
   info(`drover server ready at ${url} (${dialect}${settings.databaseUrl ? '' : `, data in ${settings.dataDir}`}${workers})`);
   const where = settings.databaseUrl ? ' --database-url …' : ` --data-dir ${settings.dataDir}`;
   info(`  web UI: ${url}/ — sign in with a user from: drover user create NAME --role admin${where}`);
-  info(`  agents: drover token create --kind agent${where}`);
+  info(`  agents: drover token create --kind agent --agent NAME${where}`);
 }
 
 export async function serverCommand(flags: ServerFlags): Promise<void> {

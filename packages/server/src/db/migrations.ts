@@ -5,6 +5,8 @@
  */
 import { type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { cacheMigration } from '../cache/migration.js';
+import { tokenClaimsMigration } from '../auth/migration.js';
+import { operatorEndMigration } from '../deployments/migration.js';
 
 const initial: Migration = {
   async up(db: Kysely<unknown>) {
@@ -132,6 +134,8 @@ export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_users': users,
   '0003_cache': cacheMigration,
+  '0004_auth_token_claims': tokenClaimsMigration,
+  '0004_deployments_operator_end': operatorEndMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

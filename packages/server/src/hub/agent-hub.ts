@@ -17,12 +17,13 @@ import {
   decodeAgentMessage,
   encodeMessage,
   MAX_FRAME_BYTES,
+  parseAgentName,
   PROTOCOL_VERSION,
   type AgentMessage,
   type HelloMessage,
   type ServerMessage,
 } from '@drover/protocol';
-import { liveTokenIds, type Principal } from '../auth/tokens.js';
+import { claimAgentName, liveTokenIds, type Principal } from '../auth/tokens.js';
 import type { Bus, BusEvent } from '../bus/bus.js';
 import type { Database } from '../db/schema.js';
 import { markDisconnected, markReplicaDisconnected, registerAgent, touchLastSeen } from '../agents/repository.js';
@@ -196,7 +197,9 @@ export class AgentHub {
       conn.close(CLOSE_CODES.protocolVersion, `server speaks protocol ${PROTOCOL_VERSION}, agent sent ${hello.protocol}; upgrade the older side`);
       return;
     }
-    const bound = conn.principal.agentName;
+    // A --unbound token's first connection claims its name (auth/tokens.ts); later ones are held to it.
+    const bound = conn.principal.claimsAgent ? await claimAgentName(this.opts.db, conn.principal.tokenId, parseAgentName(hello.agent)) : conn.principal.agentName;
+    if (conn.principal.claimsAgent && bound === hello.agent) this.log.info({ token: conn.principal.tokenId, agent: hello.agent }, 'unbound agent token claimed its agent name');
     if (bound && bound !== hello.agent) {
       this.log.warn({ token: conn.principal.tokenId, agent: hello.agent, bound }, 'agent token used for another agent name');
       conn.close(CLOSE_CODES.forbidden, `this token is bound to agent "${bound}", not "${hello.agent}"`);
