@@ -186,6 +186,10 @@ export const TokenCreateRequestSchema = Type.Object(
   },
   { additionalProperties: false },
 );
+/** POST …/deployments/:id/end: why an operator ends an InProgress deployment whose agent never reported. */
+export const DeploymentEndRequestSchema = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false });
+export type DeploymentEndRequest = Static<typeof DeploymentEndRequestSchema>;
+
 export const TokenCreateResponseSchema = Type.Object({ token: Type.String(), info: TokenInfoSchema });
 
 export const WorkspaceSchema = Type.Object({

@@ -256,7 +256,17 @@ export class AgentHub {
         }
         break;
       case 'deployment.finished':
-        if (await markFinished(db, agentId, message)) this.opts.metrics.finished(message.status);
+        switch (await markFinished(db, agentId, message)) {
+          case 'replaced-operator-end':
+            this.log.warn({ agent: conn.agentName, deployment: message.id, status: message.status }, "the agent reported a deployment an operator had ended; its report replaces the operator's Failed");
+            this.opts.metrics.finished(message.status);
+            break;
+          case 'recorded':
+            this.opts.metrics.finished(message.status);
+            break;
+          case null:
+            break;
+        }
         conn.send({ type: 'deployment.ack', id: message.id });
         this.log.info({ agent: conn.agentName, deployment: message.id, status: message.status }, 'deployment finished');
         await bus.publish({ kind: 'deployment-changed', deploymentIds: [message.id] });
