@@ -58,6 +58,9 @@ export const SERVER_KEYS: readonly Key[] = [
   { toml: 'log_level', env: 'DROVER_LOG_LEVEL', field: 'logLevel', kind: 'string' },
   { toml: 'ping_interval', env: 'DROVER_PING_INTERVAL', field: 'pingIntervalMs', kind: 'duration' },
   { toml: 'workers', env: 'DROVER_WORKERS', field: 'workers', kind: 'count' },
+  { toml: 'sign_in_concurrency', env: 'DROVER_SIGN_IN_CONCURRENCY', field: 'signInConcurrency', kind: 'count' },
+  { toml: 'sign_in_queue', env: 'DROVER_SIGN_IN_QUEUE', field: 'signInQueue', kind: 'whole' },
+  { toml: 'sign_in_per_address', env: 'DROVER_SIGN_IN_PER_ADDRESS', field: 'signInPerAddress', kind: 'count' },
   { toml: 'cache_s3_bucket', env: 'DROVER_CACHE_S3_BUCKET', field: 'cacheS3Bucket', kind: 'string' },
   { toml: 'cache_s3_endpoint', env: 'DROVER_CACHE_S3_ENDPOINT', field: 'cacheS3Endpoint', kind: 'string' },
   { toml: 'cache_s3_region', env: 'DROVER_CACHE_S3_REGION', field: 'cacheS3Region', kind: 'string' },
@@ -66,9 +69,6 @@ export const SERVER_KEYS: readonly Key[] = [
   { toml: 'cache_gc_interval', env: 'DROVER_CACHE_GC_INTERVAL', field: 'cacheGcIntervalSeconds', kind: 'whole' },
   { toml: 'cache_keep_deployments', env: 'DROVER_CACHE_KEEP_DEPLOYMENTS', field: 'cacheKeepDeployments', kind: 'whole' },
   { toml: 'cache_upload_idle_ms', env: 'DROVER_CACHE_UPLOAD_IDLE_MS', field: 'cacheUploadIdleMs', kind: 'whole' },
-  { toml: 'sign_in_concurrency', env: 'DROVER_SIGN_IN_CONCURRENCY', field: 'signInConcurrency', kind: 'count' },
-  { toml: 'sign_in_queue', env: 'DROVER_SIGN_IN_QUEUE', field: 'signInQueue', kind: 'whole' },
-  { toml: 'sign_in_per_address', env: 'DROVER_SIGN_IN_PER_ADDRESS', field: 'signInPerAddress', kind: 'count' },
 ];
 
 export const SERVER_DEFAULTS: ServerSettings = { listen: '127.0.0.1:7700', dataDir: './drover-data', logLevel: 'info', workers: 1 };

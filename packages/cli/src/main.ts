@@ -47,6 +47,8 @@ export function buildProgram(): Command {
   const program = new Command('drover')
     .description('Continuous deployment of Nix profiles to fleets of machines')
     .version(version)
+    // Options after a subcommand belong to it (`deployments end ID --server …` is end's --server, not the list's).
+    .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)');
 
   program
@@ -93,12 +95,21 @@ export function buildProgram(): Command {
     .option('--json', 'JSON output')
     .action(run(async (flags) => (await import('./commands/lists.js')).agentsCommand(flags)));
 
-  readerOptions(program.command('deployments').description('list deployments, newest first'))
+  const deployments = readerOptions(program.command('deployments').description('list deployments, newest first; `deployments end ID` ends a stuck one'))
     .option('--agent <name>', 'only this agent')
     .addOption(new Option('--status <status>', 'only deployments in this state').choices(DEPLOYMENT_STATUSES))
     .option('--limit <n>', 'at most this many (default 50)')
     .option('--json', 'JSON output')
     .action(run(async (flags) => (await import('./commands/lists.js')).deploymentsCommand(flags)));
+  readerOptions(
+    deployments
+      .command('end')
+      .description("end an InProgress deployment whose agent never reported: it becomes Failed with who and why (the agent's own report, if it comes, replaces that)")
+      .argument('<id>', 'deployment id (see `drover deployments`)'),
+  )
+    .requiredOption('--reason <text>', 'why it is ended (recorded with who ended it)')
+    .option('--json', 'print the deployment as JSON')
+    .action(run(async (id, flags) => (await import('./commands/lists.js')).deploymentEndCommand(id, flags)));
 
   const token = program.command('token').description('create, list and revoke tokens');
   localOptions(token.command('create').description('create a token and print it (only this once) on stdout'))

@@ -110,3 +110,13 @@ test('token create: an agent token names its agent or asks for --unbound; token 
   const bindings = (JSON.parse(json.stdout) as { agentBinding: string | null }[]).map((t) => t.agentBinding).sort();
   assert.deepEqual(bindings, ['bound', 'claim']);
 });
+
+test('deployments end: --reason is required, and its --server/--token are its own (not the list command\'s)', () => {
+  const id = '00000000-0000-4000-8000-000000000000';
+  const missing = drover(['deployments', 'end', id, '--server', 'http://127.0.0.1:1', '--token', 'x']);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /required option '--reason <text>'/);
+  const r = drover(['deployments', 'end', id, '--reason', 'the machine is gone', '--server', 'http://127.0.0.1:1', '--token', 'x']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /cannot reach the Drover server at http:\/\/127\.0\.0\.1:1/);
+});
