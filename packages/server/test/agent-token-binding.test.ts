@@ -48,7 +48,8 @@ for (const { backend, skip } of await backendCases()) {
       const { socket } = await register(token, first);
       socket.close();
       const after = await listed(info.id);
-      assert.equal(after?.agent, first, 'the token is bound to the name it claimed');
+      assert.ok(after);
+      assert.equal(after.agent, first, 'the token is bound to the name it claimed');
       assert.equal(after.agentBinding, 'bound');
       const s = await AgentSocket.open(t.wsUrl, token);
       sockets.push(s);
@@ -64,7 +65,8 @@ for (const { backend, skip } of await backendCases()) {
       const legacy = await t.mint('agent', { unbound: 'any' });
       for (const name of [unique('any-a'), unique('any-b')]) (await register(legacy.token, name)).socket.close();
       const info = await listed(legacy.id);
-      assert.equal(info?.agent, null);
+      assert.ok(info);
+      assert.equal(info.agent, null);
       assert.equal(info.agentBinding, 'any');
     });
   });

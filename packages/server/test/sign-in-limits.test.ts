@@ -79,7 +79,8 @@ describe('sign-ins past the hashing queue or the per-address limit', () => {
       assert.equal(count(answers, 'DROVER_ERR_SIGN_IN_BUSY'), 8);
       assert.equal(hasher.started(), 4);
       const busy = answers.find((a) => a.code === 'DROVER_ERR_SIGN_IN_BUSY');
-      assert.equal(busy?.status, 503);
+      assert.ok(busy);
+      assert.equal(busy.status, 503);
       assert.equal(busy.retryAfter, '1');
     } finally {
       await t.close();
@@ -95,7 +96,8 @@ describe('sign-ins past the hashing queue or the per-address limit', () => {
       assert.equal(count(answers, 'DROVER_ERR_TOO_MANY_SIGN_INS'), 8);
       assert.equal(hasher.started(), 2);
       const refused = answers.find((a) => a.code === 'DROVER_ERR_TOO_MANY_SIGN_INS');
-      assert.equal(refused?.status, 429);
+      assert.ok(refused);
+      assert.equal(refused.status, 429);
       assert.equal(refused.retryAfter, '1');
     } finally {
       await t.close();
