@@ -120,8 +120,8 @@ async function startDroverServer(
   return { proc, url: m[1]!, dbFlags };
 }
 
-async function createToken(server: Server, kind: 'agent' | 'activate'): Promise<string> {
-  const r = await drover(['token', 'create', '--kind', kind, ...server.dbFlags]);
+async function createToken(server: Server, kind: 'agent' | 'activate', extra: readonly string[] = []): Promise<string> {
+  const r = await drover(['token', 'create', '--kind', kind, ...extra, ...server.dbFlags]);
   if (r.code !== 0) throw new Error(`drover token create --kind ${kind} failed (${r.code}): ${r.stderr.trim()}`);
   return r.stdout.trim();
 }
@@ -147,7 +147,7 @@ async function agentPhases(workDir: string): Promise<void> {
     cache = await startTestCache({ keyName: 'drover-bench-cache' });
     const server = await startDroverServer('server-agent', ['--data-dir', join(workDir, 'data-agent')], workDir);
     procs.push(server.proc);
-    const agentToken = await createToken(server, 'agent');
+    const agentToken = await createToken(server, 'agent', ['--agent', 'bench-agent']);
     const activateToken = await createToken(server, 'activate');
     // The agent learns the cache in `registered`, so it is configured before the agent starts.
     const set = await drover(['workspace', 'cache', 'default', '--substituter', cache.url, '--public-key', cache.publicKey, ...server.dbFlags]);

@@ -39,6 +39,8 @@ export interface TokenInput {
   workspace: string;
   kind: TokenKind;
   agent?: string | undefined;
+  /** Agent tokens without --agent: the first connection claims the name. */
+  unbound?: boolean | undefined;
   description?: string | undefined;
   /** push/pull tokens: bound to this cache. */
   cache?: string | undefined;
@@ -68,6 +70,7 @@ class LocalAdmin implements AdminTarget {
       workspaceId: ws.id,
       kind: input.kind,
       agentName: input.agent === undefined ? undefined : parseAgentName(input.agent),
+      unbound: input.unbound === true ? 'claim' : undefined,
       description: input.description,
     });
     return { token, info: toTokenApi(row, ws.name) };
@@ -117,6 +120,7 @@ class RemoteAdmin implements AdminTarget {
       ...(input.cache ? { cache: input.cache } : {}),
       kind: input.kind,
       ...(input.agent ? { agent: input.agent } : {}),
+      ...(input.unbound === true ? { unbound: true } : {}),
       ...(input.description ? { description: input.description } : {}),
     });
   }

@@ -40,6 +40,10 @@ export interface ServerSettings {
   maxLogBytes?: number | undefined;
   /** How long an event stream stays open before the server ends it and the client reconnects (0: no bound). */
   maxStreamSeconds?: number | undefined;
+  /** Sign-ins: password hashes at once, sign-ins waiting, sign-ins per client address (auth/hash-queue.ts). */
+  signInConcurrency?: number | undefined;
+  signInQueue?: number | undefined;
+  signInPerAddress?: number | undefined;
 }
 
 interface Key {
@@ -63,6 +67,9 @@ export const SERVER_KEYS: readonly Key[] = [
   { toml: 'workers', env: 'DROVER_WORKERS', field: 'workers', kind: 'count' },
   { toml: 'max_log_bytes', env: 'DROVER_MAX_LOG_BYTES', field: 'maxLogBytes', kind: 'whole' },
   { toml: 'max_stream_seconds', env: 'DROVER_MAX_STREAM_SECONDS', field: 'maxStreamSeconds', kind: 'whole' },
+  { toml: 'sign_in_concurrency', env: 'DROVER_SIGN_IN_CONCURRENCY', field: 'signInConcurrency', kind: 'count' },
+  { toml: 'sign_in_queue', env: 'DROVER_SIGN_IN_QUEUE', field: 'signInQueue', kind: 'whole' },
+  { toml: 'sign_in_per_address', env: 'DROVER_SIGN_IN_PER_ADDRESS', field: 'signInPerAddress', kind: 'count' },
   { toml: 'cache_s3_bucket', env: 'DROVER_CACHE_S3_BUCKET', field: 'cacheS3Bucket', kind: 'string' },
   { toml: 'cache_s3_endpoint', env: 'DROVER_CACHE_S3_ENDPOINT', field: 'cacheS3Endpoint', kind: 'string' },
   { toml: 'cache_s3_region', env: 'DROVER_CACHE_S3_REGION', field: 'cacheS3Region', kind: 'string' },

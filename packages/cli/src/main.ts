@@ -45,6 +45,8 @@ export function buildProgram(): Command {
   const program = new Command('drover')
     .description('Continuous deployment of Nix profiles to fleets of machines')
     .version(DROVER_VERSION)
+    // Options after a subcommand belong to it (`deployments end ID --server …` is end's --server, not the list's).
+    .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)');
 
   program
@@ -59,6 +61,9 @@ export function buildProgram(): Command {
     .option('--workers <n>', 'server processes sharing the port, for many agents on several cores (env DROVER_WORKERS; default 1)')
     .option('--max-log-bytes <n>', 'log text one deployment stores at most; later lines are dropped (env DROVER_MAX_LOG_BYTES; default 67108864, 0: no limit)')
     .option('--max-stream-seconds <n>', 'event streams end after this long and clients reconnect (env DROVER_MAX_STREAM_SECONDS; default 3600, 0: no bound)')
+    .option('--sign-in-concurrency <n>', 'password hashes at once (env DROVER_SIGN_IN_CONCURRENCY; default half of UV_THREADPOOL_SIZE, at least 1)')
+    .option('--sign-in-queue <n>', 'sign-ins waiting for a hash before 503 (env DROVER_SIGN_IN_QUEUE; default 32)')
+    .option('--sign-in-per-address <n>', 'sign-ins of one client address at once before 429 (env DROVER_SIGN_IN_PER_ADDRESS; default 4)')
     .option('--config <file>', 'TOML config file (env DROVER_CONFIG); flags override env, env overrides the file')
     .action(run(async (flags) => (await import('./commands/server.js')).serverCommand(flags)));
 
@@ -90,18 +95,28 @@ export function buildProgram(): Command {
     .option('--json', 'JSON output')
     .action(run(async (flags) => (await import('./commands/lists.js')).agentsCommand(flags)));
 
-  readerOptions(program.command('deployments').description('list deployments, newest first'))
+  const deployments = readerOptions(program.command('deployments').description('list deployments, newest first; `deployments end ID` ends a stuck one'))
     .option('--agent <name>', 'only this agent')
     .addOption(new Option('--status <status>', 'only deployments in this state').choices(DEPLOYMENT_STATUSES))
     .option('--limit <n>', 'at most this many (default 50)')
     .option('--json', 'JSON output')
     .action(run(async (flags) => (await import('./commands/lists.js')).deploymentsCommand(flags)));
+  readerOptions(
+    deployments
+      .command('end')
+      .description("end an InProgress deployment whose agent never reported: it becomes Failed with who and why (the agent's own report, if it comes, replaces that)")
+      .argument('<id>', 'deployment id (see `drover deployments`)'),
+  )
+    .requiredOption('--reason <text>', 'why it is ended (recorded with who ended it)')
+    .option('--json', 'print the deployment as JSON')
+    .action(run(async (id, flags) => (await import('./commands/lists.js')).deploymentEndCommand(id, flags)));
 
   const token = program.command('token').description('create, list and revoke tokens');
   localOptions(token.command('create').description('create a token and print it (only this once) on stdout'))
     .addOption(new Option('--kind <kind>', 'what the token may do').choices(TOKEN_KINDS).makeOptionMandatory())
     .option('--workspace <name>', 'workspace', 'default')
-    .option('--agent <name>', 'bind an agent token to one agent name')
+    .option('--agent <name>', 'agent tokens: the one agent name it may connect as (required unless --unbound)')
+    .option('--unbound', 'agent tokens for fleet enrolment: no name yet, the first connection claims one and binds the token to it')
     .option('--description <text>', 'what the token is for')
     .option('--cache <name>', 'push/pull tokens: only this binary cache')
     .action(run(async (flags) => (await import('./commands/admin.js')).tokenCreate(flags)));

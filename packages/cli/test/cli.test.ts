@@ -85,3 +85,37 @@ test('token create: an unknown kind is refused', () => {
   assert.equal(r.code, 1);
   assert.match(r.stderr, /Allowed choices are agent, activate, admin/);
 });
+
+test('token create: an agent token names its agent or asks for --unbound; token list shows which are unbound', () => {
+  const data = ['--data-dir', join(dir, 'data-binding')];
+  const missing = drover(['token', 'create', '--kind', 'agent', ...data]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /an agent token names its agent/);
+  assert.match(missing.stderr, /--agent NAME/);
+  const both = drover(['token', 'create', '--kind', 'agent', '--agent', 'web-1', '--unbound', ...data]);
+  assert.equal(both.code, 1);
+  assert.match(both.stderr, /exclude each other/);
+  const bound = drover(['token', 'create', '--kind', 'agent', '--agent', 'web-1', ...data]);
+  assert.equal(bound.code, 0, bound.stderr);
+  const unbound = drover(['token', 'create', '--kind', 'agent', '--unbound', ...data]);
+  assert.equal(unbound.code, 0, unbound.stderr);
+  assert.match(unbound.stderr, /unbound: its first connection claims the agent name/);
+  const list = drover(['token', 'list', ...data]);
+  assert.equal(list.code, 0, list.stderr);
+  const row = (id: string) => list.stdout.split('\n').find((l) => l.startsWith(id)) ?? '';
+  assert.match(row(bound.stdout.split('_')[2] ?? '?'), /\bweb-1\b/);
+  assert.match(row(unbound.stdout.split('_')[2] ?? '?'), /\(unbound: first connection claims\)/);
+  const json = drover(['token', 'list', '--json', ...data]);
+  const bindings = (JSON.parse(json.stdout) as { agentBinding: string | null }[]).map((t) => t.agentBinding).sort();
+  assert.deepEqual(bindings, ['bound', 'claim']);
+});
+
+test('deployments end: --reason is required, and its --server/--token are its own (not the list command\'s)', () => {
+  const id = '00000000-0000-4000-8000-000000000000';
+  const missing = drover(['deployments', 'end', id, '--server', 'http://127.0.0.1:1', '--token', 'x']);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /required option '--reason <text>'/);
+  const r = drover(['deployments', 'end', id, '--reason', 'the machine is gone', '--server', 'http://127.0.0.1:1', '--token', 'x']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /cannot reach the Drover server at http:\/\/127\.0\.0\.1:1/);
+});

@@ -267,3 +267,13 @@ cache_upload_idle_ms = 2500
     assert.match(err.message, /unknown key "cache_s3_bukket" \(known: .*cache_s3_bucket, cache_s3_endpoint, cache_s3_region, cache_s3_prefix, cache_gc_grace, cache_gc_interval, cache_keep_deployments, cache_upload_idle_ms\)/);
   });
 });
+
+test('sign-in limits: TOML keys, DROVER_SIGN_IN_* and flags, in rising precedence', () => {
+  const file = tomlFile('sign_in_concurrency = 2\nsign_in_queue = 10\nsign_in_per_address = 3\n');
+  const fromFile = resolveServerSettings({ configFile: file, env: {}, flags: {} });
+  assert.deepEqual([fromFile.signInConcurrency, fromFile.signInQueue, fromFile.signInPerAddress], [2, 10, 3]);
+  const fromEnv = resolveServerSettings({ configFile: file, env: { DROVER_SIGN_IN_CONCURRENCY: '1', DROVER_SIGN_IN_QUEUE: '0' }, flags: {} });
+  assert.deepEqual([fromEnv.signInConcurrency, fromEnv.signInQueue, fromEnv.signInPerAddress], [1, 0, 3]);
+  assert.equal(resolveServerSettings({ configFile: file, env: { DROVER_SIGN_IN_PER_ADDRESS: '5' }, flags: { signInPerAddress: 8 } }).signInPerAddress, 8);
+  assert.throws(() => resolveServerSettings({ env: { DROVER_SIGN_IN_CONCURRENCY: '0' }, flags: {} }), DroverError);
+});

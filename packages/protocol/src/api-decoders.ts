@@ -28,7 +28,7 @@ export const decodeDeployment = object({
   closureSize: nullable(integer),
   createdBy: nullable(decodeActor),
   url: string,
-});
+}, { endedBy: nullable(object({ actor: decodeActor, reason: string, at: timestamp })) });
 
 export const decodeLastDeployment = object({
   id: string,

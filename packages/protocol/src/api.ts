@@ -62,6 +62,12 @@ export const DeploymentSchema = Type.Object({
   createdBy: Nullable(ActorSchema),
   /** The page of this deployment in the web UI (what `drover activate` prints). */
   url: Type.String(),
+  /**
+   * Set when an operator ended it while InProgress (its agent never came
+   * back): who, why and when. It stays when the agent reports later and its
+   * outcome replaces the operator's Failed.
+   */
+  endedBy: Type.Optional(Nullable(Type.Object({ actor: ActorSchema, reason: Type.String(), at: Timestamp }))),
 });
 export type Deployment = Static<typeof DeploymentSchema>;
 
@@ -153,11 +159,21 @@ export const DeploymentLogSchema = Type.Object({
   previous: Nullable(Type.Integer()),
 });
 
+/**
+ * Which agent names an agent token may connect as: `bound` only `agent`;
+ * `claim` (created --unbound, not connected yet) the first name it connects
+ * with, which then binds it; `any` every name in its workspace (unbound
+ * tokens created before bound became the default). null for other kinds.
+ */
+export const AgentBindingSchema = Type.Union([Type.Literal('bound'), Type.Literal('claim'), Type.Literal('any')]);
+export type AgentBinding = Static<typeof AgentBindingSchema>;
+
 export const TokenInfoSchema = Type.Object({
   id: Type.String(),
   kind: TokenKindSchema,
   workspace: WorkspaceNameSchema,
   agent: Nullable(AgentNameSchema),
+  agentBinding: Nullable(AgentBindingSchema),
   description: Type.String(),
   createdAt: Timestamp,
   lastUsedAt: Nullable(Timestamp),
@@ -168,13 +184,20 @@ export const TokenListSchema = Type.Object({ tokens: Type.Array(TokenInfoSchema)
 export const TokenCreateRequestSchema = Type.Object(
   {
     kind: TokenKindSchema,
+    /** Agent tokens: the agent it is for. Required unless `unbound`. */
     agent: Type.Optional(AgentNameSchema),
+    /** Agent tokens for fleet enrolment: no name yet; the first connection claims one and binds the token to it. */
+    unbound: Type.Optional(Type.Boolean()),
     description: Type.Optional(PlainText({ maxLength: 256 })),
     /** push/pull tokens: only this binary cache (default: every cache of the workspace). */
     cache: Type.Optional(Type.String({ pattern: CACHE_NAME_PATTERN, maxLength: 64 })),
   },
   { additionalProperties: false },
 );
+/** POST …/deployments/:id/end: why an operator ends an InProgress deployment whose agent never reported. */
+export const DeploymentEndRequestSchema = Type.Object({ reason: PlainText({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false });
+export type DeploymentEndRequest = Static<typeof DeploymentEndRequestSchema>;
+
 export const TokenCreateResponseSchema = Type.Object({ token: Type.String(), info: TokenInfoSchema });
 
 export const WorkspaceSchema = Type.Object({

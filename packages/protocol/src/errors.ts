@@ -205,6 +205,22 @@ export const ERRORS = {
     status: 408,
     hint: 'The request body stopped arriving before it was complete; retry over a working connection (the server limit is request_body_idle_timeout).',
   },
+  DROVER_ERR_SIGN_IN_BUSY: {
+    status: 503,
+    hint: 'The server is checking as many sign-ins as it allows (sign_in_concurrency, sign_in_queue); wait the Retry-After seconds and sign in again.',
+  },
+  DROVER_ERR_TOO_MANY_SIGN_INS: {
+    status: 429,
+    hint: 'Too many sign-ins from this address are in progress at once (sign_in_per_address); wait the Retry-After seconds and sign in again.',
+  },
+  DROVER_ERR_AGENT_TOKEN_UNBOUND: {
+    status: 400,
+    hint: 'An agent token names the agent it is for: `drover token create --kind agent --agent NAME`; for fleet enrolment ask for `--unbound`, whose first connection claims a name.',
+  },
+  DROVER_ERR_NOT_IN_PROGRESS: {
+    status: 409,
+    hint: 'Only an InProgress deployment can be ended by an operator; cancel a Pending one instead.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

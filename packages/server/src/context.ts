@@ -13,6 +13,7 @@ import type { DeploymentWatcher } from './deployments/watcher.js';
 import type { TokenUsage } from './auth/usage.js';
 import type { Metrics } from './metrics.js';
 import type { CacheService } from './cache/service.js';
+import type { SignInGate } from './auth/sign-in.js';
 
 export interface ServerContext {
   readonly db: Kysely<Database>;
@@ -33,6 +34,8 @@ export interface ServerContext {
   readonly sessionTtlMs: number;
   /** How long a server-sent event stream stays open before the server ends it (the client reconnects). */
   readonly maxStreamMs: number;
+  /** The lockout and the bounded password-hashing queue of sign-ins. */
+  readonly signIn: SignInGate;
   /** The built web UI (index.html and assets/), or null when it is not built. */
   readonly webRoot: string | null;
 }

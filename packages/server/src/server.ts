@@ -21,6 +21,8 @@ import { createLogger } from './logger.js';
 import { ensureDefaultWorkspace } from './workspaces/repository.js';
 import { TokenUsage } from './auth/usage.js';
 import { DEFAULT_SESSION_TTL_MS } from './auth/sessions.js';
+import { defaultHashQueueOptions } from './auth/hash-queue.js';
+import { SignInGate, type PasswordVerifier } from './auth/sign-in.js';
 import { Metrics } from './metrics.js';
 import { DEFAULT_MAX_LOG_BYTES } from './deployments/repository.js';
 import { DEFAULT_MAX_STREAM_MS } from './http/sse.js';
@@ -43,6 +45,14 @@ export interface ServerOptions {
   readonly maxLogBytes?: number | undefined;
   /** How long an event stream stays open before the server ends it and the client reconnects (default 1 hour, 0: no bound). */
   readonly maxStreamMs?: number | undefined;
+  /** Password hashes running at once (default: half of libuv's thread pool, at least 1). */
+  readonly signInConcurrency?: number | undefined;
+  /** Sign-ins waiting for a hash slot before 503 DROVER_ERR_SIGN_IN_BUSY (default 32). */
+  readonly signInQueue?: number | undefined;
+  /** Sign-ins of one client address waiting or running before 429 DROVER_ERR_TOO_MANY_SIGN_INS (default 4). */
+  readonly signInPerAddress?: number | undefined;
+  /** Tests: the password check (default scrypt, auth/passwords.ts). */
+  readonly passwordVerifier?: PasswordVerifier | undefined;
   /** Directory of the built web UI; defaults to @drover/web's dist/. */
   readonly webRoot?: string | null | undefined;
   /** Set in a `--workers` cluster worker: the primary migrated already; on SQLite the bus runs over IPC. */
@@ -80,6 +90,19 @@ export function splitListen(listen: string): { host: string; port: number } {
 /** A limit as given (0 meaning none), or its default. */
 function orUnlimited(given: number | undefined, fallback: number): number {
   return given === undefined ? fallback : given === 0 ? Number.MAX_SAFE_INTEGER : given;
+}
+
+/** The sign-in gate from the settings, each defaulting on its own. */
+function signInGate(options: ServerOptions): SignInGate {
+  const defaults = defaultHashQueueOptions();
+  return new SignInGate(
+    {
+      concurrency: options.signInConcurrency ?? defaults.concurrency,
+      queueLength: options.signInQueue ?? defaults.queueLength,
+      perAddress: options.signInPerAddress ?? defaults.perAddress,
+    },
+    options.passwordVerifier,
+  );
 }
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
@@ -122,6 +145,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       publicUrl: options.publicUrl ?? '',
       sessionTtlMs: options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS,
       maxStreamMs: orUnlimited(options.maxStreamMs, DEFAULT_MAX_STREAM_MS),
+      signIn: signInGate(options),
       webRoot: options.webRoot === undefined ? defaultWebRoot() : options.webRoot,
       cache,
     };

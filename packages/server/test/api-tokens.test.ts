@@ -25,7 +25,7 @@ for (const { backend, skip } of await backendCases()) {
       assert.equal(parsed.kind, 'agent');
       assert.deepEqual(
         { ...created.json.info, createdAt: undefined },
-        { id: parsed.id, kind: 'agent', workspace: 'default', agent: 'tok-agent', description: 'for tok-agent', createdAt: undefined, lastUsedAt: null, revokedAt: null },
+        { id: parsed.id, kind: 'agent', workspace: 'default', agent: 'tok-agent', agentBinding: 'bound', description: 'for tok-agent', createdAt: undefined, lastUsedAt: null, revokedAt: null },
       );
 
       const list = await api(t, 'GET', '/api/v1/tokens', { token: admin });
@@ -37,7 +37,7 @@ for (const { backend, skip } of await backendCases()) {
       assert.ok(!list.text.includes(hash), 'nor its hash');
       assert.ok(!list.text.includes(created.json.token));
       for (const entry of list.json.tokens) {
-        assert.deepEqual(Object.keys(entry).sort(), ['agent', 'createdAt', 'description', 'id', 'kind', 'lastUsedAt', 'revokedAt', 'workspace']);
+        assert.deepEqual(Object.keys(entry).sort(), ['agent', 'agentBinding', 'createdAt', 'description', 'id', 'kind', 'lastUsedAt', 'revokedAt', 'workspace']);
       }
 
       const revoked = await api(t, 'DELETE', `/api/v1/tokens/${parsed.id}`, { token: admin });

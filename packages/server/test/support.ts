@@ -57,8 +57,12 @@ export interface TestServer {
   readonly wsUrl: string;
   readonly db: Kysely<Database>;
   readonly defaultWorkspaceId: string;
-  /** Mints a token straight into the database (default workspace unless given). */
-  mint(kind: TokenKind, opts?: { agent?: string; workspaceId?: string; description?: string }): Promise<MintedToken>;
+  /**
+   * Mints a token straight into the database (default workspace unless
+   * given). An agent token without `agent` is unbound as tokens were before
+   * bound became the default (any name), unless `unbound: 'claim'`.
+   */
+  mint(kind: TokenKind, opts?: { agent?: string; unbound?: 'claim' | 'any'; workspaceId?: string; description?: string }): Promise<MintedToken>;
   close(): Promise<void>;
 }
 
@@ -110,6 +114,7 @@ export async function startTestServer(
         workspaceId: o.workspaceId ?? defaultWorkspaceId,
         kind,
         agentName: o.agent as AgentName | undefined,
+        unbound: kind === 'agent' && o.agent === undefined ? (o.unbound ?? 'any') : undefined,
         description: o.description,
       });
       return { token, id: row.id };

@@ -252,7 +252,7 @@ export function defineCacheSuite(kind: BackendKind, options: CacheSuiteOptions =
       await deleteFromStore([...deployed, fixtures.plain]);
       assert.ok(!isInStore(fixtures.nixos));
 
-      const agentToken = await createToken(backend, 'agent');
+      const agentToken = await createToken(backend, 'agent', ['--unbound']);
       const activate = await createToken(backend, 'activate');
       const name = randomName('agent');
       const home = join(dir, 'agents', name);

@@ -140,7 +140,7 @@ export function defineDeploySuite(kind: BackendKind): void {
       assert.equal((await drover(['workspace', 'create', ws, ...world.backend.flags])).code, 0);
       const cache = await drover(['workspace', 'cache', ws, '--substituter', other.url, '--public-key', world.cache.publicKey, ...world.backend.flags]);
       assert.equal(cache.code, 0, cache.stderr);
-      const agentToken = await createToken(world.backend, 'agent', ['--workspace', ws]);
+      const agentToken = await createToken(world.backend, 'agent', ['--workspace', ws, '--unbound']);
       const activateToken = await createToken(world.backend, 'activate', ['--workspace', ws]);
       const agent = await world.agent({ token: agentToken });
       const r = await world.activate([await world.specFile({ [agent.name]: extra.plain })], activateToken);
@@ -158,7 +158,7 @@ export function defineDeploySuite(kind: BackendKind): void {
     test('a workspace cache set after the agent connected is used by its next deployment', async () => {
       const ws = `late-cache-${kind}`;
       assert.equal((await drover(['workspace', 'create', ws, ...world.backend.flags])).code, 0);
-      const agent = await world.agent({ token: await createToken(world.backend, 'agent', ['--workspace', ws]) });
+      const agent = await world.agent({ token: await createToken(world.backend, 'agent', ['--workspace', ws, '--unbound']) });
       const fresh = await buildFixtures({ markerDir: join(world.dir, 'markers-late-cache'), salt: `late-cache-${Date.now()}` });
       await world.cache.push([fresh.plain]);
       await deleteFromStore([fresh.plain]);
@@ -274,7 +274,7 @@ export function defineDeploySuite(kind: BackendKind): void {
       assert.equal(raw.json.code, 'DROVER_ERR_UNAUTHORIZED');
       assert.match(raw.json.message, /malformed/);
 
-      const token = await createToken(world.backend, 'agent');
+      const token = await createToken(world.backend, 'agent', ['--unbound']);
       const id = token.split('_')[2]!;
       const agent = await world.agent({ token });
       const revoke = await drover(['token', 'revoke', id, '--server', world.server.url], { DROVER_ADMIN_TOKEN: world.adminToken });
@@ -293,13 +293,13 @@ export function defineDeploySuite(kind: BackendKind): void {
     });
 
     test('--token-file is read again on every attempt: replacing a revoked token reconnects without a restart', async () => {
-      const revoked = await createToken(world.backend, 'agent');
+      const revoked = await createToken(world.backend, 'agent', ['--unbound']);
       assert.equal((await drover(['token', 'revoke', revoked.split('_')[2]!, ...world.backend.flags])).code, 0);
       const file = join(world.dir, `token-${kind}`);
       await writeFile(file, revoked + '\n', { mode: 0o600 });
       const agent = await world.agent({ waitRegistered: false, extraArgs: ['--token-file', file, '--auth-retry', '1s'], env: {} });
       await agent.proc.waitForOutput(/rejected the agent token \(HTTP 401\) — DROVER_ERR_TOKEN_REVOKED/);
-      await writeFile(file, (await createToken(world.backend, 'agent')) + '\n');
+      await writeFile(file, (await createToken(world.backend, 'agent', ['--unbound'])) + '\n');
       await agent.proc.waitForOutput(/registered with the server/, 15_000);
       assert.ok(!agent.proc.output.includes(revoked), 'the token never appears in logs');
     });

@@ -53,7 +53,6 @@ export class World {
   cache!: TestCache;
   backend!: Backend;
   server!: ServerHandle;
-  agentToken!: string;
   activateToken!: string;
   adminToken!: string;
   dir!: string;
@@ -82,7 +81,6 @@ export class World {
     this.teardown.add(() => this.backend.cleanup());
     this.server = await startServer(this.backend, this.serverArgs);
     this.teardown.add(() => this.server.stop());
-    this.agentToken = await createToken(this.backend, 'agent', ['--description', 'e2e agents']);
     this.activateToken = await createToken(this.backend, 'activate');
     this.adminToken = await createToken(this.backend, 'admin');
     const r = await drover(['workspace', 'cache', 'default', '--substituter', this.cache.url, '--public-key', this.cache.publicKey, ...this.backend.flags]);
@@ -111,7 +109,8 @@ export class World {
     const home = join(this.dir, 'agents', name);
     const spec = {
       server: opts.server ?? this.server.url,
-      token: opts.token ?? this.agentToken,
+      // Agent tokens are bound to their agent (issue 12 §17): one per agent.
+      token: opts.token ?? (await createToken(this.backend, 'agent', ['--agent', name, '--description', 'e2e agents'])),
       profile: join(home, 'profiles', 'system'),
       stateDir: join(home, 'state'),
       ...(opts.extraArgs ? { extraArgs: opts.extraArgs } : {}),

@@ -58,7 +58,7 @@ export function defineUiSuite(kind: BackendKind): void {
       const p = page();
       await p.goto(`/w/${ws}/tokens`);
       await p.getByLabel('Kind').selectOption(kind);
-      if (opts.agent) await p.getByLabel('Agent name (optional)').fill(opts.agent);
+      if (opts.agent) await p.getByLabel('Agent name').fill(opts.agent);
       await p.getByLabel('Description').fill(opts.description);
       await p.getByRole('button', { name: 'Create token' }).click();
       const secret = (await p.getByTestId('new-token-secret').textContent())!.trim();
@@ -127,6 +127,21 @@ export function defineUiSuite(kind: BackendKind): void {
       assert.ok(await admin.stillSameDocument(), 'the page was not reloaded');
       assert.match((await row.textContent()) ?? '', /never deployed/);
       await admin.shoot('agents');
+    });
+
+    test('the Tokens page shows which agent tokens are unbound (issue 12 §17)', async () => {
+      const p = page();
+      await p.goto(`/w/${ws}/tokens`);
+      await p.getByLabel('Kind').selectOption('agent');
+      await p.getByLabel('Unbound').check();
+      await p.getByLabel('Description').fill('enrolment');
+      await p.getByRole('button', { name: 'Create token' }).click();
+      const secret = (await p.getByTestId('new-token-secret').textContent())?.trim() ?? '';
+      await p.getByRole('button', { name: 'Done, I copied it' }).click();
+      const id = secret.split('_')[2] ?? '';
+      await p.locator(`tr[data-token="${id}"] [data-binding="claim"]`).waitFor();
+      await p.locator(`tr[data-token="${agentToken.split('_')[2] ?? ''}"] [data-binding="bound"]`).waitFor();
+      await admin.shoot('tokens-unbound');
     });
 
     test('a deployment that failed (no binary cache yet) is re-run from the agent page after the cache is set in Settings, and succeeds', async () => {

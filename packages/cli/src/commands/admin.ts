@@ -1,5 +1,5 @@
 /** `drover token …` and `drover workspace …`: administration, local or remote. */
-import { DroverError, isTokenKind, TOKEN_KINDS } from '@drover/protocol';
+import { DroverError, isTokenKind, TOKEN_KINDS, type TokenInfo } from '@drover/protocol';
 import { openAdminTarget, type AdminFlags, type AdminTarget } from '../admin-target.js';
 import { info, out, printJson, table } from '../output.js';
 
@@ -12,18 +12,26 @@ async function withTarget<T>(flags: AdminFlags, fn: (t: AdminTarget) => Promise<
   }
 }
 
-export async function tokenCreate(flags: AdminFlags & { kind: string; workspace: string; agent?: string; description?: string; cache?: string }): Promise<void> {
+export async function tokenCreate(
+  flags: AdminFlags & { kind: string; workspace: string; agent?: string; unbound?: boolean; description?: string; cache?: string },
+): Promise<void> {
   if (!isTokenKind(flags.kind)) {
     throw new DroverError('DROVER_ERR_VALIDATION', `--kind must be one of ${TOKEN_KINDS.join(', ')} (got ${JSON.stringify(flags.kind)})`);
   }
   if (flags.agent && flags.kind !== 'agent') throw new DroverError('DROVER_ERR_VALIDATION', '--agent only applies to --kind agent');
+  if (flags.unbound && flags.kind !== 'agent') throw new DroverError('DROVER_ERR_VALIDATION', '--unbound only applies to --kind agent');
+  if (flags.unbound && flags.agent) throw new DroverError('DROVER_ERR_VALIDATION', '--unbound and --agent exclude each other');
+  if (flags.kind === 'agent' && !flags.agent && !flags.unbound) {
+    throw new DroverError('DROVER_ERR_AGENT_TOKEN_UNBOUND', 'an agent token names its agent: add --agent NAME (or --unbound for fleet enrolment: its first connection claims a name)');
+  }
   if (flags.cache && flags.kind !== 'push' && flags.kind !== 'pull') throw new DroverError('DROVER_ERR_VALIDATION', '--cache only applies to --kind push or pull');
   const kind = flags.kind;
   const { token, info: t } = await withTarget(flags, (target) =>
-    target.createToken({ workspace: flags.workspace, kind, agent: flags.agent, description: flags.description, cache: flags.cache }),
+    target.createToken({ workspace: flags.workspace, kind, agent: flags.agent, unbound: flags.unbound, description: flags.description, cache: flags.cache }),
   );
   out(token);
-  info(`created ${t.kind} token ${t.id} in workspace ${t.workspace}${t.agent ? ` for agent ${t.agent}` : ''}; it is shown only once`);
+  const forWhom = t.agent ? ` for agent ${t.agent}` : t.agentBinding === 'claim' ? ', unbound: its first connection claims the agent name' : '';
+  info(`created ${t.kind} token ${t.id} in workspace ${t.workspace}${forWhom}; it is shown only once`);
 }
 
 export async function tokenList(flags: AdminFlags & { workspace: string; json?: boolean }): Promise<void> {
@@ -32,9 +40,17 @@ export async function tokenList(flags: AdminFlags & { workspace: string; json?: 
   out(
     table([
       ['ID', 'KIND', 'AGENT', 'CREATED', 'LAST USED', 'REVOKED', 'DESCRIPTION'],
-      ...tokens.map((t) => [t.id, t.kind, t.agent ?? '-', t.createdAt, t.lastUsedAt ?? '-', t.revokedAt ?? '-', t.description]),
+      ...tokens.map((t) => [t.id, t.kind, agentColumn(t), t.createdAt, t.lastUsedAt ?? '-', t.revokedAt ?? '-', t.description]),
     ]),
   );
+}
+
+/** The AGENT column: the bound name, or which kind of unbound agent token this is. */
+function agentColumn(t: TokenInfo): string {
+  if (t.agent) return t.agent;
+  if (t.agentBinding === 'claim') return '(unbound: first connection claims)';
+  if (t.agentBinding === 'any') return '(unbound: any name)';
+  return '-';
 }
 
 export async function tokenRevoke(id: string, flags: AdminFlags & { workspace?: string }): Promise<void> {

@@ -1,7 +1,7 @@
-/** `drover agents` and `drover deployments`: what the API shows, as a table or JSON. */
-import { AgentListSchema, DeploymentListSchema, formatDuration, schemaDecoder } from '@drover/protocol';
+/** `drover agents` and `drover deployments`: what the API shows, as a table or JSON; `drover deployments end`: an operator ends a stuck one. */
+import { AgentListSchema, DeploymentListSchema, DeploymentSchema, formatDuration, schemaDecoder } from '@drover/protocol';
 import { ApiClient } from '../client.js';
-import { out, printJson, table } from '../output.js';
+import { info, out, printJson, table } from '../output.js';
 import { readerClient, type ReaderFlags } from './reader.js';
 
 export async function agentsCommand(flags: ReaderFlags & { json?: boolean }): Promise<void> {
@@ -48,4 +48,16 @@ export async function deploymentsCommand(flags: ReaderFlags & { json?: boolean; 
       ]),
     ]),
   );
+}
+
+/**
+ * `drover deployments end ID --reason …`: ends an InProgress deployment whose
+ * agent never reported (it becomes Failed with who and why; the agent's own
+ * report, if it comes later, replaces that).
+ */
+export async function deploymentEndCommand(id: string, flags: ReaderFlags & { reason: string; json?: boolean }): Promise<void> {
+  const api = readerClient(flags);
+  const ended = await api.request('POST', `/deployments/${encodeURIComponent(id)}/end`, { reason: flags.reason }, schemaDecoder(DeploymentSchema));
+  if (flags.json) return printJson(ended);
+  info(`deployment ${ended.id} (${ended.agent} #${ended.index}) is now ${ended.status}: ${ended.reason ?? ''}`);
 }

@@ -20,6 +20,9 @@ export interface ServerFlags {
   workers?: string;
   maxLogBytes?: string;
   maxStreamSeconds?: string;
+  signInConcurrency?: string;
+  signInQueue?: string;
+  signInPerAddress?: string;
 }
 
 function onSignals(log: Logger, close: () => Promise<void>): void {
@@ -43,12 +46,12 @@ function banner(url: string, settings: ServerSettings, dialect: string): void {
   info(`drover server ready at ${url} (${dialect}${settings.databaseUrl ? '' : `, data in ${settings.dataDir}`}${workers})`);
   const where = settings.databaseUrl ? ' --database-url …' : ` --data-dir ${settings.dataDir}`;
   info(`  web UI: ${url}/ — sign in with a user from: drover user create NAME --role admin${where}`);
-  info(`  agents: drover token create --kind agent${where}`);
+  info(`  agents: drover token create --kind agent --agent NAME${where}`);
 }
 
 export async function serverCommand(flags: ServerFlags): Promise<void> {
   const given: Partial<Record<keyof ServerSettings, string>> = {};
-  for (const key of ['listen', 'dataDir', 'databaseUrl', 'databaseSchema', 'publicUrl', 'logLevel', 'workers', 'maxLogBytes', 'maxStreamSeconds'] as const) {
+  for (const key of ['listen', 'dataDir', 'databaseUrl', 'databaseSchema', 'publicUrl', 'logLevel', 'workers', 'maxLogBytes', 'maxStreamSeconds', 'signInConcurrency', 'signInQueue', 'signInPerAddress'] as const) {
     if (flags[key] !== undefined) given[key] = flags[key];
   }
   const settings = resolveServerSettings({ configFile: flags.config, env: process.env, flags: given as Partial<ServerSettings> });

@@ -16,6 +16,7 @@ export async function issueToken(ctx: ServerContext, access: Access, request: St
     kind: request.kind,
     // The route's schema checked the name already; isAgentName gives it its branded type.
     agentName: isAgentName(request.agent) ? request.agent : undefined,
+    unbound: request.unbound === true ? 'claim' : undefined,
     description: request.description,
     cacheId: request.cache === undefined ? undefined : (await ctx.cache.findCache(request.cache, access.workspaceId)).id,
   });

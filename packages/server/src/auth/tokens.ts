@@ -13,6 +13,7 @@ import {
   formatToken,
   parseToken,
   tokenBinding,
+  type AgentBinding,
   type AgentName,
   type TokenInfo,
   type TokenKind,
@@ -30,6 +31,8 @@ export interface Principal {
   readonly workspaceName: string;
   /** Set for agent tokens bound to one agent. */
   readonly agentName: string | null;
+  /** An unbound agent token whose first connection claims its agent name (see claimAgentName). */
+  readonly claimsAgent: boolean;
   /** Set for push/pull tokens bound to one cache. */
   readonly cacheId: string | null;
   readonly description: string;
@@ -42,7 +45,14 @@ function hashSecret(secret: string): Buffer {
 export interface CreateTokenInput {
   readonly workspaceId: string;
   readonly kind: TokenKind;
+  /** Agent tokens name their agent, unless `unbound` says otherwise. */
   readonly agentName?: AgentName | undefined;
+  /**
+   * Agent tokens without a name: `claim` (fleet enrolment) binds to the name
+   * of its first connection; `any` accepts every name, as unbound tokens did
+   * before (kept for tests of such tokens; not offered by the CLI or API).
+   */
+  readonly unbound?: 'claim' | 'any' | undefined;
   readonly description?: string | undefined;
   /** push/pull tokens: bound to this cache only. */
   readonly cacheId?: string | undefined;
@@ -52,6 +62,13 @@ export async function createToken(db: Kysely<Database>, input: CreateTokenInput)
   // What a kind may be bound to is in the permission table (@drover/protocol roles.ts).
   if (input.agentName && tokenBinding(input.kind) !== 'agent') {
     throw new DroverError('DROVER_ERR_VALIDATION', `only agent tokens can be bound to an agent name (got kind ${input.kind})`);
+  }
+  if (tokenBinding(input.kind) === 'agent' && !input.agentName && !input.unbound) {
+    throw new DroverError('DROVER_ERR_AGENT_TOKEN_UNBOUND', 'an agent token names its agent (--agent NAME); ask for --unbound to let its first connection claim a name');
+  }
+  if (input.agentName && input.unbound) throw new DroverError('DROVER_ERR_VALIDATION', 'an agent token is either bound to a name or unbound, not both');
+  if (input.unbound && tokenBinding(input.kind) !== 'agent') {
+    throw new DroverError('DROVER_ERR_VALIDATION', `only agent tokens can be unbound (got kind ${input.kind})`);
   }
   if (input.cacheId && tokenBinding(input.kind) !== 'cache') {
     throw new DroverError('DROVER_ERR_VALIDATION', `only push and pull tokens can be bound to a cache (got kind ${input.kind})`);
@@ -63,6 +80,7 @@ export async function createToken(db: Kysely<Database>, input: CreateTokenInput)
     workspace_id: input.workspaceId,
     kind: input.kind,
     agent_name: input.agentName ?? null,
+    claims_agent: input.unbound === 'claim' ? 1 : 0,
     description: input.description ?? '',
     secret_hash: hashSecret(secret).toString('hex'),
     created_at: nowIso(),
@@ -109,6 +127,7 @@ export async function verifyToken(db: Kysely<Database>, token: string | null): P
       'tokens.secret_hash',
       'tokens.revoked_at',
       'tokens.agent_name',
+      'tokens.claims_agent',
       'tokens.description',
       'tokens.workspace_id',
       'workspaces.name as workspace_name',
@@ -132,6 +151,7 @@ export async function verifyToken(db: Kysely<Database>, token: string | null): P
     workspaceId: row.workspace_id,
     workspaceName: row.workspace_name,
     agentName: row.agent_name,
+    claimsAgent: row.agent_name === null && Number(row.claims_agent) === 1,
     cacheId: row.cache_id,
     description: row.description,
   };
@@ -155,11 +175,30 @@ export function toTokenApi(row: TokenRow, workspaceName: string): TokenInfo {
     kind: row.kind,
     workspace: workspaceName,
     agent: row.agent_name,
+    agentBinding: agentBindingOf(row),
     description: row.description,
     createdAt: row.created_at,
     lastUsedAt: row.last_used_at,
     revokedAt: row.revoked_at,
   };
+}
+
+function agentBindingOf(row: TokenRow): AgentBinding | null {
+  if (tokenBinding(row.kind) !== 'agent') return null;
+  if (row.agent_name !== null) return 'bound';
+  return Number(row.claims_agent) === 1 ? 'claim' : 'any';
+}
+
+/**
+ * The first connection of a `--unbound` agent token claims its agent name:
+ * one guarded UPDATE binds the token, so of two racing first connections
+ * one wins. Returns the name the token is bound to afterwards (this one, or
+ * the winner's); null when the token does not claim (legacy unbound).
+ */
+export async function claimAgentName(db: Kysely<Database>, tokenId: string, name: AgentName): Promise<string | null> {
+  await db.updateTable('tokens').set({ agent_name: name }).where('id', '=', tokenId).where('agent_name', 'is', null).where('claims_agent', '=', 1).execute();
+  const row = await db.selectFrom('tokens').select('agent_name').where('id', '=', tokenId).executeTakeFirst();
+  return row?.agent_name ?? null;
 }
 
 /** Marks a token revoked; returns false when the workspace has no such token. */

@@ -5,6 +5,8 @@
  */
 import { type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { cacheMigration, cacheNarUploadsMigration } from '../cache/migration.js';
+import { tokenClaimsMigration } from '../auth/migration.js';
+import { operatorEndMigration } from '../deployments/migration.js';
 
 const initial: Migration = {
   async up(db: Kysely<unknown>) {
@@ -146,6 +148,8 @@ export const migrations: Record<string, Migration> = {
   '0003_cache': cacheMigration,
   '0004_cache_nar_uploads': cacheNarUploadsMigration,
   '0005_log_sizes': logSizes,
+  '0006_auth_token_claims': tokenClaimsMigration,
+  '0007_deployments_operator_end': operatorEndMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -22,6 +22,8 @@ export interface TokensTable {
   kind: TokenKind;
   /** Agent tokens may be bound to one agent name. */
   agent_name: string | null;
+  /** 1: an unbound agent token whose first connection claims (binds) the agent name; 0: no claim (legacy unbound tokens accept any name). */
+  claims_agent: number;
   description: string;
   /** hex SHA-256 of the token's secret part. */
   secret_hash: string;
@@ -78,6 +80,11 @@ export interface DeploymentsTable {
   created_by: string | null;
   /** The user name or token description at the time (its id when it had none). */
   created_by_label: string | null;
+  /** An operator ended it while InProgress (its agent never reported): `token:<id>` or `user:<name>`, label, why, when. */
+  ended_by: string | null;
+  ended_by_label: string | null;
+  ended_reason: string | null;
+  ended_at: string | null;
 }
 
 export interface UsersTable {

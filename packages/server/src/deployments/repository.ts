@@ -45,7 +45,15 @@ export function toDeploymentApi(row: DeploymentView, publicUrl: string): Deploym
     closureSize: row.closure_size === null ? null : Number(row.closure_size),
     createdBy: actorOf(row),
     url: deploymentUrl(publicUrl, row.workspace_name, row.id),
+    endedBy: endedByOf(row),
   };
+}
+
+/** Who ended it by hand, why and when (null when no operator did). */
+function endedByOf(row: DeploymentRow): Deployment['endedBy'] {
+  if (row.ended_by === null || row.ended_at === null) return null;
+  const actor = actorFrom(row.ended_by, row.ended_by_label);
+  return { actor, reason: row.ended_reason ?? '', at: row.ended_at };
 }
 
 /** The page of a deployment in the web UI. */
@@ -54,13 +62,22 @@ export function deploymentUrl(publicUrl: string, workspace: string, id: string):
 }
 
 function actorOf(row: DeploymentRow): Actor | null {
-  if (!row.created_by) return null;
-  const colon = row.created_by.indexOf(':');
-  const kind = row.created_by.slice(0, colon);
-  const id = row.created_by.slice(colon + 1);
+  return row.created_by ? actorFrom(row.created_by, row.created_by_label) : null;
+}
+
+/** An actor stored as `kind:id` plus its label then. */
+function actorFrom(stored: string, label: string | null): Actor {
+  const colon = stored.indexOf(':');
+  const kind = stored.slice(0, colon);
+  const id = stored.slice(colon + 1);
   // Rows written before users existed hold a bare token id.
-  if (colon < 0 || (kind !== 'user' && kind !== 'token')) return { kind: 'token', id: row.created_by, label: row.created_by_label ?? row.created_by };
-  return { kind, id, label: row.created_by_label ?? id };
+  if (colon < 0 || (kind !== 'user' && kind !== 'token')) return { kind: 'token', id: stored, label: label ?? stored };
+  return { kind, id, label: label ?? id };
+}
+
+/** How an actor is stored: `kind:id`. */
+function storedActor(actor: Actor): string {
+  return `${actor.kind}:${actor.id}`;
 }
 
 function selectViews(db: Kysely<Database>) {
@@ -156,7 +173,7 @@ export async function createDeployments(
         started_at: null,
         finished_at: null,
         closure_size: null,
-        created_by: input.createdBy ? `${input.createdBy.kind}:${input.createdBy.id}` : null,
+        created_by: input.createdBy ? storedActor(input.createdBy) : null,
         created_by_label: input.createdBy?.label ?? null,
       }));
       await tx.insertInto('deployments').values(values).execute();
@@ -326,33 +343,78 @@ export async function appendLog(db: Kysely<Database>, agentId: string, id: strin
   return true;
 }
 
+/** What recording an agent's outcome did: stored it, stored it over an operator's end, or nothing (a replay, a final state). */
+export type FinishRecorded = 'recorded' | 'replaced-operator-end' | null;
+
 /**
  * Records an agent's outcome. Succeeded/Failed is the truth about the
  * machine and overrides Pending, InProgress, Cancelled or Superseded (the
  * agent may have acted before it heard of a cancel); a reported Cancelled
- * only ends a deployment that was still open. Final outcomes are never
- * overwritten, so replays are harmless.
+ * only ends a deployment that was still open. Any report also replaces the
+ * Failed an operator set by hand (`endByOperator`): its `finished_at` is
+ * still the operator's `ended_at` until the agent's report lands, so that
+ * is the guard. Final outcomes are never overwritten, so replays are
+ * harmless.
  */
-export async function markFinished(db: Kysely<Database>, agentId: string, msg: DeploymentFinishedMessage): Promise<boolean> {
+export async function markFinished(db: Kysely<Database>, agentId: string, msg: DeploymentFinishedMessage): Promise<FinishRecorded> {
   const open = msg.status === 'Cancelled' ? (['Pending', 'InProgress'] as const) : (['Pending', 'InProgress', 'Cancelled', 'Superseded'] as const);
   return db.transaction().execute(async (tx) => {
-    const r = await tx
-      .updateTable('deployments')
-      .set((eb) => ({
-        status: msg.status,
-        reason: msg.reason,
-        finished_at: msg.time,
-        started_at: eb.fn.coalesce('started_at', eb.val(msg.time)),
-      }))
-      .where('id', '=', msg.id)
-      .where('agent_id', '=', agentId)
-      .where('status', 'in', open)
-      .executeTakeFirst();
-    if (Number(r.numUpdatedRows) > 0 && msg.activePath) {
+    const record = () =>
+      tx
+        .updateTable('deployments')
+        .set((eb) => ({
+          status: msg.status,
+          reason: msg.reason,
+          finished_at: msg.time,
+          started_at: eb.fn.coalesce('started_at', eb.val(msg.time)),
+        }))
+        .where('id', '=', msg.id)
+        .where('agent_id', '=', agentId);
+    let outcome: FinishRecorded = null;
+    if (Number((await record().where('status', 'in', open).executeTakeFirst()).numUpdatedRows) > 0) outcome = 'recorded';
+    else {
+      const replaced = await record()
+        .where('status', '=', 'Failed')
+        .where('ended_at', 'is not', null)
+        .whereRef('finished_at', '=', 'ended_at')
+        .executeTakeFirst();
+      if (Number(replaced.numUpdatedRows) > 0) outcome = 'replaced-operator-end';
+    }
+    if (outcome && msg.activePath) {
       await tx.updateTable('agents').set({ current_store_path: msg.activePath }).where('id', '=', agentId).execute();
     }
-    return Number(r.numUpdatedRows) > 0;
+    return outcome;
   });
+}
+
+/**
+ * An operator ends an InProgress deployment whose agent never reported:
+ * InProgress → Failed in one guarded UPDATE, recording who, why and when.
+ * The agent's own report, if it ever comes, replaces the Failed
+ * (`markFinished`).
+ */
+export async function endByOperator(db: Kysely<Database>, workspaceId: string, id: string, by: Actor, why: string): Promise<DeploymentView> {
+  const current = await getDeployment(db, workspaceId, id);
+  const now = nowIso();
+  const r = await db
+    .updateTable('deployments')
+    .set({
+      status: 'Failed',
+      reason: `ended by ${by.label} while InProgress (the agent never reported): ${why}`,
+      finished_at: now,
+      ended_by: storedActor(by),
+      ended_by_label: by.label,
+      ended_reason: why,
+      ended_at: now,
+    })
+    .where('id', '=', current.id)
+    .where('status', '=', 'InProgress')
+    .executeTakeFirst();
+  const after = await getDeployment(db, workspaceId, id);
+  if (Number(r.numUpdatedRows) === 0) {
+    throw new DroverError('DROVER_ERR_NOT_IN_PROGRESS', `deployment ${id} is ${after.status}; only an InProgress deployment can be ended by an operator`);
+  }
+  return after;
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * The deployment rules: activating a deploy.json, re-running a deployment,
- * re-deploying an agent's current path, cancelling — each stores its change
+ * re-deploying an agent's current path, cancelling, an operator ending a
+ * deployment whose agent never reported — each stores its change
  * through the repository and announces it on the bus by id (the new
  * deployments with their agents, and the ones they superseded), so hubs and
  * live views deliver from the event.
@@ -22,6 +23,7 @@ import type { Access } from '../auth/access.js';
 import {
   cancelDeployment,
   createDeployments,
+  endByOperator,
   getDeployment,
   getDeployments,
   latestDeploymentOfPath,
@@ -127,4 +129,17 @@ export async function cancel(ctx: ServerContext, access: Access, id: string): Pr
   await ctx.bus.publish({ kind: 'cancel', agentId: row.agent_id, deploymentId: row.id });
   if (!requested) await ctx.bus.publish({ kind: 'deployment-changed', deploymentIds: [row.id] });
   return { deployment: toDeploymentApi(row, ctx.publicUrl), requested };
+}
+
+/**
+ * An operator ends an InProgress deployment whose agent never came back
+ * (cancel only asks the agent): it becomes Failed with who and why, and
+ * can be re-run. A connected agent is still asked to stop; its report, if
+ * one comes, replaces the operator's mark.
+ */
+export async function endInProgress(ctx: ServerContext, access: Access, id: string, reason: string): Promise<Deployment> {
+  const row = await endByOperator(ctx.db, access.workspaceId, id, access.actor, reason);
+  await ctx.bus.publish({ kind: 'cancel', agentId: row.agent_id, deploymentId: row.id });
+  await ctx.bus.publish({ kind: 'deployment-changed', deploymentIds: [row.id] });
+  return toDeploymentApi(row, ctx.publicUrl);
 }

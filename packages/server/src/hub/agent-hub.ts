@@ -17,12 +17,13 @@ import {
   decodeAgentMessage,
   encodeMessage,
   MAX_FRAME_BYTES,
+  parseAgentName,
   PROTOCOL_VERSION,
   type AgentMessage,
   type HelloMessage,
   type ServerMessage,
 } from '@drover/protocol';
-import { liveTokenIds, type Principal } from '../auth/tokens.js';
+import { claimAgentName, liveTokenIds, type Principal } from '../auth/tokens.js';
 import type { Bus, BusEvent } from '../bus/bus.js';
 import type { Database } from '../db/schema.js';
 import { markDisconnected, markReplicaDisconnected, registerAgent, touchLastSeen } from '../agents/repository.js';
@@ -221,7 +222,9 @@ export class AgentHub {
       conn.close(CLOSE_CODES.protocolVersion, `server speaks protocol ${PROTOCOL_VERSION}, agent sent ${hello.protocol}; upgrade the older side`);
       return;
     }
-    const bound = conn.principal.agentName;
+    // A --unbound token's first connection claims its name (auth/tokens.ts); later ones are held to it.
+    const bound = conn.principal.claimsAgent ? await claimAgentName(this.opts.db, conn.principal.tokenId, parseAgentName(hello.agent)) : conn.principal.agentName;
+    if (conn.principal.claimsAgent && bound === hello.agent) this.log.info({ token: conn.principal.tokenId, agent: hello.agent }, 'unbound agent token claimed its agent name');
     if (bound && bound !== hello.agent) {
       this.log.warn({ token: conn.principal.tokenId, agent: hello.agent, bound }, 'agent token used for another agent name');
       conn.close(CLOSE_CODES.forbidden, `this token is bound to agent "${bound}", not "${hello.agent}"`);
@@ -278,7 +281,17 @@ export class AgentHub {
         }
         break;
       case 'deployment.finished':
-        if (await markFinished(db, agentId, message)) this.opts.metrics.finished(message.status);
+        switch (await markFinished(db, agentId, message)) {
+          case 'replaced-operator-end':
+            this.log.warn({ agent: conn.agentName, deployment: message.id, status: message.status }, "the agent reported a deployment an operator had ended; its report replaces the operator's Failed");
+            this.opts.metrics.finished(message.status);
+            break;
+          case 'recorded':
+            this.opts.metrics.finished(message.status);
+            break;
+          case null:
+            break;
+        }
         conn.send({ type: 'deployment.ack', id: message.id });
         this.log.info({ agent: conn.agentName, deployment: message.id, status: message.status }, 'deployment finished');
         await bus.publish({ kind: 'deployment-changed', deploymentIds: [message.id] });

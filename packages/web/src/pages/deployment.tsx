@@ -1,12 +1,14 @@
 /**
  * /w/:ws/deployments/:id — one deployment (the page `drover activate` links
  * to): its facts, its log streaming live while it runs and complete after,
- * and for deployers Cancel (while Pending or InProgress) and Re-run.
+ * and for deployers Cancel (while Pending or InProgress), End it (InProgress
+ * whose agent never reported) and Re-run.
  */
 import { api, wsPath } from '../api/client.js';
 import { isFinalStatus, type Deployment } from '../api/protocol.js';
 import { CopyButton } from '../components/copy.js';
 import { ActorLabel } from '../components/deployments-table.js';
+import { EndDeploymentButton } from '../components/end-deployment.js';
 import { ErrorBox } from '../components/error-box.js';
 import { Facts, type Fact } from '../components/facts.js';
 import { Loading, PageHeader } from '../components/layout.js';
@@ -70,9 +72,12 @@ export function DeploymentPage({ id }: { id: string }) {
                 Re-run
               </button>
             ) : (
-              <button type="button" class="button danger" disabled={cancel.running} onClick={() => void cancel.run()}>
-                {d.status === 'InProgress' ? 'Cancel (ask the agent to stop)' : 'Cancel'}
-              </button>
+              <>
+                <button type="button" class="button danger" disabled={cancel.running} onClick={() => void cancel.run()}>
+                  {d.status === 'InProgress' ? 'Cancel (ask the agent to stop)' : 'Cancel'}
+                </button>
+                {d.status === 'InProgress' ? <EndDeploymentButton workspace={ws.name} id={d.id} onEnded={(ended) => fetched.setData(() => ended)} /> : null}
+              </>
             )
           ) : null
         }
@@ -96,6 +101,17 @@ export function DeploymentPage({ id }: { id: string }) {
             'wide',
           ],
           ['Started by', <ActorLabel actor={d.createdBy} />],
+          ...(d.endedBy
+            ? ([
+                [
+                  'Ended by',
+                  <span data-testid="ended-by">
+                    <ActorLabel actor={d.endedBy.actor} /> <Time iso={d.endedBy.at} />: {d.endedBy.reason}
+                  </span>,
+                  'wide',
+                ],
+              ] as Fact[])
+            : []),
           ['Created', <Time iso={d.createdAt} />],
           ['Started', <Time iso={d.startedAt} />],
           ['Finished', <Time iso={d.finishedAt} />],

@@ -1,7 +1,7 @@
 /**
  * /w/:ws/tokens (admins) — the workspace's tokens: create one (its secret is
- * shown once, with a ready command line), see when each was last used, and
- * revoke it, which takes effect at once.
+ * shown once, with a ready command line), see when each was last used and
+ * which agent tokens are unbound, and revoke it, which takes effect at once.
  */
 import { useState } from 'preact/hooks';
 import { api, wsPath } from '../api/client.js';
@@ -19,7 +19,7 @@ import { useSession } from '../session.js';
 import { useWorkspace } from '../workspace.js';
 
 const KIND_HELP: Record<TokenKind, string> = {
-  agent: 'held by one machine running drover agent; optionally bound to one agent name',
+  agent: 'held by one machine running drover agent, bound to its agent name',
   activate: 'for CI: starts deployments and reads agents, deployments and logs',
   admin: 'everything in this workspace, including tokens and settings',
   push: "for CI: uploads store paths to the workspace's built-in binary caches (nix copy or drover push)",
@@ -80,7 +80,9 @@ export function TokensPage() {
                   <td>
                     <span class={`kind kind-${t.kind}`}>{t.kind}</span>
                   </td>
-                  <td class="wide-only mono">{t.agent ?? <span class="muted">any</span>}</td>
+                  <td class="wide-only mono">
+                    <AgentBinding token={t} />
+                  </td>
                   <td class="wide-only mono">{t.id}</td>
                   <td class="wide-only">
                     <Time iso={t.createdAt} />
@@ -105,15 +107,37 @@ export function TokensPage() {
   );
 }
 
+/** The Agent cell: the bound name, or a warning that the token is unbound. */
+function AgentBinding({ token }: { token: TokenInfo }) {
+  if (token.agent !== null) return <span data-binding="bound">{token.agent}</span>;
+  if (token.agentBinding === 'claim') {
+    return (
+      <span class="badge warn" data-binding="claim" title="created --unbound: the first agent to connect with it claims its name, and it is bound from then on">
+        unbound: first connection claims
+      </span>
+    );
+  }
+  if (token.agentBinding === 'any') {
+    return (
+      <span class="badge danger" data-binding="any" title="an unbound token from before bound tokens were the default: it can connect under any agent name in this workspace; replace it with bound tokens">
+        unbound: any agent name
+      </span>
+    );
+  }
+  return <span class="muted">-</span>;
+}
+
 function CreateTokenForm({ onCreated }: { onCreated: (t: TokenCreated) => void }) {
   const ws = useWorkspace();
   const { query } = useLocation();
   const initialKind = (TOKEN_KINDS as readonly string[]).includes(query.get('new') ?? '') ? (query.get('new') as TokenKind) : 'agent';
   const [kind, setKind] = useState<TokenKind>(initialKind);
   const [agent, setAgent] = useState('');
+  const [unbound, setUnbound] = useState(false);
   const [description, setDescription] = useState('');
   const create = useAction(async () => {
-    const body = { kind, ...(kind === 'agent' && agent.trim() ? { agent: agent.trim() } : {}), ...(description.trim() ? { description: description.trim() } : {}) };
+    const binding = kind !== 'agent' ? {} : unbound ? { unbound: true } : agent.trim() ? { agent: agent.trim() } : {};
+    const body = { kind, ...binding, ...(description.trim() ? { description: description.trim() } : {}) };
     onCreated(await api.post<TokenCreated>(wsPath(ws.name, '/tokens'), body));
     setAgent('');
     setDescription('');
@@ -140,10 +164,16 @@ function CreateTokenForm({ onCreated }: { onCreated: (t: TokenCreated) => void }
           </select>
         </label>
         {kind === 'agent' ? (
-          <label class="field">
-            <span>Agent name (optional)</span>
-            <input name="agent" placeholder="web-1" maxLength={64} value={agent} onInput={(e) => setAgent(e.currentTarget.value)} />
-          </label>
+          <>
+            <label class="field">
+              <span>Agent name</span>
+              <input name="agent" placeholder="web-1" maxLength={64} required={!unbound} disabled={unbound} value={agent} onInput={(e) => setAgent(e.currentTarget.value)} />
+            </label>
+            <label class="check">
+              <input type="checkbox" name="unbound" checked={unbound} onChange={(e) => setUnbound(e.currentTarget.checked)} />
+              <span>Unbound (fleet enrolment: the first machine to connect claims its name)</span>
+            </label>
+          </>
         ) : null}
         <label class="field grow">
           <span>Description</span>
@@ -155,7 +185,11 @@ function CreateTokenForm({ onCreated }: { onCreated: (t: TokenCreated) => void }
       </div>
       <p class="help">
         <strong>{kind}</strong>: {KIND_HELP[kind]}.
-        {kind === 'agent' ? ' Bound to a name, the agent is known at once and can be deployed to before it first connects.' : ''}
+        {kind === 'agent'
+          ? unbound
+            ? ' Unbound, it is bound to the name of the first agent that connects with it; hand each one to a single machine.'
+            : ' Bound to a name, the agent is known at once and can be deployed to before it first connects.'
+          : ''}
       </p>
       <ErrorBox error={create.error} />
     </form>

@@ -1,8 +1,9 @@
-/** Deployment status, history, logs, cancellation and re-runs (mounted per workspace, see app.ts). */
+/** Deployment status, history, logs, cancellation, an operator's end and re-runs (mounted per workspace, see app.ts). */
 import type {} from '@fastify/swagger'; // route schema fields: summary, hide
 import { Type } from '@sinclair/typebox';
 import {
   AgentNameSchema,
+  DeploymentEndRequestSchema,
   DeploymentListSchema,
   DeploymentLogSchema,
   DeploymentSchema,
@@ -22,7 +23,7 @@ import {
   readLogPage,
   toDeploymentApi,
 } from '../../deployments/repository.js';
-import { cancel, rerun } from '../../deployments/service.js';
+import { cancel, endInProgress, rerun } from '../../deployments/service.js';
 import { access, workspaceAccess } from '../access.js';
 import type { WorkspaceRoutes } from '../mounts.js';
 import { streamDeploymentLogs } from '../log-stream.js';
@@ -119,6 +120,25 @@ export const deploymentRoutes: WorkspaceRoutes = async (app, ctx) => {
       const { deployment, requested } = await cancel(ctx, p, request.params.id);
       request.log.info({ deployment: deployment.id, by: `${p.actor.kind}:${p.actor.id}`, requested }, 'deployment cancelled');
       return reply.status(requested ? 202 : 200).send(deployment);
+    },
+  );
+
+  app.post(
+    '/deployments/:id/end',
+    {
+      config: deploy,
+      schema: {
+        summary: "End an InProgress deployment whose agent never reported: it becomes Failed with who and why; the agent's own report, if it comes later, replaces that",
+        params: IdParamsSchema,
+        body: DeploymentEndRequestSchema,
+        response: { 200: DeploymentSchema, 404: ErrorBodySchema, 409: ErrorBodySchema },
+      },
+    },
+    async (request) => {
+      const p = workspaceAccess(request);
+      const deployment = await endInProgress(ctx, p, request.params.id, request.body.reason);
+      request.log.warn({ deployment: deployment.id, by: `${p.actor.kind}:${p.actor.id}`, reason: request.body.reason }, 'deployment ended by an operator');
+      return deployment;
     },
   );
 

@@ -1,15 +1,15 @@
 /**
  * Signing in and out of the web UI, and the public facts the UI needs.
- * POST /session checks the password (scrypt), rate-limits failures per user
- * name, and sets the session cookie: httpOnly, SameSite=Strict, Secure when
+ * POST /session checks the password (scrypt) through the sign-in gate
+ * (auth/sign-in.ts: a per-name lockout counted before hashing, a bounded
+ * hashing queue, a per-address limit), and sets the session cookie: httpOnly, SameSite=Strict, Secure when
  * the public URL is https.
  */
 import type {} from '@fastify/swagger'; // route schema fields: summary, hide
 import { Type } from '@sinclair/typebox';
 import { DroverError, ErrorBodySchema, LoginRequestSchema, ServerInfoSchema, SessionSchema, type Session } from '@drover/protocol';
-import { verifyPassword } from '../../auth/passwords.js';
 import { createSession, deleteSession, type SignedIn } from '../../auth/sessions.js';
-import { SignInLimiter } from '../../auth/sign-in-limiter.js';
+import { SignInRefused } from '../../auth/sign-in.js';
 import { findUserRow, getUser, rolesOf, type UserRoles } from '../../auth/users.js';
 import { version } from '../../version.js';
 import { visibleWorkspaces } from '../../workspaces/service.js';
@@ -18,7 +18,6 @@ import { access, userAccess } from '../access.js';
 import type { Routes } from '../mounts.js';
 
 export const sessionRoutes: Routes = async (app, ctx) => {
-  const limiter = new SignInLimiter();
   const cookieOptions = () => ({ secure: ctx.publicUrl.startsWith('https:'), maxAgeSeconds: Math.floor(ctx.sessionTtlMs / 1000) });
 
   const sessionJson = async (signedIn: SignedIn, roles: UserRoles): Promise<Session> => ({
@@ -41,19 +40,23 @@ export const sessionRoutes: Routes = async (app, ctx) => {
         summary: 'Sign in with a user name and password; sets the session cookie',
         security: [],
         body: LoginRequestSchema,
-        response: { 200: SessionSchema, 401: ErrorBodySchema, 429: ErrorBodySchema },
+        response: { 200: SessionSchema, 401: ErrorBodySchema, 429: ErrorBodySchema, 503: ErrorBodySchema },
       },
     },
     async (request, reply) => {
       const { name, password } = request.body;
-      if (!limiter.allows(name)) throw new DroverError('DROVER_ERR_TOO_MANY_ATTEMPTS', `too many failed sign-ins for ${JSON.stringify(name)}`);
       const user = await findUserRow(ctx.db, name);
-      if (!(await verifyPassword(password, user?.password_hash ?? null)) || !user) {
-        limiter.failed(name);
+      let ok: boolean;
+      try {
+        ok = await ctx.signIn.check({ name, password, stored: user?.password_hash ?? null, address: request.ip });
+      } catch (err) {
+        if (err instanceof SignInRefused) reply.header('retry-after', String(err.retryAfterSeconds));
+        throw err;
+      }
+      if (!ok || !user) {
         request.log.info({ user: name }, 'sign-in failed');
         throw new DroverError('DROVER_ERR_BAD_CREDENTIALS', 'wrong user name or password');
       }
-      limiter.succeeded(name);
       const signedIn = await createSession(ctx.db, user, ctx.sessionTtlMs);
       setSessionCookie(reply, signedIn.cookie, cookieOptions());
       request.log.info({ user: name, session: signedIn.session.id }, 'signed in');
