@@ -39,6 +39,7 @@ import {
   tempDir,
   type TestCache,
 } from '@drover/test-support';
+import { mintFleetToken } from './fleet-token.js';
 import { agentName, monotonicMs, type LoadConfig, type LoadReport } from './load.js';
 import {
   cpuMsSum,
@@ -371,7 +372,7 @@ async function fanout(label: string, dbFlags: readonly string[], workDir: string
     if (serverPids.length !== WORKERS + (WORKERS > 1 ? 1 : 0)) {
       throw new Error(`expected ${WORKERS > 1 ? `a primary and ${WORKERS} workers` : 'one process'}, found ${serverPids.length} process(es): ${serverPids.join(', ')}`);
     }
-    const agentToken = await createToken(server, 'agent');
+    const agentToken = await mintFleetToken(dbFlags);
     const activateToken = await createToken(server, 'activate');
     await sleep(Math.min(IDLE_MS, 2000));
     const before = readMemorySum(serverPids);
