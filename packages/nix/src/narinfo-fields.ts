@@ -77,7 +77,8 @@ export function checkContentAddress(value: string): string {
   const algo = m?.[1] ?? m?.[2];
   const hash = m?.[3];
   const bytes = algo === undefined ? undefined : HASH_BYTES[algo];
-  if (hash === undefined || bytes === undefined || !isHashText(hash, bytes)) bad(`CA ${quoted(value)} is not a content address (text:sha256:<hash> or fixed:[r:]<algo>:<hash>)`);
+  if (hash === undefined || bytes === undefined || !isHashText(hash, bytes))
+    bad(`CA ${quoted(value)} is not a content address (text:sha256:<hash> or fixed:[r:]<algo>:<hash>)`);
   return value;
 }
 
