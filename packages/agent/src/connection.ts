@@ -29,6 +29,7 @@ import {
   type ServerMessage,
 } from '@drover/protocol';
 import { Backoff } from './backoff.js';
+import { frameText } from './frame-text.js';
 
 export interface ConnectionOptions {
   readonly server: string;
@@ -164,7 +165,7 @@ export class ServerConnection {
     socket.on('ping', () => this.armWatchdog());
     socket.on('message', (data, isBinary) => {
       this.armWatchdog();
-      const decoded = isBinary ? { ok: false as const, error: 'binary frame' } : decodeServerMessage(data.toString());
+      const decoded = isBinary ? { ok: false as const, error: 'binary frame' } : decodeServerMessage(frameText(data));
       if (!decoded.ok) {
         this.opts.log.error({ error: decoded.error }, 'server sent an invalid frame; reconnecting');
         socket.close(CLOSE_CODES.badFrame, decoded.error.slice(0, 120));

@@ -31,7 +31,7 @@ export function defaultStateDir(agentName: string): string {
   return join(base, agentName);
 }
 
-export function deploymentsDir(stateDir: string): string {
+function deploymentsDir(stateDir: string): string {
   return join(stateDir, 'deployments');
 }
 

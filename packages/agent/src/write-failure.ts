@@ -36,12 +36,12 @@ export function describeWriteFailure(err: unknown, stateDir: string): string {
   return `the agent's state directory ${stateDir} ${cause(code, message)}: ${ERRORS[CODE].hint} (${CODE})`;
 }
 
-/** Runs `write`; on failure returns the error instead of throwing it. */
-export function tryWrite(write: () => void): unknown {
+/** Runs `write`; on failure returns the error (a thrown non-Error wrapped in one) instead of throwing it. */
+export function tryWrite(write: () => void): Error | null {
   try {
     write();
     return null;
   } catch (err) {
-    return err ?? new Error('write failed');
+    return err instanceof Error ? err : new Error(String(err));
   }
 }

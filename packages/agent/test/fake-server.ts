@@ -7,6 +7,7 @@
 import { once } from 'node:events';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { AGENT_WS_PATH, decodeAgentMessage, encodeMessage, type AgentMessage, type ServerMessage } from '@drover/protocol';
+import { frameText } from '../src/frame-text.js';
 
 export interface FakeServer {
   readonly url: string;
@@ -47,7 +48,13 @@ export async function fakeServer(): Promise<FakeServer> {
     next: (match, timeoutMs = 10_000) =>
       new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('no matching frame from the agent in time')), timeoutMs);
-        waiters.push({ match, resolve: (m) => (clearTimeout(timer), resolve(m)) });
+        waiters.push({
+          match,
+          resolve: (m) => {
+            clearTimeout(timer);
+            resolve(m);
+          },
+        });
       }),
     close: async () => {
       for (const client of wss.clients) client.terminate();
@@ -57,7 +64,7 @@ export async function fakeServer(): Promise<FakeServer> {
   wss.on('connection', (socket) => {
     current = socket;
     socket.on('message', (data) => {
-      const decoded = decodeAgentMessage(data.toString());
+      const decoded = decodeAgentMessage(frameText(data));
       if (!decoded.ok) throw new Error(`the agent sent an invalid frame: ${decoded.error}`);
       const message = decoded.message;
       frames.push(message);

@@ -143,7 +143,8 @@ test('when the live holder exits, the waiting acquire takes over', async () => {
   const child = spawn('sleep', ['5'], { stdio: 'ignore' });
   children.push(child);
   await once(child, 'spawn');
-  writeFileSync(lockPathFor(p), formatStamp(stampOf(child.pid!)));
+  const pid = child.pid!;
+  writeFileSync(lockPathFor(p), formatStamp(stampOf(pid)));
   const acquiring = acquireProfileLock(p, { pollMs: 10 });
   assert.equal(await settlesWithin(acquiring, 100), false);
   child.kill('SIGKILL');

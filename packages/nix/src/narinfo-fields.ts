@@ -9,6 +9,7 @@ import { DroverError, isStorePath, STORE_DIR } from '@drover/protocol';
 import { fromNixBase32, nixBase32Length } from './base32.js';
 
 /** C0 control characters and DEL: never part of a narinfo value. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_CHAR = /[\u0000-\u001f\u007f]/;
 
 /** Bytes of each hash algorithm Nix accepts in a `fixed:` content address. */
@@ -74,7 +75,10 @@ function isHashText(text: string, bytes: number): boolean {
 export function checkContentAddress(value: string): string {
   const m = CA_RE.exec(value);
   const algo = m?.[1] ?? m?.[2];
-  if (!m || !algo || !isHashText(m[3]!, HASH_BYTES[algo]!)) bad(`CA ${quoted(value)} is not a content address (text:sha256:<hash> or fixed:[r:]<algo>:<hash>)`);
+  const hash = m?.[3];
+  const bytes = algo === undefined ? undefined : HASH_BYTES[algo];
+  if (hash === undefined || bytes === undefined || !isHashText(hash, bytes))
+    bad(`CA ${quoted(value)} is not a content address (text:sha256:<hash> or fixed:[r:]<algo>:<hash>)`);
   return value;
 }
 

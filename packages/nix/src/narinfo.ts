@@ -127,7 +127,7 @@ export function isSoundNarinfo(text: string): boolean {
 
 /** The canonical text; a value with a newline or control character is refused, never written into a line. */
 export function formatNarinfo(info: Narinfo): string {
-  const lines: Array<[string, string]> = [
+  const lines: [string, string][] = [
     ['StorePath', info.storePath],
     ['URL', info.url],
     ['Compression', info.compression],

@@ -78,10 +78,9 @@ export function signNarinfo(key: SigningKey, info: Parameters<typeof fingerprint
 /** Whether `sig` (exactly `NAME:base64`, nothing around it) is a valid signature of `info` by one of `keys` (matched by name). */
 export function verifyNarinfoSig(sig: string, info: Parameters<typeof fingerprint>[0], keys: readonly VerifyingKey[]): boolean {
   // Node's base64 decoder skips what is not base64, so the text is matched whole first.
-  const m = /^([^\s:]+):([A-Za-z0-9+/]{86}==)$/.exec(sig);
-  if (!m) return false;
-  const name = m[1]!;
-  const raw = Buffer.from(m[2]!, 'base64');
+  const [, name, base64] = /^([^\s:]+):([A-Za-z0-9+/]{86}==)$/.exec(sig) ?? [];
+  if (name === undefined || base64 === undefined) return false;
+  const raw = Buffer.from(base64, 'base64');
   if (raw.length !== 64) return false;
   const data = Buffer.from(fingerprint(info));
   return keys.some((k) => k.name === name && verify(null, data, k.publicKey, raw));

@@ -56,7 +56,7 @@ describe('content addresses', () => {
       writeFileSync(file, `drover ${randomBytes(8).toString('hex')}\n`);
       for (const args of [['--add-fixed', 'sha256', file], ['--add', file]]) {
         const path = execFileSync('nix-store', args).toString().trim();
-        const info = JSON.parse(execFileSync('nix', ['--extra-experimental-features', 'nix-command', 'path-info', '--json', path]).toString()) as Array<{ ca?: string }>;
+        const info = JSON.parse(execFileSync('nix', ['--extra-experimental-features', 'nix-command', 'path-info', '--json', path]).toString()) as { ca?: string }[];
         const ca = info[0]?.ca;
         assert.ok(ca, `${path} has a content address`);
         assert.equal(checkContentAddress(ca), ca);

@@ -155,7 +155,10 @@ export class World {
 
   /** The whole stored log, page by page (`next` is the `after` of the following page; an empty page ends it). */
   async logOf(id: string): Promise<{ seq: number; text: string }[]> {
-    type Page = { lines: { seq: number; text: string }[]; next: number | null };
+    interface Page {
+      lines: { seq: number; text: string }[];
+      next: number | null;
+    }
     const lines: { seq: number; text: string }[] = [];
     for (let after = -1; ; ) {
       const page: Page = (await api<Page>(this.server.url, this.activateToken, 'GET', `/deployments/${id}/log?after=${after}&limit=5000`)).json;

@@ -10,9 +10,9 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { drover, type Backend } from '../support/drover.js';
 import { repoRoot } from '../support/nix.js';
 
-export const CHROMIUM = process.env['DROVER_TEST_CHROMIUM'] ?? '/usr/bin/chromium';
-export const DESKTOP = { width: 1280, height: 800 } as const;
-export const PHONE = { width: 390, height: 844 } as const;
+const CHROMIUM = process.env['DROVER_TEST_CHROMIUM'] ?? '/usr/bin/chromium';
+const DESKTOP = { width: 1280, height: 800 } as const;
+const PHONE = { width: 390, height: 844 } as const;
 
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({

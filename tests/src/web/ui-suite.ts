@@ -27,6 +27,8 @@ export function defineUiSuite(kind: BackendKind): void {
     const adminPassword = randomBytes(12).toString('hex');
     let browser: Browser;
     let admin: UiUser;
+    // What before() opened, in order, for after() to close: before() may stop half-way.
+    const opened: (() => Promise<void>)[] = [];
     let publicUrl: string;
     const ws = `ui-${randomBytes(3).toString('hex')}`;
     const agentName = randomName('web');
@@ -39,12 +41,13 @@ export function defineUiSuite(kind: BackendKind): void {
       await world.setUp();
       await createUser(world.backend, ADMIN, 'admin', adminPassword);
       browser = await launchBrowser();
+      opened.push(() => browser.close().catch(() => {}));
       admin = await UiUser.open(browser, world.server.url, `${kind}-admin`);
+      opened.push(() => admin.close());
       publicUrl = ((await api<{ publicUrl: string }>(world.server.url, null, 'GET', '/info')).json).publicUrl;
     });
     after(async () => {
-      await admin?.close();
-      await browser?.close().catch(() => {});
+      for (const close of opened.reverse()) await close();
       await world.tearDown();
     });
 
@@ -87,7 +90,7 @@ export function defineUiSuite(kind: BackendKind): void {
       const cookies = await admin.context.cookies();
       const session = cookies.find((c) => c.name === 'drover_session');
       assert.ok(session?.httpOnly, 'the session cookie is httpOnly');
-      assert.equal(session?.sameSite, 'Strict');
+      assert.equal(session.sameSite, 'Strict');
     });
 
     test('create a workspace: it opens empty and says how to start an agent', async () => {

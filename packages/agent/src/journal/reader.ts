@@ -13,7 +13,7 @@ import type { JournalEntry } from './entry.js';
 import { fromLegacyLine } from './legacy.js';
 
 /** Bytes read at most per `read()` (more only for a single longer line). */
-export const READ_CHUNK_BYTES = 1024 * 1024;
+const READ_CHUNK_BYTES = 1024 * 1024;
 
 export interface JournalReaderOptions {
   /** The deployment this journal belongs to (from its order): lines of another id are skipped. */

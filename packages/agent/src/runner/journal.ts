@@ -20,7 +20,7 @@ export class Journal {
   private seq = 0;
   finished = false;
   /** The first write that failed, or null. */
-  writeFailure: unknown = null;
+  writeFailure: Error | null = null;
   /** The outcome, if it could not be written yet. */
   unwritten: DeploymentFinishedMessage | null = null;
   private lost = 0;

@@ -36,7 +36,7 @@ import { acquireProfileLock } from './lock.js';
 import { resolveCache } from './builtin-cache.js';
 import { describeWriteFailure } from '../write-failure.js';
 
-export type Phase = 'waiting' | 'fetching' | 'activating' | 'checking' | 'rolling-back' | 'done';
+type Phase = 'waiting' | 'fetching' | 'activating' | 'checking' | 'rolling-back' | 'done';
 
 export interface RunContext {
   /** The deployment's folder in the agent's state directory. */
@@ -170,16 +170,25 @@ export async function runDeployment(ctx: RunContext): Promise<void> {
 
       ctx.phase = 'activating';
       const activationFailure = await activate(ctx, storePath);
-      if (activationFailure) return await rollBack(ctx, `activation failed: ${activationFailure}`, previous);
+      if (activationFailure) {
+        await rollBack(ctx, `activation failed: ${activationFailure}`, previous);
+        return;
+      }
 
       ctx.phase = 'checking';
       journal.say('checking that the server is still reachable');
       const unreachable = await serverReachable(ctx);
-      if (unreachable) return await rollBack(ctx, `check failed: ${unreachable}`, previous);
+      if (unreachable) {
+        await rollBack(ctx, `check failed: ${unreachable}`, previous);
+        return;
+      }
       if (deployment.rollbackScript) {
         const check: Command = { argv: [deployment.rollbackScript] };
         const result = await step(ctx, check);
-        if (result.code !== 0) return await rollBack(ctx, `rollbackScript failed: ${describeFailure(check, result)}`, previous);
+        if (result.code !== 0) {
+          await rollBack(ctx, `rollbackScript failed: ${describeFailure(check, result)}`, previous);
+          return;
+        }
       }
       ctx.phase = 'done';
       journal.say(`activated ${storePath}`);
