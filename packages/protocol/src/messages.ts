@@ -193,7 +193,7 @@ function decoder<T extends TSchema>(schema: T, direction: string) {
     } catch {
       return { ok: false, error: `${direction} frame is not JSON` };
     }
-    const tag = typeof value === 'object' && value !== null ? (value as { type?: unknown }).type : undefined;
+    const tag = typeof value === 'object' && value !== null && 'type' in value ? value.type : undefined;
     const variant = typeof tag === 'string' ? byType.get(tag) : undefined;
     if (typeof tag !== 'string' || !variant) {
       const shown = typeof tag === 'string' && tag.length > 40 ? `${tag.slice(0, 40)}…` : tag;
