@@ -35,7 +35,7 @@ export interface AdminTarget {
   close(): Promise<void>;
 }
 
-export interface TokenInput {
+interface TokenInput {
   workspace: string;
   kind: TokenKind;
   agent?: string | undefined;

@@ -55,7 +55,7 @@ interface Key {
   readonly kind: 'string' | 'duration' | 'count' | 'whole';
 }
 
-export const SERVER_KEYS: readonly Key[] = [
+const SERVER_KEYS: readonly Key[] = [
   { toml: 'listen', env: 'DROVER_LISTEN', field: 'listen', kind: 'string' },
   { toml: 'data_dir', env: 'DROVER_DATA_DIR', field: 'dataDir', kind: 'string' },
   { toml: 'database_url', env: 'DROVER_DATABASE_URL', field: 'databaseUrl', kind: 'string' },
@@ -110,7 +110,7 @@ function convert(key: Key, value: unknown, source: string, numbersAreSeconds = f
   return value;
 }
 
-export function readConfigFile(path: string): Record<string, unknown> {
+function readConfigFile(path: string): Record<string, unknown> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -118,7 +118,7 @@ export function readConfigFile(path: string): Record<string, unknown> {
     throw new DroverError('DROVER_ERR_CONFIG', `cannot read config file ${path}: ${(err as Error).message}`);
   }
   try {
-    return parseToml(text) as Record<string, unknown>;
+    return parseToml(text);
   } catch (err) {
     throw new DroverError('DROVER_ERR_CONFIG', `config file ${path} is not valid TOML: ${(err as Error).message}`);
   }
@@ -139,19 +139,21 @@ export function resolveServerSettings(input: {
   };
   const file = input.configFile ?? input.env['DROVER_CONFIG'];
   if (file) {
-    const data = readConfigFile(file);
     const known = new Map(SERVER_KEYS.map((k) => [k.toml, k]));
-    const unknown = Object.keys(data).filter((k) => !known.has(k));
+    const values: [Key, unknown][] = [];
+    const unknown: string[] = [];
+    for (const [name, value] of Object.entries(readConfigFile(file))) {
+      const key = known.get(name);
+      if (key) values.push([key, value]);
+      else unknown.push(name);
+    }
     if (unknown.length > 0) {
       throw new DroverError(
         'DROVER_ERR_CONFIG',
         `config file ${file}: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')} (known: ${[...known.keys()].join(', ')})`,
       );
     }
-    for (const [name, value] of Object.entries(data)) {
-      const key = known.get(name)!;
-      set(key.field, convert(key, value, `config file ${file}`, true));
-    }
+    for (const [key, value] of values) set(key.field, convert(key, value, `config file ${file}`, true));
   }
   for (const key of SERVER_KEYS) {
     const value = input.env[key.env];

@@ -85,7 +85,7 @@ export function buildProgram(): Command {
       .description('deploy the store paths in a deploy.json (Cachix Deploy format) and follow the logs')
       .argument('<deploy.json>', 'deployment spec; "-" reads stdin'),
   )
-    .option('--agent <name>', 'deploy only this agent from the spec (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--agent <name>', 'deploy only this agent from the spec (repeatable)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
     .option('--async', 'return after the deployments are created')
     .option('--timeout <duration>', 'stop waiting after this long (90s, 5m); exit 2, deployments stay pending')
     .option('--json', 'print the result as JSON (logs go to stderr)')

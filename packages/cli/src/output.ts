@@ -20,7 +20,7 @@ export function printJson(value: unknown): void {
 export function table(rows: readonly (readonly string[])[]): string {
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n');
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ')).join('\n');
 }
 
 /** Prints an error the way every command does: message, details, hint. Returns the exit code. */
@@ -31,7 +31,7 @@ export function reportError(err: unknown): number {
     if (err.hint) info(`hint: ${err.hint}`);
     return 1;
   }
-  const e = err as Error;
-  info(`error: ${e?.message ?? String(err)}`);
+  const message = typeof err === 'object' && err !== null && 'message' in err ? err.message : undefined;
+  info(`error: ${typeof message === 'string' ? message : String(err)}`);
   return 1;
 }

@@ -50,13 +50,15 @@ type Optional<O extends Shape> = { [K in keyof O]?: Decoded<O[K]> };
 type Flatten<T> = { [K in keyof T]: T[K] };
 
 /** An object with the `required` fields and, when present, the `optional` ones; other fields are dropped. */
-export function object<S extends Shape, O extends Shape = Record<never, never>>(required: S, optional?: O): Decoder<Flatten<Fields<S> & Optional<O>>> {
+export function object<S extends Shape>(required: S): Decoder<Flatten<Fields<S>>>;
+export function object<S extends Shape, O extends Shape>(required: S, optional: O): Decoder<Flatten<Fields<S> & Optional<O>>>;
+export function object(required: Shape, optional: Shape = {}): Decoder<Record<string, unknown>> {
   return (value, path = '') => {
     if (!isObject(value)) return fail(path, 'an object', value);
     const out: Record<string, unknown> = {};
     for (const [key, decode] of Object.entries(required)) out[key] = decode(value[key], `${path}/${key}`);
-    for (const [key, decode] of Object.entries(optional ?? {})) if (value[key] !== undefined) out[key] = decode(value[key], `${path}/${key}`);
-    return out as Flatten<Fields<S> & Optional<O>>;
+    for (const [key, decode] of Object.entries(optional)) if (value[key] !== undefined) out[key] = decode(value[key], `${path}/${key}`);
+    return out;
   };
 }
 

@@ -15,7 +15,10 @@ export function parseDuration(text: string): number | null {
   let total = 0;
   let consumed = 0;
   for (let m = partRe.exec(t); m; m = partRe.exec(t)) {
-    total += Number(m[1]) * unitMs[m[2]!]!;
+    const [, amount = '', unit = ''] = m;
+    const scale = unitMs[unit];
+    if (scale === undefined) return null;
+    total += Number(amount) * scale;
     consumed = partRe.lastIndex;
   }
   return consumed === t.length ? Math.round(total) : null;

@@ -193,15 +193,15 @@ function decoder<T extends TSchema>(schema: T, direction: string) {
     } catch {
       return { ok: false, error: `${direction} frame is not JSON` };
     }
-    const tag = typeof value === 'object' && value !== null ? (value as { type?: unknown }).type : undefined;
+    const tag = typeof value === 'object' && value !== null && 'type' in value ? value.type : undefined;
     const variant = typeof tag === 'string' ? byType.get(tag) : undefined;
-    if (!variant) {
+    if (typeof tag !== 'string' || !variant) {
       const shown = typeof tag === 'string' && tag.length > 40 ? `${tag.slice(0, 40)}…` : tag;
       return { ok: false, error: `${direction} frame has unknown type ${JSON.stringify(shown)} (expected one of ${[...byType.keys()].join(', ')})` };
     }
     if (!variant.Check(value)) {
       const first = variant.Errors(value).First();
-      return { ok: false, error: `${direction} frame "${tag}" is invalid at ${first?.path || '/'}: ${first?.message ?? 'schema mismatch'}` };
+      return { ok: false, error: `${direction} frame "${tag}" is invalid at ${!first || first.path === '' ? '/' : first.path}: ${first?.message ?? 'schema mismatch'}` };
     }
     return { ok: true, message: value as Static<T> };
   };

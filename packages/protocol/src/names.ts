@@ -13,12 +13,11 @@ export type WorkspaceName = Brand<string, 'WorkspaceName'>;
 export type StorePath = Brand<string, 'StorePath'>;
 export type UserName = Brand<string, 'UserName'>;
 
-/** A parse function from a problem function: the value itself when valid, else a DroverError with the problem. */
-function parser<T>(problemOf: (value: unknown) => string | null, code: ErrorCode): (value: unknown) => T {
+/** A parse function from a problem function and its guard: the value itself when valid, else a DroverError with the problem. */
+function parser<T>(problemOf: (value: unknown) => string | null, isValid: (value: unknown) => value is T, code: ErrorCode): (value: unknown) => T {
   return (value) => {
-    const problem = problemOf(value);
-    if (problem) throw new DroverError(code, problem);
-    return value as T;
+    if (isValid(value)) return value;
+    throw new DroverError(code, problemOf(value) ?? 'invalid value');
   };
 }
 
@@ -61,7 +60,7 @@ export function isAgentName(value: unknown): value is AgentName {
 }
 
 /** Returns the value as an AgentName, or throws DROVER_ERR_INVALID_AGENT_NAME stating the rule. */
-export const parseAgentName = parser<AgentName>(agentNameProblem, 'DROVER_ERR_INVALID_AGENT_NAME');
+export const parseAgentName = parser(agentNameProblem, isAgentName, 'DROVER_ERR_INVALID_AGENT_NAME');
 
 export function workspaceNameProblem(value: unknown): string | null {
   if (typeof value !== 'string') return 'workspace name must be a string';
@@ -71,7 +70,11 @@ export function workspaceNameProblem(value: unknown): string | null {
   return null;
 }
 
-export const parseWorkspaceName = parser<WorkspaceName>(workspaceNameProblem, 'DROVER_ERR_INVALID_WORKSPACE_NAME');
+function isWorkspaceName(value: unknown): value is WorkspaceName {
+  return workspaceNameProblem(value) === null;
+}
+
+export const parseWorkspaceName = parser(workspaceNameProblem, isWorkspaceName, 'DROVER_ERR_INVALID_WORKSPACE_NAME');
 
 export function storePathProblem(value: unknown): string | null {
   if (typeof value !== 'string') return 'store path must be a string';
@@ -85,7 +88,7 @@ export function isStorePath(value: unknown): value is StorePath {
   return storePathProblem(value) === null;
 }
 
-export const parseStorePath = parser<StorePath>(storePathProblem, 'DROVER_ERR_INVALID_STORE_PATH');
+export const parseStorePath = parser(storePathProblem, isStorePath, 'DROVER_ERR_INVALID_STORE_PATH');
 
 /** The 32-character hash part of a store path, the key of its narinfo. */
 export function storePathHash(path: StorePath): string {
@@ -108,7 +111,11 @@ export function userNameProblem(value: unknown): string | null {
   return null;
 }
 
-export const parseUserName = parser<UserName>(userNameProblem, 'DROVER_ERR_VALIDATION');
+function isUserName(value: unknown): value is UserName {
+  return userNameProblem(value) === null;
+}
+
+export const parseUserName = parser(userNameProblem, isUserName, 'DROVER_ERR_VALIDATION');
 
 /** Nix system doubles as used in deploy.json's rollbackScript keys. */
 export const SYSTEM_PATTERN = '^[a-z0-9_]+-[a-z0-9_]+$';

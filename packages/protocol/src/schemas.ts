@@ -48,7 +48,7 @@ export function PlainText(options: { minLength?: number; maxLength: number }) {
 }
 
 export function literalUnion<const T extends readonly string[]>(values: T): TUnion<TLiteral<T[number]>[]> {
-  return Type.Union(values.map((v) => Type.Literal(v))) as TUnion<TLiteral<T[number]>[]>;
+  return Type.Union(values.map((v) => Type.Literal(v)));
 }
 
 export const DeploymentStatusSchema = literalUnion(DEPLOYMENT_STATUSES);

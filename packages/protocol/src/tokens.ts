@@ -29,7 +29,8 @@ export function isTokenKind(value: unknown): value is TokenKind {
 export function parseToken(token: string): ParsedToken | null {
   const m = tokenRe.exec(token.trim());
   if (!m) return null;
-  return { kind: m[1] as TokenKind, id: m[2]!, secret: m[3]! };
+  const [, kind, id, secret] = m;
+  return isTokenKind(kind) && id !== undefined && secret !== undefined ? { kind, id, secret } : null;
 }
 
 export function formatToken(parts: ParsedToken): string {

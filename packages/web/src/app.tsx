@@ -23,7 +23,9 @@ import { loginPathFor, roleIn, SessionProvider, useSession, useSignedIn } from '
 import { WorkspaceProvider } from './workspace.js';
 
 export function App() {
-  const [renderError, resetError] = useErrorBoundary();
+  // Preact types the caught value `any`; it is whatever was thrown.
+  const boundary: [unknown, () => void] = useErrorBoundary();
+  const [renderError, resetError] = boundary;
   if (renderError) {
     return (
       <main class="page narrow">
@@ -65,7 +67,8 @@ function Routes() {
     );
   }
   const ws = matchPath('/w/:ws', path) ?? matchPath('/w/:ws/:section', path) ?? matchPath('/w/:ws/:section/:id', path);
-  if (ws) return <WorkspaceRoute name={ws['ws']!} section={ws['section']} id={ws['id']} />;
+  const name = ws?.['ws'];
+  if (ws && name !== undefined) return <WorkspaceRoute name={name} section={ws['section']} id={ws['id']} />;
   return <NotFound />;
 }
 

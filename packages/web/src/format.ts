@@ -47,8 +47,8 @@ export function bytes(n: number | null | undefined): string {
 /** "/nix/store/abcd…-nixos-system-web-1" → "nixos-system-web-1" with the hash's first 7 characters. */
 export function shortStorePath(path: string | null | undefined): string {
   if (!path) return '—';
-  const m = /^\/nix\/store\/([0-9a-z]{32})-(.*)$/.exec(path);
-  return m ? `${m[1]!.slice(0, 7)}…-${m[2]}` : path;
+  const [, hash, name] = /^\/nix\/store\/([0-9a-z]{32})-(.*)$/.exec(path) ?? [];
+  return hash === undefined || name === undefined ? path : `${hash.slice(0, 7)}…-${name}`;
 }
 
 /** "12.345" → "12,345". */

@@ -58,9 +58,9 @@ export function matchPath(pattern: string, path: string): Record<string, string>
   const have = path.split('/').filter(Boolean);
   if (want.length !== have.length) return null;
   const params: Record<string, string> = {};
-  for (let i = 0; i < want.length; i++) {
-    const w = want[i]!;
-    const h = have[i]!;
+  for (const [i, w] of want.entries()) {
+    const h = have[i];
+    if (h === undefined) return null;
     if (w.startsWith(':')) {
       try {
         params[w.slice(1)] = decodeURIComponent(h);

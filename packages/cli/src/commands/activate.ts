@@ -49,7 +49,7 @@ function readSpec(file: string, only: readonly string[] | undefined): DeploySpec
     throw new DroverError('DROVER_ERR_INVALID_DEPLOY_SPEC', `--agent ${missing.join(', ')} not in ${file} (it has: ${Object.keys(spec.agents).join(', ')})`);
   }
   const agents = Object.fromEntries(Object.entries(spec.agents).filter(([name]) => only.includes(name)));
-  return { ...spec, agents } as DeploySpec;
+  return { ...spec, agents };
 }
 
 function summaryLine(d: Deployment | undefined): string {
@@ -80,15 +80,14 @@ export async function activateCommand(file: string, flags: ActivateFlags): Promi
   const api = readerClient({ server: flags.server, token: flags.token ?? process.env['DROVER_ACTIVATE_TOKEN'] });
   const started = Date.now();
   const response = await api.request('POST', '/activate', spec, decodeActivateResponse);
-  const names = Object.keys(response.agents).sort();
-  const nameById = new Map(names.map((n) => [response.agents[n]!.id, n]));
-  const width = Math.max(...names.map((n) => n.length));
+  const agents = Object.entries(response.agents).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const nameById = new Map(agents.map(([n, a]) => [a.id, n]));
+  const width = Math.max(...agents.map(([n]) => n.length));
   const tag = (name: string) => `[${name}]`.padEnd(width + 2);
   const say = flags.json ? info : out;
 
-  say(`Deploying ${names.length} agent${names.length === 1 ? '' : 's'} (activation ${response.activationId}):`);
-  for (const name of names) {
-    const a = response.agents[name]!;
+  say(`Deploying ${agents.length} agent${agents.length === 1 ? '' : 's'} (activation ${response.activationId}):`);
+  for (const [name, a] of agents) {
     say(`${tag(name)} ${a.url}`);
     if (!a.online) {
       say(a.lastSeenAt ? `${tag(name)} offline since ${a.lastSeenAt}, deploys when it reconnects` : `${tag(name)} has not connected yet, deploys when it connects`);
@@ -100,12 +99,12 @@ export async function activateCommand(file: string, flags: ActivateFlags): Promi
   }
 
   const latest = await follow(api, response, timeoutMs === null ? null : started + timeoutMs, (id, agent, text) => say(`${tag(nameById.get(id) ?? agent)} ${text}`));
-  const deployments = names.map((n) => latest.get(response.agents[n]!.id));
+  const deployments = agents.map(([, a]) => latest.get(a.id));
   if (flags.json) {
     printJson(deployments);
   } else {
     out('Deployment summary:');
-    for (const name of names) out(`${tag(name)} ${summaryLine(latest.get(response.agents[name]!.id))}`);
+    for (const [name, a] of agents) out(`${tag(name)} ${summaryLine(latest.get(a.id))}`);
   }
   const allFinal = deployments.every((d) => d && isFinalStatus(d.status));
   if (!allFinal) {

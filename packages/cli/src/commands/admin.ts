@@ -36,7 +36,10 @@ export async function tokenCreate(
 
 export async function tokenList(flags: AdminFlags & { workspace: string; json?: boolean }): Promise<void> {
   const tokens = await withTarget(flags, (target) => target.listTokens(flags.workspace));
-  if (flags.json) return printJson(tokens);
+  if (flags.json) {
+    printJson(tokens);
+    return;
+  }
   out(
     table([
       ['ID', 'KIND', 'AGENT', 'CREATED', 'LAST USED', 'REVOKED', 'DESCRIPTION'],
@@ -58,13 +61,17 @@ export async function tokenRevoke(id: string, flags: AdminFlags & { workspace?: 
   info(`token ${id} revoked`);
 }
 
+/** The cache `drover workspace cache` sets: none with --clear, else both --substituter and --public-key. */
+function cacheSetting(flags: { substituter?: string; publicKey?: string; clear?: boolean }): { substituter: string | null; publicKey: string | null } {
+  if (flags.clear) return { substituter: null, publicKey: null };
+  const { substituter, publicKey } = flags;
+  if (!substituter || !publicKey) throw new DroverError('DROVER_ERR_VALIDATION', 'give both --substituter URL and --public-key NAME:KEY (or --clear)');
+  return { substituter, publicKey };
+}
+
 export async function workspaceCache(name: string, flags: AdminFlags & { substituter?: string; publicKey?: string; clear?: boolean }): Promise<void> {
-  if (!flags.clear && (!flags.substituter || !flags.publicKey)) {
-    throw new DroverError('DROVER_ERR_VALIDATION', 'give both --substituter URL and --public-key NAME:KEY (or --clear)');
-  }
-  const ws = await withTarget(flags, (target) =>
-    target.setCache(name, flags.clear ? { substituter: null, publicKey: null } : { substituter: flags.substituter!, publicKey: flags.publicKey! }),
-  );
+  const cache = cacheSetting(flags);
+  const ws = await withTarget(flags, (target) => target.setCache(name, cache));
   info(ws.cache ? `workspace ${ws.name}: agents substitute from ${ws.cache.substituter} (${ws.cache.publicKey.split(':')[0]})` : `workspace ${ws.name}: no cache set`);
 }
 
@@ -75,6 +82,9 @@ export async function workspaceCreate(name: string, flags: AdminFlags): Promise<
 
 export async function workspaceList(flags: AdminFlags & { json?: boolean }): Promise<void> {
   const list = await withTarget(flags, (target) => target.listWorkspaces());
-  if (flags.json) return printJson(list);
+  if (flags.json) {
+    printJson(list);
+    return;
+  }
   out(table([['NAME', 'CREATED', 'CACHE'], ...list.map((w) => [w.name, w.createdAt, w.cache?.substituter ?? '-'])]));
 }

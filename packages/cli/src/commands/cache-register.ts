@@ -12,7 +12,7 @@ export function registerCacheCommands(program: Command, readerOptions: (cmd: Com
   readerOptions(cache.command('create').description('create a cache with its own signing key held by the server').argument('<name>', 'lowercase letters, digits, "-"'))
     .option('--workspace <name>', "check that the admin token's workspace is this one")
     .option('--public', 'readable without a token')
-    .option('--trust-key <key>', "keep uploaders' signatures made with this public key (repeatable)", (v: string, prev: string[] = []) => [...prev, v])
+    .option('--trust-key <key>', "keep uploaders' signatures made with this public key (repeatable)", (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
     .option('--json', 'JSON output')
     .action(run(async (name, flags) => (await load()).cacheCreate(name, flags)));
   readerOptions(cache.command('info').description('substituter URL and public key of a cache').argument('<name>', 'cache'))

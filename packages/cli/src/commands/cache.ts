@@ -33,20 +33,29 @@ export async function cacheCreate(name: string, flags: ReaderFlags & { workspace
     if (ws.name !== flags.workspace) throw new DroverError('DROVER_ERR_FORBIDDEN', `the admin token belongs to workspace ${JSON.stringify(ws.name)}, not ${JSON.stringify(flags.workspace)}`);
   }
   const c = await api.request<CacheInfo>('POST', '/caches', { name: parseCacheName(name), public: !!flags.public, ...(flags.trustKey ? { trustedKeys: flags.trustKey } : {}) });
-  if (flags.json) return printJson(c);
+  if (flags.json) {
+    printJson(c);
+    return;
+  }
   for (const line of describe(c)) out(line);
   info(`push with: nix copy --to '${c.substituter}?compression=zstd' --option netrc-file NETRC PATH (a push token as the password)`);
 }
 
 export async function cacheInfo(name: string, flags: ReaderFlags & { json?: boolean }): Promise<void> {
   const c = await readerClient(flags).request<CacheInfo>('GET', path(name));
-  if (flags.json) return printJson(c);
+  if (flags.json) {
+    printJson(c);
+    return;
+  }
   for (const line of describe(c)) out(line);
 }
 
 export async function cacheList(flags: ReaderFlags & { json?: boolean }): Promise<void> {
   const { caches } = await readerClient(flags).request<{ caches: CacheInfo[] }>('GET', '/caches');
-  if (flags.json) return printJson(caches);
+  if (flags.json) {
+    printJson(caches);
+    return;
+  }
   out(table([['NAME', 'PUBLIC', 'PATHS', 'SUBSTITUTER', 'PUBLIC KEY'], ...caches.map((c) => [c.name, c.public ? 'yes' : 'no', String(c.paths), c.substituter, c.publicKey])]));
 }
 
@@ -61,7 +70,10 @@ export async function cacheGc(name: string, flags: ReaderFlags & { dryRun?: bool
   const graceSeconds = flags.grace === undefined ? undefined : Number(flags.grace);
   if (graceSeconds !== undefined && !(Number.isInteger(graceSeconds) && graceSeconds >= 0)) throw new DroverError('DROVER_ERR_VALIDATION', `--grace must be whole seconds (got ${JSON.stringify(flags.grace)})`);
   const report = await adminClient(flags).request<GcReport>('POST', path(name, '/gc'), { dryRun: !!flags.dryRun, ...(graceSeconds === undefined ? {} : { graceSeconds }) });
-  if (flags.json) return printJson(report);
+  if (flags.json) {
+    printJson(report);
+    return;
+  }
   const verb = report.dryRun ? 'would delete' : 'deleted';
   for (const k of report.kept) out(`keep    ${k.storePath}  (${k.reason})`);
   for (const d of report.deleted) out(`${report.dryRun ? 'would delete' : 'delete '} ${d.storePath}  (${d.reason})`);

@@ -7,8 +7,14 @@ import { readerClient, type ReaderFlags } from './reader.js';
 export async function agentsCommand(flags: ReaderFlags & { json?: boolean }): Promise<void> {
   const api: ApiClient = readerClient(flags);
   const { agents } = await api.request('GET', '/agents', undefined, schemaDecoder(AgentListSchema));
-  if (flags.json) return printJson(agents);
-  if (agents.length === 0) return out('no agents yet: start one with `drover agent NAME --server URL` and an agent token');
+  if (flags.json) {
+    printJson(agents);
+    return;
+  }
+  if (agents.length === 0) {
+    out('no agents yet: start one with `drover agent NAME --server URL` and an agent token');
+    return;
+  }
   out(
     table([
       ['NAME', 'STATUS', 'LAST SEEN', 'VERSION', 'LAST DEPLOYMENT', 'CURRENT'],
@@ -30,9 +36,15 @@ export async function deploymentsCommand(flags: ReaderFlags & { json?: boolean; 
   if (flags.agent) query.set('agent', flags.agent);
   if (flags.status) query.set('status', flags.status);
   if (flags.limit) query.set('limit', flags.limit);
-  const { deployments } = await api.request('GET', `/deployments?${query}`, undefined, schemaDecoder(DeploymentListSchema));
-  if (flags.json) return printJson(deployments);
-  if (deployments.length === 0) return out('no deployments yet: run `drover activate deploy.json`');
+  const { deployments } = await api.request('GET', `/deployments?${query.toString()}`, undefined, schemaDecoder(DeploymentListSchema));
+  if (flags.json) {
+    printJson(deployments);
+    return;
+  }
+  if (deployments.length === 0) {
+    out('no deployments yet: run `drover activate deploy.json`');
+    return;
+  }
   out(
     table([
       ['AGENT', 'INDEX', 'STATUS', 'CREATED', 'BY', 'DURATION', 'STORE PATH', 'ID'],
@@ -58,6 +70,9 @@ export async function deploymentsCommand(flags: ReaderFlags & { json?: boolean; 
 export async function deploymentEndCommand(id: string, flags: ReaderFlags & { reason: string; json?: boolean }): Promise<void> {
   const api = readerClient(flags);
   const ended = await api.request('POST', `/deployments/${encodeURIComponent(id)}/end`, { reason: flags.reason }, schemaDecoder(DeploymentSchema));
-  if (flags.json) return printJson(ended);
+  if (flags.json) {
+    printJson(ended);
+    return;
+  }
   info(`deployment ${ended.id} (${ended.agent} #${ended.index}) is now ${ended.status}: ${ended.reason ?? ''}`);
 }

@@ -11,11 +11,11 @@
 import type { StorePath } from '@drover/protocol';
 
 /** NARs up to this size go into batches (read into memory and compressed whole). */
-export const SMALL_NAR = 256 * 1024;
+const SMALL_NAR = 256 * 1024;
 /** Most paths in one batch (the server accepts 256). */
-export const MAX_BATCH_PATHS = 64;
+const MAX_BATCH_PATHS = 64;
 /** Most NAR bytes (uncompressed) in one batch (the server accepts 16 MiB of compressed files). */
-export const BATCH_NAR_BYTES = 4 * 1024 * 1024;
+const BATCH_NAR_BYTES = 4 * 1024 * 1024;
 
 export interface PlannedPath {
   readonly path: StorePath;
@@ -24,13 +24,14 @@ export interface PlannedPath {
 }
 
 export interface Unit<P extends PlannedPath> {
-  readonly paths: P[];
+  /** Never empty: a unit is made with its first path. */
+  readonly paths: [P, ...P[]];
   readonly batch: boolean;
   readonly after: Set<Unit<P>>;
 }
 
 /** The paths with every path's missing references before it. */
-export function dependencyOrder<P extends PlannedPath>(paths: readonly P[]): P[] {
+function dependencyOrder<P extends PlannedPath>(paths: readonly P[]): P[] {
   const byPath = new Map(paths.map((p) => [p.path as string, p]));
   const done = new Set<string>();
   const out: P[] = [];
@@ -58,15 +59,16 @@ export function planUnits<P extends PlannedPath>(paths: readonly P[], jobs: numb
     const batch = p.narSize <= SMALL_NAR;
     if (batch && open && (open.unit.paths.length >= perBatch || open.bytes + p.narSize > BATCH_NAR_BYTES)) open = null;
     let unit: Unit<P>;
-    if (batch && open) unit = open.unit;
-    else {
-      unit = { paths: [], batch, after: new Set() };
+    if (batch && open) {
+      unit = open.unit;
+      unit.paths.push(p);
+      open.bytes += p.narSize;
+    } else {
+      unit = { paths: [p], batch, after: new Set() };
       units.push(unit);
       // A new unit closes the open batch: a later path joining it could wait for this unit, which may wait for the batch.
-      open = batch ? { unit, bytes: 0 } : null;
+      open = batch ? { unit, bytes: p.narSize } : null;
     }
-    unit.paths.push(p);
-    if (batch) open!.bytes += p.narSize;
     unitOf.set(p.path, unit);
     for (const r of p.references) {
       const dep = unitOf.get(r);

@@ -40,14 +40,14 @@ function pathInfoOf(p: PathInfo) {
 
 async function closureOf(paths: readonly StorePath[]): Promise<PathInfo[]> {
   const { stdout } = await promisify(execFile)('nix', ['--extra-experimental-features', 'nix-command', 'path-info', '--json', '--recursive', ...paths], { maxBuffer: 1 << 30 });
-  const parsed = JSON.parse(stdout) as Array<Record<string, unknown>>;
+  const parsed = JSON.parse(stdout) as Record<string, unknown>[];
   return parsed.map((p) => ({
     path: parseStorePath(p['path']),
     narHash: String(p['narHash']),
     narSize: Number(p['narSize']),
     references: (p['references'] as string[] | undefined) ?? [],
-    deriver: typeof p['deriver'] === 'string' ? (p['deriver'] as string) : null,
-    ca: typeof p['ca'] === 'string' ? (p['ca'] as string) : null,
+    deriver: typeof p['deriver'] === 'string' ? p['deriver'] : null,
+    ca: typeof p['ca'] === 'string' ? p['ca'] : null,
     signatures: (p['signatures'] as string[] | undefined) ?? [],
   }));
 }
@@ -55,7 +55,7 @@ async function closureOf(paths: readonly StorePath[]): Promise<PathInfo[]> {
 class Progress {
   private done = 0;
   private bytes = 0;
-  private readonly tty = process.stderr.isTTY === true;
+  private readonly tty = process.stderr.isTTY;
   constructor(private readonly total: number) {}
 
   step(path: string, narSize: number): void {
@@ -93,7 +93,7 @@ export async function pushCommand(cacheName: string, rawPaths: string[], flags: 
 
   const progress = new Progress(todo.length);
   let running = 0;
-  const waiting: Array<() => void> = [];
+  const waiting: (() => void)[] = [];
   const slot = async () => {
     while (running >= jobs) await new Promise<void>((r) => waiting.push(r));
     running++;
@@ -109,14 +109,14 @@ export async function pushCommand(cacheName: string, rawPaths: string[], flags: 
   };
   const uploadOne = async (p: PathInfo): Promise<void> => {
     const nar = dumpNar(p.path);
-    const body = compression === 'zstd' ? nar.pipe(new CompressStream() as unknown as NodeJS.ReadWriteStream) : nar;
-    nar.on('error', (err) => (body as Readable).destroy(err));
+    const body = compression === 'zstd' ? nar.pipe(new CompressStream()) : nar;
+    nar.on('error', (err) => body.destroy(err));
     await request(
       'PUT',
       '/paths',
       {
         headers: { 'content-type': 'application/x-nix-nar', 'x-drover-compression': compression, 'x-drover-path-info': Buffer.from(JSON.stringify(pathInfoOf(p))).toString('base64url') },
-        body: Readable.toWeb(body as Readable) as ReadableStream,
+        body: Readable.toWeb(body) as ReadableStream,
         init: { duplex: 'half' },
       },
       `pushing ${p.path}`,
@@ -124,17 +124,17 @@ export async function pushCommand(cacheName: string, rawPaths: string[], flags: 
   };
   const compressor = compression === 'zstd' ? new Compressor() : null;
   // Small paths: read whole, compressed with one reused context, and sent many to a request (see push-plan.ts).
-  const uploadBatch = async (paths: readonly PathInfo[]): Promise<void> => {
-    const files: Buffer[] = [];
+  const uploadBatch = async (paths: Unit<PathInfo>['paths']): Promise<void> => {
+    const files: { path: PathInfo; file: Buffer }[] = [];
     for (const p of paths) {
       const nar = Buffer.concat(await dumpNar(p.path).toArray());
-      files.push(compressor ? compressor.compress(nar) : nar);
+      files.push({ path: p, file: compressor ? compressor.compress(nar) : nar });
     }
-    const header = Buffer.from(JSON.stringify({ compression, paths: paths.map((p, i) => ({ ...pathInfoOf(p), fileSize: files[i]!.length })) }));
+    const header = Buffer.from(JSON.stringify({ compression, paths: files.map(({ path, file }) => ({ ...pathInfoOf(path), fileSize: file.length })) }));
     const length = Buffer.alloc(4);
     length.writeUInt32LE(header.length);
-    const what = `pushing ${paths.length} paths (${paths[0]!.path}${paths.length > 1 ? ', …' : ''})`;
-    await request('POST', '/paths', { headers: { 'content-type': 'application/x-drover-path-batch' }, body: Buffer.concat([length, header, ...files]) }, what);
+    const what = `pushing ${paths.length} paths (${paths[0].path}${paths.length > 1 ? ', …' : ''})`;
+    await request('POST', '/paths', { headers: { 'content-type': 'application/x-drover-path-batch' }, body: Buffer.concat([length, header, ...files.map(({ file }) => file)]) }, what);
   };
   const finished = new Map<Unit<PathInfo>, Promise<void>>();
   // Each unit starts once the units holding the missing paths it references are in; the server refuses it otherwise.
@@ -144,7 +144,7 @@ export async function pushCommand(cacheName: string, rawPaths: string[], flags: 
       promise = Promise.all([...unit.after].map(schedule)).then(async () => {
         await slot();
         try {
-          await (unit.batch ? uploadBatch(unit.paths) : uploadOne(unit.paths[0]!));
+          await (unit.batch ? uploadBatch(unit.paths) : uploadOne(unit.paths[0]));
         } finally {
           release();
         }

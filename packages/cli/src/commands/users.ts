@@ -67,7 +67,10 @@ export async function userDelete(name: string, flags: AdminFlags): Promise<void>
 
 export async function userList(flags: AdminFlags & { json?: boolean }): Promise<void> {
   const users = await withDatabase(flags, (d) => listUsers(d.db));
-  if (flags.json) return printJson(users);
+  if (flags.json) {
+    printJson(users);
+    return;
+  }
   out(
     table([
       ['NAME', 'ROLES', 'CREATED'],

@@ -14,6 +14,7 @@ export {
   decodeDeploymentsEvent,
   decodeLogStreamLine,
   decodeLogStreamStatus,
+  DroverError,
   isFinalStatus,
   LOG_EVENTS,
   TOKEN_KINDS,
@@ -35,7 +36,6 @@ export type {
   TokenCreated,
   TokenInfo,
   TokenKind,
-  User,
   Workspace,
 } from '@drover/protocol/light';
 

@@ -4,7 +4,7 @@ import type { ApiError } from '../api/client.js';
 export function ErrorBox({ error, title }: { error: ApiError | null | undefined; title?: string }) {
   if (!error) return null;
   // Validation errors often repeat their one detail in the message; list details only when they add something.
-  const details = (error.details ?? []).filter((d) => !error.message.includes(d.message));
+  const details = error.details.filter((d) => !error.message.includes(d.message));
   return (
     <div class="error-box" role="alert">
       <p class="error-message">
@@ -14,7 +14,7 @@ export function ErrorBox({ error, title }: { error: ApiError | null | undefined;
       {details.length ? (
         <ul class="error-details">
           {details.map((d) => (
-            <li key={d.path + d.code}>
+            <li key={d.path + (d.code ?? '')}>
               {d.path ? <code>{d.path}</code> : null} {d.message}
             </li>
           ))}

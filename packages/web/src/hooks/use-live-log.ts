@@ -16,7 +16,7 @@ import { decodeDeploymentLog, decodeLogStreamLine, decodeLogStreamStatus, LOG_EV
 /** Lines per page asked of the server (it allows up to 5000). */
 const PAGE_LINES = 1000;
 /** The most lines kept in memory; past it the oldest are dropped (and can be loaded again). */
-export const MAX_KEPT = 50_000;
+const MAX_KEPT = 50_000;
 
 export interface LiveLog {
   lines: LogLineJson[];
