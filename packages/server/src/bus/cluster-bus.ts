@@ -26,14 +26,16 @@ export class ClusterBus implements Bus {
     if (event) this.listeners.emit(event);
   };
 
+  private readonly send: (envelope: BusEnvelope) => boolean;
+
   constructor() {
     if (!process.send) throw new Error('ClusterBus runs only in a cluster worker (no IPC channel)');
+    this.send = process.send.bind(process);
     process.on('message', this.onMessage);
   }
 
   async publish(event: BusEvent): Promise<void> {
-    const envelope: BusEnvelope = { drover: 'bus', event };
-    process.send!(envelope);
+    this.send({ drover: 'bus', event });
   }
 
   subscribe(listener: BusListener): () => void {

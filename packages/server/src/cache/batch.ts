@@ -49,7 +49,7 @@ const batchCheck = TypeCompiler.Compile(BatchHeaderSchema);
 
 export interface Batch {
   readonly compression: NarCompression;
-  readonly entries: ReadonlyArray<{ readonly claim: UploadClaim; readonly body: Readable }>;
+  readonly entries: readonly { readonly claim: UploadClaim; readonly body: Readable }[];
 }
 
 /** Splits a batch body into its paths' claims and NAR streams; refuses anything malformed. */

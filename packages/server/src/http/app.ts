@@ -34,8 +34,10 @@ export interface AppOptions {
 }
 
 export async function buildApp(ctx: ServerContext, options: AppOptions = {}): Promise<FastifyInstance> {
+  // Typed as Fastify's logger so the instance is the plain FastifyInstance the plugins take.
+  const logger: FastifyBaseLogger = ctx.log.child({ component: 'http' });
   const app = Fastify({
-    loggerInstance: ctx.log.child({ component: 'http' }) as FastifyBaseLogger,
+    loggerInstance: logger,
     // Per-request lines are logged at debug level by the onResponse hook below.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,

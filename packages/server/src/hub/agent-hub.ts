@@ -11,7 +11,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import type { WebSocket } from 'ws';
+import type { WebSocket } from '@fastify/websocket';
+import type { RawData } from 'ws';
 import {
   CLOSE_CODES,
   decodeAgentMessage,
@@ -98,6 +99,13 @@ class AgentConnection {
   }
 }
 
+/** A text frame's characters: ws hands over a Buffer, or an ArrayBuffer or fragments under other `binaryType`s. */
+function frameText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
+  return data.toString('utf8');
+}
+
 export class AgentHub {
   private readonly byAgent = new Map<string, AgentConnection>();
   private readonly all = new Set<AgentConnection>();
@@ -147,7 +155,7 @@ export class AgentHub {
         conn.close(CLOSE_CODES.badFrame, 'too many frames in flight; slow down');
         return;
       }
-      const text = data.toString();
+      const text = frameText(data);
       conn.chain = conn.chain
         .then(() => this.onFrame(conn, text))
         .catch((err: unknown) => {
@@ -155,7 +163,9 @@ export class AgentHub {
           this.log.error({ err, agent: conn.agentName }, 'unexpected failure handling an agent frame');
           conn.socket.terminate();
         })
-        .finally(() => void conn.queued--);
+        .finally(() => {
+          conn.queued--;
+        });
     });
     socket.on('close', () => void this.onClose(conn));
     socket.on('error', (err: Error & { code?: string }) => {
@@ -179,7 +189,10 @@ export class AgentHub {
     const message = repairFrame(decoded.message);
     this.opts.metrics.agentFrames.inc({ type: message.type });
     try {
-      if (message.type === 'hello') return await this.onHello(conn, message);
+      if (message.type === 'hello') {
+        await this.onHello(conn, message);
+        return;
+      }
       if (!conn.agentId) {
         conn.close(CLOSE_CODES.badFrame, `expected "hello" first, got "${message.type}"`);
         return;
