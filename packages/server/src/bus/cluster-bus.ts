@@ -13,7 +13,7 @@ interface BusEnvelope {
 }
 
 /** The bus event an IPC message carries, or null when it carries none. */
-export function busEnvelopeEvent(message: unknown): BusEvent | null {
+function busEnvelopeEvent(message: unknown): BusEvent | null {
   if (typeof message !== 'object' || message === null || Reflect.get(message, 'drover') !== 'bus') return null;
   return decodeBusEvent(Reflect.get(message, 'event'));
 }

@@ -20,7 +20,7 @@ import type { UploadClaim } from './service.js';
 /** Largest batch body; larger paths go one request each. */
 export const MAX_BATCH_BYTES = 16 * 1024 * 1024;
 /** Most paths in one batch. */
-export const MAX_BATCH_PATHS = 256;
+const MAX_BATCH_PATHS = 256;
 
 export const PathInfoSchema = Type.Object(
   {

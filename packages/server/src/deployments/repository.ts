@@ -96,7 +96,7 @@ function isTransient(err: unknown): boolean {
 }
 
 /** Runs a whole transaction again (up to 3 times) when the database asks for it. */
-export async function retryOnConflict<T>(run: () => Promise<T>, attempts = 3): Promise<T> {
+async function retryOnConflict<T>(run: () => Promise<T>, attempts = 3): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await run();
@@ -285,7 +285,7 @@ export async function setClosureSize(db: Kysely<Database>, agentId: string, id: 
 export const DEFAULT_MAX_LOG_BYTES = 64 * 1024 * 1024;
 
 /** The line stored in place of the first one past the limit. */
-export function logCutText(bytes: number, maxBytes: number): string {
+function logCutText(bytes: number, maxBytes: number): string {
   return `drover: the log was cut at ${bytes} bytes (the server keeps at most ${maxBytes} bytes per deployment, DROVER_MAX_LOG_BYTES); later lines are dropped`;
 }
 

@@ -26,7 +26,7 @@ import { cacheRoutes } from './routes/cache.js';
 import { version } from '../version.js';
 
 /** Largest accepted request body: a deploy.json naming 10,000+ agents fits. */
-export const BODY_LIMIT_BYTES = 8 * 1024 * 1024;
+const BODY_LIMIT_BYTES = 8 * 1024 * 1024;
 
 export interface AppOptions {
   /** A request body silent this long fails with DROVER_ERR_REQUEST_TIMEOUT (408); default 30 s. */

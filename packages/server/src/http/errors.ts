@@ -43,7 +43,7 @@ function validationDetail(where: string, v: ValidationEntry): ErrorDetail {
   return named ? { path, code: named.code, message: `${path} ${named.rule}` } : { path, code: 'DROVER_ERR_VALIDATION', message: `${path} ${v.message ?? 'is invalid'}` };
 }
 
-export function toDroverError(error: FastifyError | Error): DroverError {
+function toDroverError(error: FastifyError | Error): DroverError {
   if (error instanceof DroverError) return error;
   const fe = error as FastifyError;
   if (fe.validation) {

@@ -64,7 +64,7 @@ const MAX_QUEUED_FRAMES = 512;
 const CHANGED_FLUSH_MS = 300;
 
 /** Close reasons are limited to 123 bytes of UTF-8; cut whole characters only. */
-export function closeReason(reason: string): string {
+function closeReason(reason: string): string {
   let out = '';
   let bytes = 0;
   for (const ch of reason) {

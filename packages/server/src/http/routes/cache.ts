@@ -34,7 +34,7 @@ const MAX_NARINFO_BYTES = 64 * 1024;
 
 const pathInfoCheck = TypeCompiler.Compile(PathInfoSchema);
 /** Header carrying a `drover push` upload's path info: base64url of the JSON above. */
-export const PATH_INFO_HEADER = 'x-drover-path-info';
+const PATH_INFO_HEADER = 'x-drover-path-info';
 
 function cacheControl(cache: CacheRow, maxAge: number, immutable = false): string {
   return `${cache.public === 1 ? 'public' : 'private'}, max-age=${maxAge}${immutable ? ', immutable' : ''}`;
