@@ -67,7 +67,7 @@ export async function startCluster(options: { workers: number; database: Databas
         resolveReady((message as ListeningMessage).url);
       }
     });
-    worker.on('exit', (code, signal) => {
+    worker.on('exit', (code: number, signal: string | null) => {
       if (stopping) return;
       if (!everReady) {
         rejectReady(new Error(`a server worker exited during start-up (${signal ?? `code ${code}`}); see its log above`));

@@ -84,7 +84,9 @@ export function splitListen(listen: string): { host: string; port: number } {
   if (!m) throw new Error(`listen address ${JSON.stringify(listen)} must be HOST:PORT (e.g. 127.0.0.1:7700)`);
   const port = Number(m[3]);
   if (port > 65535) throw new Error(`listen port ${port} is out of range`);
-  return { host: (m[1] ?? m[2])!, port };
+  const host = m[1] ?? m[2];
+  if (host === undefined) throw new Error(`listen address ${JSON.stringify(listen)} must be HOST:PORT (e.g. 127.0.0.1:7700)`);
+  return { host, port };
 }
 
 /** A limit as given (0 meaning none), or its default. */
@@ -118,13 +120,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await migrateToLatest(database);
       await ensureDefaultWorkspace(database.db);
     }
-    bus =
+    const openedBus =
       database.dialect === 'postgres'
-        ? await PostgresBus.start(database.db, database.pgConfig!, database.schema, log)
+        ? await PostgresBus.start(database.db, database.pgConfig, database.schema, log)
         : options.clusterWorker
           ? new ClusterBus()
           : new LocalBus();
-    cache = await CacheService.open(database.db, log, { ...options.cache, storage: options.cache?.storage ?? { kind: 'local', dir: join(options.dataDir, 'cache') } });
+    bus = openedBus;
+    const openedCache = await CacheService.open(database.db, log, { ...options.cache, storage: options.cache?.storage ?? { kind: 'local', dir: join(options.dataDir, 'cache') } });
+    cache = openedCache;
     const replicaId = randomUUID();
     const usage = new TokenUsage(database.db, log, lastSeenFlushMs);
     // Read at scrape time, when the hub exists.
@@ -168,8 +172,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           await app.close();
           usage.stop();
           await usage.flush();
-          await bus!.close();
-          await cache!.close();
+          await openedBus.close();
+          await openedCache.close();
           await database.close();
         })()),
     };

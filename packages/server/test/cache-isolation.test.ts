@@ -32,6 +32,7 @@ for (const { backend, skip } of await backendCases()) {
       assert.equal((await putNarinfo(t, 'a-private', secret, pushA)).status, 204);
     });
     after(async () => {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- t is still unset here when before() failed
       await t?.close();
     });
 

@@ -115,6 +115,7 @@ describe('a full cache file system (2 MiB tmpfs)', { skip: cannotMount ?? false 
     ({ t, push } = await serverOn(fullDir));
   });
   after(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- t is still unset here when before() failed
     await t?.close();
     execFileSync('umount', [fullDir]);
     await rm(fullDir, { recursive: true, force: true });

@@ -35,6 +35,7 @@ for (const { backend, skip } of await backendCases()) {
       push = (await t.mint('push')).token;
     });
     after(async () => {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- t is still unset here when before() failed
       await t?.close();
     });
 

@@ -45,7 +45,7 @@ export function pathInfoOf(p: FakePath, overrides: Record<string, unknown> = {})
 }
 
 /** A push batch body (cache/batch.ts): u32 LE header length, JSON header, the NARs back to back. */
-export function batchBody(entries: ReadonlyArray<{ readonly path: FakePath; readonly info?: Record<string, unknown> }>): Buffer {
+export function batchBody(entries: readonly { readonly path: FakePath; readonly info?: Record<string, unknown> }[]): Buffer {
   const header = Buffer.from(JSON.stringify({ compression: 'none', paths: entries.map((e) => ({ ...(e.info ?? pathInfoOf(e.path)), fileSize: e.path.bytes.length })) }));
   const length = Buffer.alloc(4);
   length.writeUInt32LE(header.length);

@@ -50,7 +50,7 @@ for (const { backend, skip } of await backendCases()) {
       assert.deepEqual(fine.json.deployments, []);
     });
 
-    const refusedFrames: Array<[string, (id: string) => object]> = [
+    const refusedFrames: [string, (id: string) => object][] = [
       ['closureSize 1e300', (id) => ({ type: 'deployment.closure-size', id, closureSize: 1e300 })],
       ['closureSize 2^53+2', (id) => ({ type: 'deployment.closure-size', id, closureSize: UNSAFE })],
       ['seq 1e300', (id) => ({ type: 'deployment.log', id, lines: [{ seq: 1e300, time: nowIso(), stream: 'stdout', text: 'x' }] })],

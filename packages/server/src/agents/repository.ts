@@ -260,7 +260,7 @@ function toAgentApi(r: AgentListRow, workspaceName: string, presence: Presence):
       r.d_id && r.d_index !== null && r.d_status && r.d_store_path && r.d_created_at
         ? {
             id: r.d_id,
-            index: Number(r.d_index),
+            index: r.d_index,
             status: r.d_status,
             storePath: r.d_store_path,
             createdAt: r.d_created_at,
@@ -273,7 +273,7 @@ function toAgentApi(r: AgentListRow, workspaceName: string, presence: Presence):
 }
 
 /** The store path each agent of the workspace last reported active (GC roots of the workspace's caches). */
-export async function currentStorePaths(db: Kysely<Database>, workspaceId: string): Promise<Array<{ agent: string; storePath: string }>> {
+export async function currentStorePaths(db: Kysely<Database>, workspaceId: string): Promise<{ agent: string; storePath: string }[]> {
   const rows = await db.selectFrom('agents').select(['name', 'current_store_path']).where('workspace_id', '=', workspaceId).where('current_store_path', 'is not', null).execute();
   return rows.flatMap((r) => (r.current_store_path ? [{ agent: r.name, storePath: r.current_store_path }] : []));
 }

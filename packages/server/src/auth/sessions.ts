@@ -21,7 +21,7 @@ function sha256(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
 }
 
-export function csrfTokenFor(secret: string): string {
+function csrfTokenFor(secret: string): string {
   return sha256(`drover-csrf:${secret}`).toString('hex').slice(0, 40);
 }
 

@@ -100,8 +100,7 @@ export async function createToken(db: Kysely<Database>, input: CreateTokenInput)
 /** Reads the token from an `Authorization: Bearer TOKEN` header value. */
 export function bearerFrom(header: string | undefined): string | null {
   if (!header) return null;
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  return m ? m[1]! : null;
+  return /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] ?? null;
 }
 
 /**
@@ -151,7 +150,7 @@ export async function verifyToken(db: Kysely<Database>, token: string | null): P
     workspaceId: row.workspace_id,
     workspaceName: row.workspace_name,
     agentName: row.agent_name,
-    claimsAgent: row.agent_name === null && Number(row.claims_agent) === 1,
+    claimsAgent: row.agent_name === null && row.claims_agent === 1,
     cacheId: row.cache_id,
     description: row.description,
   };
@@ -186,7 +185,7 @@ export function toTokenApi(row: TokenRow, workspaceName: string): TokenInfo {
 function agentBindingOf(row: TokenRow): AgentBinding | null {
   if (tokenBinding(row.kind) !== 'agent') return null;
   if (row.agent_name !== null) return 'bound';
-  return Number(row.claims_agent) === 1 ? 'claim' : 'any';
+  return row.claims_agent === 1 ? 'claim' : 'any';
 }
 
 /**

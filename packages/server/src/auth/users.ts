@@ -15,7 +15,7 @@ import { generatePassword, hashPassword } from './passwords.js';
 import { deleteSessionsOf } from './sessions.js';
 
 /** The workspace_id of a grant that holds everywhere. */
-export const ALL_WORKSPACES = '';
+const ALL_WORKSPACES = '';
 
 export interface GrantInput {
   readonly role: Role;

@@ -14,11 +14,10 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 const Ids = Type.Array(Type.String());
 
 /** One deployment a 'deploy' event announces. */
-export const NewDeploymentEventSchema = Type.Object({ id: Type.String(), agentId: Type.String() });
-export type NewDeploymentEvent = Static<typeof NewDeploymentEventSchema>;
+const NewDeploymentEventSchema = Type.Object({ id: Type.String(), agentId: Type.String() });
 
 /** Every bus event; payloads arriving from another process are checked against it (decodeBusEvent). */
-export const BusEventSchema = Type.Union([
+const BusEventSchema = Type.Union([
   /** New Pending deployments (id and agent each) and the older ones they superseded. */
   Type.Object({ kind: Type.Literal('deploy'), deployments: Type.Array(NewDeploymentEventSchema), superseded: Ids }),
   /** A deployment was cancelled (Pending ones already are, InProgress ones are asked to stop); tell the agent if it holds it. */

@@ -13,7 +13,7 @@ interface BusEnvelope {
 }
 
 /** The bus event an IPC message carries, or null when it carries none. */
-export function busEnvelopeEvent(message: unknown): BusEvent | null {
+function busEnvelopeEvent(message: unknown): BusEvent | null {
   if (typeof message !== 'object' || message === null || Reflect.get(message, 'drover') !== 'bus') return null;
   return decodeBusEvent(Reflect.get(message, 'event'));
 }
@@ -26,14 +26,16 @@ export class ClusterBus implements Bus {
     if (event) this.listeners.emit(event);
   };
 
+  private readonly send: (envelope: BusEnvelope) => boolean;
+
   constructor() {
     if (!process.send) throw new Error('ClusterBus runs only in a cluster worker (no IPC channel)');
+    this.send = process.send.bind(process);
     process.on('message', this.onMessage);
   }
 
   async publish(event: BusEvent): Promise<void> {
-    const envelope: BusEnvelope = { drover: 'bus', event };
-    process.send!(envelope);
+    this.send({ drover: 'bus', event });
   }
 
   subscribe(listener: BusListener): () => void {

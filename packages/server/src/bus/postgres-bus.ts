@@ -38,7 +38,7 @@ export class PostgresBus implements Bus {
     const client = new pg.Client(this.config);
     client.on('notification', (msg) => {
       if (msg.channel !== this.channel || !msg.payload) return;
-      let event: BusEvent | null = null;
+      let event: BusEvent | null;
       try {
         event = decodeBusEvent(JSON.parse(msg.payload));
       } catch (err) {
@@ -69,8 +69,8 @@ export class PostgresBus implements Bus {
       if (this.closed) return;
       this.connect()
         .then(() => this.listeners.emit({ kind: 'resync' }))
-        .catch((err: Error) => {
-          this.log.warn({ err: err.message }, 'bus reconnect failed');
+        .catch((err: unknown) => {
+          this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'bus reconnect failed');
           this.client = failed; // let reconnectSoon run again
           this.reconnectSoon(failed);
         });

@@ -10,9 +10,9 @@ import { bearerFrom } from '../auth/tokens.js';
 export function cacheCredential(header: string | undefined): string | null {
   const bearer = bearerFrom(header);
   if (bearer) return bearer;
-  const m = /^Basic\s+([A-Za-z0-9+/=]{1,2048})\s*$/i.exec(header ?? '');
-  if (!m) return null;
-  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const encoded = /^Basic\s+([A-Za-z0-9+/=]{1,2048})\s*$/i.exec(header ?? '')?.[1];
+  if (encoded === undefined) return null;
+  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   const user = colon < 0 ? decoded : decoded.slice(0, colon);
   const password = colon < 0 ? '' : decoded.slice(colon + 1);

@@ -20,7 +20,7 @@ import type { UploadClaim } from './service.js';
 /** Largest batch body; larger paths go one request each. */
 export const MAX_BATCH_BYTES = 16 * 1024 * 1024;
 /** Most paths in one batch. */
-export const MAX_BATCH_PATHS = 256;
+const MAX_BATCH_PATHS = 256;
 
 export const PathInfoSchema = Type.Object(
   {
@@ -49,7 +49,7 @@ const batchCheck = TypeCompiler.Compile(BatchHeaderSchema);
 
 export interface Batch {
   readonly compression: NarCompression;
-  readonly entries: ReadonlyArray<{ readonly claim: UploadClaim; readonly body: Readable }>;
+  readonly entries: readonly { readonly claim: UploadClaim; readonly body: Readable }[];
 }
 
 /** Splits a batch body into its paths' claims and NAR streams; refuses anything malformed. */

@@ -20,7 +20,7 @@ export interface Root {
  * running deployment, and each agent's last `keep` successful ones — each
  * with its rollbackScript. `deployments` come by agent, newest first.
  */
-export function deploymentRoots(current: ReadonlyArray<{ agent: string; storePath: string }>, deployments: readonly DeployedPaths[], keep: number): Root[] {
+export function deploymentRoots(current: readonly { agent: string; storePath: string }[], deployments: readonly DeployedPaths[], keep: number): Root[] {
   const out: Root[] = current.map((a) => ({ storePath: a.storePath, reason: `deployed on agent ${a.agent}`, expiresAt: null }));
   const succeeded = new Map<string, number>();
   for (const d of deployments) {

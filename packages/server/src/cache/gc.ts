@@ -61,7 +61,7 @@ export async function sweepPaths(gc: GcContext, cache: CacheRow, graph: PathGrap
       for (const h of graph.closureOf(hash)) survivors.add(h);
       continue;
     }
-    deleted.push({ storePath: row.store_path, reason: 'not reachable from any pin', narSize: Number(row.nar_size) });
+    deleted.push({ storePath: row.store_path, reason: 'not reachable from any pin', narSize: row.nar_size });
     narCandidates.add(row.nar_file);
   }
   return { deleted, survivors, narCandidates };
@@ -99,7 +99,7 @@ export async function collectGarbage(gc: GcContext, cache: CacheRow, options: Gc
   const nars = await sweepNars(gc, cache, narCandidates, cutoff, options.dryRun);
   const kept = rows
     .filter((r) => live.has(r.store_hash) || survivors.has(r.store_hash))
-    .map((r) => ({ storePath: r.store_path, reason: live.get(r.store_hash) ?? 'touched by an upload during GC', narSize: Number(r.nar_size) }));
+    .map((r) => ({ storePath: r.store_path, reason: live.get(r.store_hash) ?? 'touched by an upload during GC', narSize: r.nar_size }));
   return {
     cache: cache.name,
     dryRun: options.dryRun,

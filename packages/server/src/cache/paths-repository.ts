@@ -77,13 +77,14 @@ export async function replacePath(db: Kysely<Database>, row: PathRow): Promise<v
 export async function pathStats(db: Kysely<Database>, cacheIds: readonly string[]): Promise<Map<string, PathStats>> {
   const out = new Map<string, PathStats>();
   for (const chunk of chunks(cacheIds)) {
+    // count(*) is a bigint, parsed as a number (db/connect.ts); sum() of a bigint is a PostgreSQL numeric, which pg hands back as a string.
     const rows = await db
       .selectFrom('cache_paths')
-      .select((eb) => ['cache_id', eb.fn.countAll<number>().as('paths'), eb.fn.sum<number>('nar_size').as('bytes')])
+      .select((eb) => ['cache_id', eb.fn.countAll<number>().as('paths'), eb.fn.sum<number | string>('nar_size').as('bytes')])
       .where('cache_id', 'in', chunk)
       .groupBy('cache_id')
       .execute();
-    for (const r of rows) out.set(r.cache_id, { paths: Number(r.paths), narBytes: Number(r.bytes ?? 0) });
+    for (const r of rows) out.set(r.cache_id, { paths: r.paths, narBytes: Number(r.bytes) });
   }
   return out;
 }
@@ -137,7 +138,7 @@ export async function narOfCache(db: Kysely<Database>, cacheId: string, file: st
     .where('cache_nars.file', '=', file)
     .limit(1)
     .executeTakeFirst();
-  return row ? { storageKey: row.storage_key, fileSize: Number(row.file_size) } : null;
+  return row ? { storageKey: row.storage_key, fileSize: row.file_size } : null;
 }
 
 // ── garbage collection ───────────────────────────────────────────────────────
@@ -163,14 +164,14 @@ export async function narsUsedElsewhere(db: Kysely<Database>, cacheId: string, f
 }
 
 /** NAR files untouched since `cutoff` that no narinfo of any cache refers to (including uploads whose narinfo never came). */
-export async function orphanNars(db: Kysely<Database>, cutoff: string): Promise<Array<{ file: string; fileSize: number }>> {
+export async function orphanNars(db: Kysely<Database>, cutoff: string): Promise<{ file: string; fileSize: number }[]> {
   const rows = await db
     .selectFrom('cache_nars')
     .select(['file', 'file_size'])
     .where('touched_at', '<', cutoff)
     .where(({ not, exists, selectFrom }) => not(exists(selectFrom('cache_paths').select(sql<number>`1`.as('one')).whereRef('cache_paths.nar_file', '=', 'cache_nars.file'))))
     .execute();
-  return rows.map((r) => ({ file: r.file, fileSize: Number(r.file_size) }));
+  return rows.map((r) => ({ file: r.file, fileSize: r.file_size }));
 }
 
 /** Deletes an orphan NAR row if it still is one (untouched, unreferenced); returns where its bytes were. */
@@ -182,5 +183,5 @@ export async function deleteOrphanNar(db: Kysely<Database>, file: string, cutoff
     .where(({ not, exists, selectFrom }) => not(exists(selectFrom('cache_paths').select(sql<number>`1`.as('one')).where('nar_file', '=', file))))
     .returning(['storage_key', 'file_size'])
     .executeTakeFirst();
-  return gone ? { storageKey: gone.storage_key, fileSize: Number(gone.file_size) } : null;
+  return gone ? { storageKey: gone.storage_key, fileSize: gone.file_size } : null;
 }

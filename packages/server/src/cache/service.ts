@@ -341,9 +341,9 @@ export class CacheService {
     const problems: string[] = [];
     if (named.compression !== info.compression) problems.push(`Compression ${info.compression} does not match ${file}`);
     if (!named.fileHash.equals(info.fileHash)) problems.push('FileHash does not match the NAR file name');
-    if (Number(nar.file_size) !== info.fileSize) problems.push(`FileSize ${info.fileSize} ≠ ${nar.file_size} bytes received`);
+    if (nar.file_size !== info.fileSize) problems.push(`FileSize ${info.fileSize} ≠ ${nar.file_size} bytes received`);
     if (nar.nar_hash !== formatNixHash(info.narHash)) problems.push(`NarHash ${formatNixHash(info.narHash)} ≠ ${nar.nar_hash} of the decompressed upload`);
-    if (Number(nar.nar_size) !== info.narSize) problems.push(`NarSize ${info.narSize} ≠ ${nar.nar_size} bytes decompressed`);
+    if (nar.nar_size !== info.narSize) problems.push(`NarSize ${info.narSize} ≠ ${nar.nar_size} bytes decompressed`);
     if (problems.length > 0) throw new DroverError('DROVER_ERR_NAR_MISMATCH', `narinfo of ${info.storePath} does not match its NAR: ${problems.join('; ')}`);
     await this.accept(cache, info, nar);
   }
@@ -364,9 +364,9 @@ export class CacheService {
    * in the order given — a path may reference one earlier in the batch. If
    * any path is refused, none of the batch becomes visible.
    */
-  async uploadPaths(cache: CacheRow, compression: NarCompression, entries: ReadonlyArray<{ readonly claim: UploadClaim; readonly body: Readable }>): Promise<void> {
-    const claims = entries.map((e) => checkPathMetadata(e.claim));
-    const received = await Promise.all(entries.map(async (e, i) => ({ claim: claims[i]!, nar: await this.receiveClaimed(claims[i]!, compression, e.body) })));
+  async uploadPaths(cache: CacheRow, compression: NarCompression, entries: readonly { readonly claim: UploadClaim; readonly body: Readable }[]): Promise<void> {
+    const checked = entries.map((e) => ({ claim: checkPathMetadata(e.claim), body: e.body }));
+    const received = await Promise.all(checked.map(async ({ claim, body }) => ({ claim, nar: await this.receiveClaimed(claim, compression, body) })));
     await this.db.transaction().execute(async (tx) => {
       for (const r of received) await this.commitPath(tx, cache, r.claim, r.nar);
     });
@@ -395,7 +395,7 @@ export class CacheService {
     const named = parseNarFileName(nar.file);
     if (!named) throw new DroverError('DROVER_ERR_INTERNAL', `the stored NAR file name ${nar.file} does not parse`);
     const narHash = parseNixHash(nar.nar_hash);
-    const signed = { storePath: claim.storePath, narHash, narSize: Number(nar.nar_size), references };
+    const signed = { storePath: claim.storePath, narHash, narSize: nar.nar_size, references };
     const trusted = trustedKeysOf(cache).map(parsePublicKey);
     const kept = claim.sigs.filter((s) => verifyNarinfoSig(s, signed, trusted));
     const narinfo = formatNarinfo({
@@ -403,7 +403,7 @@ export class CacheService {
       url: `nar/${nar.file}`,
       compression: named.compression,
       fileHash: named.fileHash,
-      fileSize: Number(nar.file_size),
+      fileSize: nar.file_size,
       deriver: claim.deriver,
       ca: claim.ca,
       sigs: [signNarinfo(this.signingKey(cache), signed), ...kept],
@@ -420,7 +420,7 @@ export class CacheService {
       store_hash: storeHashOf(claim.storePath),
       store_path: claim.storePath,
       nar_file: nar.file,
-      nar_size: Number(nar.nar_size),
+      nar_size: nar.nar_size,
       refs: references.join(' '),
       narinfo,
       created_at: now,

@@ -63,18 +63,28 @@ export async function receiveNar(body: Readable, options: ReceiveOptions): Promi
     transform(chunk: Buffer, _enc, callback) {
       armIdle();
       file.update(chunk);
-      if (file.bytes > maxBytes) return callback(new DroverError('DROVER_ERR_BODY_TOO_LARGE', `the NAR is larger than the server's limit of ${maxBytes} bytes`));
+      if (file.bytes > maxBytes) {
+        callback(new DroverError('DROVER_ERR_BODY_TOO_LARGE', `the NAR is larger than the server's limit of ${maxBytes} bytes`));
+        return;
+      }
       if (!unpack) {
         nar.update(chunk);
-        return callback(null, chunk);
+        callback(null, chunk);
+        return;
       }
       feed(unpack, chunk, () => callback(null, chunk));
     },
     flush(callback) {
       clearTimeout(idle);
-      if (!unpack) return callback();
+      if (!unpack) {
+        callback();
+        return;
+      }
       unpack.end();
-      finished(nar).then(() => callback(), (err: Error) => callback(err));
+      finished(nar).then(
+        () => callback(),
+        (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
+      );
     },
   });
   if (unpack) {

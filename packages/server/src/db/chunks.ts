@@ -1,5 +1,5 @@
 /** Splits large id lists so one statement stays within SQL parameter limits. */
-export const CHUNK_SIZE = 500;
+const CHUNK_SIZE = 500;
 
 export function chunks<T>(items: readonly T[], size = CHUNK_SIZE): T[][] {
   const out: T[][] = [];

@@ -34,16 +34,19 @@ export interface DatabaseOptions {
   readonly onConnectionError?: ((err: Error) => void) | undefined;
 }
 
-export interface OpenDatabase {
+interface OpenDatabaseOf<D extends DialectName> {
   readonly db: Kysely<Database>;
-  readonly dialect: DialectName;
-  /** Postgres only: connection settings for a dedicated LISTEN client. */
-  readonly pgConfig?: pg.ClientConfig;
+  readonly dialect: D;
   readonly schema: string;
   close(): Promise<void>;
 }
 
-const INT8_OID = 20;
+export type OpenDatabase =
+  | OpenDatabaseOf<'sqlite'>
+  | (OpenDatabaseOf<'postgres'> & {
+      /** Connection settings for a dedicated LISTEN client. */
+      readonly pgConfig: pg.ClientConfig;
+    });
 
 function pgConfigFor(url: string, schema: string): pg.ClientConfig {
   return {
@@ -52,31 +55,30 @@ function pgConfigFor(url: string, schema: string): pg.ClientConfig {
     application_name: `drover:${schema}`,
     // bigint columns (sizes, counts, indexes) come back as numbers, as on SQLite.
     types: {
-      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-        oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+      getTypeParser: (oid, format): unknown => (oid === pg.types.builtins.INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)),
     },
     options: `-c search_path=${schema}`,
   };
 }
 
-export function isPostgresUrl(url: string | undefined): url is string {
+export function isPostgresUrl(url: string | undefined): boolean {
   return !!url && /^postgres(ql)?:\/\//.test(url);
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<OpenDatabase> {
   const url = options.databaseUrl;
   if (url && !isPostgresUrl(url)) {
-    const scheme = String(url).split(':')[0];
-    throw new DroverError('DROVER_ERR_CONFIG', `database URL must start with postgres:// or postgresql:// (got ${JSON.stringify(scheme + ':…')}); leave it unset for the embedded SQLite database`);
+    const [scheme] = url.split(':');
+    throw new DroverError('DROVER_ERR_CONFIG', `database URL must start with postgres:// or postgresql:// (got ${JSON.stringify(`${scheme}:…`)}); leave it unset for the embedded SQLite database`);
   }
-  if (isPostgresUrl(options.databaseUrl)) {
+  if (url && isPostgresUrl(url)) {
     const schema = options.databaseSchema ?? 'public';
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
       throw new DroverError('DROVER_ERR_CONFIG', `database schema ${JSON.stringify(schema)} must be a lowercase SQL identifier`);
     }
-    const config = pgConfigFor(options.databaseUrl, schema);
+    const config = pgConfigFor(url, schema);
     if (schema !== 'public') {
-      const client = new pg.Client({ connectionString: options.databaseUrl });
+      const client = new pg.Client({ connectionString: url });
       await client.connect();
       try {
         await client.query(`create schema if not exists ${schema}`);
@@ -121,7 +123,7 @@ export async function migrateToLatest(database: Pick<OpenDatabase, 'db' | 'diale
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
-    const reason = error instanceof Error ? error.message : String(error ?? 'unknown error');
+    const reason = error instanceof Error ? error.message : typeof error === 'string' ? error : 'unknown error';
     throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${reason}`);
   }
 }

@@ -142,7 +142,7 @@ const logSizes: Migration = {
   },
 };
 
-export const migrations: Record<string, Migration> = {
+const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_users': users,
   '0003_cache': cacheMigration,

@@ -7,7 +7,7 @@ import type { Generated, Insertable, Selectable } from 'kysely';
 import type { DeploymentStatus, LogStream, Role, TokenKind } from '@drover/protocol';
 import type { CacheNarsTable, CacheNarUploadsTable, CachePathsTable, CachePinsTable, CachesTable, TokenCachesTable } from '../cache/tables.js';
 
-export interface WorkspacesTable {
+interface WorkspacesTable {
   id: string;
   name: string;
   created_at: string;
@@ -15,7 +15,7 @@ export interface WorkspacesTable {
   cache_public_key: string | null;
 }
 
-export interface TokensTable {
+interface TokensTable {
   /** Public id, part of the token text; the secret is only stored hashed. */
   id: string;
   workspace_id: string;
@@ -59,7 +59,7 @@ export interface AgentPresenceTable {
   last_seen_at: string;
 }
 
-export interface DeploymentsTable {
+interface DeploymentsTable {
   id: string;
   workspace_id: string;
   agent_id: string;
@@ -87,7 +87,7 @@ export interface DeploymentsTable {
   ended_at: string | null;
 }
 
-export interface UsersTable {
+interface UsersTable {
   id: string;
   name: string;
   /** `scrypt$N$r$p$salt$hash` (base64 parts), see auth/passwords.ts. */
@@ -95,7 +95,7 @@ export interface UsersTable {
   created_at: string;
 }
 
-export interface RoleGrantsTable {
+interface RoleGrantsTable {
   user_id: string;
   /** A workspace id, or '' for a grant that holds in every workspace. */
   workspace_id: string;
@@ -103,7 +103,7 @@ export interface RoleGrantsTable {
   created_at: string;
 }
 
-export interface SessionsTable {
+interface SessionsTable {
   /** Public id, part of the cookie; the secret is only stored hashed. */
   id: string;
   user_id: string;
@@ -113,7 +113,7 @@ export interface SessionsTable {
   expires_at: string;
 }
 
-export interface DeploymentLogsTable {
+interface DeploymentLogsTable {
   deployment_id: string;
   seq: number;
   time: string;
@@ -122,7 +122,7 @@ export interface DeploymentLogsTable {
 }
 
 /** How much of a deployment's log is stored, and where it was cut (deployments/repository.ts). */
-export interface DeploymentLogSizesTable {
+interface DeploymentLogSizesTable {
   deployment_id: string;
   /** UTF-8 bytes of the stored lines' text. */
   bytes: number;
@@ -154,6 +154,5 @@ export type TokenRow = Selectable<TokensTable>;
 export type AgentRow = Selectable<AgentsTable>;
 export type DeploymentRow = Selectable<DeploymentsTable>;
 export type NewDeployment = Insertable<DeploymentsTable>;
-export type LogRow = Selectable<DeploymentLogsTable>;
 export type UserRow = Selectable<UsersTable>;
 export type SessionRow = Selectable<SessionsTable>;

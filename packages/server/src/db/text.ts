@@ -9,10 +9,10 @@
  * PlainText schemas: no control characters).
  */
 
-/** U+0000 and lone surrogates: what PostgreSQL or UTF-8 cannot carry. */
-const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+/** Lone surrogates: what UTF-8 cannot carry (nor can PostgreSQL carry U+0000, replaced on its own). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /** The text with each character neither database can store as sent replaced by U+FFFD. */
 export function storableText(text: string): string {
-  return text.replace(UNSTORABLE, '\uFFFD');
+  return text.replaceAll('\u0000', '\uFFFD').replace(LONE_SURROGATE, '\uFFFD');
 }

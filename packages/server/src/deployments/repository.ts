@@ -33,7 +33,7 @@ export function toDeploymentApi(row: DeploymentView, publicUrl: string): Deploym
     id: row.id,
     workspace: row.workspace_name,
     agent: row.agent_name,
-    index: Number(row.index_no),
+    index: row.index_no,
     storePath: row.store_path,
     rollbackScript: row.rollback_script,
     status: row.status,
@@ -42,7 +42,7 @@ export function toDeploymentApi(row: DeploymentView, publicUrl: string): Deploym
     createdAt: row.created_at,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
-    closureSize: row.closure_size === null ? null : Number(row.closure_size),
+    closureSize: row.closure_size,
     createdBy: actorOf(row),
     url: deploymentUrl(publicUrl, row.workspace_name, row.id),
     endedBy: endedByOf(row),
@@ -96,7 +96,7 @@ function isTransient(err: unknown): boolean {
 }
 
 /** Runs a whole transaction again (up to 3 times) when the database asks for it. */
-export async function retryOnConflict<T>(run: () => Promise<T>, attempts = 3): Promise<T> {
+async function retryOnConflict<T>(run: () => Promise<T>, attempts = 3): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await run();
@@ -149,7 +149,7 @@ export async function createDeployments(
         .where('id', 'in', ids)
         .returning(['id', 'last_index'])
         .execute();
-      const indexOf = new Map(bumped.map((b) => [b.id, Number(b.last_index)]));
+      const indexOf = new Map(bumped.map((b) => [b.id, b.last_index]));
       const older = await tx
         .updateTable('deployments')
         .set({ status: 'Superseded', finished_at: now, reason: 'superseded by a newer deployment' })
@@ -216,7 +216,7 @@ function rollbackFor(scripts: string | null, system: string | null): string | nu
 /** The newest order per agent among these rows. */
 function newestPerAgent(rows: readonly OrderRow[], into: Map<string, PendingOrder>): void {
   for (const r of rows) {
-    const index = Number(r.index_no);
+    const index = r.index_no;
     const seen = into.get(r.agent_id);
     if (seen && seen.order.index >= index) continue;
     const rollbackScript = r.rollback_script ?? rollbackFor(r.rollback_scripts, r.system);
@@ -285,7 +285,7 @@ export async function setClosureSize(db: Kysely<Database>, agentId: string, id: 
 export const DEFAULT_MAX_LOG_BYTES = 64 * 1024 * 1024;
 
 /** The line stored in place of the first one past the limit. */
-export function logCutText(bytes: number, maxBytes: number): string {
+function logCutText(bytes: number, maxBytes: number): string {
   return `drover: the log was cut at ${bytes} bytes (the server keeps at most ${maxBytes} bytes per deployment, DROVER_MAX_LOG_BYTES); later lines are dropped`;
 }
 
@@ -325,10 +325,10 @@ export async function appendLog(db: Kysely<Database>, agentId: string, id: strin
     if (size && size.cut_seq !== null) return;
     const seqs = lines.map((l) => l.seq);
     const already = await tx.selectFrom('deployment_logs').select('seq').where('deployment_id', '=', id).where('seq', 'in', seqs).execute();
-    const known = new Set(already.map((r) => Number(r.seq)));
+    const known = new Set(already.map((r) => r.seq));
     const fresh = lines.filter((l) => !known.has(l.seq));
     if (fresh.length === 0) return;
-    const { keep, bytes, cutSeq } = fitUnderLimit(fresh, Number(size?.bytes ?? 0), maxBytes);
+    const { keep, bytes, cutSeq } = fitUnderLimit(fresh, size?.bytes ?? 0, maxBytes);
     await tx
       .insertInto('deployment_logs')
       .values(keep.map((l) => ({ deployment_id: id, seq: l.seq, time: l.time, stream: l.stream, text: l.text })))
@@ -546,7 +546,7 @@ export async function logHeads(db: Kysely<Database>, ids: readonly string[]): Pr
       .where('deployment_id', 'in', part)
       .groupBy('deployment_id')
       .execute();
-    for (const r of rows) heads.set(r.deployment_id, Number(r.head));
+    for (const r of rows) heads.set(r.deployment_id, r.head);
   }
   return heads;
 }
@@ -564,7 +564,7 @@ export async function readLog(db: Kysely<Database>, id: string, afterSeq: number
 }
 
 function toLogLineJson(r: { seq: number; time: string; stream: LogLineJson['stream']; text: string }): LogLineJson {
-  return { seq: Number(r.seq), time: r.time, stream: r.stream, text: r.text };
+  return { seq: r.seq, time: r.time, stream: r.stream, text: r.text };
 }
 
 /** The most lines one page of the JSON log holds (`?limit=`). */
@@ -633,7 +633,7 @@ export async function deployedPaths(db: Kysely<Database>, workspaceId: string): 
     .execute();
   return rows.flatMap((r) =>
     r.status === 'Pending' || r.status === 'InProgress' || r.status === 'Succeeded'
-      ? [{ agent: r.name, index: Number(r.index_no), status: r.status, storePath: r.store_path, rollbackScript: r.rollback_script }]
+      ? [{ agent: r.name, index: r.index_no, status: r.status, storePath: r.store_path, rollbackScript: r.rollback_script }]
       : [],
   );
 }

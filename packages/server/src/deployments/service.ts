@@ -34,7 +34,7 @@ import {
 } from './repository.js';
 
 /** Stores the deployments (one activation), counts them and announces them — and what they superseded — by id. */
-export async function createAndAnnounce(ctx: ServerContext, access: Access, planned: readonly PlannedDeployment[]): Promise<CreatedDeployments> {
+async function createAndAnnounce(ctx: ServerContext, access: Access, planned: readonly PlannedDeployment[]): Promise<CreatedDeployments> {
   const created = await createDeployments(ctx.db, { workspaceId: access.workspaceId, createdBy: access.actor, planned });
   ctx.metrics.deploymentsCreated.inc(created.rows.length);
   await ctx.bus.publish({ kind: 'deploy', deployments: created.rows.map((r) => ({ id: r.id, agentId: r.agent_id })), superseded: created.superseded });

@@ -79,7 +79,7 @@ declare module 'fastify' {
   }
 }
 
-export interface DeclaredRoute {
+interface DeclaredRoute {
   readonly method: string;
   readonly url: string;
   readonly access: RouteAccess;

@@ -26,7 +26,7 @@ import { cacheRoutes } from './routes/cache.js';
 import { version } from '../version.js';
 
 /** Largest accepted request body: a deploy.json naming 10,000+ agents fits. */
-export const BODY_LIMIT_BYTES = 8 * 1024 * 1024;
+const BODY_LIMIT_BYTES = 8 * 1024 * 1024;
 
 export interface AppOptions {
   /** A request body silent this long fails with DROVER_ERR_REQUEST_TIMEOUT (408); default 30 s. */
@@ -34,8 +34,10 @@ export interface AppOptions {
 }
 
 export async function buildApp(ctx: ServerContext, options: AppOptions = {}): Promise<FastifyInstance> {
+  // Typed as Fastify's logger so the instance is the plain FastifyInstance the plugins take.
+  const logger: FastifyBaseLogger = ctx.log.child({ component: 'http' });
   const app = Fastify({
-    loggerInstance: ctx.log.child({ component: 'http' }) as FastifyBaseLogger,
+    loggerInstance: logger,
     // Per-request lines are logged at debug level by the onResponse hook below.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,

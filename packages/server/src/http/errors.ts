@@ -43,15 +43,15 @@ function validationDetail(where: string, v: ValidationEntry): ErrorDetail {
   return named ? { path, code: named.code, message: `${path} ${named.rule}` } : { path, code: 'DROVER_ERR_VALIDATION', message: `${path} ${v.message ?? 'is invalid'}` };
 }
 
-export function toDroverError(error: FastifyError | Error): DroverError {
+function toDroverError(error: FastifyError | Error): DroverError {
   if (error instanceof DroverError) return error;
   const fe = error as FastifyError;
   if (fe.validation) {
     const where = fe.validationContext ?? 'request';
     const details = fe.validation.map((v) => validationDetail(where, v));
     // One kind of named value at fault: answer with its own code and hint.
-    const codes = new Set(details.map((d) => d.code));
-    const code = codes.size === 1 ? [...codes][0]! : 'DROVER_ERR_VALIDATION';
+    const [only, ...others] = new Set(details.map((d) => d.code));
+    const code = only !== undefined && others.length === 0 ? only : 'DROVER_ERR_VALIDATION';
     return new DroverError(code, `invalid ${where}: ${details.map((d) => d.message).join('; ')}`, details);
   }
   const mapped = fe.code ? fastifyCodes[fe.code] : undefined;

@@ -52,6 +52,7 @@ export function streamDeploymentLogs(ctx: ServerContext, request: FastifyRequest
     if (pumping || stream.closed) return;
     pumping = true;
     try {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- stream.closed turns true during the awaits in the loop; TypeScript keeps the narrowing from the check above
       while (dirty.size > 0 && !stream.closed) {
         const batch = [...dirty];
         dirty = new Set();

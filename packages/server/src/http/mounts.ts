@@ -13,9 +13,9 @@ import { API_PREFIX, WorkspaceParamsSchema } from '@drover/protocol';
 import type { ServerContext } from '../context.js';
 
 /** A Fastify instance whose handlers take their types from the TypeBox route schemas. */
-export type TypedApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
+type TypedApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
 
-export interface WorkspaceMount {
+interface WorkspaceMount {
   readonly prefix: string;
   /** Whether the URL names the workspace (else it is the token's). */
   readonly named: boolean;
@@ -23,7 +23,7 @@ export interface WorkspaceMount {
   readonly self: string;
 }
 
-export const WORKSPACE_MOUNTS: readonly WorkspaceMount[] = [
+const WORKSPACE_MOUNTS: readonly WorkspaceMount[] = [
   { prefix: API_PREFIX, named: false, self: '/workspace' },
   { prefix: `${API_PREFIX}/workspaces/:workspace`, named: true, self: '' },
 ];

@@ -67,6 +67,7 @@ export function streamWorkspaceEvents(
     flushing = true;
     // A reader that does not keep up gets the changes merged into the next flush, never a growing queue.
     await stream.drained();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the stream can close during the await; TypeScript keeps the narrowing from before it
     if (stream.closed) return;
     const agents = agentIds;
     const deployments = deploymentIds;

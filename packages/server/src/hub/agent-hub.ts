@@ -11,7 +11,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import type { WebSocket } from 'ws';
+import type { WebSocket } from '@fastify/websocket';
+import type { RawData } from 'ws';
 import {
   CLOSE_CODES,
   decodeAgentMessage,
@@ -63,7 +64,7 @@ const MAX_QUEUED_FRAMES = 512;
 const CHANGED_FLUSH_MS = 300;
 
 /** Close reasons are limited to 123 bytes of UTF-8; cut whole characters only. */
-export function closeReason(reason: string): string {
+function closeReason(reason: string): string {
   let out = '';
   let bytes = 0;
   for (const ch of reason) {
@@ -96,6 +97,13 @@ class AgentConnection {
   close(code: number, reason: string): void {
     this.socket.close(code, closeReason(reason));
   }
+}
+
+/** A text frame's characters: ws hands over a Buffer, or an ArrayBuffer or fragments under other `binaryType`s. */
+function frameText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
+  return data.toString('utf8');
 }
 
 export class AgentHub {
@@ -147,7 +155,7 @@ export class AgentHub {
         conn.close(CLOSE_CODES.badFrame, 'too many frames in flight; slow down');
         return;
       }
-      const text = data.toString();
+      const text = frameText(data);
       conn.chain = conn.chain
         .then(() => this.onFrame(conn, text))
         .catch((err: unknown) => {
@@ -155,7 +163,9 @@ export class AgentHub {
           this.log.error({ err, agent: conn.agentName }, 'unexpected failure handling an agent frame');
           conn.socket.terminate();
         })
-        .finally(() => void conn.queued--);
+        .finally(() => {
+          conn.queued--;
+        });
     });
     socket.on('close', () => void this.onClose(conn));
     socket.on('error', (err: Error & { code?: string }) => {
@@ -179,7 +189,10 @@ export class AgentHub {
     const message = repairFrame(decoded.message);
     this.opts.metrics.agentFrames.inc({ type: message.type });
     try {
-      if (message.type === 'hello') return await this.onHello(conn, message);
+      if (message.type === 'hello') {
+        await this.onHello(conn, message);
+        return;
+      }
       if (!conn.agentId) {
         conn.close(CLOSE_CODES.badFrame, `expected "hello" first, got "${message.type}"`);
         return;

@@ -4,7 +4,7 @@
  * close the connections of its tokens.
  */
 import type { Kysely } from 'kysely';
-import type { Workspace } from '@drover/protocol';
+import type { Role, Workspace } from '@drover/protocol';
 import { deleteGrantsIn, roleIn, type UserRoles } from '../auth/users.js';
 import { workspaceTokenIds } from '../auth/tokens.js';
 import type { Bus } from '../bus/bus.js';
@@ -12,11 +12,11 @@ import type { Database } from '../db/schema.js';
 import { deleteWorkspaceRow, listWorkspaces, toWorkspaceApi } from './repository.js';
 
 /** Workspaces a user can see — all of them for a global role — with the user's role in each. */
-export async function visibleWorkspaces(db: Kysely<Database>, roles: UserRoles): Promise<Workspace[]> {
-  const out: Workspace[] = [];
+export async function visibleWorkspaces(db: Kysely<Database>, roles: UserRoles): Promise<(Workspace & { readonly role: Role })[]> {
+  const out: (Workspace & { readonly role: Role })[] = [];
   for (const row of await listWorkspaces(db)) {
     const role = roleIn(roles, row.id);
-    if (role) out.push(toWorkspaceApi(row, role));
+    if (role) out.push({ ...toWorkspaceApi(row), role });
   }
   return out;
 }

@@ -54,7 +54,7 @@ export const activateRoutes: WorkspaceRoutes = async (app, ctx) => {
         if (!agent) continue;
         agents[agent.name] = {
           id: row.id,
-          index: Number(row.index_no),
+          index: row.index_no,
           url: deploymentUrl(ctx.publicUrl, a.workspaceName, row.id),
           storePath: row.store_path,
           online: isOnline(agent, ctx.presence, now),

@@ -34,7 +34,7 @@ const MAX_NARINFO_BYTES = 64 * 1024;
 
 const pathInfoCheck = TypeCompiler.Compile(PathInfoSchema);
 /** Header carrying a `drover push` upload's path info: base64url of the JSON above. */
-export const PATH_INFO_HEADER = 'x-drover-path-info';
+const PATH_INFO_HEADER = 'x-drover-path-info';
 
 function cacheControl(cache: CacheRow, maxAge: number, immutable = false): string {
   return `${cache.public === 1 ? 'public' : 'private'}, max-age=${maxAge}${immutable ? ', immutable' : ''}`;
@@ -43,7 +43,7 @@ function cacheControl(cache: CacheRow, maxAge: number, immutable = false): strin
 /** Refuses an empty or oversized body before reading it (Nix 2.8 retries a failed PUT without its body). */
 function checkDeclaredLength(request: FastifyRequest, max: number, what: string): void {
   const length = request.headers['content-length'];
-  const chunked = /chunked/i.test(String(request.headers['transfer-encoding'] ?? ''));
+  const chunked = /chunked/i.test(request.headers['transfer-encoding'] ?? '');
   if (!chunked && (length === undefined || length === '0')) throw new DroverError('DROVER_ERR_NAR_MISMATCH', `the ${what} upload has no body`);
   if (length !== undefined && Number(length) > max) throw new DroverError('DROVER_ERR_BODY_TOO_LARGE', `the ${what} is ${length} bytes, more than the limit of ${max}`);
 }
@@ -105,8 +105,8 @@ async function nixProtocolRoutes(app: FastifyInstance, ctx: ServerContext): Prom
 
   app.get<{ Params: Static<typeof FileParams> }>(`${base}/:file`, { config: { access: access.cache('cache-pull') }, schema: { ...hide, params: FileParams } }, async (request, reply) => {
     const { cache } = cacheAccess(request);
-    const m = NARINFO_RE.exec(request.params.file);
-    const text = m ? await svc.narinfo(cache, m[1]!) : null;
+    const hash = NARINFO_RE.exec(request.params.file)?.[1];
+    const text = hash === undefined ? null : await svc.narinfo(cache, hash);
     if (text === null) {
       void reply.header('cache-control', 'no-cache');
       throw notFound(request.params.file);
@@ -141,12 +141,12 @@ async function nixProtocolRoutes(app: FastifyInstance, ctx: ServerContext): Prom
 
   app.put<{ Params: Static<typeof FileParams> }>(`${base}/:file`, { config: { access: access.cache('cache-push') }, schema: { ...hide, params: FileParams } }, async (request, reply) => {
     const { cache } = cacheAccess(request);
-    const m = NARINFO_RE.exec(request.params.file);
-    if (!m) throw new DroverError('DROVER_ERR_VALIDATION', `only <hash>.narinfo, nar/<file> and nix-cache-info can be uploaded (got ${JSON.stringify(request.params.file)})`);
+    const hash = NARINFO_RE.exec(request.params.file)?.[1];
+    if (hash === undefined) throw new DroverError('DROVER_ERR_VALIDATION', `only <hash>.narinfo, nar/<file> and nix-cache-info can be uploaded (got ${JSON.stringify(request.params.file)})`);
     checkDeclaredLength(request, MAX_NARINFO_BYTES, 'narinfo');
     const text = await readSmallBody(bodyStream(request), MAX_NARINFO_BYTES, svc.uploadIdleMs);
-    await svc.putNarinfo(cache, m[1]!, text);
-    request.log.debug({ cache: cache.name, narinfo: m[1] }, 'narinfo accepted');
+    await svc.putNarinfo(cache, hash, text);
+    request.log.debug({ cache: cache.name, narinfo: hash }, 'narinfo accepted');
     return reply.status(204).send();
   });
 

@@ -173,7 +173,7 @@ export const deploymentRoutes: WorkspaceRoutes = async (app, ctx) => {
       const p = workspaceAccess(request);
       const rows = await activationDeployments(ctx.db, p.workspaceId, request.params.id);
       if (rows.length === 0) throw new DroverError('DROVER_ERR_DEPLOYMENT_NOT_FOUND', `activation ${request.params.id} does not exist in this workspace`);
-      return streamDeploymentLogs(ctx, request, reply, { ids: rows.map((r) => r.id), credential: p.credential });
+      streamDeploymentLogs(ctx, request, reply, { ids: rows.map((r) => r.id), credential: p.credential });
     },
   );
 };

@@ -22,7 +22,7 @@ export const sessionRoutes: Routes = async (app, ctx) => {
 
   const sessionJson = async (signedIn: SignedIn, roles: UserRoles): Promise<Session> => ({
     user: await getUser(ctx.db, signedIn.user.name),
-    workspaces: (await visibleWorkspaces(ctx.db, roles)).map((w) => ({ name: w.name, role: w.role! })),
+    workspaces: (await visibleWorkspaces(ctx.db, roles)).map((w) => ({ name: w.name, role: w.role })),
     csrfToken: signedIn.csrfToken,
     expiresAt: signedIn.session.expires_at,
   });

@@ -54,8 +54,9 @@ export async function webRoutes(app: FastifyInstance, webRoot: string | null): P
   for (const path of ['/', '/login', '/w/*']) app.get(path, { config: { access: access.public }, schema: { hide: true } }, page);
 
   app.get<{ Params: { '*': string } }>('/assets/*', { config: { access: access.public }, schema: { hide: true } }, async (request, reply) => {
-    const file = root ? resolve(root, 'assets', request.params['*']) : null;
-    const stats = file && file.startsWith(join(root!, 'assets') + sep) ? await stat(file).catch(() => null) : null;
+    const assets = root ? join(root, 'assets') : null;
+    const file = assets ? resolve(assets, request.params['*']) : null;
+    const stats = assets && file?.startsWith(assets + sep) ? await stat(file).catch(() => null) : null;
     if (!file || !stats?.isFile()) throw new DroverError('DROVER_ERR_ROUTE_NOT_FOUND', `no asset ${JSON.stringify(request.params['*'])}`);
     return reply
       .header('content-type', TYPES[extname(file)] ?? 'application/octet-stream')
