@@ -120,12 +120,30 @@ export async function migrateToLatest(database: Pick<OpenDatabase, 'db' | 'diale
     provider: migrationProvider,
     ...(database.dialect === 'postgres' ? { migrationTableSchema: database.schema } : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
-  const failed = results?.find((r) => r.status === 'Error');
-  if (error || failed) {
+  for (let attempt = 1; ; attempt++) {
+    const { error, results } = await migrator.migrateToLatest();
+    const failed = results?.find((r) => r.status === 'Error');
+    if (!error && !failed) return;
+    // The migrator looks for its tables by introspecting every schema of the database; another schema
+    // dropped at that moment (another Drover schema's teardown) makes that look-up fail. It changed
+    // nothing (each run is one transaction), so it is run again.
+    if (database.dialect === 'postgres' && attempt < MIGRATION_ATTEMPTS && isConcurrentDrop(error)) {
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+      continue;
+    }
     const reason = error instanceof Error ? error.message : typeof error === 'string' ? error : 'unknown error';
     throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${reason}`);
   }
+}
+
+const MIGRATION_ATTEMPTS = 5;
+
+/** undefined_table, undefined_column and invalid_schema_name: what a schema dropped during the migrator's look-up gives. */
+const CONCURRENT_DROP_SQLSTATES = new Set(['42P01', '42703', '3F000']);
+
+function isConcurrentDrop(err: unknown): boolean {
+  const code = err instanceof Error && 'code' in err ? err.code : undefined;
+  return typeof code === 'string' && CONCURRENT_DROP_SQLSTATES.has(code);
 }
 
 /** The `onConnectionError` of a server process: one warning line; the pool reconnects on its own. */
