@@ -49,7 +49,9 @@ function timed(cmd: string, env: NodeJS.ProcessEnv = {}): number {
 
 /** Small new store paths (no references), unique to this run. */
 function makePaths(dir: string, count: number, tag: string): string[] {
-  return sh(`cd ${dir} && mkdir -p ${tag} && for i in $(seq 1 ${count}); do head -c 4096 /dev/urandom > ${tag}/p$i; done && nix-store --add ${tag}/p*`).split('\n');
+  return sh(`cd ${dir} && mkdir -p ${tag} && for i in $(seq 1 ${count}); do head -c 4096 /dev/urandom > ${tag}/p$i; done && nix-store --add ${tag}/p*`).split(
+    '\n',
+  );
 }
 
 /** GETs `paths` round-robin over keep-alive connections for SECONDS; requests/s. */
@@ -100,7 +102,10 @@ async function download(url: string, times: number): Promise<number> {
 
 async function requestCount(server: string, admin: string): Promise<number> {
   const text = await (await fetch(`${server}/metrics`, { headers: { authorization: `Bearer ${admin}` } })).text();
-  return [...text.matchAll(/^drover_http_request_duration_seconds_count\{[^}]*route="\/(?:cache|api\/v1\/caches)[^"]*"[^}]*\} (\d+)/gm)].reduce((a, m) => a + Number(m[1]), 0);
+  return [...text.matchAll(/^drover_http_request_duration_seconds_count\{[^}]*route="\/(?:cache|api\/v1\/caches)[^"]*"[^}]*\} (\d+)/gm)].reduce(
+    (a, m) => a + Number(m[1]),
+    0,
+  );
 }
 
 /** What every phase shares: the temporary directory, the server and its tokens. */
@@ -178,9 +183,19 @@ async function hugePhase({ dir, url, netrc, admin, serverPid }: Bench): Promise<
     return [
       { metric: `server RSS before, ${mb} MB NAR`, value: m(before), unit: 'MB', note: 'VmRSS, the other phases already ran if selected' },
       { metric: `server peak RSS, nix copy --to ${mb} MB`, value: m(up.peak), unit: 'MB', note: note(up.peak, up.samples) },
-      { metric: `upload ${mb} MB (nix copy, compression=none)`, value: (mb / upSecs).toFixed(0), unit: 'MB/s', note: `${upSecs.toFixed(1)} s of the whole nix copy; server CPU ${upCpu.toFixed(1)} s; RSS after ${m(afterUpload)} MB` },
+      {
+        metric: `upload ${mb} MB (nix copy, compression=none)`,
+        value: (mb / upSecs).toFixed(0),
+        unit: 'MB/s',
+        note: `${upSecs.toFixed(1)} s of the whole nix copy; server CPU ${upCpu.toFixed(1)} s; RSS after ${m(afterUpload)} MB`,
+      },
       { metric: `server peak RSS, GET ${mb} MB NAR`, value: m(down.peak), unit: 'MB', note: note(down.peak, down.samples) },
-      { metric: `download ${mb} MB (one streaming GET)`, value: (bytes / MB / downSecs).toFixed(0), unit: 'MB/s', note: `${downSecs.toFixed(1)} s; server CPU ${downCpu.toFixed(1)} s` },
+      {
+        metric: `download ${mb} MB (one streaming GET)`,
+        value: (bytes / MB / downSecs).toFixed(0),
+        unit: 'MB/s',
+        note: `${downSecs.toFixed(1)} s; server CPU ${downCpu.toFixed(1)} s`,
+      },
     ];
   } finally {
     await rm(file, { force: true });
@@ -199,11 +214,14 @@ async function servePhase({ dir, port, url, netrc, admin, procs }: Bench): Promi
   sh(`nix copy --to '${url}/cache/serve?compression=zstd' --option netrc-file ${netrc} ${served.join(' ')} ${big}`, xdg);
   sh(`nix copy --to 'file://${dir}/static?compression=zstd' ${served.join(' ')} ${big}`);
   const nginxPort = port + 1;
-  await writeFile(join(dir, 'nginx.conf'), `user root; worker_processes 2; pid ${dir}/nginx.pid; error_log ${dir}/nginx.err; daemon off;
+  await writeFile(
+    join(dir, 'nginx.conf'),
+    `user root; worker_processes 2; pid ${dir}/nginx.pid; error_log ${dir}/nginx.err; daemon off;
 events { worker_connections 1024; }
 http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
   types { text/x-nix-narinfo narinfo; application/x-nix-nar zst; }
-  server { listen 127.0.0.1:${nginxPort}; root ${dir}/static; } }\n`);
+  server { listen 127.0.0.1:${nginxPort}; root ${dir}/static; } }\n`,
+  );
   const nginx = spawn('nginx', ['-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
   procs.push(nginx);
   await new Promise((r) => setTimeout(r, 500));
@@ -213,11 +231,19 @@ http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
 
   const dN = await load(`${url}/cache/serve`, narinfos);
   const nN = await load(`http://127.0.0.1:${nginxPort}`, narinfos);
-  const dMiss = await load(`${url}/cache/serve`, narinfos.map((n) => `00000${n.slice(5)}`));
+  const dMiss = await load(
+    `${url}/cache/serve`,
+    narinfos.map((n) => `00000${n.slice(5)}`),
+  );
   const dBig = await download(`${url}/cache/serve/${bigUrl}`, 8);
   const nBig = await download(`http://127.0.0.1:${nginxPort}/${bigUrl}`, 8);
   return [
-    { metric: 'narinfo GET, drover', value: dN.rps.toFixed(0), unit: 'req/s', note: `${CONCURRENCY} keep-alive connections, ${SECONDS} s, errors ${dN.errors}` },
+    {
+      metric: 'narinfo GET, drover',
+      value: dN.rps.toFixed(0),
+      unit: 'req/s',
+      note: `${CONCURRENCY} keep-alive connections, ${SECONDS} s, errors ${dN.errors}`,
+    },
     { metric: 'narinfo GET, nginx (same files)', value: nN.rps.toFixed(0), unit: 'req/s', note: `drover/nginx = ${(dN.rps / nN.rps).toFixed(2)}` },
     { metric: 'narinfo GET 404, drover', value: dMiss.rps.toFixed(0), unit: 'req/s', note: 'missing paths' },
     { metric: `NAR download ${BIG_MB} MB, drover`, value: dBig.toFixed(0), unit: 'MB/s', note: '4 parallel, 8 downloads' },
@@ -227,7 +253,8 @@ http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
 
 /** Pushing N small paths: nix copy vs drover push, loopback and through the latency proxy. */
 async function pushPhase({ dir, port, url, netrc, admin, push, procs }: Bench): Promise<Row[]> {
-  for (const c of ['nixcopy', 'dpush', 'nixcopyrtt', 'dpushrtt']) sh(`${process.execPath} ${DROVER} cache create ${c} --public --server ${url}`, { DROVER_ADMIN_TOKEN: admin });
+  for (const c of ['nixcopy', 'dpush', 'nixcopyrtt', 'dpushrtt'])
+    sh(`${process.execPath} ${DROVER} cache create ${c} --public --server ${url}`, { DROVER_ADMIN_TOKEN: admin });
   const pushRun = async (cache: string, tool: 'nix' | 'drover', base: string, tag: string) => {
     const paths = makePaths(dir, N, tag);
     const before = await requestCount(url, admin);
@@ -236,7 +263,9 @@ async function pushPhase({ dir, port, url, netrc, admin, push, procs }: Bench): 
     try {
       secs =
         tool === 'nix'
-          ? timed(`${limit} nix copy --to '${base}/cache/${cache}?compression=zstd' --option netrc-file ${netrc} ${paths.join(' ')}`, { XDG_CACHE_HOME: join(dir, `xdg-${tag}`) })
+          ? timed(`${limit} nix copy --to '${base}/cache/${cache}?compression=zstd' --option netrc-file ${netrc} ${paths.join(' ')}`, {
+              XDG_CACHE_HOME: join(dir, `xdg-${tag}`),
+            })
           : timed(`${limit} ${process.execPath} ${DROVER} push ${cache} ${paths.join(' ')} --server ${base}`, { DROVER_PUSH_TOKEN: push });
     } catch (err) {
       process.stderr.write(`${tool} push to ${base} failed or timed out: ${(err as Error).message.slice(-300)}\n`);
@@ -245,7 +274,9 @@ async function pushPhase({ dir, port, url, netrc, admin, push, procs }: Bench): 
   };
   const nixLoop = await pushRun('nixcopy', 'nix', url, 'a');
   const drvLoop = await pushRun('dpush', 'drover', url, 'b');
-  process.stderr.write(`loopback: nix copy ${nixLoop.secs.toFixed(2)} s (${nixLoop.requests} requests), drover push ${drvLoop.secs.toFixed(2)} s (${drvLoop.requests} requests)\n`);
+  process.stderr.write(
+    `loopback: nix copy ${nixLoop.secs.toFixed(2)} s (${nixLoop.requests} requests), drover push ${drvLoop.secs.toFixed(2)} s (${drvLoop.requests} requests)\n`,
+  );
   // The proxy runs in its own process: the push runs below block this one's event loop (spawnSync).
   const proxyPort = port + 2;
   const proxy = spawn(process.execPath, [fileURLToPath(import.meta.url), 'proxy', String(port), String(proxyPort), String(RTT)], { stdio: 'ignore' });
@@ -256,9 +287,19 @@ async function pushPhase({ dir, port, url, netrc, admin, push, procs }: Bench): 
   const drvRtt = await pushRun('dpushrtt', 'drover', via, 'd');
   return [
     { metric: `nix copy --to, ${N} paths, loopback`, value: nixLoop.secs.toFixed(2), unit: 's', note: `${nixLoop.requests} requests` },
-    { metric: `drover push, ${N} paths, loopback`, value: drvLoop.secs.toFixed(2), unit: 's', note: `${drvLoop.requests} requests; ${(nixLoop.secs / drvLoop.secs).toFixed(1)}x faster than nix copy` },
+    {
+      metric: `drover push, ${N} paths, loopback`,
+      value: drvLoop.secs.toFixed(2),
+      unit: 's',
+      note: `${drvLoop.requests} requests; ${(nixLoop.secs / drvLoop.secs).toFixed(1)}x faster than nix copy`,
+    },
     { metric: `nix copy --to, ${N} paths, +${RTT} ms RTT`, value: nixRtt.secs.toFixed(2), unit: 's', note: `${nixRtt.requests} requests` },
-    { metric: `drover push, ${N} paths, +${RTT} ms RTT`, value: drvRtt.secs.toFixed(2), unit: 's', note: `${drvRtt.requests} requests; ${(nixRtt.secs / drvRtt.secs).toFixed(1)}x faster than nix copy` },
+    {
+      metric: `drover push, ${N} paths, +${RTT} ms RTT`,
+      value: drvRtt.secs.toFixed(2),
+      unit: 's',
+      note: `${drvRtt.requests} requests; ${(nixRtt.secs / drvRtt.secs).toFixed(1)}x faster than nix copy`,
+    },
   ];
 }
 
@@ -269,7 +310,9 @@ async function main(): Promise<void> {
   try {
     const port = 17_000 + Math.floor(Math.random() * 1000);
     const url = `http://127.0.0.1:${port}`;
-    const server = spawn(process.execPath, [DROVER, 'server', '--listen', `127.0.0.1:${port}`, '--data-dir', join(dir, 'data'), '--log-level', 'warn'], { stdio: 'ignore' });
+    const server = spawn(process.execPath, [DROVER, 'server', '--listen', `127.0.0.1:${port}`, '--data-dir', join(dir, 'data'), '--log-level', 'warn'], {
+      stdio: 'ignore',
+    });
     procs.push(server);
     for (let i = 0; i < 100 && !(await fetch(`${url}/api/v1/health`).catch(() => null))?.ok; i++) await new Promise((r) => setTimeout(r, 100));
     const admin = sh(`${process.execPath} ${DROVER} token create --kind admin --data-dir ${join(dir, 'data')}`);

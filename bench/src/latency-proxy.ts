@@ -23,7 +23,10 @@ export interface LatencyProxy {
   close(): Promise<void>;
 }
 
-interface Item { readonly at: number; readonly chunk: Buffer | null }
+interface Item {
+  readonly at: number;
+  readonly chunk: Buffer | null;
+}
 
 /** Forwards `from` to `to` with `delayMs` of one-way latency, in order; `null` in the queue is the half-close. */
 function forward(from: Socket, to: Socket, delayMs: number): void {

@@ -197,7 +197,10 @@ function main(config: LoadConfig): void {
       clearTimeout(timer);
       onAllIn = null;
     }
-    const deployAt = sims.map((s) => s.deployAt).filter((v): v is number => v !== null).sort((a, b) => a - b);
+    const deployAt = sims
+      .map((s) => s.deployAt)
+      .filter((v): v is number => v !== null)
+      .sort((a, b) => a - b);
     say({ type: 'fanout', agents: expected, received: deployAt.length, deployAt });
   }
 

@@ -309,7 +309,9 @@ function planFanout(nofile: number): LoadPlan[] {
     );
   }
   if (PER_LOAD > nofile - LOAD_FD_RESERVE) {
-    throw new Error(`BENCH_PER_LOAD=${PER_LOAD} sockets per load process, but a process may have only ${nofile} open files: set BENCH_PER_LOAD ≤ ${nofile - LOAD_FD_RESERVE}`);
+    throw new Error(
+      `BENCH_PER_LOAD=${PER_LOAD} sockets per load process, but a process may have only ${nofile} open files: set BENCH_PER_LOAD ≤ ${nofile - LOAD_FD_RESERVE}`,
+    );
   }
   const loads = Math.ceil(AGENTS / PER_LOAD);
   const plans: LoadPlan[] = [];
@@ -370,7 +372,9 @@ async function fanout(label: string, dbFlags: readonly string[], workDir: string
     procs.push(server.proc);
     serverPids = processTree(server.proc.pid);
     if (serverPids.length !== WORKERS + (WORKERS > 1 ? 1 : 0)) {
-      throw new Error(`expected ${WORKERS > 1 ? `a primary and ${WORKERS} workers` : 'one process'}, found ${serverPids.length} process(es): ${serverPids.join(', ')}`);
+      throw new Error(
+        `expected ${WORKERS > 1 ? `a primary and ${WORKERS} workers` : 'one process'}, found ${serverPids.length} process(es): ${serverPids.join(', ')}`,
+      );
     }
     const agentToken = await mintFleetToken(dbFlags);
     const activateToken = await createToken(server, 'activate');
@@ -516,9 +520,16 @@ async function fanout(label: string, dbFlags: readonly string[], workDir: string
       `[${label}] POST → last agent got \`deploy\``,
       ms(last),
       'ms',
-      missing > 0 ? `${missing} agents got NO deploy within ${deliverTimeoutMs} ms` : `all ${armed} delivered${plans.length > 1 ? ` (merged from ${plans.length} load processes)` : ''}`,
+      missing > 0
+        ? `${missing} agents got NO deploy within ${deliverTimeoutMs} ms`
+        : `all ${armed} delivered${plans.length > 1 ? ` (merged from ${plans.length} load processes)` : ''}`,
     );
-    row(`[${label}] per-agent delivery p50 / p99`, `${ms(percentile(d, 50))} / ${ms(percentile(d, 99))}`, 'ms', `from sending the POST; first ${ms(d[0] ?? NaN)} ms`);
+    row(
+      `[${label}] per-agent delivery p50 / p99`,
+      `${ms(percentile(d, 50))} / ${ms(percentile(d, 99))}`,
+      'ms',
+      `from sending the POST; first ${ms(d[0] ?? NaN)} ms`,
+    );
 
     // What the web UI's agents table asks for, with every agent in the workspace.
     for (const [what, query] of [
@@ -537,7 +548,9 @@ async function fanout(label: string, dbFlags: readonly string[], workDir: string
     const log = await readFile(join(workDir, `server-fanout-${label}.log`), 'utf8').catch(() => '');
     const died = log.split('\n').filter((l) => /worker died|exited during start-up/.test(l));
     if (gone.length > 0 || died.length > 0) {
-      throw new Error(`server process(es) ${gone.join(', ') || '?'} died during the fan-out (${died.length} "worker died" log line(s)); first: ${died[0]?.slice(0, 300) ?? 'none'}`);
+      throw new Error(
+        `server process(es) ${gone.join(', ') || '?'} died during the fan-out (${died.length} "worker died" log line(s)); first: ${died[0]?.slice(0, 300) ?? 'none'}`,
+      );
     }
     send('quit');
     for (const load of loads) load.child.stdin?.end();

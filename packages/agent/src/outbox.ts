@@ -117,7 +117,10 @@ export class Outbox {
     this.pending.delete(id);
     const failure = tryWrite(() => markReported(pending.dir));
     if (failure !== null) {
-      this.log.warn({ deployment: id, error: failure.message }, 'the server stored the outcome, but it could not be marked reported here; it will be replayed (and acknowledged again) after a restart');
+      this.log.warn(
+        { deployment: id, error: failure.message },
+        'the server stored the outcome, but it could not be marked reported here; it will be replayed (and acknowledged again) after a restart',
+      );
     }
     return true;
   }

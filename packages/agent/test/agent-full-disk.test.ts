@@ -27,7 +27,10 @@ after(() => {
 });
 
 const order = (id: string): DeploymentOrder => ({ id, index: 1, storePath: `/nix/store/${'a'.repeat(32)}-profile`, rollbackScript: null, cache: null });
-const isFinished = (id: string) => (m: AgentMessage): m is DeploymentFinishedMessage => m.type === 'deployment.finished' && m.id === id;
+const isFinished =
+  (id: string) =>
+  (m: AgentMessage): m is DeploymentFinishedMessage =>
+    m.type === 'deployment.finished' && m.id === id;
 
 function finishedOf(m: AgentMessage): DeploymentFinishedMessage {
   assert.equal(m.type, 'deployment.finished');

@@ -76,7 +76,9 @@ export async function fakeServer(): Promise<FakeServer> {
       }
       if (message.type !== 'hello') return server.onFrame(message, socket);
       registrations++;
-      socket.send(encodeMessage({ type: 'registered', agentId: '00000000-0000-4000-8000-000000000001', workspace: 'default', cache: null, pingIntervalMs: 60_000 }));
+      socket.send(
+        encodeMessage({ type: 'registered', agentId: '00000000-0000-4000-8000-000000000001', workspace: 'default', cache: null, pingIntervalMs: 60_000 }),
+      );
       server.onRegistered(socket);
     });
   });

@@ -132,7 +132,7 @@ describe('JournalReader', () => {
     assert.deepEqual(drained(r), all);
   });
 
-  test('lines of the previous agent version read as protocol messages with the order\'s deployment id', () => {
+  test("lines of the previous agent version read as protocol messages with the order's deployment id", () => {
     const dir = tmp.dir();
     appendFileSync(files.events(dir), [legacyLines.started, legacyLines.log(0, 'old runner'), legacyLines.closureSize, ''].join('\n'));
     appendEntry(dir, finished(ID_A)); // the new agent appends the outcome of an old runner that died

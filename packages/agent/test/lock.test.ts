@@ -44,7 +44,10 @@ async function deadPid(): Promise<number> {
 async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
   const timer = new AbortController();
   const result = await Promise.race([
-    promise.then(() => 'settled', () => 'settled'),
+    promise.then(
+      () => 'settled',
+      () => 'settled',
+    ),
     sleep(ms, 'timeout', { signal: timer.signal }).catch(() => 'timeout'),
   ]);
   timer.abort();
@@ -59,7 +62,11 @@ test('acquire writes our stamp; release removes the lock and the temp file', asy
   assert.equal(text, formatStamp(stampOf()));
   assert.deepEqual(parseStamp(text), stampOf());
   assert.equal(parseStamp(text)?.pid, process.pid);
-  assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), [], 'temp file removed');
+  assert.deepEqual(
+    readdirSync(dir).filter((f) => f.endsWith('.tmp')),
+    [],
+    'temp file removed',
+  );
   release();
   assert.equal(existsSync(lockPathFor(p)), false);
 });
@@ -129,7 +136,11 @@ test('a lock held by a live other process makes acquire wait; an AbortSignal abo
   controller.abort();
   await assert.rejects(acquiring, { name: 'AbortError' });
   assert.equal(readFileSync(lockPathFor(p), 'utf8'), held, 'the live holder keeps its lock');
-  assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), [], 'temp file removed');
+  assert.deepEqual(
+    readdirSync(dir).filter((f) => f.endsWith('.tmp')),
+    [],
+    'temp file removed',
+  );
   child.kill('SIGKILL');
   await once(child, 'exit');
 });

@@ -59,7 +59,10 @@ test('the backoff grows while each connection is closed soon after registration,
   closed.slice(0, 5).forEach((c, i) => {
     assert.equal(c.healthy, false);
     const cap = 20 * 2 ** i;
-    assert.ok(c.retryInMs >= cap / 2 && c.retryInMs <= cap, `retry ${i + 1} after a refused replay: ${c.retryInMs} ms, expected within [${cap / 2}, ${cap}] (all: ${retries.join(', ')})`);
+    assert.ok(
+      c.retryInMs >= cap / 2 && c.retryInMs <= cap,
+      `retry ${i + 1} after a refused replay: ${c.retryInMs} ms, expected within [${cap / 2}, ${cap}] (all: ${retries.join(', ')})`,
+    );
   });
   assert.equal(closed[5]?.healthy, true);
   assert.ok(closed[5].retryInMs <= 20, `after a healthy connection the backoff starts over (all: ${retries.join(', ')})`);
@@ -72,13 +75,29 @@ test('an agent whose replay is refused every time backs off and logs one error n
   };
   const stateDir = tmp.dir();
   const dir = deploymentDir(stateDir, ID_A);
-  writeOrder(dir, { deployment: { id: ID_A, index: 1, storePath: `/nix/store/${'a'.repeat(32)}-p`, rollbackScript: null, cache: null }, agent: name, profile: '/p', cache: null, server: server.url, system: 'x86_64-linux' });
+  writeOrder(dir, {
+    deployment: { id: ID_A, index: 1, storePath: `/nix/store/${'a'.repeat(32)}-p`, rollbackScript: null, cache: null },
+    agent: name,
+    profile: '/p',
+    cache: null,
+    server: server.url,
+    system: 'x86_64-linux',
+  });
   appendEntry(dir, started(ID_A));
   appendEntry(dir, finished(ID_A));
 
   const logged: { level: number; msg: string; deployments?: string[] }[] = [];
   const log = pino({ level: 'debug' }, { write: (line: string) => void logged.push(JSON.parse(line)) });
-  const agent = new Agent({ name, server: server.url, token: () => 'token', profile: '/p', stateDir, log, pollMs: 20, backoff: { initialMs: 20, maxMs: 10_000 } });
+  const agent = new Agent({
+    name,
+    server: server.url,
+    token: () => 'token',
+    profile: '/p',
+    stateDir,
+    log,
+    pollMs: 20,
+    backoff: { initialMs: 20, maxMs: 10_000 },
+  });
   try {
     agent.start();
     await sleep(1500);

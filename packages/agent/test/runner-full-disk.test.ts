@@ -56,7 +56,10 @@ test('unwritable entries are dropped and counted; the outcome is written once sp
   }
   assert.equal(await journal.flush(1000, 10), true);
   assert.equal(journal.unwritten, null);
-  assert.deepEqual(texts(entries(dir)), ['3 journal entries could not be written (the state directory was not writable) and are missing', 'deployment.finished']);
+  assert.deepEqual(texts(entries(dir)), [
+    '3 journal entries could not be written (the state directory was not writable) and are missing',
+    'deployment.finished',
+  ]);
 });
 
 test('a deployment whose journal cannot be written stops before activation, with the directory and the cause', { skip }, async () => {

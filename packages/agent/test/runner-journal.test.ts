@@ -33,17 +33,23 @@ test('writes deployment.* messages carrying the deployment id, log lines numbere
   journal.finish('Failed', 'x'.repeat(5000), null);
   journal.finish('Succeeded', null, null);
   const written = entries(dir);
-  assert.deepEqual(written.map((e) => [e.type, e.id]), [
-    ['deployment.started', ID_A],
-    ['deployment.log', ID_A],
-    ['deployment.log', ID_A],
-    ['deployment.closure-size', ID_A],
-    ['deployment.finished', ID_A],
-  ]);
-  assert.deepEqual(written.flatMap((e) => (e.type === 'deployment.log' ? e.lines.map((l) => [l.seq, l.stream, l.text]) : [])), [
-    [0, 'agent', 'hello'],
-    [1, 'stderr', 'oops'],
-  ]);
+  assert.deepEqual(
+    written.map((e) => [e.type, e.id]),
+    [
+      ['deployment.started', ID_A],
+      ['deployment.log', ID_A],
+      ['deployment.log', ID_A],
+      ['deployment.closure-size', ID_A],
+      ['deployment.finished', ID_A],
+    ],
+  );
+  assert.deepEqual(
+    written.flatMap((e) => (e.type === 'deployment.log' ? e.lines.map((l) => [l.seq, l.stream, l.text]) : [])),
+    [
+      [0, 'agent', 'hello'],
+      [1, 'stderr', 'oops'],
+    ],
+  );
   const outcome = written.at(-1);
   assert.ok(outcome?.type === 'deployment.finished' && outcome.status === 'Failed', 'only the first outcome is written');
   assert.ok((outcome.reason?.length ?? 0) < 4100, 'a long reason is cut');

@@ -55,7 +55,11 @@ describe('orders and folders', () => {
     }
     mkdirSync(join(stateDir, 'deployments', 'stray-without-order'));
 
-    assert.deepEqual(listDeploymentDirs(stateDir).map((d) => basename(d)), ids, 'oldest first, folders without order.json ignored');
+    assert.deepEqual(
+      listDeploymentDirs(stateDir).map((d) => basename(d)),
+      ids,
+      'oldest first, folders without order.json ignored',
+    );
 
     pruneReported(stateDir, 2);
     const left = listDeploymentDirs(stateDir).map((d) => basename(d));
@@ -63,7 +67,10 @@ describe('orders and folders', () => {
     assert.equal(isReported(deploymentDir(stateDir, ids[4]!)), true);
 
     pruneReported(stateDir, 0);
-    assert.deepEqual(listDeploymentDirs(stateDir).map((d) => basename(d)), [ids[0], ids[3]]);
+    assert.deepEqual(
+      listDeploymentDirs(stateDir).map((d) => basename(d)),
+      [ids[0], ids[3]],
+    );
   });
 
   test('listing a state dir that does not exist yet is empty', () => {

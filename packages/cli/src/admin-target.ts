@@ -153,7 +153,8 @@ class RemoteAdmin implements AdminTarget {
 
 export async function openAdminTarget(flags: AdminFlags): Promise<AdminTarget> {
   const server = flags.server ?? process.env['DROVER_SERVER'];
-  const useServer = flags.server !== undefined || (server && !flags.dataDir && !flags.databaseUrl && !process.env['DROVER_DATA_DIR'] && !process.env['DROVER_DATABASE_URL']);
+  const useServer =
+    flags.server !== undefined || (server && !flags.dataDir && !flags.databaseUrl && !process.env['DROVER_DATA_DIR'] && !process.env['DROVER_DATABASE_URL']);
   if (useServer && server) {
     const token = flags.token ?? process.env['DROVER_ADMIN_TOKEN'];
     if (!token) throw new DroverError('DROVER_ERR_UNAUTHORIZED', 'with --server, an admin token is needed: set DROVER_ADMIN_TOKEN or pass --token');

@@ -88,17 +88,20 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 function convert(key: Key, value: unknown, source: string, numbersAreSeconds = false): string | number {
   if (key.kind === 'duration') {
     const ms = typeof value === 'number' ? (numbersAreSeconds ? value * 1000 : value) : typeof value === 'string' ? parseDuration(value) : null;
-    if (ms === null || ms <= 0) throw new DroverError('DROVER_ERR_CONFIG', `${source}: ${key.toml} must be a duration such as "30s" (got ${JSON.stringify(value)})`);
+    if (ms === null || ms <= 0)
+      throw new DroverError('DROVER_ERR_CONFIG', `${source}: ${key.toml} must be a duration such as "30s" (got ${JSON.stringify(value)})`);
     return ms;
   }
   if (key.kind === 'count') {
     const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : NaN;
-    if (!Number.isInteger(n) || n < 1 || n > 64) throw new DroverError('DROVER_ERR_CONFIG', `${source}: ${key.toml} must be a whole number from 1 to 64 (got ${JSON.stringify(value)})`);
+    if (!Number.isInteger(n) || n < 1 || n > 64)
+      throw new DroverError('DROVER_ERR_CONFIG', `${source}: ${key.toml} must be a whole number from 1 to 64 (got ${JSON.stringify(value)})`);
     return n;
   }
   if (key.kind === 'whole') {
     const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d{1,12}$/.test(value.trim()) ? Number(value) : NaN;
-    if (!Number.isSafeInteger(n) || n < 0) throw new DroverError('DROVER_ERR_CONFIG', `${source}: ${key.toml} must be a whole number (got ${JSON.stringify(value)})`);
+    if (!Number.isSafeInteger(n) || n < 0)
+      throw new DroverError('DROVER_ERR_CONFIG', `${source}: ${key.toml} must be a whole number (got ${JSON.stringify(value)})`);
     return n;
   }
   if (typeof value !== 'string' || value === '') {
@@ -128,11 +131,7 @@ function readConfigFile(path: string): Record<string, unknown> {
  * Merges defaults < file < environment < flags. `flags` holds only options
  * the user actually gave.
  */
-export function resolveServerSettings(input: {
-  configFile?: string | undefined;
-  env: NodeJS.ProcessEnv;
-  flags: Partial<ServerSettings>;
-}): ServerSettings {
+export function resolveServerSettings(input: { configFile?: string | undefined; env: NodeJS.ProcessEnv; flags: Partial<ServerSettings> }): ServerSettings {
   const settings: ServerSettings = { ...SERVER_DEFAULTS };
   const set = (field: keyof ServerSettings, value: string | number) => {
     (settings as unknown as Record<string, unknown>)[field] = value;

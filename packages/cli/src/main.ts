@@ -37,9 +37,7 @@ const databaseOptions = (cmd: Command) =>
     .option('--config <file>', 'server config file, TOML (env DROVER_CONFIG)');
 
 const readerOptions = (cmd: Command) =>
-  cmd
-    .option('--server <url>', 'Drover server URL (env DROVER_SERVER)')
-    .option('--token <token>', 'token (env DROVER_ACTIVATE_TOKEN or DROVER_ADMIN_TOKEN)');
+  cmd.option('--server <url>', 'Drover server URL (env DROVER_SERVER)').option('--token <token>', 'token (env DROVER_ACTIVATE_TOKEN or DROVER_ADMIN_TOKEN)');
 
 export function buildProgram(): Command {
   const program = new Command('drover')
@@ -69,7 +67,7 @@ export function buildProgram(): Command {
 
   program
     .command('agent')
-    .description('keep this machine\'s profile deployed: connect out to the server and run deployments')
+    .description("keep this machine's profile deployed: connect out to the server and run deployments")
     .argument('<name>', 'agent name: 1-64 letters, digits, "-", "_", "."')
     .option('--server <url>', 'Drover server URL (env DROVER_SERVER)')
     .option('--profile <profile>', '"system", a profile name under /nix/var/nix/profiles, or an absolute path', 'system')
@@ -104,7 +102,9 @@ export function buildProgram(): Command {
   readerOptions(
     deployments
       .command('end')
-      .description("end an InProgress deployment whose agent never reported: it becomes Failed with who and why (the agent's own report, if it comes, replaces that)")
+      .description(
+        "end an InProgress deployment whose agent never reported: it becomes Failed with who and why (the agent's own report, if it comes, replaces that)",
+      )
       .argument('<id>', 'deployment id (see `drover deployments`)'),
   )
     .requiredOption('--reason <text>', 'why it is ended (recorded with who ended it)')
@@ -134,8 +134,9 @@ export function buildProgram(): Command {
     .option('--public-key <key>', 'its signing key, NAME:BASE64 as in trusted-public-keys')
     .option('--clear', 'remove the cache setting')
     .action(run(async (name, flags) => (await import('./commands/admin.js')).workspaceCache(name, flags)));
-  localOptions(workspace.command('create').description('create a workspace').argument('<name>', 'lowercase letters, digits, "-"'))
-    .action(run(async (name, flags) => (await import('./commands/admin.js')).workspaceCreate(name, flags)));
+  localOptions(workspace.command('create').description('create a workspace').argument('<name>', 'lowercase letters, digits, "-"')).action(
+    run(async (name, flags) => (await import('./commands/admin.js')).workspaceCreate(name, flags)),
+  );
   localOptions(workspace.command('list').description('list workspaces'))
     .option('--json', 'JSON output')
     .action(run(async (flags) => (await import('./commands/admin.js')).workspaceList(flags)));
@@ -147,17 +148,22 @@ export function buildProgram(): Command {
     .option('--workspace <name>', 'the role holds in this workspace only (default: every workspace)')
     .option('--password-stdin', 'read the password from the first line of stdin')
     .action(run(async (name, flags) => (await import('./commands/users.js')).userCreate(name, flags)));
-  databaseOptions(user.command('grant').description("set a user's role in a workspace (or in all)").argument('<name>', 'user name').argument('<role>', roleHelp))
+  databaseOptions(
+    user.command('grant').description("set a user's role in a workspace (or in all)").argument('<name>', 'user name').argument('<role>', roleHelp),
+  )
     .option('--workspace <name>', 'only in this workspace (default: every workspace)')
     .action(run(async (name, role, flags) => (await import('./commands/users.js')).userGrant(name, role, flags)));
   databaseOptions(user.command('ungrant').description("remove a user's role in a workspace (or its global role)").argument('<name>', 'user name'))
     .option('--workspace <name>', 'the workspace (default: the global role)')
     .action(run(async (name, flags) => (await import('./commands/users.js')).userUngrant(name, flags)));
-  databaseOptions(user.command('password').description('set a new password (printed once unless --password-stdin); ends its sessions').argument('<name>', 'user name'))
+  databaseOptions(
+    user.command('password').description('set a new password (printed once unless --password-stdin); ends its sessions').argument('<name>', 'user name'),
+  )
     .option('--password-stdin', 'read the password from the first line of stdin')
     .action(run(async (name, flags) => (await import('./commands/users.js')).userPassword(name, flags)));
-  databaseOptions(user.command('delete').description('delete a user and end its sessions').argument('<name>', 'user name'))
-    .action(run(async (name, flags) => (await import('./commands/users.js')).userDelete(name, flags)));
+  databaseOptions(user.command('delete').description('delete a user and end its sessions').argument('<name>', 'user name')).action(
+    run(async (name, flags) => (await import('./commands/users.js')).userDelete(name, flags)),
+  );
   databaseOptions(user.command('list').description('list users and their roles'))
     .option('--json', 'JSON output')
     .action(run(async (flags) => (await import('./commands/users.js')).userList(flags)));

@@ -110,7 +110,7 @@ test('token create: an agent token names its agent or asks for --unbound; token 
   assert.deepEqual(bindings, ['bound', 'claim']);
 });
 
-test('deployments end: --reason is required, and its --server/--token are its own (not the list command\'s)', () => {
+test("deployments end: --reason is required, and its --server/--token are its own (not the list command's)", () => {
   const id = '00000000-0000-4000-8000-000000000000';
   const missing = drover(['deployments', 'end', id, '--server', 'http://127.0.0.1:1', '--token', 'x']);
   assert.equal(missing.code, 1);

@@ -144,12 +144,9 @@ describe('precedence', () => {
     assert.equal(resolve({ configFile: tomlFile('ping_interval = "1h30m"\n') }).pingIntervalMs, 5_400_000);
   });
 
-  test(
-    'a pingIntervalMs flag is taken as milliseconds',
-    () => {
-      assert.equal(resolve({ flags: { pingIntervalMs: 5000 } }).pingIntervalMs, 5000);
-    },
-  );
+  test('a pingIntervalMs flag is taken as milliseconds', () => {
+    assert.equal(resolve({ flags: { pingIntervalMs: 5000 } }).pingIntervalMs, 5000);
+  });
 });
 
 describe('errors', () => {
@@ -185,8 +182,14 @@ describe('errors', () => {
 
   test('bad durations, from each source', () => {
     const file = tomlFile('ping_interval = "5x"\n');
-    assert.match(configError(() => resolve({ configFile: file })).message, new RegExp(`^config file ${file}: ping_interval must be a duration such as "30s" \\(got "5x"\\)`));
-    assert.match(configError(() => resolve({ env: { DROVER_PING_INTERVAL: 'soon' } })).message, /^environment DROVER_PING_INTERVAL: ping_interval must be a duration/);
+    assert.match(
+      configError(() => resolve({ configFile: file })).message,
+      new RegExp(`^config file ${file}: ping_interval must be a duration such as "30s" \\(got "5x"\\)`),
+    );
+    assert.match(
+      configError(() => resolve({ env: { DROVER_PING_INTERVAL: 'soon' } })).message,
+      /^environment DROVER_PING_INTERVAL: ping_interval must be a duration/,
+    );
     assert.match(configError(() => resolve({ configFile: tomlFile('ping_interval = 0\n') })).message, /ping_interval must be a duration/);
     assert.match(configError(() => resolve({ configFile: tomlFile('ping_interval = "0s"\n') })).message, /ping_interval must be a duration/);
     assert.match(configError(() => resolve({ configFile: tomlFile('ping_interval = true\n') })).message, /ping_interval must be a duration/);
@@ -194,7 +197,10 @@ describe('errors', () => {
 
   test('bad log levels, from each source', () => {
     const file = tomlFile('log_level = "verbose"\n');
-    assert.match(configError(() => resolve({ configFile: file })).message, /^config file .*: log_level must be one of fatal, error, warn, info, debug, trace, silent$/);
+    assert.match(
+      configError(() => resolve({ configFile: file })).message,
+      /^config file .*: log_level must be one of fatal, error, warn, info, debug, trace, silent$/,
+    );
     assert.match(configError(() => resolve({ env: { DROVER_LOG_LEVEL: 'INFO' } })).message, /^environment DROVER_LOG_LEVEL: log_level must be one of/);
     assert.match(configError(() => resolve({ flags: { logLevel: 'loud' } })).message, /^flag --log-level: log_level must be one of/);
   });
@@ -225,7 +231,15 @@ cache_upload_idle_ms = 2500
   test('every cache key is read from the file and becomes a cache option', () => {
     const settings = resolve({ configFile: tomlFile(CACHE_FILE) });
     assert.deepEqual(cacheOptions(settings, { AWS_ACCESS_KEY_ID: 'id', AWS_SECRET_ACCESS_KEY: 'secret' }), {
-      storage: { kind: 's3', bucket: 'nars', endpoint: 'http://127.0.0.1:9000', region: 'eu-west-1', prefix: 'drover', accessKeyId: 'id', secretAccessKey: 'secret' },
+      storage: {
+        kind: 's3',
+        bucket: 'nars',
+        endpoint: 'http://127.0.0.1:9000',
+        region: 'eu-west-1',
+        prefix: 'drover',
+        accessKeyId: 'id',
+        secretAccessKey: 'secret',
+      },
       gcGraceSeconds: 600,
       gcIntervalSeconds: 86_400,
       gcKeepDeployments: 5,
@@ -239,7 +253,15 @@ cache_upload_idle_ms = 2500
       env: { DROVER_CACHE_S3_BUCKET: 'other', DROVER_CACHE_GC_GRACE: '0', DROVER_CACHE_UPLOAD_IDLE_MS: '', DROVER_CACHE_KEEP_DEPLOYMENTS: ' 7 ' },
     });
     const options = cacheOptions(settings, {});
-    assert.deepEqual(options.storage, { kind: 's3', bucket: 'other', endpoint: 'http://127.0.0.1:9000', region: 'eu-west-1', prefix: 'drover', accessKeyId: undefined, secretAccessKey: undefined });
+    assert.deepEqual(options.storage, {
+      kind: 's3',
+      bucket: 'other',
+      endpoint: 'http://127.0.0.1:9000',
+      region: 'eu-west-1',
+      prefix: 'drover',
+      accessKeyId: undefined,
+      secretAccessKey: undefined,
+    });
     assert.equal(options.gcGraceSeconds, 0, 'zero is a value, not "unset"');
     assert.equal(options.gcKeepDeployments, 7);
     assert.equal(options.uploadIdleMs, 2500, 'an empty variable does not override');
@@ -249,22 +271,36 @@ cache_upload_idle_ms = 2500
   test('without a bucket the NARs stay local, whatever the other S3 keys say', () => {
     const options = cacheOptions(resolve({ configFile: tomlFile('cache_s3_endpoint = "http://x"\ncache_s3_prefix = "p"\n') }), {});
     assert.equal(options.storage, undefined);
-    assert.deepEqual(cacheOptions(resolve({}), {}), { gcGraceSeconds: undefined, gcIntervalSeconds: undefined, gcKeepDeployments: undefined, uploadIdleMs: undefined });
+    assert.deepEqual(cacheOptions(resolve({}), {}), {
+      gcGraceSeconds: undefined,
+      gcIntervalSeconds: undefined,
+      gcKeepDeployments: undefined,
+      uploadIdleMs: undefined,
+    });
   });
 
   test('numbers must be whole and not negative, from each source; strings non-empty', () => {
     for (const bad of ['-1', '1.5', '1h', 'x']) {
-      assert.match(configError(() => resolve({ env: { DROVER_CACHE_GC_GRACE: bad } })).message, /^environment DROVER_CACHE_GC_GRACE: cache_gc_grace must be a whole number/);
+      assert.match(
+        configError(() => resolve({ env: { DROVER_CACHE_GC_GRACE: bad } })).message,
+        /^environment DROVER_CACHE_GC_GRACE: cache_gc_grace must be a whole number/,
+      );
     }
     for (const bad of ['-1', '1.5', '"1h"', 'true']) {
-      assert.match(configError(() => resolve({ configFile: tomlFile(`cache_gc_interval = ${bad}\n`) })).message, /^config file .*: cache_gc_interval must be a whole number/);
+      assert.match(
+        configError(() => resolve({ configFile: tomlFile(`cache_gc_interval = ${bad}\n`) })).message,
+        /^config file .*: cache_gc_interval must be a whole number/,
+      );
     }
     assert.match(configError(() => resolve({ configFile: tomlFile('cache_s3_bucket = ""\n') })).message, /cache_s3_bucket must be a non-empty string/);
   });
 
   test('an unknown cache key is named, and the known ones listed', () => {
     const err = configError(() => resolve({ configFile: tomlFile('cache_s3_bukket = "nars"\n') }));
-    assert.match(err.message, /unknown key "cache_s3_bukket" \(known: .*cache_s3_bucket, cache_s3_endpoint, cache_s3_region, cache_s3_prefix, cache_gc_grace, cache_gc_interval, cache_keep_deployments, cache_upload_idle_ms\)/);
+    assert.match(
+      err.message,
+      /unknown key "cache_s3_bukket" \(known: .*cache_s3_bucket, cache_s3_endpoint, cache_s3_region, cache_s3_prefix, cache_gc_grace, cache_gc_interval, cache_keep_deployments, cache_upload_idle_ms\)/,
+    );
   });
 });
 

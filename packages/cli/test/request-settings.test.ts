@@ -34,7 +34,8 @@ describe('request_body_idle_timeout', () => {
   test('a value that is no duration is refused naming its source', () => {
     assert.throws(
       () => resolveServerSettings({ env: { DROVER_REQUEST_BODY_IDLE_TIMEOUT: 'soon' }, flags: {} }),
-      (err: unknown) => err instanceof DroverError && err.code === 'DROVER_ERR_CONFIG' && err.message.includes('DROVER_REQUEST_BODY_IDLE_TIMEOUT: request_body_idle_timeout'),
+      (err: unknown) =>
+        err instanceof DroverError && err.code === 'DROVER_ERR_CONFIG' && err.message.includes('DROVER_REQUEST_BODY_IDLE_TIMEOUT: request_body_idle_timeout'),
     );
   });
 });

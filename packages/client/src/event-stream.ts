@@ -16,7 +16,12 @@ import { SseParser, type SseMessage } from './sse-parser.js';
  * reader: Node 20's fetch never settles a read after an abort once the body
  * has fully arrived.
  */
-export async function readEventStream(body: ReadableStream<Uint8Array>, parser: SseParser, onMessage: (message: SseMessage) => void, signal?: AbortSignal): Promise<void> {
+export async function readEventStream(
+  body: ReadableStream<Uint8Array>,
+  parser: SseParser,
+  onMessage: (message: SseMessage) => void,
+  signal?: AbortSignal,
+): Promise<void> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
   const cancel = () => void reader.cancel().catch(() => undefined);
@@ -111,9 +116,13 @@ function isFatal(status: number): boolean {
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
   });
 }

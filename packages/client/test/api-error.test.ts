@@ -23,7 +23,8 @@ describe('parseErrorBody', () => {
     assert.deepEqual(parseErrorBody(JSON.stringify(body)), body);
   });
   test('is null for what is not a Drover error body', () => {
-    for (const text of ['', '<html>502</html>', '{"message":"no code"}', '[]', 'null', '{"code":1,"message":"x"}']) assert.equal(parseErrorBody(text), null, text);
+    for (const text of ['', '<html>502</html>', '{"message":"no code"}', '[]', 'null', '{"code":1,"message":"x"}'])
+      assert.equal(parseErrorBody(text), null, text);
   });
 });
 
@@ -64,7 +65,10 @@ describe('DroverClient.request', () => {
     });
     try {
       const client = new DroverClient({ server: `${url}/`, token: 'tok' });
-      const answer = await client.request<{ auth: string; url: string; got: unknown }>('POST', '/things', { json: { a: 1 }, query: { q: 'x y', none: undefined, empty: '' } });
+      const answer = await client.request<{ auth: string; url: string; got: unknown }>('POST', '/things', {
+        json: { a: 1 },
+        query: { q: 'x y', none: undefined, empty: '' },
+      });
       assert.deepEqual(answer, { auth: 'Bearer tok', url: '/api/v1/things?q=x+y', got: { a: 1 } });
     } finally {
       server.close();
@@ -79,7 +83,10 @@ describe('DroverClient.request', () => {
     let told = 0;
     try {
       const client = new DroverClient({ server: url, onUnauthorized: () => told++ });
-      await assert.rejects(client.request('GET', '/x'), (e: unknown) => e instanceof ApiError && e.status === 401 && e.code === 'DROVER_ERR_UNAUTHORIZED' && e.hint === ERRORS.DROVER_ERR_UNAUTHORIZED.hint);
+      await assert.rejects(
+        client.request('GET', '/x'),
+        (e: unknown) => e instanceof ApiError && e.status === 401 && e.code === 'DROVER_ERR_UNAUTHORIZED' && e.hint === ERRORS.DROVER_ERR_UNAUTHORIZED.hint,
+      );
       assert.equal(told, 1);
       await assert.rejects(client.request('GET', '/x', { allowUnauthorized: true }), ApiError);
       assert.equal(told, 1);
@@ -91,7 +98,10 @@ describe('DroverClient.request', () => {
   test('a payload that does not decode is DROVER_ERR_BAD_RESPONSE naming the field', async () => {
     const { server, url } = await serve((_req, res) => res.end(JSON.stringify({ id: 'x', status: 'Sleeping' })));
     try {
-      await assert.rejects(new DroverClient({ server: url }).request('GET', '/d', { decode: decodeDeployment }), (e: unknown) => e instanceof ApiError && e.code === 'DROVER_ERR_BAD_RESPONSE' && e.message.includes('at /workspace'));
+      await assert.rejects(
+        new DroverClient({ server: url }).request('GET', '/d', { decode: decodeDeployment }),
+        (e: unknown) => e instanceof ApiError && e.code === 'DROVER_ERR_BAD_RESPONSE' && e.message.includes('at /workspace'),
+      );
     } finally {
       server.close();
     }
@@ -100,6 +110,10 @@ describe('DroverClient.request', () => {
   test('no answer is DROVER_ERR_UNREACHABLE with the cause', async () => {
     const { server, url } = await serve(() => undefined);
     await new Promise((resolve) => server.close(resolve));
-    await assert.rejects(new DroverClient({ server: url }).request('GET', '/x'), (e: unknown) => e instanceof ApiError && e.status === 0 && e.code === 'DROVER_ERR_UNREACHABLE' && e.message.startsWith(`cannot reach the Drover server at ${url}: `));
+    await assert.rejects(
+      new DroverClient({ server: url }).request('GET', '/x'),
+      (e: unknown) =>
+        e instanceof ApiError && e.status === 0 && e.code === 'DROVER_ERR_UNREACHABLE' && e.message.startsWith(`cannot reach the Drover server at ${url}: `),
+    );
   });
 });

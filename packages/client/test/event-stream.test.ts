@@ -39,12 +39,15 @@ test('reconnects with Last-Event-ID and stops when closed', async () => {
   );
   assert.equal(await stream.done, null);
   server.close();
-  assert.deepEqual(messages.map((m) => [m.event, m.id, m.data]), [
-    ['line', '0', '{"seq":0}'],
-    ['line', '1', '{"seq":1}'],
-    ['line', '2', '{"seq":2}'],
-    ['line', '3', '{"seq":3}'],
-  ]);
+  assert.deepEqual(
+    messages.map((m) => [m.event, m.id, m.data]),
+    [
+      ['line', '0', '{"seq":0}'],
+      ['line', '1', '{"seq":1}'],
+      ['line', '2', '{"seq":2}'],
+      ['line', '3', '{"seq":3}'],
+    ],
+  );
   assert.deepEqual(seenIds, [undefined, '1']);
   assert.deepEqual(opens, [false, true]);
   assert.equal(drops, 1);
@@ -60,7 +63,12 @@ test('a 404 is fatal: done gives the server error, no retry', async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const client = new DroverClient({ server: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
   const errors: [string, boolean][] = [];
-  const stream = openEventStream(client, '/log', { onMessage: () => assert.fail('no events'), onError: (e, fatal) => errors.push([e.code, fatal]) }, { maxDelayMs: 10 });
+  const stream = openEventStream(
+    client,
+    '/log',
+    { onMessage: () => assert.fail('no events'), onError: (e, fatal) => errors.push([e.code, fatal]) },
+    { maxDelayMs: 10 },
+  );
   const error = await stream.done;
   server.close();
   assert.equal(error?.code, 'DROVER_ERR_DEPLOYMENT_NOT_FOUND');

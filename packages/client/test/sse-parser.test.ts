@@ -51,7 +51,10 @@ describe('SseParser', () => {
 
   test('the id carries over, an empty id resets it, an id with NUL is ignored', () => {
     const { messages, parser } = parseChunks(['id: 1\ndata: a\n\ndata: b\n\nid\ndata: c\n\nid: 2\0\ndata: d\n\n']);
-    assert.deepEqual(messages.map((m) => m.id), ['1', '1', '', '']);
+    assert.deepEqual(
+      messages.map((m) => m.id),
+      ['1', '1', '', ''],
+    );
     assert.equal(parser.lastEventId, '');
   });
 

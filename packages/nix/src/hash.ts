@@ -32,7 +32,10 @@ export function parseNixHash(text: string): Sha256 {
     }
   }
   if (digest?.length !== SHA256_BYTES) {
-    throw new DroverError('DROVER_ERR_VALIDATION', `${JSON.stringify(t.slice(0, 80))} is not a sha256 hash (sha256:<nix base-32>, sha256:<hex> or sha256-<base64>)`);
+    throw new DroverError(
+      'DROVER_ERR_VALIDATION',
+      `${JSON.stringify(t.slice(0, 80))} is not a sha256 hash (sha256:<nix base-32>, sha256:<hex> or sha256-<base64>)`,
+    );
   }
   return digest as Sha256;
 }

@@ -94,7 +94,10 @@ export function parseNarinfo(text: string): Narinfo {
   const url = fields.get('URL') ?? bad('URL is missing');
   const compression = NAR_COMPRESSIONS.find((c) => c === (fields.get('Compression') ?? 'bzip2'));
   if (!compression) {
-    throw new DroverError('DROVER_ERR_UNSUPPORTED_COMPRESSION', `compression ${JSON.stringify(fields.get('Compression') ?? 'bzip2')} is not supported; push with ?compression=zstd (or xz, none)`);
+    throw new DroverError(
+      'DROVER_ERR_UNSUPPORTED_COMPRESSION',
+      `compression ${JSON.stringify(fields.get('Compression') ?? 'bzip2')} is not supported; push with ?compression=zstd (or xz, none)`,
+    );
   }
   const deriver = fields.get('Deriver');
   const meta = checkPathMetadata({

@@ -55,7 +55,8 @@ export function parsePublicKey(text: string): VerifyingKey {
 
 /** A new key named `name` (conventionally `something-1`). */
 export function generateSigningKey(name: string): SigningKey {
-  if (!KEY_NAME_RE.test(name)) throw new DroverError('DROVER_ERR_VALIDATION', `key name ${JSON.stringify(name)} must be 1-128 letters, digits, ".", "_" or "-"`);
+  if (!KEY_NAME_RE.test(name))
+    throw new DroverError('DROVER_ERR_VALIDATION', `key name ${JSON.stringify(name)} must be 1-128 letters, digits, ".", "_" or "-"`);
   const { privateKey } = generateKeyPairSync('ed25519');
   const { d, x } = privateKey.export({ format: 'jwk' });
   if (d === undefined || x === undefined) throw new DroverError('DROVER_ERR_INTERNAL', 'node:crypto exported an Ed25519 key without its d or x');

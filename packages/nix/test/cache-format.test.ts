@@ -43,7 +43,6 @@ function pathInfoOf(stdout: string): { narHash: string; narSize: number; signatu
 }
 import { needsNix } from './needs-nix.js';
 
-
 describe('nix base-32', () => {
   test('round trips any length', () => {
     for (const len of [0, 1, 5, 20, 32, 64]) {
@@ -135,7 +134,10 @@ describe('NAR serialisation', () => {
   test('identical to nix-store --dump for files, executables, symlinks and directories', needsNix, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'drover-nar-'));
     try {
-      execFileSync('bash', ['-c', `cd ${dir} && mkdir -p t/sub t/Z && printf hi > t/a && printf '#!/bin/sh\\n' > t/sub/x && chmod +x t/sub/x && ln -s ../a t/sub/l && head -c 300000 /dev/urandom > t/big && : > t/empty`]);
+      execFileSync('bash', [
+        '-c',
+        `cd ${dir} && mkdir -p t/sub t/Z && printf hi > t/a && printf '#!/bin/sh\\n' > t/sub/x && chmod +x t/sub/x && ln -s ../a t/sub/l && head -c 300000 /dev/urandom > t/big && : > t/empty`,
+      ]);
       for (const target of [join(dir, 't'), join(dir, 't', 'a'), join(dir, 't', 'sub', 'l')]) {
         const expected = execFileSync('nix-store', ['--dump', target], { maxBuffer: 1 << 24 });
         const sink = new HashingCounter();

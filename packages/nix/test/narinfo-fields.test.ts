@@ -14,7 +14,6 @@ import { randomBytes } from 'node:crypto';
 import { checkContentAddress, checkDeriver, checkPathMetadata, formatNarinfo, parseNarinfo, toNixBase32 } from '../src/index.js';
 import { needsNix } from './needs-nix.js';
 
-
 const invalid = { code: 'DROVER_ERR_NARINFO_INVALID' };
 
 describe('content addresses', () => {
@@ -54,9 +53,14 @@ describe('content addresses', () => {
     try {
       const file = join(dir, 'content');
       writeFileSync(file, `drover ${randomBytes(8).toString('hex')}\n`);
-      for (const args of [['--add-fixed', 'sha256', file], ['--add', file]]) {
+      for (const args of [
+        ['--add-fixed', 'sha256', file],
+        ['--add', file],
+      ]) {
         const path = execFileSync('nix-store', args).toString().trim();
-        const info = JSON.parse(execFileSync('nix', ['--extra-experimental-features', 'nix-command', 'path-info', '--json', path]).toString()) as { ca?: string }[];
+        const info = JSON.parse(execFileSync('nix', ['--extra-experimental-features', 'nix-command', 'path-info', '--json', path]).toString()) as {
+          ca?: string;
+        }[];
         const ca = info[0]?.ca;
         assert.ok(ca, `${path} has a content address`);
         assert.equal(checkContentAddress(ca), ca);

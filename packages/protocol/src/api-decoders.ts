@@ -12,23 +12,26 @@ const nullableTimestamp = nullable(timestamp);
 
 export const decodeActor = object({ kind: oneOf(['user', 'token']), id: string, label: string });
 
-export const decodeDeployment = object({
-  id: string,
-  workspace: string,
-  agent: string,
-  index: integer,
-  storePath: string,
-  rollbackScript: nullable(string),
-  status: oneOf(DEPLOYMENT_STATUSES),
-  reason: nullable(string),
-  activationId: string,
-  createdAt: timestamp,
-  startedAt: nullableTimestamp,
-  finishedAt: nullableTimestamp,
-  closureSize: nullable(integer),
-  createdBy: nullable(decodeActor),
-  url: string,
-}, { endedBy: nullable(object({ actor: decodeActor, reason: string, at: timestamp })) });
+export const decodeDeployment = object(
+  {
+    id: string,
+    workspace: string,
+    agent: string,
+    index: integer,
+    storePath: string,
+    rollbackScript: nullable(string),
+    status: oneOf(DEPLOYMENT_STATUSES),
+    reason: nullable(string),
+    activationId: string,
+    createdAt: timestamp,
+    startedAt: nullableTimestamp,
+    finishedAt: nullableTimestamp,
+    closureSize: nullable(integer),
+    createdBy: nullable(decodeActor),
+    url: string,
+  },
+  { endedBy: nullable(object({ actor: decodeActor, reason: string, at: timestamp })) },
+);
 
 export const decodeLastDeployment = object({
   id: string,

@@ -4,7 +4,15 @@
  * module is type-only: nothing of it is left in JavaScript).
  */
 import type { Static } from '@sinclair/typebox';
-import type { AgentListSchema, DeploymentListSchema, DeploymentLogSchema, ServerInfoSchema, TokenCreateResponseSchema, TokenListSchema, WorkspaceListSchema } from './api.js';
+import type {
+  AgentListSchema,
+  DeploymentListSchema,
+  DeploymentLogSchema,
+  ServerInfoSchema,
+  TokenCreateResponseSchema,
+  TokenListSchema,
+  WorkspaceListSchema,
+} from './api.js';
 import type { CacheListSchema } from './cache.js';
 
 export type ServerInfo = Static<typeof ServerInfoSchema>;

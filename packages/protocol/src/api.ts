@@ -23,14 +23,11 @@ import { literalUnion } from './schemas.js';
 import { ROLES } from './roles.js';
 import { CACHE_NAME_PATTERN } from './cache.js';
 
-
 export const ErrorBodySchema = Type.Object({
   code: Type.String(),
   message: Type.String(),
   hint: Type.String(),
-  details: Type.Optional(
-    Type.Array(Type.Object({ path: Type.String(), code: Type.String(), message: Type.String() })),
-  ),
+  details: Type.Optional(Type.Array(Type.Object({ path: Type.String(), code: Type.String(), message: Type.String() }))),
 });
 
 export const RoleSchema = literalUnion(ROLES);
@@ -251,4 +248,3 @@ export const WorkspaceCacheRequestSchema = Type.Object(
   },
   { additionalProperties: false },
 );
-

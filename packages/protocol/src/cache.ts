@@ -19,7 +19,10 @@ export const CACHE_PATH_PREFIX = '/cache';
 
 export function parseCacheName(value: unknown): CacheName {
   if (typeof value !== 'string' || !cacheNameRe.test(value)) {
-    throw new DroverError('DROVER_ERR_INVALID_CACHE_NAME', `cache name ${JSON.stringify(value)} is invalid: use 1-64 lowercase letters, digits or "-", starting with a letter or digit`);
+    throw new DroverError(
+      'DROVER_ERR_INVALID_CACHE_NAME',
+      `cache name ${JSON.stringify(value)} is invalid: use 1-64 lowercase letters, digits or "-", starting with a letter or digit`,
+    );
   }
   return value as CacheName;
 }
@@ -52,10 +55,7 @@ export const CacheCreateRequestSchema = Type.Object(
 );
 
 /** `drover push`: which of these store path hashes does the cache lack? */
-export const MissingRequestSchema = Type.Object(
-  { paths: Type.Array(StorePathSchema, { maxItems: 100_000 }) },
-  { additionalProperties: false },
-);
+export const MissingRequestSchema = Type.Object({ paths: Type.Array(StorePathSchema, { maxItems: 100_000 }) }, { additionalProperties: false });
 export const MissingResponseSchema = Type.Object({ missing: Type.Array(StorePathSchema) });
 
 export const CachePinRequestSchema = Type.Object(

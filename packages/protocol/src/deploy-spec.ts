@@ -30,8 +30,7 @@ export function pointer(...parts: string[]): string {
 /** Every problem with `value` as a deploy spec; empty when it is valid. */
 export function deploySpecProblems(value: unknown): ErrorDetail[] {
   const problems: ErrorDetail[] = [];
-  const add = (path: string, message: string, code: ErrorDetail['code'] = 'DROVER_ERR_INVALID_DEPLOY_SPEC') =>
-    problems.push({ path, code, message });
+  const add = (path: string, message: string, code: ErrorDetail['code'] = 'DROVER_ERR_INVALID_DEPLOY_SPEC') => problems.push({ path, code, message });
   if (!isPlainObject(value)) {
     add('', 'deploy spec must be a JSON object with an "agents" object');
     return problems;
@@ -74,11 +73,7 @@ export function deploySpecProblems(value: unknown): ErrorDetail[] {
 export function parseDeploySpec(value: unknown): DeploySpec {
   const problems = deploySpecProblems(value);
   if (problems.length > 0) {
-    throw new DroverError(
-      'DROVER_ERR_INVALID_DEPLOY_SPEC',
-      `deploy spec is invalid: ${problems.map((p) => p.message).join('; ')}`,
-      problems,
-    );
+    throw new DroverError('DROVER_ERR_INVALID_DEPLOY_SPEC', `deploy spec is invalid: ${problems.map((p) => p.message).join('; ')}`, problems);
   }
   const v = value as { agents: Record<string, string>; rollbackScript?: Record<string, string> | null };
   return {

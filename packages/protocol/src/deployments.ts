@@ -2,7 +2,7 @@
  * Deployment states and the rules between them.
  *
  *     Pending ──► InProgress ──► Succeeded | Failed
- *        │            
+ *        │  
  *        ├──► Superseded   (a newer deployment for the same agent arrived first)
  *        └──► Cancelled    (cancelled by a user before the agent started it)
  */

@@ -104,13 +104,7 @@ export const DeploymentFinishedMessage = Type.Object({
   activePath: Nullable(StorePathSchema),
 });
 
-export const AgentMessage = Type.Union([
-  HelloMessage,
-  DeploymentStartedMessage,
-  DeploymentClosureSizeMessage,
-  DeploymentLogMessage,
-  DeploymentFinishedMessage,
-]);
+export const AgentMessage = Type.Union([HelloMessage, DeploymentStartedMessage, DeploymentClosureSizeMessage, DeploymentLogMessage, DeploymentFinishedMessage]);
 export type AgentMessage = Static<typeof AgentMessage>;
 export type HelloMessage = Static<typeof HelloMessage>;
 export type LogLine = Static<typeof LogLineSchema>;
@@ -201,7 +195,10 @@ function decoder<T extends TSchema>(schema: T, direction: string) {
     }
     if (!variant.Check(value)) {
       const first = variant.Errors(value).First();
-      return { ok: false, error: `${direction} frame "${tag}" is invalid at ${!first || first.path === '' ? '/' : first.path}: ${first?.message ?? 'schema mismatch'}` };
+      return {
+        ok: false,
+        error: `${direction} frame "${tag}" is invalid at ${!first || first.path === '' ? '/' : first.path}: ${first?.message ?? 'schema mismatch'}`,
+      };
     }
     return { ok: true, message: value as Static<T> };
   };

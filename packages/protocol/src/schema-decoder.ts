@@ -16,6 +16,9 @@ export function schemaDecoder<T extends TSchema>(schema: T): Decoder<Static<T>> 
     check ??= TypeCompiler.Compile(schema);
     if (check.Check(value)) return value;
     const first = check.Errors(value).First();
-    throw new DroverError('DROVER_ERR_BAD_RESPONSE', `unexpected payload at ${path}${!first || first.path === '' ? '/' : first.path}: ${first?.message ?? 'schema mismatch'}`);
+    throw new DroverError(
+      'DROVER_ERR_BAD_RESPONSE',
+      `unexpected payload at ${path}${!first || first.path === '' ? '/' : first.path}: ${first?.message ?? 'schema mismatch'}`,
+    );
   };
 }

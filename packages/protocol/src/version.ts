@@ -23,7 +23,10 @@ function readRootVersion(): string {
     }
     const parent = new URL('../', dir);
     if (parent.href === dir.href)
-      throw new DroverError('DROVER_ERR_INTERNAL', `no package.json named "${ROOT_PACKAGE_NAME}" above ${import.meta.url}: Drover's root package.json must be installed with it`);
+      throw new DroverError(
+        'DROVER_ERR_INTERNAL',
+        `no package.json named "${ROOT_PACKAGE_NAME}" above ${import.meta.url}: Drover's root package.json must be installed with it`,
+      );
     dir = parent;
   }
 }

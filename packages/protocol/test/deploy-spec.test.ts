@@ -104,10 +104,7 @@ describe('invalid specs report every problem at once', () => {
 
   test('rollbackScript not an object', () => {
     for (const rollbackScript of [RB, [RB], 1]) {
-      assert.deepEqual(
-        summary(deploySpecProblems({ agents: { web: P1 }, rollbackScript })),
-        [['/rollbackScript', 'DROVER_ERR_INVALID_DEPLOY_SPEC']],
-      );
+      assert.deepEqual(summary(deploySpecProblems({ agents: { web: P1 }, rollbackScript })), [['/rollbackScript', 'DROVER_ERR_INVALID_DEPLOY_SPEC']]);
     }
   });
 

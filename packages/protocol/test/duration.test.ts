@@ -52,13 +52,10 @@ describe('formatDuration', () => {
     test(`${ms} ms is ${text}`, () => assert.equal(formatDuration(ms), text));
   }
 
-  test(
-    'rounding up to a whole minute carries into the minutes',
-    () => {
-      assert.equal(formatDuration(119_700), '2m');
-      assert.equal(formatDuration(179_999), '3m');
-    },
-  );
+  test('rounding up to a whole minute carries into the minutes', () => {
+    assert.equal(formatDuration(119_700), '2m');
+    assert.equal(formatDuration(179_999), '3m');
+  });
 
   test('round-trips through parseDuration for whole seconds and minutes', () => {
     for (const ms of [250, 45_000, 60_000, 90_000, 754_000]) assert.equal(parseDuration(formatDuration(ms)), ms);

@@ -29,7 +29,13 @@ function tableRows(text: string): string[][] {
   return text
     .split('\n')
     .filter((line) => /^\|.*\|\s*$/.test(line) && !/^\|\s*-/.test(line))
-    .map((line) => line.trim().slice(1, -1).split('|').map((cell) => cell.trim()));
+    .map((line) =>
+      line
+        .trim()
+        .slice(1, -1)
+        .split('|')
+        .map((cell) => cell.trim()),
+    );
 }
 
 const rows = tableRows(doc);
@@ -62,7 +68,11 @@ test('the page names no code that is not in ERRORS', () => {
   const unknownRows = [...errorRows.keys()].filter((code) => !isErrorCode(code));
   assert.deepEqual(unknownRows, [], 'table rows for codes that do not exist');
   const mentioned = new Set(doc.match(/DROVER_ERR_[A-Z0-9_]+/g) ?? []);
-  assert.deepEqual([...mentioned].filter((code) => !isErrorCode(code)), [], 'codes mentioned anywhere on the page');
+  assert.deepEqual(
+    [...mentioned].filter((code) => !isErrorCode(code)),
+    [],
+    'codes mentioned anywhere on the page',
+  );
 });
 
 test('the table has its header', () => {

@@ -72,9 +72,16 @@ test('the decoders accept what the schemas accept, and refuse what they refuse',
   const line = { seq: 4, time: '2026-01-01T00:00:02.000Z', stream: 'stdout', text: 'hello' };
   assert.ok(Value.Check(LogLineJsonSchema, line));
   assert.deepEqual(decodeLogStreamLine({ deployment: deployment.id, agent: 'web-1', ...line }), { deployment: deployment.id, agent: 'web-1', ...line });
-  for (const bad of [{ ...deployment, status: 'Sleeping' }, { ...deployment, index: 1.5 }, { ...deployment, createdBy: { kind: 'robot', id: 'x', label: 'x' } }]) {
+  for (const bad of [
+    { ...deployment, status: 'Sleeping' },
+    { ...deployment, index: 1.5 },
+    { ...deployment, createdBy: { kind: 'robot', id: 'x', label: 'x' } },
+  ]) {
     assert.equal(Value.Check(DeploymentSchema, bad), false);
-    assert.throws(() => decodeDeployment(bad), (e: unknown) => e instanceof Error && e.message.includes('unexpected payload at /'));
+    assert.throws(
+      () => decodeDeployment(bad),
+      (e: unknown) => e instanceof Error && e.message.includes('unexpected payload at /'),
+    );
   }
   assert.throws(() => decodeLogLine({ ...line, stream: 'stdin' }), /at \/stream: expected one of stdout, stderr, agent/);
 });

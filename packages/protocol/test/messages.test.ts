@@ -143,7 +143,10 @@ describe('decodeServerMessage', () => {
     { type: 'registered', agentId: ID, workspace: 'default', cache: null, pingIntervalMs: 30_000 },
     { type: 'registered', agentId: ID, workspace: 'team-a', cache: { substituter: 'https://cache.example.com', publicKey: 'k:x' }, pingIntervalMs: 1000 },
     { type: 'deploy', deployment: { id: ID, index: 1, storePath: PATH, rollbackScript: null, cache: null } },
-    { type: 'deploy', deployment: { id: ID, index: 2, storePath: PATH, rollbackScript: null, cache: { substituter: 'https://cache.example.com', publicKey: 'k:x' } } },
+    {
+      type: 'deploy',
+      deployment: { id: ID, index: 2, storePath: PATH, rollbackScript: null, cache: { substituter: 'https://cache.example.com', publicKey: 'k:x' } },
+    },
     { type: 'deployment.ack', id: ID },
     { type: 'deployment.cancel', id: ID, reason: 'cancelled by a user' },
   ];

@@ -136,10 +136,7 @@ describe('store paths', () => {
   }
 
   test('the problem text quotes the value and shows the expected form', () => {
-    assert.equal(
-      storePathProblem('/tmp/x'),
-      '"/tmp/x" is not a store path (expected /nix/store/<32-char hash>-<name>)',
-    );
+    assert.equal(storePathProblem('/tmp/x'), '"/tmp/x" is not a store path (expected /nix/store/<32-char hash>-<name>)');
     assert.equal(storePathProblem(null), 'store path must be a string');
   });
 

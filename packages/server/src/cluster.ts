@@ -83,11 +83,14 @@ export async function startCluster(options: { workers: number; database: Databas
     ready,
     close: async () => {
       stopping = true;
-      const exits = live().map((w) => new Promise<void>((resolve) => {
-        if (w.isDead()) return resolve();
-        w.once('exit', () => resolve());
-        w.process.kill('SIGTERM');
-      }));
+      const exits = live().map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            if (w.isDead()) return resolve();
+            w.once('exit', () => resolve());
+            w.process.kill('SIGTERM');
+          }),
+      );
       await Promise.race([Promise.all(exits), new Promise((r) => setTimeout(r, 12_000).unref())]);
       for (const w of live()) if (!w.isDead()) w.process.kill('SIGKILL');
     },

@@ -127,13 +127,26 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           ? new ClusterBus()
           : new LocalBus();
     bus = openedBus;
-    const openedCache = await CacheService.open(database.db, log, { ...options.cache, storage: options.cache?.storage ?? { kind: 'local', dir: join(options.dataDir, 'cache') } });
+    const openedCache = await CacheService.open(database.db, log, {
+      ...options.cache,
+      storage: options.cache?.storage ?? { kind: 'local', dir: join(options.dataDir, 'cache') },
+    });
     cache = openedCache;
     const replicaId = randomUUID();
     const usage = new TokenUsage(database.db, log, lastSeenFlushMs);
     // Read at scrape time, when the hub exists.
     const metrics: Metrics = new Metrics((): number => hub.size);
-    const hub: AgentHub = new AgentHub({ db: database.db, bus, log, metrics, replicaId, pingIntervalMs, lastSeenFlushMs, helloTimeoutMs: 15_000, maxLogBytes: orUnlimited(options.maxLogBytes, DEFAULT_MAX_LOG_BYTES) });
+    const hub: AgentHub = new AgentHub({
+      db: database.db,
+      bus,
+      log,
+      metrics,
+      replicaId,
+      pingIntervalMs,
+      lastSeenFlushMs,
+      helloTimeoutMs: 15_000,
+      maxLogBytes: orUnlimited(options.maxLogBytes, DEFAULT_MAX_LOG_BYTES),
+    });
     const ctx: ServerContext = {
       db: database.db,
       dialect: database.dialect,

@@ -47,10 +47,17 @@ for (const { backend, skip } of await backendCases()) {
 
       const log = await api(t, 'GET', `/api/v1/deployments/${deployment.id}/log`, { token: activate });
       assert.equal(log.status, 200, log.text);
-      assert.deepEqual(log.json.lines.map((l: { text: string }) => l.text), [`before${REPLACED}after`]);
+      assert.deepEqual(
+        log.json.lines.map((l: { text: string }) => l.text),
+        [`before${REPLACED}after`],
+      );
       assert.equal(log.json.deployment.status, 'Failed');
       assert.equal(log.json.deployment.reason, `exit${REPLACED}1`);
-      assert.deepEqual(socket.pending().filter((m) => m.type === 'deploy'), [], 'no replay of the same order');
+      assert.deepEqual(
+        socket.pending().filter((m) => m.type === 'deploy'),
+        [],
+        'no replay of the same order',
+      );
     });
 
     test('a lone surrogate in a log line is stored as U+FFFD on both databases', async () => {
@@ -64,7 +71,10 @@ for (const { backend, skip } of await backendCases()) {
       socket.send({ type: 'deployment.finished', id: deployment.id, time: nowIso(), status: 'Succeeded', reason: null, activePath: null });
       await socket.next('deployment.ack');
       const log = await api(t, 'GET', `/api/v1/deployments/${deployment.id}/log`, { token: activate });
-      assert.deepEqual(log.json.lines.map((l: { text: string }) => l.text), [`a${REPLACED}b`]);
+      assert.deepEqual(
+        log.json.lines.map((l: { text: string }) => l.text),
+        [`a${REPLACED}b`],
+      );
     });
 
     test('a `q` filter, a token description, a sign-in name and path parameters with NUL are refused with 400', async () => {

@@ -28,7 +28,11 @@ for (const { backend, skip } of await backendCases()) {
 
     test('an agent token without an agent name (and without unbound) is refused with DROVER_ERR_AGENT_TOKEN_UNBOUND', async () => {
       assertError(await api(t, 'POST', '/api/v1/tokens', { token: admin, body: { kind: 'agent' } }), 'DROVER_ERR_AGENT_TOKEN_UNBOUND', /--agent NAME/);
-      assertError(await api(t, 'POST', '/api/v1/tokens', { token: admin, body: { kind: 'activate', unbound: true } }), 'DROVER_ERR_VALIDATION', /only agent tokens/);
+      assertError(
+        await api(t, 'POST', '/api/v1/tokens', { token: admin, body: { kind: 'activate', unbound: true } }),
+        'DROVER_ERR_VALIDATION',
+        /only agent tokens/,
+      );
       assertError(await api(t, 'POST', '/api/v1/tokens', { token: admin, body: { kind: 'agent', agent: 'web-1', unbound: true } }), 'DROVER_ERR_VALIDATION');
       const bound = await api(t, 'POST', '/api/v1/tokens', { token: admin, body: { kind: 'agent', agent: unique('bound') } });
       assert.equal(bound.status, 201, bound.text);

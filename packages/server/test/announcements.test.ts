@@ -28,11 +28,14 @@ for (const { backend, skip } of await backendCases()) {
         assert.equal(second.status, 201);
         const events = parseEventStream(await res.text());
         assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
-        assert.deepEqual(events.map((e) => [e.event, e.data['status']]), [
-          ['status', 'Pending'],
-          ['status', 'Superseded'],
-          ['end', undefined],
-        ]);
+        assert.deepEqual(
+          events.map((e) => [e.event, e.data['status']]),
+          [
+            ['status', 'Pending'],
+            ['status', 'Superseded'],
+            ['end', undefined],
+          ],
+        );
       } finally {
         await t.close();
       }

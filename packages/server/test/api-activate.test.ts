@@ -31,7 +31,10 @@ for (const { backend, skip } of await backendCases()) {
     test('activate with a JSON body that is not a spec → 400 DROVER_ERR_INVALID_DEPLOY_SPEC', async () => {
       const res = await api(t, 'POST', '/api/v1/activate', { token: activate, body: '[1,2]', headers: { 'content-type': 'application/json' } });
       assertError(res, 'DROVER_ERR_INVALID_DEPLOY_SPEC');
-      assert.deepEqual(res.json.details.map((d: { path: string }) => d.path), ['']);
+      assert.deepEqual(
+        res.json.details.map((d: { path: string }) => d.path),
+        [''],
+      );
     });
 
     test('deployment not found → 404 DROVER_ERR_DEPLOYMENT_NOT_FOUND', async () => {
@@ -54,13 +57,10 @@ for (const { backend, skip } of await backendCases()) {
       });
       assertError(res, 'DROVER_ERR_INVALID_DEPLOY_SPEC', /^nothing was deployed: /);
       const details = res.json.details as { path: string; code: string; message: string }[];
-      assert.deepEqual(
-        details.map((d) => [d.path, d.code]).sort(),
-        [
-          ['/agents/bad-path', 'DROVER_ERR_INVALID_STORE_PATH'],
-          ['/agents/ghost', 'DROVER_ERR_UNKNOWN_AGENT'],
-        ],
-      );
+      assert.deepEqual(details.map((d) => [d.path, d.code]).sort(), [
+        ['/agents/bad-path', 'DROVER_ERR_INVALID_STORE_PATH'],
+        ['/agents/ghost', 'DROVER_ERR_UNKNOWN_AGENT'],
+      ]);
       assert.match(details.find((d) => d.path === '/agents/ghost')!.message, /unknown agent "ghost"/);
       assert.match(details.find((d) => d.path === '/agents/bad-path')!.message, /not a store path/);
 
@@ -70,7 +70,11 @@ for (const { backend, skip } of await backendCases()) {
       const agent = await api(t, 'GET', '/api/v1/agents/known-1', { token: wsActivate });
       assert.equal(agent.json.lastDeployment, null);
       await new Promise((r) => setTimeout(r, 100));
-      assert.deepEqual(socket.pending().filter((m) => m.type === 'deploy'), [], 'no deploy frame');
+      assert.deepEqual(
+        socket.pending().filter((m) => m.type === 'deploy'),
+        [],
+        'no deploy frame',
+      );
     });
 
     test('only unknown agents → 400 DROVER_ERR_UNKNOWN_AGENT', async () => {

@@ -70,7 +70,10 @@ for (const { backend, skip } of await backendCases()) {
       assert.equal(got.json.agent, 'web-1');
       assert.equal(got.json.activationId, res.json.activationId);
       const activation = await api(t, 'GET', `/api/v1/activations/${res.json.activationId}`, { token: activate });
-      assert.deepEqual(activation.json.deployments.map((d: { id: string }) => d.id), [firstId]);
+      assert.deepEqual(
+        activation.json.deployments.map((d: { id: string }) => d.id),
+        [firstId],
+      );
     });
 
     test('a second activate gives index 2 and supersedes the unstarted first', async () => {
@@ -128,7 +131,10 @@ for (const { backend, skip } of await backendCases()) {
       assert.equal(log.json.deployment.startedAt, t0);
       assert.equal(log.json.deployment.closureSize, 4096);
       const tail = await api(t, 'GET', `/api/v1/deployments/${secondId}/log?after=0`, { token: activate });
-      assert.deepEqual(tail.json.lines.map((l: { seq: number }) => l.seq), [1]);
+      assert.deepEqual(
+        tail.json.lines.map((l: { seq: number }) => l.seq),
+        [1],
+      );
 
       const agent = await api(t, 'GET', '/api/v1/agents/web-1', { token: activate });
       assert.equal(agent.json.currentStorePath, second);
@@ -136,10 +142,13 @@ for (const { backend, skip } of await backendCases()) {
       assert.equal(agent.json.lastDeployment.status, 'Succeeded');
 
       const list = await api(t, 'GET', '/api/v1/deployments?agent=web-1', { token: activate });
-      assert.deepEqual(list.json.deployments.map((d: { index: number; status: string }) => [d.index, d.status]), [
-        [2, 'Succeeded'],
-        [1, 'Superseded'],
-      ]);
+      assert.deepEqual(
+        list.json.deployments.map((d: { index: number; status: string }) => [d.index, d.status]),
+        [
+          [2, 'Succeeded'],
+          [1, 'Superseded'],
+        ],
+      );
       assert.deepEqual(socket.undecodable, []);
     });
 
@@ -151,12 +160,22 @@ for (const { backend, skip } of await backendCases()) {
       assert.equal(res.status, 200);
       assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
       const events = parseEventStream(await res.text());
-      assert.deepEqual(events.map((e) => e.event), ['line', 'line', 'status', 'end']);
-      assert.deepEqual(events.map((e) => e.id), ['0', '1', undefined, undefined], 'lines carry their seq as the event id');
-      assert.deepEqual(events.slice(0, 2).map((e) => [e.data['seq'], e.data['text'], e.data['agent']]), [
-        [0, 'copying path', 'web-1'],
-        [1, 'activating ✓', 'web-1'],
-      ]);
+      assert.deepEqual(
+        events.map((e) => e.event),
+        ['line', 'line', 'status', 'end'],
+      );
+      assert.deepEqual(
+        events.map((e) => e.id),
+        ['0', '1', undefined, undefined],
+        'lines carry their seq as the event id',
+      );
+      assert.deepEqual(
+        events.slice(0, 2).map((e) => [e.data['seq'], e.data['text'], e.data['agent']]),
+        [
+          [0, 'copying path', 'web-1'],
+          [1, 'activating ✓', 'web-1'],
+        ],
+      );
       assert.equal(events[2]!.data['status'], 'Succeeded');
     });
 

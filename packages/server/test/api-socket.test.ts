@@ -128,12 +128,10 @@ for (const { backend, skip } of await backendCases()) {
 }
 
 describe('agent hub robustness (own process, since the failure mode is a crash)', () => {
-  test(
-    'an unknown type in non-ASCII text closes with 4400 and the server keeps running',
-    async () => {
-      const support = new URL('./support.js', import.meta.url).href;
-      const fakeAgent = new URL('./fake-agent.js', import.meta.url).href;
-      const script = `
+  test('an unknown type in non-ASCII text closes with 4400 and the server keeps running', async () => {
+    const support = new URL('./support.js', import.meta.url).href;
+    const fakeAgent = new URL('./fake-agent.js', import.meta.url).href;
+    const script = `
         const { startTestServer } = await import(${JSON.stringify(support)});
         const { AgentSocket } = await import(${JSON.stringify(fakeAgent)});
         process.on('unhandledRejection', (err) => { console.error('unhandledRejection: ' + err.message); process.exitCode = 1; });
@@ -148,19 +146,18 @@ describe('agent hub robustness (own process, since the failure mode is a crash)'
         } finally {
           await t.close();
         }`;
-      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-      assert.doesNotMatch(stderr, /unhandledRejection|RangeError/);
-      assert.equal(code, 0, stderr);
-      const result = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { code: number; reason: string; health: number };
-      assert.equal(result.code, 4400, result.reason);
-      assert.ok(Buffer.byteLength(result.reason) <= 123);
-      assert.match(result.reason, /^agent frame has unknown type "é+/);
-      assert.equal(result.health, 200);
-    },
-  );
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.doesNotMatch(stderr, /unhandledRejection|RangeError/);
+    assert.equal(code, 0, stderr);
+    const result = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { code: number; reason: string; health: number };
+    assert.equal(result.code, 4400, result.reason);
+    assert.ok(Buffer.byteLength(result.reason) <= 123);
+    assert.match(result.reason, /^agent frame has unknown type "é+/);
+    assert.equal(result.health, 200);
+  });
 });

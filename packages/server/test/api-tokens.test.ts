@@ -25,7 +25,17 @@ for (const { backend, skip } of await backendCases()) {
       assert.equal(parsed.kind, 'agent');
       assert.deepEqual(
         { ...created.json.info, createdAt: undefined },
-        { id: parsed.id, kind: 'agent', workspace: 'default', agent: 'tok-agent', agentBinding: 'bound', description: 'for tok-agent', createdAt: undefined, lastUsedAt: null, revokedAt: null },
+        {
+          id: parsed.id,
+          kind: 'agent',
+          workspace: 'default',
+          agent: 'tok-agent',
+          agentBinding: 'bound',
+          description: 'for tok-agent',
+          createdAt: undefined,
+          lastUsedAt: null,
+          revokedAt: null,
+        },
       );
 
       const list = await api(t, 'GET', '/api/v1/tokens', { token: admin });
@@ -37,7 +47,17 @@ for (const { backend, skip } of await backendCases()) {
       assert.ok(!list.text.includes(hash), 'nor its hash');
       assert.ok(!list.text.includes(created.json.token));
       for (const entry of list.json.tokens) {
-        assert.deepEqual(Object.keys(entry).sort(), ['agent', 'agentBinding', 'createdAt', 'description', 'id', 'kind', 'lastUsedAt', 'revokedAt', 'workspace']);
+        assert.deepEqual(Object.keys(entry).sort(), [
+          'agent',
+          'agentBinding',
+          'createdAt',
+          'description',
+          'id',
+          'kind',
+          'lastUsedAt',
+          'revokedAt',
+          'workspace',
+        ]);
       }
 
       const revoked = await api(t, 'DELETE', `/api/v1/tokens/${parsed.id}`, { token: admin });
@@ -51,8 +71,7 @@ for (const { backend, skip } of await backendCases()) {
 
     test('using a token records when it was last used', async () => {
       const minted = await t.mint('activate', { description: 'usage' });
-      const find = async () =>
-        (await api(t, 'GET', '/api/v1/tokens', { token: admin })).json.tokens.find((x: { id: string }) => x.id === minted.id);
+      const find = async () => (await api(t, 'GET', '/api/v1/tokens', { token: admin })).json.tokens.find((x: { id: string }) => x.id === minted.id);
       assert.equal((await find()).lastUsedAt, null);
       assert.equal((await api(t, 'GET', '/api/v1/agents', { token: minted.token })).status, 200);
       await t.server.context.tokenUsage.flush();

@@ -15,8 +15,14 @@ describe('bus events', () => {
     const parts = splitEvent({ kind: 'deploy', deployments, superseded }, 4);
     const ids = (e: BusEvent) => (e.kind === 'deploy' ? 2 * e.deployments.length + e.superseded.length : 0);
     for (const p of parts) assert.ok(ids(p) <= 4, JSON.stringify(p));
-    assert.deepEqual(parts.flatMap((p) => (p.kind === 'deploy' ? p.deployments : [])), deployments);
-    assert.deepEqual(parts.flatMap((p) => (p.kind === 'deploy' ? p.superseded : [])), superseded);
+    assert.deepEqual(
+      parts.flatMap((p) => (p.kind === 'deploy' ? p.deployments : [])),
+      deployments,
+    );
+    assert.deepEqual(
+      parts.flatMap((p) => (p.kind === 'deploy' ? p.superseded : [])),
+      superseded,
+    );
   });
 
   test('payloads are decoded against the event schema; anything else is refused', () => {

@@ -108,7 +108,16 @@ class Fixture {
 
   async cache(name: string): Promise<CacheRow> {
     const key = generateSigningKey(`${name}-1`);
-    const row: CacheRow = { id: `cache-${name}`, workspace_id: this.workspaceId, name, public: 0, secret_key: key.secret, public_key: key.publicKey, trusted_keys: '[]', created_at: OLD };
+    const row: CacheRow = {
+      id: `cache-${name}`,
+      workspace_id: this.workspaceId,
+      name,
+      public: 0,
+      secret_key: key.secret,
+      public_key: key.publicKey,
+      trusted_keys: '[]',
+      created_at: OLD,
+    };
     assert.ok(await insertCache(this.db, row));
     return row;
   }
@@ -211,11 +220,7 @@ for (const { backend, skip: backendSkip } of await backendCases()) {
       for (const d of report.deleted) assert.equal(d.reason, 'not reachable from any pin');
       const order = report.deleted.map((d) => d.storePath);
       assert.ok(order.indexOf(dead1) < order.indexOf(dead2), `a referrer goes before its reference: ${order.join(', ')}`);
-      assert.deepEqual(
-        report.pins.map((p) => p.storePath).sort(),
-        [app, impostor].sort(),
-        'expired pins are not roots',
-      );
+      assert.deepEqual(report.pins.map((p) => p.storePath).sort(), [app, impostor].sort(), 'expired pins are not roots');
       assert.deepEqual(await f.storedPaths(cache), new Set([libc, lib, app, ydep, young]));
       assert.equal(report.narsDeleted, 4);
       assert.equal(report.bytesFreed, 4 * NAR_SIZE);

@@ -38,24 +38,38 @@ for (const { backend, skip } of await backendCases()) {
 
     test('HEAD and GET of another cache’s NAR answer exactly as for a NAR that does not exist', async () => {
       assert.equal((await fetchCache(t, 'HEAD', `/cache/a-private/nar/${secret.file}`, pushA)).status, 200, 'the owner sees it');
-      for (const [cache, token] of [['b-public', pushB], ['b-public', undefined], ['a-second', pushA]] as const) {
+      for (const [cache, token] of [
+        ['b-public', pushB],
+        ['b-public', undefined],
+        ['a-second', pushA],
+      ] as const) {
         for (const method of ['HEAD', 'GET'] as const) {
           const theirs = await fetchCache(t, method, `/cache/${cache}/nar/${secret.file}`, token);
           const missing = await fetchCache(t, method, `/cache/${cache}/nar/${nowhere.file}`, token);
           assert.equal(theirs.status, 404, `${method} ${cache} (${token ? 'token' : 'anonymous'})`);
-          assert.equal(theirs.body.replace(secret.file, 'FILE'), missing.body.replace(nowhere.file, 'FILE'), `${method} ${cache}: same answer as a missing NAR`);
+          assert.equal(
+            theirs.body.replace(secret.file, 'FILE'),
+            missing.body.replace(nowhere.file, 'FILE'),
+            `${method} ${cache}: same answer as a missing NAR`,
+          );
         }
       }
     });
 
     test('a narinfo naming another cache’s NAR is refused as one naming a missing NAR, and nothing is published', async () => {
-      for (const [cache, token] of [['b-public', pushB], ['a-second', pushA]] as const) {
+      for (const [cache, token] of [
+        ['b-public', pushB],
+        ['a-second', pushA],
+      ] as const) {
         const stolen = await putNarinfo(t, cache, secret, token);
         const missing = await putNarinfo(t, cache, nowhere, token);
         assert.equal(stolen.status, 409, `${cache}: ${stolen.text}`);
         assert.equal(stolen.json.code, 'DROVER_ERR_NAR_MISSING');
         assert.equal(stolen.json.code, missing.json.code);
-        assert.equal(stolen.json.message.replace(secret.file, 'FILE').replace(secret.storePath, 'PATH'), missing.json.message.replace(nowhere.file, 'FILE').replace(nowhere.storePath, 'PATH'));
+        assert.equal(
+          stolen.json.message.replace(secret.file, 'FILE').replace(secret.storePath, 'PATH'),
+          missing.json.message.replace(nowhere.file, 'FILE').replace(nowhere.storePath, 'PATH'),
+        );
         assert.equal((await fetchCache(t, 'GET', `/cache/${cache}/${secret.hash}.narinfo`, token)).status, 404);
       }
       assert.equal((await fetchCache(t, 'GET', `/cache/b-public/nar/${secret.file}`)).status, 404, 'not downloadable anonymously');

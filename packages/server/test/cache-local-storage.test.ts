@@ -138,7 +138,12 @@ describe('a full cache file system (2 MiB tmpfs)', { skip: cannotMount ?? false 
   test('drover push, one path or a batch: 507, nothing left behind', async () => {
     const p = big();
     const single = await api(t, 'PUT', '/api/v1/caches/main/paths', {
-      headers: { ...bearer(push), 'content-type': 'application/octet-stream', 'x-drover-compression': 'none', 'x-drover-path-info': Buffer.from(JSON.stringify(pathInfoOf(p))).toString('base64url') },
+      headers: {
+        ...bearer(push),
+        'content-type': 'application/octet-stream',
+        'x-drover-compression': 'none',
+        'x-drover-path-info': Buffer.from(JSON.stringify(pathInfoOf(p))).toString('base64url'),
+      },
       body: p.bytes,
     });
     assertFull(single);
@@ -146,7 +151,10 @@ describe('a full cache file system (2 MiB tmpfs)', { skip: cannotMount ?? false 
     // In a batch, a small path that fitted is not published either (its NAR waits for GC like any unused upload).
     const small = fakePath('small-one');
     assertFull(await pushBatch(t, 'main', batchBody([{ path: small }, { path: p }]), push));
-    assert.deepEqual((await leftovers(fullDir)).filter((f) => f.startsWith('tmp/')), []);
+    assert.deepEqual(
+      (await leftovers(fullDir)).filter((f) => f.startsWith('tmp/')),
+      [],
+    );
     for (const q of [small, p]) assert.equal((await fetchCache(t, 'GET', `/cache/main/${q.hash}.narinfo`, push)).status, 404);
   });
 

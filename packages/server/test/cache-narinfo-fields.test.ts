@@ -57,7 +57,11 @@ for (const { backend, skip } of await backendCases()) {
 
     test('batch push: a newline in Deriver cannot add lines; the later valid upload is served', async () => {
       const deriver = validDeriver();
-      const body = await refusedThenValid(fakePath('deriver'), { deriver: `${deriver}\nURL: nar/${'0'.repeat(52)}.nar\nReferences: ${hash32()}-evil` }, { deriver });
+      const body = await refusedThenValid(
+        fakePath('deriver'),
+        { deriver: `${deriver}\nURL: nar/${'0'.repeat(52)}.nar\nReferences: ${hash32()}-evil` },
+        { deriver },
+      );
       assert.deepEqual(lines(body, 'Deriver'), [`Deriver: ${deriver}`]);
     });
 
@@ -86,7 +90,12 @@ for (const { backend, skip } of await backendCases()) {
       const p = fakePath('single');
       const send = (info: Record<string, unknown>) =>
         api(t, 'PUT', `/api/v1/caches/${CACHE}/paths`, {
-          headers: { ...bearer(push), 'content-type': 'application/octet-stream', 'x-drover-compression': 'none', 'x-drover-path-info': Buffer.from(JSON.stringify(pathInfoOf(p, info))).toString('base64url') },
+          headers: {
+            ...bearer(push),
+            'content-type': 'application/octet-stream',
+            'x-drover-compression': 'none',
+            'x-drover-path-info': Buffer.from(JSON.stringify(pathInfoOf(p, info))).toString('base64url'),
+          },
           body: p.bytes,
         });
       const refused = await send({ ca: `${validCa()}\nReferences: ${hash32()}-evil` });
@@ -103,7 +112,13 @@ for (const { backend, skip } of await backendCases()) {
       const p = fakePath('plain');
       assert.equal((await putNar(t, CACHE, p, push)).status, 204);
       const ca = validCa();
-      for (const extra of ['CA: anything at all\n', `CA: ${ca}\rURL: nar/x.nar\n`, `Deriver: ${validDeriver()}\u000bReferences: x\n`, `URL: nar/${p.file}\n`, `CA: ${ca}\nCA: ${ca}\n`]) {
+      for (const extra of [
+        'CA: anything at all\n',
+        `CA: ${ca}\rURL: nar/x.nar\n`,
+        `Deriver: ${validDeriver()}\u000bReferences: x\n`,
+        `URL: nar/${p.file}\n`,
+        `CA: ${ca}\nCA: ${ca}\n`,
+      ]) {
         const refused = await putNarinfo(t, CACHE, p, push, narinfoOf(p, extra));
         assert.equal(refused.status, 400, `${JSON.stringify(extra)}: ${refused.text}`);
         assert.equal(refused.json.code, 'DROVER_ERR_NARINFO_INVALID');
@@ -117,7 +132,17 @@ for (const { backend, skip } of await backendCases()) {
       const p = fakePath('legacy');
       const cache = await t.server.context.cache.findCache(CACHE);
       const poisoned = narinfoOf(p, 'CA: free text from an old server\nSig: x:y\n');
-      await upsertPath(t.db, { cache_id: cache.id, store_hash: p.hash, store_path: p.storePath, nar_file: p.file, nar_size: p.bytes.length, refs: '', narinfo: poisoned, created_at: nowIso(), touched_at: nowIso() });
+      await upsertPath(t.db, {
+        cache_id: cache.id,
+        store_hash: p.hash,
+        store_path: p.storePath,
+        nar_file: p.file,
+        nar_size: p.bytes.length,
+        refs: '',
+        narinfo: poisoned,
+        created_at: nowIso(),
+        touched_at: nowIso(),
+      });
       assert.equal((await pushBatch(t, CACHE, batchBody([{ path: p }]), push)).status, 204);
       const got = await served(p);
       assert.deepEqual(lines(got.body, 'CA'), [], got.body);

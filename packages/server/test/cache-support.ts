@@ -27,16 +27,18 @@ export function fakePath(name: string, bytes: Buffer = randomBytes(512)): FakePa
 
 /** The narinfo `nix copy` uploads for `p`; `extra` lines are appended as they are. */
 export function narinfoOf(p: FakePath, extra = ''): string {
-  return [
-    `StorePath: ${p.storePath}`,
-    `URL: nar/${p.file}`,
-    'Compression: none',
-    `FileHash: ${p.narHash}`,
-    `FileSize: ${p.bytes.length}`,
-    `NarHash: ${p.narHash}`,
-    `NarSize: ${p.bytes.length}`,
-    'References: ',
-  ].join('\n') + `\n${extra}`;
+  return (
+    [
+      `StorePath: ${p.storePath}`,
+      `URL: nar/${p.file}`,
+      'Compression: none',
+      `FileHash: ${p.narHash}`,
+      `FileSize: ${p.bytes.length}`,
+      `NarHash: ${p.narHash}`,
+      `NarSize: ${p.bytes.length}`,
+      'References: ',
+    ].join('\n') + `\n${extra}`
+  );
 }
 
 /** What `drover push` says about a path (PathInfo), with overrides. */
@@ -46,7 +48,9 @@ export function pathInfoOf(p: FakePath, overrides: Record<string, unknown> = {})
 
 /** A push batch body (cache/batch.ts): u32 LE header length, JSON header, the NARs back to back. */
 export function batchBody(entries: readonly { readonly path: FakePath; readonly info?: Record<string, unknown> }[]): Buffer {
-  const header = Buffer.from(JSON.stringify({ compression: 'none', paths: entries.map((e) => ({ ...(e.info ?? pathInfoOf(e.path)), fileSize: e.path.bytes.length })) }));
+  const header = Buffer.from(
+    JSON.stringify({ compression: 'none', paths: entries.map((e) => ({ ...(e.info ?? pathInfoOf(e.path)), fileSize: e.path.bytes.length })) }),
+  );
   const length = Buffer.alloc(4);
   length.writeUInt32LE(header.length);
   return Buffer.concat([length, header, ...entries.map((e) => e.path.bytes)]);

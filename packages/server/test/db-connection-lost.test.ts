@@ -46,7 +46,9 @@ describe('a server on PostgreSQL whose connections are terminated', { skip: post
   /** Terminates every connection of this server (pool and LISTEN); returns how many. */
   async function terminateServerConnections(): Promise<number> {
     // The filter must run before pg_terminate_backend: a select list is evaluated only for rows the WHERE kept.
-    const r = await admin.query<{ terminated: boolean }>('select pg_terminate_backend(pid) as terminated from pg_stat_activity where application_name = $1', [applicationName]);
+    const r = await admin.query<{ terminated: boolean }>('select pg_terminate_backend(pid) as terminated from pg_stat_activity where application_name = $1', [
+      applicationName,
+    ]);
     return r.rows.filter((row) => row.terminated).length;
   }
 
@@ -61,7 +63,9 @@ describe('a server on PostgreSQL whose connections are terminated', { skip: post
   /** Waits until the bus LISTENs again on a fresh connection. */
   async function waitForListener(): Promise<void> {
     await waitFor('the bus to LISTEN again', async () => {
-      const r = await admin.query("select 1 from pg_stat_activity where application_name = $1 and state = 'idle' and query ilike 'LISTEN %'", [applicationName]);
+      const r = await admin.query("select 1 from pg_stat_activity where application_name = $1 and state = 'idle' and query ilike 'LISTEN %'", [
+        applicationName,
+      ]);
       return (r.rowCount ?? 0) > 0;
     });
   }
@@ -73,11 +77,15 @@ describe('a server on PostgreSQL whose connections are terminated', { skip: post
    * answer allowed); its retry gets a fresh connection.
    */
   async function retried(): Promise<ApiResponse> {
-    return waitFor('a 200 after the connections were lost', async () => {
-      const r = await api(t, 'GET', '/api/v1/agents', { token: activate });
-      if (r.status !== 200) assertError(r, 'DROVER_ERR_DATABASE_UNAVAILABLE');
-      return r.status === 200 ? r : null;
-    }, 10_000);
+    return waitFor(
+      'a 200 after the connections were lost',
+      async () => {
+        const r = await api(t, 'GET', '/api/v1/agents', { token: activate });
+        if (r.status !== 200) assertError(r, 'DROVER_ERR_DATABASE_UNAVAILABLE');
+        return r.status === 200 ? r : null;
+      },
+      10_000,
+    );
   }
 
   async function register(name: string): Promise<AgentSocket> {
@@ -134,7 +142,10 @@ describe('a server on PostgreSQL whose connections are terminated', { skip: post
     again.send({ type: 'deployment.finished', id: deployment.id, time: nowIso(), status: 'Succeeded', reason: null, activePath: null });
     assert.equal((await again.next('deployment.ack')).id, deployment.id);
     const stored = await api(t, 'GET', `/api/v1/deployments/${deployment.id}/log`, { token: activate });
-    assert.deepEqual(stored.json.lines.map((l: { text: string }) => l.text), ['before the failover']);
+    assert.deepEqual(
+      stored.json.lines.map((l: { text: string }) => l.text),
+      ['before the failover'],
+    );
     assert.equal(stored.json.deployment.status, 'Succeeded');
   });
 

@@ -31,7 +31,8 @@ for (const { backend, skip } of await backendCases()) {
       socket.send({ type: 'deployment.started', id, time: nowIso() });
       socket.send({ type: 'deployment.log', id, lines: [{ seq: 0, time: nowIso(), stream: 'stdout', text: 'activating' }] });
       // The log frame is handled after started: once it is stored, the deployment is InProgress.
-      for (let i = 0; i < 100 && (await api(t, 'GET', `/api/v1/deployments/${id}/log`, { token: activate })).json.lines.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 100 && (await api(t, 'GET', `/api/v1/deployments/${id}/log`, { token: activate })).json.lines.length === 0; i++)
+        await new Promise((r) => setTimeout(r, 20));
       socket.close();
       const cancelled = await api(t, 'POST', `/api/v1/deployments/${id}/cancel`, { token: activate });
       assert.equal(cancelled.status, 202, cancelled.text);
@@ -50,8 +51,15 @@ for (const { backend, skip } of await backendCases()) {
       assert.equal(ended.json.endedBy.at, ended.json.finishedAt);
       const read = await api(t, 'GET', `/api/v1/deployments/${id}`, { token: activate });
       assert.deepEqual(read.json.endedBy, ended.json.endedBy);
-      assertError(await api(t, 'POST', `/api/v1/deployments/${id}/end`, { token: activate, body: { reason: 'twice' } }), 'DROVER_ERR_NOT_IN_PROGRESS', /is Failed/);
-      assertError(await api(t, 'POST', '/api/v1/deployments/00000000-0000-4000-8000-000000000000/end', { token: activate, body: { reason: 'x' } }), 'DROVER_ERR_DEPLOYMENT_NOT_FOUND');
+      assertError(
+        await api(t, 'POST', `/api/v1/deployments/${id}/end`, { token: activate, body: { reason: 'twice' } }),
+        'DROVER_ERR_NOT_IN_PROGRESS',
+        /is Failed/,
+      );
+      assertError(
+        await api(t, 'POST', '/api/v1/deployments/00000000-0000-4000-8000-000000000000/end', { token: activate, body: { reason: 'x' } }),
+        'DROVER_ERR_DEPLOYMENT_NOT_FOUND',
+      );
       const rerun = await api(t, 'POST', `/api/v1/deployments/${id}/rerun`, { token: activate });
       assert.equal(rerun.status, 201, 'once ended it can be re-run: ' + rerun.text);
       assert.equal(rerun.json.status, 'Pending');
@@ -62,7 +70,11 @@ for (const { backend, skip } of await backendCases()) {
       await t.mint('agent', { agent: other });
       const res = await api(t, 'POST', '/api/v1/activate', { token: activate, body: { agents: { [other]: storePath('pending-1') } } });
       const pendingId: string = res.json.agents[other].id;
-      assertError(await api(t, 'POST', `/api/v1/deployments/${pendingId}/end`, { token: activate, body: { reason: 'x' } }), 'DROVER_ERR_NOT_IN_PROGRESS', /is Pending/);
+      assertError(
+        await api(t, 'POST', `/api/v1/deployments/${pendingId}/end`, { token: activate, body: { reason: 'x' } }),
+        'DROVER_ERR_NOT_IN_PROGRESS',
+        /is Pending/,
+      );
       assertError(await api(t, 'POST', `/api/v1/deployments/${pendingId}/end`, { token, body: { reason: 'x' } }), 'DROVER_ERR_FORBIDDEN');
     });
 

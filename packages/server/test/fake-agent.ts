@@ -78,7 +78,12 @@ export class AgentSocket {
   }
 
   /** Opens a socket, says hello and waits for `registered`. */
-  static async register(url: string, token: string, agent: string, overrides: Partial<HelloMessage> = {}): Promise<{ socket: AgentSocket; registered: Extract<ServerMessage, { type: 'registered' }> }> {
+  static async register(
+    url: string,
+    token: string,
+    agent: string,
+    overrides: Partial<HelloMessage> = {},
+  ): Promise<{ socket: AgentSocket; registered: Extract<ServerMessage, { type: 'registered' }> }> {
     const socket = await AgentSocket.open(url, token);
     socket.send(hello(agent, overrides));
     const registered = await socket.next('registered');

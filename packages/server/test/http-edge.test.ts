@@ -86,7 +86,9 @@ describe('the HTTP edge', () => {
     const socket = await open(t.url);
     const body = JSON.stringify({ agents: { 'never-connected': '/nix/store/00000000000000000000000000000000-slow' } });
     // The agent is unknown: a 400 naming it shows that the whole body was parsed, not cut.
-    socket.write(`POST /api/v1/activate HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer ${activate}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`);
+    socket.write(
+      `POST /api/v1/activate HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer ${activate}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
+    );
     const response = untilClosed(socket, 10_000);
     const step = Math.ceil(body.length / 6);
     for (let i = 0; i < body.length; i += step) {

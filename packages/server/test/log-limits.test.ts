@@ -126,7 +126,10 @@ for (const { backend, skip } of await backendCases()) {
         pages++;
       }
       assert.equal(pages, 3);
-      assert.deepEqual(seen, Array.from({ length: total }, (_, i) => i));
+      assert.deepEqual(
+        seen,
+        Array.from({ length: total }, (_, i) => i),
+      );
 
       const back: number[][] = [];
       let url = `/api/v1/deployments/${id}/log?tail=true&limit=1000`;
@@ -138,7 +141,10 @@ for (const { backend, skip } of await backendCases()) {
         if (page.json.previous === null) break;
         url = `/api/v1/deployments/${id}/log?before=${page.json.previous}&limit=1000`;
       }
-      assert.deepEqual(back.map((p) => p.length), [500, 1000, 1000]);
+      assert.deepEqual(
+        back.map((p) => p.length),
+        [500, 1000, 1000],
+      );
       assert.deepEqual(back.flat(), seen);
 
       // Without a page size, the first 1000 lines; at most 5000 per page.
@@ -169,7 +175,10 @@ for (const { backend, skip } of await backendCases()) {
       assert.equal(log.json.deployment.status, 'Succeeded');
       const stored: { seq: number; stream: string; text: string }[] = log.json.lines;
       assert.equal(stored.length, 101);
-      assert.deepEqual(stored.slice(0, 100).map((l) => l.seq), Array.from({ length: 100 }, (_, i) => i));
+      assert.deepEqual(
+        stored.slice(0, 100).map((l) => l.seq),
+        Array.from({ length: 100 }, (_, i) => i),
+      );
       const cut = stored[100];
       assert.ok(cut);
       assert.equal(cut.seq, 100);

@@ -87,7 +87,10 @@ for (const { backend, skip } of await backendCases()) {
       const got = await api(t, 'GET', `/api/v1/deployments/${id}/log`, { token: activate });
       assert.equal(got.json.deployment.closureSize, Number.MAX_SAFE_INTEGER);
       assert.equal(got.json.deployment.startedAt, started);
-      assert.deepEqual(got.json.lines.map((l: { seq: number }) => l.seq), [MAX_LOG_SEQ]);
+      assert.deepEqual(
+        got.json.lines.map((l: { seq: number }) => l.seq),
+        [MAX_LOG_SEQ],
+      );
     });
   });
 }

@@ -24,7 +24,11 @@ interface Answer {
 }
 
 async function signIn(t: TestServer, name: string, password: string): Promise<Answer> {
-  const res = await fetch(`${t.url}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, password }) });
+  const res = await fetch(`${t.url}/api/v1/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name, password }),
+  });
   const body: unknown = await res.json();
   const code = typeof body === 'object' && body !== null && 'code' in body && typeof body.code === 'string' ? body.code : undefined;
   return { status: res.status, code, retryAfter: res.headers.get('retry-after') };
@@ -51,7 +55,9 @@ describe('sign-in lockout counted before hashing', () => {
   const hasher = slowVerifier(30);
   let t: TestServer;
   before(async () => {
-    t = await startTestServer('sqlite', { server: { passwordVerifier: hasher.verify, signInConcurrency: 2, signInQueue: 100, signInPerAddress: 100, webRoot: null } });
+    t = await startTestServer('sqlite', {
+      server: { passwordVerifier: hasher.verify, signInConcurrency: 2, signInQueue: 100, signInPerAddress: 100, webRoot: null },
+    });
     await createUser(t.db, { name: 'mallory', password: PASSWORD, grant: { role: 'viewer', workspace: null } });
   });
   after(() => t.close());
@@ -71,7 +77,9 @@ describe('sign-in lockout counted before hashing', () => {
 describe('sign-ins past the hashing queue or the per-address limit', () => {
   test('a full queue answers 503 DROVER_ERR_SIGN_IN_BUSY with Retry-After, having hashed nothing more', async () => {
     const hasher = slowVerifier(50);
-    const t = await startTestServer('sqlite', { server: { passwordVerifier: hasher.verify, signInConcurrency: 1, signInQueue: 3, signInPerAddress: 100, webRoot: null } });
+    const t = await startTestServer('sqlite', {
+      server: { passwordVerifier: hasher.verify, signInConcurrency: 1, signInQueue: 3, signInPerAddress: 100, webRoot: null },
+    });
     try {
       // Distinct names: the per-name lockout stays out of the way.
       const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => signIn(t, `nobody-${i}`, 'wrong password')));
@@ -89,7 +97,9 @@ describe('sign-ins past the hashing queue or the per-address limit', () => {
 
   test('one address past sign_in_per_address gets 429 DROVER_ERR_TOO_MANY_SIGN_INS with Retry-After', async () => {
     const hasher = slowVerifier(50);
-    const t = await startTestServer('sqlite', { server: { passwordVerifier: hasher.verify, signInConcurrency: 1, signInQueue: 100, signInPerAddress: 2, webRoot: null } });
+    const t = await startTestServer('sqlite', {
+      server: { passwordVerifier: hasher.verify, signInConcurrency: 1, signInQueue: 100, signInPerAddress: 2, webRoot: null },
+    });
     try {
       const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => signIn(t, `nobody-${i}`, 'wrong password')));
       assert.equal(count(answers, 'DROVER_ERR_BAD_CREDENTIALS'), 2);

@@ -118,11 +118,18 @@ for (const { backend, skip } of await backendCases()) {
 
     test('no cookie, a forged cookie or an expired session → 401', async () => {
       assertError(await api(t, 'GET', '/api/v1/session'), 'DROVER_ERR_UNAUTHORIZED');
-      assertError(await api(t, 'GET', '/api/v1/session', { headers: { cookie: `drover_session=${'a'.repeat(16)}.${'b'.repeat(64)}` } }), 'DROVER_ERR_SESSION_EXPIRED');
+      assertError(
+        await api(t, 'GET', '/api/v1/session', { headers: { cookie: `drover_session=${'a'.repeat(16)}.${'b'.repeat(64)}` } }),
+        'DROVER_ERR_SESSION_EXPIRED',
+      );
       assertError(await api(t, 'GET', '/api/v1/session', { headers: { cookie: 'drover_session=garbage' } }), 'DROVER_ERR_SESSION_EXPIRED');
       const res = await signIn('vic');
       const id = cookieOf(res).split('=')[1]!.split('.')[0]!;
-      await t.db.updateTable('sessions').set({ expires_at: new Date(Date.now() - 1000).toISOString() }).where('id', '=', id).execute();
+      await t.db
+        .updateTable('sessions')
+        .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
+        .where('id', '=', id)
+        .execute();
       assertError(await api(t, 'GET', '/api/v1/session', { headers: { cookie: cookieOf(res) } }), 'DROVER_ERR_SESSION_EXPIRED', /expired at/);
     });
 
@@ -142,7 +149,11 @@ for (const { backend, skip } of await backendCases()) {
       await agent('role-web');
       const deploy = { agents: { 'role-web': storePath('role') } };
       assert.equal((await call(as['vic']!, 'GET', '/api/v1/workspaces/default/agents')).status, 200);
-      assertError(await call(as['vic']!, 'POST', '/api/v1/workspaces/default/activate', deploy), 'DROVER_ERR_ROLE', /viewer role in workspace default cannot deploy/);
+      assertError(
+        await call(as['vic']!, 'POST', '/api/v1/workspaces/default/activate', deploy),
+        'DROVER_ERR_ROLE',
+        /viewer role in workspace default cannot deploy/,
+      );
       assertError(await call(as['vic']!, 'GET', '/api/v1/workspaces/default/tokens'), 'DROVER_ERR_ROLE');
       assertError(await call(as['vic']!, 'POST', '/api/v1/workspaces/default/tokens', { kind: 'agent' }), 'DROVER_ERR_ROLE');
       assertError(await call(as['dora']!, 'GET', '/api/v1/workspaces/default/tokens'), 'DROVER_ERR_ROLE');
@@ -158,24 +169,34 @@ for (const { backend, skip } of await backendCases()) {
       const cache = await call(as['root']!, 'POST', '/api/v1/workspaces/default/caches', { name: 'roles' });
       assert.equal(cache.status, 201, cache.text);
       assert.match(cache.json.publicKey, /^roles-1:/);
-      assert.deepEqual((await call(as['vic']!, 'GET', '/api/v1/workspaces/default/caches')).json.caches.map((c: { name: string }) => c.name), ['roles']);
+      assert.deepEqual(
+        (await call(as['vic']!, 'GET', '/api/v1/workspaces/default/caches')).json.caches.map((c: { name: string }) => c.name),
+        ['roles'],
+      );
       assertError(await call(as['olga']!, 'GET', '/api/v1/workspaces/default/caches'), 'DROVER_ERR_WORKSPACE_NOT_FOUND');
       const created = await call(as['root']!, 'POST', '/api/v1/workspaces/default/tokens', { kind: 'activate', description: 'ci' });
       assert.equal(created.status, 201, created.text);
       const byToken = await api(t, 'POST', '/api/v1/activate', { token: created.json.token, body: deploy });
-      assert.deepEqual(
-        (await api(t, 'GET', `/api/v1/deployments/${byToken.json.agents['role-web'].id}`, { token: created.json.token })).json.createdBy,
-        { kind: 'token', id: created.json.info.id, label: 'ci' },
-      );
+      assert.deepEqual((await api(t, 'GET', `/api/v1/deployments/${byToken.json.agents['role-web'].id}`, { token: created.json.token })).json.createdBy, {
+        kind: 'token',
+        id: created.json.info.id,
+        label: 'ci',
+      });
     });
 
     test('a workspace a user has no role in looks like one that does not exist; tokens stay in their own', async () => {
       assertError(await call(as['vic']!, 'GET', '/api/v1/workspaces/other/agents'), 'DROVER_ERR_WORKSPACE_NOT_FOUND');
       assertError(await call(as['olga']!, 'GET', '/api/v1/workspaces/default'), 'DROVER_ERR_WORKSPACE_NOT_FOUND');
-      assert.deepEqual((await call(as['olga']!, 'GET', '/api/v1/workspaces')).json.workspaces.map((w: { name: string }) => w.name), ['other']);
+      assert.deepEqual(
+        (await call(as['olga']!, 'GET', '/api/v1/workspaces')).json.workspaces.map((w: { name: string }) => w.name),
+        ['other'],
+      );
       assert.deepEqual(
         (await call(as['root']!, 'GET', '/api/v1/workspaces')).json.workspaces.map((w: { name: string; role: string }) => [w.name, w.role]),
-        [['default', 'admin'], ['other', 'admin']],
+        [
+          ['default', 'admin'],
+          ['other', 'admin'],
+        ],
       );
       const token = (await t.mint('admin')).token;
       assert.equal((await api(t, 'GET', '/api/v1/workspaces/default/agents', { token })).status, 200);
@@ -189,8 +210,16 @@ for (const { backend, skip } of await backendCases()) {
       const created = await call(as['root']!, 'POST', '/api/v1/workspaces', { name: 'team-x' });
       assert.equal(created.status, 201, created.text);
       assertError(await call(as['root']!, 'POST', '/api/v1/workspaces', { name: 'team-x' }), 'DROVER_ERR_WORKSPACE_EXISTS');
-      assertError(await call(as['root']!, 'POST', '/api/v1/workspaces', { name: 'Team X' }), 'DROVER_ERR_INVALID_WORKSPACE_NAME', /body\/name is not a workspace name/);
-      assertError(await call(as['root']!, 'GET', '/api/v1/workspaces/Team_X/agents'), 'DROVER_ERR_INVALID_WORKSPACE_NAME', /params\/workspace is not a workspace name/);
+      assertError(
+        await call(as['root']!, 'POST', '/api/v1/workspaces', { name: 'Team X' }),
+        'DROVER_ERR_INVALID_WORKSPACE_NAME',
+        /body\/name is not a workspace name/,
+      );
+      assertError(
+        await call(as['root']!, 'GET', '/api/v1/workspaces/Team_X/agents'),
+        'DROVER_ERR_INVALID_WORKSPACE_NAME',
+        /params\/workspace is not a workspace name/,
+      );
       assertError(await call(as['root']!, 'PATCH', '/api/v1/workspaces/team-x', { name: 'default' }), 'DROVER_ERR_WORKSPACE_EXISTS');
       const renamed = await call(as['root']!, 'PATCH', '/api/v1/workspaces/team-x', { name: 'team-y' });
       assert.equal(renamed.json.name, 'team-y');
@@ -229,12 +258,25 @@ for (const { backend, skip } of await backendCases()) {
       assert.ok(token, 'a bound token declares pg-offline, which never connects');
       const list = (query: string) => call(as['root']!, 'GET', `/api/v1/workspaces/other/agents${query}`);
       const page = await list('?limit=2&offset=1');
-      assert.deepEqual(page.json.agents.map((a: { name: string }) => a.name), ['pg-a', 'pg-b']);
+      assert.deepEqual(
+        page.json.agents.map((a: { name: string }) => a.name),
+        ['pg-a', 'pg-b'],
+      );
       assert.equal(page.json.total, 5);
-      assert.deepEqual((await list('?q=pg-')).json.agents.map((a: { name: string }) => a.name), ['PG-D', 'pg-a', 'pg-b', 'pg-c', 'pg-offline']);
-      assert.deepEqual((await list('?q=d')).json.agents.map((a: { name: string }) => a.name), ['PG-D'], 'case-insensitive');
+      assert.deepEqual(
+        (await list('?q=pg-')).json.agents.map((a: { name: string }) => a.name),
+        ['PG-D', 'pg-a', 'pg-b', 'pg-c', 'pg-offline'],
+      );
+      assert.deepEqual(
+        (await list('?q=d')).json.agents.map((a: { name: string }) => a.name),
+        ['PG-D'],
+        'case-insensitive',
+      );
       assert.deepEqual((await list('?q=%25')).json.agents, [], '% is a literal character, not a wildcard');
-      assert.deepEqual((await list('?status=offline')).json.agents.map((a: { name: string }) => a.name), ['pg-offline']);
+      assert.deepEqual(
+        (await list('?status=offline')).json.agents.map((a: { name: string }) => a.name),
+        ['pg-offline'],
+      );
       const online = await list('?status=online&limit=2');
       assert.equal(online.json.total, 4);
       assert.ok(online.json.agents.every((a: { online: boolean }) => a.online));
@@ -270,7 +312,12 @@ for (const { backend, skip } of await backendCases()) {
       const id = first.json.agents['cancel-web'].id as string;
       await socket.next('deploy');
       socket.send({ type: 'deployment.started', id, time: nowIso() });
-      await waitFor('InProgress', async () => (await call(as['vic']!, 'GET', `/api/v1/workspaces/default/deployments/${id}`)).json.status === 'InProgress', WAIT_MS, 25);
+      await waitFor(
+        'InProgress',
+        async () => (await call(as['vic']!, 'GET', `/api/v1/workspaces/default/deployments/${id}`)).json.status === 'InProgress',
+        WAIT_MS,
+        25,
+      );
       const cancelled = await call(as['dora']!, 'POST', `/api/v1/workspaces/default/deployments/${id}/cancel`);
       assert.equal(cancelled.status, 202, cancelled.text);
       assert.equal(cancelled.json.status, 'InProgress', 'only the agent knows whether it can still stop');

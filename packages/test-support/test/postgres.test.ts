@@ -14,14 +14,20 @@ test('a closed port gives one skip line naming that URL only', async () => {
   const url = `postgres://postgres:secret@127.0.0.1:${await freePort()}/test`;
   const target = await probePostgres({ DROVER_TEST_DATABASE_URL: url });
   assert.equal(target.url, undefined);
-  assert.match(target.skip, /^PostgreSQL not reachable at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/test \(.*ECONNREFUSED.*\): skipping the PostgreSQL cases; check DROVER_TEST_DATABASE_URL$/);
+  assert.match(
+    target.skip,
+    /^PostgreSQL not reachable at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/test \(.*ECONNREFUSED.*\): skipping the PostgreSQL cases; check DROVER_TEST_DATABASE_URL$/,
+  );
   assert.doesNotMatch(target.skip, /\n/);
   for (const other of DEFAULT_POSTGRES_URLS) assert.ok(!target.skip.includes(other), 'the defaults are not tried');
 });
 
 test('DROVER_TEST_REQUIRE_POSTGRES=1 turns the skip into an error', async () => {
   const url = `postgres://postgres@127.0.0.1:${await freePort()}/test`;
-  await assert.rejects(probePostgres({ DROVER_TEST_DATABASE_URL: url, DROVER_TEST_REQUIRE_POSTGRES: '1' }), /skipping the PostgreSQL cases.*DROVER_TEST_REQUIRE_POSTGRES=1/);
+  await assert.rejects(
+    probePostgres({ DROVER_TEST_DATABASE_URL: url, DROVER_TEST_REQUIRE_POSTGRES: '1' }),
+    /skipping the PostgreSQL cases.*DROVER_TEST_REQUIRE_POSTGRES=1/,
+  );
 });
 
 test('schema names: random ones are fresh, odd ones are refused before connecting', async () => {

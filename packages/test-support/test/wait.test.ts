@@ -14,8 +14,16 @@ test('waitFor() returns the first truthy value of a sync or async probe', async 
 });
 
 test('waitFor() times out naming what it waited for, and passes a probe error on', async () => {
-  await assert.rejects(waitFor('Godot', () => false, 30, 5), /^Error: timed out after 30 ms waiting for Godot$/);
-  await assert.rejects(waitFor('x', () => { throw new Error('probe broke'); }), /probe broke/);
+  await assert.rejects(
+    waitFor('Godot', () => false, 30, 5),
+    /^Error: timed out after 30 ms waiting for Godot$/,
+  );
+  await assert.rejects(
+    waitFor('x', () => {
+      throw new Error('probe broke');
+    }),
+    /probe broke/,
+  );
 });
 
 test('freePort() gives a port that can be listened on', async () => {

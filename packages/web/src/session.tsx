@@ -113,4 +113,3 @@ export function SessionProvider({ children, fallback }: { children: ComponentChi
   if (!state) return <>{fallback(error)}</>;
   return <SessionContext.Provider value={state}>{children}</SessionContext.Provider>;
 }
-

@@ -9,10 +9,7 @@ import { messageData, openEventStream } from '@drover/client';
 import { client, wsPath } from './api/client.js';
 import { decodeAgentsEvent, decodeDeploymentsEvent, roleAllows, WORKSPACE_EVENTS, type Agent, type Deployment, type Role } from './api/protocol.js';
 
-export type WorkspaceEvent =
-  | { type: 'agents'; agents: Agent[] }
-  | { type: 'deployments'; deployments: Deployment[] }
-  | { type: 'resync' };
+export type WorkspaceEvent = { type: 'agents'; agents: Agent[] } | { type: 'deployments'; deployments: Deployment[] } | { type: 'resync' };
 
 /** connecting → live; `reconnecting` after a drop; `unavailable` when the server refused the stream. */
 export type LiveState = 'connecting' | 'live' | 'reconnecting' | 'unavailable';

@@ -17,7 +17,18 @@ import type { CacheInfo, GcReport } from '@drover/protocol';
 import { toNixBase32 } from '@drover/nix';
 import { Teardown } from '@drover/test-support';
 import { buildFixtures, deleteFromStore, isInStore, run, type Fixtures } from '../support/nix.js';
-import { createToken, drover, makeBackend, randomName, startAgent, startServer, type Backend, type BackendKind, type DroverProcess, type ServerHandle } from '../support/drover.js';
+import {
+  createToken,
+  drover,
+  makeBackend,
+  randomName,
+  startAgent,
+  startServer,
+  type Backend,
+  type BackendKind,
+  type DroverProcess,
+  type ServerHandle,
+} from '../support/drover.js';
 import { activePath } from './harness.js';
 
 export interface CacheSuiteOptions {
@@ -35,7 +46,12 @@ async function closure(paths: string[]): Promise<string[]> {
 const hashOf = (p: string) => p.slice('/nix/store/'.length, '/nix/store/'.length + 32);
 
 /** A raw HTTP exchange where the body may be cut short (`sendBytes` < declared length) or never sent. */
-function rawPut(url: string, headers: Record<string, string>, body: Buffer, opts: { declared?: number; sendBytes?: number; closeAfterMs?: number } = {}): Promise<{ status: number; ms: number }> {
+function rawPut(
+  url: string,
+  headers: Record<string, string>,
+  body: Buffer,
+  opts: { declared?: number; sendBytes?: number; closeAfterMs?: number } = {},
+): Promise<{ status: number; ms: number }> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const req = request(url, { method: 'PUT', headers: { ...headers, 'content-length': String(opts.declared ?? body.length) } }, (res) => {
@@ -70,11 +86,28 @@ export function defineCacheSuite(kind: BackendKind, options: CacheSuiteOptions =
       return file;
     };
     const nixCopyTo = async (paths: string[], token: string, url = cacheUrl()) =>
-      run('nix', ['copy', '--to', `${url}?compression=zstd`, '--option', 'netrc-file', await netrc(token), ...paths], { env: { XDG_CACHE_HOME: await mkdtemp(join(dir, 'push-cache-')) } });
+      run('nix', ['copy', '--to', `${url}?compression=zstd`, '--option', 'netrc-file', await netrc(token), ...paths], {
+        env: { XDG_CACHE_HOME: await mkdtemp(join(dir, 'push-cache-')) },
+      });
     /** Substitutes into a fresh chroot store with a fresh narinfo cache (the pushing Nix caches the unsigned narinfos it wrote). */
     const nixCopyFrom = async (paths: string[], token: string | null, key: string, url = cacheUrl()) => {
       const store = await mkdtemp(join(dir, 'store-'));
-      const r = await run('nix', ['copy', '--from', url, '--to', store, '--option', 'trusted-public-keys', key, ...(token ? ['--option', 'netrc-file', await netrc(token)] : []), ...paths], { env: { XDG_CACHE_HOME: join(store, '.cache') } });
+      const r = await run(
+        'nix',
+        [
+          'copy',
+          '--from',
+          url,
+          '--to',
+          store,
+          '--option',
+          'trusted-public-keys',
+          key,
+          ...(token ? ['--option', 'netrc-file', await netrc(token)] : []),
+          ...paths,
+        ],
+        { env: { XDG_CACHE_HOME: join(store, '.cache') } },
+      );
       return { ...r, store };
     };
 
@@ -127,18 +160,29 @@ export function defineCacheSuite(kind: BackendKind, options: CacheSuiteOptions =
     });
 
     test('concurrent pushes of one closure all succeed; a second cache shares the NARs and signs with its own key', async () => {
-      const created = await drover(['cache', 'create', `two-${randomBytes(3).toString('hex')}`, '--json', '--server', server.url], { DROVER_ADMIN_TOKEN: admin });
+      const created = await drover(['cache', 'create', `two-${randomBytes(3).toString('hex')}`, '--json', '--server', server.url], {
+        DROVER_ADMIN_TOKEN: admin,
+      });
       assert.equal(created.code, 0, created.stderr);
       const second = JSON.parse(created.stdout) as CacheInfo;
       const anyCache = await createToken(backend, 'push');
       const paths = [fixtures.nixos_slow];
-      const pushes = await Promise.all([nixCopyTo(paths, push), nixCopyTo(paths, push), nixCopyTo(paths, anyCache, second.substituter), nixCopyTo(paths, anyCache, second.substituter)]);
+      const pushes = await Promise.all([
+        nixCopyTo(paths, push),
+        nixCopyTo(paths, push),
+        nixCopyTo(paths, anyCache, second.substituter),
+        nixCopyTo(paths, anyCache, second.substituter),
+      ]);
       for (const r of pushes) assert.equal(r.code, 0, r.stderr);
-      for (const [url, key] of [[cacheUrl(), cache.publicKey], [second.substituter, second.publicKey]] as const) {
+      for (const [url, key] of [
+        [cacheUrl(), cache.publicKey],
+        [second.substituter, second.publicKey],
+      ] as const) {
         const fetched = await nixCopyFrom(paths, pull, key, url);
         assert.equal(fetched.code, 0, `${url}: ${fetched.stderr}`);
       }
-      const narinfoOf = async (url: string) => (await fetch(`${url}/${hashOf(fixtures.nixos_slow)}.narinfo`, { headers: { authorization: basic(pull) } })).text();
+      const narinfoOf = async (url: string) =>
+        (await fetch(`${url}/${hashOf(fixtures.nixos_slow)}.narinfo`, { headers: { authorization: basic(pull) } })).text();
       const [one, two] = [await narinfoOf(cacheUrl()), await narinfoOf(second.substituter)];
       const field = (text: string, name: string) => text.split('\n').filter((l) => l.startsWith(`${name}: `));
       assert.deepEqual(field(one, 'URL'), field(two, 'URL'), 'one NAR file serves both caches');
@@ -154,7 +198,9 @@ export function defineCacheSuite(kind: BackendKind, options: CacheSuiteOptions =
       const ciKey = (await readFile(join(keys, 'pk'), 'utf8')).trim();
       const suffix = randomBytes(3).toString('hex');
       const make = async (name: string, trust: string[]) => {
-        const r = await drover(['cache', 'create', name, ...trust.flatMap((k) => ['--trust-key', k]), '--json', '--server', server.url], { DROVER_ADMIN_TOKEN: admin });
+        const r = await drover(['cache', 'create', name, ...trust.flatMap((k) => ['--trust-key', k]), '--json', '--server', server.url], {
+          DROVER_ADMIN_TOKEN: admin,
+        });
         assert.equal(r.code, 0, r.stderr);
         return JSON.parse(r.stdout) as CacheInfo;
       };
@@ -162,9 +208,21 @@ export function defineCacheSuite(kind: BackendKind, options: CacheSuiteOptions =
       const other = await make(`other-${suffix}`, []);
       const anyCache = await createToken(backend, 'push');
       for (const c of [trusting, other]) {
-        const r = await run('nix', ['copy', '--to', `${c.substituter}?compression=zstd&secret-key=${join(keys, 'sk')}`, '--option', 'netrc-file', await netrc(anyCache), fixtures.nixos_failing], {
-          env: { XDG_CACHE_HOME: await mkdtemp(join(dir, 'push-cache-')) },
-        });
+        const r = await run(
+          'nix',
+          [
+            'copy',
+            '--to',
+            `${c.substituter}?compression=zstd&secret-key=${join(keys, 'sk')}`,
+            '--option',
+            'netrc-file',
+            await netrc(anyCache),
+            fixtures.nixos_failing,
+          ],
+          {
+            env: { XDG_CACHE_HOME: await mkdtemp(join(dir, 'push-cache-')) },
+          },
+        );
         assert.equal(r.code, 0, r.stderr);
       }
       const sigs = async (c: CacheInfo) =>
@@ -187,11 +245,16 @@ export function defineCacheSuite(kind: BackendKind, options: CacheSuiteOptions =
       assert.equal((await fetch(narinfo, { headers: { authorization: `Bearer ${pull}` } })).status, 200, 'Bearer works too');
       const denied = await nixCopyTo([fixtures.plain], pull);
       assert.notEqual(denied.code, 0);
-      const pub = await drover(['cache', 'create', `pub-${randomBytes(3).toString('hex')}`, '--public', '--json', '--server', server.url], { DROVER_ADMIN_TOKEN: admin });
+      const pub = await drover(['cache', 'create', `pub-${randomBytes(3).toString('hex')}`, '--public', '--json', '--server', server.url], {
+        DROVER_ADMIN_TOKEN: admin,
+      });
       const info = JSON.parse(pub.stdout) as CacheInfo;
       assert.equal((await fetch(`${info.substituter}/nix-cache-info`)).status, 200);
       // The push token is bound to "main".
-      assert.equal((await fetch(`${info.substituter}/nix-cache-info`, { method: 'PUT', body: 'StoreDir: /nix/store\n', headers: { authorization: basic(push) } })).status, 403);
+      assert.equal(
+        (await fetch(`${info.substituter}/nix-cache-info`, { method: 'PUT', body: 'StoreDir: /nix/store\n', headers: { authorization: basic(push) } })).status,
+        403,
+      );
     });
 
     test('corrupted, truncated and bodiless NAR uploads are rejected at once and leave nothing visible; a narinfo needs its NAR and references', async () => {
@@ -275,7 +338,11 @@ export function defineCacheSuite(kind: BackendKind, options: CacheSuiteOptions =
       const preview = JSON.parse(dry.stdout) as GcReport;
       assert.equal(preview.dryRun, true);
       assert.ok(preview.deleted.some((d) => d.storePath === fixtures.plain));
-      assert.equal((await fetch(`${cacheUrl()}/${hashOf(fixtures.plain)}.narinfo`, { headers: { authorization: basic(pull) } })).status, 200, 'a dry run deletes nothing');
+      assert.equal(
+        (await fetch(`${cacheUrl()}/${hashOf(fixtures.plain)}.narinfo`, { headers: { authorization: basic(pull) } })).status,
+        200,
+        'a dry run deletes nothing',
+      );
 
       const gc = await drover(['cache', 'gc', 'main', '--grace', '0', '--json', '--server', server.url], { DROVER_ADMIN_TOKEN: admin });
       assert.equal(gc.code, 0, gc.stderr);

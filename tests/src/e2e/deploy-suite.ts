@@ -39,7 +39,10 @@ export function defineDeploySuite(kind: BackendKind): void {
       assert.ok(isInStore(f.nixos) && isInStore(f.rollback_ok));
       const log = await readActivations(f.markerDir);
       assert.ok(log.includes(`nixos switch ${f.nixos}`), log.join('\n'));
-      assert.ok(log.some((l) => l.startsWith(`rollback-script ok ${f.rollback_ok}`)), log.join('\n'));
+      assert.ok(
+        log.some((l) => l.startsWith(`rollback-script ok ${f.rollback_ok}`)),
+        log.join('\n'),
+      );
 
       const d = await world.deployment(id);
       assert.equal(d.status, 'Succeeded');
@@ -53,14 +56,19 @@ export function defineDeploySuite(kind: BackendKind): void {
       assert.equal(listed?.online, true);
       assert.equal(listed.currentStorePath, f.nixos);
       assert.equal(listed.lastDeployment?.status, 'Succeeded');
-      const history = await drover(['deployments', '--agent', agent.name, '--json', '--server', world.server.url], { DROVER_ACTIVATE_TOKEN: world.activateToken });
+      const history = await drover(['deployments', '--agent', agent.name, '--json', '--server', world.server.url], {
+        DROVER_ACTIVATE_TOKEN: world.activateToken,
+      });
       const [row] = JSON.parse(history.stdout) as Deployment[];
       for (const key of ['id', 'agent', 'index', 'storePath', 'status', 'createdAt', 'startedAt', 'finishedAt', 'closureSize'] as const) {
         assert.ok(row?.[key] !== undefined && row[key] !== null, `deployments --json has ${key}`);
       }
       // Log lines are stored in order with an explicit end, not a magic line.
       const lines = await world.logOf(id);
-      assert.deepEqual(lines.map((l) => l.seq), lines.map((_, i) => i));
+      assert.deepEqual(
+        lines.map((l) => l.seq),
+        lines.map((_, i) => i),
+      );
     });
 
     test('home-manager, plain and nix-darwin profiles, two agents sharing one machine', async () => {
@@ -78,7 +86,10 @@ export function defineDeploySuite(kind: BackendKind): void {
       assert.match(r.stdout, /profile type: plain/);
       assert.match(r.stdout, /profile type: nix-darwin/);
       const log = await readActivations(f.markerDir);
-      assert.ok(log.some((l) => l.startsWith(`home-manager `) && l.endsWith(f.home_manager)), log.join('\n'));
+      assert.ok(
+        log.some((l) => l.startsWith(`home-manager `) && l.endsWith(f.home_manager)),
+        log.join('\n'),
+      );
       assert.ok(log.includes(`darwin activate ${f.darwin}`), log.join('\n'));
       assert.equal((r.stdout.match(/Deployed successfully/g) ?? []).length, 3);
     });
@@ -208,7 +219,7 @@ export function defineDeploySuite(kind: BackendKind): void {
       await world.waitForStatus(id, 'Succeeded');
       assert.equal(await activePath(agent.profile), f.plain);
       const lines = (await world.logOf(id)).map((l) => l.text);
-      assert.ok(lines.includes(`$ ${f.rollback_ok}`), 'the rollbackScript for the agent\'s system ran');
+      assert.ok(lines.includes(`$ ${f.rollback_ok}`), "the rollbackScript for the agent's system ran");
       assert.equal((await world.deployment(id)).rollbackScript, f.rollback_ok);
     });
 
@@ -232,7 +243,11 @@ export function defineDeploySuite(kind: BackendKind): void {
     test('agent SIGKILLed during a slow activation: the outcome is still reported', async () => {
       const f = world.fixtures;
       const agent = await world.agent();
-      const activate = world.track(spawnDrover('activate', ['activate', await world.specFile({ [agent.name]: f.nixos_slow }), '--server', world.server.url], { DROVER_ACTIVATE_TOKEN: world.activateToken }));
+      const activate = world.track(
+        spawnDrover('activate', ['activate', await world.specFile({ [agent.name]: f.nixos_slow }), '--server', world.server.url], {
+          DROVER_ACTIVATE_TOKEN: world.activateToken,
+        }),
+      );
       await activate.waitForOutput(/activating slowly/);
       await agent.proc.stop('SIGKILL');
       await new Promise((r) => setTimeout(r, 1000));
@@ -248,7 +263,11 @@ export function defineDeploySuite(kind: BackendKind): void {
     test(`server ${hard ? 'killed' : 'stopped'} and restarted mid-deployment: nothing is lost`, async () => {
       const f = world.fixtures;
       const agent = await world.agent();
-      const activate = world.track(spawnDrover('activate', ['activate', await world.specFile({ [agent.name]: f.nixos_slow }), '--server', world.server.url], { DROVER_ACTIVATE_TOKEN: world.activateToken }));
+      const activate = world.track(
+        spawnDrover('activate', ['activate', await world.specFile({ [agent.name]: f.nixos_slow }), '--server', world.server.url], {
+          DROVER_ACTIVATE_TOKEN: world.activateToken,
+        }),
+      );
       await activate.waitForOutput(/activating slowly/);
       const old = world.server.proc;
       await world.server.restart(hard);
@@ -257,8 +276,15 @@ export function defineDeploySuite(kind: BackendKind): void {
       assert.match(activate.output, /Deployed successfully/);
       const id = deploymentIds(activate.output).get(agent.name)!;
       const lines = await world.logOf(id);
-      assert.deepEqual(lines.map((l) => l.seq), lines.map((_, i) => i), 'no gaps in the stored log');
-      assert.ok(lines.some((l) => l.text === 'slow activation finished'), 'lines written while the server was down arrived');
+      assert.deepEqual(
+        lines.map((l) => l.seq),
+        lines.map((_, i) => i),
+        'no gaps in the stored log',
+      );
+      assert.ok(
+        lines.some((l) => l.text === 'slow activation finished'),
+        'lines written while the server was down arrived',
+      );
       assert.ok(lines.some((l) => l.text.startsWith('activated ')));
       assert.equal((await world.deployment(id)).status, 'Succeeded');
     });

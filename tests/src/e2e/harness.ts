@@ -147,10 +147,15 @@ export class World {
   }
 
   async waitForStatus(id: string, status: Deployment['status'], timeoutMs = 60_000): Promise<Deployment> {
-    return waitFor(`deployment ${id} to be ${status}`, async () => {
-      const d = await this.deployment(id);
-      return d.status === status ? d : null;
-    }, timeoutMs, 200);
+    return waitFor(
+      `deployment ${id} to be ${status}`,
+      async () => {
+        const d = await this.deployment(id);
+        return d.status === status ? d : null;
+      },
+      timeoutMs,
+      200,
+    );
   }
 
   /** The whole stored log, page by page (`next` is the `after` of the following page; an empty page ends it). */
@@ -160,7 +165,7 @@ export class World {
       next: number | null;
     }
     const lines: { seq: number; text: string }[] = [];
-    for (let after = -1; ; ) {
+    for (let after = -1; ;) {
       const page: Page = (await api<Page>(this.server.url, this.activateToken, 'GET', `/deployments/${id}/log?after=${after}&limit=5000`)).json;
       lines.push(...page.lines);
       if (page.lines.length === 0 || page.next === null) return lines;

@@ -29,12 +29,14 @@ async function throughProxy(writes: number): Promise<{ sent: Buffer; received: B
   const sink = createServer({ allowHalfOpen: true }, (s) => s.on('data', (c: Buffer) => parts.push(c)));
   await new Promise<void>((ok) => sink.listen(0, '127.0.0.1', ok));
   const proxy = await startLatencyProxy((sink.address() as AddressInfo).port, 0, RTT_MS);
-  const arrived = new Promise<void>((ok) => sink.on('connection', (s) =>
+  const arrived = new Promise<void>((ok) =>
+    sink.on('connection', (s) =>
       s.on('end', () => {
         s.end();
         ok();
       }),
-    ),);
+    ),
+  );
   const sent: Buffer[] = [];
   const client = connect(proxy.port, '127.0.0.1');
   await new Promise<void>((ok) => client.once('connect', ok));
@@ -105,14 +107,30 @@ describe('drover push through a +20 ms RTT TCP proxy', { timeout: 300_000 }, () 
     await mkdir(src);
     await writeFile(join(src, 'a'), randomBytes(64));
     const a = (await run('nix-store', ['--add', join(src, 'a')])).stdout.trim();
-    const info = JSON.parse((await run('nix', ['--extra-experimental-features', 'nix-command', 'path-info', '--json', a])).stdout) as { narHash: string; narSize: number }[];
+    const info = JSON.parse((await run('nix', ['--extra-experimental-features', 'nix-command', 'path-info', '--json', a])).stdout) as {
+      narHash: string;
+      narSize: number;
+    }[];
     const nar = Buffer.concat(await dumpNar(a).toArray());
-    const entry = (references: string[]) => ({ storePath: a, narHash: info[0]!.narHash, narSize: info[0]!.narSize, references, deriver: null, ca: null, sigs: [], fileSize: nar.length });
+    const entry = (references: string[]) => ({
+      storePath: a,
+      narHash: info[0]!.narHash,
+      narSize: info[0]!.narSize,
+      references,
+      deriver: null,
+      ca: null,
+      sigs: [],
+      fileSize: nar.length,
+    });
     const post = (paths: unknown[], files: Buffer[]) => {
       const header = Buffer.from(JSON.stringify({ compression: 'none', paths }));
       const length = Buffer.alloc(4);
       length.writeUInt32LE(header.length);
-      return fetch(`${server.url}/api/v1/caches/slow/paths`, { method: 'POST', headers: { authorization: `Bearer ${push}` }, body: Buffer.concat([length, header, ...files]) });
+      return fetch(`${server.url}/api/v1/caches/slow/paths`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${push}` },
+        body: Buffer.concat([length, header, ...files]),
+      });
     };
     const absent = 'x'.repeat(32) + '-absent';
     const refused = await post([entry([]), entry([absent])], [nar, nar]);

@@ -44,10 +44,14 @@ describe('drover server --workers 2 on postgres when the database drops its conn
     await admin.connect();
     try {
       // The WHERE runs before the select list: only this server's connections are terminated.
-      const r = await admin.query<{ terminated: boolean }>('select pg_terminate_backend(pid) as terminated from pg_stat_activity where application_name = $1', [`drover:${schema}`]);
+      const r = await admin.query<{ terminated: boolean }>('select pg_terminate_backend(pid) as terminated from pg_stat_activity where application_name = $1', [
+        `drover:${schema}`,
+      ]);
       assert.ok(r.rows.filter((row) => row.terminated).length >= 2, 'each worker held at least its LISTEN connection');
       await waitFor('both workers to LISTEN again', async () => {
-        const listening = await admin.query("select 1 from pg_stat_activity where application_name = $1 and state = 'idle' and query ilike 'LISTEN %'", [`drover:${schema}`]);
+        const listening = await admin.query("select 1 from pg_stat_activity where application_name = $1 and state = 'idle' and query ilike 'LISTEN %'", [
+          `drover:${schema}`,
+        ]);
         return (listening.rowCount ?? 0) >= 2;
       });
     } finally {
@@ -61,12 +65,17 @@ describe('drover server --workers 2 on postgres when the database drops its conn
     assert.doesNotMatch(world.server.proc.output, /server worker died/);
 
     const spec = await world.specFile(Object.fromEntries(agents.map((a) => [a.name, world.fixtures.plain])));
-    const r = await waitFor('an activation after the connections were lost', async () => {
-      const run = await world.activate([spec]);
-      // A request that met a dead connection is 503 DROVER_ERR_DATABASE_UNAVAILABLE: retried.
-      if (run.code !== 0) assert.match(run.stdout + run.stderr, /DROVER_ERR_DATABASE_UNAVAILABLE/);
-      return run.code === 0 ? run : null;
-    }, 120_000, 500);
+    const r = await waitFor(
+      'an activation after the connections were lost',
+      async () => {
+        const run = await world.activate([spec]);
+        // A request that met a dead connection is 503 DROVER_ERR_DATABASE_UNAVAILABLE: retried.
+        if (run.code !== 0) assert.match(run.stdout + run.stderr, /DROVER_ERR_DATABASE_UNAVAILABLE/);
+        return run.code === 0 ? run : null;
+      },
+      120_000,
+      500,
+    );
     assert.equal((r.stdout.match(/Deployed successfully/g) ?? []).length, 4, r.stdout);
     for (const a of agents) assert.equal(await activePath(a.profile), world.fixtures.plain);
   });

@@ -27,7 +27,10 @@ for (const kind of ['sqlite', 'postgres'] as const) {
         const total = [...seen.values()].reduce((a, b) => a + b, 0);
         return seen.size === 2 && total === 4 ? seen : null;
       });
-      assert.ok([...perReplica.values()].every((n) => n >= 1), `each worker holds agents: ${JSON.stringify([...perReplica])}`);
+      assert.ok(
+        [...perReplica.values()].every((n) => n >= 1),
+        `each worker holds agents: ${JSON.stringify([...perReplica])}`,
+      );
       const spec = await world.specFile(Object.fromEntries(agents.map((a) => [a.name, world.fixtures.plain])));
       const r = await world.activate([spec]);
       assert.equal(r.code, 0, r.stdout + r.stderr);
@@ -39,14 +42,18 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const proc = world.server.proc;
       await proc.stop('SIGTERM');
       assert.equal(await proc.exited, 0, proc.output);
-      await waitFor('the port to close', async () => {
-        try {
-          await fetch(`${world.server.url}/api/v1/health`);
-          return false;
-        } catch {
-          return true;
-        }
-      }, 15_000);
+      await waitFor(
+        'the port to close',
+        async () => {
+          try {
+            await fetch(`${world.server.url}/api/v1/health`);
+            return false;
+          } catch {
+            return true;
+          }
+        },
+        15_000,
+      );
     });
   });
 }

@@ -59,10 +59,14 @@ export class DroverProcess {
   }
 
   async waitForOutput(pattern: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
-    return waitFor(`${this.name} to print ${pattern}`, () => {
-      if (!this.running && !pattern.test(this.output)) throw new Error(`${this.name} exited (${this.exitCode}) before printing ${pattern}:\n${this.output}`);
-      return this.output.match(pattern);
-    }, timeoutMs);
+    return waitFor(
+      `${this.name} to print ${pattern}`,
+      () => {
+        if (!this.running && !pattern.test(this.output)) throw new Error(`${this.name} exited (${this.exitCode}) before printing ${pattern}:\n${this.output}`);
+        return this.output.match(pattern);
+      },
+      timeoutMs,
+    );
   }
 
   /** Sends `signal` and waits for the process to exit. */

@@ -12,40 +12,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
-import {
-  buildFixtures,
-  deleteFromStore,
-  isInStore,
-  readActivations,
-  run,
-  startTestCache,
-} from '@drover/test-support';
+import { buildFixtures, deleteFromStore, isInStore, readActivations, run, startTestCache } from '@drover/test-support';
 
 function ms(since: number): string {
   return `${Math.round(performance.now() - since)} ms`;
 }
 
 function substitute(paths: string[], url: string, key: string) {
-  return run('nix-store', [
-    '--realise',
-    ...paths,
-    '--option', 'substituters', url,
-    '--option', 'trusted-public-keys', key,
-  ]);
+  return run('nix-store', ['--realise', ...paths, '--option', 'substituters', url, '--option', 'trusted-public-keys', key]);
 }
 
-function httpStatus(
-  url: string,
-  method: string,
-): Promise<{ status: number; type: string | undefined; body: string }> {
+function httpStatus(url: string, method: string): Promise<{ status: number; type: string | undefined; body: string }> {
   return new Promise((ok, fail) => {
     const req = request(url, { method }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () =>
-        ok({ status: res.statusCode ?? 0, type: res.headers['content-type'], body }),
-      );
+      res.on('end', () => ok({ status: res.statusCode ?? 0, type: res.headers['content-type'], body }));
     });
     req.on('error', fail);
     req.end();

@@ -6,14 +6,4 @@
  * process runner (`run`) and `repoRoot`. Assumes single-user root Nix as
  * configured by `scripts/setup-nix.sh`.
  */
-export {
-  buildFixtures,
-  deleteFromStore,
-  isInStore,
-  readActivations,
-  repoRoot,
-  run,
-  startTestCache,
-  type Fixtures,
-  type TestCache,
-} from '@drover/test-support';
+export { buildFixtures, deleteFromStore, isInStore, readActivations, repoRoot, run, startTestCache, type Fixtures, type TestCache } from '@drover/test-support';

@@ -21,7 +21,8 @@ export async function storeBigLog(backend: Backend, agentId: string, id: string,
     const time = new Date().toISOString();
     for (let from = 0; from < count; from += 1000) {
       const lines: LogLine[] = [];
-      for (let seq = from; seq < Math.min(count, from + 1000); seq++) lines.push({ seq, time, stream: seq % 10 === 9 ? 'stderr' : 'stdout', text: bigLogText(seq) });
+      for (let seq = from; seq < Math.min(count, from + 1000); seq++)
+        lines.push({ seq, time, stream: seq % 10 === 9 ? 'stderr' : 'stdout', text: bigLogText(seq) });
       if (!(await appendLog(database.db, agentId, id, lines, Number.MAX_SAFE_INTEGER))) throw new Error(`deployment ${id} is not agent ${agentId}'s`);
     }
   } finally {

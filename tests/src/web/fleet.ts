@@ -18,7 +18,13 @@ export function databaseOptions(backend: Backend): DatabaseOptions {
 }
 
 /** Declares `count` agents named PREFIX-00000 … in `workspace`; returns one bound agent token per name asked for in `tokensFor`. */
-export async function declareFleet(backend: Backend, workspace: string, prefix: string, count: number, tokensFor: readonly string[] = []): Promise<Map<string, string>> {
+export async function declareFleet(
+  backend: Backend,
+  workspace: string,
+  prefix: string,
+  count: number,
+  tokensFor: readonly string[] = [],
+): Promise<Map<string, string>> {
   const database = await openDatabase(databaseOptions(backend));
   const tokens = new Map<string, string>();
   try {

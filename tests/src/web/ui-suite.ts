@@ -44,7 +44,7 @@ export function defineUiSuite(kind: BackendKind): void {
       opened.push(() => browser.close().catch(() => {}));
       admin = await UiUser.open(browser, world.server.url, `${kind}-admin`);
       opened.push(() => admin.close());
-      publicUrl = ((await api<{ publicUrl: string }>(world.server.url, null, 'GET', '/info')).json).publicUrl;
+      publicUrl = (await api<{ publicUrl: string }>(world.server.url, null, 'GET', '/info')).json.publicUrl;
     });
     after(async () => {
       for (const close of opened.reverse()) await close();
@@ -104,7 +104,10 @@ export function defineUiSuite(kind: BackendKind): void {
       await p.getByRole('heading', { name: 'No agents yet' }).waitFor();
       assert.match((await p.locator('.empty pre').textContent()) ?? '', new RegExp(`drover agent NAME --server ${publicUrl}`));
       const listed = await admin.fetchJson('GET', '/api/v1/workspaces');
-      assert.ok((listed.json as { workspaces: { name: string }[] }).workspaces.some((w) => w.name === ws), JSON.stringify(listed.json));
+      assert.ok(
+        (listed.json as { workspaces: { name: string }[] }).workspaces.some((w) => w.name === ws),
+        JSON.stringify(listed.json),
+      );
       await admin.shoot('agents-empty');
     });
 
@@ -179,7 +182,10 @@ export function defineUiSuite(kind: BackendKind): void {
       await caches.getByRole('cell', { name: `${ws}-bin-1 Copy key` }).waitFor();
       await caches.getByText('Agents use the external cache set above').waitFor();
       const listed = await wsApi<{ caches: { name: string; publicKey: string }[] }>('/caches');
-      assert.deepEqual(listed.caches.map((c) => c.name), [`${ws}-bin`]);
+      assert.deepEqual(
+        listed.caches.map((c) => c.name),
+        [`${ws}-bin`],
+      );
       assert.match(listed.caches[0]!.publicKey, new RegExp(`^${ws}-bin-1:`));
       await admin.shoot('settings');
 
@@ -220,7 +226,10 @@ export function defineUiSuite(kind: BackendKind): void {
       // Every stored line is on the page, in order, once.
       const stored = (await wsApi<{ lines: { seq: number }[] }>(`/deployments/${succeededId}/log`)).lines;
       const shown = await log.locator('.log-line').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-seq'))));
-      assert.deepEqual(shown, stored.map((l) => l.seq));
+      assert.deepEqual(
+        shown,
+        stored.map((l) => l.seq),
+      );
       await admin.shoot('deployment-succeeded');
 
       await p.getByRole('link', { name: 'Deployments', exact: true }).click();
@@ -287,7 +296,7 @@ export function defineUiSuite(kind: BackendKind): void {
         await p.goto(`/w/${ws}/tokens`);
         const alert = p.getByRole('alert');
         await alert.waitFor();
-        assert.match((await alert.textContent()) ?? '', /viewer/, 'typed in by URL, the page shows the API\'s refusal');
+        assert.match((await alert.textContent()) ?? '', /viewer/, "typed in by URL, the page shows the API's refusal");
         assert.equal(await p.getByRole('button', { name: /Create token|Revoke/ }).count(), 0);
         await viewer.shoot('tokens-denied');
 
@@ -302,7 +311,10 @@ export function defineUiSuite(kind: BackendKind): void {
         assert.equal(redeploy.status, 403, JSON.stringify(redeploy.json));
         const activate = await viewer.fetchJson('POST', `/api/v1/workspaces/${ws}/activate`, { agents: { [agentName]: world.fixtures.nixos } }, headers);
         assert.equal(activate.status, 403, JSON.stringify(activate.json));
-        assert.deepEqual(viewer.pageErrors.filter((e) => !/40[13]/.test(e)), []);
+        assert.deepEqual(
+          viewer.pageErrors.filter((e) => !/40[13]/.test(e)),
+          [],
+        );
       } finally {
         await viewer.close();
       }

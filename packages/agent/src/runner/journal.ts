@@ -81,7 +81,18 @@ export class Journal {
   /** Appends one entry, first saying how many were lost if some were; false (counted) if it cannot be written. */
   private append(entry: JournalEntry): boolean {
     if (this.lost > 0) {
-      const note = { type: 'deployment.log' as const, id: this.id, lines: [{ seq: this.seq, time: new Date().toISOString(), stream: 'agent' as const, text: `${this.lost} journal entries could not be written (the state directory was not writable) and are missing` }] };
+      const note = {
+        type: 'deployment.log' as const,
+        id: this.id,
+        lines: [
+          {
+            seq: this.seq,
+            time: new Date().toISOString(),
+            stream: 'agent' as const,
+            text: `${this.lost} journal entries could not be written (the state directory was not writable) and are missing`,
+          },
+        ],
+      };
       if (tryWrite(() => appendEntry(this.dir, note)) !== null) return this.drop(entry);
       this.seq++;
       this.lost = 0;

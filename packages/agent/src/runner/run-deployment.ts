@@ -143,7 +143,11 @@ export async function runDeployment(ctx: RunContext): Promise<void> {
       const paths = [storePath, ...(deployment.rollbackScript ? [deployment.rollbackScript as StorePath] : [])];
       const cache = resolveCache(order.cache, order.server, ctx.token, join(ctx.dir, '..', '..'));
       if (cache.source) journal.say(`fetching from ${cache.source.substituter} and this machine's own substituters`);
-      const substitute = substituteCommand(paths, cache.source, { gcRoot: join(ctx.dir, 'gcroot'), cacheHome: join(ctx.dir, '..', '..', 'cache'), netrcFile: cache.netrcFile });
+      const substitute = substituteCommand(paths, cache.source, {
+        gcRoot: join(ctx.dir, 'gcroot'),
+        cacheHome: join(ctx.dir, '..', '..', 'cache'),
+        netrcFile: cache.netrcFile,
+      });
       let fetched = await step(ctx, substitute, true);
       if (fetched.code !== 0 && !ctx.cancel.aborted && fetched.stderrTail.some((l) => /SQLite|database is locked/i.test(l))) {
         journal.say('Nix hit a transient database error; trying once more');
@@ -151,8 +155,13 @@ export async function runDeployment(ctx: RunContext): Promise<void> {
       }
       throwIfCancelled(ctx);
       if (fetched.code !== 0) {
-        const last = [...fetched.stderrTail].reverse().find((l) => /error|not signed|no substituter|don't know how/i.test(l)) ?? fetched.stderrTail.at(-1) ?? '';
-        journal.finish('Failed', `could not fetch ${storePath}: ${last.trim() || `nix-store exited with code ${fetched.code}`}; the profile was not changed`, await readActivePath(order.profile));
+        const last =
+          [...fetched.stderrTail].reverse().find((l) => /error|not signed|no substituter|don't know how/i.test(l)) ?? fetched.stderrTail.at(-1) ?? '';
+        journal.finish(
+          'Failed',
+          `could not fetch ${storePath}: ${last.trim() || `nix-store exited with code ${fetched.code}`}; the profile was not changed`,
+          await readActivePath(order.profile),
+        );
         return;
       }
       const sizeCommand = closureSizeCommand(storePath);

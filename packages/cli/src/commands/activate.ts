@@ -90,7 +90,11 @@ export async function activateCommand(file: string, flags: ActivateFlags): Promi
   for (const [name, a] of agents) {
     say(`${tag(name)} ${a.url}`);
     if (!a.online) {
-      say(a.lastSeenAt ? `${tag(name)} offline since ${a.lastSeenAt}, deploys when it reconnects` : `${tag(name)} has not connected yet, deploys when it connects`);
+      say(
+        a.lastSeenAt
+          ? `${tag(name)} offline since ${a.lastSeenAt}, deploys when it reconnects`
+          : `${tag(name)} has not connected yet, deploys when it connects`,
+      );
     }
   }
   if (flags.async) {
@@ -98,7 +102,9 @@ export async function activateCommand(file: string, flags: ActivateFlags): Promi
     return EXIT.ok;
   }
 
-  const latest = await follow(api, response, timeoutMs === null ? null : started + timeoutMs, (id, agent, text) => say(`${tag(nameById.get(id) ?? agent)} ${text}`));
+  const latest = await follow(api, response, timeoutMs === null ? null : started + timeoutMs, (id, agent, text) =>
+    say(`${tag(nameById.get(id) ?? agent)} ${text}`),
+  );
   const deployments = agents.map(([, a]) => latest.get(a.id));
   if (flags.json) {
     printJson(deployments);
@@ -122,7 +128,12 @@ export async function activateCommand(file: string, flags: ActivateFlags): Promi
  * for every deployment when the stream opens and on every change, so after
  * `end` each is final.
  */
-async function follow(api: ApiClient, response: ActivateResponse, deadline: number | null, print: (id: string, agent: string, text: string) => void): Promise<Map<string, Deployment>> {
+async function follow(
+  api: ApiClient,
+  response: ActivateResponse,
+  deadline: number | null,
+  print: (id: string, agent: string, text: string) => void,
+): Promise<Map<string, Deployment>> {
   const latest = new Map<string, Deployment>();
   const lastSeq = new Map<string, number>();
   const stream = openEventStream(

@@ -22,9 +22,13 @@ export async function tokenCreate(
   if (flags.unbound && flags.kind !== 'agent') throw new DroverError('DROVER_ERR_VALIDATION', '--unbound only applies to --kind agent');
   if (flags.unbound && flags.agent) throw new DroverError('DROVER_ERR_VALIDATION', '--unbound and --agent exclude each other');
   if (flags.kind === 'agent' && !flags.agent && !flags.unbound) {
-    throw new DroverError('DROVER_ERR_AGENT_TOKEN_UNBOUND', 'an agent token names its agent: add --agent NAME (or --unbound for fleet enrolment: its first connection claims a name)');
+    throw new DroverError(
+      'DROVER_ERR_AGENT_TOKEN_UNBOUND',
+      'an agent token names its agent: add --agent NAME (or --unbound for fleet enrolment: its first connection claims a name)',
+    );
   }
-  if (flags.cache && flags.kind !== 'push' && flags.kind !== 'pull') throw new DroverError('DROVER_ERR_VALIDATION', '--cache only applies to --kind push or pull');
+  if (flags.cache && flags.kind !== 'push' && flags.kind !== 'pull')
+    throw new DroverError('DROVER_ERR_VALIDATION', '--cache only applies to --kind push or pull');
   const kind = flags.kind;
   const { token, info: t } = await withTarget(flags, (target) =>
     target.createToken({ workspace: flags.workspace, kind, agent: flags.agent, unbound: flags.unbound, description: flags.description, cache: flags.cache }),
@@ -72,7 +76,11 @@ function cacheSetting(flags: { substituter?: string; publicKey?: string; clear?:
 export async function workspaceCache(name: string, flags: AdminFlags & { substituter?: string; publicKey?: string; clear?: boolean }): Promise<void> {
   const cache = cacheSetting(flags);
   const ws = await withTarget(flags, (target) => target.setCache(name, cache));
-  info(ws.cache ? `workspace ${ws.name}: agents substitute from ${ws.cache.substituter} (${ws.cache.publicKey.split(':')[0]})` : `workspace ${ws.name}: no cache set`);
+  info(
+    ws.cache
+      ? `workspace ${ws.name}: agents substitute from ${ws.cache.substituter} (${ws.cache.publicKey.split(':')[0]})`
+      : `workspace ${ws.name}: no cache set`,
+  );
 }
 
 export async function workspaceCreate(name: string, flags: AdminFlags): Promise<void> {

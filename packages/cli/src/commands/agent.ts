@@ -38,7 +38,11 @@ function tokenSource(flags: AgentFlags): () => string {
     };
   }
   const token = process.env['DROVER_AGENT_TOKEN']?.trim();
-  if (!token) throw new DroverError('DROVER_ERR_UNAUTHORIZED', 'no agent token: set DROVER_AGENT_TOKEN or pass --token-file (create one with `drover token create --kind agent`)');
+  if (!token)
+    throw new DroverError(
+      'DROVER_ERR_UNAUTHORIZED',
+      'no agent token: set DROVER_AGENT_TOKEN or pass --token-file (create one with `drover token create --kind agent`)',
+    );
   // Children (deployment runners) get the token explicitly; nothing else inherits it.
   delete process.env['DROVER_AGENT_TOKEN'];
   return () => token;

@@ -9,10 +9,15 @@ type Runner = (fn: (...args: never[]) => Promise<unknown>) => (...args: unknown[
 export function registerCacheCommands(program: Command, readerOptions: (cmd: Command) => Command, run: Runner): void {
   const load = () => import('./cache.js');
   const cache = program.command('cache').description("the server's built-in Nix binary caches");
-  readerOptions(cache.command('create').description('create a cache with its own signing key held by the server').argument('<name>', 'lowercase letters, digits, "-"'))
+  readerOptions(
+    cache.command('create').description('create a cache with its own signing key held by the server').argument('<name>', 'lowercase letters, digits, "-"'),
+  )
     .option('--workspace <name>', "check that the admin token's workspace is this one")
     .option('--public', 'readable without a token')
-    .option('--trust-key <key>', "keep uploaders' signatures made with this public key (repeatable)", (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
+    .option('--trust-key <key>', "keep uploaders' signatures made with this public key (repeatable)", (v: string, prev: string[] | undefined) => [
+      ...(prev ?? []),
+      v,
+    ])
     .option('--json', 'JSON output')
     .action(run(async (name, flags) => (await load()).cacheCreate(name, flags)));
   readerOptions(cache.command('info').description('substituter URL and public key of a cache').argument('<name>', 'cache'))

@@ -26,13 +26,21 @@ function describe(c: CacheInfo): string[] {
   ];
 }
 
-export async function cacheCreate(name: string, flags: ReaderFlags & { workspace?: string; public?: boolean; trustKey?: string[]; json?: boolean }): Promise<void> {
+export async function cacheCreate(
+  name: string,
+  flags: ReaderFlags & { workspace?: string; public?: boolean; trustKey?: string[]; json?: boolean },
+): Promise<void> {
   const api = adminClient(flags);
   if (flags.workspace) {
     const ws = await api.request<{ name: string }>('GET', '/workspace');
-    if (ws.name !== flags.workspace) throw new DroverError('DROVER_ERR_FORBIDDEN', `the admin token belongs to workspace ${JSON.stringify(ws.name)}, not ${JSON.stringify(flags.workspace)}`);
+    if (ws.name !== flags.workspace)
+      throw new DroverError('DROVER_ERR_FORBIDDEN', `the admin token belongs to workspace ${JSON.stringify(ws.name)}, not ${JSON.stringify(flags.workspace)}`);
   }
-  const c = await api.request<CacheInfo>('POST', '/caches', { name: parseCacheName(name), public: !!flags.public, ...(flags.trustKey ? { trustedKeys: flags.trustKey } : {}) });
+  const c = await api.request<CacheInfo>('POST', '/caches', {
+    name: parseCacheName(name),
+    public: !!flags.public,
+    ...(flags.trustKey ? { trustedKeys: flags.trustKey } : {}),
+  });
   if (flags.json) {
     printJson(c);
     return;
@@ -56,20 +64,30 @@ export async function cacheList(flags: ReaderFlags & { json?: boolean }): Promis
     printJson(caches);
     return;
   }
-  out(table([['NAME', 'PUBLIC', 'PATHS', 'SUBSTITUTER', 'PUBLIC KEY'], ...caches.map((c) => [c.name, c.public ? 'yes' : 'no', String(c.paths), c.substituter, c.publicKey])]));
+  out(
+    table([
+      ['NAME', 'PUBLIC', 'PATHS', 'SUBSTITUTER', 'PUBLIC KEY'],
+      ...caches.map((c) => [c.name, c.public ? 'yes' : 'no', String(c.paths), c.substituter, c.publicKey]),
+    ]),
+  );
 }
 
 export async function cachePin(name: string, storePath: string, flags: ReaderFlags & { keepDays?: string }): Promise<void> {
   const keepDays = flags.keepDays === undefined ? undefined : Number(flags.keepDays);
-  if (keepDays !== undefined && !(keepDays >= 0)) throw new DroverError('DROVER_ERR_VALIDATION', `--keep-days must be a number of days (got ${JSON.stringify(flags.keepDays)})`);
+  if (keepDays !== undefined && !(keepDays >= 0))
+    throw new DroverError('DROVER_ERR_VALIDATION', `--keep-days must be a number of days (got ${JSON.stringify(flags.keepDays)})`);
   await adminClient(flags).request('POST', path(name, '/pins'), { storePath, ...(keepDays === undefined ? {} : { keepDays }) });
   info(`pinned ${storePath} in cache ${name}${keepDays === undefined ? '' : ` for ${keepDays} days`}`);
 }
 
 export async function cacheGc(name: string, flags: ReaderFlags & { dryRun?: boolean; json?: boolean; grace?: string }): Promise<void> {
   const graceSeconds = flags.grace === undefined ? undefined : Number(flags.grace);
-  if (graceSeconds !== undefined && !(Number.isInteger(graceSeconds) && graceSeconds >= 0)) throw new DroverError('DROVER_ERR_VALIDATION', `--grace must be whole seconds (got ${JSON.stringify(flags.grace)})`);
-  const report = await adminClient(flags).request<GcReport>('POST', path(name, '/gc'), { dryRun: !!flags.dryRun, ...(graceSeconds === undefined ? {} : { graceSeconds }) });
+  if (graceSeconds !== undefined && !(Number.isInteger(graceSeconds) && graceSeconds >= 0))
+    throw new DroverError('DROVER_ERR_VALIDATION', `--grace must be whole seconds (got ${JSON.stringify(flags.grace)})`);
+  const report = await adminClient(flags).request<GcReport>('POST', path(name, '/gc'), {
+    dryRun: !!flags.dryRun,
+    ...(graceSeconds === undefined ? {} : { graceSeconds }),
+  });
   if (flags.json) {
     printJson(report);
     return;
@@ -77,5 +95,7 @@ export async function cacheGc(name: string, flags: ReaderFlags & { dryRun?: bool
   const verb = report.dryRun ? 'would delete' : 'deleted';
   for (const k of report.kept) out(`keep    ${k.storePath}  (${k.reason})`);
   for (const d of report.deleted) out(`${report.dryRun ? 'would delete' : 'delete '} ${d.storePath}  (${d.reason})`);
-  info(`cache ${report.cache}: kept ${report.kept.length} paths, ${verb} ${report.deleted.length}; ${report.narsDeleted} NAR files, ${(report.bytesFreed / 1024 / 1024).toFixed(1)} MiB ${report.dryRun ? 'would be ' : ''}freed`);
+  info(
+    `cache ${report.cache}: kept ${report.kept.length} paths, ${verb} ${report.deleted.length}; ${report.narsDeleted} NAR files, ${(report.bytesFreed / 1024 / 1024).toFixed(1)} MiB ${report.dryRun ? 'would be ' : ''}freed`,
+  );
 }

@@ -35,11 +35,21 @@ const base = (p: string) => p.slice(STORE_DIR.length + 1);
 
 /** What the server is told about a path besides its NAR. */
 function pathInfoOf(p: PathInfo) {
-  return { storePath: p.path, narHash: p.narHash, narSize: p.narSize, references: p.references.map(base), deriver: p.deriver ? base(p.deriver) : null, ca: p.ca, sigs: p.signatures };
+  return {
+    storePath: p.path,
+    narHash: p.narHash,
+    narSize: p.narSize,
+    references: p.references.map(base),
+    deriver: p.deriver ? base(p.deriver) : null,
+    ca: p.ca,
+    sigs: p.signatures,
+  };
 }
 
 async function closureOf(paths: readonly StorePath[]): Promise<PathInfo[]> {
-  const { stdout } = await promisify(execFile)('nix', ['--extra-experimental-features', 'nix-command', 'path-info', '--json', '--recursive', ...paths], { maxBuffer: 1 << 30 });
+  const { stdout } = await promisify(execFile)('nix', ['--extra-experimental-features', 'nix-command', 'path-info', '--json', '--recursive', ...paths], {
+    maxBuffer: 1 << 30,
+  });
   const parsed = JSON.parse(stdout) as Record<string, unknown>[];
   return parsed.map((p) => ({
     path: parseStorePath(p['path']),
@@ -64,7 +74,9 @@ class Progress {
     if (!this.tty) return info(`pushed ${path} (${this.done}/${this.total})`);
     const width = 30;
     const filled = Math.round((this.done / this.total) * width);
-    process.stderr.write(`\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${this.done}/${this.total} paths, ${(this.bytes / 1024 / 1024).toFixed(1)} MiB`);
+    process.stderr.write(
+      `\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${this.done}/${this.total} paths, ${(this.bytes / 1024 / 1024).toFixed(1)} MiB`,
+    );
     if (this.done === this.total) process.stderr.write('\n');
   }
 }
@@ -75,7 +87,8 @@ export async function pushCommand(cacheName: string, rawPaths: string[], flags: 
   const token = process.env['DROVER_PUSH_TOKEN'];
   if (!token) throw new DroverError('DROVER_ERR_UNAUTHORIZED', 'no push token: set DROVER_PUSH_TOKEN (create one with `drover token create --kind push`)');
   const jobs = Number(flags.jobs ?? 8);
-  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new DroverError('DROVER_ERR_VALIDATION', `--jobs must be 1-64 (got ${JSON.stringify(flags.jobs)})`);
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64)
+    throw new DroverError('DROVER_ERR_VALIDATION', `--jobs must be 1-64 (got ${JSON.stringify(flags.jobs)})`);
   const compression = flags.compression ?? 'zstd';
   if (compression !== 'zstd' && compression !== 'none') throw new DroverError('DROVER_ERR_UNSUPPORTED_COMPRESSION', '--compression must be zstd or none');
   const started = Date.now();
@@ -83,9 +96,11 @@ export async function pushCommand(cacheName: string, rawPaths: string[], flags: 
   const api = new ApiClient({ server, token });
   const url = `/caches/${cache}`;
 
-  const asked = await api.request('POST', `${url}/missing`, { paths: closure.map((p) => p.path) }, schemaDecoder(MissingResponseSchema)).catch((err: unknown) => {
-    throw err instanceof ApiError ? err.during('asking which paths are missing') : err;
-  });
+  const asked = await api
+    .request('POST', `${url}/missing`, { paths: closure.map((p) => p.path) }, schemaDecoder(MissingResponseSchema))
+    .catch((err: unknown) => {
+      throw err instanceof ApiError ? err.during('asking which paths are missing') : err;
+    });
   const missing = new Set<string>(asked.missing);
   const todo = closure.filter((p) => missing.has(p.path));
   info(`${closure.length} paths in the closure, ${closure.length - todo.length} already in ${cache}, pushing ${todo.length}`);
@@ -115,7 +130,11 @@ export async function pushCommand(cacheName: string, rawPaths: string[], flags: 
       'PUT',
       '/paths',
       {
-        headers: { 'content-type': 'application/x-nix-nar', 'x-drover-compression': compression, 'x-drover-path-info': Buffer.from(JSON.stringify(pathInfoOf(p))).toString('base64url') },
+        headers: {
+          'content-type': 'application/x-nix-nar',
+          'x-drover-compression': compression,
+          'x-drover-path-info': Buffer.from(JSON.stringify(pathInfoOf(p))).toString('base64url'),
+        },
         body: Readable.toWeb(body) as ReadableStream,
         init: { duplex: 'half' },
       },
@@ -134,7 +153,12 @@ export async function pushCommand(cacheName: string, rawPaths: string[], flags: 
     const length = Buffer.alloc(4);
     length.writeUInt32LE(header.length);
     const what = `pushing ${paths.length} paths (${paths[0].path}${paths.length > 1 ? ', …' : ''})`;
-    await request('POST', '/paths', { headers: { 'content-type': 'application/x-drover-path-batch' }, body: Buffer.concat([length, header, ...files.map(({ file }) => file)]) }, what);
+    await request(
+      'POST',
+      '/paths',
+      { headers: { 'content-type': 'application/x-drover-path-batch' }, body: Buffer.concat([length, header, ...files.map(({ file }) => file)]) },
+      what,
+    );
   };
   const finished = new Map<Unit<PathInfo>, Promise<void>>();
   // Each unit starts once the units holding the missing paths it references are in; the server refuses it otherwise.

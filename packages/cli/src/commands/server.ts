@@ -51,7 +51,20 @@ function banner(url: string, settings: ServerSettings, dialect: string): void {
 
 export async function serverCommand(flags: ServerFlags): Promise<void> {
   const given: Partial<Record<keyof ServerSettings, string>> = {};
-  for (const key of ['listen', 'dataDir', 'databaseUrl', 'databaseSchema', 'publicUrl', 'logLevel', 'workers', 'maxLogBytes', 'maxStreamSeconds', 'signInConcurrency', 'signInQueue', 'signInPerAddress'] as const) {
+  for (const key of [
+    'listen',
+    'dataDir',
+    'databaseUrl',
+    'databaseSchema',
+    'publicUrl',
+    'logLevel',
+    'workers',
+    'maxLogBytes',
+    'maxStreamSeconds',
+    'signInConcurrency',
+    'signInQueue',
+    'signInPerAddress',
+  ] as const) {
     if (flags[key] !== undefined) given[key] = flags[key];
   }
   const settings = resolveServerSettings({ configFile: flags.config, env: process.env, flags: given as Partial<ServerSettings> });

@@ -72,9 +72,6 @@ export async function userList(flags: AdminFlags & { json?: boolean }): Promise<
     return;
   }
   out(
-    table([
-      ['NAME', 'ROLES', 'CREATED'],
-      ...users.map((u) => [u.name, u.grants.map((g) => `${g.role}@${g.workspace ?? '*'}`).join(', ') || '-', u.createdAt]),
-    ]),
+    table([['NAME', 'ROLES', 'CREATED'], ...users.map((u) => [u.name, u.grants.map((g) => `${g.role}@${g.workspace ?? '*'}`).join(', ') || '-', u.createdAt])]),
   );
 }

@@ -222,7 +222,10 @@ export async function listAgents(
     ? Number(
         (
           await whereAgents(
-            db.selectFrom('agents').leftJoin('agent_presence as p', 'p.agent_id', 'agents.id').select((eb) => eb.fn.countAll().as('n')),
+            db
+              .selectFrom('agents')
+              .leftJoin('agent_presence as p', 'p.agent_id', 'agents.id')
+              .select((eb) => eb.fn.countAll().as('n')),
             workspace.id,
             filter,
             presence,
@@ -235,12 +238,14 @@ export async function listAgents(
 
 type AgentListRow = Awaited<ReturnType<ReturnType<typeof agentListQuery>['execute']>>[number];
 function agentListQuery(db: Kysely<Database>) {
-  return db
-    .selectFrom('agents')
-    // The newest deployment is the one whose index is the agent's last handed-out index.
-    .leftJoin('deployments as d', (join) => join.onRef('d.agent_id', '=', 'agents.id').onRef('d.index_no', '=', 'agents.last_index'))
-    .leftJoin('agent_presence as p', 'p.agent_id', 'agents.id')
-    .select(agentColumns);
+  return (
+    db
+      .selectFrom('agents')
+      // The newest deployment is the one whose index is the agent's last handed-out index.
+      .leftJoin('deployments as d', (join) => join.onRef('d.agent_id', '=', 'agents.id').onRef('d.index_no', '=', 'agents.last_index'))
+      .leftJoin('agent_presence as p', 'p.agent_id', 'agents.id')
+      .select(agentColumns)
+  );
 }
 
 function toAgentApi(r: AgentListRow, workspaceName: string, presence: Presence): Agent {
@@ -274,6 +279,11 @@ function toAgentApi(r: AgentListRow, workspaceName: string, presence: Presence):
 
 /** The store path each agent of the workspace last reported active (GC roots of the workspace's caches). */
 export async function currentStorePaths(db: Kysely<Database>, workspaceId: string): Promise<{ agent: string; storePath: string }[]> {
-  const rows = await db.selectFrom('agents').select(['name', 'current_store_path']).where('workspace_id', '=', workspaceId).where('current_store_path', 'is not', null).execute();
+  const rows = await db
+    .selectFrom('agents')
+    .select(['name', 'current_store_path'])
+    .where('workspace_id', '=', workspaceId)
+    .where('current_store_path', 'is not', null)
+    .execute();
   return rows.flatMap((r) => (r.current_store_path ? [{ agent: r.name, storePath: r.current_store_path }] : []));
 }

@@ -7,9 +7,7 @@
 import type { Actor, Role } from '@drover/protocol';
 
 /** What a request authenticated with: streams it opens end when this does (revoked, signed out, expired). */
-export type Credential =
-  | { readonly kind: 'token'; readonly id: string }
-  | { readonly kind: 'session'; readonly id: string; readonly expiresAt: string };
+export type Credential = { readonly kind: 'token'; readonly id: string } | { readonly kind: 'session'; readonly id: string; readonly expiresAt: string };
 
 export interface Access {
   readonly workspaceId: string;

@@ -46,10 +46,16 @@ export class HashQueue {
   async run<T>(address: string, job: () => Promise<T>): Promise<T> {
     const mine = this.byAddress.get(address) ?? 0;
     if (mine >= this.options.perAddress) {
-      throw new DroverError('DROVER_ERR_TOO_MANY_SIGN_INS', `${mine} sign-ins from ${address} are already in progress; retry in ${SIGN_IN_RETRY_AFTER_SECONDS} s`);
+      throw new DroverError(
+        'DROVER_ERR_TOO_MANY_SIGN_INS',
+        `${mine} sign-ins from ${address} are already in progress; retry in ${SIGN_IN_RETRY_AFTER_SECONDS} s`,
+      );
     }
     if (this.running >= this.options.concurrency && this.waiting.length >= this.options.queueLength) {
-      throw new DroverError('DROVER_ERR_SIGN_IN_BUSY', `the server is busy checking ${this.running + this.waiting.length} sign-ins; retry in ${SIGN_IN_RETRY_AFTER_SECONDS} s`);
+      throw new DroverError(
+        'DROVER_ERR_SIGN_IN_BUSY',
+        `the server is busy checking ${this.running + this.waiting.length} sign-ins; retry in ${SIGN_IN_RETRY_AFTER_SECONDS} s`,
+      );
     }
     this.byAddress.set(address, mine + 1);
     try {

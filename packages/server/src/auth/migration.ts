@@ -8,6 +8,9 @@ import type { Kysely, Migration } from 'kysely';
 
 export const tokenClaimsMigration: Migration = {
   async up(db: Kysely<unknown>) {
-    await db.schema.alterTable('tokens').addColumn('claims_agent', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    await db.schema
+      .alterTable('tokens')
+      .addColumn('claims_agent', 'integer', (c) => c.notNull().defaultTo(0))
+      .execute();
   },
 };

@@ -40,7 +40,10 @@ export class SignInGate {
   async check(input: { name: string; password: string; stored: string | null; address: string }): Promise<boolean> {
     const { name } = input;
     if (!this.limiter.attempt(name)) {
-      throw new SignInRefused(new DroverError('DROVER_ERR_TOO_MANY_ATTEMPTS', `too many failed sign-ins for ${JSON.stringify(name)}`), this.limiter.retryAfterSeconds(name));
+      throw new SignInRefused(
+        new DroverError('DROVER_ERR_TOO_MANY_ATTEMPTS', `too many failed sign-ins for ${JSON.stringify(name)}`),
+        this.limiter.retryAfterSeconds(name),
+      );
     }
     let ok: boolean;
     try {

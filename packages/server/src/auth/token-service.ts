@@ -10,7 +10,11 @@ import type { Access } from './access.js';
 import { createToken, revokeToken, toTokenApi } from './tokens.js';
 
 /** Creates a token from an API request; the secret is in the result only. */
-export async function issueToken(ctx: ServerContext, access: Access, request: Static<typeof TokenCreateRequestSchema>): Promise<{ token: string; info: TokenInfo }> {
+export async function issueToken(
+  ctx: ServerContext,
+  access: Access,
+  request: Static<typeof TokenCreateRequestSchema>,
+): Promise<{ token: string; info: TokenInfo }> {
   const { token, row } = await createToken(ctx.db, {
     workspaceId: access.workspaceId,
     kind: request.kind,

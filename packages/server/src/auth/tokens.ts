@@ -8,16 +8,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import {
-  DroverError,
-  formatToken,
-  parseToken,
-  tokenBinding,
-  type AgentBinding,
-  type AgentName,
-  type TokenInfo,
-  type TokenKind,
-} from '@drover/protocol';
+import { DroverError, formatToken, parseToken, tokenBinding, type AgentBinding, type AgentName, type TokenInfo, type TokenKind } from '@drover/protocol';
 import type { Database, TokenRow } from '../db/schema.js';
 import { chunks } from '../db/chunks.js';
 import { nowIso } from '../db/time.js';
@@ -64,7 +55,10 @@ export async function createToken(db: Kysely<Database>, input: CreateTokenInput)
     throw new DroverError('DROVER_ERR_VALIDATION', `only agent tokens can be bound to an agent name (got kind ${input.kind})`);
   }
   if (tokenBinding(input.kind) === 'agent' && !input.agentName && !input.unbound) {
-    throw new DroverError('DROVER_ERR_AGENT_TOKEN_UNBOUND', 'an agent token names its agent (--agent NAME); ask for --unbound to let its first connection claim a name');
+    throw new DroverError(
+      'DROVER_ERR_AGENT_TOKEN_UNBOUND',
+      'an agent token names its agent (--agent NAME); ask for --unbound to let its first connection claim a name',
+    );
   }
   if (input.agentName && input.unbound) throw new DroverError('DROVER_ERR_VALIDATION', 'an agent token is either bound to a name or unbound, not both');
   if (input.unbound && tokenBinding(input.kind) !== 'agent') {

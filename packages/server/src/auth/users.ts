@@ -46,7 +46,11 @@ export async function createUser(
   const row: UserRow = { id: randomUUID(), name, password_hash: await hashPassword(password), created_at: nowIso() };
   const workspaceId = await grantWorkspaceId(db, input.grant.workspace);
   await db.transaction().execute(async (tx) => {
-    const inserted = await tx.insertInto('users').values(row).onConflict((oc) => oc.column('name').doNothing()).executeTakeFirst();
+    const inserted = await tx
+      .insertInto('users')
+      .values(row)
+      .onConflict((oc) => oc.column('name').doNothing())
+      .executeTakeFirst();
     if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) {
       throw new DroverError('DROVER_ERR_USER_EXISTS', `user ${JSON.stringify(name)} already exists`);
     }
@@ -90,7 +94,11 @@ export async function setPassword(db: Kysely<Database>, name: string, password?:
   const next = password ?? generatePassword();
   checkPassword(next);
   await db.transaction().execute(async (tx) => {
-    await tx.updateTable('users').set({ password_hash: await hashPassword(next) }).where('id', '=', user.id).execute();
+    await tx
+      .updateTable('users')
+      .set({ password_hash: await hashPassword(next) })
+      .where('id', '=', user.id)
+      .execute();
     // A new password ends every session signed in with the old one.
     await deleteSessionsOf(tx, user.id);
   });
@@ -130,7 +138,10 @@ export async function getUser(db: Kysely<Database>, name: string): Promise<User>
 
 export async function listUsers(db: Kysely<Database>): Promise<User[]> {
   const rows = await db.selectFrom('users').selectAll().orderBy('name').execute();
-  const grants = await grantsOf(db, rows.map((r) => r.id));
+  const grants = await grantsOf(
+    db,
+    rows.map((r) => r.id),
+  );
   return rows.map((r) => ({ name: r.name, createdAt: r.created_at, grants: grants.get(r.id) ?? [] }));
 }
 

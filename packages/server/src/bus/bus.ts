@@ -88,7 +88,8 @@ export function splitEvent(event: BusEvent, maxIds: number): BusEvent[] {
     const per = Math.max(1, Math.floor(maxIds / 2));
     const parts: BusEvent[] = [];
     for (let i = 0; i < event.deployments.length; i += per) parts.push({ kind: 'deploy', deployments: event.deployments.slice(i, i + per), superseded: [] });
-    for (let i = 0; i < event.superseded.length; i += maxIds) parts.push({ kind: 'deploy', deployments: [], superseded: event.superseded.slice(i, i + maxIds) });
+    for (let i = 0; i < event.superseded.length; i += maxIds)
+      parts.push({ kind: 'deploy', deployments: [], superseded: event.superseded.slice(i, i + maxIds) });
     return parts;
   }
   if (event.kind === 'agents-changed' && event.agentIds.length > maxIds) {

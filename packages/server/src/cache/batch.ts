@@ -38,10 +38,13 @@ export const PathInfoSchema = Type.Object(
 const BatchHeaderSchema = Type.Object(
   {
     compression: Type.Union([Type.Literal('zstd'), Type.Literal('xz'), Type.Literal('none')]),
-    paths: Type.Array(Type.Composite([PathInfoSchema, Type.Object({ fileSize: Type.Integer({ minimum: 1, maximum: MAX_BATCH_BYTES }) })], { additionalProperties: false }), {
-      minItems: 1,
-      maxItems: MAX_BATCH_PATHS,
-    }),
+    paths: Type.Array(
+      Type.Composite([PathInfoSchema, Type.Object({ fileSize: Type.Integer({ minimum: 1, maximum: MAX_BATCH_BYTES }) })], { additionalProperties: false }),
+      {
+        minItems: 1,
+        maxItems: MAX_BATCH_PATHS,
+      },
+    ),
   },
   { additionalProperties: false },
 );
@@ -64,7 +67,8 @@ export function parseBatch(body: Buffer): Batch {
   } catch {
     throw invalid('the header is not JSON');
   }
-  if (!batchCheck.Check(header)) throw invalid('the header must be {compression, paths: [{storePath, narHash, narSize, references, deriver, ca, sigs, fileSize}]}');
+  if (!batchCheck.Check(header))
+    throw invalid('the header must be {compression, paths: [{storePath, narHash, narSize, references, deriver, ca, sigs, fileSize}]}');
   const total = header.paths.reduce((a, p) => a + p.fileSize, headerEnd);
   if (total !== body.length) throw invalid(`the NAR sizes add up to ${total - headerEnd} bytes, but ${body.length - headerEnd} follow the header`);
   let at = headerEnd;

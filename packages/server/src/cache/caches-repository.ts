@@ -39,7 +39,11 @@ export function trustedKeysOf(row: CacheRow): string[] {
 
 /** Stores a new cache; false when the name is taken (names are unique on the server). */
 export async function insertCache(db: Kysely<Database>, row: CacheRow): Promise<boolean> {
-  const inserted = await db.insertInto('caches').values(row).onConflict((oc) => oc.column('name').doNothing()).executeTakeFirst();
+  const inserted = await db
+    .insertInto('caches')
+    .values(row)
+    .onConflict((oc) => oc.column('name').doNothing())
+    .executeTakeFirst();
   return Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0;
 }
 
@@ -76,4 +80,3 @@ export async function oldestCaches(db: Kysely<Database>, workspaceIds: readonly 
   for (const r of rows) out.set(r.workspace_id, r);
   return out;
 }
-

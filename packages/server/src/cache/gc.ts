@@ -50,7 +50,14 @@ export interface PathSweep {
 }
 
 /** Deletes the narinfos `live` does not keep (or, dry, lists them), referrers first; one an upload touched since `cutoff` stays with its closure. */
-export async function sweepPaths(gc: GcContext, cache: CacheRow, graph: PathGraph, live: ReadonlyMap<string, string>, cutoff: string, dryRun: boolean): Promise<PathSweep> {
+export async function sweepPaths(
+  gc: GcContext,
+  cache: CacheRow,
+  graph: PathGraph,
+  live: ReadonlyMap<string, string>,
+  cutoff: string,
+  dryRun: boolean,
+): Promise<PathSweep> {
   const deleted: GcReport['deleted'] = [];
   const survivors = new Set<string>();
   const narCandidates = new Set<string>();
@@ -68,7 +75,13 @@ export async function sweepPaths(gc: GcContext, cache: CacheRow, graph: PathGrap
 }
 
 /** Deletes the NAR files no narinfo refers to any more (or, dry, counts those that would go with `narCandidates`). */
-async function sweepNars(gc: GcContext, cache: CacheRow, narCandidates: ReadonlySet<string>, cutoff: string, dryRun: boolean): Promise<{ narsDeleted: number; bytesFreed: number }> {
+async function sweepNars(
+  gc: GcContext,
+  cache: CacheRow,
+  narCandidates: ReadonlySet<string>,
+  cutoff: string,
+  dryRun: boolean,
+): Promise<{ narsDeleted: number; bytesFreed: number }> {
   if (dryRun) {
     const stillUsed = await narsUsedElsewhere(gc.db, cache.id, [...narCandidates]);
     const sizes = new Map((await orphanNars(gc.db, cutoff)).map((o) => [o.file, o.fileSize]));

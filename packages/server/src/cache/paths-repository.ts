@@ -32,7 +32,12 @@ export async function narinfoText(db: Kysely<Database>, cacheId: string, storeHa
 export async function presentPaths(db: Kysely<Database>, cacheId: string, paths: readonly StorePath[]): Promise<Set<string>> {
   const present = new Set<string>();
   for (const chunk of chunks([...new Set(paths)])) {
-    const rows = await db.selectFrom('cache_paths').select('store_path').where('cache_id', '=', cacheId).where('store_hash', 'in', chunk.map(storeHashOf)).execute();
+    const rows = await db
+      .selectFrom('cache_paths')
+      .select('store_path')
+      .where('cache_id', '=', cacheId)
+      .where('store_hash', 'in', chunk.map(storeHashOf))
+      .execute();
     for (const r of rows) present.add(r.store_path);
   }
   return present;
@@ -42,7 +47,13 @@ export async function presentPaths(db: Kysely<Database>, cacheId: string, paths:
 export async function touchPaths(db: Kysely<Database>, cacheId: string, storeHashes: readonly string[], now: string): Promise<string[]> {
   const found: string[] = [];
   for (const chunk of chunks(storeHashes)) {
-    const rows = await db.updateTable('cache_paths').set({ touched_at: now }).where('cache_id', '=', cacheId).where('store_hash', 'in', chunk).returning('store_path').execute();
+    const rows = await db
+      .updateTable('cache_paths')
+      .set({ touched_at: now })
+      .where('cache_id', '=', cacheId)
+      .where('store_hash', 'in', chunk)
+      .returning('store_path')
+      .execute();
     for (const r of rows) found.push(r.store_path);
   }
   return found;
@@ -59,7 +70,11 @@ export async function upsertPath(db: Kysely<Database>, row: PathRow): Promise<vo
 
 /** Stores a narinfo unless the cache has one for the path; false when it had. */
 export async function insertPath(db: Kysely<Database>, row: PathRow): Promise<boolean> {
-  const inserted = await db.insertInto('cache_paths').values(row).onConflict((oc) => oc.columns(['cache_id', 'store_hash']).doNothing()).executeTakeFirst();
+  const inserted = await db
+    .insertInto('cache_paths')
+    .values(row)
+    .onConflict((oc) => oc.columns(['cache_id', 'store_hash']).doNothing())
+    .executeTakeFirst();
   return Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0;
 }
 
@@ -93,7 +108,11 @@ export async function pathStats(db: Kysely<Database>, cacheIds: readonly string[
 
 /** Records a NAR file; false when one with that name exists already. */
 export async function insertNar(db: Kysely<Database>, row: NarRow): Promise<boolean> {
-  const inserted = await db.insertInto('cache_nars').values(row).onConflict((oc) => oc.column('file').doNothing()).executeTakeFirst();
+  const inserted = await db
+    .insertInto('cache_nars')
+    .values(row)
+    .onConflict((oc) => oc.column('file').doNothing())
+    .executeTakeFirst();
   return Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0;
 }
 
@@ -109,7 +128,11 @@ export async function findNar(db: Kysely<Database>, file: string): Promise<NarRo
 
 /** Records that the cache was sent the NAR's bytes (the NAR row exists). */
 export async function recordNarUpload(db: Kysely<Database>, cacheId: string, file: string, now: string): Promise<void> {
-  await db.insertInto('cache_nar_uploads').values({ cache_id: cacheId, file, created_at: now }).onConflict((oc) => oc.columns(['cache_id', 'file']).doNothing()).execute();
+  await db
+    .insertInto('cache_nar_uploads')
+    .values({ cache_id: cacheId, file, created_at: now })
+    .onConflict((oc) => oc.columns(['cache_id', 'file']).doNothing())
+    .execute();
 }
 
 /** The NAR, if this cache may use it: a narinfo of the cache refers to it, or the cache was sent its bytes. Another cache's NAR is null, as a missing one. */
@@ -120,8 +143,18 @@ export async function narForCache(db: Kysely<Database>, cacheId: string, file: s
     .where('file', '=', file)
     .where(({ or, exists, selectFrom }) =>
       or([
-        exists(selectFrom('cache_paths').select(sql<number>`1`.as('one')).where('cache_paths.cache_id', '=', cacheId).whereRef('cache_paths.nar_file', '=', 'cache_nars.file')),
-        exists(selectFrom('cache_nar_uploads').select(sql<number>`1`.as('one')).where('cache_nar_uploads.cache_id', '=', cacheId).whereRef('cache_nar_uploads.file', '=', 'cache_nars.file')),
+        exists(
+          selectFrom('cache_paths')
+            .select(sql<number>`1`.as('one'))
+            .where('cache_paths.cache_id', '=', cacheId)
+            .whereRef('cache_paths.nar_file', '=', 'cache_nars.file'),
+        ),
+        exists(
+          selectFrom('cache_nar_uploads')
+            .select(sql<number>`1`.as('one'))
+            .where('cache_nar_uploads.cache_id', '=', cacheId)
+            .whereRef('cache_nar_uploads.file', '=', 'cache_nars.file'),
+        ),
       ]),
     )
     .executeTakeFirst();
@@ -144,12 +177,21 @@ export async function narOfCache(db: Kysely<Database>, cacheId: string, file: st
 // ── garbage collection ───────────────────────────────────────────────────────
 
 export async function gcPaths(db: Kysely<Database>, cacheId: string): Promise<GcPathRow[]> {
-  return db.selectFrom('cache_paths').select(['store_hash', 'store_path', 'refs', 'nar_file', 'nar_size', 'touched_at']).where('cache_id', '=', cacheId).execute();
+  return db
+    .selectFrom('cache_paths')
+    .select(['store_hash', 'store_path', 'refs', 'nar_file', 'nar_size', 'touched_at'])
+    .where('cache_id', '=', cacheId)
+    .execute();
 }
 
 /** Deletes a narinfo unless an upload touched it since `cutoff`; false when it stays. */
 export async function deleteUntouchedPath(db: Kysely<Database>, cacheId: string, storeHash: string, cutoff: string): Promise<boolean> {
-  const res = await db.deleteFrom('cache_paths').where('cache_id', '=', cacheId).where('store_hash', '=', storeHash).where('touched_at', '<', cutoff).executeTakeFirst();
+  const res = await db
+    .deleteFrom('cache_paths')
+    .where('cache_id', '=', cacheId)
+    .where('store_hash', '=', storeHash)
+    .where('touched_at', '<', cutoff)
+    .executeTakeFirst();
   return Number(res.numDeletedRows) > 0;
 }
 
@@ -169,7 +211,15 @@ export async function orphanNars(db: Kysely<Database>, cutoff: string): Promise<
     .selectFrom('cache_nars')
     .select(['file', 'file_size'])
     .where('touched_at', '<', cutoff)
-    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('cache_paths').select(sql<number>`1`.as('one')).whereRef('cache_paths.nar_file', '=', 'cache_nars.file'))))
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('cache_paths')
+            .select(sql<number>`1`.as('one'))
+            .whereRef('cache_paths.nar_file', '=', 'cache_nars.file'),
+        ),
+      ),
+    )
     .execute();
   return rows.map((r) => ({ file: r.file, fileSize: r.file_size }));
 }
@@ -180,7 +230,15 @@ export async function deleteOrphanNar(db: Kysely<Database>, file: string, cutoff
     .deleteFrom('cache_nars')
     .where('file', '=', file)
     .where('touched_at', '<', cutoff)
-    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('cache_paths').select(sql<number>`1`.as('one')).where('nar_file', '=', file))))
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('cache_paths')
+            .select(sql<number>`1`.as('one'))
+            .where('nar_file', '=', file),
+        ),
+      ),
+    )
     .returning(['storage_key', 'file_size'])
     .executeTakeFirst();
   return gone ? { storageKey: gone.storage_key, fileSize: gone.file_size } : null;

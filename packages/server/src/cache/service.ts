@@ -159,7 +159,11 @@ export class CacheService {
 
   // ── caches ────────────────────────────────────────────────────────────────
 
-  async createCache(workspaceId: string, name: string, opts: { public?: boolean | undefined; trustedKeys?: readonly string[] | undefined } = {}): Promise<CacheView> {
+  async createCache(
+    workspaceId: string,
+    name: string,
+    opts: { public?: boolean | undefined; trustedKeys?: readonly string[] | undefined } = {},
+  ): Promise<CacheView> {
     const valid = parseCacheName(name);
     const trusted = (opts.trustedKeys ?? []).map((k) => {
       parsePublicKey(k);
@@ -203,10 +207,18 @@ export class CacheService {
 
   /** Adds to rows what their API shape shows besides: the workspace's name, the paths and NAR bytes held. */
   private async views(rows: readonly CacheRow[]): Promise<CacheView[]> {
-    const stats = await pathStats(this.db, rows.map((r) => r.id));
+    const stats = await pathStats(
+      this.db,
+      rows.map((r) => r.id),
+    );
     const workspaces = new Map<string, string>();
     for (const id of new Set(rows.map((r) => r.workspace_id))) workspaces.set(id, (await getWorkspaceById(this.db, id)).name);
-    return rows.map((r) => ({ ...r, workspace_name: workspaces.get(r.workspace_id) ?? '', paths: stats.get(r.id)?.paths ?? 0, nar_bytes: stats.get(r.id)?.narBytes ?? 0 }));
+    return rows.map((r) => ({
+      ...r,
+      workspace_name: workspaces.get(r.workspace_id) ?? '',
+      paths: stats.get(r.id)?.paths ?? 0,
+      nar_bytes: stats.get(r.id)?.narBytes ?? 0,
+    }));
   }
 
   // ── garbage collection ────────────────────────────────────────────────────
@@ -322,9 +334,11 @@ export class CacheService {
   /** `PUT nar/<file>` from `nix copy`: the bytes must hash to the name; the cache may then use the NAR in a narinfo. */
   async putNar(cache: CacheRow, file: string, body: Readable): Promise<void> {
     const named = parseNarFileName(file);
-    if (!named) throw new DroverError('DROVER_ERR_VALIDATION', `${JSON.stringify(file.slice(0, 80))} is not a NAR file name (<nix base-32 sha256>.nar[.xz|.zst])`);
+    if (!named)
+      throw new DroverError('DROVER_ERR_VALIDATION', `${JSON.stringify(file.slice(0, 80))} is not a NAR file name (<nix base-32 sha256>.nar[.xz|.zst])`);
     const nar = await this.receive(body, named.compression);
-    if (nar.file !== file) await this.reject(nar, `the upload hashes to ${nar.file}, not ${file} (${nar.fileSize} bytes received); it was corrupted or cut short`);
+    if (nar.file !== file)
+      await this.reject(nar, `the upload hashes to ${nar.file}, not ${file} (${nar.fileSize} bytes received); it was corrupted or cut short`);
     await this.registerNar(nar);
     await recordNarUpload(this.db, cache.id, file, nowIso());
   }
@@ -332,7 +346,8 @@ export class CacheService {
   /** `PUT <hash>.narinfo` from `nix copy`: accepted when it matches its NAR and its references are present. */
   async putNarinfo(cache: CacheRow, storeHash: string, text: string): Promise<void> {
     const info = parseNarinfo(text);
-    if (storeHashOf(info.storePath) !== storeHash) throw new DroverError('DROVER_ERR_NARINFO_INVALID', `StorePath ${info.storePath} does not belong at ${storeHash}.narinfo`);
+    if (storeHashOf(info.storePath) !== storeHash)
+      throw new DroverError('DROVER_ERR_NARINFO_INVALID', `StorePath ${info.storePath} does not belong at ${storeHash}.narinfo`);
     const file = /^nar\/(.+)$/.exec(info.url)?.[1];
     const named = file ? parseNarFileName(file) : null;
     if (!file || !named) throw new DroverError('DROVER_ERR_NARINFO_INVALID', `URL ${JSON.stringify(info.url.slice(0, 100))} is not nar/<file>`);
@@ -377,7 +392,10 @@ export class CacheService {
     const narHash = parseNixHash(claim.narHash);
     const nar = await this.receive(body, compression);
     if (!nar.narHash.equals(narHash) || nar.narSize !== claim.narSize) {
-      await this.reject(nar, `the NAR of ${claim.storePath} is ${nar.narSize} bytes with ${formatNixHash(nar.narHash)}, not ${claim.narSize} bytes with ${formatNixHash(narHash)}; it was corrupted or cut short`);
+      await this.reject(
+        nar,
+        `the NAR of ${claim.storePath} is ${nar.narSize} bytes with ${formatNixHash(nar.narHash)}, not ${claim.narSize} bytes with ${formatNixHash(narHash)}; it was corrupted or cut short`,
+      );
     }
     return this.registerNar(nar);
   }
@@ -409,11 +427,15 @@ export class CacheService {
       sigs: [signNarinfo(this.signingKey(cache), signed), ...kept],
     });
     const now = nowIso();
-    if (!(await touchNar(tx, nar.file, now))) throw new DroverError('DROVER_ERR_NAR_MISSING', `nar/${nar.file} was collected before the narinfo of ${claim.storePath} arrived; push again`);
+    if (!(await touchNar(tx, nar.file, now)))
+      throw new DroverError('DROVER_ERR_NAR_MISSING', `nar/${nar.file} was collected before the narinfo of ${claim.storePath} arrived; push again`);
     const found = new Set((await touchPaths(tx, cache.id, others.map(storeHashOf), now)).map((p) => p.slice(STORE_DIR.length + 1)));
     const absent = others.filter((r) => !found.has(r));
     if (absent.length > 0) {
-      throw new DroverError('DROVER_ERR_NAR_MISSING', `${claim.storePath} references ${absent.length} path(s) this cache does not hold (${absent.slice(0, 3).join(', ')}${absent.length > 3 ? ', …' : ''}); push its whole closure`);
+      throw new DroverError(
+        'DROVER_ERR_NAR_MISSING',
+        `${claim.storePath} references ${absent.length} path(s) this cache does not hold (${absent.slice(0, 3).join(', ')}${absent.length > 3 ? ', …' : ''}); push its whole closure`,
+      );
     }
     await this.storePath(tx, {
       cache_id: cache.id,

@@ -69,7 +69,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenDataba
   const url = options.databaseUrl;
   if (url && !isPostgresUrl(url)) {
     const [scheme] = url.split(':');
-    throw new DroverError('DROVER_ERR_CONFIG', `database URL must start with postgres:// or postgresql:// (got ${JSON.stringify(`${scheme}:…`)}); leave it unset for the embedded SQLite database`);
+    throw new DroverError(
+      'DROVER_ERR_CONFIG',
+      `database URL must start with postgres:// or postgresql:// (got ${JSON.stringify(`${scheme}:…`)}); leave it unset for the embedded SQLite database`,
+    );
   }
   if (url && isPostgresUrl(url)) {
     const schema = options.databaseSchema ?? 'public';

@@ -136,50 +136,52 @@ export async function createDeployments(
   const now = nowIso();
   let rows: DeploymentRow[] = [];
   let superseded: string[] = [];
-  await retryOnConflict(() => db.transaction().execute(async (tx) => {
-    rows = [];
-    superseded = [];
-    // Agents in id order: concurrent activations take their row locks in the same order.
-    const planned = [...input.planned].sort((a, b) => (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0));
-    for (const part of chunks(planned)) {
-      const ids = part.map((p) => p.agentId);
-      const bumped = await tx
-        .updateTable('agents')
-        .set((eb) => ({ last_index: eb('last_index', '+', 1) }))
-        .where('id', 'in', ids)
-        .returning(['id', 'last_index'])
-        .execute();
-      const indexOf = new Map(bumped.map((b) => [b.id, b.last_index]));
-      const older = await tx
-        .updateTable('deployments')
-        .set({ status: 'Superseded', finished_at: now, reason: 'superseded by a newer deployment' })
-        .where('agent_id', 'in', ids)
-        .where('status', '=', 'Pending')
-        .returning('id')
-        .execute();
-      superseded.push(...older.map((o) => o.id));
-      const values: NewDeployment[] = part.map((p) => ({
-        id: randomUUID(),
-        workspace_id: input.workspaceId,
-        agent_id: p.agentId,
-        index_no: indexOf.get(p.agentId) ?? 1,
-        activation_id: activationId,
-        store_path: p.storePath,
-        rollback_script: p.rollbackScript,
-        rollback_scripts: p.rollbackScripts ? JSON.stringify(p.rollbackScripts) : null,
-        status: 'Pending',
-        reason: null,
-        created_at: now,
-        started_at: null,
-        finished_at: null,
-        closure_size: null,
-        created_by: input.createdBy ? storedActor(input.createdBy) : null,
-        created_by_label: input.createdBy?.label ?? null,
-      }));
-      await tx.insertInto('deployments').values(values).execute();
-      rows.push(...(values as DeploymentRow[]));
-    }
-  }));
+  await retryOnConflict(() =>
+    db.transaction().execute(async (tx) => {
+      rows = [];
+      superseded = [];
+      // Agents in id order: concurrent activations take their row locks in the same order.
+      const planned = [...input.planned].sort((a, b) => (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0));
+      for (const part of chunks(planned)) {
+        const ids = part.map((p) => p.agentId);
+        const bumped = await tx
+          .updateTable('agents')
+          .set((eb) => ({ last_index: eb('last_index', '+', 1) }))
+          .where('id', 'in', ids)
+          .returning(['id', 'last_index'])
+          .execute();
+        const indexOf = new Map(bumped.map((b) => [b.id, b.last_index]));
+        const older = await tx
+          .updateTable('deployments')
+          .set({ status: 'Superseded', finished_at: now, reason: 'superseded by a newer deployment' })
+          .where('agent_id', 'in', ids)
+          .where('status', '=', 'Pending')
+          .returning('id')
+          .execute();
+        superseded.push(...older.map((o) => o.id));
+        const values: NewDeployment[] = part.map((p) => ({
+          id: randomUUID(),
+          workspace_id: input.workspaceId,
+          agent_id: p.agentId,
+          index_no: indexOf.get(p.agentId) ?? 1,
+          activation_id: activationId,
+          store_path: p.storePath,
+          rollback_script: p.rollbackScript,
+          rollback_scripts: p.rollbackScripts ? JSON.stringify(p.rollbackScripts) : null,
+          status: 'Pending',
+          reason: null,
+          created_at: now,
+          started_at: null,
+          finished_at: null,
+          closure_size: null,
+          created_by: input.createdBy ? storedActor(input.createdBy) : null,
+          created_by_label: input.createdBy?.label ?? null,
+        }));
+        await tx.insertInto('deployments').values(values).execute();
+        rows.push(...(values as DeploymentRow[]));
+      }
+    }),
+  );
   return { activationId, rows, superseded };
 }
 
@@ -316,7 +318,13 @@ function fitUnderLimit(lines: readonly LogLine[], stored: number, maxBytes: numb
  * later lines are dropped (the outcome is still recorded by markFinished).
  * False when the deployment is not this agent's.
  */
-export async function appendLog(db: Kysely<Database>, agentId: string, id: string, lines: readonly LogLine[], maxBytes = DEFAULT_MAX_LOG_BYTES): Promise<boolean> {
+export async function appendLog(
+  db: Kysely<Database>,
+  agentId: string,
+  id: string,
+  lines: readonly LogLine[],
+  maxBytes = DEFAULT_MAX_LOG_BYTES,
+): Promise<boolean> {
   const owned = await db.selectFrom('deployments').select('id').where('id', '=', id).where('agent_id', '=', agentId).executeTakeFirst();
   if (!owned) return false;
   if (lines.length === 0) return true;
@@ -423,12 +431,7 @@ export async function endByOperator(db: Kysely<Database>, workspaceId: string, i
  * to stop (`requested`) and reports Cancelled — or, once activation started,
  * finishes and reports the real outcome.
  */
-export async function cancelDeployment(
-  db: Kysely<Database>,
-  workspaceId: string,
-  id: string,
-  by: Actor,
-): Promise<{ row: DeploymentView; requested: boolean }> {
+export async function cancelDeployment(db: Kysely<Database>, workspaceId: string, id: string, by: Actor): Promise<{ row: DeploymentView; requested: boolean }> {
   const current = await getDeployment(db, workspaceId, id);
   const r = await db
     .updateTable('deployments')
@@ -493,10 +496,7 @@ export async function getDeployments(db: Kysely<Database>, ids: readonly string[
 }
 
 export async function activationDeployments(db: Kysely<Database>, workspaceId: string, activationId: string): Promise<DeploymentView[]> {
-  return selectViews(db)
-    .where('deployments.activation_id', '=', activationId)
-    .where('deployments.workspace_id', '=', workspaceId)
-    .execute();
+  return selectViews(db).where('deployments.activation_id', '=', activationId).where('deployments.workspace_id', '=', workspaceId).execute();
 }
 
 export interface DeploymentFilter {
@@ -507,11 +507,7 @@ export interface DeploymentFilter {
 }
 
 /** One page of a workspace's deployments, newest first, and how many match in all. */
-export async function listDeployments(
-  db: Kysely<Database>,
-  workspaceId: string,
-  filter: DeploymentFilter,
-): Promise<{ rows: DeploymentView[]; total: number }> {
+export async function listDeployments(db: Kysely<Database>, workspaceId: string, filter: DeploymentFilter): Promise<{ rows: DeploymentView[]; total: number }> {
   let q = selectViews(db).where('deployments.workspace_id', '=', workspaceId);
   let count = db
     .selectFrom('deployments')
@@ -591,7 +587,13 @@ async function hasLine(db: Kysely<Database>, id: string, op: '<' | '>', seq: num
 export async function readLogPage(db: Kysely<Database>, id: string, from: LogPageFrom, limit: number): Promise<LogPage> {
   let q = db.selectFrom('deployment_logs').select(['seq', 'time', 'stream', 'text']).where('deployment_id', '=', id);
   if ('after' in from) {
-    const rows = (await q.where('seq', '>', from.after).orderBy('seq').limit(limit + 1).execute()).map(toLogLineJson);
+    const rows = (
+      await q
+        .where('seq', '>', from.after)
+        .orderBy('seq')
+        .limit(limit + 1)
+        .execute()
+    ).map(toLogLineJson);
     const lines = rows.slice(0, limit);
     const first = lines[0]?.seq ?? from.after + 1;
     return {
@@ -601,7 +603,12 @@ export async function readLogPage(db: Kysely<Database>, id: string, from: LogPag
     };
   }
   if (from.before !== null) q = q.where('seq', '<', from.before);
-  const rows = (await q.orderBy('seq', 'desc').limit(limit + 1).execute()).map(toLogLineJson);
+  const rows = (
+    await q
+      .orderBy('seq', 'desc')
+      .limit(limit + 1)
+      .execute()
+  ).map(toLogLineJson);
   const lines = rows.slice(0, limit).reverse();
   const last = lines.at(-1)?.seq ?? (from.before === null ? null : from.before - 1);
   return {

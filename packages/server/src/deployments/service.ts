@@ -6,16 +6,7 @@
  * deployments with their agents, and the ones they superseded), so hubs and
  * live views deliver from the event.
  */
-import {
-  DroverError,
-  deploySpecProblems,
-  isAgentName,
-  isStorePath,
-  pointer,
-  type ActivateRequest,
-  type Deployment,
-  type ErrorDetail,
-} from '@drover/protocol';
+import { DroverError, deploySpecProblems, isAgentName, isStorePath, pointer, type ActivateRequest, type Deployment, type ErrorDetail } from '@drover/protocol';
 import { findAgentsByName, type AgentSeen } from '../agents/repository.js';
 import type { ServerContext } from '../context.js';
 import type { AgentRow } from '../db/schema.js';
@@ -43,7 +34,12 @@ async function createAndAnnounce(ctx: ServerContext, access: Access, planned: re
 
 async function startDeployments(ctx: ServerContext, access: Access, planned: readonly PlannedDeployment[]): Promise<Deployment[]> {
   const { rows } = await createAndAnnounce(ctx, access, planned);
-  return (await getDeployments(ctx.db, rows.map((r) => r.id))).map((v) => toDeploymentApi(v, ctx.publicUrl));
+  return (
+    await getDeployments(
+      ctx.db,
+      rows.map((r) => r.id),
+    )
+  ).map((v) => toDeploymentApi(v, ctx.publicUrl));
 }
 
 /**
@@ -51,7 +47,11 @@ async function startDeployments(ctx: ServerContext, access: Access, planned: rea
  * schema checked. Every problem — bad names, bad store paths, unknown agents
  * — is reported at once and then nothing is created.
  */
-export async function activate(ctx: ServerContext, access: Access, body: ActivateRequest): Promise<{ created: CreatedDeployments; agents: (AgentRow & AgentSeen)[] }> {
+export async function activate(
+  ctx: ServerContext,
+  access: Access,
+  body: ActivateRequest,
+): Promise<{ created: CreatedDeployments; agents: (AgentRow & AgentSeen)[] }> {
   const problems: ErrorDetail[] = deploySpecProblems(body);
   const names = Object.keys(body.agents);
   const found = await findAgentsByName(ctx.db, access.workspaceId, names);
@@ -59,11 +59,19 @@ export async function activate(ctx: ServerContext, access: Access, body: Activat
   // One problem per entry: an entry already reported (bad name, bad path) is not also called unknown.
   const reported = new Set(problems.map((p) => p.path));
   for (const name of names.filter((n) => isAgentName(n) && !byName.has(n) && !reported.has(pointer('agents', n)))) {
-    problems.push({ path: pointer('agents', name), code: 'DROVER_ERR_UNKNOWN_AGENT', message: `unknown agent ${JSON.stringify(name)} in workspace ${access.workspaceName}` });
+    problems.push({
+      path: pointer('agents', name),
+      code: 'DROVER_ERR_UNKNOWN_AGENT',
+      message: `unknown agent ${JSON.stringify(name)} in workspace ${access.workspaceName}`,
+    });
   }
   if (problems.length > 0) {
     const onlyUnknown = problems.every((p) => p.code === 'DROVER_ERR_UNKNOWN_AGENT');
-    throw new DroverError(onlyUnknown ? 'DROVER_ERR_UNKNOWN_AGENT' : 'DROVER_ERR_INVALID_DEPLOY_SPEC', `nothing was deployed: ${problems.map((p) => p.message).join('; ')}`, problems);
+    throw new DroverError(
+      onlyUnknown ? 'DROVER_ERR_UNKNOWN_AGENT' : 'DROVER_ERR_INVALID_DEPLOY_SPEC',
+      `nothing was deployed: ${problems.map((p) => p.message).join('; ')}`,
+      problems,
+    );
   }
   const rollbackScripts = body.rollbackScript ?? null;
   const planned: PlannedDeployment[] = [];

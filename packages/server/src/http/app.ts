@@ -66,7 +66,12 @@ export async function buildApp(ctx: ServerContext, options: AppOptions = {}): Pr
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer' },
-          session: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE, description: `the web UI's session; state changes also need the ${CSRF_HEADER} header` },
+          session: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: SESSION_COOKIE,
+            description: `the web UI's session; state changes also need the ${CSRF_HEADER} header`,
+          },
         },
       },
       security: [{ bearer: [] }, { session: [] }],

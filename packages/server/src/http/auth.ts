@@ -10,17 +10,7 @@
  * also carry the CSRF header.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import {
-  CSRF_HEADER,
-  DroverError,
-  SESSION_COOKIE,
-  roleAllows,
-  tokenAllows,
-  tokenKindsAllowed,
-  tokenRole,
-  type Action,
-  type Role,
-} from '@drover/protocol';
+import { CSRF_HEADER, DroverError, SESSION_COOKIE, roleAllows, tokenAllows, tokenKindsAllowed, tokenRole, type Action, type Role } from '@drover/protocol';
 import { bearerFrom, verifyToken, type Principal } from '../auth/tokens.js';
 import { csrfMatches, verifySession, type SignedIn } from '../auth/sessions.js';
 import { roleIn, rolesOf, type UserRoles } from '../auth/users.js';
@@ -66,7 +56,10 @@ export function usesToken(request: FastifyRequest): boolean {
 export async function authenticateToken(ctx: ServerContext, token: string | null, action: Action): Promise<Principal> {
   const principal = await verifyToken(ctx.db, token);
   if (!tokenAllows(principal.kind, action)) {
-    throw new DroverError('DROVER_ERR_FORBIDDEN', `a ${principal.kind} token cannot do this; it needs a token of kind ${tokenKindsAllowed(action).join(' or ')}`);
+    throw new DroverError(
+      'DROVER_ERR_FORBIDDEN',
+      `a ${principal.kind} token cannot do this; it needs a token of kind ${tokenKindsAllowed(action).join(' or ')}`,
+    );
   }
   ctx.tokenUsage.record(principal.tokenId);
   return principal;
@@ -91,7 +84,10 @@ export async function authenticateUser(ctx: ServerContext, request: FastifyReque
 }
 
 function denied(role: Role, action: WorkspaceAction, workspace: string): DroverError {
-  return new DroverError('DROVER_ERR_ROLE', `the ${role} role in workspace ${workspace} cannot ${action === 'read' ? 'view this' : action === 'deploy' ? 'deploy, cancel or re-run' : 'change tokens or settings'}`);
+  return new DroverError(
+    'DROVER_ERR_ROLE',
+    `the ${role} role in workspace ${workspace} cannot ${action === 'read' ? 'view this' : action === 'deploy' ? 'deploy, cancel or re-run' : 'change tokens or settings'}`,
+  );
 }
 
 /** May the request do `action` in the workspace it names (`named`, from the URL) or its token's? Says who is acting. */
@@ -103,7 +99,13 @@ export async function authorizeInWorkspace(ctx: ServerContext, request: FastifyR
     }
     const role = tokenRole(p.kind);
     if (!role) throw new DroverError('DROVER_ERR_FORBIDDEN', `a ${p.kind} token acts on no workspace`);
-    return { workspaceId: p.workspaceId, workspaceName: p.workspaceName, role, actor: { kind: 'token', id: p.tokenId, label: p.description || p.tokenId }, credential: { kind: 'token', id: p.tokenId } };
+    return {
+      workspaceId: p.workspaceId,
+      workspaceName: p.workspaceName,
+      role,
+      actor: { kind: 'token', id: p.tokenId, label: p.description || p.tokenId },
+      credential: { kind: 'token', id: p.tokenId },
+    };
   }
   const { signedIn, roles } = await authenticateUser(ctx, request);
   if (named === undefined) {
@@ -114,7 +116,11 @@ export async function authorizeInWorkspace(ctx: ServerContext, request: FastifyR
   // A workspace the user has no role in looks exactly like one that does not exist.
   if (!workspace || !role) throw new DroverError('DROVER_ERR_WORKSPACE_NOT_FOUND', `workspace ${JSON.stringify(named)} does not exist`);
   if (!roleAllows(role, action)) throw denied(role, action, workspace.name);
-  return { workspaceId: workspace.id, workspaceName: workspace.name, role, actor: { kind: 'user', id: signedIn.user.name, label: signedIn.user.name },
+  return {
+    workspaceId: workspace.id,
+    workspaceName: workspace.name,
+    role,
+    actor: { kind: 'user', id: signedIn.user.name, label: signedIn.user.name },
     credential: { kind: 'session', id: signedIn.session.id, expiresAt: signedIn.session.expires_at },
   };
 }
@@ -122,7 +128,10 @@ export async function authorizeInWorkspace(ctx: ServerContext, request: FastifyR
 /** For routes that act on no one workspace (creating workspaces): a user with the global admin role. */
 export async function requireGlobalAdmin(ctx: ServerContext, request: FastifyRequest): Promise<UserAccess> {
   if (request.headers.authorization !== undefined) {
-    throw new DroverError('DROVER_ERR_FORBIDDEN', 'tokens belong to one workspace; creating workspaces needs a signed-in global admin or `drover workspace create` on the server machine');
+    throw new DroverError(
+      'DROVER_ERR_FORBIDDEN',
+      'tokens belong to one workspace; creating workspaces needs a signed-in global admin or `drover workspace create` on the server machine',
+    );
   }
   const access = await authenticateUser(ctx, request);
   if (access.roles.global !== 'admin') {

@@ -28,7 +28,10 @@ const fastifyCodes: Record<string, ErrorCode> = {
 
 /** Schema patterns of Drover's named values: a mismatch is reported with the rule, not the regex. */
 const namedPatterns: Record<string, { code: ErrorCode; rule: string }> = {
-  [WORKSPACE_NAME_PATTERN]: { code: 'DROVER_ERR_INVALID_WORKSPACE_NAME', rule: 'is not a workspace name (1-64 lowercase letters, digits or "-", starting with a letter or digit)' },
+  [WORKSPACE_NAME_PATTERN]: {
+    code: 'DROVER_ERR_INVALID_WORKSPACE_NAME',
+    rule: 'is not a workspace name (1-64 lowercase letters, digits or "-", starting with a letter or digit)',
+  },
   [AGENT_NAME_PATTERN]: { code: 'DROVER_ERR_INVALID_AGENT_NAME', rule: 'is not an agent name (1-64 letters, digits, "-", "_" or ".")' },
   [PLAIN_TEXT_PATTERN]: { code: 'DROVER_ERR_VALIDATION', rule: 'contains a control character (U+0000-U+001F or U+007F), which is not allowed here' },
   [STORE_PATH_PATTERN]: { code: 'DROVER_ERR_INVALID_STORE_PATH', rule: 'is not a store path (/nix/store/<32-character hash>-<name>)' },
@@ -40,7 +43,9 @@ function validationDetail(where: string, v: ValidationEntry): ErrorDetail {
   const pattern = v.keyword === 'pattern' ? (v.params as { pattern?: string }).pattern : undefined;
   const named = pattern ? namedPatterns[pattern] : undefined;
   const path = `${where}${v.instancePath}`;
-  return named ? { path, code: named.code, message: `${path} ${named.rule}` } : { path, code: 'DROVER_ERR_VALIDATION', message: `${path} ${v.message ?? 'is invalid'}` };
+  return named
+    ? { path, code: named.code, message: `${path} ${named.rule}` }
+    : { path, code: 'DROVER_ERR_VALIDATION', message: `${path} ${v.message ?? 'is invalid'}` };
 }
 
 function toDroverError(error: FastifyError | Error): DroverError {

@@ -218,7 +218,10 @@ export class AgentHub {
       return;
     }
     if (isConnectionLost(err)) {
-      this.log.warn({ err: err instanceof Error ? err.message : String(err), agent: conn.agentName, type }, 'database connection lost while handling an agent message; closing so the agent replays it');
+      this.log.warn(
+        { err: err instanceof Error ? err.message : String(err), agent: conn.agentName, type },
+        'database connection lost while handling an agent message; closing so the agent replays it',
+      );
     } else {
       this.log.error({ err, agent: conn.agentName, type }, 'failed to handle agent message; closing so the agent replays it');
     }
@@ -236,8 +239,11 @@ export class AgentHub {
       return;
     }
     // A --unbound token's first connection claims its name (auth/tokens.ts); later ones are held to it.
-    const bound = conn.principal.claimsAgent ? await claimAgentName(this.opts.db, conn.principal.tokenId, parseAgentName(hello.agent)) : conn.principal.agentName;
-    if (conn.principal.claimsAgent && bound === hello.agent) this.log.info({ token: conn.principal.tokenId, agent: hello.agent }, 'unbound agent token claimed its agent name');
+    const bound = conn.principal.claimsAgent
+      ? await claimAgentName(this.opts.db, conn.principal.tokenId, parseAgentName(hello.agent))
+      : conn.principal.agentName;
+    if (conn.principal.claimsAgent && bound === hello.agent)
+      this.log.info({ token: conn.principal.tokenId, agent: hello.agent }, 'unbound agent token claimed its agent name');
     if (bound && bound !== hello.agent) {
       this.log.warn({ token: conn.principal.tokenId, agent: hello.agent, bound }, 'agent token used for another agent name');
       conn.close(CLOSE_CODES.forbidden, `this token is bound to agent "${bound}", not "${hello.agent}"`);
@@ -296,7 +302,10 @@ export class AgentHub {
       case 'deployment.finished':
         switch (await markFinished(db, agentId, message)) {
           case 'replaced-operator-end':
-            this.log.warn({ agent: conn.agentName, deployment: message.id, status: message.status }, "the agent reported a deployment an operator had ended; its report replaces the operator's Failed");
+            this.log.warn(
+              { agent: conn.agentName, deployment: message.id, status: message.status },
+              "the agent reported a deployment an operator had ended; its report replaces the operator's Failed",
+            );
             this.opts.metrics.finished(message.status);
             break;
           case 'recorded':
@@ -334,7 +343,10 @@ export class AgentHub {
 
   /** Sends orders with the cache each agent uses (cache/agents.ts), one query for the whole batch. */
   private async send(orders: ReadonlyMap<string, PendingOrder>): Promise<void> {
-    const caches = await agentCaches(this.opts.db, [...orders.values()].map((o) => o.workspaceId));
+    const caches = await agentCaches(
+      this.opts.db,
+      [...orders.values()].map((o) => o.workspaceId),
+    );
     for (const { agentId, workspaceId, order } of orders.values()) {
       this.byAgent.get(agentId)?.send({ type: 'deploy', deployment: { ...order, cache: caches.get(workspaceId) ?? null } });
     }

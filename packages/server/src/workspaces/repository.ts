@@ -20,9 +20,7 @@ export function toWorkspaceApi(row: WorkspaceRow, role?: Role): Workspace {
 
 /** The external binary cache set on the workspace, if any (see cache/agents.ts for what agents use). */
 export function externalCacheOf(row: Pick<WorkspaceRow, 'cache_substituter' | 'cache_public_key'>): CacheConfig | null {
-  return row.cache_substituter && row.cache_public_key
-    ? { substituter: row.cache_substituter, publicKey: row.cache_public_key }
-    : null;
+  return row.cache_substituter && row.cache_public_key ? { substituter: row.cache_substituter, publicKey: row.cache_public_key } : null;
 }
 
 export async function findWorkspace(db: Kysely<Database>, name: string): Promise<WorkspaceRow> {
@@ -44,7 +42,11 @@ export async function listWorkspaces(db: Kysely<Database>): Promise<WorkspaceRow
 export async function createWorkspace(db: Kysely<Database>, name: string): Promise<WorkspaceRow> {
   const valid = parseWorkspaceName(name);
   const row: WorkspaceRow = { id: randomUUID(), name: valid, created_at: nowIso(), cache_substituter: null, cache_public_key: null };
-  const inserted = await db.insertInto('workspaces').values(row).onConflict((oc) => oc.column('name').doNothing()).executeTakeFirst();
+  const inserted = await db
+    .insertInto('workspaces')
+    .values(row)
+    .onConflict((oc) => oc.column('name').doNothing())
+    .executeTakeFirst();
   if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) {
     throw new DroverError('DROVER_ERR_WORKSPACE_EXISTS', `workspace ${JSON.stringify(name)} already exists`);
   }
@@ -103,13 +105,12 @@ export async function setWorkspaceCache(
     }
   }
   if (publicKey !== null && !publicKeyRe.test(publicKey)) {
-    throw new DroverError('DROVER_ERR_VALIDATION', `public key must look like NAME:BASE64 (an ed25519 key as in nix.conf trusted-public-keys), got ${JSON.stringify(publicKey)}`);
+    throw new DroverError(
+      'DROVER_ERR_VALIDATION',
+      `public key must look like NAME:BASE64 (an ed25519 key as in nix.conf trusted-public-keys), got ${JSON.stringify(publicKey)}`,
+    );
   }
-  await db
-    .updateTable('workspaces')
-    .set({ cache_substituter: substituter, cache_public_key: publicKey })
-    .where('id', '=', workspaceId)
-    .execute();
+  await db.updateTable('workspaces').set({ cache_substituter: substituter, cache_public_key: publicKey }).where('id', '=', workspaceId).execute();
   return getWorkspaceById(db, workspaceId);
 }
 

@@ -11,8 +11,7 @@ export function NoAgentsYet() {
   return (
     <EmptyState title="No agents yet">
       <p>
-        An agent appears here as soon as <code>drover agent</code> connects with an agent token of <strong>{ws.name}</strong>. On the machine to
-        manage, run:
+        An agent appears here as soon as <code>drover agent</code> connects with an agent token of <strong>{ws.name}</strong>. On the machine to manage, run:
       </p>
       <pre class="command">
         <code>{agentCommand('drover_agent_…', 'NAME', info.publicUrl)}</code>

@@ -16,7 +16,17 @@ export function ActorLabel({ actor }: { actor: Actor | null }) {
   );
 }
 
-export function DeploymentsTable({ deployments, workspace, showAgent = true, busy = false }: { deployments: Deployment[]; workspace: string; showAgent?: boolean; busy?: boolean }) {
+export function DeploymentsTable({
+  deployments,
+  workspace,
+  showAgent = true,
+  busy = false,
+}: {
+  deployments: Deployment[];
+  workspace: string;
+  showAgent?: boolean;
+  busy?: boolean;
+}) {
   const now = useNow(1000);
   return (
     <div class="table-wrap" aria-busy={busy}>
@@ -26,11 +36,19 @@ export function DeploymentsTable({ deployments, workspace, showAgent = true, bus
             <th scope="col">Deployment</th>
             {showAgent ? <th scope="col">Agent</th> : null}
             <th scope="col">Status</th>
-            <th scope="col" class="wide-only">Started by</th>
+            <th scope="col" class="wide-only">
+              Started by
+            </th>
             <th scope="col">Created</th>
-            <th scope="col" class="num wide-only">Duration</th>
-            <th scope="col" class="num wide-only">Closure</th>
-            <th scope="col" class="wide-only">Store path</th>
+            <th scope="col" class="num wide-only">
+              Duration
+            </th>
+            <th scope="col" class="num wide-only">
+              Closure
+            </th>
+            <th scope="col" class="wide-only">
+              Store path
+            </th>
           </tr>
         </thead>
         <tbody>

@@ -35,7 +35,15 @@ export function EndDeploymentButton({ workspace, id, onEnded }: { workspace: str
     >
       <label class="field">
         <span>Why (recorded with your name)</span>
-        <input name="reason" required maxLength={500} placeholder="the machine was reinstalled" autoFocus value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
+        <input
+          name="reason"
+          required
+          maxLength={500}
+          placeholder="the machine was reinstalled"
+          autoFocus
+          value={reason}
+          onInput={(e) => setReason(e.currentTarget.value)}
+        />
       </label>
       <button type="submit" class="button danger" disabled={end.running || reason.trim() === ''}>
         End now (mark Failed)

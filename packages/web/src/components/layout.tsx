@@ -60,7 +60,12 @@ export function WorkspaceTabs() {
   const tabs: [string, string][] = [
     ['agents', 'Agents'],
     ['deployments', 'Deployments'],
-    ...(ws.canAdmin ? ([['tokens', 'Tokens'], ['settings', 'Settings']] as [string, string][]) : []),
+    ...(ws.canAdmin
+      ? ([
+          ['tokens', 'Tokens'],
+          ['settings', 'Settings'],
+        ] as [string, string][])
+      : []),
   ];
   return (
     <nav class="tabs" aria-label="Workspace">
@@ -77,7 +82,12 @@ export function WorkspaceTabs() {
       <span class="role" title="Your role in this workspace">
         {ws.role ?? 'no role'}
       </span>
-      <span class={`live live-${ws.live}`} data-live={ws.live} title={`Live updates: ${LIVE_LABELS[ws.live]}`} aria-label={`Live updates: ${LIVE_LABELS[ws.live]}`}>
+      <span
+        class={`live live-${ws.live}`}
+        data-live={ws.live}
+        title={`Live updates: ${LIVE_LABELS[ws.live]}`}
+        aria-label={`Live updates: ${LIVE_LABELS[ws.live]}`}
+      >
         <span class="live-text">{LIVE_LABELS[ws.live]}</span>
       </span>
     </nav>

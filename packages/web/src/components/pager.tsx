@@ -1,7 +1,19 @@
 /** Previous/next through a server-paged list, with "51–100 of 10,000". */
 import { count } from '../format.js';
 
-export function Pager({ offset, limit, shown, total, onOffset }: { offset: number; limit: number; shown: number; total: number | undefined; onOffset: (offset: number) => void }) {
+export function Pager({
+  offset,
+  limit,
+  shown,
+  total,
+  onOffset,
+}: {
+  offset: number;
+  limit: number;
+  shown: number;
+  total: number | undefined;
+  onOffset: (offset: number) => void;
+}) {
   const hasNext = total === undefined ? shown === limit : offset + shown < total;
   if (offset === 0 && !hasNext) return null;
   return (

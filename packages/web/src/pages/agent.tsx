@@ -84,7 +84,16 @@ export function AgentPage({ name }: { name: string }) {
       <ErrorBox error={redeploy.error ?? rerun.error} title="Could not start the deployment" />
       <Facts
         items={[
-          ['Last seen', a.online ? <>online since <Time iso={a.connectedAt} /></> : <Time iso={a.lastSeenAt} />],
+          [
+            'Last seen',
+            a.online ? (
+              <>
+                online since <Time iso={a.connectedAt} />
+              </>
+            ) : (
+              <Time iso={a.lastSeenAt} />
+            ),
+          ],
           ['Host', a.hostname],
           ['Agent version', a.version],
           ['System', a.system],
@@ -112,7 +121,9 @@ export function AgentPage({ name }: { name: string }) {
       <h2>Deployment history</h2>
       <ErrorBox error={history.error} />
       {!history.data ? (
-        history.error ? null : <Loading what="deployments" />
+        history.error ? null : (
+          <Loading what="deployments" />
+        )
       ) : history.data.deployments.length === 0 && offset === 0 ? (
         <EmptyState title="Never deployed">
           <p>
@@ -122,7 +133,13 @@ export function AgentPage({ name }: { name: string }) {
       ) : (
         <>
           <DeploymentsTable deployments={history.data.deployments} workspace={ws.name} showAgent={false} busy={history.loading} />
-          <Pager offset={history.data.offset} limit={PAGE_SIZE} shown={history.data.deployments.length} total={history.data.total} onOffset={(o) => setQuery({ offset: o || null })} />
+          <Pager
+            offset={history.data.offset}
+            limit={PAGE_SIZE}
+            shown={history.data.deployments.length}
+            total={history.data.total}
+            onOffset={(o) => setQuery({ offset: o || null })}
+          />
         </>
       )}
     </main>

@@ -35,7 +35,10 @@ export function AgentsPage() {
 
   // The page's offset travels with its rows, so the pager never labels the previous page's rows while the next one loads.
   const list = useResource(
-    async (signal) => ({ ...(await api.get<AgentList>(wsPath(ws.name, '/agents'), { query: { q: query.get('q'), status, limit: PAGE_SIZE, offset }, signal })), offset }),
+    async (signal) => ({
+      ...(await api.get<AgentList>(wsPath(ws.name, '/agents'), { query: { q: query.get('q'), status, limit: PAGE_SIZE, offset }, signal })),
+      offset,
+    }),
     [ws.name, query.get('q'), status, offset],
   );
   const refetch = useCoalesced(list.reload, 1000);
@@ -74,7 +77,9 @@ export function AgentsPage() {
       </div>
       <ErrorBox error={list.error} />
       {!data ? (
-        list.error ? null : <Loading what="agents" />
+        list.error ? null : (
+          <Loading what="agents" />
+        )
       ) : data.total === 0 && !filtered ? (
         <NoAgentsYet />
       ) : data.agents.length === 0 ? (
@@ -97,11 +102,21 @@ function AgentsTable({ agents, workspace, busy }: { agents: Agent[]; workspace: 
           <tr>
             <th scope="col">Name</th>
             <th scope="col">Status</th>
-            <th scope="col" class="wide-only">Last seen</th>
-            <th scope="col" class="wide-only">Version</th>
-            <th scope="col" class="wide-only">System</th>
-            <th scope="col" class="wide-only">Profile</th>
-            <th scope="col" class="wide-only">Current store path</th>
+            <th scope="col" class="wide-only">
+              Last seen
+            </th>
+            <th scope="col" class="wide-only">
+              Version
+            </th>
+            <th scope="col" class="wide-only">
+              System
+            </th>
+            <th scope="col" class="wide-only">
+              Profile
+            </th>
+            <th scope="col" class="wide-only">
+              Current store path
+            </th>
             <th scope="col">Last deployment</th>
           </tr>
         </thead>
@@ -114,7 +129,9 @@ function AgentsTable({ agents, workspace, busy }: { agents: Agent[]; workspace: 
               <td>
                 <PresenceBadge online={a.online} />
               </td>
-              <td class="wide-only">{a.online ? <span class="muted">now</span> : a.lastSeenAt ? <Time iso={a.lastSeenAt} /> : <span class="muted">never connected</span>}</td>
+              <td class="wide-only">
+                {a.online ? <span class="muted">now</span> : a.lastSeenAt ? <Time iso={a.lastSeenAt} /> : <span class="muted">never connected</span>}
+              </td>
               <td class="wide-only mono">{a.version ?? '—'}</td>
               <td class="wide-only mono">{a.system ?? '—'}</td>
               <td class="wide-only mono truncate" title={a.profile ?? ''}>

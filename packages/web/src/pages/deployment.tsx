@@ -123,11 +123,17 @@ export function DeploymentPage({ id }: { id: string }) {
       <div class="log-header">
         <h2>Log</h2>
         <span class="muted" data-testid="log-state">
-          {log.ended ? `${log.hasOlder ? 'last ' : ''}${log.lines.length} lines${log.hasOlder ? ' shown' : ''}, complete` : d.status === 'Pending' ? 'waiting for the agent to start…' : 'streaming…'}
+          {log.ended
+            ? `${log.hasOlder ? 'last ' : ''}${log.lines.length} lines${log.hasOlder ? ' shown' : ''}, complete`
+            : d.status === 'Pending'
+              ? 'waiting for the agent to start…'
+              : 'streaming…'}
         </span>
       </div>
       <ErrorBox error={log.error} title="Log stream" />
-      {log.lines.length === 0 && log.ended ? <p class="empty-inline">This deployment wrote no log.</p> : (
+      {log.lines.length === 0 && log.ended ? (
+        <p class="empty-inline">This deployment wrote no log.</p>
+      ) : (
         <LogView lines={log.lines} live={!log.ended} hasOlder={log.hasOlder} loadingOlder={log.loadingOlder} onLoadOlder={log.loadOlder} />
       )}
     </main>

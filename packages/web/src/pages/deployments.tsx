@@ -55,15 +55,17 @@ export function DeploymentsPage() {
       </form>
       <ErrorBox error={list.error} />
       {!data ? (
-        list.error ? null : <Loading what="deployments" />
+        list.error ? null : (
+          <Loading what="deployments" />
+        )
       ) : data.deployments.length === 0 && offset === 0 ? (
         filtered ? (
           <p class="empty-inline">No deployment matches this filter.</p>
         ) : (
           <EmptyState title="No deployments yet">
             <p>
-              Deployments are started with <code>drover activate deploy.json</code> (an activate token, from CI or a laptop), where deploy.json names a
-              store path per agent: <code>{'{"agents": {"NAME": "/nix/store/…"}}'}</code>.
+              Deployments are started with <code>drover activate deploy.json</code> (an activate token, from CI or a laptop), where deploy.json names a store
+              path per agent: <code>{'{"agents": {"NAME": "/nix/store/…"}}'}</code>.
             </p>
           </EmptyState>
         )

@@ -42,7 +42,14 @@ export function LoginPage() {
         </label>
         <label class="field">
           <span>Password</span>
-          <input name="password" type="password" autoComplete="current-password" required value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
+          <input
+            name="password"
+            type="password"
+            autoComplete="current-password"
+            required
+            value={password}
+            onInput={(e) => setPassword(e.currentTarget.value)}
+          />
         </label>
         <ErrorBox error={submit.error} />
         <button type="submit" class="button primary" disabled={submit.running}>

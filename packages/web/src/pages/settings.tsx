@@ -24,7 +24,9 @@ export function SettingsPage() {
       <PageHeader title="Settings" sub={`Workspace ${ws.name}`} />
       <ErrorBox error={workspace.error} />
       {!workspace.data ? (
-        workspace.error ? null : <Loading what="settings" />
+        workspace.error ? null : (
+          <Loading what="settings" />
+        )
       ) : ws.canAdmin ? (
         <>
           <CacheForm workspace={workspace.data} onSaved={(w) => workspace.setData(() => w)} />
@@ -49,11 +51,18 @@ function CacheSummary({ workspace }: { workspace: Workspace }) {
     <section class="card" aria-labelledby="cache-title">
       <h2 id="cache-title">External binary cache</h2>
       {workspace.cache ? (
-        <Facts items={[['Substituter', <code>{workspace.cache.substituter}</code>], ['Public key', <code>{workspace.cache.publicKey}</code>]]} />
+        <Facts
+          items={[
+            ['Substituter', <code>{workspace.cache.substituter}</code>],
+            ['Public key', <code>{workspace.cache.publicKey}</code>],
+          ]}
+        />
       ) : (
         <p>No external cache is set.</p>
       )}
-      <p class="help">Only an admin of {ws.name} can change settings; your role here is {ws.role ?? 'none'}.</p>
+      <p class="help">
+        Only an admin of {ws.name} can change settings; your role here is {ws.role ?? 'none'}.
+      </p>
     </section>
   );
 }
@@ -89,7 +98,13 @@ function CacheForm({ workspace, onSaved }: { workspace: Workspace; onSaved: (w: 
       </p>
       <label class="field">
         <span>Substituter URL</span>
-        <input name="substituter" required placeholder="https://cache.example.org or s3://bucket?region=…" value={substituter} onInput={(e) => setSubstituter(e.currentTarget.value)} />
+        <input
+          name="substituter"
+          required
+          placeholder="https://cache.example.org or s3://bucket?region=…"
+          value={substituter}
+          onInput={(e) => setSubstituter(e.currentTarget.value)}
+        />
       </label>
       <label class="field">
         <span>Public key</span>
@@ -168,9 +183,7 @@ function DeleteForm() {
       }}
     >
       <h2 id="delete-title">Delete workspace</h2>
-      <p class="help">
-        Deletes its agents, tokens, deployments and logs. Agents of this workspace are disconnected. This cannot be undone.
-      </p>
+      <p class="help">Deletes its agents, tokens, deployments and logs. Agents of this workspace are disconnected. This cannot be undone.</p>
       <div class="row">
         <label class="field grow">
           <span>

@@ -52,7 +52,9 @@ export function TokensPage() {
       <h2>All tokens</h2>
       <ErrorBox error={list.error ?? revoke.error} />
       {!tokens ? (
-        list.error ? null : <Loading what="tokens" />
+        list.error ? null : (
+          <Loading what="tokens" />
+        )
       ) : tokens.length === 0 ? (
         <EmptyState title="No tokens yet">
           <p>Create an agent token above for each machine, and an activate token for CI.</p>
@@ -64,9 +66,15 @@ export function TokensPage() {
               <tr>
                 <th scope="col">Description</th>
                 <th scope="col">Kind</th>
-                <th scope="col" class="wide-only">Agent</th>
-                <th scope="col" class="wide-only">ID</th>
-                <th scope="col" class="wide-only">Created</th>
+                <th scope="col" class="wide-only">
+                  Agent
+                </th>
+                <th scope="col" class="wide-only">
+                  ID
+                </th>
+                <th scope="col" class="wide-only">
+                  Created
+                </th>
                 <th scope="col">Last used</th>
                 <th scope="col">
                   <span class="visually-hidden">Actions</span>
@@ -119,7 +127,11 @@ function AgentBinding({ token }: { token: TokenInfo }) {
   }
   if (token.agentBinding === 'any') {
     return (
-      <span class="badge danger" data-binding="any" title="an unbound token from before bound tokens were the default: it can connect under any agent name in this workspace; replace it with bound tokens">
+      <span
+        class="badge danger"
+        data-binding="any"
+        title="an unbound token from before bound tokens were the default: it can connect under any agent name in this workspace; replace it with bound tokens"
+      >
         unbound: any agent name
       </span>
     );
@@ -167,7 +179,15 @@ function CreateTokenForm({ onCreated }: { onCreated: (t: TokenCreated) => void }
           <>
             <label class="field">
               <span>Agent name</span>
-              <input name="agent" placeholder="web-1" maxLength={64} required={!unbound} disabled={unbound} value={agent} onInput={(e) => setAgent(e.currentTarget.value)} />
+              <input
+                name="agent"
+                placeholder="web-1"
+                maxLength={64}
+                required={!unbound}
+                disabled={unbound}
+                value={agent}
+                onInput={(e) => setAgent(e.currentTarget.value)}
+              />
             </label>
             <label class="check">
               <input type="checkbox" name="unbound" checked={unbound} onChange={(e) => setUnbound(e.currentTarget.checked)} />
@@ -177,7 +197,13 @@ function CreateTokenForm({ onCreated }: { onCreated: (t: TokenCreated) => void }
         ) : null}
         <label class="field grow">
           <span>Description</span>
-          <input name="description" placeholder="what holds it, e.g. web-1 in rack 3" maxLength={256} value={description} onInput={(e) => setDescription(e.currentTarget.value)} />
+          <input
+            name="description"
+            placeholder="what holds it, e.g. web-1 in rack 3"
+            maxLength={256}
+            value={description}
+            onInput={(e) => setDescription(e.currentTarget.value)}
+          />
         </label>
         <button type="submit" class="button primary" disabled={create.running}>
           Create token

@@ -26,7 +26,10 @@ function errnoCode(err: unknown): string | undefined {
 function asStorageError(err: unknown): unknown {
   const code = errnoCode(err);
   if (code === undefined || !NO_SPACE.has(code)) return err;
-  return new DroverError('DROVER_ERR_INSUFFICIENT_STORAGE', `the binary cache's storage has no space left (${code}${code === 'EDQUOT' ? ': disk quota exceeded' : ': no space left on device'}); the upload was not kept`);
+  return new DroverError(
+    'DROVER_ERR_INSUFFICIENT_STORAGE',
+    `the binary cache's storage has no space left (${code}${code === 'EDQUOT' ? ': disk quota exceeded' : ': no space left on device'}); the upload was not kept`,
+  );
 }
 
 export class LocalStorage implements NarStorage {

@@ -10,7 +10,14 @@ export const agentRoutes: WorkspaceRoutes = async (app, ctx) => {
   const read = { access: access.workspace('read') };
   app.get(
     '/agents',
-    { config: read, schema: { summary: 'Agents of the workspace by name; filter by name and status, page with limit/offset', querystring: AgentListQuerySchema, response: { 200: AgentListSchema } } },
+    {
+      config: read,
+      schema: {
+        summary: 'Agents of the workspace by name; filter by name and status, page with limit/offset',
+        querystring: AgentListQuerySchema,
+        response: { 200: AgentListSchema },
+      },
+    },
     async (request) => {
       const a = workspaceAccess(request);
       return listAgents(ctx.db, { id: a.workspaceId, name: a.workspaceName }, ctx.presence, request.query);
@@ -23,7 +30,8 @@ export const agentRoutes: WorkspaceRoutes = async (app, ctx) => {
     async (request) => {
       const a = workspaceAccess(request);
       const { agents } = await listAgents(ctx.db, { id: a.workspaceId, name: a.workspaceName }, ctx.presence, { name: request.params.name });
-      if (!agents[0]) throw new DroverError('DROVER_ERR_AGENT_NOT_FOUND', `agent ${JSON.stringify(request.params.name)} does not exist in workspace ${a.workspaceName}`);
+      if (!agents[0])
+        throw new DroverError('DROVER_ERR_AGENT_NOT_FOUND', `agent ${JSON.stringify(request.params.name)} does not exist in workspace ${a.workspaceName}`);
       return agents[0];
     },
   );

@@ -36,10 +36,14 @@ export const cacheAdminRoutes: WorkspaceRoutes = async (app, ctx) => {
     },
   );
 
-  app.get('/caches', { config: read, schema: { summary: "The workspace's binary caches, oldest first (agents use the oldest)", response: { 200: CacheListSchema } } }, async (request) => {
-    const a = workspaceAccess(request);
-    return { caches: (await svc.listCaches(a.workspaceId)).map((c) => toCacheApi(c, ctx.publicUrl)) };
-  });
+  app.get(
+    '/caches',
+    { config: read, schema: { summary: "The workspace's binary caches, oldest first (agents use the oldest)", response: { 200: CacheListSchema } } },
+    async (request) => {
+      const a = workspaceAccess(request);
+      return { caches: (await svc.listCaches(a.workspaceId)).map((c) => toCacheApi(c, ctx.publicUrl)) };
+    },
+  );
 
   app.get(
     '/caches/:name',
@@ -52,7 +56,10 @@ export const cacheAdminRoutes: WorkspaceRoutes = async (app, ctx) => {
 
   app.post(
     '/caches/:name/pins',
-    { config: admin, schema: { summary: 'Pin a store path (and its closure) against GC', params: NameParams, body: CachePinRequestSchema, response: { 204: Type.Null() } } },
+    {
+      config: admin,
+      schema: { summary: 'Pin a store path (and its closure) against GC', params: NameParams, body: CachePinRequestSchema, response: { 204: Type.Null() } },
+    },
     async (request, reply) => {
       const a = workspaceAccess(request);
       await svc.pin(request.params.name, a.workspaceId, request.body.storePath, request.body.keepDays);
@@ -62,10 +69,16 @@ export const cacheAdminRoutes: WorkspaceRoutes = async (app, ctx) => {
 
   app.post(
     '/caches/:name/gc',
-    { config: admin, schema: { summary: 'Collect garbage (or, with dryRun, say what would go)', params: NameParams, body: GcRequestSchema, response: { 200: GcReportSchema } } },
+    {
+      config: admin,
+      schema: { summary: 'Collect garbage (or, with dryRun, say what would go)', params: NameParams, body: GcRequestSchema, response: { 200: GcReportSchema } },
+    },
     async (request) => {
       const a = workspaceAccess(request);
-      const report = await svc.collectGarbage(request.params.name, a.workspaceId, { dryRun: request.body.dryRun ?? false, graceSeconds: request.body.graceSeconds });
+      const report = await svc.collectGarbage(request.params.name, a.workspaceId, {
+        dryRun: request.body.dryRun ?? false,
+        graceSeconds: request.body.graceSeconds,
+      });
       request.log.info({ cache: report.cache, dryRun: report.dryRun, deleted: report.deleted.length, bytesFreed: report.bytesFreed }, 'cache GC');
       return report;
     },

@@ -13,14 +13,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import {
-  CACHE_PATH_PREFIX,
-  CacheNameSchema,
-  DroverError,
-  MissingRequestSchema,
-  MissingResponseSchema,
-  parseStorePath,
-} from '@drover/protocol';
+import { CACHE_PATH_PREFIX, CacheNameSchema, DroverError, MissingRequestSchema, MissingResponseSchema, parseStorePath } from '@drover/protocol';
 import { NAR_COMPRESSIONS } from '@drover/nix';
 import { MAX_BATCH_BYTES, parseBatch, PathInfoSchema } from '../../cache/batch.js';
 import type { CacheRow } from '../../cache/caches-repository.js';
@@ -45,7 +38,8 @@ function checkDeclaredLength(request: FastifyRequest, max: number, what: string)
   const length = request.headers['content-length'];
   const chunked = /chunked/i.test(request.headers['transfer-encoding'] ?? '');
   if (!chunked && (length === undefined || length === '0')) throw new DroverError('DROVER_ERR_NAR_MISMATCH', `the ${what} upload has no body`);
-  if (length !== undefined && Number(length) > max) throw new DroverError('DROVER_ERR_BODY_TOO_LARGE', `the ${what} is ${length} bytes, more than the limit of ${max}`);
+  if (length !== undefined && Number(length) > max)
+    throw new DroverError('DROVER_ERR_BODY_TOO_LARGE', `the ${what} is ${length} bytes, more than the limit of ${max}`);
 }
 
 /** Reads a bounded body (a narinfo, a push batch) with a size limit and an idle timeout. */
@@ -98,68 +92,102 @@ async function nixProtocolRoutes(app: FastifyInstance, ctx: ServerContext): Prom
   const base = `${CACHE_PATH_PREFIX}/:name`;
   const hide = { hide: true };
 
-  app.get<{ Params: Static<typeof NameParams> }>(`${base}/nix-cache-info`, { config: { access: access.cache('cache-pull') }, schema: { ...hide, params: NameParams } }, async (request, reply) => {
-    const { cache } = cacheAccess(request);
-    return reply.type('text/x-nix-cache-info').header('cache-control', cacheControl(cache, 3600)).send(svc.nixCacheInfo());
-  });
+  app.get<{ Params: Static<typeof NameParams> }>(
+    `${base}/nix-cache-info`,
+    { config: { access: access.cache('cache-pull') }, schema: { ...hide, params: NameParams } },
+    async (request, reply) => {
+      const { cache } = cacheAccess(request);
+      return reply.type('text/x-nix-cache-info').header('cache-control', cacheControl(cache, 3600)).send(svc.nixCacheInfo());
+    },
+  );
 
-  app.get<{ Params: Static<typeof FileParams> }>(`${base}/:file`, { config: { access: access.cache('cache-pull') }, schema: { ...hide, params: FileParams } }, async (request, reply) => {
-    const { cache } = cacheAccess(request);
-    const hash = NARINFO_RE.exec(request.params.file)?.[1];
-    const text = hash === undefined ? null : await svc.narinfo(cache, hash);
-    if (text === null) {
-      void reply.header('cache-control', 'no-cache');
-      throw notFound(request.params.file);
-    }
-    return reply.type('text/x-nix-narinfo').header('cache-control', cacheControl(cache, 300)).send(text);
-  });
+  app.get<{ Params: Static<typeof FileParams> }>(
+    `${base}/:file`,
+    { config: { access: access.cache('cache-pull') }, schema: { ...hide, params: FileParams } },
+    async (request, reply) => {
+      const { cache } = cacheAccess(request);
+      const hash = NARINFO_RE.exec(request.params.file)?.[1];
+      const text = hash === undefined ? null : await svc.narinfo(cache, hash);
+      if (text === null) {
+        void reply.header('cache-control', 'no-cache');
+        throw notFound(request.params.file);
+      }
+      return reply.type('text/x-nix-narinfo').header('cache-control', cacheControl(cache, 300)).send(text);
+    },
+  );
 
-  app.get<{ Params: Static<typeof FileParams> }>(`${base}/nar/:file`, { config: { access: access.cache('cache-pull') }, schema: { ...hide, params: FileParams } }, async (request, reply) => {
-    const { cache } = cacheAccess(request);
-    const file = request.params.file;
-    if (request.method === 'HEAD') {
-      // HEAD is what `nix copy` asks before uploading: only a NAR this cache serves or was sent counts;
-      // another cache's file is not found, as one that does not exist.
-      if (!(await svc.narVisible(cache, file))) throw notFound(`nar/${file}`);
-      return reply.type('application/x-nix-nar').header('cache-control', cacheControl(cache, 31_536_000, true)).send();
-    }
-    const nar = await svc.openNar(cache, file);
-    if (!nar) throw notFound(`nar/${file}`);
-    return reply
-      .type('application/x-nix-nar')
-      .header('content-length', nar.size)
-      .header('etag', `"${file}"`)
-      .header('cache-control', cacheControl(cache, 31_536_000, true))
-      .send(nar.stream);
-  });
+  app.get<{ Params: Static<typeof FileParams> }>(
+    `${base}/nar/:file`,
+    { config: { access: access.cache('cache-pull') }, schema: { ...hide, params: FileParams } },
+    async (request, reply) => {
+      const { cache } = cacheAccess(request);
+      const file = request.params.file;
+      if (request.method === 'HEAD') {
+        // HEAD is what `nix copy` asks before uploading: only a NAR this cache serves or was sent counts;
+        // another cache's file is not found, as one that does not exist.
+        if (!(await svc.narVisible(cache, file))) throw notFound(`nar/${file}`);
+        return reply
+          .type('application/x-nix-nar')
+          .header('cache-control', cacheControl(cache, 31_536_000, true))
+          .send();
+      }
+      const nar = await svc.openNar(cache, file);
+      if (!nar) throw notFound(`nar/${file}`);
+      return reply
+        .type('application/x-nix-nar')
+        .header('content-length', nar.size)
+        .header('etag', `"${file}"`)
+        .header('cache-control', cacheControl(cache, 31_536_000, true))
+        .send(nar.stream);
+    },
+  );
 
-  app.put<{ Params: Static<typeof NameParams> }>(`${base}/nix-cache-info`, { config: { access: access.cache('cache-push') }, schema: { ...hide, params: NameParams } }, async (request, reply) => {
-    // The cache describes itself; what `nix copy` writes here is read and ignored.
-    await readSmallBody(bodyStream(request), 4096, svc.uploadIdleMs);
-    return reply.status(204).send();
-  });
+  app.put<{ Params: Static<typeof NameParams> }>(
+    `${base}/nix-cache-info`,
+    { config: { access: access.cache('cache-push') }, schema: { ...hide, params: NameParams } },
+    async (request, reply) => {
+      // The cache describes itself; what `nix copy` writes here is read and ignored.
+      await readSmallBody(bodyStream(request), 4096, svc.uploadIdleMs);
+      return reply.status(204).send();
+    },
+  );
 
-  app.put<{ Params: Static<typeof FileParams> }>(`${base}/:file`, { config: { access: access.cache('cache-push') }, schema: { ...hide, params: FileParams } }, async (request, reply) => {
-    const { cache } = cacheAccess(request);
-    const hash = NARINFO_RE.exec(request.params.file)?.[1];
-    if (hash === undefined) throw new DroverError('DROVER_ERR_VALIDATION', `only <hash>.narinfo, nar/<file> and nix-cache-info can be uploaded (got ${JSON.stringify(request.params.file)})`);
-    checkDeclaredLength(request, MAX_NARINFO_BYTES, 'narinfo');
-    const text = await readSmallBody(bodyStream(request), MAX_NARINFO_BYTES, svc.uploadIdleMs);
-    await svc.putNarinfo(cache, hash, text);
-    request.log.debug({ cache: cache.name, narinfo: hash }, 'narinfo accepted');
-    return reply.status(204).send();
-  });
+  app.put<{ Params: Static<typeof FileParams> }>(
+    `${base}/:file`,
+    { config: { access: access.cache('cache-push') }, schema: { ...hide, params: FileParams } },
+    async (request, reply) => {
+      const { cache } = cacheAccess(request);
+      const hash = NARINFO_RE.exec(request.params.file)?.[1];
+      if (hash === undefined)
+        throw new DroverError(
+          'DROVER_ERR_VALIDATION',
+          `only <hash>.narinfo, nar/<file> and nix-cache-info can be uploaded (got ${JSON.stringify(request.params.file)})`,
+        );
+      checkDeclaredLength(request, MAX_NARINFO_BYTES, 'narinfo');
+      const text = await readSmallBody(bodyStream(request), MAX_NARINFO_BYTES, svc.uploadIdleMs);
+      await svc.putNarinfo(cache, hash, text);
+      request.log.debug({ cache: cache.name, narinfo: hash }, 'narinfo accepted');
+      return reply.status(204).send();
+    },
+  );
 
-  app.put<{ Params: Static<typeof FileParams> }>(`${base}/nar/:file`, { config: { access: access.cache('cache-push') }, schema: { ...hide, params: FileParams } }, async (request, reply) => {
-    const { cache } = cacheAccess(request);
-    checkDeclaredLength(request, svc.maxNarBytes, 'NAR');
-    await svc.putNar(cache, request.params.file, bodyStream(request));
-    return reply.status(204).send();
-  });
+  app.put<{ Params: Static<typeof FileParams> }>(
+    `${base}/nar/:file`,
+    { config: { access: access.cache('cache-push') }, schema: { ...hide, params: FileParams } },
+    async (request, reply) => {
+      const { cache } = cacheAccess(request);
+      checkDeclaredLength(request, svc.maxNarBytes, 'NAR');
+      await svc.putNar(cache, request.params.file, bodyStream(request));
+      return reply.status(204).send();
+    },
+  );
 
   app.put<{ Params: Static<typeof NameParams> }>(
     '/api/v1/caches/:name/paths',
-    { config: { access: access.cache('cache-push') }, schema: { summary: 'Upload one store path (drover push): NAR as the body, its path info in x-drover-path-info', params: NameParams } },
+    {
+      config: { access: access.cache('cache-push') },
+      schema: { summary: 'Upload one store path (drover push): NAR as the body, its path info in x-drover-path-info', params: NameParams },
+    },
     async (request, reply) => {
       const { cache } = cacheAccess(request);
       let info: unknown;
@@ -168,7 +196,11 @@ async function nixProtocolRoutes(app: FastifyInstance, ctx: ServerContext): Prom
       } catch {
         info = undefined;
       }
-      if (!pathInfoCheck.Check(info)) throw new DroverError('DROVER_ERR_VALIDATION', `header ${PATH_INFO_HEADER} must be base64url JSON {storePath, narHash, narSize, references, deriver, ca, sigs}`);
+      if (!pathInfoCheck.Check(info))
+        throw new DroverError(
+          'DROVER_ERR_VALIDATION',
+          `header ${PATH_INFO_HEADER} must be base64url JSON {storePath, narHash, narSize, references, deriver, ca, sigs}`,
+        );
       const asked = String(request.headers['x-drover-compression'] ?? 'zstd');
       const compression = NAR_COMPRESSIONS.find((c) => c === asked);
       if (!compression) throw new DroverError('DROVER_ERR_UNSUPPORTED_COMPRESSION', `compression ${JSON.stringify(asked)} is not supported`);
@@ -180,7 +212,13 @@ async function nixProtocolRoutes(app: FastifyInstance, ctx: ServerContext): Prom
 
   app.post<{ Params: Static<typeof NameParams> }>(
     '/api/v1/caches/:name/paths',
-    { config: { access: access.cache('cache-push') }, schema: { summary: 'Upload many small store paths at once (drover push): one body, all committed in one transaction; see cache/batch.ts', params: NameParams } },
+    {
+      config: { access: access.cache('cache-push') },
+      schema: {
+        summary: 'Upload many small store paths at once (drover push): one body, all committed in one transaction; see cache/batch.ts',
+        params: NameParams,
+      },
+    },
     async (request, reply) => {
       const { cache } = cacheAccess(request);
       checkDeclaredLength(request, MAX_BATCH_BYTES, 'push batch');
@@ -196,7 +234,15 @@ async function cacheApiRoutes(app: FastifyInstance, ctx: ServerContext): Promise
   const svc = ctx.cache;
   app.post<{ Params: Static<typeof NameParams>; Body: Static<typeof MissingRequestSchema> }>(
     '/api/v1/caches/:name/missing',
-    { config: { access: access.cache('cache-push') }, schema: { summary: 'Which of these store paths the cache lacks (drover push)', params: NameParams, body: MissingRequestSchema, response: { 200: MissingResponseSchema } } },
+    {
+      config: { access: access.cache('cache-push') },
+      schema: {
+        summary: 'Which of these store paths the cache lacks (drover push)',
+        params: NameParams,
+        body: MissingRequestSchema,
+        response: { 200: MissingResponseSchema },
+      },
+    },
     async (request) => {
       const { cache } = cacheAccess(request);
       return { missing: await svc.missing(cache, request.body.paths.map(parseStorePath)) };

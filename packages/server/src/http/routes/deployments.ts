@@ -15,14 +15,7 @@ import {
   OffsetSchema,
   SafeInteger,
 } from '@drover/protocol';
-import {
-  activationDeployments,
-  getDeployment,
-  listDeployments,
-  MAX_LOG_PAGE_LINES,
-  readLogPage,
-  toDeploymentApi,
-} from '../../deployments/repository.js';
+import { activationDeployments, getDeployment, listDeployments, MAX_LOG_PAGE_LINES, readLogPage, toDeploymentApi } from '../../deployments/repository.js';
 import { cancel, endInProgress, rerun } from '../../deployments/service.js';
 import { access, workspaceAccess } from '../access.js';
 import type { WorkspaceRoutes } from '../mounts.js';
@@ -92,7 +85,8 @@ export const deploymentRoutes: WorkspaceRoutes = async (app, ctx) => {
       if (wantsEventStream(request.headers.accept)) {
         // An EventSource that reconnects sends the seq of the last line it got.
         const lastEventId = Number(request.headers['last-event-id']);
-        const resumeAfter = request.query.after !== undefined && request.query.after >= 0 ? request.query.after : Number.isInteger(lastEventId) ? lastEventId : -1;
+        const resumeAfter =
+          request.query.after !== undefined && request.query.after >= 0 ? request.query.after : Number.isInteger(lastEventId) ? lastEventId : -1;
         return streamDeploymentLogs(ctx, request, reply, { ids: [row.id], credential: p.credential, resumeAfter });
       }
       const { after, before, tail, limit } = request.query;
@@ -110,7 +104,8 @@ export const deploymentRoutes: WorkspaceRoutes = async (app, ctx) => {
     {
       config: deploy,
       schema: {
-        summary: 'Cancel a deployment: Pending ones at once (200); InProgress ones are asked to stop and report Cancelled unless activation already began (202)',
+        summary:
+          'Cancel a deployment: Pending ones at once (200); InProgress ones are asked to stop and report Cancelled unless activation already began (202)',
         params: IdParamsSchema,
         response: { 200: DeploymentSchema, 202: DeploymentSchema, 409: ErrorBodySchema },
       },
@@ -128,7 +123,8 @@ export const deploymentRoutes: WorkspaceRoutes = async (app, ctx) => {
     {
       config: deploy,
       schema: {
-        summary: "End an InProgress deployment whose agent never reported: it becomes Failed with who and why; the agent's own report, if it comes later, replaces that",
+        summary:
+          "End an InProgress deployment whose agent never reported: it becomes Failed with who and why; the agent's own report, if it comes later, replaces that",
         params: IdParamsSchema,
         body: DeploymentEndRequestSchema,
         response: { 200: DeploymentSchema, 404: ErrorBodySchema, 409: ErrorBodySchema },

@@ -24,9 +24,13 @@ export const healthRoutes: Routes = async (app, ctx) => {
     },
     async () => ({ status: 'ok' as const, database: ctx.dialect, replica: ctx.replicaId, agentsConnected: ctx.hub.size }),
   );
-  app.get('/metrics', { config: { access: access.token('admin') }, schema: { summary: 'Prometheus metrics of this server process (admin token)' } }, async (_request, reply) => {
-    return reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
-  });
+  app.get(
+    '/metrics',
+    { config: { access: access.token('admin') }, schema: { summary: 'Prometheus metrics of this server process (admin token)' } },
+    async (_request, reply) => {
+      return reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
+    },
+  );
   // Used by a deployment after activation: can this machine still reach the
   // server with its agent token? 204 means yes.
   app.get('/api/v1/agent/check', { config: { access: access.token('agent') } }, async (_request, reply) => reply.status(204).send());

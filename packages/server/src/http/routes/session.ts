@@ -27,10 +27,17 @@ export const sessionRoutes: Routes = async (app, ctx) => {
     expiresAt: signedIn.session.expires_at,
   });
 
-  app.get('/api/v1/info', { config: { access: access.public }, schema: { summary: 'Server version and public URL (no sign-in needed)', security: [], response: { 200: ServerInfoSchema } } }, async () => ({
-    version,
-    publicUrl: ctx.publicUrl,
-  }));
+  app.get(
+    '/api/v1/info',
+    {
+      config: { access: access.public },
+      schema: { summary: 'Server version and public URL (no sign-in needed)', security: [], response: { 200: ServerInfoSchema } },
+    },
+    async () => ({
+      version,
+      publicUrl: ctx.publicUrl,
+    }),
+  );
 
   app.post(
     '/api/v1/session',
@@ -66,7 +73,10 @@ export const sessionRoutes: Routes = async (app, ctx) => {
 
   app.get(
     '/api/v1/session',
-    { config: { access: access.user }, schema: { summary: 'The signed-in user, its workspaces and roles, and the CSRF token', response: { 200: SessionSchema, 401: ErrorBodySchema } } },
+    {
+      config: { access: access.user },
+      schema: { summary: 'The signed-in user, its workspaces and roles, and the CSRF token', response: { 200: SessionSchema, 401: ErrorBodySchema } },
+    },
     async (request) => {
       // The hook already read the roles: they are passed on, not read again.
       const user = userAccess(request);
@@ -75,15 +85,19 @@ export const sessionRoutes: Routes = async (app, ctx) => {
     },
   );
 
-  app.delete('/api/v1/session', { config: { access: access.signingOut }, schema: { summary: 'Sign out', response: { 204: Type.Null() } } }, async (request, reply) => {
-    const user = userAccess(request);
-    if (user) {
-      await deleteSession(ctx.db, user.signedIn.session.id);
-      // Event streams opened with this session end on every replica.
-      await ctx.bus.publish({ kind: 'session-ended', sessionId: user.signedIn.session.id });
-      request.log.info({ user: user.signedIn.user.name, session: user.signedIn.session.id }, 'signed out');
-    }
-    setSessionCookie(reply, null, cookieOptions());
-    return reply.status(204).send(null);
-  });
+  app.delete(
+    '/api/v1/session',
+    { config: { access: access.signingOut }, schema: { summary: 'Sign out', response: { 204: Type.Null() } } },
+    async (request, reply) => {
+      const user = userAccess(request);
+      if (user) {
+        await deleteSession(ctx.db, user.signedIn.session.id);
+        // Event streams opened with this session end on every replica.
+        await ctx.bus.publish({ kind: 'session-ended', sessionId: user.signedIn.session.id });
+        request.log.info({ user: user.signedIn.user.name, session: user.signedIn.session.id }, 'signed out');
+      }
+      setSessionCookie(reply, null, cookieOptions());
+      return reply.status(204).send(null);
+    },
+  );
 };

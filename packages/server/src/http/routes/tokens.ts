@@ -10,13 +10,20 @@ import type { WorkspaceRoutes } from '../mounts.js';
 export const tokenRoutes: WorkspaceRoutes = async (app, ctx) => {
   const admin = { access: access.workspace('admin') };
 
-  app.get('/tokens', { config: admin, schema: { summary: 'Tokens of the workspace (never their secrets)', response: { 200: TokenListSchema } } }, async (request) => ({
-    tokens: await listTokens(ctx.db, workspaceAccess(request).workspaceId),
-  }));
+  app.get(
+    '/tokens',
+    { config: admin, schema: { summary: 'Tokens of the workspace (never their secrets)', response: { 200: TokenListSchema } } },
+    async (request) => ({
+      tokens: await listTokens(ctx.db, workspaceAccess(request).workspaceId),
+    }),
+  );
 
   app.post(
     '/tokens',
-    { config: admin, schema: { summary: 'Create a token; the secret is in this response only', body: TokenCreateRequestSchema, response: { 201: TokenCreateResponseSchema } } },
+    {
+      config: admin,
+      schema: { summary: 'Create a token; the secret is in this response only', body: TokenCreateRequestSchema, response: { 201: TokenCreateResponseSchema } },
+    },
     async (request, reply) => {
       const a = workspaceAccess(request);
       const created = await issueToken(ctx, a, request.body);
@@ -27,7 +34,10 @@ export const tokenRoutes: WorkspaceRoutes = async (app, ctx) => {
 
   app.delete(
     '/tokens/:id',
-    { config: admin, schema: { summary: 'Revoke a token; connections using it close at once', params: IdParamsSchema, response: { 204: Type.Null(), 404: ErrorBodySchema } } },
+    {
+      config: admin,
+      schema: { summary: 'Revoke a token; connections using it close at once', params: IdParamsSchema, response: { 204: Type.Null(), 404: ErrorBodySchema } },
+    },
     async (request, reply) => {
       const a = workspaceAccess(request);
       await withdrawToken(ctx, a, request.params.id);

@@ -24,7 +24,10 @@ import { streamWorkspaceEvents } from '../workspace-events.js';
 export const workspaceRoutes: WorkspaceRoutes = async (app, ctx, mount) => {
   app.get(
     mount.self,
-    { config: { access: access.workspace('read') }, schema: { summary: mount.named ? 'One workspace' : "The token's workspace", response: { 200: WorkspaceSchema, 404: ErrorBodySchema } } },
+    {
+      config: { access: access.workspace('read') },
+      schema: { summary: mount.named ? 'One workspace' : "The token's workspace", response: { 200: WorkspaceSchema, 404: ErrorBodySchema } },
+    },
     async (request) => {
       const a = workspaceAccess(request);
       return toWorkspaceApi(await getWorkspaceById(ctx.db, a.workspaceId), a.role);
@@ -72,7 +75,10 @@ export const workspaceRoutes: WorkspaceRoutes = async (app, ctx, mount) => {
     async (request, reply) => {
       const a = workspaceAccess(request);
       if (request.query.confirm !== a.workspaceName) {
-        throw new DroverError('DROVER_ERR_CONFIRMATION', `to delete workspace ${a.workspaceName}, pass confirm=${a.workspaceName} (got ${JSON.stringify(request.query.confirm)})`);
+        throw new DroverError(
+          'DROVER_ERR_CONFIRMATION',
+          `to delete workspace ${a.workspaceName}, pass confirm=${a.workspaceName} (got ${JSON.stringify(request.query.confirm)})`,
+        );
       }
       await deleteWorkspace(ctx.db, ctx.bus, a.workspaceId);
       request.log.info({ workspace: a.workspaceName, by: `${a.actor.kind}:${a.actor.id}` }, 'workspace deleted');
