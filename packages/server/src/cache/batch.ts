@@ -13,7 +13,7 @@
 import { Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { DroverError, parseStorePath, StorePathSchema } from '@drover/protocol';
+import { DroverError, parseStorePath, SafeInteger, StorePathSchema } from '@drover/protocol';
 import type { NarCompression } from '@drover/nix';
 import type { UploadClaim } from './service.js';
 
@@ -26,7 +26,7 @@ export const PathInfoSchema = Type.Object(
   {
     storePath: StorePathSchema,
     narHash: Type.String({ maxLength: 100 }),
-    narSize: Type.Integer({ minimum: 0 }),
+    narSize: SafeInteger({ minimum: 0 }),
     references: Type.Array(Type.String({ maxLength: 250 }), { maxItems: 10_000 }),
     deriver: Type.Union([Type.String({ maxLength: 250 }), Type.Null()]),
     ca: Type.Union([Type.String({ maxLength: 300 }), Type.Null()]),

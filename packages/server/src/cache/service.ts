@@ -238,7 +238,15 @@ export class CacheService {
 
   /** Runs GC on every cache (periodic GC); failures are logged, not thrown. */
   async collectAll(): Promise<void> {
-    for (const cache of await allCaches(this.db)) {
+    let caches: CacheRow[];
+    try {
+      caches = await allCaches(this.db);
+    } catch (err) {
+      // A periodic run must never become an unhandled rejection (the database may be down just then).
+      this.log.error({ err }, 'periodic cache GC could not list the caches; the next run tries again');
+      return;
+    }
+    for (const cache of caches) {
       try {
         const report = await collectGarbage(this, cache, { dryRun: false });
         this.log.info({ cache: cache.name, deleted: report.deleted.length, kept: report.kept.length, bytesFreed: report.bytesFreed }, 'periodic cache GC');

@@ -9,7 +9,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { DroverError } from '@drover/protocol';
@@ -61,6 +61,33 @@ function pgConfigFor(url: string, schema: string): pg.ClientConfig {
   };
 }
 
+/**
+ * SQLite rolls a transaction back by itself when a statement fails with
+ * SQLITE_FULL, IOERR or NOMEM; Kysely's own ROLLBACK then fails with "no
+ * transaction is active" and that error would hide the real one (a full disk
+ * would read as an internal error). This driver lets the first error stand.
+ */
+class SqliteDriverKeepingCause extends SqliteDriver {
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    try {
+      await super.rollbackTransaction(connection);
+    } catch (err) {
+      if (!(err instanceof Error && err.message.includes('no transaction is active'))) throw err;
+    }
+  }
+}
+
+class DroverSqliteDialect extends SqliteDialect {
+  readonly #config: SqliteDialectConfig;
+  constructor(config: SqliteDialectConfig) {
+    super(config);
+    this.#config = config;
+  }
+  override createDriver(): Driver {
+    return new SqliteDriverKeepingCause(this.#config);
+  }
+}
+
 export function isPostgresUrl(url: string | undefined): boolean {
   return !!url && /^postgres(ql)?:\/\//.test(url);
 }
@@ -107,7 +134,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenDataba
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 10000');
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new DroverSqliteDialect({ database: sqlite }) });
   return { db, dialect: 'sqlite', schema: 'main', close: () => db.destroy() };
 }
 
@@ -168,4 +195,13 @@ export function isConnectionLost(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string' && (LOST_CONNECTION_SQLSTATE.test(code) || LOST_CONNECTION_NODE_CODES.has(code))) return true;
   return LOST_CONNECTION_MESSAGES.test(err.message);
+}
+
+/** SQLite's SQLITE_FULL, PostgreSQL's disk_full (53100), and the file system's ENOSPC/EDQUOT: the server's disk is full. */
+const DISK_FULL_CODES = new Set(['SQLITE_FULL', '53100', 'ENOSPC', 'EDQUOT']);
+
+/** Whether an error means the database (or a file the server writes) ran out of space: retrying will not help until space is freed. */
+export function isDiskFull(err: unknown): boolean {
+  const code = err instanceof Error && 'code' in err ? err.code : undefined;
+  return typeof code === 'string' && DISK_FULL_CODES.has(code);
 }

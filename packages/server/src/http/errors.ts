@@ -15,7 +15,7 @@ import {
   type ErrorCode,
   type ErrorDetail,
 } from '@drover/protocol';
-import { isConnectionLost } from '../db/connect.js';
+import { isConnectionLost, isDiskFull } from '../db/connect.js';
 import { refusedValue } from '../db/refused-value.js';
 
 const fastifyCodes: Record<string, ErrorCode> = {
@@ -67,6 +67,11 @@ function toDroverError(error: FastifyError | Error): DroverError {
   if (fe.statusCode === 400 && fe.message) return new DroverError('DROVER_ERR_VALIDATION', fe.message);
   // PostgreSQL restarted, failed over or dropped this connection mid-request: the transaction was rolled back.
   if (isConnectionLost(error)) return new DroverError('DROVER_ERR_DATABASE_UNAVAILABLE', 'the server lost its database connection while answering; retry');
+  if (isDiskFull(error))
+    return new DroverError(
+      'DROVER_ERR_INSUFFICIENT_STORAGE',
+      "the server's disk is full (no space left for its database or files); nothing of this request was kept",
+    );
   const refused = refusedValue(error);
   if (refused !== null) return new DroverError('DROVER_ERR_VALIDATION', `the database refused a value of this request: ${refused}`);
   return new DroverError('DROVER_ERR_INTERNAL', 'internal server error');
