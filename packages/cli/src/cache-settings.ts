@@ -11,6 +11,7 @@
  *   cache_gc_interval       DROVER_CACHE_GC_INTERVAL     run GC on every cache this often, in seconds (0: never)
  *   cache_keep_deployments  DROVER_CACHE_KEEP_DEPLOYMENTS  successful deployments per agent that pin (3)
  *   cache_upload_idle_ms    DROVER_CACHE_UPLOAD_IDLE_MS  an upload body silent this long fails with 408 (10000)
+ *   cache_stale_upload      DROVER_CACHE_STALE_UPLOAD    seconds after which an interrupted upload's temp file is swept (3600; at least 2× the idle timeout)
  *
  * S3 credentials stay out of the file: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
  * (or the SDK's usual chain).
@@ -38,5 +39,6 @@ export function cacheOptions(settings: ServerSettings, env: NodeJS.ProcessEnv): 
     gcIntervalSeconds: settings.cacheGcIntervalSeconds,
     gcKeepDeployments: settings.cacheKeepDeployments,
     uploadIdleMs: settings.cacheUploadIdleMs,
+    staleUploadSeconds: settings.cacheStaleUploadSeconds,
   };
 }

@@ -36,6 +36,7 @@ export interface ServerSettings {
   cacheGcIntervalSeconds?: number | undefined;
   cacheKeepDeployments?: number | undefined;
   cacheUploadIdleMs?: number | undefined;
+  cacheStaleUploadSeconds?: number | undefined;
   /** The most log text one deployment stores, in bytes (0: no limit). */
   maxLogBytes?: number | undefined;
   /** How long an event stream stays open before the server ends it and the client reconnects (0: no bound). */
@@ -78,6 +79,7 @@ const SERVER_KEYS: readonly Key[] = [
   { toml: 'cache_gc_interval', env: 'DROVER_CACHE_GC_INTERVAL', field: 'cacheGcIntervalSeconds', kind: 'whole' },
   { toml: 'cache_keep_deployments', env: 'DROVER_CACHE_KEEP_DEPLOYMENTS', field: 'cacheKeepDeployments', kind: 'whole' },
   { toml: 'cache_upload_idle_ms', env: 'DROVER_CACHE_UPLOAD_IDLE_MS', field: 'cacheUploadIdleMs', kind: 'whole' },
+  { toml: 'cache_stale_upload', env: 'DROVER_CACHE_STALE_UPLOAD', field: 'cacheStaleUploadSeconds', kind: 'whole' },
 ];
 
 export const SERVER_DEFAULTS: ServerSettings = { listen: '127.0.0.1:7700', dataDir: './drover-data', logLevel: 'info', workers: 1 };

@@ -226,6 +226,7 @@ cache_gc_grace = 600
 cache_gc_interval = 86400
 cache_keep_deployments = 5
 cache_upload_idle_ms = 2500
+cache_stale_upload = 900
 `;
 
   test('every cache key is read from the file and becomes a cache option', () => {
@@ -244,6 +245,7 @@ cache_upload_idle_ms = 2500
       gcIntervalSeconds: 86_400,
       gcKeepDeployments: 5,
       uploadIdleMs: 2500,
+      staleUploadSeconds: 900,
     });
   });
 
@@ -276,6 +278,7 @@ cache_upload_idle_ms = 2500
       gcIntervalSeconds: undefined,
       gcKeepDeployments: undefined,
       uploadIdleMs: undefined,
+      staleUploadSeconds: undefined,
     });
   });
 
@@ -299,7 +302,7 @@ cache_upload_idle_ms = 2500
     const err = configError(() => resolve({ configFile: tomlFile('cache_s3_bukket = "nars"\n') }));
     assert.match(
       err.message,
-      /unknown key "cache_s3_bukket" \(known: .*cache_s3_bucket, cache_s3_endpoint, cache_s3_region, cache_s3_prefix, cache_gc_grace, cache_gc_interval, cache_keep_deployments, cache_upload_idle_ms\)/,
+      /unknown key "cache_s3_bukket" \(known: .*cache_s3_bucket, cache_s3_endpoint, cache_s3_region, cache_s3_prefix, cache_gc_grace, cache_gc_interval, cache_keep_deployments, cache_upload_idle_ms, cache_stale_upload\)/,
     );
   });
 });
