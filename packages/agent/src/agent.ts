@@ -291,6 +291,12 @@ export class Agent {
   private superviseRunner(): void {
     const id = this.running;
     if (id === null) return;
+    // Acknowledged already: its outcome was read, sent and stored by some path (the runner's exit, a replay
+    // after registration) before this check saw it. It is done; waiting on would hold every later deployment.
+    if (!this.outbox.has(id)) {
+      this.onRunnerDone();
+      return;
+    }
     if (!this.outbox.outcome(id)) this.checkRunnerAlive(id);
     if (this.outbox.outcome(id)) this.onRunnerDone();
   }
