@@ -89,6 +89,20 @@ export function buildProgram(): Command {
     .option('--json', 'print the result as JSON (logs go to stderr)')
     .action(run(async (file, flags) => (await import('./commands/activate.js')).activateCommand(file, flags)));
 
+  readerOptions(
+    program
+      .command('deploy')
+      .description("build a flake's `deploy` output, push it to the workspace's cache and activate it, following the logs like activate")
+      .argument('[flake]', 'flake reference (default "."); FLAKE#ATTR evaluates ATTR instead of `deploy`'),
+  )
+    .option('--on <name>', 'deploy only this agent of the flake (repeatable)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
+    .option('--cache <name>', "built-in cache to push to (default: the one the workspace's agents use)")
+    .option('--jobs <n>', 'uploads at once while pushing (1-64)', '8')
+    .option('--async', 'return after the deployments are created')
+    .option('--timeout <duration>', 'stop waiting for the deployments after this long (90s, 5m); exit 2, deployments stay pending')
+    .option('--json', 'print the result as JSON (logs go to stderr)')
+    .action(run(async (flake, flags) => (await import('./commands/deploy.js')).deployCommand(flake, flags)));
+
   readerOptions(program.command('agents').description('list the agents of the workspace'))
     .option('--json', 'JSON output')
     .action(run(async (flags) => (await import('./commands/lists.js')).agentsCommand(flags)));

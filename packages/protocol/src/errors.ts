@@ -221,6 +221,18 @@ export const ERRORS = {
     status: 409,
     hint: 'Only an InProgress deployment can be ended by an operator; cancel a Pending one instead.',
   },
+  DROVER_ERR_NIX_EVAL: {
+    status: 422,
+    hint: "Fix the flake's `deploy` output (the message names the agent and gives Nix's error); `nix eval FLAKE#deploy --show-trace` shows the whole trace.",
+  },
+  DROVER_ERR_NIX_BUILD: {
+    status: 422,
+    hint: 'Fix the failing derivation named in the message (`nix log DRV` shows its build log); nothing was pushed or deployed.',
+  },
+  DROVER_ERR_NO_PUSH_CACHE: {
+    status: 409,
+    hint: 'Create a built-in cache with `drover cache create NAME` (the oldest one is what agents use), or pass `--cache NAME`.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;
