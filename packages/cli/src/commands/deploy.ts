@@ -37,10 +37,15 @@ async function pushCache(api: ApiClient, asked: string | undefined): Promise<str
   if (asked !== undefined) {
     const name = parseCacheName(asked);
     if (!caches.some((c) => c.name === name)) {
-      throw new DroverError('DROVER_ERR_CACHE_NOT_FOUND', `--cache ${name}: workspace ${workspace.name} has no such cache (it has: ${caches.map((c) => c.name).join(', ') || 'none'})`);
+      throw new DroverError(
+        'DROVER_ERR_CACHE_NOT_FOUND',
+        `--cache ${name}: workspace ${workspace.name} has no such cache (it has: ${caches.map((c) => c.name).join(', ') || 'none'})`,
+      );
     }
     if (name !== agentsUse) {
-      info(`note: agents of workspace ${workspace.name} substitute from ${workspace.cache ? workspace.cache.substituter : `cache ${agentsUse ?? '(none)'}`}, not ${name}`);
+      info(
+        `note: agents of workspace ${workspace.name} substitute from ${workspace.cache ? workspace.cache.substituter : `cache ${agentsUse ?? '(none)'}`}, not ${name}`,
+      );
     }
     return name;
   }

@@ -44,7 +44,13 @@ function nixMissing(err: unknown): DroverError | null {
 function nixError(stderr: string, untilBlank: boolean): string {
   const lines = stderr.split('\n');
   const start = lines.findIndex((l) => l.startsWith('error:'));
-  if (start < 0) return lines.filter((l) => l.trim() !== '').slice(-QUOTED_LINES).join('\n') || 'nix failed without saying why';
+  if (start < 0)
+    return (
+      lines
+        .filter((l) => l.trim() !== '')
+        .slice(-QUOTED_LINES)
+        .join('\n') || 'nix failed without saying why'
+    );
   let end = lines.length;
   if (untilBlank) {
     const blank = lines.findIndex((l, i) => i > start && l.trim() === '');
