@@ -31,10 +31,8 @@ import { activePath } from './harness.js';
 
 const FLAKE_FLAGS = ['--extra-experimental-features', 'nix-command flakes'];
 
-interface FakeAgents {
-  /** Agent name → Nix expression (with `f` the fixtures) of its configuration. */
-  readonly [name: string]: string;
-}
+/** Agent name → Nix expression (with `f` the fixtures) of its configuration. */
+type FakeAgents = Readonly<Record<string, string>>;
 
 describe('drover deploy of a local flake', { timeout: 900_000 }, () => {
   const teardown = new Teardown();

@@ -81,7 +81,8 @@ export async function evaluateDeploy(installable: string, only: readonly string[
   } catch (err) {
     const missing = nixMissing(err);
     if (missing) throw missing;
-    const stderr = String((err as { stderr?: unknown }).stderr ?? '');
+    const raw = (err as { stderr?: unknown }).stderr;
+    const stderr = typeof raw === 'string' ? raw : '';
     const where = /… while evaluating drover (agent "[^"]+"|rollbackScript\.\S+)/.exec(stderr)?.[1];
     throw new DroverError('DROVER_ERR_NIX_EVAL', `evaluating ${installable}${where ? ` (${where})` : ''} failed: ${nixError(stderr, true)}`);
   }
