@@ -99,7 +99,9 @@ export function buildProgram(): Command {
   followOptions(
     program
       .command('deploy')
-      .description("build a flake's `deploy` output, push it to the workspace's cache and activate it, following the logs like activate")
+      .description(
+        "build a flake's `deploy` output, push it to the workspace's cache and activate it, following the logs like activate (tokens: DROVER_PUSH_TOKEN, DROVER_ACTIVATE_TOKEN)",
+      )
       .argument('[flake]', 'flake reference (default "."); FLAKE#ATTR evaluates ATTR instead of `deploy`'),
     'stop waiting for the deployments after this long (90s, 5m; build and push not counted); exit 2, deployments stay pending',
   )

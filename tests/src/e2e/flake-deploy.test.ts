@@ -211,6 +211,40 @@ ${body}
     assert.doesNotMatch(r.stderr, /evaluating/);
   });
 
+  test('the cache: --cache must exist; an external workspace cache is refused unless --cache names a built-in one', async () => {
+    const ref = 'path:/nonexistent-flake'; // never evaluated: the cache is chosen first
+    const unknown = await deploy([ref, '--cache', 'nosuch']);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /error: --cache nosuch: workspace default has no such cache \(it has: main\)/);
+    const set = await drover([
+      'workspace',
+      'cache',
+      'default',
+      '--substituter',
+      'https://cache.example.com',
+      '--public-key',
+      `example-1:${'A'.repeat(43)}=`,
+      ...backend.flags,
+    ]);
+    assert.equal(set.code, 0, set.stderr);
+    try {
+      const external = await deploy([ref]);
+      assert.equal(external.code, 1);
+      assert.match(
+        external.stderr,
+        /error: agents of workspace default substitute from the external cache https:\/\/cache\.example\.com, which drover deploy cannot push to/,
+      );
+      assert.match(external.stderr, /hint: Create a built-in cache/);
+      assert.doesNotMatch(external.stderr, /evaluating/, 'Nix never ran');
+      const chosen = await deploy([ref, '--cache', cache]);
+      assert.match(chosen.stderr, /note: agents of workspace default substitute from https:\/\/cache\.example\.com, not main/);
+      assert.match(chosen.stderr, /evaluating path:\/nonexistent-flake#deploy/, 'with --cache it goes on');
+    } finally {
+      const clear = await drover(['workspace', 'cache', 'default', '--clear', ...backend.flags]);
+      assert.equal(clear.code, 0, clear.stderr);
+    }
+  });
+
   describe('scripts/ci/deploy.sh (the GitHub action runs it)', () => {
     const script = join(repoRoot(), 'scripts', 'ci', 'deploy.sh');
     const ciEnv = (extra: NodeJS.ProcessEnv) => ({
