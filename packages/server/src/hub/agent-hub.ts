@@ -75,6 +75,11 @@ function closeReason(reason: string): string {
   return out;
 }
 
+/** The 4409 close reason: it names the host of the connection that took over (the replaced agent logs it). */
+function replacedReason(hostname: string | undefined): string {
+  return hostname === undefined ? 'replaced by a newer connection of the same agent' : `replaced by a newer connection of the same agent from host ${hostname}`;
+}
+
 class AgentConnection {
   readonly connectionId = randomUUID();
   agentId: string | null = null;
@@ -250,7 +255,7 @@ export class AgentHub {
       return;
     }
     const { db } = this.opts;
-    const { row, connectedElsewhere } = await registerAgent(db, {
+    const { row, connectedElsewhere, replacedHost } = await registerAgent(db, {
       workspaceId: conn.principal.workspaceId,
       hello,
       connectionId: conn.connectionId,
@@ -261,11 +266,15 @@ export class AgentHub {
       return;
     }
     const previous = this.byAgent.get(row.id);
-    if (previous && previous !== conn) previous.close(CLOSE_CODES.replaced, 'replaced by a newer connection of the same agent');
+    if (previous && previous !== conn) previous.close(CLOSE_CODES.replaced, replacedReason(hello.hostname));
+    if (replacedHost !== null && replacedHost !== hello.hostname) {
+      this.log.warn({ agent: row.name, replaced: replacedHost, hostname: hello.hostname }, 'two agents use one name: the newer connection replaced the one from another host');
+    }
     conn.agentId = row.id;
     conn.agentName = row.name;
     this.byAgent.set(row.id, conn);
-    if (connectedElsewhere) await this.opts.bus.publish({ kind: 'agent-connected', agentId: row.id, connectionId: conn.connectionId });
+    if (connectedElsewhere)
+      await this.opts.bus.publish({ kind: 'agent-connected', agentId: row.id, connectionId: conn.connectionId, hostname: hello.hostname });
     // Deployments queued before the agent ever said which system it runs now get their rollbackScript.
     await resolveRollbackScripts(db, row.id, hello.system);
     const workspaceId = conn.principal.workspaceId;
@@ -364,7 +373,7 @@ export class AgentHub {
         const conn = this.byAgent.get(event.agentId);
         if (conn && conn.connectionId !== event.connectionId) {
           this.byAgent.delete(event.agentId);
-          conn.close(CLOSE_CODES.replaced, 'replaced by a newer connection of the same agent');
+          conn.close(CLOSE_CODES.replaced, replacedReason(event.hostname));
         }
         break;
       }
