@@ -109,7 +109,9 @@ export class Agent {
       healthyAfterMs: opts.healthyAfterMs,
       replacedRetryMs: opts.replacedRetryMs,
       onReplaced: (reason) => {
-        if (!opts.bootstrap) return false;
+        // The service-managed agent runs on this machine; a connection from another host is a name conflict, not the handover.
+        const other = / from host (\S+)$/.exec(reason)?.[1];
+        if (!opts.bootstrap || (other !== undefined && other !== hostname().slice(0, 256))) return false;
         this.stop();
         opts.onTakenOver?.(reason);
         return true;

@@ -25,7 +25,7 @@ export const EXIT_SETUP = 78;
  * `nix path-info --closure-size --json` with `--extra-experimental-features`)
  * behave as the runner expects.
  */
-export const MIN_NIX_VERSION = '2.8';
+const MIN_NIX_VERSION = '2.8';
 
 /** The Nix programs the deployment runner runs. */
 const NIX_PROGRAMS = ['nix', 'nix-store', 'nix-env'] as const;
@@ -95,7 +95,8 @@ export function checkNix(): string | null {
     return `\`nix --version\` failed (${errText(err)}): check the Nix installation on this machine`;
   }
   const version = /(\d+\.\d+(?:\.\d+)?)/.exec(out)?.[1];
-  if (!version) return `cannot read the Nix version from \`nix --version\` (${JSON.stringify(out.trim().slice(0, 80))}): install Nix ${MIN_NIX_VERSION} or newer`;
+  if (!version)
+    return `cannot read the Nix version from \`nix --version\` (${JSON.stringify(out.trim().slice(0, 80))}): install Nix ${MIN_NIX_VERSION} or newer`;
   if (compareVersions(version, MIN_NIX_VERSION) < 0) return `Nix ${version} is older than ${MIN_NIX_VERSION}, the oldest the agent supports: upgrade Nix`;
   return null;
 }

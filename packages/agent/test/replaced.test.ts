@@ -18,7 +18,13 @@ const REASON = 'replaced by a newer connection of the same agent from host other
 
 function connect(url: string, onReplaced?: (reason: string) => boolean) {
   const lines: string[] = [];
-  const log = pino({ level: 'debug' }, new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(chunk.toString()), done()) }));
+  const sink = new Writable({
+    write: (chunk: Buffer, _enc, done) => {
+      lines.push(chunk.toString());
+      done();
+    },
+  });
+  const log = pino({ level: 'debug' }, sink);
   const closed: ClosedConnection[] = [];
   const replaced: string[] = [];
   const connection = new ServerConnection({

@@ -91,7 +91,7 @@ export const ERRORS = {
   },
   DROVER_ERR_AGENT_SETUP: {
     status: 400,
-    hint: "Give the agent a state directory its user can write (--state-dir DIR), then start it again; `drover agent` exits with status 78 until then.",
+    hint: 'Give the agent a state directory its user can write (--state-dir DIR), then start it again; `drover agent` exits with status 78 until then.',
   },
   DROVER_ERR_AGENT_CANNOT_DEPLOY: {
     status: 409,

@@ -7,19 +7,20 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmod, chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { decodeAgent, type Agent, type Deployment } from '@drover/protocol';
-import { droverBin, sleep } from '@drover/test-support';
+import { sleep } from '@drover/test-support';
 import {
   api,
   createToken,
   drover,
-  DroverProcess,
   makeBackend,
+  onHost,
   randomName,
+  spawnAgentVia,
+  type DroverProcess,
   startServer,
   waitFor,
   type Backend,
@@ -32,18 +33,8 @@ const SOME_PATH = '/nix/store/0000000000000000000000000000000a-never-fetched';
 const NOBODY = 65534;
 const EXIT_SETUP = 78;
 
-/** `drover agent` run through `wrapper` (runuser, unshare, …) with exactly `env`. */
-function agentProcess(label: string, wrapper: readonly string[], args: readonly string[], env: NodeJS.ProcessEnv): DroverProcess {
-  const argv = [...wrapper, process.execPath, droverBin(), 'agent', ...args];
-  const child = spawn(argv[0]!, argv.slice(1), { env: { DROVER_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new DroverProcess(label, child);
-}
-
 /** setpriv execs the agent itself (runuser would stay its parent, and a SIGKILL of it would leave the agent running). */
 const asNobody = ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--'];
-/** A UTS namespace whose host name is `name`: two agents of this test machine look like two machines to the server. */
-const onHost = (name: string) => ['unshare', '--uts', 'sh', '-c', `hostname ${name} && exec "$0" "$@"`];
-
 function assertNoStackTrace(output: string): void {
   assert.doesNotMatch(output, /^\s+at .+\(.+:\d+:\d+\)$/m, `no stack trace:\n${output}`);
   assert.doesNotMatch(output, /Uncaught|UnhandledPromiseRejection|node:internal/, output);
@@ -87,7 +78,7 @@ describe('agent self-checks and name conflicts', { timeout: 300_000 }, () => {
   test('a non-writable HOME (default state dir) as a non-root user: exit 78 naming the directory and --state-dir, no stack trace', async () => {
     const name = randomName('nohome');
     const p = track(
-      agentProcess(`agent:${name}`, asNobody, [name, '--server', server.url], {
+      spawnAgentVia(`agent:${name}`, asNobody, [name, '--server', server.url], {
         PATH: process.env['PATH'],
         HOME: '/nonexistent',
         DROVER_AGENT_TOKEN: await agentToken(name),
@@ -105,7 +96,7 @@ describe('agent self-checks and name conflicts', { timeout: 300_000 }, () => {
     const stateDir = join(dir, 'root-only', name); // dir is 0755 root: nobody cannot create in it
     await mkdir(dirname(stateDir), { recursive: true, mode: 0o755 });
     const p = track(
-      agentProcess(`agent:${name}`, asNobody, [name, '--server', server.url, '--state-dir', stateDir], {
+      spawnAgentVia(`agent:${name}`, asNobody, [name, '--server', server.url, '--state-dir', stateDir], {
         PATH: process.env['PATH'],
         HOME: '/nonexistent',
         DROVER_AGENT_TOKEN: await agentToken(name),
@@ -120,14 +111,17 @@ describe('agent self-checks and name conflicts', { timeout: 300_000 }, () => {
   test('non-root with the default profile: connected, listed as "cannot deploy" with the reason, a deployment fails at once', async () => {
     const name = randomName('nonroot');
     const p = track(
-      agentProcess(`agent:${name}`, asNobody, [name, '--server', server.url, '--state-dir', join(await nobodyDir(name), 'state')], {
+      spawnAgentVia(`agent:${name}`, asNobody, [name, '--server', server.url, '--state-dir', join(await nobodyDir(name), 'state')], {
         PATH: process.env['PATH'],
         HOME: '/nonexistent',
         DROVER_AGENT_TOKEN: await agentToken(name),
       }),
     );
     await p.waitForOutput(/registered with the server/);
-    assert.match(p.output, /cannot deploy: cannot write the profile's directory \/nix\/var\/nix\/profiles \(EACCES.*run the agent as root, or pass --profile PATH/);
+    assert.match(
+      p.output,
+      /cannot deploy: cannot write the profile's directory \/nix\/var\/nix\/profiles \(EACCES.*run the agent as root, or pass --profile PATH/,
+    );
     const row = await agentRow(name);
     assert.equal(row.online, true);
     assert.equal(row.problems.length, 1, JSON.stringify(row.problems));
@@ -152,7 +146,10 @@ describe('agent self-checks and name conflicts', { timeout: 300_000 }, () => {
       100,
     );
     assert.ok(Date.now() - started < 10_000, 'fails at once, not after a timeout');
-    assert.match(failed.reason ?? '', /this agent cannot deploy \(DROVER_ERR_AGENT_CANNOT_DEPLOY\): cannot write the profile's directory .*the profile was not changed/);
+    assert.match(
+      failed.reason ?? '',
+      /this agent cannot deploy \(DROVER_ERR_AGENT_CANNOT_DEPLOY\): cannot write the profile's directory .*the profile was not changed/,
+    );
     assert.ok(p.running, 'the agent keeps running');
     assertNoStackTrace(p.output);
   });
@@ -162,18 +159,23 @@ describe('agent self-checks and name conflicts', { timeout: 300_000 }, () => {
     const emptyPath = join(dir, 'empty-bin');
     await mkdir(emptyPath, { recursive: true });
     const p = track(
-      agentProcess(`agent:${name}`, [], [name, '--server', server.url, '--state-dir', join(dir, name, 'state'), '--profile', join(dir, name, 'profiles', 'system')], {
-        PATH: emptyPath,
-        HOME: dir,
-        DROVER_AGENT_TOKEN: await agentToken(name),
-      }),
+      spawnAgentVia(
+        `agent:${name}`,
+        [],
+        [name, '--server', server.url, '--state-dir', join(dir, name, 'state'), '--profile', join(dir, name, 'profiles', 'system')],
+        {
+          PATH: emptyPath,
+          HOME: dir,
+          DROVER_AGENT_TOKEN: await agentToken(name),
+        },
+      ),
     );
     await p.waitForOutput(/registered with the server/);
     const row = await agentRow(name);
     assert.deepEqual(
       row.problems.map((x) => x.replace(/PATH=[^)]*/, 'PATH=…')),
       [
-        'Nix is not on PATH (nix, nix-store, nix-env not found in PATH=…): install Nix 2.8 or newer, or start the agent with Nix\'s bin directory on PATH (e.g. /nix/var/nix/profiles/default/bin)',
+        "Nix is not on PATH (nix, nix-store, nix-env not found in PATH=…): install Nix 2.8 or newer, or start the agent with Nix's bin directory on PATH (e.g. /nix/var/nix/profiles/default/bin)",
       ],
     );
     assertNoStackTrace(p.output);
@@ -184,7 +186,7 @@ describe('agent self-checks and name conflicts', { timeout: 300_000 }, () => {
     const token = await agentToken(name);
     const start = (host: string) =>
       track(
-        agentProcess(
+        spawnAgentVia(
           `agent:${name}@${host}`,
           onHost(host),
           [name, '--server', server.url, '--state-dir', join(dir, host, 'state'), '--profile', join(dir, host, 'profiles', 'system')],
@@ -219,10 +221,10 @@ describe('agent self-checks and name conflicts', { timeout: 300_000 }, () => {
     const token = await agentToken(name);
     const args = [name, '--server', server.url, '--state-dir', join(dir, name, 'state'), '--profile', join(dir, name, 'profiles', 'system')];
     const env = { PATH: process.env['PATH'], HOME: dir, DROVER_AGENT_TOKEN: token };
-    const a = track(agentProcess(`agent:${name}`, [], args, env));
+    const a = track(spawnAgentVia(`agent:${name}`, [], args, env));
     await a.waitForOutput(/registered with the server/);
     await a.stop('SIGKILL');
-    const b = track(agentProcess(`agent:${name}#2`, [], args, env));
+    const b = track(spawnAgentVia(`agent:${name}#2`, [], args, env));
     await b.waitForOutput(/registered with the server/);
     assert.equal((await agentRow(name)).conflict, null);
   });

@@ -268,7 +268,10 @@ export class AgentHub {
     const previous = this.byAgent.get(row.id);
     if (previous && previous !== conn) previous.close(CLOSE_CODES.replaced, replacedReason(hello.hostname));
     if (replacedHost !== null && replacedHost !== hello.hostname) {
-      this.log.warn({ agent: row.name, replaced: replacedHost, hostname: hello.hostname }, 'two agents use one name: the newer connection replaced the one from another host');
+      this.log.warn(
+        { agent: row.name, replaced: replacedHost, hostname: hello.hostname },
+        'two agents use one name: the newer connection replaced the one from another host',
+      );
     }
     conn.agentId = row.id;
     conn.agentName = row.name;
