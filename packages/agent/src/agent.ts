@@ -75,6 +75,9 @@ export interface AgentOptions {
   readonly onTakenOver?: ((reason: string) => void) | undefined;
 }
 
+/** How often an agent that cannot deploy checks again. */
+const PROBLEMS_RECHECK_MS = 60_000;
+
 /** How many reported deployment folders to keep for inspection. */
 const KEEP_REPORTED = 20;
 
@@ -94,6 +97,7 @@ export class Agent {
   private timer: NodeJS.Timeout | undefined;
   /** What kept the agent from deploying at the last look (self-check.ts). */
   private problems: readonly string[] = [];
+  private recheckTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: AgentOptions) {
     this.log = opts.log;
@@ -129,12 +133,17 @@ export class Agent {
 
   start(): void {
     this.checkProblems();
+    // While it cannot deploy, look again every minute: a fix shows on the server without a restart or a deployment.
+    this.recheckTimer = setInterval(() => {
+      if (this.problems.length > 0) this.checkProblems();
+    }, PROBLEMS_RECHECK_MS);
     this.recover();
     this.log.info({ agent: this.opts.name, profile: this.profilePath, stateDir: this.stateDir, server: this.opts.server }, 'agent starting');
     this.connection.start();
   }
 
   stop(): void {
+    clearInterval(this.recheckTimer);
     clearInterval(this.timer);
     this.timer = undefined;
     this.connection.stop();
@@ -153,16 +162,18 @@ export class Agent {
     };
   }
 
-  /** Runs the deploy self-checks; logs what changed since the last look. */
+  /** Runs the deploy self-checks; logs what changed since the last look and tells the server (the hello carries them on connect). */
   private checkProblems(): readonly string[] {
     const now = deployProblems(this.profilePath)
       .slice(0, MAX_PROBLEMS)
       .map((p) => p.slice(0, MAX_PROBLEM_CHARS));
-    if (now.join('\n') !== this.problems.join('\n')) {
+    const changed = now.join('\n') !== this.problems.join('\n');
+    this.problems = now;
+    if (changed) {
       for (const problem of now) this.log.error({ code: 'DROVER_ERR_AGENT_CANNOT_DEPLOY' }, `cannot deploy: ${problem}`);
       if (now.length === 0) this.log.info('self-checks pass: the agent can deploy');
+      this.connection.send({ type: 'agent.problems', problems: [...now] });
     }
-    this.problems = now;
     return now;
   }
 

@@ -8,7 +8,8 @@
  * `CLOSE_CODES.badFrame`). Keepalive uses websocket ping/pong frames, not
  * JSON, so an idle agent costs no parsing and no database write.
  *
- * Agent → server: `hello` first, then deployment events. Events are
+ * Agent → server: `hello` first, then deployment events (and `agent.problems`
+ * when its self-checks change). Events are
  * idempotent (log lines carry a per-deployment `seq`), so an agent replays
  * everything it has not seen acknowledged after any reconnect.
  * Server → agent: `registered`, `deploy`, `deployment.ack`, `deployment.cancel`.
@@ -113,9 +114,23 @@ export const DeploymentFinishedMessage = Type.Object({
   activePath: Nullable(StorePathSchema),
 });
 
-export const AgentMessage = Type.Union([HelloMessage, DeploymentStartedMessage, DeploymentClosureSizeMessage, DeploymentLogMessage, DeploymentFinishedMessage]);
+/** The self-check problems changed since the hello (fixed, or new): the same list as `hello.problems`, empty when it can deploy. */
+export const AgentProblemsMessage = Type.Object({
+  type: Type.Literal('agent.problems'),
+  problems: Type.Array(Type.String({ maxLength: MAX_PROBLEM_CHARS }), { maxItems: MAX_PROBLEMS }),
+});
+
+export const AgentMessage = Type.Union([
+  HelloMessage,
+  AgentProblemsMessage,
+  DeploymentStartedMessage,
+  DeploymentClosureSizeMessage,
+  DeploymentLogMessage,
+  DeploymentFinishedMessage,
+]);
 export type AgentMessage = Static<typeof AgentMessage>;
 export type HelloMessage = Static<typeof HelloMessage>;
+export type AgentProblemsMessage = Static<typeof AgentProblemsMessage>;
 export type LogLine = Static<typeof LogLineSchema>;
 export type DeploymentFinishedMessage = Static<typeof DeploymentFinishedMessage>;
 

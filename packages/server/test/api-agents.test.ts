@@ -7,6 +7,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertError, unique, useApiServer } from './api-suite.js';
+import { waitFor } from '@drover/test-support';
 import { AgentSocket, hello } from './fake-agent.js';
 import { api, backendCases, storePath, type TestServer } from './support.js';
 
@@ -77,16 +78,21 @@ for (const { backend, skip } of await backendCases()) {
       newer.close();
     });
 
-    test("the problems of an agent's hello are listed until a hello without them", async () => {
+    test("the problems of an agent's hello are listed until an agent.problems frame or a hello without them", async () => {
       const name = unique('broken');
       const token = (await t.mint('agent', { agent: name })).token;
       const problems = ['Nix is not on PATH (nix not found in PATH=/bin): install Nix 2.8 or newer'];
+      const problemsNow = async () => (await api(t, 'GET', `/api/v1/agents/${name}`, { token: activate })).json.problems as string[];
       const { socket: first } = await register(token, name, { problems });
-      assert.deepEqual((await api(t, 'GET', `/api/v1/agents/${name}`, { token: activate })).json.problems, problems);
+      assert.deepEqual(await problemsNow(), problems);
+      first.send({ type: 'agent.problems', problems: [] });
+      await waitFor('the fixed problems to be stored', async () => ((await problemsNow()).length === 0 ? true : null), 5000, 50);
+      first.send({ type: 'agent.problems', problems });
+      await waitFor('the problems to be stored again', async () => ((await problemsNow()).length === 1 ? true : null), 5000, 50);
       first.close();
       await first.closedWithin();
       const { socket: fixed } = await register(token, name);
-      assert.deepEqual((await api(t, 'GET', `/api/v1/agents/${name}`, { token: activate })).json.problems, []);
+      assert.deepEqual(await problemsNow(), []);
       fixed.close();
     });
   });

@@ -104,6 +104,15 @@ export async function registerAgent(
   return { row, connectedElsewhere: !!before?.connection_id && before.replica_id !== input.replicaId, replacedHost };
 }
 
+/** What keeps the agent from deploying now (`agent.problems`, after its hello). */
+export async function setAgentProblems(db: Kysely<Database>, agentId: string, problems: readonly string[]): Promise<void> {
+  await db
+    .updateTable('agents')
+    .set({ problems: problems.length > 0 ? JSON.stringify(problems) : null })
+    .where('id', '=', agentId)
+    .execute();
+}
+
 /** Creates an agent that has never connected (yet), unless it exists. */
 export async function declareAgent(db: Kysely<Database>, workspaceId: string, name: string): Promise<void> {
   await db

@@ -27,7 +27,7 @@ import {
 import { claimAgentName, liveTokenIds, type Principal } from '../auth/tokens.js';
 import type { Bus, BusEvent } from '../bus/bus.js';
 import type { Database } from '../db/schema.js';
-import { markDisconnected, markReplicaDisconnected, registerAgent, touchLastSeen } from '../agents/repository.js';
+import { markDisconnected, markReplicaDisconnected, registerAgent, setAgentProblems, touchLastSeen } from '../agents/repository.js';
 import {
   appendLog,
   deploymentStatus,
@@ -297,6 +297,11 @@ export class AgentHub {
   private async onEvent(conn: AgentConnection, agentId: string, message: Exclude<AgentMessage, HelloMessage>): Promise<void> {
     const { db, bus } = this.opts;
     switch (message.type) {
+      case 'agent.problems':
+        await setAgentProblems(db, agentId, message.problems);
+        this.changed.add(agentId);
+        this.log.info({ agent: conn.agentName, problems: message.problems }, 'agent self-checks changed');
+        return;
       case 'deployment.started': {
         const started = await markStarted(db, agentId, message.id, message.time);
         if (!started) await this.cancelIfClosed(conn, message.id);
