@@ -87,6 +87,8 @@ export function buildProgram(): Command {
     .option('--async', 'return after the deployments are created')
     .option('--timeout <duration>', 'stop waiting after this long (90s, 5m); exit 2, deployments stay pending')
     .option('--json', 'print the result as JSON (logs go to stderr)')
+    .option('--no-cache-check', "create the deployments without checking that the agents' cache holds every store path")
+    .option('--progress-interval <duration>', 'while agents are offline, say so this often (default 60s)')
     .action(run(async (file, flags) => (await import('./commands/activate.js')).activateCommand(file, flags)));
 
   readerOptions(program.command('agents').description('list the agents of the workspace'))

@@ -25,12 +25,16 @@ import { messageData, openEventStream } from '@drover/client';
 import type { ApiClient } from '../client.js';
 import { info, out, printJson } from '../output.js';
 import { readerClient, type ReaderFlags } from './reader.js';
+import { progressIntervalMs, reportOfflineAgents } from './activate-progress.js';
 
 export interface ActivateFlags extends ReaderFlags {
   agent?: string[];
   async?: boolean;
   timeout?: string;
   json?: boolean;
+  /** false with --no-cache-check. */
+  cacheCheck?: boolean;
+  progressInterval?: string;
 }
 
 export const EXIT = { ok: 0, failed: 1, timeout: 2 } as const;
@@ -76,10 +80,11 @@ export async function activateCommand(file: string, flags: ActivateFlags): Promi
   if (flags.timeout !== undefined && (timeoutMs === null || timeoutMs <= 0)) {
     throw new DroverError('DROVER_ERR_VALIDATION', `--timeout ${JSON.stringify(flags.timeout)} is not a duration (e.g. 90s, 5m, 1h)`);
   }
+  const progressMs = progressIntervalMs(flags.progressInterval);
   const spec = readSpec(file, flags.agent);
   const api = readerClient({ server: flags.server, token: flags.token ?? process.env['DROVER_ACTIVATE_TOKEN'] });
   const started = Date.now();
-  const response = await api.request('POST', '/activate', spec, decodeActivateResponse);
+  const response = await api.request('POST', flags.cacheCheck === false ? '/activate?cacheCheck=false' : '/activate', spec, decodeActivateResponse);
   const agents = Object.entries(response.agents).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const nameById = new Map(agents.map(([n, a]) => [a.id, n]));
   const width = Math.max(...agents.map(([n]) => n.length));
@@ -102,9 +107,10 @@ export async function activateCommand(file: string, flags: ActivateFlags): Promi
     return EXIT.ok;
   }
 
+  const stopProgress = reportOfflineAgents(api, response.activationId, progressMs, (name, text) => say(`${tag(name)} ${text}`));
   const latest = await follow(api, response, timeoutMs === null ? null : started + timeoutMs, (id, agent, text) =>
     say(`${tag(nameById.get(id) ?? agent)} ${text}`),
-  );
+  ).finally(stopProgress);
   const deployments = agents.map(([, a]) => latest.get(a.id));
   if (flags.json) {
     printJson(deployments);
