@@ -4,14 +4,18 @@
  * cache (built-in or external) is refused before anything is created, with
  * the path and the fix; `--no-cache-check` creates it anyway; progress lines
  * say which agents are offline while activate waits; a mistyped --data-dir
- * is refused without creating a database there.
+ * (or --database-schema) is refused without creating a database there.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import pg from 'pg';
 import type { Deployment } from '@drover/protocol';
+import { findPostgres, randomSchema } from '@drover/test-support';
 import { buildFixtures, deleteFromStore, type Fixtures } from '../support/nix.js';
 import { api, createToken, drover, randomName, waitFor } from '../support/drover.js';
 import { deploymentIds, World } from './harness.js';
@@ -34,7 +38,7 @@ describe('activate checks and local admin checks on sqlite', { timeout: 420_000 
     return r.json.deployments.length;
   }
 
-  /** An agent the server knows (its bound token declares it) that never connects. */
+  /** An agent the server knows (its bound token declares it) that never connects; refused activations pass --timeout so a created deployment could not hang them. */
   async function declaredAgent(workspace = 'default'): Promise<string> {
     const name = randomName('declared');
     await createToken(world.backend, 'agent', ['--agent', name, '--workspace', workspace]);
@@ -47,7 +51,7 @@ describe('activate checks and local admin checks on sqlite', { timeout: 420_000 
     async () => {
       const name = await declaredAgent();
       const before = await deploymentCount();
-      const r = await world.activate([await world.specFile({ [name]: fresh.plain }, fresh.darwin)]);
+      const r = await world.activate([await world.specFile({ [name]: fresh.plain }, fresh.darwin), '--timeout', '10s']);
       assert.equal(r.code, 1, r.stdout + r.stderr);
       assert.match(r.stderr, new RegExp(`2 store paths are not in cache ${world.cache.url}`));
       assert.match(
@@ -59,7 +63,7 @@ describe('activate checks and local admin checks on sqlite', { timeout: 420_000 
       assert.ok(world.cache.requests.includes(`HEAD /${fresh.plain.slice(11, 43)}.narinfo`), 'asked the cache with HEAD …narinfo');
       assert.equal(await deploymentCount(), before, 'nothing was created');
       // A pushed path passes the check; only the missing rollbackScript is named.
-      const one = await world.activate([await world.specFile({ [name]: world.fixtures.plain }, fresh.darwin)]);
+      const one = await world.activate([await world.specFile({ [name]: world.fixtures.plain }, fresh.darwin), '--timeout', '10s']);
       assert.equal(one.code, 1);
       assert.match(one.stderr, /1 store path is not in cache/);
       assert.doesNotMatch(one.stderr, new RegExp(world.fixtures.plain));
@@ -71,6 +75,47 @@ describe('activate checks and local admin checks on sqlite', { timeout: 420_000 
       assert.ok(id, skipped.stdout);
       assert.equal((await world.deployment(id)).status, 'Pending');
       assert.equal(await deploymentCount(), before + 1);
+    },
+  );
+
+  test(
+    'an external cache that never answers: refused within the bound of the check, each path "not checked", nothing created',
+    { timeout: 60_000 },
+    async () => {
+      const silent = createServer(() => {}); // accepts, never answers
+      await new Promise<void>((ok) => silent.listen(0, '127.0.0.1', ok));
+      world.onTearDown(
+        () =>
+          new Promise<void>((ok) => {
+            silent.closeAllConnections();
+            silent.close(() => ok());
+          }),
+      );
+      silent.unref();
+      const port = (silent.address() as AddressInfo).port;
+      const ws = randomName('silent');
+      assert.equal((await drover(['workspace', 'create', ws, ...world.backend.flags])).code, 0);
+      const set = await drover([
+        'workspace',
+        'cache',
+        ws,
+        '--substituter',
+        `http://127.0.0.1:${port}`,
+        '--public-key',
+        world.cache.publicKey,
+        ...world.backend.flags,
+      ]);
+      assert.equal(set.code, 0, set.stderr);
+      const activate = await createToken(world.backend, 'activate', ['--workspace', ws]);
+      const name = await declaredAgent(ws);
+      const started = Date.now();
+      const r = await world.activate([await world.specFile({ [name]: world.fixtures.plain }), '--timeout', '20s'], activate);
+      const took = Date.now() - started;
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stderr, /1 store path is not in \(or could not be checked in\) cache http:\/\/127\.0\.0\.1:\d+/);
+      assert.match(r.stderr, /not checked: no answer from the cache within 5 s/);
+      assert.ok(took < 15_000, `answered within the bound of the check (took ${took} ms)`);
+      assert.equal(await deploymentCount(activate), 0, 'nothing was created');
     },
   );
 
@@ -91,7 +136,7 @@ describe('activate checks and local admin checks on sqlite', { timeout: 420_000 
       const name = await declaredAgent(ws);
       const before = await deploymentCount(activate);
 
-      const r = await world.activate([await world.specFile({ [name]: fresh.plain })], activate);
+      const r = await world.activate([await world.specFile({ [name]: fresh.plain }), '--timeout', '10s'], activate);
       assert.equal(r.code, 1, r.stdout + r.stderr);
       assert.match(r.stderr, new RegExp(`1 store path is not in built-in cache ${cacheName}, which the agents substitute from: ${fresh.plain}`));
       assert.match(r.stderr, new RegExp(`fix: drover push ${cacheName} ${fresh.plain}`));
@@ -140,5 +185,27 @@ describe('activate checks and local admin checks on sqlite', { timeout: 420_000 
     // The server's own directory works, and its token is accepted by the running server.
     const token = await createToken(world.backend, 'activate');
     assert.equal((await api(world.server.url, token, 'GET', '/agents')).status, 200);
+  });
+});
+
+describe('local admin checks on postgres', { timeout: 60_000 }, () => {
+  test('a --database-schema without the server database is refused and the schema is not created', async (t) => {
+    const target = await findPostgres();
+    if (target.skip) {
+      t.skip(target.skip);
+      return;
+    }
+    const schema = randomSchema('drover_typo_');
+    const r = await drover(['token', 'create', '--kind', 'activate', '--database-url', target.url, '--database-schema', schema]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, new RegExp(`error: no Drover database in PostgreSQL schema ${schema}: it has no Drover tables`));
+    const client = new pg.Client({ connectionString: target.url });
+    await client.connect();
+    try {
+      const found = await client.query('select 1 from information_schema.schemata where schema_name = $1', [schema]);
+      assert.equal(found.rowCount, 0, 'the schema was not created');
+    } finally {
+      await client.end();
+    }
   });
 });

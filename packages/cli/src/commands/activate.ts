@@ -5,6 +5,9 @@
  * offline), then — unless `--async` — streams every agent's log live as
  * `[NAME] line`, ends with one summary line per agent, and exits 0 only if
  * every deployment succeeded (1 otherwise, 2 when --timeout expired first).
+ * The server refuses store paths the agents' cache lacks before creating
+ * anything (exit 1) unless --no-cache-check; while agents are offline a
+ * line every --progress-interval says so (activate-progress.ts).
  */
 import { readFileSync } from 'node:fs';
 import {

@@ -15,12 +15,12 @@ import { agentCacheOf } from './agents.js';
 import { presentPaths } from './paths-repository.js';
 
 /** Bounds of the external check: requests at once, per request, in all, and the most distinct paths asked about. */
-export const EXTERNAL_CHECK_LIMITS = { concurrency: 16, requestMs: 5000, totalMs: 30_000, maxPaths: 1000 } as const;
+const EXTERNAL_CHECK_LIMITS = { concurrency: 16, requestMs: 5000, totalMs: 30_000, maxPaths: 1000 } as const;
 
 /** The reason of a path the cache answered it does not hold. */
 export const NOT_IN_CACHE = 'not in the cache';
 
-export interface AbsentPath {
+interface AbsentPath {
   readonly path: StorePath;
   /** Why it counts as absent: not in the cache, or the answer that left it unknown. */
   readonly reason: string;
@@ -56,8 +56,8 @@ async function externalAbsent(substituter: string, paths: readonly StorePath[]):
   const reasons: (string | null)[] = [];
   let next = 0;
   const worker = async () => {
-    for (let i = next++; i < paths.length; i = next++) {
-      reasons[i] = await headNarinfo(`${base}/${storeHashOf(paths[i] as StorePath)}.narinfo`, deadline);
+    for (let i = next++, path = paths[i]; path !== undefined; i = next++, path = paths[i]) {
+      reasons[i] = await headNarinfo(`${base}/${storeHashOf(path)}.narinfo`, deadline);
     }
   };
   await Promise.all(Array.from({ length: Math.min(EXTERNAL_CHECK_LIMITS.concurrency, paths.length) }, worker));
