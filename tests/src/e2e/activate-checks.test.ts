@@ -50,17 +50,20 @@ describe('activate checks and local admin checks on sqlite', { timeout: 420_000 
     { timeout: 60_000 },
     async () => {
       const name = await declaredAgent();
+      const twin = await declaredAgent();
       const before = await deploymentCount();
-      const r = await world.activate([await world.specFile({ [name]: fresh.plain }, fresh.darwin), '--timeout', '10s']);
+      const asked = world.cache.requests.length;
+      const r = await world.activate([await world.specFile({ [name]: fresh.plain, [twin]: fresh.plain }, fresh.darwin), '--timeout', '10s']);
       assert.equal(r.code, 1, r.stdout + r.stderr);
       assert.match(r.stderr, new RegExp(`2 store paths are not in cache ${world.cache.url}`));
       assert.match(
         r.stderr,
-        new RegExp(`/agents/${name}: ${fresh.plain} \\(${name}\\): not in the cache; fix: nix copy --to ${world.cache.url} ${fresh.plain}`),
+        new RegExp(`/agents/${name}: ${fresh.plain} \\(${name}, ${twin}\\): not in the cache; fix: nix copy --to ${world.cache.url} ${fresh.plain}`),
       );
+      const heads = world.cache.requests.slice(asked).filter((q) => q === `HEAD /${fresh.plain.slice(11, 43)}.narinfo`);
+      assert.equal(heads.length, 1, 'one request per distinct path, not per agent');
       assert.match(r.stderr, new RegExp(`/rollbackScript/x86_64-linux: ${fresh.darwin} \\(rollbackScript x86_64-linux\\): not in the cache`));
       assert.match(r.stderr, /--no-cache-check/);
-      assert.ok(world.cache.requests.includes(`HEAD /${fresh.plain.slice(11, 43)}.narinfo`), 'asked the cache with HEAD …narinfo');
       assert.equal(await deploymentCount(), before, 'nothing was created');
       // A pushed path passes the check; only the missing rollbackScript is named.
       const one = await world.activate([await world.specFile({ [name]: world.fixtures.plain }, fresh.darwin), '--timeout', '10s']);
