@@ -163,14 +163,19 @@ export async function openAdminTarget(flags: AdminFlags): Promise<AdminTarget> {
   return new LocalAdmin(await openLocalDatabase(flags));
 }
 
-/** The server's own database (--data-dir / --database-url / config), migrated: for commands run on the server machine. */
+/**
+ * The server's own database (--data-dir / --database-url / config), migrated:
+ * for commands run on the server machine. It must exist already (the server
+ * creates it at its first start): a mistyped --data-dir is refused instead
+ * of getting a new, empty database the server never reads.
+ */
 export async function openLocalDatabase(flags: AdminFlags): Promise<OpenDatabase> {
   const settings = resolveServerSettings({
     configFile: flags.config,
     env: process.env,
     flags: { dataDir: flags.dataDir, databaseUrl: flags.databaseUrl, databaseSchema: flags.databaseSchema },
   });
-  const database = await openDatabase(settings);
+  const database = await openDatabase({ ...settings, create: false });
   try {
     await migrateToLatest(database);
     await ensureDefaultWorkspace(database.db);

@@ -44,7 +44,9 @@ const followOptions = (cmd: Command, timeoutHelp: string) =>
   readerOptions(cmd)
     .option('--async', 'return after the deployments are created')
     .option('--timeout <duration>', timeoutHelp)
-    .option('--json', 'print the result as JSON (logs go to stderr)');
+    .option('--json', 'print the result as JSON (logs go to stderr)')
+    .option('--no-cache-check', "create the deployments without checking that the agents' cache holds every store path")
+    .option('--progress-interval <duration>', 'while agents are offline, say so this often (default 60s)');
 
 const repeatable = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 

@@ -10,6 +10,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { migrateToLatest, openDatabase } from '@drover/server';
 
 const DROVER = fileURLToPath(new URL('../../../../bin/drover', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'drover-cli-'));
@@ -80,14 +81,22 @@ test('activate: an unreachable server is named, with exit code 1', () => {
   assert.match(r.stderr, /cannot reach the Drover server at http:\/\/127\.0\.0\.1:9/);
 });
 
+/** A data directory holding the server's database, as `drover server` leaves it after its first start. */
+async function serverDataDir(path: string): Promise<string> {
+  const database = await openDatabase({ dataDir: path });
+  await migrateToLatest(database);
+  await database.close();
+  return path;
+}
+
 test('token create: an unknown kind is refused', () => {
   const r = drover(['token', 'create', '--kind', 'root', '--data-dir', join(dir, 'data')]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /Allowed choices are agent, activate, admin/);
 });
 
-test('token create: an agent token names its agent or asks for --unbound; token list shows which are unbound', () => {
-  const data = ['--data-dir', join(dir, 'data-binding')];
+test('token create: an agent token names its agent or asks for --unbound; token list shows which are unbound', async () => {
+  const data = ['--data-dir', await serverDataDir(join(dir, 'data-binding'))];
   const missing = drover(['token', 'create', '--kind', 'agent', ...data]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /an agent token names its agent/);

@@ -132,6 +132,8 @@ export const ActivateRequestSchema = Type.Object(
   { additionalProperties: false },
 );
 export type ActivateRequest = Static<typeof ActivateRequestSchema>;
+/** `?cacheCheck=false`: create the deployments without checking that the agents' cache holds every store path. */
+export const ActivateQuerySchema = Type.Object({ cacheCheck: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])) });
 
 export const ActivatedAgentSchema = Type.Object({
   id: Uuid,

@@ -245,6 +245,14 @@ export const ERRORS = {
     status: 409,
     hint: 'Create a built-in cache with `drover cache create NAME` (the oldest one is what agents use), or pass `--cache NAME`.',
   },
+  DROVER_ERR_NOT_IN_CACHE: {
+    status: 409,
+    hint: "Push each store path named in details to the agents' cache first (`drover push CACHE PATH…` for a built-in cache, `nix copy --to URL PATH` for an external one), then activate again; `drover activate --no-cache-check` (API `?cacheCheck=false`) skips the check.",
+  },
+  DROVER_ERR_NO_DATABASE: {
+    status: 400,
+    hint: "Pass the server's own --data-dir (or --database-url/--database-schema), or start `drover server` once to create its database there.",
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

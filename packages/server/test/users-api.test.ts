@@ -176,7 +176,14 @@ for (const { backend, skip } of await backendCases()) {
       assertError(await call(as['olga']!, 'GET', '/api/v1/workspaces/default/caches'), 'DROVER_ERR_WORKSPACE_NOT_FOUND');
       const created = await call(as['root']!, 'POST', '/api/v1/workspaces/default/tokens', { kind: 'activate', description: 'ci' });
       assert.equal(created.status, 201, created.text);
-      const byToken = await api(t, 'POST', '/api/v1/activate', { token: created.json.token, body: deploy });
+      // With a built-in cache in the workspace, activate checks that it holds every store path before creating anything.
+      const refused = await api(t, 'POST', '/api/v1/activate', { token: created.json.token, body: deploy });
+      assertError(refused, 'DROVER_ERR_NOT_IN_CACHE', /1 store path is not in built-in cache roles.*drover push roles \/nix\/store\//);
+      assert.deepEqual(
+        refused.json.details.map((d: { path: string; code: string }) => `${d.path} ${d.code}`),
+        ['/agents/role-web DROVER_ERR_NOT_IN_CACHE'],
+      );
+      const byToken = await api(t, 'POST', '/api/v1/activate?cacheCheck=false', { token: created.json.token, body: deploy });
       assert.deepEqual((await api(t, 'GET', `/api/v1/deployments/${byToken.json.agents['role-web'].id}`, { token: created.json.token })).json.createdBy, {
         kind: 'token',
         id: created.json.info.id,
@@ -285,7 +292,7 @@ for (const { backend, skip } of await backendCases()) {
     test('re-run repeats a finished deployment, re-deploy the current path; unfinished or nothing deployed → 409', async () => {
       const socket = await agent('rerun-web');
       const path = storePath('rerun');
-      const first = await call(as['dora']!, 'POST', '/api/v1/workspaces/default/activate', { agents: { 'rerun-web': path } });
+      const first = await call(as['dora']!, 'POST', '/api/v1/workspaces/default/activate?cacheCheck=false', { agents: { 'rerun-web': path } });
       const id = first.json.agents['rerun-web'].id as string;
       await socket.next('deploy');
       assertError(await call(as['dora']!, 'POST', `/api/v1/workspaces/default/deployments/${id}/rerun`), 'DROVER_ERR_NOT_FINISHED');
@@ -308,7 +315,7 @@ for (const { backend, skip } of await backendCases()) {
 
     test('cancelling an InProgress deployment asks the agent to stop (202); a finished one → 409', async () => {
       const socket = await agent('cancel-web');
-      const first = await call(as['dora']!, 'POST', '/api/v1/workspaces/default/activate', { agents: { 'cancel-web': storePath('c') } });
+      const first = await call(as['dora']!, 'POST', '/api/v1/workspaces/default/activate?cacheCheck=false', { agents: { 'cancel-web': storePath('c') } });
       const id = first.json.agents['cancel-web'].id as string;
       await socket.next('deploy');
       socket.send({ type: 'deployment.started', id, time: nowIso() });
@@ -356,7 +363,9 @@ for (const { backend, skip } of await backendCases()) {
         const came = await waitFor((e) => e.event === 'agents' && JSON.stringify(e.data).includes('live-web'), 'agents');
         const row = (came.data['agents'] as { name: string; online: boolean }[]).find((a) => a.name === 'live-web')!;
         assert.equal(row.online, true);
-        const activated = await call(as['dora']!, 'POST', '/api/v1/workspaces/default/activate', { agents: { 'live-web': storePath('live') } });
+        const activated = await call(as['dora']!, 'POST', '/api/v1/workspaces/default/activate?cacheCheck=false', {
+          agents: { 'live-web': storePath('live') },
+        });
         const id = activated.json.agents['live-web'].id as string;
         await waitFor((e) => e.event === 'deployments' && JSON.stringify(e.data).includes(id), 'deployments');
         socket.close();

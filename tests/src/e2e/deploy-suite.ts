@@ -132,7 +132,8 @@ export function defineDeploySuite(kind: BackendKind): void {
       const agent = await world.agent();
       assert.equal((await world.activate([await world.specFile({ [agent.name]: world.fixtures.plain })])).code, 0);
       const gens = await generations(agent.profile);
-      const r = await world.activate([await world.specFile({ [agent.name]: MISSING_PATH })]);
+      // The agent's own failure is the point: skip activate's check that refuses the path up front.
+      const r = await world.activate([await world.specFile({ [agent.name]: MISSING_PATH }), '--no-cache-check']);
       assert.equal(r.code, 1, r.stdout + r.stderr);
       assert.match(r.stdout, new RegExp(`Failed to deploy.*could not fetch ${MISSING_PATH}.*the profile was not changed`));
       assert.equal(await activePath(agent.profile), world.fixtures.plain);

@@ -5,6 +5,9 @@
  * offline), then — unless `--async` — streams every agent's log live as
  * `[NAME] line`, ends with one summary line per agent, and exits 0 only if
  * every deployment succeeded (1 otherwise, 2 when --timeout expired first).
+ * The server refuses store paths the agents' cache lacks before creating
+ * anything (exit 1) unless --no-cache-check; while agents are offline a
+ * line every --progress-interval says so (activate-progress.ts).
  */
 import { readFileSync } from 'node:fs';
 import {
@@ -25,12 +28,16 @@ import { messageData, openEventStream } from '@drover/client';
 import type { ApiClient } from '../client.js';
 import { info, out, printJson } from '../output.js';
 import { readerClient, type ReaderFlags } from './reader.js';
+import { progressIntervalMs, reportOfflineAgents } from './activate-progress.js';
 
 export interface ActivateFlags extends ReaderFlags {
   agent?: string[];
   async?: boolean;
   timeout?: string;
   json?: boolean;
+  /** false with --no-cache-check. */
+  cacheCheck?: boolean;
+  progressInterval?: string;
 }
 
 export const EXIT = { ok: 0, failed: 1, timeout: 2 } as const;
@@ -72,28 +79,34 @@ function summaryLine(d: Deployment | undefined): string {
 }
 
 /** --timeout in milliseconds (null: wait as long as it takes), checked before anything is done. */
-export function timeoutOf(flags: Pick<ActivateFlags, 'timeout'>): number | null {
+/** How long to wait and how often to report offline agents, from the flags; checked before anything is built or created. */
+export interface FollowTimings {
+  readonly timeoutMs: number | null;
+  readonly progressMs: number;
+}
+
+export function followTimings(flags: Pick<ActivateFlags, 'timeout' | 'progressInterval'>): FollowTimings {
   const timeoutMs = flags.timeout === undefined ? null : parseDuration(flags.timeout);
   if (flags.timeout !== undefined && (timeoutMs === null || timeoutMs <= 0)) {
     throw new DroverError('DROVER_ERR_VALIDATION', `--timeout ${JSON.stringify(flags.timeout)} is not a duration (e.g. 90s, 5m, 1h)`);
   }
-  return timeoutMs;
+  return { timeoutMs, progressMs: progressIntervalMs(flags.progressInterval) };
 }
 
 export async function activateCommand(file: string, flags: ActivateFlags): Promise<number> {
-  const timeoutMs = timeoutOf(flags);
+  const timings = followTimings(flags);
   const spec = readSpec(file, flags.agent);
-  return activateSpec(spec, flags, timeoutMs);
+  return activateSpec(spec, flags, timings);
 }
 
 /**
  * Starts the deployments of `spec` and follows them (the whole of `activate`
  * after the spec is read; `drover deploy` ends with it too). Returns the exit code.
  */
-export async function activateSpec(spec: DeploySpec, flags: Omit<ActivateFlags, 'agent'>, timeoutMs: number | null): Promise<number> {
+export async function activateSpec(spec: DeploySpec, flags: Omit<ActivateFlags, 'agent'>, { timeoutMs, progressMs }: FollowTimings): Promise<number> {
   const api = readerClient({ server: flags.server, token: flags.token ?? process.env['DROVER_ACTIVATE_TOKEN'] });
   const started = Date.now();
-  const response = await api.request('POST', '/activate', spec, decodeActivateResponse);
+  const response = await api.request('POST', flags.cacheCheck === false ? '/activate?cacheCheck=false' : '/activate', spec, decodeActivateResponse);
   const agents = Object.entries(response.agents).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const nameById = new Map(agents.map(([n, a]) => [a.id, n]));
   const width = Math.max(...agents.map(([n]) => n.length));
@@ -116,9 +129,10 @@ export async function activateSpec(spec: DeploySpec, flags: Omit<ActivateFlags, 
     return EXIT.ok;
   }
 
+  const stopProgress = reportOfflineAgents(api, response.activationId, progressMs, (name, text) => say(`${tag(name)} ${text}`));
   const latest = await follow(api, response, timeoutMs === null ? null : started + timeoutMs, (id, agent, text) =>
     say(`${tag(nameById.get(id) ?? agent)} ${text}`),
-  );
+  ).finally(stopProgress);
   const deployments = agents.map(([, a]) => latest.get(a.id));
   if (flags.json) {
     printJson(deployments);

@@ -13,7 +13,7 @@
 import { agentNameProblem, CacheListSchema, DroverError, parseCacheName, schemaDecoder, WorkspaceSchema } from '@drover/protocol';
 import type { ApiClient } from '../client.js';
 import { info } from '../output.js';
-import { activateSpec, timeoutOf, type ActivateFlags } from './activate.js';
+import { activateSpec, followTimings, type ActivateFlags } from './activate.js';
 import { buildPlan, deployInstallable, evaluateDeploy, specPaths } from './flake-build.js';
 import { pushClosures, pushOptions, pushToken } from './push.js';
 import { readerClient, serverFrom } from './reader.js';
@@ -60,7 +60,7 @@ async function pushCache(api: ApiClient, asked: string | undefined): Promise<str
 }
 
 export async function deployCommand(flake: string | undefined, flags: DeployFlags): Promise<number> {
-  const timeoutMs = timeoutOf(flags);
+  const timings = followTimings(flags);
   for (const name of flags.on ?? []) {
     const problem = agentNameProblem(name);
     if (problem) throw new DroverError('DROVER_ERR_INVALID_AGENT_NAME', `--on ${JSON.stringify(name)}: ${problem}`);
@@ -76,5 +76,5 @@ export async function deployCommand(flake: string | undefined, flags: DeployFlag
     specPaths(plan.spec).map(([, path]) => path),
     push,
   );
-  return activateSpec(plan.spec, flags, timeoutMs);
+  return activateSpec(plan.spec, flags, timings);
 }

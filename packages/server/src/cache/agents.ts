@@ -11,7 +11,7 @@ import type { Kysely } from 'kysely';
 import { CACHE_PATH_PREFIX, type CacheConfig } from '@drover/protocol';
 import type { Database } from '../db/schema.js';
 import { externalCacheOf, getWorkspacesByIds } from '../workspaces/repository.js';
-import { oldestCaches } from './caches-repository.js';
+import { oldestCaches, type CacheRow } from './caches-repository.js';
 
 /** The oldest built-in cache of each workspace, as agents are told of it. */
 async function builtinCaches(db: Kysely<Database>, workspaceIds: readonly string[]): Promise<Map<string, CacheConfig>> {
@@ -31,4 +31,13 @@ export async function agentCaches(db: Kysely<Database>, workspaceIds: readonly s
   const builtin = await builtinCaches(db, needBuiltin);
   for (const w of workspaces) out.set(w.id, externalCacheOf(w) ?? builtin.get(w.id) ?? null);
   return out;
+}
+
+/** The cache agents of one workspace use, as a check of its contents needs it: the built-in cache's row, or the external substituter (null: none). */
+export async function agentCacheOf(db: Kysely<Database>, workspaceId: string): Promise<{ builtin: CacheRow } | { external: CacheConfig } | null> {
+  const [workspace] = await getWorkspacesByIds(db, [workspaceId]);
+  const external = workspace ? externalCacheOf(workspace) : null;
+  if (external) return { external };
+  const builtin = (await oldestCaches(db, [workspaceId])).get(workspaceId);
+  return builtin ? { builtin } : null;
 }

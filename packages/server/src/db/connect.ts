@@ -6,10 +6,10 @@
  * PostgreSQL (`--database-url postgres://…`) holds the state of several
  * stateless replicas.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { DroverError } from '@drover/protocol';
@@ -32,6 +32,34 @@ export interface DatabaseOptions {
    * listener the pool's 'error' event would end the process.
    */
   readonly onConnectionError?: ((err: Error) => void) | undefined;
+  /**
+   * false: refuse with DROVER_ERR_NO_DATABASE when no Drover database is
+   * there yet, and create nothing (no directory, file or schema) — for admin
+   * commands, where a mistyped --data-dir would otherwise get an empty
+   * database whose tokens the server never sees. The server creates its own.
+   */
+  readonly create?: boolean | undefined;
+}
+
+/** The SQLite file of a data directory. */
+function sqliteFile(dataDir: string): string {
+  return join(dataDir, 'drover.sqlite');
+}
+
+function noDatabase(where: string, why: string): DroverError {
+  return new DroverError('DROVER_ERR_NO_DATABASE', `no Drover database in ${where}: ${why}; nothing was created there`);
+}
+
+/** Refuses (and closes `db`) unless this PostgreSQL schema holds a Drover database: its migrations table. */
+async function requireMigrations(db: Kysely<Database>, schema: string): Promise<void> {
+  let found = false;
+  try {
+    const q = sql<{ n: number }>`select 1 as n from information_schema.tables where table_schema = ${schema} and table_name = 'kysely_migration'`;
+    found = (await q.execute(db)).rows.length > 0;
+  } finally {
+    if (!found) await db.destroy();
+  }
+  if (!found) throw noDatabase(`PostgreSQL schema ${schema}`, 'it has no Drover tables (is --database-schema the one the server uses?)');
 }
 
 interface OpenDatabaseOf<D extends DialectName> {
@@ -107,7 +135,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenDataba
       throw new DroverError('DROVER_ERR_CONFIG', `database schema ${JSON.stringify(schema)} must be a lowercase SQL identifier`);
     }
     const config = pgConfigFor(url, schema);
-    if (schema !== 'public') {
+    if (schema !== 'public' && options.create !== false) {
       const client = new pg.Client({ connectionString: url });
       await client.connect();
       try {
@@ -124,11 +152,15 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenDataba
     // failed. That query's error reaches the caller (503); this listener keeps the process alive.
     pool.on('connect', (client) => client.on('error', () => {}));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    if (options.create === false) await requireMigrations(db, schema);
     return { db, dialect: 'postgres', pgConfig: config, schema, close: () => db.destroy() };
+  }
+  const file = sqliteFile(options.dataDir);
+  if (options.create === false && !existsSync(file)) {
+    throw noDatabase(options.dataDir, existsSync(options.dataDir) ? 'it has no drover.sqlite' : 'the directory does not exist');
   }
   // Token hashes and deployment logs live here: readable by the server's user only.
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
-  const file = join(options.dataDir, 'drover.sqlite');
   const sqlite = new SQLite(file);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');

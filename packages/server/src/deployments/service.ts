@@ -11,6 +11,7 @@ import { findAgentsByName, type AgentSeen } from '../agents/repository.js';
 import type { ServerContext } from '../context.js';
 import type { AgentRow } from '../db/schema.js';
 import type { Access } from '../auth/access.js';
+import { requireInAgentCache } from './cache-check.js';
 import {
   cancelDeployment,
   createDeployments,
@@ -45,12 +46,14 @@ async function startDeployments(ctx: ServerContext, access: Access, planned: rea
 /**
  * Creates one deployment per agent of a deploy.json whose shape the route's
  * schema checked. Every problem — bad names, bad store paths, unknown agents
- * — is reported at once and then nothing is created.
+ * — is reported at once and then nothing is created; so are store paths the
+ * agents' cache lacks, unless `cacheCheck` is false.
  */
 export async function activate(
   ctx: ServerContext,
   access: Access,
   body: ActivateRequest,
+  options: { cacheCheck: boolean } = { cacheCheck: true },
 ): Promise<{ created: CreatedDeployments; agents: (AgentRow & AgentSeen)[] }> {
   const problems: ErrorDetail[] = deploySpecProblems(body);
   const names = Object.keys(body.agents);
@@ -73,6 +76,8 @@ export async function activate(
       problems,
     );
   }
+  // Only a spec with no other problem is checked against the agents' cache (see cache-check.ts).
+  if (options.cacheCheck) await requireInAgentCache(ctx, access, body);
   const rollbackScripts = body.rollbackScript ?? null;
   const planned: PlannedDeployment[] = [];
   for (const [name, storePath] of Object.entries(body.agents)) {

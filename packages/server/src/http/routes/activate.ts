@@ -3,12 +3,13 @@
  * (mounted per workspace, see mounts.ts). The body is validated by its
  * schema (a shape that is not a deploy.json is refused with every problem
  * named); bad names, bad store paths and unknown agents are then reported at
- * once by the deployment service and nothing is created.
+ * once by the deployment service and nothing is created. `?cacheCheck=false`
+ * skips the service's check that the agents' cache holds every store path.
  */
 import type {} from '@fastify/swagger'; // route schema fields: summary, hide
 import { TypeGuard } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { ActivateRequestSchema, ActivateResponseSchema, ErrorBodySchema, type ActivateResponse } from '@drover/protocol';
+import { ActivateQuerySchema, ActivateRequestSchema, ActivateResponseSchema, ErrorBodySchema, type ActivateResponse } from '@drover/protocol';
 import { isOnline, lastSeen } from '../../agents/repository.js';
 import { deploymentUrl } from '../../deployments/repository.js';
 import { activate, deploySpecShapeError } from '../../deployments/service.js';
@@ -40,12 +41,13 @@ export const activateRoutes: WorkspaceRoutes = async (app, ctx) => {
       schema: {
         summary: 'Start deployments from a deploy.json spec',
         body: ActivateRequestSchema,
-        response: { 201: ActivateResponseSchema, 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema },
+        querystring: ActivateQuerySchema,
+        response: { 201: ActivateResponseSchema, 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 409: ErrorBodySchema },
       },
     },
     async (request, reply) => {
       const a = workspaceAccess(request);
-      const { created, agents: found } = await activate(ctx, a, request.body);
+      const { created, agents: found } = await activate(ctx, a, request.body, { cacheCheck: request.query.cacheCheck !== 'false' });
       const byAgentId = new Map(found.map((agent) => [agent.id, agent]));
       const now = Date.now();
       const agents: ActivateResponse['agents'] = {};
