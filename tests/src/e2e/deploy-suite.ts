@@ -9,8 +9,8 @@ import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path';
 import { decodeAgent, type Agent, type Deployment } from '@drover/protocol';
 import { buildFixtures, deleteFromStore, isInStore, readActivations, startTestCache } from '../support/nix.js';
+import { bundledAgentPath } from '@drover/test-support';
 import { api, createToken, drover, spawnDrover, waitFor, type BackendKind } from '../support/drover.js';
-import { bundledAgentPath } from '../support/bundled-agent.js';
 import { activePath, deploymentIds, generations, World } from './harness.js';
 
 /** A well-formed store path that no cache has. */

@@ -11,8 +11,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join } from 'node:path';
-import { repoRoot, run, tempDir } from '@drover/test-support';
-import { bundledAgentPath } from '../support/bundled-agent.js';
+import { bundledAgentPath, repoRoot, run, tempDir } from '@drover/test-support';
 
 const root = repoRoot();
 /** ws probes these optional speed-ups inside try/catch and works without them. */
@@ -21,7 +20,9 @@ const OPTIONAL = new Set(['bufferutil', 'utf-8-validate']);
 test('the bundle requires and imports only Node built-ins (no node_modules, no .node addon)', { timeout: 120_000 }, async () => {
   const text = readFileSync(await bundledAgentPath(), 'utf8');
   const required = [...text.matchAll(/(?<![\w$])(?:__require|require)\(\s*(["'`])([^"'`]+)\1\s*\)/g)].map((m) => m[2] ?? '');
-  const imported = [...text.matchAll(/^\s*import\s[^;]*?\bfrom\s*["']([^"']+)["']/gm), ...text.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1] ?? '');
+  const imported = [...text.matchAll(/^\s*import\s[^;]*?\bfrom\s*["']([^"']+)["']/gm), ...text.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g)].map(
+    (m) => m[1] ?? '',
+  );
   assert.ok(required.length > 0 && imported.length > 0, 'the scan finds the requires and imports');
   const builtin = (name: string) => builtinModules.includes(name.replace(/^node:/, ''));
   assert.deepEqual(

@@ -62,26 +62,30 @@ function checkAgainstLock(got: Packages, registry: string): number {
   return withUrl;
 }
 
-test('our package-lock.json: every registry package gets its tarball URL and keeps its integrity; links and workspaces get none', { timeout: 120_000 }, async () => {
-  assert.equal(
-    Object.values(lock.packages).filter((e) => e.resolved !== undefined && !e.link).length,
-    0,
-    'the lock has no registry URLs (else this test proves less)',
-  );
-  const res = await withUrls(ourLock);
-  assert.ok(res.ok, res.ok ? '' : res.error);
-  const got = res.value as Packages;
-  const withUrl = checkAgainstLock(got, 'https://registry.npmjs.org');
-  const registryEntries = Object.entries(lock.packages).filter(([k, e]) => k.includes('node_modules/') && !e.link);
-  assert.equal(withUrl, registryEntries.length, 'as many URLs as registry packages');
-  assert.ok(withUrl > 300, `our lock has hundreds of registry packages (${withUrl})`);
-  const links = Object.entries(got).filter(([, e]) => e.link === true);
-  assert.ok(links.length >= 10, 'the workspace links are there');
-  for (const [key, e] of links) assert.ok(!String(e.resolved).includes('://'), `${key} stays a local link`);
-  const nested = Object.keys(got).filter((k) => k.split('node_modules/').length > 2);
-  const scoped = Object.keys(got).filter((k) => k.includes('node_modules/@'));
-  assert.ok(nested.length > 0 && scoped.length > 0, 'our lock has nested and scoped entries');
-});
+test(
+  'our package-lock.json: every registry package gets its tarball URL and keeps its integrity; links and workspaces get none',
+  { timeout: 120_000 },
+  async () => {
+    assert.equal(
+      Object.values(lock.packages).filter((e) => e.resolved !== undefined && !e.link).length,
+      0,
+      'the lock has no registry URLs (else this test proves less)',
+    );
+    const res = await withUrls(ourLock);
+    assert.ok(res.ok, res.ok ? '' : res.error);
+    const got = res.value as Packages;
+    const withUrl = checkAgainstLock(got, 'https://registry.npmjs.org');
+    const registryEntries = Object.entries(lock.packages).filter(([k, e]) => k.includes('node_modules/') && !e.link);
+    assert.equal(withUrl, registryEntries.length, 'as many URLs as registry packages');
+    assert.ok(withUrl > 300, `our lock has hundreds of registry packages (${withUrl})`);
+    const links = Object.entries(got).filter(([, e]) => e.link === true);
+    assert.ok(links.length >= 10, 'the workspace links are there');
+    for (const [key, e] of links) assert.ok(!String(e.resolved).includes('://'), `${key} stays a local link`);
+    const nested = Object.keys(got).filter((k) => k.split('node_modules/').length > 2);
+    const scoped = Object.keys(got).filter((k) => k.includes('node_modules/@'));
+    assert.ok(nested.length > 0 && scoped.length > 0, 'our lock has nested and scoped entries');
+  },
+);
 
 test('a mirror registry (with a path and a trailing slash) replaces the base of every URL', { timeout: 120_000 }, async () => {
   const registry = 'http://127.0.0.1:4873/npm/';

@@ -1,10 +1,11 @@
 /**
- * The single-file agent for tests: `npm run bundle` (esbuild, a second or
- * two) is run once per test process, so what is tested is what the current
- * build ships, then its path.
+ * The single-file agent for tests and the benchmark: `npm run bundle`
+ * (esbuild, a second or two) is run once per process, so what is measured or
+ * tested is what the current build ships, then its path.
  */
 import { join } from 'node:path';
-import { repoRoot, runOk } from '@drover/test-support';
+import { repoRoot } from './repo-root.js';
+import { runOk } from './run.js';
 
 let built: Promise<string> | undefined;
 
