@@ -173,9 +173,12 @@ async function agentPhases(workDir: string): Promise<void> {
     procs.push(agent);
     if (PHASES.has('agent')) {
       progress(`agent idle memory: starting agents and a bare node for reference; reading at ${IDLE_MS} and ${SETTLE_MS} ms after registration`);
-      const tuned = startAgent('bench-agent-tuned', server, agentToken, workDir, ['--max-semi-space-size=1', '--max-old-space-size=32']);
+      // Agent tokens are bound to one agent name: one each.
+      const tunedToken = await createToken(server, 'agent', ['--agent', 'bench-agent-tuned']);
+      const singleToken = await createToken(server, 'agent', ['--agent', 'bench-agent-single']);
+      const tuned = startAgent('bench-agent-tuned', server, tunedToken, workDir, ['--max-semi-space-size=1', '--max-old-space-size=32']);
       const bare = spawnNode('bare-node', '-e', ['setInterval(() => {}, 1 << 30)']);
-      const single = await startSingleFileAgent('bench-agent-single', server, agentToken, workDir);
+      const single = await startSingleFileAgent('bench-agent-single', server, singleToken, workDir);
       procs.push(tuned, bare, single);
       await Promise.all([agent, tuned, single].map((p) => p.waitForOutput(/registered with the server/, 30_000)));
       const registeredAt = Date.now();
