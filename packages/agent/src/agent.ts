@@ -12,6 +12,18 @@
  * order it cannot write is reported Failed with the reason, and so is a
  * runner that ends without an outcome — journaled if possible, else held in
  * memory by the outbox until the server acknowledges it.
+ *
+ * What the agent needs to deploy (Nix, a writable profile directory:
+ * self-check.ts) is checked at every connection — the hello carries the
+ * problems, so the server shows "cannot deploy: …" — and again for every
+ * deployment, which fails at once with the reason while one remains.
+ *
+ * A `bootstrap` agent (`drover agent --bootstrap`) hands over when the
+ * service-managed agent of its name connects: replaced, it stops for good
+ * and calls `onTakenOver`. Sharing the state directory, the new agent
+ * follows and reports a deployment still running (the runner is its own
+ * process); one the bootstrap agent reported already is marked reported, so
+ * each outcome reaches the server from exactly one of them.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
@@ -19,7 +31,16 @@ import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { currentSystem, resolveProfilePath } from '@drover/nix';
-import { DROVER_VERSION, PROTOCOL_VERSION, type AgentName, type DeploymentOrder, type ServerMessage } from '@drover/protocol';
+import {
+  DROVER_VERSION,
+  MAX_PROBLEM_CHARS,
+  MAX_PROBLEMS,
+  PROTOCOL_VERSION,
+  type AgentName,
+  type DeploymentOrder,
+  type HelloMessage,
+  type ServerMessage,
+} from '@drover/protocol';
 import { ServerConnection } from './connection.js';
 import { appendEntry, finishedEntry } from './journal/entry.js';
 import { Outbox } from './outbox.js';
@@ -27,6 +48,7 @@ import { ReplayWatch } from './replay-watch.js';
 import { isAlive, parseStamp } from './process-alive.js';
 import { defaultStateDir, deploymentDir, files, isReported, listDeploymentDirs, pruneReported, readOrder, writeOrder } from './state.js';
 import { describeWriteFailure, tryWrite } from './write-failure.js';
+import { deployProblems } from './self-check.js';
 
 export const AGENT_VERSION: string = DROVER_VERSION;
 
@@ -45,7 +67,16 @@ export interface AgentOptions {
   readonly backoff?: { initialMs: number; maxMs: number } | undefined;
   /** How long a connection must stay registered before the reconnect backoff starts over (default 30 s). */
   readonly healthyAfterMs?: number | undefined;
+  /** Wait after another agent with this name replaced this one (default 10 min). */
+  readonly replacedRetryMs?: number | undefined;
+  /** Hand over instead of waiting when replaced: the connection stops for good and `onTakenOver` is called. */
+  readonly bootstrap?: boolean | undefined;
+  /** A bootstrap agent was replaced by the agent of its name; `reason` is the server's (it names the other host). */
+  readonly onTakenOver?: ((reason: string) => void) | undefined;
 }
+
+/** How often an agent that cannot deploy checks again. */
+const PROBLEMS_RECHECK_MS = 60_000;
 
 /** How many reported deployment folders to keep for inspection. */
 const KEEP_REPORTED = 20;
@@ -78,6 +109,9 @@ export class Agent {
   private running: string | null = null;
   private next: DeploymentOrder | null = null;
   private timer: NodeJS.Timeout | undefined;
+  /** What kept the agent from deploying at the last look (self-check.ts). */
+  private problems: readonly string[] = [];
+  private recheckTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: AgentOptions) {
     this.log = opts.log;
@@ -89,16 +123,17 @@ export class Agent {
       log: opts.log,
       authRetryMs: opts.authRetryMs,
       backoff: opts.backoff,
-      hello: {
-        type: 'hello',
-        protocol: PROTOCOL_VERSION,
-        agent: opts.name,
-        version: AGENT_VERSION,
-        system: currentSystem(),
-        profile: this.profilePath,
-        hostname: hostname().slice(0, 256),
-      },
+      hello: () => this.hello(),
       healthyAfterMs: opts.healthyAfterMs,
+      replacedRetryMs: opts.replacedRetryMs,
+      onReplaced: (reason) => {
+        // The service-managed agent runs on this machine; a connection from another host is a name conflict, not the handover.
+        const other = / from host (\S+)$/.exec(reason)?.[1];
+        if (!opts.bootstrap || (other !== undefined && other !== hostname().slice(0, 256))) return false;
+        this.stop();
+        opts.onTakenOver?.(reason);
+        return true;
+      },
       onRegistered: () => {
         this.replayed = this.outbox.replay();
         this.superviseRunner();
@@ -111,15 +146,49 @@ export class Agent {
   }
 
   start(): void {
+    this.checkProblems();
+    // While it cannot deploy, look again every minute: a fix shows on the server without a restart or a deployment.
+    this.recheckTimer = setInterval(() => {
+      if (this.problems.length > 0) this.checkProblems();
+    }, PROBLEMS_RECHECK_MS);
     this.recover();
     this.log.info({ agent: this.opts.name, profile: this.profilePath, stateDir: this.stateDir, server: this.opts.server }, 'agent starting');
     this.connection.start();
   }
 
   stop(): void {
+    clearInterval(this.recheckTimer);
     clearInterval(this.timer);
     this.timer = undefined;
     this.connection.stop();
+  }
+
+  private hello(): HelloMessage {
+    return {
+      type: 'hello',
+      protocol: PROTOCOL_VERSION,
+      agent: this.opts.name,
+      version: AGENT_VERSION,
+      system: currentSystem(),
+      profile: this.profilePath,
+      hostname: hostname().slice(0, 256),
+      problems: [...this.checkProblems()],
+    };
+  }
+
+  /** Runs the deploy self-checks; logs what changed since the last look and tells the server (the hello carries them on connect). */
+  private checkProblems(): readonly string[] {
+    const now = deployProblems(this.profilePath)
+      .slice(0, MAX_PROBLEMS)
+      .map((p) => p.slice(0, MAX_PROBLEM_CHARS));
+    const changed = now.join('\n') !== this.problems.join('\n');
+    this.problems = now;
+    if (changed) {
+      for (const problem of now) this.log.error({ code: 'DROVER_ERR_AGENT_CANNOT_DEPLOY' }, `cannot deploy: ${problem}`);
+      if (now.length === 0) this.log.info('self-checks pass: the agent can deploy');
+      this.connection.send({ type: 'agent.problems', problems: [...now] });
+    }
+    return now;
   }
 
   /** Picks up deployments a previous agent process left behind. */
@@ -184,6 +253,14 @@ export class Agent {
 
   private startDeployment(order: DeploymentOrder): void {
     const dir = deploymentDir(this.stateDir, order.id);
+    const problems = this.checkProblems();
+    if (problems.length > 0) {
+      const reason = `this agent cannot deploy (DROVER_ERR_AGENT_CANNOT_DEPLOY): ${problems.join('; ')}; the profile was not changed`;
+      this.log.error({ deployment: order.id }, 'deployment refused: the agent cannot deploy');
+      this.outbox.hold(dir, finishedEntry(order.id, 'Failed', reason, null));
+      this.ensureTimer();
+      return;
+    }
     const failure = tryWrite(() =>
       writeOrder(dir, {
         deployment: order,

@@ -11,6 +11,12 @@
  * `healthyAfterMs`, not at every registration: a server that closes right
  * after the agent's replay (a frame it cannot store) gets capped exponential
  * backoff instead of a reconnect a second forever.
+ *
+ * Replaced (close 4409: another process connected with this agent's name)
+ * is not retried soon either: two agents with one name would take the name
+ * from each other every second. One error line names the other host, and
+ * the next attempt comes after `replacedRetryMs` (default 10 minutes) — or
+ * never, when `onReplaced` says so (`drover agent --bootstrap`).
  */
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
@@ -35,7 +41,8 @@ export interface ConnectionOptions {
   readonly server: string;
   /** Called before every connection attempt, so a token file fixed on disk is picked up. */
   readonly token: () => string;
-  readonly hello: HelloMessage;
+  /** Built again for every connection attempt (it carries the latest self-check problems). */
+  readonly hello: () => HelloMessage;
   readonly log: Logger;
   readonly onRegistered: (message: RegisteredMessage) => void;
   readonly onMessage: (message: Exclude<ServerMessage, RegisteredMessage>) => void;
@@ -44,6 +51,10 @@ export interface ConnectionOptions {
   readonly backoff?: { initialMs: number; maxMs: number };
   /** How long a registered connection must stay open to count as healthy (default 30 s). */
   readonly healthyAfterMs?: number;
+  /** Delay after another connection of this agent's name replaced this one (default 10 min). */
+  readonly replacedRetryMs?: number;
+  /** Told when replaced, with the server's reason (naming the other host); returning true stops all reconnecting. */
+  readonly onReplaced?: (reason: string) => boolean;
   /** Told about every close, before the next attempt is scheduled. */
   readonly onClosed?: (closed: ClosedConnection) => void;
 }
@@ -160,7 +171,7 @@ export class ServerConnection {
     });
     socket.on('open', () => {
       this.armWatchdog();
-      socket.send(encodeMessage(this.opts.hello));
+      socket.send(encodeMessage(this.opts.hello()));
     });
     socket.on('ping', () => this.armWatchdog());
     socket.on('message', (data, isBinary) => {
@@ -197,7 +208,16 @@ export class ServerConnection {
       if (this.stopped) return;
       const reason = reasonBuf.toString();
       const refusal = REFUSALS[code];
-      if (refusal) {
+      if (code === CLOSE_CODES.replaced) {
+        if (this.opts.onReplaced?.(reason)) {
+          this.stopped = true;
+          return;
+        }
+        retryMs = this.opts.replacedRetryMs ?? 600_000;
+        this.problem(
+          `another agent connected with this agent's name and replaced it (${code} DROVER_ERR_AGENT_REPLACED): ${reason} — ${ERRORS.DROVER_ERR_AGENT_REPLACED.hint} Retrying in ${Math.round(retryMs / 1000)}s`,
+        );
+      } else if (refusal) {
         retryMs = this.opts.authRetryMs ?? 60_000;
         this.problem(`the server closed the connection (${code} ${refusal}): ${reason} — ${ERRORS[refusal].hint} Retrying in ${Math.round(retryMs / 1000)}s`);
       } else if (wasRegistered) {

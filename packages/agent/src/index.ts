@@ -3,3 +3,4 @@ export { Agent, AGENT_VERSION, RUNNER_MODE, useBundledRunner, type AgentOptions 
 export { defaultStateDir } from './state.js';
 export { websocketUrl } from './connection.js';
 export { Backoff } from './backoff.js';
+export { checkStateDir, EXIT_SETUP } from './self-check.js';

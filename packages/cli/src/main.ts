@@ -30,6 +30,15 @@ const databaseOptions = (cmd: Command) =>
 const readerOptions = (cmd: Command) =>
   cmd.option('--server <url>', 'Drover server URL (env DROVER_SERVER)').option('--token <token>', 'token (env DROVER_ACTIVATE_TOKEN or DROVER_ADMIN_TOKEN)');
 
+/** Commands that start deployments and follow them the way `activate` does. */
+const followOptions = (cmd: Command, timeoutHelp: string) =>
+  readerOptions(cmd)
+    .option('--async', 'return after the deployments are created')
+    .option('--timeout <duration>', timeoutHelp)
+    .option('--json', 'print the result as JSON (logs go to stderr)');
+
+const repeatable = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+
 export function buildProgram(): Command {
   const program = new Command('drover')
     .description('Continuous deployment of Nix profiles to fleets of machines')
@@ -58,17 +67,29 @@ export function buildProgram(): Command {
 
   registerAgentCommand(program, run);
 
-  readerOptions(
+  followOptions(
     program
       .command('activate')
       .description('deploy the store paths in a deploy.json (Cachix Deploy format) and follow the logs')
       .argument('<deploy.json>', 'deployment spec; "-" reads stdin'),
+    'stop waiting after this long (90s, 5m); exit 2, deployments stay pending',
   )
-    .option('--agent <name>', 'deploy only this agent from the spec (repeatable)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
-    .option('--async', 'return after the deployments are created')
-    .option('--timeout <duration>', 'stop waiting after this long (90s, 5m); exit 2, deployments stay pending')
-    .option('--json', 'print the result as JSON (logs go to stderr)')
+    .option('--agent <name>', 'deploy only this agent from the spec (repeatable)', repeatable)
     .action(run(async (file, flags) => (await import('./commands/activate.js')).activateCommand(file, flags)));
+
+  followOptions(
+    program
+      .command('deploy')
+      .description(
+        "build a flake's `deploy` output, push it to the workspace's cache and activate it, following the logs like activate (tokens: DROVER_PUSH_TOKEN, DROVER_ACTIVATE_TOKEN)",
+      )
+      .argument('[flake]', 'flake reference (default "."); FLAKE#ATTR evaluates ATTR instead of `deploy`'),
+    'stop waiting for the deployments after this long (90s, 5m; build and push not counted); exit 2, deployments stay pending',
+  )
+    .option('--on <name>', 'deploy only this agent of the flake (repeatable)', repeatable)
+    .option('--cache <name>', "built-in cache to push to (default: the one the workspace's agents use)")
+    .option('--jobs <n>', 'uploads at once while pushing (1-64)', '8')
+    .action(run(async (flake, flags) => (await import('./commands/deploy.js')).deployCommand(flake, flags)));
 
   readerOptions(program.command('agents').description('list the agents of the workspace'))
     .option('--json', 'JSON output')

@@ -10,3 +10,4 @@ export { decodeWith, DroverClient, type ClientOptions, type Query, type RequestO
 export { openEventStream, readEventStream, type EventStream, type EventStreamHandlers, type EventStreamOptions } from './event-stream.js';
 export { SseParser, type SseMessage } from './sse-parser.js';
 export { messageData } from './message-data.js';
+export { agentNotes, agentPresence, type AgentPresence } from './agent-state.js';

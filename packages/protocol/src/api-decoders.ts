@@ -54,6 +54,8 @@ export const decodeAgent = object({
   system: nullable(string),
   profile: nullable(string),
   hostname: nullable(string),
+  problems: array(string),
+  conflict: nullable(object({ at: timestamp, hostnames: array(string) })),
   currentStorePath: nullable(string),
   lastDeployment: nullable(decodeLastDeployment),
   createdAt: timestamp,

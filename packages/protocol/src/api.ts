@@ -95,6 +95,14 @@ export const AgentSchema = Type.Object({
   system: Nullable(Type.String()),
   profile: Nullable(Type.String()),
   hostname: Nullable(Type.String()),
+  /** Why the agent cannot deploy, as its last hello said (empty: it can). */
+  problems: Type.Array(Type.String()),
+  /**
+   * Another agent process connected with this name from another host and
+   * replaced this one lately (within the last hour): when, and the hosts
+   * (the replaced one first, then the one connected now).
+   */
+  conflict: Nullable(Type.Object({ at: Timestamp, hostnames: Type.Array(Type.String()) })),
   currentStorePath: Nullable(StorePathSchema),
   lastDeployment: Nullable(LastDeploymentSchema),
   createdAt: Timestamp,

@@ -89,6 +89,18 @@ export const ERRORS = {
     status: 507,
     hint: "Free space on (or fix the permissions of) the agent's state directory, then deploy again; the agent keeps running and reports what it could not record.",
   },
+  DROVER_ERR_AGENT_SETUP: {
+    status: 400,
+    hint: 'Give the agent a state directory its user can write (--state-dir DIR), then start it again; `drover agent` exits with status 78 until then.',
+  },
+  DROVER_ERR_AGENT_CANNOT_DEPLOY: {
+    status: 409,
+    hint: 'Fix what the message names on the agent machine (install Nix 2.8 or newer on PATH; run as root, or pass --profile PATH in a directory the agent can write); the agent checks again at each deployment, no restart needed.',
+  },
+  DROVER_ERR_AGENT_REPLACED: {
+    status: 409,
+    hint: 'Two agents use one name: stop one of them or give each its own name (and token); the replaced agent tries again only after 10 minutes.',
+  },
   DROVER_ERR_DEPLOYMENT_NOT_FOUND: {
     status: 404,
     hint: 'List deployments with `drover deployments`; deployment ids are UUIDs.',
@@ -220,6 +232,18 @@ export const ERRORS = {
   DROVER_ERR_NOT_IN_PROGRESS: {
     status: 409,
     hint: 'Only an InProgress deployment can be ended by an operator; cancel a Pending one instead.',
+  },
+  DROVER_ERR_NIX_EVAL: {
+    status: 422,
+    hint: "Fix the flake's `deploy` output (the message names the agent and gives Nix's error); `nix eval FLAKE#deploy --show-trace` shows the whole trace.",
+  },
+  DROVER_ERR_NIX_BUILD: {
+    status: 422,
+    hint: 'Fix the failing derivation named in the message (`nix log DRV` shows its build log); nothing was pushed or deployed.',
+  },
+  DROVER_ERR_NO_PUSH_CACHE: {
+    status: 409,
+    hint: 'Create a built-in cache with `drover cache create NAME` (the oldest one is what agents use), or pass `--cache NAME`.',
   },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -8,7 +8,8 @@
  * `CLOSE_CODES.badFrame`). Keepalive uses websocket ping/pong frames, not
  * JSON, so an idle agent costs no parsing and no database write.
  *
- * Agent → server: `hello` first, then deployment events. Events are
+ * Agent → server: `hello` first, then deployment events (and `agent.problems`
+ * when its self-checks change). Events are
  * idempotent (log lines carry a per-deployment `seq`), so an agent replays
  * everything it has not seen acknowledged after any reconnect.
  * Server → agent: `registered`, `deploy`, `deployment.ack`, `deployment.cancel`.
@@ -36,6 +37,9 @@ export const AGENT_WS_PATH = '/api/v1/agent/ws';
 export const MAX_FRAME_BYTES = 1024 * 1024;
 /** Longest log line kept; longer lines are cut and marked. */
 export const MAX_LOG_LINE_CHARS = 16 * 1024;
+/** Most self-check problems one hello carries, and the longest of them. */
+export const MAX_PROBLEMS = 8;
+export const MAX_PROBLEM_CHARS = 1024;
 /** Most log lines in one `deployment.log` frame. */
 export const MAX_LOG_LINES_PER_FRAME = 256;
 
@@ -47,7 +51,11 @@ export const CLOSE_CODES = {
   unauthorized: 4401,
   /** Token bound to a different agent name. */
   forbidden: 4403,
-  /** The same agent connected again; this older connection is closed. */
+  /**
+   * The same agent connected again; this older connection is closed. The
+   * reason names the new connection's host; the agent waits long before it
+   * tries again (two agents with one name), and `--bootstrap` exits.
+   */
   replaced: 4409,
   /** Agent speaks a protocol version the server does not. */
   protocolVersion: 4426,
@@ -67,6 +75,8 @@ export const HelloMessage = Type.Object({
   system: SystemSchema,
   profile: Type.String({ maxLength: 4096 }),
   hostname: ShortText,
+  /** What keeps the agent from deploying (its self-checks: Nix, the profile's directory); absent or empty: it can deploy. */
+  problems: Type.Optional(Type.Array(Type.String({ maxLength: MAX_PROBLEM_CHARS }), { maxItems: MAX_PROBLEMS })),
 });
 
 export const DeploymentStartedMessage = Type.Object({
@@ -104,9 +114,23 @@ export const DeploymentFinishedMessage = Type.Object({
   activePath: Nullable(StorePathSchema),
 });
 
-export const AgentMessage = Type.Union([HelloMessage, DeploymentStartedMessage, DeploymentClosureSizeMessage, DeploymentLogMessage, DeploymentFinishedMessage]);
+/** The self-check problems changed since the hello (fixed, or new): the same list as `hello.problems`, empty when it can deploy. */
+export const AgentProblemsMessage = Type.Object({
+  type: Type.Literal('agent.problems'),
+  problems: Type.Array(Type.String({ maxLength: MAX_PROBLEM_CHARS }), { maxItems: MAX_PROBLEMS }),
+});
+
+export const AgentMessage = Type.Union([
+  HelloMessage,
+  AgentProblemsMessage,
+  DeploymentStartedMessage,
+  DeploymentClosureSizeMessage,
+  DeploymentLogMessage,
+  DeploymentFinishedMessage,
+]);
 export type AgentMessage = Static<typeof AgentMessage>;
 export type HelloMessage = Static<typeof HelloMessage>;
+export type AgentProblemsMessage = Static<typeof AgentProblemsMessage>;
 export type LogLine = Static<typeof LogLineSchema>;
 export type DeploymentFinishedMessage = Static<typeof DeploymentFinishedMessage>;
 

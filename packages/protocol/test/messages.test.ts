@@ -56,6 +56,9 @@ describe('decodeAgentMessage', () => {
 
   const valid: [string, object][] = [
     ['deployment.started', { type: 'deployment.started', id: ID, time: TIME }],
+    ['hello with problems', { ...hello, problems: ['Nix is not on PATH'] }],
+    ['agent.problems', { type: 'agent.problems', problems: ['Nix is not on PATH'] }],
+    ['agent.problems, all fixed', { type: 'agent.problems', problems: [] }],
     ['deployment.closure-size', { type: 'deployment.closure-size', id: ID, closureSize: 123456789 }],
     ['deployment.log with one line', logFrame(1)],
     [`deployment.log with ${MAX_LOG_LINES_PER_FRAME} lines`, logFrame(MAX_LOG_LINES_PER_FRAME)],

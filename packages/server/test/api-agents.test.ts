@@ -1,11 +1,13 @@
 /**
  * Agents over SQLite and PostgreSQL: an unknown agent (404), deploying to a
  * declared agent before it connects, a token bound to another agent (4403),
- * and a second connection replacing the first (4409).
+ * a second connection replacing the first (4409, naming the new host; a
+ * conflict when the hosts differ), and the problems an agent's hello carries.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertError, unique, useApiServer } from './api-suite.js';
+import { waitFor } from '@drover/test-support';
 import { AgentSocket, hello } from './fake-agent.js';
 import { api, backendCases, storePath, type TestServer } from './support.js';
 
@@ -56,6 +58,42 @@ for (const { backend, skip } of await backendCases()) {
       assert.equal(agent.json.id, registered.agentId);
       assert.equal(agent.json.online, true, 'the replaced connection closing does not mark the agent offline');
       newer.close();
+    });
+
+    test('replaced from another host: 4409 names it, and the agent is flagged with the conflict (hosts, when)', async () => {
+      const name = unique('twin');
+      const token = (await t.mint('agent', { agent: name })).token;
+      const { socket: older } = await register(token, name, { hostname: 'host-a' });
+      const before = await api(t, 'GET', `/api/v1/agents/${name}`, { token: activate });
+      assert.equal(before.json.conflict, null, 'one connection: no conflict');
+      const { socket: newer } = await register(token, name, { hostname: 'host-b' });
+      const closed = await older.closedWithin();
+      assert.equal(closed.code, 4409);
+      assert.equal(closed.reason, 'replaced by a newer connection of the same agent from host host-b');
+      const agent = await api(t, 'GET', `/api/v1/agents/${name}`, { token: activate });
+      assert.deepEqual(agent.json.conflict.hostnames, ['host-a', 'host-b']);
+      assert.ok(Date.now() - Date.parse(agent.json.conflict.at) < 60_000);
+      const list = await api(t, 'GET', `/api/v1/agents?q=${name}`, { token: activate });
+      assert.deepEqual(list.json.agents[0].conflict.hostnames, ['host-a', 'host-b']);
+      newer.close();
+    });
+
+    test("the problems of an agent's hello are listed until an agent.problems frame or a hello without them", async () => {
+      const name = unique('broken');
+      const token = (await t.mint('agent', { agent: name })).token;
+      const problems = ['Nix is not on PATH (nix not found in PATH=/bin): install Nix 2.8 or newer'];
+      const problemsNow = async () => (await api(t, 'GET', `/api/v1/agents/${name}`, { token: activate })).json.problems as string[];
+      const { socket: first } = await register(token, name, { problems });
+      assert.deepEqual(await problemsNow(), problems);
+      first.send({ type: 'agent.problems', problems: [] });
+      await waitFor('the fixed problems to be stored', async () => ((await problemsNow()).length === 0 ? true : null), 5000, 50);
+      first.send({ type: 'agent.problems', problems });
+      await waitFor('the problems to be stored again', async () => ((await problemsNow()).length === 1 ? true : null), 5000, 50);
+      first.close();
+      await first.closedWithin();
+      const { socket: fixed } = await register(token, name);
+      assert.deepEqual(await problemsNow(), []);
+      fixed.close();
     });
   });
 }

@@ -6,7 +6,7 @@
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { ERRORS, type ErrorCode } from '@drover/protocol';
+import { ERRORS, type ErrorCode, type HelloMessage } from '@drover/protocol';
 import { AgentSocket } from './fake-agent.js';
 import { startTestServer, type ApiResponse, type BackendName, type TestServer } from './support.js';
 
@@ -40,7 +40,7 @@ export interface ApiServer {
 export interface SuiteSockets {
   readonly sockets: AgentSocket[];
   /** Opens a socket with `token`, says hello as `agent`, waits for `registered`; closed after the suite. */
-  register(token: string, agent: string): ReturnType<typeof AgentSocket.register>;
+  register(token: string, agent: string, overrides?: Partial<HelloMessage>): ReturnType<typeof AgentSocket.register>;
 }
 
 /**
@@ -62,9 +62,9 @@ export function useApiServer(backend: BackendName, onStart: (server: ApiServer) 
   });
   return {
     sockets,
-    async register(token, agent) {
+    async register(token, agent, overrides) {
       if (!t) throw new Error('register() before the suite server started');
-      const r = await AgentSocket.register(t.wsUrl, token, agent);
+      const r = await AgentSocket.register(t.wsUrl, token, agent, overrides);
       sockets.push(r.socket);
       return r;
     },

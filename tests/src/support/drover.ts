@@ -88,6 +88,16 @@ export function spawnDrover(name: string, args: readonly string[], env: NodeJS.P
   return new DroverProcess(name, child);
 }
 
+/** `drover agent ARGS` run through `wrapper` (setpriv, unshare, …) with exactly `env` (nothing of this process's). */
+export function spawnAgentVia(label: string, wrapper: readonly string[], args: readonly string[], env: NodeJS.ProcessEnv): DroverProcess {
+  const argv = [...wrapper, process.execPath, DROVER, 'agent', ...args];
+  const child = spawn(argv[0]!, argv.slice(1), { env: { DROVER_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new DroverProcess(label, child);
+}
+
+/** A wrapper for spawnAgentVia: a UTS namespace whose host name is `name`, so two agents of this machine look like two machines (absolute paths: the agent's PATH may be empty). */
+export const onHost = (name: string): string[] => ['/usr/bin/unshare', '--uts', '/bin/sh', '-c', `/usr/bin/hostname ${name} && exec "$0" "$@"`];
+
 export function drover(args: readonly string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<RunResult> {
   return run(process.execPath, [DROVER, ...args], { env: { ...process.env, ...env }, ...(input === undefined ? {} : { input }) });
 }

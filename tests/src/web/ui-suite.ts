@@ -10,9 +10,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import type { Deployment } from '@drover/protocol';
-import { api, randomName, spawnDrover, waitFor, type BackendKind } from '../support/drover.js';
+import { api, onHost, randomName, spawnAgentVia, spawnDrover, waitFor, type BackendKind } from '../support/drover.js';
 import { activePath, deploymentIds, World, type TestAgent } from '../e2e/harness.js';
 import { createUser, launchBrowser, UiUser } from './browser.js';
 import { bigLogText, storeBigLog } from './big-log.js';
@@ -148,6 +150,40 @@ export function defineUiSuite(kind: BackendKind): void {
       await p.locator(`tr[data-token="${id}"] [data-binding="claim"]`).waitFor();
       await p.locator(`tr[data-token="${agentToken.split('_')[2] ?? ''}"] [data-binding="bound"]`).waitFor();
       await admin.shoot('tokens-unbound');
+    });
+
+    test('an agent that cannot deploy says why, and two agents with one name are flagged as a conflict', async () => {
+      const p = page();
+      const name = randomName('nonix');
+      const { secret } = await createTokenInUi('agent', { agent: name, description: 'no nix here' });
+      await p.getByRole('button', { name: 'Done, I copied it' }).click();
+      const dirs = join(world.dir, 'ui-agents', name);
+      await mkdir(join(dirs, 'empty-bin'), { recursive: true });
+      const args = (host: string) => [name, '--server', world.server.url, '--state-dir', join(dirs, host, 'state'), '--profile', join(dirs, host, 'system')];
+      // No Nix on PATH: it connects, says why it cannot deploy, and the UI shows that instead of "online".
+      const first = world.track(
+        spawnAgentVia(`agent:${name}@host-a`, onHost('host-a'), args('host-a'), { PATH: join(dirs, 'empty-bin'), DROVER_AGENT_TOKEN: secret }),
+      );
+      await first.waitForOutput(/registered with the server/);
+      await p.goto(`/w/${ws}/agents`);
+      const row = p.locator(`tr[data-agent="${name}"]`);
+      await row.locator('[data-presence="cannot-deploy"]').waitFor({ timeout: 20_000 });
+      assert.match((await row.getByTestId('agent-notes').textContent()) ?? '', /cannot deploy: Nix is not on PATH/);
+      await admin.shoot('agent-cannot-deploy');
+      // The same name from another host: it wins, the first waits 10 minutes, the agent page flags the conflict.
+      const second = world.track(
+        spawnAgentVia(`agent:${name}@host-b`, onHost('host-b'), args('host-b'), { PATH: process.env['PATH'], DROVER_AGENT_TOKEN: secret }),
+      );
+      await first.waitForOutput(/DROVER_ERR_AGENT_REPLACED.*from host host-b/);
+      await second.waitForOutput(/registered with the server/);
+      await p.goto(`/w/${ws}/agents/${name}`);
+      const notes = p.getByTestId('agent-notes');
+      await notes.waitFor();
+      assert.match((await notes.textContent()) ?? '', /name conflict: .*from host host-b replaced the one from host host-a/);
+      await p.locator('h1 [data-presence="online"]').waitFor({ timeout: 20_000 }); // host-b has Nix: it can deploy
+      await admin.shoot('agent-name-conflict');
+      await first.stop();
+      await second.stop();
     });
 
     test('a deployment that failed (no binary cache yet) is re-run from the agent page after the cache is set in Settings, and succeeds', async () => {

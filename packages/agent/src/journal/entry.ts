@@ -5,11 +5,11 @@
  * lines as they are (log lines batched into bigger frames).
  */
 import { appendFileSync } from 'node:fs';
-import type { AgentMessage, DeploymentFinishedMessage, HelloMessage, OutcomeStatus } from '@drover/protocol';
+import type { AgentMessage, AgentProblemsMessage, DeploymentFinishedMessage, HelloMessage, OutcomeStatus } from '@drover/protocol';
 import { files } from '../state.js';
 
 /** What a journal line holds: any agent→server message but `hello`. */
-export type JournalEntry = Exclude<AgentMessage, HelloMessage>;
+export type JournalEntry = Exclude<AgentMessage, HelloMessage | AgentProblemsMessage>;
 
 /** Appends one entry as one line (a single write, so a crash leaves at most a torn last line). */
 export function appendEntry(dir: string, entry: JournalEntry): void {

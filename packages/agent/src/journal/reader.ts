@@ -95,7 +95,7 @@ export class JournalReader {
       if (!decoded.ok) return decoded.error;
     }
     const message = decoded.message;
-    if (message.type === 'hello') return 'a hello message is not a journal entry';
+    if (message.type === 'hello' || message.type === 'agent.problems') return `a ${message.type} message is not a journal entry`;
     if (message.id !== this.opts.deploymentId) return `an entry of deployment ${message.id} in the journal of ${this.opts.deploymentId}`;
     return message;
   }

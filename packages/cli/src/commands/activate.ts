@@ -71,12 +71,26 @@ function summaryLine(d: Deployment | undefined): string {
   }
 }
 
-export async function activateCommand(file: string, flags: ActivateFlags): Promise<number> {
+/** --timeout in milliseconds (null: wait as long as it takes), checked before anything is done. */
+export function timeoutOf(flags: Pick<ActivateFlags, 'timeout'>): number | null {
   const timeoutMs = flags.timeout === undefined ? null : parseDuration(flags.timeout);
   if (flags.timeout !== undefined && (timeoutMs === null || timeoutMs <= 0)) {
     throw new DroverError('DROVER_ERR_VALIDATION', `--timeout ${JSON.stringify(flags.timeout)} is not a duration (e.g. 90s, 5m, 1h)`);
   }
+  return timeoutMs;
+}
+
+export async function activateCommand(file: string, flags: ActivateFlags): Promise<number> {
+  const timeoutMs = timeoutOf(flags);
   const spec = readSpec(file, flags.agent);
+  return activateSpec(spec, flags, timeoutMs);
+}
+
+/**
+ * Starts the deployments of `spec` and follows them (the whole of `activate`
+ * after the spec is read; `drover deploy` ends with it too). Returns the exit code.
+ */
+export async function activateSpec(spec: DeploySpec, flags: Omit<ActivateFlags, 'agent'>, timeoutMs: number | null): Promise<number> {
   const api = readerClient({ server: flags.server, token: flags.token ?? process.env['DROVER_ACTIVATE_TOKEN'] });
   const started = Date.now();
   const response = await api.request('POST', '/activate', spec, decodeActivateResponse);

@@ -17,5 +17,6 @@ export function registerAgentCommand(program: Command, run: Runner): void {
     .option('--token-file <file>', 'read the agent token from a file instead of DROVER_AGENT_TOKEN (re-read before each connection attempt)')
     .option('--auth-retry <duration>', 'wait this long before retrying after the server rejected the token', '60s')
     .option('--log-level <level>', 'log level (env DROVER_LOG_LEVEL)')
+    .option('--bootstrap', 'first deployment by hand on a fresh machine: exit 0 once the service-managed agent of this name connected in its place')
     .action(run(async (name, flags) => (await import('./agent.js')).agentCommand(name, flags)));
 }

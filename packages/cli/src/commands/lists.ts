@@ -1,5 +1,6 @@
 /** `drover agents` and `drover deployments`: what the API shows, as a table or JSON; `drover deployments end`: an operator ends a stuck one. */
 import { AgentListSchema, DeploymentListSchema, DeploymentSchema, formatDuration, schemaDecoder } from '@drover/protocol';
+import { agentNotes, agentPresence } from '@drover/client';
 import { ApiClient } from '../client.js';
 import { info, out, printJson, table } from '../output.js';
 import { readerClient, type ReaderFlags } from './reader.js';
@@ -20,7 +21,7 @@ export async function agentsCommand(flags: ReaderFlags & { json?: boolean }): Pr
       ['NAME', 'STATUS', 'LAST SEEN', 'VERSION', 'LAST DEPLOYMENT', 'CURRENT'],
       ...agents.map((a) => [
         a.name,
-        a.online ? 'online' : 'offline',
+        agentPresence(a),
         a.lastSeenAt ?? '-',
         a.version ?? '-',
         a.lastDeployment ? `#${a.lastDeployment.index} ${a.lastDeployment.status}` : '-',
@@ -28,6 +29,7 @@ export async function agentsCommand(flags: ReaderFlags & { json?: boolean }): Pr
       ]),
     ]),
   );
+  for (const a of agents) for (const note of agentNotes(a)) out(`${a.name}: ${note}`);
 }
 
 export async function deploymentsCommand(flags: ReaderFlags & { json?: boolean; agent?: string; status?: string; limit?: string }): Promise<void> {

@@ -81,16 +81,44 @@ class Progress {
   }
 }
 
-export async function pushCommand(cacheName: string, rawPaths: string[], flags: { server?: string; jobs?: string; compression?: string }): Promise<void> {
-  const cache = parseCacheName(cacheName);
-  const server = serverFrom(flags);
+export interface PushFlags {
+  server?: string;
+  jobs?: string;
+  compression?: string;
+}
+
+export interface PushTarget {
+  readonly server: string;
+  readonly token: string;
+  readonly cache: string;
+}
+
+/** DROVER_PUSH_TOKEN, or an error saying how to get one. */
+export function pushToken(): string {
   const token = process.env['DROVER_PUSH_TOKEN'];
   if (!token) throw new DroverError('DROVER_ERR_UNAUTHORIZED', 'no push token: set DROVER_PUSH_TOKEN (create one with `drover token create --kind push`)');
+  return token;
+}
+
+/** --jobs and --compression, checked before anything is read or sent. */
+export function pushOptions(flags: PushFlags): { jobs: number; compression: 'zstd' | 'none' } {
   const jobs = Number(flags.jobs ?? 8);
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64)
     throw new DroverError('DROVER_ERR_VALIDATION', `--jobs must be 1-64 (got ${JSON.stringify(flags.jobs)})`);
   const compression = flags.compression ?? 'zstd';
   if (compression !== 'zstd' && compression !== 'none') throw new DroverError('DROVER_ERR_UNSUPPORTED_COMPRESSION', '--compression must be zstd or none');
+  return { jobs, compression };
+}
+
+export async function pushCommand(cacheName: string, rawPaths: string[], flags: PushFlags): Promise<void> {
+  const target = { cache: parseCacheName(cacheName), server: serverFrom(flags), token: pushToken() };
+  await pushClosures(target, rawPaths, pushOptions(flags));
+}
+
+/** Pushes the closures of `rawPaths` to `target.cache`: only the paths it lacks. */
+export async function pushClosures(target: PushTarget, rawPaths: readonly string[], opts: ReturnType<typeof pushOptions>): Promise<void> {
+  const { cache, server, token } = target;
+  const { jobs, compression } = opts;
   const started = Date.now();
   const closure = await closureOf(rawPaths.map((p) => parseStorePath(p)));
   const api = new ApiClient({ server, token });

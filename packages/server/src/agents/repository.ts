@@ -51,24 +51,34 @@ function newAgentRow(workspaceId: string, name: string, now: string): Insertable
     disconnected_at: null,
     last_seen_at: null,
     current_store_path: null,
+    problems: null,
+    conflict_at: null,
+    conflict_hostname: null,
   };
 }
+
+/** How long a replacement from another host stays flagged as a conflict (a persisting one renews it every retry, 10 min). */
+const CONFLICT_SHOWN_MS = 60 * 60_000;
 
 /**
  * Records a connected agent (creating it on first contact) with what its
  * hello said. `connectedElsewhere` says whether another replica still had it
  * connected — only then must the other replicas be told to drop their socket,
  * so a fleet reconnecting after a restart costs no broadcast per agent.
+ * `replacedHost` is the host of a connection still open (its socket is
+ * closed as replaced); one from another host is recorded as a conflict —
+ * from the same host it is the agent's own reconnect (or its bootstrap
+ * handing over), not flagged.
  */
 export async function registerAgent(
   db: Kysely<Database>,
   input: { workspaceId: string; hello: HelloMessage; connectionId: string; replicaId: string },
-): Promise<{ row: AgentRow; connectedElsewhere: boolean }> {
+): Promise<{ row: AgentRow; connectedElsewhere: boolean; replacedHost: string | null }> {
   const now = nowIso();
   const { hello } = input;
   const before = await db
     .selectFrom('agents')
-    .select(['connection_id', 'replica_id'])
+    .select(['connection_id', 'replica_id', 'hostname'])
     .where('workspace_id', '=', input.workspaceId)
     .where('name', '=', hello.agent)
     .executeTakeFirst();
@@ -77,18 +87,30 @@ export async function registerAgent(
     system: hello.system,
     profile: hello.profile,
     hostname: hello.hostname,
+    problems: hello.problems && hello.problems.length > 0 ? JSON.stringify(hello.problems) : null,
     connection_id: input.connectionId,
     replica_id: input.replicaId,
     connected_at: now,
     last_seen_at: now,
   };
+  const replacedHost = before?.connection_id ? before.hostname : null;
+  const conflict = replacedHost !== null && replacedHost !== hello.hostname ? { conflict_at: now, conflict_hostname: replacedHost } : {};
   const row = await db
     .insertInto('agents')
     .values({ ...newAgentRow(input.workspaceId, hello.agent, now), ...fields })
-    .onConflict((oc) => oc.columns(['workspace_id', 'name']).doUpdateSet(fields))
+    .onConflict((oc) => oc.columns(['workspace_id', 'name']).doUpdateSet({ ...fields, ...conflict }))
     .returningAll()
     .executeTakeFirstOrThrow();
-  return { row, connectedElsewhere: !!before?.connection_id && before.replica_id !== input.replicaId };
+  return { row, connectedElsewhere: !!before?.connection_id && before.replica_id !== input.replicaId, replacedHost };
+}
+
+/** What keeps the agent from deploying now (`agent.problems`, after its hello). */
+export async function setAgentProblems(db: Kysely<Database>, agentId: string, problems: readonly string[]): Promise<void> {
+  await db
+    .updateTable('agents')
+    .set({ problems: problems.length > 0 ? JSON.stringify(problems) : null })
+    .where('id', '=', agentId)
+    .execute();
 }
 
 /** Creates an agent that has never connected (yet), unless it exists. */
@@ -161,6 +183,9 @@ const agentColumns = [
   'agents.last_seen_at',
   'p.last_seen_at as pong_at',
   'agents.current_store_path',
+  'agents.problems',
+  'agents.conflict_at',
+  'agents.conflict_hostname',
   'd.id as d_id',
   'd.index_no as d_index',
   'd.status as d_status',
@@ -248,6 +273,17 @@ function agentListQuery(db: Kysely<Database>) {
   );
 }
 
+/** The stored problems column: a JSON array of strings, or null. */
+function parseProblems(text: string | null): string[] {
+  if (!text) return [];
+  try {
+    const value: unknown = JSON.parse(text);
+    return Array.isArray(value) ? value.filter((p): p is string => typeof p === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
 function toAgentApi(r: AgentListRow, workspaceName: string, presence: Presence): Agent {
   return {
     id: r.id,
@@ -260,6 +296,11 @@ function toAgentApi(r: AgentListRow, workspaceName: string, presence: Presence):
     system: r.system,
     profile: r.profile,
     hostname: r.hostname,
+    problems: parseProblems(r.problems),
+    conflict:
+      r.conflict_at && r.conflict_hostname && Date.parse(r.conflict_at) >= Date.now() - CONFLICT_SHOWN_MS
+        ? { at: r.conflict_at, hostnames: [r.conflict_hostname, r.hostname ?? '?'] }
+        : null,
     currentStorePath: r.current_store_path,
     lastDeployment:
       r.d_id && r.d_index !== null && r.d_status && r.d_store_path && r.d_created_at

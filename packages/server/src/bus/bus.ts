@@ -25,7 +25,7 @@ const BusEventSchema = Type.Union([
   /** Log lines or status of these deployments changed. */
   Type.Object({ kind: Type.Literal('deployment-changed'), deploymentIds: Ids }),
   /** An agent (re)connected on some replica; older connections of it must close. */
-  Type.Object({ kind: Type.Literal('agent-connected'), agentId: Type.String(), connectionId: Type.String() }),
+  Type.Object({ kind: Type.Literal('agent-connected'), agentId: Type.String(), connectionId: Type.String(), hostname: Type.Optional(Type.String()) }),
   /** These agents connected or disconnected (batched); live views refresh them. */
   Type.Object({ kind: Type.Literal('agents-changed'), agentIds: Ids }),
   /** A token was revoked; connections that authenticated with it must close. */

@@ -49,6 +49,11 @@ export interface AgentsTable {
   /** When it connected or disconnected; pings in between go to agent_presence. */
   last_seen_at: string | null;
   current_store_path: string | null;
+  /** JSON array of what keeps the agent from deploying, from its last hello; null: nothing. */
+  problems: string | null;
+  /** When a connection of this name from another host last replaced the one before, and that host. */
+  conflict_at: string | null;
+  conflict_hostname: string | null;
   /** Highest deployment index handed out for this agent; its deployment is the agent's latest. */
   last_index: Generated<number>;
 }

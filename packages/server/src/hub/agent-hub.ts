@@ -27,7 +27,7 @@ import {
 import { claimAgentName, liveTokenIds, type Principal } from '../auth/tokens.js';
 import type { Bus, BusEvent } from '../bus/bus.js';
 import type { Database } from '../db/schema.js';
-import { markDisconnected, markReplicaDisconnected, registerAgent, touchLastSeen } from '../agents/repository.js';
+import { markDisconnected, markReplicaDisconnected, registerAgent, setAgentProblems, touchLastSeen } from '../agents/repository.js';
 import {
   appendLog,
   deploymentStatus,
@@ -73,6 +73,11 @@ function closeReason(reason: string): string {
     out += ch;
   }
   return out;
+}
+
+/** The 4409 close reason: it names the host of the connection that took over (the replaced agent logs it). */
+function replacedReason(hostname: string | undefined): string {
+  return hostname === undefined ? 'replaced by a newer connection of the same agent' : `replaced by a newer connection of the same agent from host ${hostname}`;
 }
 
 class AgentConnection {
@@ -250,7 +255,7 @@ export class AgentHub {
       return;
     }
     const { db } = this.opts;
-    const { row, connectedElsewhere } = await registerAgent(db, {
+    const { row, connectedElsewhere, replacedHost } = await registerAgent(db, {
       workspaceId: conn.principal.workspaceId,
       hello,
       connectionId: conn.connectionId,
@@ -261,11 +266,18 @@ export class AgentHub {
       return;
     }
     const previous = this.byAgent.get(row.id);
-    if (previous && previous !== conn) previous.close(CLOSE_CODES.replaced, 'replaced by a newer connection of the same agent');
+    if (previous && previous !== conn) previous.close(CLOSE_CODES.replaced, replacedReason(hello.hostname));
+    if (replacedHost !== null && replacedHost !== hello.hostname) {
+      this.log.warn(
+        { agent: row.name, replaced: replacedHost, hostname: hello.hostname },
+        'two agents use one name: the newer connection replaced the one from another host',
+      );
+    }
     conn.agentId = row.id;
     conn.agentName = row.name;
     this.byAgent.set(row.id, conn);
-    if (connectedElsewhere) await this.opts.bus.publish({ kind: 'agent-connected', agentId: row.id, connectionId: conn.connectionId });
+    if (connectedElsewhere)
+      await this.opts.bus.publish({ kind: 'agent-connected', agentId: row.id, connectionId: conn.connectionId, hostname: hello.hostname });
     // Deployments queued before the agent ever said which system it runs now get their rollbackScript.
     await resolveRollbackScripts(db, row.id, hello.system);
     const workspaceId = conn.principal.workspaceId;
@@ -285,6 +297,11 @@ export class AgentHub {
   private async onEvent(conn: AgentConnection, agentId: string, message: Exclude<AgentMessage, HelloMessage>): Promise<void> {
     const { db, bus } = this.opts;
     switch (message.type) {
+      case 'agent.problems':
+        await setAgentProblems(db, agentId, message.problems);
+        this.changed.add(agentId);
+        this.log.info({ agent: conn.agentName, problems: message.problems }, 'agent self-checks changed');
+        return;
       case 'deployment.started': {
         const started = await markStarted(db, agentId, message.id, message.time);
         if (!started) await this.cancelIfClosed(conn, message.id);
@@ -364,7 +381,7 @@ export class AgentHub {
         const conn = this.byAgent.get(event.agentId);
         if (conn && conn.connectionId !== event.connectionId) {
           this.byAgent.delete(event.agentId);
-          conn.close(CLOSE_CODES.replaced, 'replaced by a newer connection of the same agent');
+          conn.close(CLOSE_CODES.replaced, replacedReason(event.hostname));
         }
         break;
       }

@@ -11,7 +11,15 @@ import { storableText } from '../db/text.js';
 export function repairFrame(message: AgentMessage): AgentMessage {
   switch (message.type) {
     case 'hello':
-      return { ...message, version: storableText(message.version), profile: storableText(message.profile), hostname: storableText(message.hostname) };
+      return {
+        ...message,
+        version: storableText(message.version),
+        profile: storableText(message.profile),
+        hostname: storableText(message.hostname),
+        ...(message.problems ? { problems: message.problems.map(storableText) } : {}),
+      };
+    case 'agent.problems':
+      return { ...message, problems: message.problems.map(storableText) };
     case 'deployment.log':
       return { ...message, lines: message.lines.map((line) => ({ ...line, text: storableText(line.text) })) };
     case 'deployment.finished':

@@ -1,5 +1,6 @@
 /** A deployment status or an agent's presence as a small coloured badge with its word (colour is never the only cue). */
-import type { DeploymentStatus } from '../api/protocol.js';
+import { agentPresence } from '@drover/client';
+import type { Agent, DeploymentStatus } from '../api/protocol.js';
 
 const LABELS: Record<DeploymentStatus, string> = {
   Pending: 'Pending',
@@ -18,10 +19,13 @@ export function StatusBadge({ status }: { status: DeploymentStatus }) {
   );
 }
 
-export function PresenceBadge({ online }: { online: boolean }) {
+/** Online, "cannot deploy" (connected, its self-checks failed; the reason is the title and AgentNotes) or offline. */
+export function PresenceBadge({ agent }: { agent: Pick<Agent, 'online' | 'problems'> }) {
+  const presence = agentPresence(agent);
+  const key = presence === 'cannot deploy' ? 'cannot-deploy' : presence;
   return (
-    <span class={`presence ${online ? 'online' : 'offline'}`} data-presence={online ? 'online' : 'offline'}>
-      {online ? 'online' : 'offline'}
+    <span class={`presence ${key}`} data-presence={key} title={presence === 'cannot deploy' ? agent.problems.join('\n') : undefined}>
+      {presence}
     </span>
   );
 }

@@ -5,6 +5,7 @@
  */
 import { api, wsPath } from '../api/client.js';
 import type { Agent, Deployment } from '../api/protocol.js';
+import { AgentNotes } from '../components/agent-notes.js';
 import { CopyButton } from '../components/copy.js';
 import { DeploymentsTable } from '../components/deployments-table.js';
 import { ErrorBox } from '../components/error-box.js';
@@ -60,7 +61,7 @@ export function AgentPage({ name }: { name: string }) {
       <PageHeader
         title={
           <>
-            {a.name} <PresenceBadge online={a.online} />
+            {a.name} <PresenceBadge agent={a} />
           </>
         }
         sub={<Link href={uiPath(ws.name, 'agents')}>← All agents</Link>}
@@ -81,6 +82,7 @@ export function AgentPage({ name }: { name: string }) {
           ) : null
         }
       />
+      <AgentNotes agent={a} />
       <ErrorBox error={redeploy.error ?? rerun.error} title="Could not start the deployment" />
       <Facts
         items={[

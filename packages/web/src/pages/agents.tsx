@@ -6,6 +6,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, wsPath } from '../api/client.js';
 import type { Agent, AgentList } from '../api/protocol.js';
+import { AgentNotes } from '../components/agent-notes.js';
 import { NoAgentsYet } from '../components/agents-empty.js';
 import { ErrorBox } from '../components/error-box.js';
 import { Loading, PageHeader } from '../components/layout.js';
@@ -127,7 +128,8 @@ function AgentsTable({ agents, workspace, busy }: { agents: Agent[]; workspace: 
                 <Link href={uiPath(workspace, 'agents', a.name)}>{a.name}</Link>
               </th>
               <td>
-                <PresenceBadge online={a.online} />
+                <PresenceBadge agent={a} />
+                <AgentNotes agent={a} compact />
               </td>
               <td class="wide-only">
                 {a.online ? <span class="muted">now</span> : a.lastSeenAt ? <Time iso={a.lastSeenAt} /> : <span class="muted">never connected</span>}
