@@ -20,13 +20,14 @@
 import { randomBytes } from 'node:crypto';
 import { cpus, hostname, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { get as httpGet } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NIX_BASE32_ALPHABET } from '@drover/protocol';
 import {
   buildFixtures,
+  bundledAgentPath,
   closureOf,
   deleteFromStore,
   dropSchema,
@@ -135,6 +136,20 @@ function startAgent(name: string, server: Server, token: string, workDir: string
   );
 }
 
+/** The single-file agent (`npm run bundle`), copied alone to its own directory, as the drover-agent package runs it. */
+async function startSingleFileAgent(name: string, server: Server, token: string, workDir: string): Promise<Proc> {
+  const dir = join(workDir, 'single-file-agent');
+  await mkdir(dir, { recursive: true });
+  const script = join(dir, 'drover-agent.mjs');
+  await copyFile(await bundledAgentPath(), script);
+  return spawnNode(
+    `agent:${name}`,
+    script,
+    ['agent', name, '--server', server.url, '--profile', join(workDir, 'profiles', name), '--state-dir', join(workDir, 'state', name)],
+    { env: { DROVER_AGENT_TOKEN: token, DROVER_LOG_LEVEL: 'info' } },
+  );
+}
+
 function memNote(m: Memory): string {
   return `RSS ${mib(m.rss)} MiB, PSS ${mib(m.pss)} MiB`;
 }
@@ -158,18 +173,24 @@ async function agentPhases(workDir: string): Promise<void> {
     procs.push(agent);
     if (PHASES.has('agent')) {
       progress(`agent idle memory: starting agents and a bare node for reference; reading at ${IDLE_MS} and ${SETTLE_MS} ms after registration`);
-      const tuned = startAgent('bench-agent-tuned', server, agentToken, workDir, ['--max-semi-space-size=1', '--max-old-space-size=32']);
+      // Agent tokens are bound to one agent name: one each.
+      const tunedToken = await createToken(server, 'agent', ['--agent', 'bench-agent-tuned']);
+      const singleToken = await createToken(server, 'agent', ['--agent', 'bench-agent-single']);
+      const tuned = startAgent('bench-agent-tuned', server, tunedToken, workDir, ['--max-semi-space-size=1', '--max-old-space-size=32']);
       const bare = spawnNode('bare-node', '-e', ['setInterval(() => {}, 1 << 30)']);
-      procs.push(tuned, bare);
-      await Promise.all([agent, tuned].map((p) => p.waitForOutput(/registered with the server/, 30_000)));
+      const single = await startSingleFileAgent('bench-agent-single', server, singleToken, workDir);
+      procs.push(tuned, bare, single);
+      await Promise.all([agent, tuned, single].map((p) => p.waitForOutput(/registered with the server/, 30_000)));
       const registeredAt = Date.now();
       await sleep(IDLE_MS);
       const a1 = readMemory(agent.pid);
       const t1 = readMemory(tuned.pid);
+      const s1 = readMemory(single.pid);
       // V8 shrinks the start-up heap only some seconds later (memory reducer), so read again once settled.
       await sleep(Math.max(0, registeredAt + SETTLE_MS - Date.now()));
       const a2 = readMemory(agent.pid);
       const t2 = readMemory(tuned.pid);
+      const s2 = readMemory(single.pid);
       const b = readMemory(bare.pid);
       const secs = (v: number) => `${Math.round(v / 1000)} s`;
       row(`agent private memory, idle ${secs(IDLE_MS)}`, mib(a1.private), 'MiB', `target ~15 MB; ${memNote(a1)}`);
@@ -180,8 +201,14 @@ async function agentPhases(workDir: string): Promise<void> {
         'MiB',
         `--max-semi-space-size=1 --max-old-space-size=32; at ${secs(SETTLE_MS)}: ${memNote(t2)}`,
       );
+      row(
+        `single-file agent, idle ${secs(IDLE_MS)} / ${secs(SETTLE_MS)}`,
+        `${mib(s1.private)} / ${mib(s2.private)}`,
+        'MiB',
+        `node drover-agent.mjs agent … (the drover-agent package), copied alone to a directory; at ${secs(SETTLE_MS)}: ${memNote(s2)}`,
+      );
       row('bare node process private memory', mib(b.private), 'MiB', `floor: node -e 'setInterval(…)' at ${secs(SETTLE_MS)}; ${memNote(b)}`);
-      await Promise.all([tuned.stop(), bare.stop()]);
+      await Promise.all([tuned.stop(), bare.stop(), single.stop()]);
     } else {
       await agent.waitForOutput(/registered with the server/, 30_000);
     }

@@ -81,7 +81,21 @@ const PROBLEMS_RECHECK_MS = 60_000;
 /** How many reported deployment folders to keep for inspection. */
 const KEEP_REPORTED = 20;
 
-const runnerPath = fileURLToPath(new URL('./runner/main.js', import.meta.url));
+/** The argv word that turns the single-file agent into a deployment runner (see useBundledRunner). */
+export const RUNNER_MODE = '__drover-runner';
+
+/** What node runs as a deployment runner, before the deployment directory: runner/main.js beside this file by default. */
+let runnerEntry: readonly string[] = [fileURLToPath(new URL('./runner/main.js', import.meta.url))];
+
+/** For the single-file agent (one bundled .mjs): runners are started as `node FILE __drover-runner DIR`. */
+export function useBundledRunner(file: string): void {
+  runnerEntry = [file, RUNNER_MODE];
+}
+
+/** The command line of the detached runner of one deployment directory. */
+function runnerCommand(dir: string): { command: string; args: string[] } {
+  return { command: process.execPath, args: [...runnerEntry, dir] };
+}
 
 export class Agent {
   readonly profilePath: string;
@@ -274,7 +288,8 @@ export class Agent {
     this.running = id;
     const out = this.openRunnerLog(dir);
     try {
-      const child = spawn(process.execPath, [runnerPath, dir], {
+      const { command, args } = runnerCommand(dir);
+      const child = spawn(command, args, {
         detached: true, // own session: survives the agent being killed or restarted
         stdio: ['ignore', out, out],
         env: { ...process.env, DROVER_AGENT_TOKEN: this.opts.token() },

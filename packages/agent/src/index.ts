@@ -1,5 +1,5 @@
 /** @drover/agent — the agent that keeps one machine's profile deployed. */
-export { Agent, AGENT_VERSION, type AgentOptions } from './agent.js';
+export { Agent, AGENT_VERSION, RUNNER_MODE, useBundledRunner, type AgentOptions } from './agent.js';
 export { defaultStateDir } from './state.js';
 export { websocketUrl } from './connection.js';
 export { Backoff } from './backoff.js';

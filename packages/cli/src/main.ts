@@ -6,18 +6,9 @@
 import { Command, Option } from 'commander';
 import { DEPLOYMENT_STATUSES, DROVER_VERSION, ROLES, TOKEN_KINDS } from '@drover/protocol';
 import { reportError } from './output.js';
+import { registerAgentCommand } from './commands/agent-register.js';
 import { registerCacheCommands } from './commands/cache-register.js';
-
-function run(fn: (...args: never[]) => Promise<unknown>) {
-  return async (...args: unknown[]) => {
-    try {
-      const code = await (fn as (...a: unknown[]) => Promise<unknown>)(...args);
-      if (typeof code === 'number') process.exitCode = code;
-    } catch (err) {
-      process.exitCode = reportError(err);
-    }
-  };
-}
+import { run } from './commands/run-action.js';
 
 const localOptions = (cmd: Command) =>
   cmd
@@ -76,18 +67,7 @@ export function buildProgram(): Command {
     .option('--config <file>', 'TOML config file (env DROVER_CONFIG); flags override env, env overrides the file')
     .action(run(async (flags) => (await import('./commands/server.js')).serverCommand(flags)));
 
-  program
-    .command('agent')
-    .description("keep this machine's profile deployed: connect out to the server and run deployments")
-    .argument('<name>', 'agent name: 1-64 letters, digits, "-", "_", "."')
-    .option('--server <url>', 'Drover server URL (env DROVER_SERVER)')
-    .option('--profile <profile>', '"system", a profile name under /nix/var/nix/profiles, or an absolute path', 'system')
-    .option('--state-dir <dir>', 'where deployments are journaled (default /var/lib/drover-agent/NAME as root)')
-    .option('--token-file <file>', 'read the agent token from a file instead of DROVER_AGENT_TOKEN (re-read before each connection attempt)')
-    .option('--auth-retry <duration>', 'wait this long before retrying after the server rejected the token', '60s')
-    .option('--log-level <level>', 'log level (env DROVER_LOG_LEVEL)')
-    .option('--bootstrap', 'first deployment by hand on a fresh machine: exit 0 once the service-managed agent of this name connected in its place')
-    .action(run(async (name, flags) => (await import('./commands/agent.js')).agentCommand(name, flags)));
+  registerAgentCommand(program, run);
 
   followOptions(
     program

@@ -31,5 +31,8 @@ function readRootVersion(): string {
   }
 }
 
+/** Written into the single-file agent by its bundler (`npm run bundle`): that file has no package.json beside it. */
+declare const __DROVER_VERSION__: string | undefined;
+
 /** The version of this Drover installation, e.g. `0.1.0`. */
-export const DROVER_VERSION: string = readRootVersion();
+export const DROVER_VERSION: string = typeof __DROVER_VERSION__ === 'string' ? __DROVER_VERSION__ : readRootVersion();

@@ -4,6 +4,7 @@
  * implementation each.
  */
 export { repoRoot, droverBin } from './repo-root.js';
+export { bundledAgentPath } from './bundled-agent.js';
 export { sleep, waitFor } from './wait.js';
 export { freePort } from './ports.js';
 export { tempDir, type TempDir } from './temp-dir.js';

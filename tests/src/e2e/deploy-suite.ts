@@ -5,10 +5,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeAgent, type Agent, type Deployment } from '@drover/protocol';
 import { buildFixtures, deleteFromStore, isInStore, readActivations, startTestCache } from '../support/nix.js';
+import { bundledAgentPath } from '@drover/test-support';
 import { api, createToken, drover, spawnDrover, waitFor, type BackendKind } from '../support/drover.js';
 import { activePath, deploymentIds, generations, World } from './harness.js';
 
@@ -69,6 +70,26 @@ export function defineDeploySuite(kind: BackendKind): void {
         lines.map((l) => l.seq),
         lines.map((_, i) => i),
       );
+    });
+
+    test('the single-file agent, copied alone to an empty directory, deploys a NixOS closure: Succeeded, profile switched', async () => {
+      const f = world.fixtures;
+      const dir = join(world.dir, 'single-file-agent');
+      await mkdir(dir);
+      const script = join(dir, 'drover-agent.mjs');
+      await copyFile(await bundledAgentPath(), script);
+      const agent = await world.agent({ script });
+      const spec = await world.specFile({ [agent.name]: f.nixos });
+      const r = await world.activate([spec]);
+      assert.equal(r.code, 0, r.stdout + r.stderr + agent.proc.output);
+      const id = deploymentIds(r.stdout).get(agent.name);
+      assert.ok(id, `activate prints [NAME] URL:\n${r.stdout}`);
+      assert.match(r.stdout, new RegExp(`^\\[${agent.name}\\] \\$ ${f.nixos}/bin/switch-to-configuration switch`, 'm'));
+      assert.match(r.stdout, new RegExp(`^\\[${agent.name}\\] Deployed successfully \\(#1`, 'm'));
+      assert.equal((await world.deployment(id)).status, 'Succeeded');
+      assert.equal(await activePath(agent.profile), f.nixos, 'the profile is switched');
+      // Its runner is the same file (`node drover-agent.mjs __drover-runner DIR`): there is no runner/main.js beside it.
+      assert.deepEqual(await readdir(dir), ['drover-agent.mjs'], 'the one file was all it needed');
     });
 
     test('home-manager, plain and nix-darwin profiles, two agents sharing one machine', async () => {

@@ -103,7 +103,7 @@ export class World {
 
   /** A new agent with its own profile and state directory. */
   async agent(
-    opts: { name?: string; token?: string; server?: string; waitRegistered?: boolean; extraArgs?: string[]; env?: NodeJS.ProcessEnv } = {},
+    opts: { name?: string; token?: string; server?: string; waitRegistered?: boolean; extraArgs?: string[]; env?: NodeJS.ProcessEnv; script?: string } = {},
   ): Promise<TestAgent> {
     const name = opts.name ?? randomName('agent');
     const home = join(this.dir, 'agents', name);
@@ -115,6 +115,7 @@ export class World {
       stateDir: join(home, 'state'),
       ...(opts.extraArgs ? { extraArgs: opts.extraArgs } : {}),
       ...(opts.env ? { env: opts.env } : {}),
+      ...(opts.script ? { script: opts.script } : {}),
     };
     const agent: TestAgent = {
       name,

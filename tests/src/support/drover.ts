@@ -79,8 +79,9 @@ export class DroverProcess {
   }
 }
 
-export function spawnDrover(name: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): DroverProcess {
-  const child = spawn(process.execPath, [DROVER, ...args], {
+/** Runs `node SCRIPT ARGS…`: bin/drover unless another drover (e.g. the single-file agent) is given. */
+export function spawnDrover(name: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, script: string = DROVER): DroverProcess {
+  const child = spawn(process.execPath, [script, ...args], {
     env: { ...process.env, DROVER_LOG_LEVEL: process.env['DROVER_TEST_LOG_LEVEL'] ?? 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -144,6 +145,8 @@ export interface AgentSpec {
   readonly profile: string;
   readonly stateDir: string;
   readonly extraArgs?: readonly string[];
+  /** The drover to run instead of bin/drover (the single-file agent). */
+  readonly script?: string;
   readonly env?: NodeJS.ProcessEnv;
 }
 
@@ -152,6 +155,7 @@ export async function startAgent(name: string, spec: AgentSpec, waitRegistered =
     `agent:${name}`,
     ['agent', name, '--server', spec.server, '--profile', spec.profile, '--state-dir', spec.stateDir, ...(spec.extraArgs ?? [])],
     spec.env ?? { DROVER_AGENT_TOKEN: spec.token },
+    spec.script,
   );
   if (waitRegistered) await proc.waitForOutput(/registered with the server/);
   return proc;

@@ -3,8 +3,7 @@
  * modules themselves are imported lazily when one of them runs.
  */
 import type { Command } from 'commander';
-
-type Runner = (fn: (...args: never[]) => Promise<unknown>) => (...args: unknown[]) => Promise<void>;
+import type { Runner } from './run-action.js';
 
 export function registerCacheCommands(program: Command, readerOptions: (cmd: Command) => Command, run: Runner): void {
   const load = () => import('./cache.js');

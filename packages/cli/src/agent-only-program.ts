@@ -1,0 +1,28 @@
+/**
+ * The command line of the agent-only `drover` (see agent-only.ts): the same
+ * `agent` command as the full CLI, and a clear refusal of every other one.
+ */
+import { Command } from 'commander';
+import { DROVER_VERSION } from '@drover/protocol';
+import { info } from './output.js';
+import { registerAgentCommand } from './commands/agent-register.js';
+import { run } from './commands/run-action.js';
+
+const ANSWERED = new Set(['agent', 'help']);
+
+export async function runAgentOnly(argv: readonly string[]): Promise<void> {
+  const first = argv[2];
+  if (first !== undefined && !first.startsWith('-') && !ANSWERED.has(first)) {
+    info(`error: \`drover ${first}\` is not part of this package: this is the agent-only drover (drover-agent), it runs only \`drover agent NAME …\``);
+    info('hint: install the full drover package (Nix: packages.<system>.drover; npm: this repository) for the server and the other commands');
+    process.exitCode = 1;
+    return;
+  }
+  const program = new Command('drover')
+    .description('Drover agent (the agent-only package: `drover agent NAME …`)')
+    .version(DROVER_VERSION)
+    .enablePositionalOptions()
+    .showHelpAfterError('(run with --help for usage)');
+  registerAgentCommand(program, run);
+  await program.parseAsync(argv);
+}

@@ -1,0 +1,22 @@
+/**
+ * Registers `drover agent NAME …` on a program: the full CLI (main.ts) and
+ * the agent-only single file (agent-only.ts) share it. The command module is
+ * imported only when the command runs.
+ */
+import type { Command } from 'commander';
+import type { Runner } from './run-action.js';
+
+export function registerAgentCommand(program: Command, run: Runner): void {
+  program
+    .command('agent')
+    .description("keep this machine's profile deployed: connect out to the server and run deployments")
+    .argument('<name>', 'agent name: 1-64 letters, digits, "-", "_", "."')
+    .option('--server <url>', 'Drover server URL (env DROVER_SERVER)')
+    .option('--profile <profile>', '"system", a profile name under /nix/var/nix/profiles, or an absolute path', 'system')
+    .option('--state-dir <dir>', 'where deployments are journaled (default /var/lib/drover-agent/NAME as root)')
+    .option('--token-file <file>', 'read the agent token from a file instead of DROVER_AGENT_TOKEN (re-read before each connection attempt)')
+    .option('--auth-retry <duration>', 'wait this long before retrying after the server rejected the token', '60s')
+    .option('--log-level <level>', 'log level (env DROVER_LOG_LEVEL)')
+    .option('--bootstrap', 'first deployment by hand on a fresh machine: exit 0 once the service-managed agent of this name connected in its place')
+    .action(run(async (name, flags) => (await import('./agent.js')).agentCommand(name, flags)));
+}
