@@ -24,6 +24,7 @@ import { ServerConnection } from './connection.js';
 import { appendEntry, finishedEntry } from './journal/entry.js';
 import { Outbox } from './outbox.js';
 import { ReplayWatch } from './replay-watch.js';
+import { RunnerLauncher, type RunnerScopeMode } from './runner-launch.js';
 import { isAlive, parseStamp } from './process-alive.js';
 import { defaultStateDir, deploymentDir, files, isReported, listDeploymentDirs, pruneReported, readOrder, writeOrder } from './state.js';
 import { describeWriteFailure, tryWrite } from './write-failure.js';
@@ -45,6 +46,8 @@ export interface AgentOptions {
   readonly backoff?: { initialMs: number; maxMs: number } | undefined;
   /** How long a connection must stay registered before the reconnect backoff starts over (default 30 s). */
   readonly healthyAfterMs?: number | undefined;
+  /** Under systemd, start each runner in a scope of its own, outside the agent unit's cgroup (default `auto`; runner-launch.ts). */
+  readonly runnerScope?: RunnerScopeMode | undefined;
 }
 
 /** How many reported deployment folders to keep for inspection. */
@@ -59,6 +62,7 @@ export class Agent {
   private readonly connection: ServerConnection;
   private readonly outbox: Outbox;
   private readonly replayWatch: ReplayWatch;
+  private readonly launcher: RunnerLauncher;
   /** The deployments the last replay sent. */
   private replayed: readonly string[] = [];
   private running: string | null = null;
@@ -94,11 +98,12 @@ export class Agent {
     });
     this.replayWatch = new ReplayWatch(opts.log);
     this.outbox = new Outbox(this.connection, opts.log);
+    this.launcher = new RunnerLauncher(opts.runnerScope ?? 'auto', opts.log);
   }
 
   start(): void {
     this.recover();
-    this.log.info({ agent: this.opts.name, profile: this.profilePath, stateDir: this.stateDir, server: this.opts.server }, 'agent starting');
+    this.log.info({ agent: this.opts.name, profile: this.profilePath, stateDir: this.stateDir, server: this.opts.server, runners: this.launcher.mode }, 'agent starting');
     this.connection.start();
   }
 
@@ -197,7 +202,8 @@ export class Agent {
     this.running = id;
     const out = this.openRunnerLog(dir);
     try {
-      const child = spawn(process.execPath, [runnerPath, dir], {
+      const launch = this.launcher.command([process.execPath, runnerPath, dir], id);
+      const child = spawn(launch.file, launch.args, {
         detached: true, // own session: survives the agent being killed or restarted
         stdio: ['ignore', out, out],
         env: { ...process.env, DROVER_AGENT_TOKEN: this.opts.token() },
@@ -205,6 +211,10 @@ export class Agent {
       child.on('error', (err) => this.finishHere(id, dir, `could not start the deployment process: ${err.message}`));
       // A runner that could not even write its PID (a full disk) is noticed here, not by the PID check.
       child.on('exit', (code, signal) => {
+        if (this.launcher.fellBack(launch, code, files.pid(dir), `${dir}/runner.log`)) {
+          this.spawnRunner(id, dir);
+          return;
+        }
         if (!this.outbox.has(id) || this.outbox.refresh(id)) return;
         this.log.error({ deployment: id, code, signal }, 'the deployment process exited without an outcome');
         this.finishHere(id, dir, `the deployment process exited (${signal ?? `code ${code}`}) without recording an outcome; check the profile`);

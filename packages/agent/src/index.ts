@@ -3,3 +3,4 @@ export { Agent, AGENT_VERSION, type AgentOptions } from './agent.js';
 export { defaultStateDir } from './state.js';
 export { websocketUrl } from './connection.js';
 export { Backoff } from './backoff.js';
+export { RUNNER_SCOPE_MODES } from './runner-launch.js';

@@ -10,6 +10,7 @@ export interface AgentFlags {
   tokenFile?: string;
   logLevel?: string;
   authRetry?: string;
+  runnerScope?: string;
 }
 
 /**
@@ -53,13 +54,17 @@ export async function agentCommand(name: string, flags: AgentFlags): Promise<voi
   const server = flags.server ?? process.env['DROVER_SERVER'];
   if (!server) throw new DroverError('DROVER_ERR_CONFIG', 'no server: pass --server URL or set DROVER_SERVER');
   const token = tokenSource(flags);
-  const { Agent } = await import('@drover/agent');
+  const { Agent, RUNNER_SCOPE_MODES } = await import('@drover/agent');
+  const runnerScope = RUNNER_SCOPE_MODES.find((mode) => mode === (flags.runnerScope ?? 'auto'));
+  if (runnerScope === undefined) {
+    throw new DroverError('DROVER_ERR_CONFIG', `--runner-scope ${JSON.stringify(flags.runnerScope)} must be one of: ${RUNNER_SCOPE_MODES.join(', ')}`);
+  }
   const log = pino({ name: 'drover-agent', level: flags.logLevel ?? process.env['DROVER_LOG_LEVEL'] ?? 'info' });
   const authRetryMs = flags.authRetry === undefined ? undefined : parseDuration(flags.authRetry);
   if (authRetryMs === null || (authRetryMs !== undefined && authRetryMs < 1000)) {
     throw new DroverError('DROVER_ERR_CONFIG', `--auth-retry ${JSON.stringify(flags.authRetry)} must be a duration of at least 1s (e.g. 60s)`);
   }
-  const agent = new Agent({ name: agentName, server, token, profile: flags.profile, stateDir: flags.stateDir, log, authRetryMs });
+  const agent = new Agent({ name: agentName, server, token, profile: flags.profile, stateDir: flags.stateDir, log, authRetryMs, runnerScope });
   agent.start();
   const stop = (signal: string) => {
     log.info({ signal }, 'agent stopping; running deployments continue in their own process');
