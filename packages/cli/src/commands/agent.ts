@@ -1,7 +1,7 @@
 /** `drover agent NAME`: keep this machine's profile deployed. */
-import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { DroverError, parseAgentName, parseDuration } from '@drover/protocol';
+import { agentTokenSource } from '../agent-token.js';
 
 export interface AgentFlags {
   server?: string;
@@ -13,51 +13,16 @@ export interface AgentFlags {
   runnerScope?: string;
 }
 
-/**
- * Where the token comes from: --token-file (read again before every
- * connection attempt, so replacing the file fixes a revoked token without a
- * restart) or DROVER_AGENT_TOKEN.
- */
-function tokenSource(flags: AgentFlags): () => string {
-  const file = flags.tokenFile;
-  if (file) {
-    const read = () => {
-      try {
-        return readFileSync(file, 'utf8').trim();
-      } catch (err) {
-        throw new DroverError('DROVER_ERR_CONFIG', `cannot read --token-file ${file}: ${(err as Error).message}`);
-      }
-    };
-    let last = read();
-    return () => {
-      try {
-        last = read();
-      } catch {
-        /* keep the last good token; the error was reported at start-up */
-      }
-      return last;
-    };
-  }
-  const token = process.env['DROVER_AGENT_TOKEN']?.trim();
-  if (!token)
-    throw new DroverError(
-      'DROVER_ERR_UNAUTHORIZED',
-      'no agent token: set DROVER_AGENT_TOKEN or pass --token-file (create one with `drover token create --kind agent`)',
-    );
-  // Children (deployment runners) get the token explicitly; nothing else inherits it.
-  delete process.env['DROVER_AGENT_TOKEN'];
-  return () => token;
-}
-
 export async function agentCommand(name: string, flags: AgentFlags): Promise<void> {
   const agentName = parseAgentName(name);
   const server = flags.server ?? process.env['DROVER_SERVER'];
   if (!server) throw new DroverError('DROVER_ERR_CONFIG', 'no server: pass --server URL or set DROVER_SERVER');
-  const token = tokenSource(flags);
+  const token = agentTokenSource(flags.tokenFile);
   const { Agent, RUNNER_SCOPE_MODES } = await import('@drover/agent');
-  const runnerScope = RUNNER_SCOPE_MODES.find((mode) => mode === (flags.runnerScope ?? 'auto'));
+  const scopeSetting = flags.runnerScope ?? process.env['DROVER_RUNNER_SCOPE'] ?? 'auto';
+  const runnerScope = RUNNER_SCOPE_MODES.find((mode) => mode === scopeSetting);
   if (runnerScope === undefined) {
-    throw new DroverError('DROVER_ERR_CONFIG', `--runner-scope ${JSON.stringify(flags.runnerScope)} must be one of: ${RUNNER_SCOPE_MODES.join(', ')}`);
+    throw new DroverError('DROVER_ERR_CONFIG', `--runner-scope (or DROVER_RUNNER_SCOPE) ${JSON.stringify(scopeSetting)} must be one of: ${RUNNER_SCOPE_MODES.join(', ')}`);
   }
   const log = pino({ name: 'drover-agent', level: flags.logLevel ?? process.env['DROVER_LOG_LEVEL'] ?? 'info' });
   const authRetryMs = flags.authRetry === undefined ? undefined : parseDuration(flags.authRetry);
