@@ -103,7 +103,10 @@ export class Agent {
 
   start(): void {
     this.recover();
-    this.log.info({ agent: this.opts.name, profile: this.profilePath, stateDir: this.stateDir, server: this.opts.server, runners: this.launcher.mode }, 'agent starting');
+    this.log.info(
+      { agent: this.opts.name, profile: this.profilePath, stateDir: this.stateDir, server: this.opts.server, runners: this.launcher.mode },
+      'agent starting',
+    );
     this.connection.start();
   }
 

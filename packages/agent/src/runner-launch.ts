@@ -133,7 +133,7 @@ export class RunnerLauncher {
     this.systemdRun = null;
     this.log.warn(
       { scope: launch.scope, systemdRun: launch.file, said: lastLine(logFile) },
-      'systemd-run could not start the deployment in a scope of its own; starting it, and later ones, in the agent unit\'s cgroup (a restart or stop of the unit stops them unless it has KillMode=process)',
+      "systemd-run could not start the deployment in a scope of its own; starting it, and later ones, in the agent unit's cgroup (a restart or stop of the unit stops them unless it has KillMode=process)",
     );
     return true;
   }

@@ -27,15 +27,7 @@ const SYSTEMD_ENV = { INVOCATION_ID: '9f3a', PATH: '/nowhere' };
 test('with systemd-run the runner is exec-ed by it in its own scope named after the deployment', () => {
   assert.deepEqual(runnerCommand(ARGV, ID, '/usr/bin/systemd-run'), {
     file: '/usr/bin/systemd-run',
-    args: [
-      '--scope',
-      '--quiet',
-      '--collect',
-      `--unit=drover-deployment-${ID}.scope`,
-      `--description=Drover deployment ${ID}`,
-      '--',
-      ...ARGV,
-    ],
+    args: ['--scope', '--quiet', '--collect', `--unit=drover-deployment-${ID}.scope`, `--description=Drover deployment ${ID}`, '--', ...ARGV],
     scope: `drover-deployment-${ID}.scope`,
   });
 });
@@ -49,9 +41,20 @@ test('a deployment id with characters a unit name cannot hold gets them replaced
 });
 
 test('under systemd means a service invocation id and systemd as init', () => {
-  assert.equal(underSystemd({ INVOCATION_ID: 'x' }, (p) => p === '/run/systemd/system'), true);
-  assert.equal(underSystemd({}, () => true), false, 'a login shell or a container without INVOCATION_ID');
-  assert.equal(underSystemd({ INVOCATION_ID: 'x' }, () => false), false, 'INVOCATION_ID inherited where systemd is not init');
+  assert.equal(
+    underSystemd({ INVOCATION_ID: 'x' }, (p) => p === '/run/systemd/system'),
+    true,
+  );
+  assert.equal(
+    underSystemd({}, () => true),
+    false,
+    'a login shell or a container without INVOCATION_ID',
+  );
+  assert.equal(
+    underSystemd({ INVOCATION_ID: 'x' }, () => false),
+    false,
+    'INVOCATION_ID inherited where systemd is not init',
+  );
 });
 
 test('systemd-run is looked up on PATH first, then in the well-known directories', () => {
@@ -59,8 +62,15 @@ test('systemd-run is looked up on PATH first, then in the well-known directories
     findSystemdRun({ PATH: 'relative:/opt/a:/opt/b' }, (p) => p === '/opt/b/systemd-run' || p === '/usr/bin/systemd-run'),
     '/opt/b/systemd-run',
   );
-  assert.equal(findSystemdRun({}, (p) => p === '/usr/bin/systemd-run'), '/usr/bin/systemd-run');
-  assert.equal(findSystemdRun({ PATH: 'relative' }, (p) => p === 'relative/systemd-run'), null, 'a relative PATH entry is never used');
+  assert.equal(
+    findSystemdRun({}, (p) => p === '/usr/bin/systemd-run'),
+    '/usr/bin/systemd-run',
+  );
+  assert.equal(
+    findSystemdRun({ PATH: 'relative' }, (p) => p === 'relative/systemd-run'),
+    null,
+    'a relative PATH entry is never used',
+  );
 });
 
 /** A machine where systemd is init and systemd-run is at `systemdRun` (or nowhere). */

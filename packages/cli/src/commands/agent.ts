@@ -22,7 +22,10 @@ export async function agentCommand(name: string, flags: AgentFlags): Promise<voi
   const scopeSetting = flags.runnerScope ?? process.env['DROVER_RUNNER_SCOPE'] ?? 'auto';
   const runnerScope = RUNNER_SCOPE_MODES.find((mode) => mode === scopeSetting);
   if (runnerScope === undefined) {
-    throw new DroverError('DROVER_ERR_CONFIG', `--runner-scope (or DROVER_RUNNER_SCOPE) ${JSON.stringify(scopeSetting)} must be one of: ${RUNNER_SCOPE_MODES.join(', ')}`);
+    throw new DroverError(
+      'DROVER_ERR_CONFIG',
+      `--runner-scope (or DROVER_RUNNER_SCOPE) ${JSON.stringify(scopeSetting)} must be one of: ${RUNNER_SCOPE_MODES.join(', ')}`,
+    );
   }
   const log = pino({ name: 'drover-agent', level: flags.logLevel ?? process.env['DROVER_LOG_LEVEL'] ?? 'info' });
   const authRetryMs = flags.authRetry === undefined ? undefined : parseDuration(flags.authRetry);
