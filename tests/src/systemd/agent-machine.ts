@@ -116,10 +116,17 @@ export class AgentMachine {
     return waitFor(`${AGENT_UNIT}'s journal to show ${pattern}`, async () => pattern.exec(await this.container.journal(AGENT_UNIT))?.[0], timeoutMs, 250);
   }
 
-  /** The drover-deployment-*.scope units systemd still knows. */
-  async runnerScopes(): Promise<string[]> {
-    const out = await this.container.execOk(['systemctl', 'list-units', '--all', '--plain', '--no-legend', 'drover-deployment-*']);
-    return out.split('\n').filter(Boolean);
+  /** Waits until systemd knows no drover-deployment-*.scope unit any more (a scope is collected once its runner exited). */
+  async waitForNoRunnerScope(timeoutMs = 10_000): Promise<void> {
+    let left: string[] = [];
+    const list = async () => {
+      const out = await this.container.execOk(['systemctl', 'list-units', '--all', '--plain', '--no-legend', 'drover-deployment-*']);
+      left = out.split('\n').filter(Boolean);
+      return left.length === 0;
+    };
+    await waitFor('the runner scopes to be collected', list, timeoutMs, 250).catch((err: unknown) => {
+      throw new Error(`runner scopes left: ${left.join('; ')}`, { cause: err });
+    });
   }
 
   async stop(): Promise<void> {
