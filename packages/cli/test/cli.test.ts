@@ -64,6 +64,15 @@ test('agent: CREDENTIALS_DIRECTORY without the agent-token credential is a clear
   );
 });
 
+test('agent: a --runner-scope other than auto or off is refused, naming both', () => {
+  const r = drover(['agent', 'web-1', '--server', 'http://127.0.0.1:9', '--runner-scope', 'on'], { DROVER_AGENT_TOKEN: 'x' });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /--runner-scope \(or DROVER_RUNNER_SCOPE\) "on" must be one of: auto, off/);
+  const env = drover(['agent', 'web-1', '--server', 'http://127.0.0.1:9'], { DROVER_AGENT_TOKEN: 'x', DROVER_RUNNER_SCOPE: 'scope' });
+  assert.equal(env.code, 1);
+  assert.match(env.stderr, /"scope" must be one of: auto, off/);
+});
+
 test('activate: a bad --timeout, a missing file and invalid JSON are reported before any request', () => {
   const spec = join(dir, 'deploy.json');
   writeFileSync(spec, '{"agents": {"a": "/nix/store/00000000000000000000000000000000-x"}}');

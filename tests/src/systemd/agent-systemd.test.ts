@@ -4,14 +4,18 @@
  * systemd), deploying from the real server and binary cache on the host's
  * 127.0.0.1 with real Nix:
  *
- *  - a switch that restarts drover-agent.service finishes and is reported;
- *  - with systemd's default KillMode=control-group it still does, because
- *    the runner runs in a scope of its own; with `--runner-scope off`
- *    (DROVER_RUNNER_SCOPE=off) the same deployment is killed;
+ *  - a switch that restarts drover-agent.service (the module's unit as it
+ *    is, KillMode=process) finishes and is reported;
+ *  - with systemd's default KillMode=control-group (a drop-in) it still
+ *    does, because the runner runs in a scope of its own; with
+ *    `--runner-scope off` (DROVER_RUNNER_SCOPE=off) the same deployment is
+ *    killed — so this fails if the runner starts in the unit's cgroup;
  *  - `kill -9` of the agent's main process: Restart=always brings it back,
  *    the outcome is reported, the profile lock is not left behind;
  *  - `systemctl stop` during a deployment: the runner finishes on its own,
  *    the profile is fully switched, the next start reports it.
+ * The last two run under KillMode=control-group too: they hold whatever the
+ * unit's KillMode.
  *
  * Root and systemd-nspawn are needed (scripts/setup-systemd.sh); without
  * them the suite skips with one line, except with CI=true.
@@ -130,19 +134,19 @@ describe('the agent under a real systemd (systemd-nspawn)', { skip, timeout: 20 
     const before = (await markers()).length;
     const { deployment, restarted } = await deployRestartingAgent(m);
     assert.ok(restarted);
-    assert.equal(deployment.status, 'Failed', 'the runner (or its switch) was killed with the unit');
+    assert.equal(deployment.status, 'Failed', `the runner (or its switch) was killed with the unit; reason: ${deployment.reason}`);
     const after = (await markers()).slice(before);
     assert.ok(after.some((l) => l.endsWith(`${restartsAgent} begins`)));
     assert.ok(!after.some((l) => l.endsWith(`${restartsAgent} finished`)), `the switch never got past the restart: ${after.join('\n')}`);
   });
 
-  test('kill -9 of the agent under Restart=always: restarted, the outcome reported, no stale lock', { timeout: 240_000 }, async () => {
-    const m = await machine();
+  test('kill -9 of the agent under Restart=always (KillMode=control-group): restarted, the outcome reported, no stale lock', { timeout: 240_000 }, async () => {
+    const m = await machine(CONTROL_GROUP);
     const slow = world.fixtures.nixos_slow;
     const id = await deploy(m, slow);
     await waitFor('the slow activation to begin', async () => (await markers()).some((l) => l === `nixos switch ${slow}`), 60_000, 200);
     const pid = await m.unit('MainPID');
-    await m.container.execOk(['kill', '-9', pid]);
+    await m.container.execOk(['sh', '-c', 'kill -9 "$1"', 'sh', pid]);
     await waitFor(
       'systemd to restart the agent',
       async () => (await m.unit('ActiveState')) === 'active' && !['0', pid].includes(await m.unit('MainPID')),
@@ -159,21 +163,25 @@ describe('the agent under a real systemd (systemd-nspawn)', { skip, timeout: 20 
     assert.ok(!(await world.logOf(next)).some((l) => l.text.includes('waiting for the deployment in process')), 'the next deployment did not wait on a lock');
   });
 
-  test('systemctl stop during a deployment: the runner finishes, the profile is fully switched, the next start reports', { timeout: 240_000 }, async () => {
-    const m = await machine();
-    const slow = world.fixtures.nixos_slow;
-    const id = await deploy(m, slow);
-    await waitFor('the slow activation to begin', () => m.journalOf(id).includes('activating slowly'), 60_000, 200);
-    await m.container.execOk(['systemctl', 'stop', AGENT_UNIT], { timeoutMs: 30_000 });
-    assert.equal(await m.unit('ActiveState'), 'inactive');
-    await waitFor('the runner to finish while the agent is stopped', () => m.journalOf(id).includes('"deployment.finished"'), 60_000, 200);
-    const journal = m.journalOf(id);
-    assert.match(journal, /slow activation finished/, 'the activation ran to its end');
-    assert.match(journal, /"status":"Succeeded"/);
-    assert.equal(await activePath(m.profile), slow, 'the profile points at what was activated');
-    assert.equal((await world.deployment(id)).status, 'InProgress', 'nobody reported it while the agent was stopped');
-    await m.waitForNoRunnerScope();
-    await m.container.execOk(['systemctl', 'start', AGENT_UNIT]);
-    assert.equal((await finished(id, 60_000)).status, 'Succeeded');
-  });
+  test(
+    'systemctl stop during a deployment (KillMode=control-group): the runner finishes, the profile is fully switched, the next start reports',
+    { timeout: 240_000 },
+    async () => {
+      const m = await machine(CONTROL_GROUP);
+      const slow = world.fixtures.nixos_slow;
+      const id = await deploy(m, slow);
+      await waitFor('the slow activation to begin', () => m.journalOf(id).includes('activating slowly'), 60_000, 200);
+      await m.container.execOk(['systemctl', 'stop', AGENT_UNIT], { timeoutMs: 30_000 });
+      assert.equal(await m.unit('ActiveState'), 'inactive');
+      await waitFor('the runner to finish while the agent is stopped', () => m.journalOf(id).includes('"deployment.finished"'), 60_000, 200);
+      const journal = m.journalOf(id);
+      assert.match(journal, /slow activation finished/, 'the activation ran to its end');
+      assert.match(journal, /"status":"Succeeded"/);
+      assert.equal(await activePath(m.profile), slow, 'the profile points at what was activated');
+      assert.equal((await world.deployment(id)).status, 'InProgress', 'nobody reported it while the agent was stopped');
+      await m.waitForNoRunnerScope();
+      await m.container.execOk(['systemctl', 'start', AGENT_UNIT]);
+      assert.equal((await finished(id, 60_000)).status, 'Succeeded');
+    },
+  );
 });
