@@ -72,6 +72,16 @@ function children(pid: number): { pid: number; comm: string }[] {
   }
 }
 
+/** Sends a signal to a process that may have ended already. */
+function signal(pid: number, name: NodeJS.Signals): void {
+  if (pid <= 0) return;
+  try {
+    process.kill(pid, name);
+  } catch {
+    /* already gone */
+  }
+}
+
 /** Every PID in a cgroup and the cgroups below it. */
 function cgroupPids(dir: string): number[] {
   if (!existsSync(dir)) return [];
@@ -193,21 +203,10 @@ export class Container {
   async halt(): Promise<void> {
     const gone = () => this.exited;
     if (!gone()) {
-      if (this.nspawnPid > 0) process.kill(this.nspawnPid, 'SIGTERM');
-      else this.child.kill('SIGTERM');
-      await waitFor('the container to halt', gone, 15_000).catch(() => {
-        if (this.nspawnPid > 0) process.kill(this.nspawnPid, 'SIGKILL');
-      });
+      signal(this.nspawnPid > 0 ? this.nspawnPid : (this.child.pid ?? 0), 'SIGTERM');
+      await waitFor('the container to halt', gone, 15_000).catch(() => signal(this.nspawnPid, 'SIGKILL'));
     }
-    for (const dir of this.cgroups) {
-      for (const pid of cgroupPids(dir)) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          /* already gone */
-        }
-      }
-    }
+    for (const dir of this.cgroups) for (const pid of cgroupPids(dir)) signal(pid, 'SIGKILL');
     await waitFor('the container cgroups to be empty', () => this.cgroups.every((d) => cgroupPids(d).length === 0), 10_000).catch(() => undefined);
     for (const dir of this.cgroups) removeCgroup(dir);
     for (const leftover of ['propagate', 'unix-export']) rmSync(`/run/systemd/nspawn/${leftover}/${this.machine}`, { recursive: true, force: true });
