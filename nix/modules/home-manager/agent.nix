@@ -40,9 +40,9 @@ let
   systemdService = agent: {
     Unit = {
       Description = "Drover agent ${agent.name} (profile ${agent.profile})";
-      # A switch that changes the unit restarts the agent; the deployment
-      # runner it started is outside the unit's cgroup (systemd-run) and
-      # carries on, and the restarted agent picks it up.
+      # A switch that changes the unit restarts the agent (so a new version
+      # takes effect); the deployment it is running carries on (see
+      # KillMode) and the restarted agent picks it up from its state.
       X-SwitchMethod = "restart";
       # (A user manager has no network-online.target; the agent retries its
       # connection with back-off until the network is there.)
@@ -52,8 +52,9 @@ let
       Environment = [ "PATH=${lib.makeBinPath [ nixPackage ]}" ];
       Restart = "always";
       RestartSec = 2;
-      # Belt and braces, as in the NixOS module: stopping the unit signals
-      # only the agent, never a deployment that stayed in its cgroup.
+      # A user's agent usually may not put its runner in a scope of its own
+      # (systemd-run as non-root), so the runner stays in this cgroup:
+      # stopping or restarting the unit must signal only the agent.
       KillMode = "process";
     };
     Install.WantedBy = [ "default.target" ];

@@ -19,7 +19,7 @@ export function withModuleTrees(suite: string, body: () => void): void {
 }
 
 /** The value of `KEY=` lines in a section of unit text, in order (`[Service]` etc.). */
-export function unitValues(text: string, section: string, key: string): string[] {
+function unitValues(text: string, section: string, key: string): string[] {
   const values: string[] = [];
   let current = '';
   for (const line of text.split('\n')) {
