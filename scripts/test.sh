@@ -23,6 +23,17 @@ echo "== setup: systemd-nspawn and its cached Debian root filesystem (the real-s
 rootfs=$(bash scripts/setup-systemd.sh)
 echo "setup-systemd: $(systemd-nspawn --version | head -1), root filesystem $rootfs"
 
+echo "== setup: nixpkgs lib, Home Manager and nix-darwin trees (the Nix module tests evaluate our modules in them)"
+if trees=$(bash scripts/unpack-nix-module-trees.sh); then
+  export DROVER_NIX_MODULE_TREES="$trees"
+  echo "$trees"
+elif [ "${CI:-}" = true ]; then
+  echo "the Nix module trees are required in CI (DROVER_NIX_MODULE_TARBALLS)" >&2
+  exit 1
+else
+  echo "the Nix module tests will skip"
+fi
+
 echo "== setup: chromium (headless, for the web UI tests)"
 if ! command -v chromium >/dev/null 2>&1; then
   install_chromium() { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >/tmp/drover-setup-chromium.log 2>&1; }

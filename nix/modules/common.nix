@@ -12,21 +12,6 @@ rec {
   # given no other token source (packages/cli/src/commands/agent.ts).
   credentialName = "agent-token";
 
-  # `default` = the package the module's `package` option defaults to (its
-  # defaultText says which), so that options.nix can name it.
-  packageOption =
-    { pkgs, file, attr }:
-    mkOption {
-      type = types.package;
-      default = pkgs.callPackage file { };
-      defaultText = lib.literalExpression "pkgs.callPackage ${attr} { }";
-      description = ''
-        The Drover package whose `drover` program runs the agent: the agent-only
-        package (`packages.''${system}.drover-agent` of the flake, a small closure) or
-        the whole CLI (`packages.''${system}.drover`). Both answer `drover agent`.
-      '';
-    };
-
   serverOption =
     args:
     mkOption (
@@ -87,6 +72,93 @@ rec {
         extraArgs = extraArgsOption;
       };
     };
+
+  # The options every agent module declares under services.drover-agent:
+  # `server` is the configured one (the instances' default); the name's
+  # default and its defaultText (no default without nameDefault); the
+  # profile's default; what the instances' unit names look like.
+  agentOptions =
+    {
+      pkgs,
+      server,
+      what,
+      profileDefault,
+      profileDescription,
+      instanceUnit,
+      ...
+    }@args:
+    {
+      enable = lib.mkEnableOption what;
+      package = mkOption {
+        type = types.package;
+        default = pkgs.callPackage ../agent-package.nix { };
+        defaultText = lib.literalExpression "pkgs.callPackage <drover>/nix/agent-package.nix { }";
+        description = ''
+          The Drover package whose `drover` program runs the agent: the agent-only
+          package (`packages.''${system}.drover-agent` of the flake, a small closure) or
+          the whole CLI (`packages.''${system}.drover`). Both answer `drover agent`.
+        '';
+      };
+      server = serverOption { };
+      name = mkOption (
+        {
+          type = types.str;
+          description = "The agent's name on the server (1-64 letters, digits, `-`, `_`, `.`).";
+        }
+        // lib.optionalAttrs (args ? nameDefault) {
+          default = args.nameDefault;
+          defaultText = args.nameDefaultText;
+        }
+      );
+      profile = mkOption {
+        type = types.str;
+        default = profileDefault;
+        description = profileDescription;
+      };
+      tokenFile = tokenFileOption { };
+      extraArgs = extraArgsOption;
+      instances = mkOption {
+        type = types.attrsOf (types.submodule (instanceModule { defaultServer = server; }));
+        default = { };
+        example = lib.literalExpression ''
+          {
+            app = {
+              name = "web-1-app";
+              profile = "/nix/var/nix/profiles/per-user/app/app";
+              tokenFile = "/run/secrets/drover-app-token";
+            };
+          }
+        '';
+        description = "More agents, each owning its own profile; `instances.<n>` runs as ${instanceUnit}.";
+      };
+    };
+
+  # The main agent and the instances of a services.drover-agent config, each
+  # with `key`: "drover-agent" for the main one, "drover-agent-<n>" for instance <n>.
+  agentsOf =
+    cfg:
+    [
+      {
+        key = "drover-agent";
+        inherit (cfg)
+          name
+          profile
+          tokenFile
+          server
+          extraArgs
+          ;
+      }
+    ]
+    ++ lib.mapAttrsToList (n: inst: {
+      key = "drover-agent-${n}";
+      inherit (inst)
+        name
+        profile
+        tokenFile
+        server
+        extraArgs
+        ;
+    }) cfg.instances;
 
   # The argv of one agent after the program: every flag and every value its own word.
   agentArgs =

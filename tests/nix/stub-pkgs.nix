@@ -2,7 +2,8 @@
 # these machines do not have): every package is a fake derivation with a
 # fixed store path, and the text writers are built on builtins.toFile so
 # that a test can read the generated text back (needs
-# `nix-instantiate --eval --strict --read-write-mode`).
+# `nix-instantiate --eval --strict --read-write-mode`; see writeTextFile for
+# files written with a destination).
 #   lib: nixpkgs' lib; system: e.g. "x86_64-linux";
 #   outPaths: { NAME = "/some/prefix"; } replaces a fake package's store path
 #   (e.g. the real systemd test points `systemd` and `nix` at /usr).
@@ -61,12 +62,12 @@ let
       destination ? "",
       ...
     }:
-    let
-      file = builtins.toFile name text;
-    in
-    if destination == "" then file else throw "stub writeTextFile: destination is not supported";
+    # With a destination, the file itself stands for the directory that
+    # would hold it: a reader strips the destination to read the text.
+    builtins.toFile (if destination == "" then name else baseNameOf destination) text;
 
   packageNames = [
+    "glibcLocales"
     "bash"
     "cacert"
     "coreutils"
@@ -96,10 +97,47 @@ lib.genAttrs packageNames (n: fakePackage n { })
   stdenvNoCC = { };
   buildPackages = { };
   callPackage = file: args: throw "stub pkgs.callPackage ${toString file}: pass the package explicitly in tests";
-  formats = {
-    toml =
-      { }:
-      {
+  # toml: flat tables written as TOML (what Drover's server reads); every
+  # other format (Home Manager's modules declare options with many) takes
+  # anything and is written as JSON.
+  formats =
+    lib.genAttrs [
+      "ini"
+      "iniWithGlobalSection"
+      "gitIni"
+      "json"
+      "yaml"
+      "yaml_1_1"
+      "yaml_1_2"
+      "keyValue"
+      "xml"
+      "lua"
+      "nixConf"
+      "elixirConf"
+      "hocon"
+      "php"
+      "javaProperties"
+      "libconfig"
+      "pythonVars"
+      "cdn"
+      "plist"
+      "kdl"
+      "systemd"
+      "pkl"
+      "hcl"
+      "kdl"
+    ] (
+      n: _: {
+        type = lib.types.anything;
+        generate = name: value: builtins.toFile name (builtins.toJSON value);
+        lib = {
+          types.atom = lib.types.anything;
+          mkKeyValueDefault = _: _: "";
+        };
+      }
+    )
+    // {
+      toml = _: {
         type = lib.types.attrsOf (
           lib.types.oneOf [
             lib.types.str
@@ -109,13 +147,7 @@ lib.genAttrs packageNames (n: fakePackage n { })
         );
         generate = name: value: builtins.toFile name (toTOML value);
       };
-    json =
-      { }:
-      {
-        type = lib.types.attrsOf lib.types.anything;
-        generate = name: value: builtins.toFile name (builtins.toJSON value);
-      };
-  };
+    };
   inherit writeTextFile;
   writeText = name: text: writeTextFile { inherit name text; };
   writeTextDir = name: text: throw "stub writeTextDir";
@@ -127,7 +159,9 @@ lib.genAttrs packageNames (n: fakePackage n { })
       text = "#!/bin/sh\n${text}";
     };
   writeShellScriptBin = name: text: throw "stub writeShellScriptBin";
-  runCommand = name: env: cmd: fakePackage name { };
+  # The "output" of runCommand is its script, so that a test can follow the
+  # store paths it links (Home Manager's LaunchAgents directory).
+  runCommand = name: env: cmd: fakePackage name { outPath = builtins.toFile name cmd; };
   runCommandLocal = name: env: cmd: fakePackage name { };
   symlinkJoin = { name, ... }: fakePackage name { };
   buildEnv = { name, ... }: fakePackage name { };

@@ -15,29 +15,7 @@ let
   inherit (lib) mkOption types;
   cfg = config.services.drover-agent;
 
-  # The main agent and the instances, each with the unit that runs it.
-  agents = [
-    {
-      unit = "drover-agent";
-      inherit (cfg)
-        name
-        profile
-        tokenFile
-        server
-        extraArgs
-        ;
-    }
-  ]
-  ++ lib.mapAttrsToList (key: inst: {
-    unit = "drover-agent-${key}";
-    inherit (inst)
-      name
-      profile
-      tokenFile
-      server
-      extraArgs
-      ;
-  }) cfg.instances;
+  agents = common.agentsOf cfg;
 
   stateDirectory = agent: "drover-agent/${agent.name}";
 
@@ -186,41 +164,17 @@ let
   };
 in
 {
-  options.services.drover-agent = {
-    enable = lib.mkEnableOption "the Drover agent, which keeps this machine's system profile deployed";
-    package = common.packageOption {
-      inherit pkgs;
-      file = ../../agent-package.nix;
-      attr = "<drover>/nix/agent-package.nix";
-    };
-    server = common.serverOption { };
-    name = mkOption {
-      type = types.str;
-      default = config.networking.hostName;
-      defaultText = lib.literalExpression "config.networking.hostName";
-      description = "The agent's name on the server (1-64 letters, digits, `-`, `_`, `.`).";
-    };
-    profile = mkOption {
-      type = types.str;
-      default = "system";
-      description = "The profile the agent deploys: `system` (NixOS), a name under /nix/var/nix/profiles, or an absolute path.";
-    };
-    tokenFile = common.tokenFileOption { };
-    extraArgs = common.extraArgsOption;
-    instances = mkOption {
-      type = types.attrsOf (types.submodule (common.instanceModule { defaultServer = cfg.server; }));
-      default = { };
-      example = lib.literalExpression ''
-        {
-          app = {
-            name = "web-1-app";
-            profile = "/nix/var/nix/profiles/per-user/app/app";
-            tokenFile = "/run/secrets/drover-app-token";
-          };
-        }
-      '';
-      description = "More agents on this machine, each owning its own profile; `instances.<n>` runs as drover-agent-<n>.service.";
-    };
+  options.services.drover-agent = common.agentOptions {
+    inherit pkgs;
+    inherit (cfg) server;
+    what = "the Drover agent, which keeps this machine's system profile deployed";
+    nameDefault = config.networking.hostName;
+    nameDefaultText = lib.literalExpression "config.networking.hostName";
+    profileDefault = "system";
+    profileDescription = "The profile the agent deploys: `system` (NixOS), a name under /nix/var/nix/profiles, or an absolute path.";
+    instanceUnit = "drover-agent-<n>.service";
+  }
+  // {
     checks = mkOption {
       type = types.listOf (types.submodule checkModule);
       default = [ ];
@@ -240,7 +194,7 @@ in
 
   config = lib.mkIf cfg.enable {
     assertions = common.agentAssertions "services.drover-agent" agents ++ checkAssertions;
-    systemd.services = lib.listToAttrs (map (agent: lib.nameValuePair agent.unit (unitFor agent)) agents);
+    systemd.services = lib.listToAttrs (map (agent: lib.nameValuePair agent.key (unitFor agent)) agents);
     system.extraSystemBuilderCmds = lib.mkIf (cfg.checks != [ ]) ''
       printf '%s\n' ${lib.escapeShellArg checksJson} > $out/drover-checks.json
     '';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { DroverError } from '@drover/protocol';
 
 /** The credential name the service modules pass to LoadCredential= (nix/modules/common.nix). */
-export const AGENT_TOKEN_CREDENTIAL = 'agent-token';
+const AGENT_TOKEN_CREDENTIAL = 'agent-token';
 
 /** Reads the token in `file` now (an unreadable or empty file is an error naming `what`), and again on every call. */
 function fileToken(file: string, what: string, hint: string): () => string {

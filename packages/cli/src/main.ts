@@ -72,7 +72,10 @@ export function buildProgram(): Command {
     .option('--server <url>', 'Drover server URL (env DROVER_SERVER)')
     .option('--profile <profile>', '"system", a profile name under /nix/var/nix/profiles, or an absolute path', 'system')
     .option('--state-dir <dir>', 'where deployments are journaled (default /var/lib/drover-agent/NAME as root)')
-    .option('--token-file <file>', 'read the agent token from a file (re-read before each connection attempt); else DROVER_AGENT_TOKEN, else the systemd credential agent-token')
+    .option(
+      '--token-file <file>',
+      'read the agent token from a file (re-read before each connection attempt); else DROVER_AGENT_TOKEN, else the systemd credential agent-token',
+    )
     .option('--auth-retry <duration>', 'wait this long before retrying after the server rejected the token', '60s')
     .option(
       '--runner-scope <mode>',

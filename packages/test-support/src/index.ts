@@ -34,3 +34,4 @@ export {
   type PackageStandIn,
   type RenderedUnit,
 } from './nixos-unit.js';
+export { evalModuleHarness, nixString, nixValue, type ModuleHarness } from './module-harness.js';

@@ -4,12 +4,7 @@
  * tests/nix/nixos (nix-instantiate over nixpkgs' real lib): the exact text
  * the module tests assert on and the real-systemd tests boot.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { nixModuleTrees } from './nix-module-trees.js';
-import { repoRoot } from './repo-root.js';
-import { runOk } from './run.js';
+import { evalModuleHarness, nixString, nixValue } from './module-harness.js';
 
 /** A stand-in for the Drover package: its program is `${path}/bin/${mainProgram}`. */
 export interface PackageStandIn {
@@ -67,62 +62,9 @@ export interface NixosEvaluation {
   readonly extraSystemBuilderCmds: string;
 }
 
-async function treesPath(): Promise<string> {
-  const trees = await nixModuleTrees();
-  if (trees.path === undefined) throw new Error(trees.skip);
-  return trees.path;
-}
-
-/**
- * Evaluates a NixOS configuration module (Nix source text, a function of
- * `{ pkgs, lib, ... }`; `pkgs.fakePackage NAME ATTRS` makes a package) with
- * Drover's NixOS modules over the option stub. Needs the Nix module trees.
- */
+/** {@link evalModuleHarness} over the NixOS option stub; `outPaths` as in {@link NixosAgentUnitOptions.packages}. */
 export async function evalNixosConfig(moduleText: string, outPaths: Readonly<Record<string, string>> = {}): Promise<NixosEvaluation> {
-  const trees = await treesPath();
-  const dir = await mkdtemp(join(tmpdir(), 'drover-nixos-eval-'));
-  try {
-    const config = join(dir, 'config.nix');
-    await writeFile(config, moduleText);
-    const args = [
-      '--eval',
-      '--strict',
-      '--json',
-      '--read-write-mode',
-      join(repoRoot(), 'tests', 'nix', 'nixos', 'eval.nix'),
-      '--arg',
-      'trees',
-      trees,
-      '--arg',
-      'config',
-      config,
-      '--argstr',
-      'outPathsJson',
-      JSON.stringify(outPaths),
-    ];
-    const res = await runOk('nix-instantiate', args, { timeoutMs: 120_000 });
-    return JSON.parse(res.stdout) as NixosEvaluation;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-/** A Nix string literal of `value` (JSON's escapes of `"`, `\\`, newline, tab and CR are Nix's; `${` is escaped). */
-function nixString(value: string): string {
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(value)) throw new Error(`cannot write a control character in a Nix string: ${JSON.stringify(value)}`);
-  return JSON.stringify(value).replaceAll('${', '\\${');
-}
-
-function nixValue(value: unknown): string {
-  if (typeof value === 'string') return nixString(value);
-  if (Array.isArray(value)) return `[ ${value.map(nixValue).join(' ')} ]`;
-  if (value !== null && typeof value === 'object') {
-    const fields = Object.entries(value).filter(([, v]) => v !== undefined);
-    return `{ ${fields.map(([k, v]) => `${nixString(k)} = ${nixValue(v)};`).join(' ')} }`;
-  }
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  throw new Error(`cannot write ${typeof value} as Nix`);
+  return (await evalModuleHarness('nixos', moduleText, { outPathsJson: JSON.stringify(outPaths) })) as NixosEvaluation;
 }
 
 /**
