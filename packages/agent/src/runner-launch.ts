@@ -13,7 +13,9 @@
  * execs the runner once the scope exists).
  *
  * "Under systemd" is a service's `INVOCATION_ID` with systemd as the init
- * system (`/run/systemd/system`, as sd_booted(3) checks). Elsewhere, with
+ * system (`/run/systemd/system`, as sd_booted(3) checks); an agent that is
+ * not root (a user unit, e.g. Home Manager's) asks its user manager
+ * (`systemd-run --user`). Elsewhere, with
  * `--runner-scope off`, or when systemd-run is missing or fails (e.g. a
  * non-root agent may not create scopes), the runner starts directly, as a
  * detached child in the agent's own cgroup, and one warning says what that
@@ -46,14 +48,33 @@ export function scopeUnitName(deploymentId: string): string {
   return `drover-deployment-${deploymentId.replace(/[^A-Za-z0-9:_.-]/g, '_')}.scope`;
 }
 
-/** The command line for `argv` (the runner's program and arguments): as it is, or run by `systemdRun` in its own scope. */
-export function runnerCommand(argv: readonly [string, ...string[]], deploymentId: string, systemdRun: string | null): RunnerLaunch {
+/**
+ * The command line for `argv` (the runner's program and arguments): as it
+ * is, or run by `systemdRun` in its own scope of the system manager, or of
+ * the user's manager (`--user`) for an agent that is not root.
+ */
+export function runnerCommand(
+  argv: readonly [string, ...string[]],
+  deploymentId: string,
+  systemdRun: string | null,
+  manager: 'system' | 'user' = 'system',
+): RunnerLaunch {
   const [file, ...args] = argv;
   if (systemdRun === null) return { file, args, scope: null };
   const scope = scopeUnitName(deploymentId);
   return {
     file: systemdRun,
-    args: ['--scope', '--quiet', '--collect', `--unit=${scope}`, `--description=Drover deployment ${deploymentId}`, '--', file, ...args],
+    args: [
+      ...(manager === 'user' ? ['--user'] : []),
+      '--scope',
+      '--quiet',
+      '--collect',
+      `--unit=${scope}`,
+      `--description=Drover deployment ${deploymentId}`,
+      '--',
+      file,
+      ...args,
+    ],
     scope,
   };
 }
@@ -92,18 +113,22 @@ function lastLine(file: string): string {
 interface SystemProbe {
   readonly exists: (path: string) => boolean;
   readonly executable: (path: string) => boolean;
+  readonly uid: number | undefined;
 }
 
 /** Chooses each runner's command line; falls back to direct starts for good once systemd-run fails. */
 export class RunnerLauncher {
   private systemdRun: string | null = null;
+  private readonly manager: 'system' | 'user';
 
   constructor(
     mode: RunnerScopeMode,
     private readonly log: Logger,
     env: NodeJS.ProcessEnv = process.env,
-    probe: SystemProbe = { exists: existsSync, executable: isExecutable },
+    probe: SystemProbe = { exists: existsSync, executable: isExecutable, uid: process.getuid?.() },
   ) {
+    // Only root may create scopes of the system manager; anyone else gets one of its own user manager.
+    this.manager = probe.uid === 0 ? 'system' : 'user';
     if (mode === 'off' || !underSystemd(env, probe.exists)) return;
     this.systemdRun = findSystemdRun(env, probe.executable);
     if (this.systemdRun === null) {
@@ -119,7 +144,7 @@ export class RunnerLauncher {
   }
 
   command(argv: readonly [string, ...string[]], deploymentId: string): RunnerLaunch {
-    return runnerCommand(argv, deploymentId, this.systemdRun);
+    return runnerCommand(argv, deploymentId, this.systemdRun, this.manager);
   }
 
   /**

@@ -32,6 +32,14 @@ test('with systemd-run the runner is exec-ed by it in its own scope named after 
   });
 });
 
+test('an agent that is not root asks its user manager for the scope (systemd-run --user)', () => {
+  const { log } = capture();
+  const launcher = new RunnerLauncher('auto', log, SYSTEMD_ENV, { ...machine('/usr/bin/systemd-run'), uid: 1000 });
+  const launch = launcher.command(ARGV, ID);
+  assert.deepEqual(launch, runnerCommand(ARGV, ID, '/usr/bin/systemd-run', 'user'));
+  assert.deepEqual(launch.args.slice(0, 2), ['--user', '--scope']);
+});
+
 test('without systemd-run the command line is the runner itself', () => {
   assert.deepEqual(runnerCommand(ARGV, ID, null), { file: ARGV[0], args: ARGV.slice(1), scope: null });
 });
@@ -75,7 +83,7 @@ test('systemd-run is looked up on PATH first, then in the well-known directories
 
 /** A machine where systemd is init and systemd-run is at `systemdRun` (or nowhere). */
 function machine(systemdRun: string | null) {
-  return { exists: (p: string) => p === '/run/systemd/system', executable: (p: string) => p === systemdRun };
+  return { exists: (p: string) => p === '/run/systemd/system', executable: (p: string) => p === systemdRun, uid: 0 };
 }
 
 test('under systemd with systemd-run found, runners get a scope each', () => {
