@@ -15,7 +15,8 @@
  *  - `systemctl stop` during a deployment: the runner finishes on its own,
  *    the profile is fully switched, the next start reports it.
  * The last two run under KillMode=control-group too: they hold whatever the
- * unit's KillMode.
+ * unit's KillMode. And a systemd-run that fails (no bus) falls back to the
+ * agent's own cgroup with one warning.
  *
  * Root and systemd-nspawn are needed (scripts/setup-systemd.sh); without
  * them the suite skips with one line, except with CI=true.
@@ -138,6 +139,18 @@ describe('the agent under a real systemd (systemd-nspawn)', { skip, timeout: 20 
     const after = (await markers()).slice(before);
     assert.ok(after.some((l) => l.endsWith(`${restartsAgent} begins`)));
     assert.ok(!after.some((l) => l.endsWith(`${restartsAgent} finished`)), `the switch never got past the restart: ${after.join('\n')}`);
+  });
+
+  test("systemd-run failing (no bus to talk to): one warning, the deployment runs in the agent unit's cgroup and succeeds", { timeout: 240_000 }, async () => {
+    const m = await machine('[Service]\nInaccessiblePaths=/run/systemd/private /run/dbus/system_bus_socket\n');
+    await m.waitForJournal(/"runners":"scope"/, 5000);
+    const first = await deploy(m, world.fixtures.nixos);
+    assert.equal((await finished(first, 90_000)).status, 'Succeeded');
+    const second = await deploy(m, world.fixtures.nixos_b);
+    assert.equal((await finished(second, 90_000)).status, 'Succeeded');
+    assert.equal(await activePath(m.profile), world.fixtures.nixos_b);
+    const warnings = (await m.container.journal(AGENT_UNIT)).match(/systemd-run could not start the deployment in a scope/g) ?? [];
+    assert.equal(warnings.length, 1, 'warned once, then later runners start directly without trying again');
   });
 
   test('kill -9 of the agent under Restart=always (KillMode=control-group): restarted, the outcome reported, no stale lock', { timeout: 240_000 }, async () => {
