@@ -188,6 +188,38 @@ rec {
     ]
     ++ extraArgs;
 
+  # The whole argv of one agent (from agentsOf): the package's program, then
+  # agentArgs; `extra` adds stateDir / tokenFile or overrides a field.
+  agentArgv =
+    package: agent: extra:
+    [ (lib.getExe package) ]
+    ++ agentArgs (
+      {
+        inherit (agent)
+          name
+          server
+          profile
+          extraArgs
+          ;
+      }
+      // extra
+    );
+
+  # The launchd keys of an agent job (nix-darwin daemon, Home Manager agent):
+  # started at load and again whenever it exits, logging to `logFile`.
+  # launchd kills a job's process group when it stops or reloads it (an
+  # activation whose plist changed does); the deployment runner is detached
+  # in its own session, and AbandonProcessGroup makes launchd leave it alone
+  # too, so the restarted agent finds it still running.
+  launchdJob = logFile: {
+    RunAtLoad = true;
+    KeepAlive = true;
+    AbandonProcessGroup = true;
+    ThrottleInterval = 2;
+    StandardOutPath = logFile;
+    StandardErrorPath = logFile;
+  };
+
   # One word of a systemd command line: double-quoted (systemd's C-style
   # escapes are JSON's), with `%` (specifiers) and `$` (variable expansion)
   # doubled so that systemd passes the word through literally.
@@ -213,6 +245,10 @@ rec {
         message = "${optionPath}: two agents deploy the profile ${lib.concatStringsSep ", " (dupes profiles)}; give each instance its own profile.";
       }
     ]
+    ++ map (a: {
+      assertion = builtins.match "[A-Za-z0-9._-]{1,64}" a.name != null;
+      message = "${optionPath}: the agent name ${builtins.toJSON a.name} is invalid: use 1-64 letters, digits, -, _ or . (set ${optionPath}.name; the system agent's defaults to the host name).";
+    }) agents
     ++ map (a: {
       assertion = lib.hasPrefix "/" a.tokenFile && !lib.hasPrefix builtins.storeDir a.tokenFile;
       message = "${optionPath}: tokenFile of agent ${a.name} is ${builtins.toJSON a.tokenFile}; it must be an absolute path outside the Nix store (e.g. /run/secrets/drover-agent-token).";

@@ -18,18 +18,7 @@ let
     # One shell word per argument (escapeShellArgs): nix-darwin runs
     # `command` as /bin/sh -c "/bin/wait4path /nix/store && exec COMMAND",
     # so the daemon waits for the store volume to be mounted.
-    command = lib.escapeShellArgs (
-      [ (lib.getExe cfg.package) ]
-      ++ common.agentArgs {
-        inherit (agent)
-          name
-          server
-          profile
-          tokenFile
-          extraArgs
-          ;
-      }
-    );
+    command = lib.escapeShellArgs (common.agentArgv cfg.package agent { inherit (agent) tokenFile; });
     # nix-store / nix-env for the deployment, and the system's tools.
     path = [
       config.nix.package
@@ -37,19 +26,8 @@ let
       config.environment.systemPath
     ];
     environment.NIX_SSL_CERT_FILE = "${pkgs.cacert}/etc/ssl/certs/ca-bundle.crt";
-    serviceConfig = {
-      RunAtLoad = true;
-      # Started again whenever it exits, whatever the reason.
-      KeepAlive = true;
-      # launchd kills a job's whole process group when it stops or reloads
-      # it (a switch whose plist changed does); the deployment runner is
-      # detached in its own session, and with this launchd leaves it alone
-      # too, so the restarted agent finds it still running.
-      AbandonProcessGroup = true;
-      ThrottleInterval = 2;
-      StandardOutPath = "/var/log/${agent.key}.log";
-      StandardErrorPath = "/var/log/${agent.key}.log";
-    };
+    # Kept alive, its runner surviving the daemon's restart: see common.nix.
+    serviceConfig = common.launchdJob "/var/log/${agent.key}.log";
   };
 in
 {

@@ -26,14 +26,8 @@ let
   # (the file is the user's own) and launchd has no such thing.
   argvOf =
     agent:
-    [ (lib.getExe cfg.package) ]
-    ++ common.agentArgs {
-      inherit (agent)
-        name
-        server
-        tokenFile
-        extraArgs
-        ;
+    common.agentArgv cfg.package agent {
+      inherit (agent) tokenFile;
       profile = profilePath agent.profile;
     };
 
@@ -64,17 +58,10 @@ let
     enable = true;
     # Background services need no GUI session.
     domain = "user";
-    config = {
+    # Kept alive, its runner surviving the agent's restart: see common.nix.
+    config = common.launchdJob "${config.xdg.stateHome}/${agent.key}.log" // {
       ProgramArguments = argvOf agent;
       EnvironmentVariables.PATH = "${lib.makeBinPath [ nixPackage ]}:/usr/bin:/bin:/usr/sbin:/sbin";
-      RunAtLoad = true;
-      KeepAlive = true;
-      # launchd kills a job's process group when it unloads it (activation
-      # does when the plist changed); the runner is detached and left alone.
-      AbandonProcessGroup = true;
-      ThrottleInterval = 2;
-      StandardOutPath = "${config.xdg.stateHome}/${agent.key}.log";
-      StandardErrorPath = "${config.xdg.stateHome}/${agent.key}.log";
     };
   };
 in

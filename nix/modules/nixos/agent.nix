@@ -39,18 +39,7 @@ let
     # stop the agent that is deploying it; it goes away at the next boot.
     unitConfig.X-StopOnRemoval = false;
     serviceConfig = {
-      ExecStart = common.escapeSystemdExecArgs (
-        [ (lib.getExe cfg.package) ]
-        ++ common.agentArgs {
-          inherit (agent)
-            name
-            server
-            profile
-            extraArgs
-            ;
-          stateDir = "/var/lib/${stateDirectory agent}";
-        }
-      );
+      ExecStart = common.escapeSystemdExecArgs (common.agentArgv cfg.package agent { stateDir = "/var/lib/${stateDirectory agent}"; });
       # The token reaches the agent as $CREDENTIALS_DIRECTORY/agent-token,
       # readable by this unit only; the file itself may stay root-only.
       LoadCredential = "${common.credentialName}:${agent.tokenFile}";
@@ -65,6 +54,15 @@ let
     };
   };
 
+  # An optional field of a check: null (left out of the JSON) unless set.
+  nullable =
+    type: description:
+    mkOption {
+      type = types.nullOr type;
+      default = null;
+      inherit description;
+    };
+
   checkModule = {
     options = {
       type = mkOption {
@@ -77,54 +75,22 @@ let
         ];
         description = "What the check looks at.";
       };
-      name = mkOption {
-        type = types.nullOr types.str;
-        default = null;
-        description = "A name for the check in the deployment's log.";
-      };
-      unit = mkOption {
-        type = types.nullOr types.str;
-        default = null;
+      name = nullable types.str "A name for the check in the deployment's log.";
+      unit = nullable types.str "`unit` checks: the systemd unit that must be active." // {
         example = "nginx.service";
-        description = "`unit` checks: the systemd unit that must be active.";
       };
-      url = mkOption {
-        type = types.nullOr types.str;
-        default = null;
+      url = nullable types.str "`http` checks: the URL that must answer 2xx." // {
         example = "http://127.0.0.1:80/health";
-        description = "`http` checks: the URL that must answer 2xx.";
       };
-      host = mkOption {
-        type = types.nullOr types.str;
-        default = null;
-        description = "`tcp` checks: the host to connect to.";
-      };
-      port = mkOption {
-        type = types.nullOr types.port;
-        default = null;
-        description = "`tcp` checks: the port to connect to.";
-      };
-      argv = mkOption {
-        type = types.nullOr (types.nonEmptyListOf types.str);
-        default = null;
-        description = "`command` checks: the program and its arguments; exit 0 is healthy.";
-      };
-      retries = mkOption {
-        type = types.nullOr types.ints.unsigned;
-        default = null;
-        description = "Tries after the first failure (the agent's default: 5).";
-      };
-      interval = mkOption {
-        type = types.nullOr types.str;
-        default = null;
+      host = nullable types.str "`tcp` checks: the host to connect to.";
+      port = nullable types.port "`tcp` checks: the port to connect to.";
+      argv = nullable (types.nonEmptyListOf types.str) "`command` checks: the program and its arguments; exit 0 is healthy.";
+      retries = nullable types.ints.unsigned "Tries after the first failure (the agent's default: 5).";
+      interval = nullable types.str "Wait between tries, a duration (the agent's default: 2s)." // {
         example = "2s";
-        description = "Wait between tries, a duration (the agent's default: 2s).";
       };
-      timeout = mkOption {
-        type = types.nullOr types.str;
-        default = null;
+      timeout = nullable types.str "Limit of one try, a duration (the agent's default: 10s)." // {
         example = "10s";
-        description = "Limit of one try, a duration (the agent's default: 10s).";
       };
     };
   };

@@ -125,7 +125,11 @@ withModuleTrees('NixOS agent module', () => {
     assert.deepEqual(edge.slice(1, 7), ['agent', 'edge', '--server', 'https://other.example.com', '--profile', 'edge']);
   });
 
-  test('two agents with one name or one profile, and a token file in the store or relative, are refused with the reason', async () => {
+  test('an invalid name (an empty host name), two agents with one name or one profile, a token file in the store or relative: refused with the reason', async () => {
+    await assert.rejects(
+      renderNixosAgentUnit({ ...base, hostName: '' }),
+      /the agent name "" is invalid: use 1-64 letters, digits, -, _ or \. \(set services\.drover-agent\.name/,
+    );
     await assert.rejects(
       renderNixosAgentUnit({ ...base, name: 'web-1', instances: { a: { name: 'web-1', profile: 'other', tokenFile: '/t' } } }),
       /two agents named web-1; every agent \(and every instance\) needs its own name/,
