@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one command that runs every Drover test on a fresh Debian machine:
 # installs what the tests need (Debian's nix-bin, configured single-user;
+# systemd-nspawn and a cached root filesystem for the real-systemd tests;
 # npm dependencies), type-checks the whole tree (strict), then runs unit
 # tests, the end-to-end suite (real Nix, real drover processes, SQLite
 # and PostgreSQL) and the web UI in headless Chromium (Debian's package).
@@ -17,6 +18,21 @@ export DROVER_TEST_REQUIRE_POSTGRES=1
 
 echo "== setup: nix"
 bash scripts/setup-nix.sh
+
+echo "== setup: systemd-nspawn and its cached Debian root filesystem (the real-systemd tests)"
+rootfs=$(bash scripts/setup-systemd.sh)
+echo "setup-systemd: $(systemd-nspawn --version | head -1), root filesystem $rootfs"
+
+echo "== setup: nixpkgs lib, Home Manager and nix-darwin trees (the Nix module tests evaluate our modules in them)"
+if trees=$(bash scripts/unpack-nix-module-trees.sh); then
+  export DROVER_NIX_MODULE_TREES="$trees"
+  echo "$trees"
+elif [ "${CI:-}" = true ]; then
+  echo "the Nix module trees are required in CI (DROVER_NIX_MODULE_TARBALLS)" >&2
+  exit 1
+else
+  echo "the Nix module tests will skip"
+fi
 
 echo "== setup: chromium (headless, for the web UI tests)"
 if ! command -v chromium >/dev/null 2>&1; then

@@ -45,6 +45,7 @@ import { ServerConnection } from './connection.js';
 import { appendEntry, finishedEntry } from './journal/entry.js';
 import { Outbox } from './outbox.js';
 import { ReplayWatch } from './replay-watch.js';
+import { RunnerLauncher, type RunnerScopeMode } from './runner-launch.js';
 import { isAlive, parseStamp } from './process-alive.js';
 import { defaultStateDir, deploymentDir, files, isReported, listDeploymentDirs, pruneReported, readOrder, writeOrder } from './state.js';
 import { describeWriteFailure, tryWrite } from './write-failure.js';
@@ -73,6 +74,8 @@ export interface AgentOptions {
   readonly bootstrap?: boolean | undefined;
   /** A bootstrap agent was replaced by the agent of its name; `reason` is the server's (it names the other host). */
   readonly onTakenOver?: ((reason: string) => void) | undefined;
+  /** Under systemd, start each runner in a scope of its own, outside the agent unit's cgroup (default `auto`; runner-launch.ts). */
+  readonly runnerScope?: RunnerScopeMode | undefined;
 }
 
 /** How often an agent that cannot deploy checks again. */
@@ -93,8 +96,8 @@ export function useBundledRunner(file: string): void {
 }
 
 /** The command line of the detached runner of one deployment directory. */
-function runnerCommand(dir: string): { command: string; args: string[] } {
-  return { command: process.execPath, args: [...runnerEntry, dir] };
+function runnerArgv(dir: string): [string, ...string[]] {
+  return [process.execPath, ...runnerEntry, dir];
 }
 
 export class Agent {
@@ -104,6 +107,7 @@ export class Agent {
   private readonly connection: ServerConnection;
   private readonly outbox: Outbox;
   private readonly replayWatch: ReplayWatch;
+  private readonly launcher: RunnerLauncher;
   /** The deployments the last replay sent. */
   private replayed: readonly string[] = [];
   private running: string | null = null;
@@ -143,6 +147,7 @@ export class Agent {
     });
     this.replayWatch = new ReplayWatch(opts.log);
     this.outbox = new Outbox(this.connection, opts.log);
+    this.launcher = new RunnerLauncher(opts.runnerScope ?? 'auto', opts.log);
   }
 
   start(): void {
@@ -152,7 +157,10 @@ export class Agent {
       if (this.problems.length > 0) this.checkProblems();
     }, PROBLEMS_RECHECK_MS);
     this.recover();
-    this.log.info({ agent: this.opts.name, profile: this.profilePath, stateDir: this.stateDir, server: this.opts.server }, 'agent starting');
+    this.log.info(
+      { agent: this.opts.name, profile: this.profilePath, stateDir: this.stateDir, server: this.opts.server, runners: this.launcher.mode },
+      'agent starting',
+    );
     this.connection.start();
   }
 
@@ -288,8 +296,8 @@ export class Agent {
     this.running = id;
     const out = this.openRunnerLog(dir);
     try {
-      const { command, args } = runnerCommand(dir);
-      const child = spawn(command, args, {
+      const launch = this.launcher.command(runnerArgv(dir), id);
+      const child = spawn(launch.file, launch.args, {
         detached: true, // own session: survives the agent being killed or restarted
         stdio: ['ignore', out, out],
         env: { ...process.env, DROVER_AGENT_TOKEN: this.opts.token() },
@@ -297,6 +305,10 @@ export class Agent {
       child.on('error', (err) => this.finishHere(id, dir, `could not start the deployment process: ${err.message}`));
       // A runner that could not even write its PID (a full disk) is noticed here, not by the PID check.
       child.on('exit', (code, signal) => {
+        if (this.launcher.fellBack(launch, code, files.pid(dir), `${dir}/runner.log`)) {
+          this.spawnRunner(id, dir);
+          return;
+        }
         if (!this.outbox.has(id) || this.outbox.refresh(id)) return;
         this.log.error({ deployment: id, code, signal }, 'the deployment process exited without an outcome');
         this.finishHere(id, dir, `the deployment process exited (${signal ?? `code ${code}`}) without recording an outcome; check the profile`);

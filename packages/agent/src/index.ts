@@ -4,3 +4,4 @@ export { defaultStateDir } from './state.js';
 export { websocketUrl } from './connection.js';
 export { Backoff } from './backoff.js';
 export { checkStateDir, EXIT_SETUP } from './self-check.js';
+export { RUNNER_SCOPE_MODES } from './runner-launch.js';

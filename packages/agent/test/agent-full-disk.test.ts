@@ -51,6 +51,7 @@ function startAgent(fs: FullDisk): void {
     log: pino({ level: 'silent' }),
     pollMs: 20,
     backoff: { initialMs: 20, maxMs: 200 },
+    runnerScope: 'off', // the same on a host whose test run is a systemd service
   });
   agent.start();
 }

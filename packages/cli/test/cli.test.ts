@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +16,7 @@ const DROVER = fileURLToPath(new URL('../../../../bin/drover', import.meta.url))
 const dir = mkdtempSync(join(tmpdir(), 'drover-cli-'));
 
 function drover(args: string[], env: Record<string, string> = {}) {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('DROVER_')));
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('DROVER_') && key !== 'CREDENTIALS_DIRECTORY'));
   const r = spawnSync(process.execPath, [DROVER, ...args], { env: { ...clean, ...env }, encoding: 'utf8', timeout: 20_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -52,6 +52,26 @@ test('agent: no token is an error saying where a token comes from', () => {
   const r = drover(['agent', 'web-1', '--server', 'http://127.0.0.1:9']);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /no agent token: set DROVER_AGENT_TOKEN or pass --token-file/);
+});
+
+test('agent: CREDENTIALS_DIRECTORY without the agent-token credential is a clear error, exit 1', () => {
+  const creds = join(dir, 'credentials');
+  mkdirSync(creds, { recursive: true });
+  const r = drover(['agent', 'web-1', '--server', 'http://127.0.0.1:9'], { CREDENTIALS_DIRECTORY: creds });
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    /error: cannot read the systemd credential agent-token \(CREDENTIALS_DIRECTORY=.*\): no such file; give the unit LoadCredential=agent-token:/,
+  );
+});
+
+test('agent: a --runner-scope other than auto or off is refused, naming both', () => {
+  const r = drover(['agent', 'web-1', '--server', 'http://127.0.0.1:9', '--runner-scope', 'on'], { DROVER_AGENT_TOKEN: 'x' });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /--runner-scope \(or DROVER_RUNNER_SCOPE\) "on" must be one of: auto, off/);
+  const env = drover(['agent', 'web-1', '--server', 'http://127.0.0.1:9'], { DROVER_AGENT_TOKEN: 'x', DROVER_RUNNER_SCOPE: 'scope' });
+  assert.equal(env.code, 1);
+  assert.match(env.stderr, /"scope" must be one of: auto, off/);
 });
 
 test('activate: a bad --timeout, a missing file and invalid JSON are reported before any request', () => {

@@ -25,3 +25,14 @@ export {
   REQUIRE_POSTGRES_VARIABLE,
   type PostgresTarget,
 } from './postgres.js';
+export { NIX_MODULE_TREES_VARIABLE, nixModuleTrees, type NixModuleTrees } from './nix-module-trees.js';
+export {
+  evalNixosConfig,
+  renderNixosAgentUnit,
+  type NixosAgentInstance,
+  type NixosAgentUnitOptions,
+  type NixosEvaluation,
+  type PackageStandIn,
+  type RenderedUnit,
+} from './nixos-unit.js';
+export { evalModuleHarness, nixString, nixValue, type ModuleHarness } from './module-harness.js';

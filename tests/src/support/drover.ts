@@ -79,10 +79,16 @@ export class DroverProcess {
   }
 }
 
-/** Runs `node SCRIPT ARGS…`: bin/drover unless another drover (e.g. the single-file agent) is given. */
+/**
+ * Runs `node SCRIPT ARGS…`: bin/drover unless another drover (e.g. the
+ * single-file agent) is given. Agents started here run their deployments in
+ * their own cgroup (DROVER_RUNNER_SCOPE=off): a test run that is itself a
+ * systemd service (a CI runner) must not leave runner scopes on the host's
+ * systemd; the runner scope is the real-systemd suite's (tests/src/systemd).
+ */
 export function spawnDrover(name: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, script: string = DROVER): DroverProcess {
   const child = spawn(process.execPath, [script, ...args], {
-    env: { ...process.env, DROVER_LOG_LEVEL: process.env['DROVER_TEST_LOG_LEVEL'] ?? 'info', ...env },
+    env: { ...process.env, DROVER_LOG_LEVEL: process.env['DROVER_TEST_LOG_LEVEL'] ?? 'info', DROVER_RUNNER_SCOPE: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new DroverProcess(name, child);

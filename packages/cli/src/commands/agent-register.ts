@@ -14,8 +14,15 @@ export function registerAgentCommand(program: Command, run: Runner): void {
     .option('--server <url>', 'Drover server URL (env DROVER_SERVER)')
     .option('--profile <profile>', '"system", a profile name under /nix/var/nix/profiles, or an absolute path', 'system')
     .option('--state-dir <dir>', 'where deployments are journaled (default /var/lib/drover-agent/NAME as root)')
-    .option('--token-file <file>', 'read the agent token from a file instead of DROVER_AGENT_TOKEN (re-read before each connection attempt)')
+    .option(
+      '--token-file <file>',
+      'read the agent token from a file (re-read before each connection attempt); else DROVER_AGENT_TOKEN, else the systemd credential agent-token',
+    )
     .option('--auth-retry <duration>', 'wait this long before retrying after the server rejected the token', '60s')
+    .option(
+      '--runner-scope <mode>',
+      "auto: under systemd each deployment runs in a scope of its own (systemd-run), so restarting or stopping the agent's unit does not stop it; off: in the agent's cgroup (env DROVER_RUNNER_SCOPE; default auto)",
+    )
     .option('--log-level <level>', 'log level (env DROVER_LOG_LEVEL)')
     .option('--bootstrap', 'first deployment by hand on a fresh machine: exit 0 once the service-managed agent of this name connected in its place')
     .action(run(async (name, flags) => (await import('./agent.js')).agentCommand(name, flags)));

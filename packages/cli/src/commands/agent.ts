@@ -6,10 +6,10 @@
  * see @drover/agent self-check). With `--bootstrap` it exits 0 once the
  * service-managed agent of the same name has connected in its place.
  */
-import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { DroverError, parseAgentName, parseDuration } from '@drover/protocol';
 import { reportError } from '../output.js';
+import { agentTokenSource } from '../agent-token.js';
 
 export interface AgentFlags {
   server?: string;
@@ -19,50 +19,23 @@ export interface AgentFlags {
   logLevel?: string;
   authRetry?: string;
   bootstrap?: boolean;
-}
-
-/**
- * Where the token comes from: --token-file (read again before every
- * connection attempt, so replacing the file fixes a revoked token without a
- * restart) or DROVER_AGENT_TOKEN.
- */
-function tokenSource(flags: AgentFlags): () => string {
-  const file = flags.tokenFile;
-  if (file) {
-    const read = () => {
-      try {
-        return readFileSync(file, 'utf8').trim();
-      } catch (err) {
-        throw new DroverError('DROVER_ERR_CONFIG', `cannot read --token-file ${file}: ${(err as Error).message}`);
-      }
-    };
-    let last = read();
-    return () => {
-      try {
-        last = read();
-      } catch {
-        /* keep the last good token; the error was reported at start-up */
-      }
-      return last;
-    };
-  }
-  const token = process.env['DROVER_AGENT_TOKEN']?.trim();
-  if (!token)
-    throw new DroverError(
-      'DROVER_ERR_UNAUTHORIZED',
-      'no agent token: set DROVER_AGENT_TOKEN or pass --token-file (create one with `drover token create --kind agent`)',
-    );
-  // Children (deployment runners) get the token explicitly; nothing else inherits it.
-  delete process.env['DROVER_AGENT_TOKEN'];
-  return () => token;
+  runnerScope?: string;
 }
 
 export async function agentCommand(name: string, flags: AgentFlags): Promise<number | undefined> {
   const agentName = parseAgentName(name);
   const server = flags.server ?? process.env['DROVER_SERVER'];
   if (!server) throw new DroverError('DROVER_ERR_CONFIG', 'no server: pass --server URL or set DROVER_SERVER');
-  const token = tokenSource(flags);
-  const { Agent, checkStateDir, defaultStateDir, EXIT_SETUP } = await import('@drover/agent');
+  const token = agentTokenSource(flags.tokenFile);
+  const { Agent, checkStateDir, defaultStateDir, EXIT_SETUP, RUNNER_SCOPE_MODES } = await import('@drover/agent');
+  const scopeSetting = flags.runnerScope ?? process.env['DROVER_RUNNER_SCOPE'] ?? 'auto';
+  const runnerScope = RUNNER_SCOPE_MODES.find((mode) => mode === scopeSetting);
+  if (runnerScope === undefined) {
+    throw new DroverError(
+      'DROVER_ERR_CONFIG',
+      `--runner-scope (or DROVER_RUNNER_SCOPE) ${JSON.stringify(scopeSetting)} must be one of: ${RUNNER_SCOPE_MODES.join(', ')}`,
+    );
+  }
   const stateDir = flags.stateDir ?? defaultStateDir(agentName);
   const unwritable = checkStateDir(stateDir, flags.stateDir !== undefined);
   if (unwritable !== null) {
@@ -82,6 +55,7 @@ export async function agentCommand(name: string, flags: AgentFlags): Promise<num
     stateDir,
     log,
     authRetryMs,
+    runnerScope,
     bootstrap: flags.bootstrap === true,
     onTakenOver: (reason) => {
       log.info({ reason }, 'bootstrap done: the agent of this name connected in its place (it reports any deployment still open); exiting');
