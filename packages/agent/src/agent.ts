@@ -19,7 +19,7 @@ import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { currentSystem, resolveProfilePath } from '@drover/nix';
-import { DROVER_VERSION, PROTOCOL_VERSION, type AgentName, type DeploymentOrder, type ServerMessage } from '@drover/protocol';
+import { DEADLINES, DROVER_VERSION, PROTOCOL_VERSION, type AgentName, type DeploymentOrder, type ServerMessage } from '@drover/protocol';
 import { ServerConnection } from './connection.js';
 import { appendEntry, finishedEntry } from './journal/entry.js';
 import { Outbox } from './outbox.js';
@@ -45,6 +45,12 @@ export interface AgentOptions {
   readonly backoff?: { initialMs: number; maxMs: number } | undefined;
   /** How long a connection must stay registered before the reconnect backoff starts over (default 30 s). */
   readonly healthyAfterMs?: number | undefined;
+  /** Default activation deadline (a deploy's `activationTimeout` overrides it); 10 min when unset. */
+  readonly activationTimeoutMs?: number | undefined;
+  /** Default confirm deadline after activation (a deploy's `confirmTimeout` overrides it); 60 s when unset. */
+  readonly confirmTimeoutMs?: number | undefined;
+  /** Bytes to keep free on the store's filesystem: a deployment that would eat into them stops before fetching. */
+  readonly storeReserveBytes?: number | undefined;
 }
 
 /** How many reported deployment folders to keep for inspection. */
@@ -179,6 +185,9 @@ export class Agent {
         cache: order.cache,
         server: this.opts.server,
         system: currentSystem(),
+        activationTimeoutMs: order.activationTimeoutMs ?? this.opts.activationTimeoutMs ?? DEADLINES.activationTimeout.default,
+        confirmTimeoutMs: order.confirmTimeoutMs ?? this.opts.confirmTimeoutMs ?? DEADLINES.confirmTimeout.default,
+        storeReserveBytes: this.opts.storeReserveBytes ?? 0,
       }),
     );
     if (failure !== null) {

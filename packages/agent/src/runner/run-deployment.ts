@@ -2,10 +2,15 @@
  * One deployment, start to finish, as the detached runner process does it:
  *
  *  1. take the profile lock;
- *  2. substitute the closure (and rollback script) — signatures required;
+ *  2. check that the closure fits the store's free space (free-space.ts),
+ *     then substitute it (and the rollback script) — signatures required;
  *     on failure the profile is not touched;
- *  3. record closure size, detect the profile type, remember what is active;
- *  4. activate; 5. check: the server is reachable, the rollbackScript passes;
+ *  3. record closure size, detect the profile type, remember what is active,
+ *     read and validate drover-checks.json (a bad file stops here);
+ *  4. activate, killed (its whole process group) after the activation timeout;
+ *  5. confirm: the server is reached again within the confirm timeout (the
+ *     runner decides alone: a cut network means rollback), the health checks
+ *     of drover-checks.json pass (checks/), the rollbackScript passes;
  *  6. on any failure in 4–5, re-activate the remembered store path.
  *
  * Every command is echoed as `$ …` and its output streamed to the journal.
@@ -23,18 +28,26 @@ import {
   detectProfileType,
   formatCommand,
   parseClosureSize,
+  parseFetchPlan,
   readActivePath,
   runCommand,
   substituteCommand,
   type Command,
   type CommandResult,
 } from '@drover/nix';
-import { API_PREFIX, type StorePath } from '@drover/protocol';
+import { API_PREFIX, DEADLINES, formatDuration, type StorePath } from '@drover/protocol';
 import type { RunnerOrder } from '../state.js';
 import type { Journal } from './journal.js';
 import { acquireProfileLock } from './lock.js';
 import { resolveCache } from './builtin-cache.js';
 import { describeWriteFailure } from '../write-failure.js';
+import { readChecks, runChecks } from './checks/run-checks.js';
+import { describePlan, freeBytes, spaceProblem } from './free-space.js';
+
+/** Where Nix puts what it fetches. */
+const STORE_DIR = '/nix/store';
+/** A dry run that takes longer (a hanging cache) is given up on; the substitution then reports. */
+const DRY_RUN_TIMEOUT_MS = 120_000;
 
 type Phase = 'waiting' | 'fetching' | 'activating' | 'checking' | 'rolling-back' | 'done';
 
@@ -70,8 +83,12 @@ function throwIfCancelled(ctx: RunContext): void {
   if (ctx.journal.writeFailure !== null) throw new Unrecordable(describeWriteFailure(ctx.journal.writeFailure, resolve(ctx.dir, '..', '..')));
 }
 
-/** Can this machine still reach the server with its token? Retries for up to `withinMs`. */
-async function serverReachable(ctx: RunContext, withinMs = 30_000): Promise<string | null> {
+/**
+ * Can this machine still reach the server with its token? Retries until
+ * `withinMs` passed (the confirm timeout): no answer by then means roll back,
+ * decided here without the server.
+ */
+async function serverReachable(ctx: RunContext, withinMs: number): Promise<string | null> {
   const url = `${ctx.order.server.replace(/\/$/, '')}${API_PREFIX}/agent/check`;
   const deadline = Date.now() + withinMs;
   let last = 'no attempt made';
@@ -79,26 +96,50 @@ async function serverReachable(ctx: RunContext, withinMs = 30_000): Promise<stri
     try {
       const res = await fetch(url, {
         headers: ctx.token ? { authorization: `Bearer ${ctx.token}` } : {},
-        signal: AbortSignal.timeout(10_000),
+        signal: AbortSignal.timeout(Math.max(1, Math.min(10_000, deadline - Date.now()))),
       });
       if (res.status === 204 || res.ok) return null;
       last = `server answered HTTP ${res.status}`;
       if (res.status === 401 || res.status === 403) return last; // a new token will not appear by waiting
     } catch (err) {
-      last = (err as Error).message;
+      const e = err as Error & { cause?: { message?: string } };
+      last = e.name === 'TimeoutError' ? 'no answer' : (e.cause?.message ?? e.message);
     }
-    await sleep(2000);
+    await sleep(Math.max(0, Math.min(2000, deadline - Date.now())));
   }
-  return `cannot reach ${url}: ${last}`;
+  return `the server was not reached within the confirm timeout of ${formatDuration(withinMs)} after activation (${url}: ${last})`;
 }
 
+/** Runs the activation commands of `path`; all of them together get the activation timeout, then their process group is killed. */
 async function activate(ctx: RunContext, path: StorePath): Promise<string | null> {
   const type = await detectProfileType(path);
+  const timeoutMs = ctx.order.activationTimeoutMs ?? DEADLINES.activationTimeout.default;
+  const deadline = Date.now() + timeoutMs;
   for (const command of activationCommands(type, ctx.order.profile, path)) {
-    const result = await step(ctx, command);
+    ctx.journal.line('agent', `$ ${formatCommand(command.argv)}`);
+    const result = await runCommand(command, { onLine: (stream, text) => ctx.journal.line(stream, text), timeoutMs: Math.max(1, deadline - Date.now()) });
+    if (result.timedOut) {
+      const why = `${formatCommand(command.argv)} was still running after the activation timeout of ${formatDuration(timeoutMs)} and was killed with everything it started`;
+      ctx.journal.say(why);
+      return why;
+    }
     if (result.code !== 0) return describeFailure(command, result);
   }
   return null;
+}
+
+/** Stops the deployment before fetching when the closure would not fit the store's free space; logs the plan. */
+async function checkFreeSpace(ctx: RunContext, dryRun: Command): Promise<string | null> {
+  const plan = await runCommand(dryRun, { timeoutMs: DRY_RUN_TIMEOUT_MS });
+  if (plan.code !== 0) {
+    // The substitution itself will name the problem (an unreachable cache, a missing path).
+    ctx.journal.say(`could not work out what will be fetched (nix-store --dry-run exited with code ${String(plan.code)}); fetching anyway`);
+    return null;
+  }
+  const fetchPlan = parseFetchPlan(plan.stderrTail);
+  const free = await freeBytes(STORE_DIR);
+  ctx.journal.say(describePlan(fetchPlan, free));
+  return spaceProblem(fetchPlan, free, ctx.order.storeReserveBytes ?? 0, STORE_DIR);
 }
 
 async function rollBack(ctx: RunContext, failure: string, previous: StorePath | null): Promise<void> {
@@ -143,11 +184,14 @@ export async function runDeployment(ctx: RunContext): Promise<void> {
       const paths = [storePath, ...(deployment.rollbackScript ? [deployment.rollbackScript as StorePath] : [])];
       const cache = resolveCache(order.cache, order.server, ctx.token, join(ctx.dir, '..', '..'));
       if (cache.source) journal.say(`fetching from ${cache.source.substituter} and this machine's own substituters`);
-      const substitute = substituteCommand(paths, cache.source, {
-        gcRoot: join(ctx.dir, 'gcroot'),
-        cacheHome: join(ctx.dir, '..', '..', 'cache'),
-        netrcFile: cache.netrcFile,
-      });
+      const options = { cacheHome: join(ctx.dir, '..', '..', 'cache'), netrcFile: cache.netrcFile };
+      const noSpace = await checkFreeSpace(ctx, substituteCommand(paths, cache.source, { ...options, dryRun: true }));
+      throwIfCancelled(ctx);
+      if (noSpace) {
+        journal.finish('Failed', `${noSpace}; nothing was fetched and the profile was not changed`, await readActivePath(order.profile));
+        return;
+      }
+      const substitute = substituteCommand(paths, cache.source, { ...options, gcRoot: join(ctx.dir, 'gcroot') });
       let fetched = await step(ctx, substitute, true);
       if (fetched.code !== 0 && !ctx.cancel.aborted && fetched.stderrTail.some((l) => /SQLite|database is locked/i.test(l))) {
         journal.say('Nix hit a transient database error; trying once more');
@@ -175,6 +219,12 @@ export async function runDeployment(ctx: RunContext): Promise<void> {
       const type = await detectProfileType(storePath);
       const previous = await readActivePath(order.profile);
       journal.say(`profile type: ${type}; active now: ${previous ?? 'nothing (first deployment)'}`);
+      const checks = readChecks(storePath);
+      if (!checks.ok) {
+        journal.finish('Failed', `${checks.error}; the profile was not changed`, previous);
+        return;
+      }
+      if (checks.checks.length > 0) journal.say(`${String(checks.checks.length)} health check(s) from drover-checks.json will run after activation`);
       throwIfCancelled(ctx);
 
       ctx.phase = 'activating';
@@ -185,10 +235,16 @@ export async function runDeployment(ctx: RunContext): Promise<void> {
       }
 
       ctx.phase = 'checking';
-      journal.say('checking that the server is still reachable');
-      const unreachable = await serverReachable(ctx);
+      const confirmMs = order.confirmTimeoutMs ?? DEADLINES.confirmTimeout.default;
+      journal.say(`checking that the server is reached again within ${formatDuration(confirmMs)}`);
+      const unreachable = await serverReachable(ctx, confirmMs);
       if (unreachable) {
         await rollBack(ctx, `check failed: ${unreachable}`, previous);
+        return;
+      }
+      const unhealthy = await runChecks(checks.checks, journal);
+      if (unhealthy) {
+        await rollBack(ctx, unhealthy, previous);
         return;
       }
       if (deployment.rollbackScript) {

@@ -15,6 +15,7 @@ import {
   formatDuration,
   LOG_EVENTS,
   isFinalStatus,
+  parseDeploySpec,
   parseDeploySpecText,
   parseDuration,
   type ActivateResponse,
@@ -30,7 +31,18 @@ export interface ActivateFlags extends ReaderFlags {
   agent?: string[];
   async?: boolean;
   timeout?: string;
+  activationTimeout?: string;
+  confirmTimeout?: string;
   json?: boolean;
+}
+
+/** The spec with the deadline flags applied over its own keys (the server validates them like the file's). */
+function withDeadlines(spec: DeploySpec, flags: ActivateFlags): DeploySpec {
+  return {
+    ...spec,
+    ...(flags.activationTimeout !== undefined ? { activationTimeout: flags.activationTimeout } : {}),
+    ...(flags.confirmTimeout !== undefined ? { confirmTimeout: flags.confirmTimeout } : {}),
+  };
 }
 
 export const EXIT = { ok: 0, failed: 1, timeout: 2 } as const;
@@ -76,7 +88,7 @@ export async function activateCommand(file: string, flags: ActivateFlags): Promi
   if (flags.timeout !== undefined && (timeoutMs === null || timeoutMs <= 0)) {
     throw new DroverError('DROVER_ERR_VALIDATION', `--timeout ${JSON.stringify(flags.timeout)} is not a duration (e.g. 90s, 5m, 1h)`);
   }
-  const spec = readSpec(file, flags.agent);
+  const spec = parseDeploySpec(withDeadlines(readSpec(file, flags.agent), flags));
   const api = readerClient({ server: flags.server, token: flags.token ?? process.env['DROVER_ACTIVATE_TOKEN'] });
   const started = Date.now();
   const response = await api.request('POST', '/activate', spec, decodeActivateResponse);

@@ -1,7 +1,7 @@
 /** `drover agent NAME`: keep this machine's profile deployed. */
 import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
-import { DroverError, parseAgentName, parseDuration } from '@drover/protocol';
+import { DroverError, parseAgentName, parseDeadline, parseDuration, type DeadlineName } from '@drover/protocol';
 
 export interface AgentFlags {
   server?: string;
@@ -10,6 +10,28 @@ export interface AgentFlags {
   tokenFile?: string;
   logLevel?: string;
   authRetry?: string;
+  activationTimeout?: string;
+  confirmTimeout?: string;
+  storeReserve?: string;
+}
+
+/** A deadline flag in milliseconds; undefined when not given. */
+function deadlineFlag(name: DeadlineName, flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = parseDeadline(name, value);
+  if (typeof ms === 'string') throw new DroverError('DROVER_ERR_CONFIG', `${flag} ${ms}`);
+  return ms;
+}
+
+const sizeUnits: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+/** `--store-reserve`: bytes, or a number with K/M/G/T (binary units, optional "i"/"B"). */
+function sizeFlag(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?$/i.exec(value.trim());
+  const scale = m ? sizeUnits[(m[2] ?? '').toLowerCase()] : undefined;
+  if (!m || scale === undefined) throw new DroverError('DROVER_ERR_CONFIG', `--store-reserve ${JSON.stringify(value)} is not a size (e.g. 500M, 2G, or bytes)`);
+  return Math.round(Number(m[1]) * scale);
 }
 
 /**
@@ -59,7 +81,18 @@ export async function agentCommand(name: string, flags: AgentFlags): Promise<voi
   if (authRetryMs === null || (authRetryMs !== undefined && authRetryMs < 1000)) {
     throw new DroverError('DROVER_ERR_CONFIG', `--auth-retry ${JSON.stringify(flags.authRetry)} must be a duration of at least 1s (e.g. 60s)`);
   }
-  const agent = new Agent({ name: agentName, server, token, profile: flags.profile, stateDir: flags.stateDir, log, authRetryMs });
+  const agent = new Agent({
+    name: agentName,
+    server,
+    token,
+    profile: flags.profile,
+    stateDir: flags.stateDir,
+    log,
+    authRetryMs,
+    activationTimeoutMs: deadlineFlag('activationTimeout', '--activation-timeout', flags.activationTimeout),
+    confirmTimeoutMs: deadlineFlag('confirmTimeout', '--confirm-timeout', flags.confirmTimeout),
+    storeReserveBytes: sizeFlag(flags.storeReserve),
+  });
   agent.start();
   const stop = (signal: string) => {
     log.info({ signal }, 'agent stopping; running deployments continue in their own process');
