@@ -69,11 +69,12 @@ class Cancelled extends Error {}
 class Unrecordable extends Error {}
 
 /** Runs one command, echoed first; `cancellable` commands stop when the deployment is cancelled. */
-async function step(ctx: RunContext, command: Command, cancellable = false): Promise<CommandResult> {
+async function step(ctx: RunContext, command: Command, cancellable = false, timeoutMs?: number): Promise<CommandResult> {
   ctx.journal.line('agent', `$ ${formatCommand(command.argv)}`);
   return runCommand(command, {
     onLine: (stream, text) => ctx.journal.line(stream, text),
     ...(cancellable ? { signal: ctx.cancel } : {}),
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
   });
 }
 
@@ -116,8 +117,7 @@ async function activate(ctx: RunContext, path: StorePath): Promise<string | null
   const timeoutMs = ctx.order.activationTimeoutMs ?? DEADLINES.activationTimeout.default;
   const deadline = Date.now() + timeoutMs;
   for (const command of activationCommands(type, ctx.order.profile, path)) {
-    ctx.journal.line('agent', `$ ${formatCommand(command.argv)}`);
-    const result = await runCommand(command, { onLine: (stream, text) => ctx.journal.line(stream, text), timeoutMs: Math.max(1, deadline - Date.now()) });
+    const result = await step(ctx, command, false, Math.max(1, deadline - Date.now()));
     if (result.timedOut) {
       const why = `${formatCommand(command.argv)} was still running after the activation timeout of ${formatDuration(timeoutMs)} and was killed with everything it started`;
       ctx.journal.say(why);
@@ -130,13 +130,20 @@ async function activate(ctx: RunContext, path: StorePath): Promise<string | null
 
 /** Stops the deployment before fetching when the closure would not fit the store's free space; logs the plan. */
 async function checkFreeSpace(ctx: RunContext, dryRun: Command): Promise<string | null> {
-  const plan = await runCommand(dryRun, { timeoutMs: DRY_RUN_TIMEOUT_MS });
+  // Only the summary lines are kept and logged: a system's list of paths runs to thousands.
+  ctx.journal.line('agent', `$ ${formatCommand(dryRun.argv)}`);
+  const summary: string[] = [];
+  const onLine = (stream: 'stdout' | 'stderr', text: string) => {
+    if (!/^\s*\/nix\/store\//.test(text)) ctx.journal.line(stream, text);
+    if (/will be fetched/.test(text)) summary.push(text);
+  };
+  const plan = await runCommand(dryRun, { onLine, signal: ctx.cancel, timeoutMs: DRY_RUN_TIMEOUT_MS });
   if (plan.code !== 0) {
     // The substitution itself will name the problem (an unreachable cache, a missing path).
     ctx.journal.say(`could not work out what will be fetched (nix-store --dry-run exited with code ${String(plan.code)}); fetching anyway`);
     return null;
   }
-  const fetchPlan = parseFetchPlan(plan.stderrTail);
+  const fetchPlan = parseFetchPlan(summary);
   const free = await freeBytes(STORE_DIR);
   ctx.journal.say(describePlan(fetchPlan, free));
   return spaceProblem(fetchPlan, free, ctx.order.storeReserveBytes ?? 0, STORE_DIR);
