@@ -111,7 +111,10 @@ test('command: exit 0 passes, other codes fail with stderr, a hang is killed at 
   const lines: string[] = [];
   assert.equal(await probe(check({ type: 'command', argv: ['/bin/sh', '-c', 'echo fine'] }), (_s, t) => lines.push(t)), null);
   assert.deepEqual(lines, ['fine']);
-  assert.equal(await once({ type: 'command', argv: ['/bin/sh', '-c', 'echo broken >&2; exit 4'] }), `/bin/sh -c 'echo broken >&2; exit 4' exited with code 4: broken`);
+  assert.equal(
+    await once({ type: 'command', argv: ['/bin/sh', '-c', 'echo broken >&2; exit 4'] }),
+    `/bin/sh -c 'echo broken >&2; exit 4' exited with code 4: broken`,
+  );
   assert.match((await once({ type: 'command', argv: ['/bin/sleep', '100'], timeout: '300ms' })) ?? '', /did not finish within 300ms and was killed/);
 });
 

@@ -22,8 +22,14 @@ test('does not fit: the reason names what is fetched, what is free and the fix',
     spaceProblem(plan, 30 * MIB, 0, '/nix/store'),
     'not enough space on the filesystem of /nix/store: 3 paths to fetch (10.0 MiB download, 40.0 MiB unpacked), but only 30.0 MiB is free; free some space (nix-collect-garbage) or lower --store-reserve',
   );
-  assert.match(spaceProblem(plan, 100 * MIB, 61 * MIB, '/nix/store') ?? '', /40\.0 MiB unpacked\) and the agent keeps 61\.0 MiB free \(--store-reserve\), but only 100\.0 MiB/);
-  assert.match(spaceProblem({ paths: 0, downloadBytes: 0, unpackedBytes: 0 }, 5 * MIB, 6 * MIB, '/nix/store') ?? '', /nothing to fetch and the agent keeps 6\.0 MiB free/);
+  assert.match(
+    spaceProblem(plan, 100 * MIB, 61 * MIB, '/nix/store') ?? '',
+    /40\.0 MiB unpacked\) and the agent keeps 61\.0 MiB free \(--store-reserve\), but only 100\.0 MiB/,
+  );
+  assert.match(
+    spaceProblem({ paths: 0, downloadBytes: 0, unpackedBytes: 0 }, 5 * MIB, 6 * MIB, '/nix/store') ?? '',
+    /nothing to fetch and the agent keeps 6\.0 MiB free/,
+  );
 });
 
 test('freeBytes reads the filesystem', async () => {

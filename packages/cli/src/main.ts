@@ -74,9 +74,15 @@ export function buildProgram(): Command {
     .option('--state-dir <dir>', 'where deployments are journaled (default /var/lib/drover-agent/NAME as root)')
     .option('--token-file <file>', 'read the agent token from a file instead of DROVER_AGENT_TOKEN (re-read before each connection attempt)')
     .option('--auth-retry <duration>', 'wait this long before retrying after the server rejected the token', '60s')
-    .option('--activation-timeout <duration>', 'kill and roll back an activation that runs longer (default 10m; a deploy\'s activationTimeout overrides it)')
-    .option('--confirm-timeout <duration>', 'roll back unless the server is reached again within this after activation (default 60s; a deploy\'s confirmTimeout overrides it)')
-    .option('--store-reserve <size>', 'keep this much free on the /nix/store filesystem: a closure that would eat into it is refused before fetching (e.g. 2G; default 0)')
+    .option('--activation-timeout <duration>', "kill and roll back an activation that runs longer (default 10m; a deploy's activationTimeout overrides it)")
+    .option(
+      '--confirm-timeout <duration>',
+      "roll back unless the server is reached again within this after activation (default 60s; a deploy's confirmTimeout overrides it)",
+    )
+    .option(
+      '--store-reserve <size>',
+      'keep this much free on the /nix/store filesystem: a closure that would eat into it is refused before fetching (e.g. 2G; default 0)',
+    )
     .option('--log-level <level>', 'log level (env DROVER_LOG_LEVEL)')
     .action(run(async (name, flags) => (await import('./commands/agent.js')).agentCommand(name, flags)));
 
@@ -90,7 +96,10 @@ export function buildProgram(): Command {
     .option('--async', 'return after the deployments are created')
     .option('--timeout <duration>', 'stop waiting after this long (90s, 5m); exit 2, deployments stay pending')
     .option('--activation-timeout <duration>', "kill and roll back an activation that runs longer (sets deploy.json's activationTimeout; default: the agent's)")
-    .option('--confirm-timeout <duration>', "roll back unless the machine reaches the server within this after activation (sets confirmTimeout; default: the agent's)")
+    .option(
+      '--confirm-timeout <duration>',
+      "roll back unless the machine reaches the server within this after activation (sets confirmTimeout; default: the agent's)",
+    )
     .option('--json', 'print the result as JSON (logs go to stderr)')
     .action(run(async (file, flags) => (await import('./commands/activate.js')).activateCommand(file, flags)));
 

@@ -50,7 +50,12 @@ type RawCheck = { [K in CheckKind]: Static<(typeof variants)[K]> }[CheckKind];
 /** A check as the runner runs it: defaults applied, durations in milliseconds. */
 export type HealthCheck = RawCheck extends infer C
   ? C extends RawCheck
-    ? Omit<C, 'interval' | 'timeout' | 'retries' | 'name'> & { readonly name: string; readonly retries: number; readonly intervalMs: number; readonly timeoutMs: number }
+    ? Omit<C, 'interval' | 'timeout' | 'retries' | 'name'> & {
+        readonly name: string;
+        readonly retries: number;
+        readonly intervalMs: number;
+        readonly timeoutMs: number;
+      }
     : never
   : never;
 
@@ -82,7 +87,8 @@ function describe(check: RawCheck): string {
 function durationField(value: string | undefined, fallback: number, where: string, field: string): number | string {
   if (value === undefined) return fallback;
   const ms = parseDuration(value);
-  if (ms === null || ms <= 0 || ms > MAX_CHECK_DURATION_MS) return `${where}: "${field}" ${JSON.stringify(value)} is not a duration between 1ms and 1h (e.g. "2s")`;
+  if (ms === null || ms <= 0 || ms > MAX_CHECK_DURATION_MS)
+    return `${where}: "${field}" ${JSON.stringify(value)} is not a duration between 1ms and 1h (e.g. "2s")`;
   return ms;
 }
 
@@ -103,8 +109,10 @@ function parseCheck(value: unknown, index: number): HealthCheck | string {
   const timeoutMs = durationField(raw.timeout, 10_000, where, 'timeout');
   if (typeof intervalMs === 'string') return intervalMs;
   if (typeof timeoutMs === 'string') return timeoutMs;
-  const { interval: _interval, timeout: _timeout, ...rest } = raw;
-  return { ...rest, name: describe(raw), retries: raw.retries ?? 5, intervalMs, timeoutMs } as HealthCheck;
+  const rest: Partial<RawCheck> = { ...raw };
+  delete rest.interval;
+  delete rest.timeout;
+  return { ...(rest as RawCheck), name: describe(raw), retries: raw.retries ?? 5, intervalMs, timeoutMs };
 }
 
 /** Parses and validates drover-checks.json's text; every problem named, with the file's name. */

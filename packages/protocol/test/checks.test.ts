@@ -39,13 +39,21 @@ test('an empty list is valid', () => {
 });
 
 for (const [what, value, expected] of [
-  ['an unknown type', { checks: [{ type: 'ping', host: 'x' }] }, /checks\[0\]: unknown "type" "ping" \(expected one of unit, no-failed-units, http, tcp, command\)/],
+  [
+    'an unknown type',
+    { checks: [{ type: 'ping', host: 'x' }] },
+    /checks\[0\]: unknown "type" "ping" \(expected one of unit, no-failed-units, http, tcp, command\)/,
+  ],
   ['a missing type', { checks: [{ unit: 'x' }] }, /checks\[0\]: unknown "type" null/],
   ['an unknown field', { checks: [{ type: 'tcp', host: 'h', port: 1, tries: 3 }] }, /checks\[0\] \(tcp\) is invalid at \/tries/],
   ['a missing field', { checks: [{ type: 'unit' }] }, /checks\[0\] \(unit\) is invalid at \/unit/],
   ['a port out of range', { checks: [{ type: 'tcp', host: 'h', port: 70000 }] }, /is invalid at \/port/],
   ['an empty argv', { checks: [{ type: 'command', argv: [] }] }, /is invalid at \/argv/],
-  ['a bad duration', { checks: [{ type: 'no-failed-units' }, { type: 'unit', unit: 'a', timeout: 'soon' }] }, /checks\[1\]: "timeout" "soon" is not a duration/],
+  [
+    'a bad duration',
+    { checks: [{ type: 'no-failed-units' }, { type: 'unit', unit: 'a', timeout: 'soon' }] },
+    /checks\[1\]: "timeout" "soon" is not a duration/,
+  ],
   ['negative retries', { checks: [{ type: 'unit', unit: 'a', retries: -1 }] }, /is invalid at \/retries/],
   ['an unknown top-level key', { checks: [], extra: 1 }, /unknown key "extra"/],
   ['checks not a list', { checks: {} }, /"checks" must be a list/],
@@ -54,8 +62,8 @@ for (const [what, value, expected] of [
 ] as const) {
   test(`refuses ${what}`, () => {
     const r = parse(value);
-    assert.equal(r.ok, false);
-    assert.match(r.ok ? '' : r.error, expected);
+    assert.ok(!r.ok, 'refused');
+    assert.match(r.error, expected);
   });
 }
 

@@ -147,7 +147,10 @@ describe('decodeServerMessage', () => {
       type: 'deploy',
       deployment: { id: ID, index: 2, storePath: PATH, rollbackScript: null, cache: { substituter: 'https://cache.example.com', publicKey: 'k:x' } },
     },
-    { type: 'deploy', deployment: { id: ID, index: 3, storePath: PATH, rollbackScript: null, cache: null, activationTimeoutMs: 300_000, confirmTimeoutMs: null } },
+    {
+      type: 'deploy',
+      deployment: { id: ID, index: 3, storePath: PATH, rollbackScript: null, cache: null, activationTimeoutMs: 300_000, confirmTimeoutMs: null },
+    },
     { type: 'deployment.ack', id: ID },
     { type: 'deployment.cancel', id: ID, reason: 'cancelled by a user' },
   ];

@@ -22,7 +22,10 @@ export function spaceProblem(plan: FetchPlan, free: number, reserve: number, sto
   if (plan.paths === 0 && reserve === 0) return null;
   const needed = plan.unpackedBytes + reserve;
   if (needed <= free) return null;
-  const fetch = plan.paths === 0 ? 'nothing to fetch' : `${String(plan.paths)} path${plan.paths === 1 ? '' : 's'} to fetch (${mib(plan.downloadBytes)} download, ${mib(plan.unpackedBytes)} unpacked)`;
+  const fetch =
+    plan.paths === 0
+      ? 'nothing to fetch'
+      : `${String(plan.paths)} path${plan.paths === 1 ? '' : 's'} to fetch (${mib(plan.downloadBytes)} download, ${mib(plan.unpackedBytes)} unpacked)`;
   const keep = reserve > 0 ? ` and the agent keeps ${mib(reserve)} free (--store-reserve)` : '';
   return `not enough space on the filesystem of ${storeDir}: ${fetch}${keep}, but only ${mib(free)} is free; free some space (nix-collect-garbage) or lower --store-reserve`;
 }

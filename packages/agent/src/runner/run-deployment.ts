@@ -135,7 +135,7 @@ async function checkFreeSpace(ctx: RunContext, dryRun: Command): Promise<string 
   const summary: string[] = [];
   const onLine = (stream: 'stdout' | 'stderr', text: string) => {
     if (!/^\s*\/nix\/store\//.test(text)) ctx.journal.line(stream, text);
-    if (/will be fetched/.test(text)) summary.push(text);
+    if (text.includes('will be fetched')) summary.push(text);
   };
   const plan = await runCommand(dryRun, { onLine, signal: ctx.cancel, timeoutMs: DRY_RUN_TIMEOUT_MS });
   if (plan.code !== 0) {

@@ -6,7 +6,17 @@
  * deployments with their agents, and the ones they superseded), so hubs and
  * live views deliver from the event.
  */
-import { DroverError, deploySpecProblems, isAgentName, isStorePath, parseDeadline, pointer, type ActivateRequest, type Deployment, type ErrorDetail } from '@drover/protocol';
+import {
+  DroverError,
+  deploySpecProblems,
+  isAgentName,
+  isStorePath,
+  parseDeadline,
+  pointer,
+  type ActivateRequest,
+  type Deployment,
+  type ErrorDetail,
+} from '@drover/protocol';
 import { findAgentsByName, type AgentSeen } from '../agents/repository.js';
 import type { ServerContext } from '../context.js';
 import type { AgentRow } from '../db/schema.js';

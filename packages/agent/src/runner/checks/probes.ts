@@ -9,7 +9,11 @@ import { formatDuration, type HealthCheck } from '@drover/protocol';
 
 export type Probe = (check: HealthCheck, onLine: (stream: OutputStream, text: string) => void) => Promise<string | null>;
 
-const lastLine = (lines: readonly string[]) => [...lines].reverse().find((l) => l.trim() !== '')?.trim();
+const lastLine = (lines: readonly string[]) =>
+  [...lines]
+    .reverse()
+    .find((l) => l.trim() !== '')
+    ?.trim();
 
 async function unitActive(unit: string, timeoutMs: number): Promise<string | null> {
   const result = await runCommand({ argv: ['systemctl', 'is-active', unit] }, { captureStdout: true, timeoutMs });
@@ -55,7 +59,11 @@ function tcpOpen(host: string, port: number, timeoutMs: number): Promise<string 
   });
 }
 
-async function commandOk(argv: readonly [string, ...string[]], timeoutMs: number, onLine: (stream: OutputStream, text: string) => void): Promise<string | null> {
+async function commandOk(
+  argv: readonly [string, ...string[]],
+  timeoutMs: number,
+  onLine: (stream: OutputStream, text: string) => void,
+): Promise<string | null> {
   const result = await runCommand({ argv }, { timeoutMs, onLine });
   if (result.timedOut) return `${formatCommand(argv)} did not finish within ${formatDuration(timeoutMs)} and was killed`;
   if (result.code === 0) return null;
