@@ -126,6 +126,28 @@ describe('deadlines, health checks and free space', { timeout: 600_000 }, () => 
     );
   });
 
+  test('the switch restarted the agent and the link went silent (black hole): the runner still rolls back within --confirm-timeout; the restarted agent reports', async () => {
+    const proxy = await startTcpProxy(world.server.port);
+    world.onTearDown(() => proxy.close());
+    const agent = await agentOnNixos({ server: proxy.url, extraArgs: ['--confirm-timeout', '3s'] });
+    const r = await world.activate([await world.specFile({ [agent.name]: world.fixtures.nixos_slow }), '--async']);
+    const id = deploymentIds(r.stdout).get(agent.name)!;
+    await waitFor('the slow activation to start', () => journal(agent, id).some((l) => l.text.startsWith('activating slowly')), 60_000);
+    // What a NixOS switch does to the agent's unit, and a partition no connection notices: requests hang instead of failing.
+    await agent.proc.stop('SIGKILL');
+    proxy.cut('blackhole');
+    const finished = await waitFor('the runner to finish on its own', () => journal(agent, id).find((l) => l.finished), 60_000);
+    const confirming = journal(agent, id).find((l) => l.text.startsWith('checking that the server is reached again within 3.0s'));
+    assert.ok(confirming);
+    const waited = finished.time - confirming.time;
+    assert.ok(waited >= 2500 && waited < 9500, `rolled back ${String(waited)} ms after activation ended (confirm timeout 3 s, requests hanging)`);
+    assert.equal(await activePath(agent.profile), world.fixtures.nixos);
+    proxy.restore();
+    await agent.restart();
+    const d = await world.waitForStatus(id, 'Failed', 60_000);
+    assert.match(d.reason ?? '', /the server was not reached within the confirm timeout of 3\.0s after activation \(.*: no answer\)/);
+  });
+
   test('drover-checks.json: passing checks are logged and the deployment succeeds; a failing check rolls back', async () => {
     const port = Number(new URL(healthBase).port);
     const passing = await extraFixture(
