@@ -6,7 +6,13 @@
  * the unpacked size is what must fit; the download size is reported beside it.
  */
 import { statfs } from 'node:fs/promises';
-import type { FetchPlan } from '@drover/nix';
+import { formatCommand, parseFetchPlan, runCommand, type Command, type FetchPlan, type OutputStream } from '@drover/nix';
+import type { Journal } from './journal.js';
+
+/** Where Nix puts what it fetches. */
+const STORE_DIR = '/nix/store';
+/** A dry run that takes longer (a hanging cache) is given up on; the substitution then reports. */
+const DRY_RUN_TIMEOUT_MS = 120_000;
 
 const MIB = 1024 * 1024;
 const mib = (bytes: number) => `${(bytes / MIB).toFixed(1)} MiB`;
@@ -31,7 +37,34 @@ export function spaceProblem(plan: FetchPlan, free: number, reserve: number, sto
 }
 
 /** Summary of the plan for the log. */
-export function describePlan(plan: FetchPlan, free: number): string {
+function describePlan(plan: FetchPlan, free: number): string {
   if (plan.paths === 0) return `nothing to fetch; ${mib(free)} free in the store`;
   return `${String(plan.paths)} path${plan.paths === 1 ? '' : 's'} to fetch: ${mib(plan.downloadBytes)} download, ${mib(plan.unpackedBytes)} unpacked; ${mib(free)} free in the store`;
+}
+
+/** Stops the deployment before fetching when the closure would not fit the store's free space; logs the plan. */
+export async function checkFreeSpace(journal: Journal, dryRun: Command, opts: { cancel: AbortSignal; reserveBytes: number }): Promise<string | null> {
+  // Only the summary lines are kept and logged: a system's list of paths runs to thousands.
+  journal.line('agent', `$ ${formatCommand(dryRun.argv)}`);
+  const summary: string[] = [];
+  const onLine = (stream: OutputStream, text: string) => {
+    if (!/^\s*\/nix\/store\//.test(text)) journal.line(stream, text);
+    if (text.includes('will be fetched')) summary.push(text);
+  };
+  const plan = await runCommand(dryRun, { onLine, signal: opts.cancel, timeoutMs: DRY_RUN_TIMEOUT_MS });
+  if (plan.code !== 0) {
+    // The substitution itself will name the problem (an unreachable cache, a missing path).
+    journal.say(`could not work out what will be fetched (nix-store --dry-run exited with code ${String(plan.code)}); fetching anyway`);
+    return null;
+  }
+  const fetchPlan = parseFetchPlan(summary);
+  let free: number;
+  try {
+    free = await freeBytes(STORE_DIR);
+  } catch (err) {
+    journal.say(`cannot read the free space of ${STORE_DIR} (${(err as Error).message}); fetching anyway`);
+    return null;
+  }
+  journal.say(describePlan(fetchPlan, free));
+  return spaceProblem(fetchPlan, free, opts.reserveBytes, STORE_DIR);
 }

@@ -20,7 +20,6 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   activationCommands,
   closureSizeCommand,
@@ -28,26 +27,21 @@ import {
   detectProfileType,
   formatCommand,
   parseClosureSize,
-  parseFetchPlan,
   readActivePath,
   runCommand,
   substituteCommand,
   type Command,
   type CommandResult,
 } from '@drover/nix';
-import { API_PREFIX, DEADLINES, formatDuration, type StorePath } from '@drover/protocol';
+import { DEADLINES, formatDuration, type StorePath } from '@drover/protocol';
 import type { RunnerOrder } from '../state.js';
 import type { Journal } from './journal.js';
 import { acquireProfileLock } from './lock.js';
 import { resolveCache } from './builtin-cache.js';
 import { describeWriteFailure } from '../write-failure.js';
 import { readChecks, runChecks } from './checks/run-checks.js';
-import { describePlan, freeBytes, spaceProblem } from './free-space.js';
-
-/** Where Nix puts what it fetches. */
-const STORE_DIR = '/nix/store';
-/** A dry run that takes longer (a hanging cache) is given up on; the substitution then reports. */
-const DRY_RUN_TIMEOUT_MS = 120_000;
+import { checkFreeSpace } from './free-space.js';
+import { serverReachable } from './confirm.js';
 
 type Phase = 'waiting' | 'fetching' | 'activating' | 'checking' | 'rolling-back' | 'done';
 
@@ -84,33 +78,6 @@ function throwIfCancelled(ctx: RunContext): void {
   if (ctx.journal.writeFailure !== null) throw new Unrecordable(describeWriteFailure(ctx.journal.writeFailure, resolve(ctx.dir, '..', '..')));
 }
 
-/**
- * Can this machine still reach the server with its token? Retries until
- * `withinMs` passed (the confirm timeout): no answer by then means roll back,
- * decided here without the server.
- */
-async function serverReachable(ctx: RunContext, withinMs: number): Promise<string | null> {
-  const url = `${ctx.order.server.replace(/\/$/, '')}${API_PREFIX}/agent/check`;
-  const deadline = Date.now() + withinMs;
-  let last = 'no attempt made';
-  while (Date.now() < deadline) {
-    try {
-      const res = await fetch(url, {
-        headers: ctx.token ? { authorization: `Bearer ${ctx.token}` } : {},
-        signal: AbortSignal.timeout(Math.max(1, Math.min(10_000, deadline - Date.now()))),
-      });
-      if (res.status === 204 || res.ok) return null;
-      last = `server answered HTTP ${res.status}`;
-      if (res.status === 401 || res.status === 403) return last; // a new token will not appear by waiting
-    } catch (err) {
-      const e = err as Error & { cause?: { message?: string } };
-      last = e.name === 'TimeoutError' ? 'no answer' : (e.cause?.message ?? e.message);
-    }
-    await sleep(Math.max(0, Math.min(2000, deadline - Date.now())));
-  }
-  return `the server was not reached within the confirm timeout of ${formatDuration(withinMs)} after activation (${url}: ${last})`;
-}
-
 /** Runs the activation commands of `path`; all of them together get the activation timeout, then their process group is killed. */
 async function activate(ctx: RunContext, path: StorePath): Promise<string | null> {
   const type = await detectProfileType(path);
@@ -126,27 +93,6 @@ async function activate(ctx: RunContext, path: StorePath): Promise<string | null
     if (result.code !== 0) return describeFailure(command, result);
   }
   return null;
-}
-
-/** Stops the deployment before fetching when the closure would not fit the store's free space; logs the plan. */
-async function checkFreeSpace(ctx: RunContext, dryRun: Command): Promise<string | null> {
-  // Only the summary lines are kept and logged: a system's list of paths runs to thousands.
-  ctx.journal.line('agent', `$ ${formatCommand(dryRun.argv)}`);
-  const summary: string[] = [];
-  const onLine = (stream: 'stdout' | 'stderr', text: string) => {
-    if (!/^\s*\/nix\/store\//.test(text)) ctx.journal.line(stream, text);
-    if (text.includes('will be fetched')) summary.push(text);
-  };
-  const plan = await runCommand(dryRun, { onLine, signal: ctx.cancel, timeoutMs: DRY_RUN_TIMEOUT_MS });
-  if (plan.code !== 0) {
-    // The substitution itself will name the problem (an unreachable cache, a missing path).
-    ctx.journal.say(`could not work out what will be fetched (nix-store --dry-run exited with code ${String(plan.code)}); fetching anyway`);
-    return null;
-  }
-  const fetchPlan = parseFetchPlan(summary);
-  const free = await freeBytes(STORE_DIR);
-  ctx.journal.say(describePlan(fetchPlan, free));
-  return spaceProblem(fetchPlan, free, ctx.order.storeReserveBytes ?? 0, STORE_DIR);
 }
 
 async function rollBack(ctx: RunContext, failure: string, previous: StorePath | null): Promise<void> {
@@ -192,7 +138,10 @@ export async function runDeployment(ctx: RunContext): Promise<void> {
       const cache = resolveCache(order.cache, order.server, ctx.token, join(ctx.dir, '..', '..'));
       if (cache.source) journal.say(`fetching from ${cache.source.substituter} and this machine's own substituters`);
       const options = { cacheHome: join(ctx.dir, '..', '..', 'cache'), netrcFile: cache.netrcFile };
-      const noSpace = await checkFreeSpace(ctx, substituteCommand(paths, cache.source, { ...options, dryRun: true }));
+      const noSpace = await checkFreeSpace(journal, substituteCommand(paths, cache.source, { ...options, dryRun: true }), {
+        cancel: ctx.cancel,
+        reserveBytes: order.storeReserveBytes ?? 0,
+      });
       throwIfCancelled(ctx);
       if (noSpace) {
         journal.finish('Failed', `${noSpace}; nothing was fetched and the profile was not changed`, await readActivePath(order.profile));
@@ -244,7 +193,7 @@ export async function runDeployment(ctx: RunContext): Promise<void> {
       ctx.phase = 'checking';
       const confirmMs = order.confirmTimeoutMs ?? DEADLINES.confirmTimeout.default;
       journal.say(`checking that the server is reached again within ${formatDuration(confirmMs)}`);
-      const unreachable = await serverReachable(ctx, confirmMs);
+      const unreachable = await serverReachable(order.server, ctx.token, confirmMs);
       if (unreachable) {
         await rollBack(ctx, `check failed: ${unreachable}`, previous);
         return;
