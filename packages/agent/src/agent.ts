@@ -32,6 +32,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { currentSystem, resolveProfilePath } from '@drover/nix';
 import {
+  DEADLINES,
   DROVER_VERSION,
   MAX_PROBLEM_CHARS,
   MAX_PROBLEMS,
@@ -76,6 +77,12 @@ export interface AgentOptions {
   readonly onTakenOver?: ((reason: string) => void) | undefined;
   /** Under systemd, start each runner in a scope of its own, outside the agent unit's cgroup (default `auto`; runner-launch.ts). */
   readonly runnerScope?: RunnerScopeMode | undefined;
+  /** Default activation deadline (a deploy's `activationTimeout` overrides it); 10 min when unset. */
+  readonly activationTimeoutMs?: number | undefined;
+  /** Default confirm deadline after activation (a deploy's `confirmTimeout` overrides it); 60 s when unset. */
+  readonly confirmTimeoutMs?: number | undefined;
+  /** Bytes to keep free on the store's filesystem: a deployment that would eat into them stops before fetching. */
+  readonly storeReserveBytes?: number | undefined;
 }
 
 /** How often an agent that cannot deploy checks again. */
@@ -278,6 +285,9 @@ export class Agent {
         cache: order.cache,
         server: this.opts.server,
         system: currentSystem(),
+        activationTimeoutMs: order.activationTimeoutMs ?? this.opts.activationTimeoutMs ?? DEADLINES.activationTimeout.default,
+        confirmTimeoutMs: order.confirmTimeoutMs ?? this.opts.confirmTimeoutMs ?? DEADLINES.confirmTimeout.default,
+        storeReserveBytes: this.opts.storeReserveBytes ?? 0,
       }),
     );
     if (failure !== null) {

@@ -24,6 +24,12 @@ export interface RunnerOrder {
   /** Base URL of the server, for the post-activation reachability check. */
   readonly server: string;
   readonly system: string;
+  /** Kill and roll back an activation that runs longer (the deploy's, else the agent's; older orders: the default). */
+  readonly activationTimeoutMs?: number;
+  /** After activation, the server must be reached again within this, else roll back. */
+  readonly confirmTimeoutMs?: number;
+  /** Bytes the store's filesystem must keep free after substitution (`--store-reserve`). */
+  readonly storeReserveBytes?: number;
 }
 
 export function defaultStateDir(agentName: string): string {

@@ -37,7 +37,12 @@ const followOptions = (cmd: Command, timeoutHelp: string) =>
     .option('--timeout <duration>', timeoutHelp)
     .option('--json', 'print the result as JSON (logs go to stderr)')
     .option('--no-cache-check', "create the deployments without checking that the agents' cache holds every store path")
-    .option('--progress-interval <duration>', 'while agents are offline, say so this often (default 60s)');
+    .option('--progress-interval <duration>', 'while agents are offline, say so this often (default 60s)')
+    .option('--activation-timeout <duration>', "kill and roll back an activation that runs longer (sets deploy.json's activationTimeout; default: the agent's)")
+    .option(
+      '--confirm-timeout <duration>',
+      "roll back unless the machine reaches the server within this after activation (sets confirmTimeout; default: the agent's)",
+    );
 
 const repeatable = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 

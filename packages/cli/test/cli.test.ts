@@ -94,6 +94,31 @@ test('activate: a bad --timeout, a missing file and invalid JSON are reported be
   assert.match(notInSpec.stderr, /--agent b not in .*deploy\.json \(it has: a\)/);
 });
 
+test('agent: bad deadlines and a bad --store-reserve are refused naming the flag', () => {
+  const base = ['agent', 'web-1', '--server', 'http://127.0.0.1:9'];
+  const env = { DROVER_AGENT_TOKEN: 'x' };
+  for (const [flag, value, expected] of [
+    ['--activation-timeout', 'forever', /--activation-timeout "forever" is not a duration/],
+    ['--confirm-timeout', '100ms', /--confirm-timeout "100ms" is out of range \(1s to 1h\)/],
+    ['--store-reserve', 'lots', /--store-reserve "lots" is not a size \(e\.g\. 500M, 2G, or bytes\)/],
+  ] as const) {
+    const r = drover([...base, flag, value], env);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, expected);
+  }
+});
+
+test('activate: bad --activation-timeout / --confirm-timeout are refused before any request', () => {
+  const file = join(dir, 'deadlines.json');
+  writeFileSync(file, JSON.stringify({ agents: { a: '/nix/store/0123456789abcdfghijklmnpqrsvwxyz-system' } }));
+  const r = drover(['activate', file, '--server', 'http://127.0.0.1:9', '--activation-timeout', 'soon', '--confirm-timeout', '2h'], {
+    DROVER_ACTIVATE_TOKEN: 'x',
+  });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /"activationTimeout" "soon" is not a duration.*"confirmTimeout" "2h" is out of range/);
+  assert.doesNotMatch(r.stderr, /127\.0\.0\.1:9/, 'no request was made');
+});
+
 test('activate: an unreachable server is named, with exit code 1', () => {
   const spec = join(dir, 'deploy.json');
   const r = drover(['activate', spec, '--server', 'http://127.0.0.1:9'], { DROVER_ACTIVATE_TOKEN: 'x' });

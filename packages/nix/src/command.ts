@@ -3,7 +3,9 @@
  *
  * Every Nix invocation and activation script goes through `runCommand`, so
  * each of them is echoed and each stdout/stderr line reaches the deployment
- * log as it happens, not when the command ends.
+ * log as it happens, not when the command ends. A command with a timeout
+ * runs in a process group of its own, and the whole group is killed when
+ * the timeout passes, so a hung activation cannot leave children behind.
  */
 import { spawn } from 'node:child_process';
 
@@ -22,11 +24,17 @@ export interface CommandResult {
   readonly stderrTail: readonly string[];
   /** All stdout, when `captureStdout` was asked for. */
   readonly stdout: string;
+  /** The timeout passed and the command's process group was killed. */
+  readonly timedOut: boolean;
 }
+
+/** How long a killed command's output is waited for before giving up on processes that left its group. */
+const KILLED_OUTPUT_GRACE_MS = 2000;
 
 export interface RunOptions {
   readonly onLine?: (stream: OutputStream, text: string) => void;
   readonly captureStdout?: boolean;
+  /** Kill the command and everything it started (its process group, SIGKILL) after this. */
   readonly timeoutMs?: number;
   readonly cwd?: string;
   /** Aborting it stops the command (SIGTERM). */
@@ -62,12 +70,29 @@ export function runCommand(command: Command, options: RunOptions = {}): Promise<
   return new Promise((resolve) => {
     const stderrTail: string[] = [];
     let stdout = '';
+    const grouped = options.timeoutMs !== undefined;
     const child = spawn(file, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...command.env },
       cwd: options.cwd,
+      // Its own process group (and session), so a timeout can kill all it started.
+      detached: grouped,
     });
-    const timer = options.timeoutMs ? setTimeout(() => child.kill('SIGTERM'), options.timeoutMs) : undefined;
+    let timedOut = false;
+    let exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+    const killGroup = () => {
+      timedOut = true;
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+      if (exited) afterKill(exited);
+    };
+    // A process that left the group (setsid) may hold the pipes open: stop waiting for them.
+    const afterKill = (status: { code: number | null; signal: NodeJS.Signals | null }) =>
+      setTimeout(() => finish(status.code, status.signal), KILLED_OUTPUT_GRACE_MS).unref();
+    const timer = grouped ? setTimeout(killGroup, options.timeoutMs) : undefined;
     const stop = () => child.kill('SIGTERM');
     options.signal?.addEventListener('abort', stop, { once: true });
     const out = lineSplitter((line) => options.onLine?.('stdout', line));
@@ -89,8 +114,14 @@ export function runCommand(command: Command, options: RunOptions = {}): Promise<
       options.signal?.removeEventListener('abort', stop);
       out.flush();
       err.flush();
-      resolve({ code, signal, stderrTail, stdout });
+      child.stdout.destroy();
+      child.stderr.destroy();
+      resolve({ code, signal, stderrTail, stdout, timedOut });
     };
+    child.on('exit', (code, signal) => {
+      exited = { code, signal };
+      if (timedOut) afterKill(exited);
+    });
     child.on('error', (e) => {
       const line = `cannot run ${file}: ${e.message}`;
       stderrTail.push(line);
@@ -103,7 +134,7 @@ export function runCommand(command: Command, options: RunOptions = {}): Promise<
 
 /** A one-line description of why a command failed, for a deployment's reason. */
 export function describeFailure(command: Command, result: CommandResult): string {
-  const what = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.code}`;
+  const what = result.signal ? `was killed by ${result.signal}` : `exited with code ${String(result.code)}`;
   const last = [...result.stderrTail].reverse().find((l) => l.trim() !== '');
   return `${formatCommand(command.argv)} ${what}${last ? `: ${last.trim()}` : ''}`;
 }

@@ -31,14 +31,17 @@ export interface SubstituteOptions {
   readonly cacheHome?: string;
   /** netrc with the credential for a private cache (Drover's built-in one). */
   readonly netrcFile?: string | undefined;
+  /** Only say what would be fetched (`--dry-run`; `parseFetchPlan` reads its stderr); nothing is fetched, no root added. */
+  readonly dryRun?: boolean;
 }
 
 export function substituteCommand(paths: readonly StorePath[], source: SubstituteSource | null, options: SubstituteOptions = {}): Command {
-  const { gcRoot, cacheHome, netrcFile } = options;
+  const { gcRoot, cacheHome, netrcFile, dryRun } = options;
   const argv: [string, ...string[]] = ['nix-store', '--realise', ...paths];
+  if (dryRun) argv.push('--dry-run');
   // An indirect GC root keeps the fetched closure alive until the profile
   // (itself a root) points to it, and for as long as the deployment's record is kept.
-  if (gcRoot) argv.push('--add-root', gcRoot);
+  else if (gcRoot) argv.push('--add-root', gcRoot);
   if (source) {
     argv.push('--option', 'extra-substituters', source.substituter);
     argv.push('--option', 'extra-trusted-public-keys', source.publicKey);
@@ -62,4 +65,29 @@ export function parseClosureSize(stdout: string): number | null {
   } catch {
     return null;
   }
+}
+
+/** What a substitution will fetch, from `nix-store --realise --dry-run`: sizes in bytes (Nix prints MiB with two decimals). */
+export interface FetchPlan {
+  readonly paths: number;
+  readonly downloadBytes: number;
+  readonly unpackedBytes: number;
+}
+
+const MIB = 1024 * 1024;
+const fetchLine = /^(?:this path|these (\d+) paths) will be fetched \(([\d.]+) MiB download, ([\d.]+) MiB unpacked\)/;
+
+/**
+ * The fetch plan in a dry run's output lines (Nix 2.8 to 2.2x: "these 3 paths
+ * will be fetched (1.20 MiB download, 4.50 MiB unpacked):"); nothing to fetch
+ * when no such line is there. Sizes are rounded up to the 0.01 MiB printed.
+ */
+export function parseFetchPlan(lines: readonly string[]): FetchPlan {
+  for (const line of lines) {
+    const m = fetchLine.exec(line.trim());
+    if (!m) continue;
+    const bytes = (mib: string | undefined) => Math.ceil((Number(mib) + 0.005) * MIB);
+    return { paths: m[1] === undefined ? 1 : Number(m[1]), downloadBytes: bytes(m[2]), unpackedBytes: bytes(m[3]) };
+  }
+  return { paths: 0, downloadBytes: 0, unpackedBytes: 0 };
 }

@@ -128,6 +128,10 @@ export const ActivateRequestSchema = Type.Object(
   {
     agents: Type.Record(Type.String(), Type.String(), { description: 'agent name → store path', minProperties: 1 }),
     rollbackScript: Type.Optional(Nullable(Type.Record(Type.String(), Type.String(), { description: 'system → store path' }))),
+    activationTimeout: Type.Optional(Nullable(Type.String({ maxLength: 32, description: 'kill and roll back an activation that runs longer (e.g. "5m")' }))),
+    confirmTimeout: Type.Optional(
+      Nullable(Type.String({ maxLength: 32, description: 'roll back unless the machine reaches the server again within this after activation (e.g. "60s")' })),
+    ),
   },
   { additionalProperties: false },
 );

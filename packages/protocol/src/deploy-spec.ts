@@ -3,6 +3,12 @@
  *
  *     {"agents": {"NAME": "/nix/store/…"}, "rollbackScript": {"SYSTEM": "/nix/store/…"}}
  *
+ * plus two optional Drover keys, durations such as "5m": `activationTimeout`
+ * (an activation that runs longer is killed and rolled back) and
+ * `confirmTimeout` (how long the machine has to reach the server again
+ * after activation before it rolls back by itself). Unset, each agent's own
+ * setting applies.
+ *
  * Validation collects every problem instead of stopping at the first, so one
  * round trip tells the user all that is wrong; the server checks the same
  * rules again (and that each agent exists) before creating anything.
@@ -10,11 +16,32 @@
 import type { ErrorDetail } from './errors.js';
 import { DroverError } from './errors.js';
 import { agentNameProblem, isSystem, storePathProblem, type AgentName, type StorePath } from './names.js';
+import { parseDuration } from './duration.js';
 
 export interface DeploySpec {
   readonly agents: Readonly<Record<AgentName, StorePath>>;
   readonly rollbackScript?: Readonly<Record<string, StorePath>>;
+  readonly activationTimeout?: string;
+  readonly confirmTimeout?: string;
 }
+
+/** The deadlines a deployment may set, with their bounds in milliseconds. */
+export const DEADLINES = {
+  activationTimeout: { min: 1000, max: 86_400_000, default: 600_000, flag: '--activation-timeout' },
+  confirmTimeout: { min: 1000, max: 3_600_000, default: 60_000, flag: '--confirm-timeout' },
+} as const;
+export type DeadlineName = keyof typeof DEADLINES;
+
+/** A deadline's milliseconds from its duration text, or a message saying what is wrong with it. */
+export function parseDeadline(name: DeadlineName, text: string): number | string {
+  const { min, max } = DEADLINES[name];
+  const ms = parseDuration(text);
+  if (ms === null) return `${JSON.stringify(text)} is not a duration (e.g. 90s, 5m)`;
+  if (ms < min || ms > max) return `${JSON.stringify(text)} is out of range (${min / 1000}s to ${max / 3_600_000}h)`;
+  return ms;
+}
+
+const SPEC_KEYS = ['agents', 'rollbackScript', ...Object.keys(DEADLINES)];
 
 const MAX_AGENTS = 100_000;
 
@@ -36,9 +63,13 @@ export function deploySpecProblems(value: unknown): ErrorDetail[] {
     return problems;
   }
   for (const key of Object.keys(value)) {
-    if (key !== 'agents' && key !== 'rollbackScript') {
-      add(pointer(key), `unknown key ${JSON.stringify(key)} (allowed: "agents", "rollbackScript")`);
-    }
+    if (!SPEC_KEYS.includes(key)) add(pointer(key), `unknown key ${JSON.stringify(key)} (allowed: ${SPEC_KEYS.map((k) => `"${k}"`).join(', ')})`);
+  }
+  for (const name of Object.keys(DEADLINES) as DeadlineName[]) {
+    const text = value[name];
+    if (text === undefined || text === null) continue;
+    const ms = typeof text === 'string' ? parseDeadline(name, text) : 'must be a duration string such as "5m"';
+    if (typeof ms === 'string') add(pointer(name), `"${name}" ${ms}`);
   }
   const agents = value['agents'];
   if (!isPlainObject(agents)) {
@@ -75,10 +106,12 @@ export function parseDeploySpec(value: unknown): DeploySpec {
   if (problems.length > 0) {
     throw new DroverError('DROVER_ERR_INVALID_DEPLOY_SPEC', `deploy spec is invalid: ${problems.map((p) => p.message).join('; ')}`, problems);
   }
-  const v = value as { agents: Record<string, string>; rollbackScript?: Record<string, string> | null };
+  const v = value as { agents: Record<string, string>; rollbackScript?: Record<string, string> | null; activationTimeout?: string; confirmTimeout?: string };
   return {
     agents: v.agents as Record<AgentName, StorePath>,
     ...(v.rollbackScript ? { rollbackScript: v.rollbackScript as Record<string, StorePath> } : {}),
+    ...(typeof v.activationTimeout === 'string' ? { activationTimeout: v.activationTimeout } : {}),
+    ...(typeof v.confirmTimeout === 'string' ? { confirmTimeout: v.confirmTimeout } : {}),
   };
 }
 

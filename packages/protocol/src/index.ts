@@ -7,3 +7,4 @@ export * from './cache.js';
 export * from './schema-decoder.js';
 export * from './params.js';
 export * from './version.js';
+export * from './checks.js';

@@ -16,6 +16,7 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { DEADLINES } from './deploy-spec.js';
 import {
   AgentNameSchema,
   LogStreamSchema,
@@ -150,7 +151,7 @@ export const RegisteredMessage = Type.Object({
   workspace: WorkspaceNameSchema,
   cache: Nullable(CacheConfigSchema),
   /** How often the server pings; the agent reconnects after ~2.5 intervals of silence. */
-  pingIntervalMs: SafeInteger({ minimum: 1000, maximum: 86_400_000 }),
+  pingIntervalMs: SafeInteger({ minimum: DEADLINES.activationTimeout.min, maximum: DEADLINES.activationTimeout.max }),
 });
 
 export const DeploymentOrderSchema = Type.Object({
@@ -160,6 +161,10 @@ export const DeploymentOrderSchema = Type.Object({
   rollbackScript: Nullable(StorePathSchema),
   /** The workspace's cache as it is when the order is sent (it may have changed since `registered`). */
   cache: Nullable(CacheConfigSchema),
+  /** deploy.json's `activationTimeout` in ms; absent or null: the agent's own setting. */
+  activationTimeoutMs: Type.Optional(Nullable(SafeInteger({ minimum: DEADLINES.activationTimeout.min, maximum: DEADLINES.activationTimeout.max }))),
+  /** deploy.json's `confirmTimeout` in ms; absent or null: the agent's own setting. */
+  confirmTimeoutMs: Type.Optional(Nullable(SafeInteger({ minimum: DEADLINES.confirmTimeout.min, maximum: DEADLINES.confirmTimeout.max }))),
 });
 export type DeploymentOrder = Static<typeof DeploymentOrderSchema>;
 

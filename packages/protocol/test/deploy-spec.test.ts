@@ -8,7 +8,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { deploySpecProblems, DroverError, parseDeploySpec, parseDeploySpecText, type ErrorDetail } from '../src/index.js';
+import { deploySpecProblems, DroverError, parseDeadline, parseDeploySpec, parseDeploySpecText, type ErrorDetail } from '../src/index.js';
 
 const HASH = '0123456789abcdfghijklmnpqrsvwxyz';
 const P1 = `/nix/store/${HASH}-system-1`;
@@ -39,6 +39,12 @@ describe('valid specs', () => {
   test('with rollbackScript per system', () => {
     const value = { agents: { 'a.b_c': P1 }, rollbackScript: { 'x86_64-linux': RB, 'aarch64-linux': RB } };
     assert.deepEqual(parseDeploySpec(value), value);
+  });
+
+  test('with deadlines', () => {
+    const spec = parseDeploySpec({ agents: { a: P1 }, activationTimeout: '5m', confirmTimeout: '90s' });
+    assert.deepEqual(spec, { agents: { a: P1 }, activationTimeout: '5m', confirmTimeout: '90s' });
+    assert.equal(parseDeadline('activationTimeout', '1h30m'), 5_400_000);
   });
 
   test('a null rollbackScript is accepted and dropped', () => {
@@ -72,7 +78,7 @@ describe('invalid specs report every problem at once', () => {
       ['/rollbackScript/Linux', 'DROVER_ERR_INVALID_DEPLOY_SPEC'],
       ['/rollbackScript/x86_64-linux', 'DROVER_ERR_INVALID_STORE_PATH'],
     ]);
-    assert.match(problems[0]!.message, /unknown key "agent" \(allowed: "agents", "rollbackScript"\)/);
+    assert.match(problems[0]!.message, /unknown key "agent" \(allowed: "agents", "rollbackScript", "activationTimeout", "confirmTimeout"\)/);
     assert.match(problems[3]!.message, /^agent "web-2": "\/nix\/store\/short-hello" is not a store path/);
     assert.match(problems[6]!.message, /"Linux" is not a system such as "x86_64-linux"/);
     assert.match(problems[7]!.message, /^rollbackScript for x86_64-linux: "\/tmp\/rollback" is not a store path/);
@@ -83,6 +89,17 @@ describe('invalid specs report every problem at once', () => {
     assert.deepEqual(err.details, problems);
     for (const p of problems) assert.ok(err.message.includes(p.message), `message lists: ${p.message}`);
     assert.deepEqual(err.toBody().details, problems);
+  });
+
+  test('deadlines that are not durations or out of range', () => {
+    const problems = deploySpecProblems({ agents: { a: P1 }, activationTimeout: 'soon', confirmTimeout: '2h' });
+    assert.deepEqual(summary(problems), [
+      ['/activationTimeout', 'DROVER_ERR_INVALID_DEPLOY_SPEC'],
+      ['/confirmTimeout', 'DROVER_ERR_INVALID_DEPLOY_SPEC'],
+    ]);
+    assert.match(problems[0]!.message, /^"activationTimeout" "soon" is not a duration/);
+    assert.match(problems[1]!.message, /^"confirmTimeout" "2h" is out of range \(1s to 1h\)/);
+    assert.match(deploySpecProblems({ agents: { a: P1 }, confirmTimeout: 60 })[0]!.message, /must be a duration string/);
   });
 
   test('"~" in a name is escaped in the pointer', () => {

@@ -150,6 +150,10 @@ describe('decodeServerMessage', () => {
       type: 'deploy',
       deployment: { id: ID, index: 2, storePath: PATH, rollbackScript: null, cache: { substituter: 'https://cache.example.com', publicKey: 'k:x' } },
     },
+    {
+      type: 'deploy',
+      deployment: { id: ID, index: 3, storePath: PATH, rollbackScript: null, cache: null, activationTimeoutMs: 300_000, confirmTimeoutMs: null },
+    },
     { type: 'deployment.ack', id: ID },
     { type: 'deployment.cancel', id: ID, reason: 'cancelled by a user' },
   ];
@@ -166,6 +170,8 @@ describe('decodeServerMessage', () => {
     deploy.deployment.index = 1;
     deploy.deployment.storePath = '/nix/store/x';
     assert.match(rejected(decodeServerMessage(JSON.stringify(deploy))), /invalid at \/deployment\/storePath/);
+    const shortDeadline = { type: 'deploy', deployment: { id: ID, index: 1, storePath: PATH, rollbackScript: null, cache: null, confirmTimeoutMs: 10 } };
+    assert.match(rejected(decodeServerMessage(JSON.stringify(shortDeadline))), /invalid at \/deployment\/confirmTimeoutMs/);
     assert.match(
       rejected(decodeServerMessage(JSON.stringify({ type: 'registered', agentId: ID, workspace: 'default', cache: null, pingIntervalMs: 10 }))),
       /invalid at \/pingIntervalMs/,

@@ -77,6 +77,33 @@ for (const { backend, skip } of await backendCases()) {
       );
     });
 
+    test("a deploy's activationTimeout and confirmTimeout reach the agent's deploy frame in ms; bad ones → 400 naming each", async () => {
+      const ws = await createWorkspace(t.db, unique('deadlines'));
+      const wsActivate = (await t.mint('activate', { workspaceId: ws.id })).token;
+      const { socket } = await register((await t.mint('agent', { workspaceId: ws.id })).token, 'timed-1');
+      const bad = await api(t, 'POST', '/api/v1/activate', {
+        token: wsActivate,
+        body: { agents: { 'timed-1': storePath('timed') }, activationTimeout: 'soon', confirmTimeout: '0s' },
+      });
+      assertError(bad, 'DROVER_ERR_INVALID_DEPLOY_SPEC');
+      assert.deepEqual(
+        (bad.json.details as { path: string }[]).map((d) => d.path),
+        ['/activationTimeout', '/confirmTimeout'],
+      );
+      const res = await api(t, 'POST', '/api/v1/activate', {
+        token: wsActivate,
+        body: { agents: { 'timed-1': storePath('timed') }, activationTimeout: '5m', confirmTimeout: '30s' },
+      });
+      assert.equal(res.status, 201, JSON.stringify(res.json));
+      const deploy = await socket.next('deploy');
+      assert.equal(deploy.deployment.activationTimeoutMs, 300_000);
+      assert.equal(deploy.deployment.confirmTimeoutMs, 30_000);
+      const plain = await api(t, 'POST', '/api/v1/activate', { token: wsActivate, body: { agents: { 'timed-1': storePath('untimed') } } });
+      assert.equal(plain.status, 201);
+      const untimed = await socket.next('deploy');
+      assert.ok(!('activationTimeoutMs' in untimed.deployment) && !('confirmTimeoutMs' in untimed.deployment), 'no deadline: the agent decides');
+    });
+
     test('only unknown agents → 400 DROVER_ERR_UNKNOWN_AGENT', async () => {
       const res = await api(t, 'POST', '/api/v1/activate', { token: activate, body: { agents: { [unique('ghost')]: storePath('x') } } });
       assertError(res, 'DROVER_ERR_UNKNOWN_AGENT');

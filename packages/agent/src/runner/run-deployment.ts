@@ -2,10 +2,15 @@
  * One deployment, start to finish, as the detached runner process does it:
  *
  *  1. take the profile lock;
- *  2. substitute the closure (and rollback script) — signatures required;
+ *  2. check that the closure fits the store's free space (free-space.ts),
+ *     then substitute it (and the rollback script) — signatures required;
  *     on failure the profile is not touched;
- *  3. record closure size, detect the profile type, remember what is active;
- *  4. activate; 5. check: the server is reachable, the rollbackScript passes;
+ *  3. record closure size, detect the profile type, remember what is active,
+ *     read and validate drover-checks.json (a bad file stops here);
+ *  4. activate, killed (its whole process group) after the activation timeout;
+ *  5. confirm: the server is reached again within the confirm timeout (the
+ *     runner decides alone: a cut network means rollback), the health checks
+ *     of drover-checks.json pass (checks/), the rollbackScript passes;
  *  6. on any failure in 4–5, re-activate the remembered store path.
  *
  * Every command is echoed as `$ …` and its output streamed to the journal.
@@ -15,7 +20,6 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   activationCommands,
   closureSizeCommand,
@@ -29,12 +33,15 @@ import {
   type Command,
   type CommandResult,
 } from '@drover/nix';
-import { API_PREFIX, type StorePath } from '@drover/protocol';
+import { DEADLINES, formatDuration, type StorePath } from '@drover/protocol';
 import type { RunnerOrder } from '../state.js';
 import type { Journal } from './journal.js';
 import { acquireProfileLock } from './lock.js';
 import { resolveCache } from './builtin-cache.js';
 import { describeWriteFailure } from '../write-failure.js';
+import { readChecks, runChecks } from './checks/run-checks.js';
+import { checkFreeSpace } from './free-space.js';
+import { serverReachable } from './confirm.js';
 
 type Phase = 'waiting' | 'fetching' | 'activating' | 'checking' | 'rolling-back' | 'done';
 
@@ -56,11 +63,12 @@ class Cancelled extends Error {}
 class Unrecordable extends Error {}
 
 /** Runs one command, echoed first; `cancellable` commands stop when the deployment is cancelled. */
-async function step(ctx: RunContext, command: Command, cancellable = false): Promise<CommandResult> {
+async function step(ctx: RunContext, command: Command, cancellable = false, timeoutMs?: number): Promise<CommandResult> {
   ctx.journal.line('agent', `$ ${formatCommand(command.argv)}`);
   return runCommand(command, {
     onLine: (stream, text) => ctx.journal.line(stream, text),
     ...(cancellable ? { signal: ctx.cancel } : {}),
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
   });
 }
 
@@ -70,32 +78,18 @@ function throwIfCancelled(ctx: RunContext): void {
   if (ctx.journal.writeFailure !== null) throw new Unrecordable(describeWriteFailure(ctx.journal.writeFailure, resolve(ctx.dir, '..', '..')));
 }
 
-/** Can this machine still reach the server with its token? Retries for up to `withinMs`. */
-async function serverReachable(ctx: RunContext, withinMs = 30_000): Promise<string | null> {
-  const url = `${ctx.order.server.replace(/\/$/, '')}${API_PREFIX}/agent/check`;
-  const deadline = Date.now() + withinMs;
-  let last = 'no attempt made';
-  while (Date.now() < deadline) {
-    try {
-      const res = await fetch(url, {
-        headers: ctx.token ? { authorization: `Bearer ${ctx.token}` } : {},
-        signal: AbortSignal.timeout(10_000),
-      });
-      if (res.status === 204 || res.ok) return null;
-      last = `server answered HTTP ${res.status}`;
-      if (res.status === 401 || res.status === 403) return last; // a new token will not appear by waiting
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    await sleep(2000);
-  }
-  return `cannot reach ${url}: ${last}`;
-}
-
+/** Runs the activation commands of `path`; all of them together get the activation timeout, then their process group is killed. */
 async function activate(ctx: RunContext, path: StorePath): Promise<string | null> {
   const type = await detectProfileType(path);
+  const timeoutMs = ctx.order.activationTimeoutMs ?? DEADLINES.activationTimeout.default;
+  const deadline = Date.now() + timeoutMs;
   for (const command of activationCommands(type, ctx.order.profile, path)) {
-    const result = await step(ctx, command);
+    const result = await step(ctx, command, false, Math.max(1, deadline - Date.now()));
+    if (result.timedOut) {
+      const why = `${formatCommand(command.argv)} was still running after the activation timeout of ${formatDuration(timeoutMs)} and was killed with everything it started`;
+      ctx.journal.say(why);
+      return why;
+    }
     if (result.code !== 0) return describeFailure(command, result);
   }
   return null;
@@ -143,11 +137,17 @@ export async function runDeployment(ctx: RunContext): Promise<void> {
       const paths = [storePath, ...(deployment.rollbackScript ? [deployment.rollbackScript as StorePath] : [])];
       const cache = resolveCache(order.cache, order.server, ctx.token, join(ctx.dir, '..', '..'));
       if (cache.source) journal.say(`fetching from ${cache.source.substituter} and this machine's own substituters`);
-      const substitute = substituteCommand(paths, cache.source, {
-        gcRoot: join(ctx.dir, 'gcroot'),
-        cacheHome: join(ctx.dir, '..', '..', 'cache'),
-        netrcFile: cache.netrcFile,
+      const options = { cacheHome: join(ctx.dir, '..', '..', 'cache'), netrcFile: cache.netrcFile };
+      const noSpace = await checkFreeSpace(journal, substituteCommand(paths, cache.source, { ...options, dryRun: true }), {
+        cancel: ctx.cancel,
+        reserveBytes: order.storeReserveBytes ?? 0,
       });
+      throwIfCancelled(ctx);
+      if (noSpace) {
+        journal.finish('Failed', `${noSpace}; nothing was fetched and the profile was not changed`, await readActivePath(order.profile));
+        return;
+      }
+      const substitute = substituteCommand(paths, cache.source, { ...options, gcRoot: join(ctx.dir, 'gcroot') });
       let fetched = await step(ctx, substitute, true);
       if (fetched.code !== 0 && !ctx.cancel.aborted && fetched.stderrTail.some((l) => /SQLite|database is locked/i.test(l))) {
         journal.say('Nix hit a transient database error; trying once more');
@@ -175,6 +175,12 @@ export async function runDeployment(ctx: RunContext): Promise<void> {
       const type = await detectProfileType(storePath);
       const previous = await readActivePath(order.profile);
       journal.say(`profile type: ${type}; active now: ${previous ?? 'nothing (first deployment)'}`);
+      const checks = readChecks(storePath);
+      if (!checks.ok) {
+        journal.finish('Failed', `${checks.error}; the profile was not changed`, previous);
+        return;
+      }
+      if (checks.checks.length > 0) journal.say(`${String(checks.checks.length)} health check(s) from drover-checks.json will run after activation`);
       throwIfCancelled(ctx);
 
       ctx.phase = 'activating';
@@ -185,10 +191,16 @@ export async function runDeployment(ctx: RunContext): Promise<void> {
       }
 
       ctx.phase = 'checking';
-      journal.say('checking that the server is still reachable');
-      const unreachable = await serverReachable(ctx);
+      const confirmMs = order.confirmTimeoutMs ?? DEADLINES.confirmTimeout.default;
+      journal.say(`checking that the server is reached again within ${formatDuration(confirmMs)}`);
+      const unreachable = await serverReachable(order.server, ctx.token, confirmMs);
       if (unreachable) {
         await rollBack(ctx, `check failed: ${unreachable}`, previous);
+        return;
+      }
+      const unhealthy = await runChecks(checks.checks, journal);
+      if (unhealthy) {
+        await rollBack(ctx, unhealthy, previous);
         return;
       }
       if (deployment.rollbackScript) {

@@ -18,6 +18,7 @@ import {
   formatDuration,
   LOG_EVENTS,
   isFinalStatus,
+  parseDeploySpec,
   parseDeploySpecText,
   parseDuration,
   type ActivateResponse,
@@ -34,10 +35,21 @@ export interface ActivateFlags extends ReaderFlags {
   agent?: string[];
   async?: boolean;
   timeout?: string;
+  activationTimeout?: string;
+  confirmTimeout?: string;
   json?: boolean;
   /** false with --no-cache-check. */
   cacheCheck?: boolean;
   progressInterval?: string;
+}
+
+/** The spec with the deadline flags applied over its own keys (the server validates them like the file's). */
+function withDeadlines(spec: DeploySpec, flags: Omit<ActivateFlags, 'agent'>): DeploySpec {
+  return {
+    ...spec,
+    ...(flags.activationTimeout !== undefined ? { activationTimeout: flags.activationTimeout } : {}),
+    ...(flags.confirmTimeout !== undefined ? { confirmTimeout: flags.confirmTimeout } : {}),
+  };
 }
 
 export const EXIT = { ok: 0, failed: 1, timeout: 2 } as const;
@@ -104,6 +116,7 @@ export async function activateCommand(file: string, flags: ActivateFlags): Promi
  * after the spec is read; `drover deploy` ends with it too). Returns the exit code.
  */
 export async function activateSpec(spec: DeploySpec, flags: Omit<ActivateFlags, 'agent'>, { timeoutMs, progressMs }: FollowTimings): Promise<number> {
+  spec = parseDeploySpec(withDeadlines(spec, flags));
   const api = readerClient({ server: flags.server, token: flags.token ?? process.env['DROVER_ACTIVATE_TOKEN'] });
   const started = Date.now();
   const response = await api.request('POST', flags.cacheCheck === false ? '/activate?cacheCheck=false' : '/activate', spec, decodeActivateResponse);

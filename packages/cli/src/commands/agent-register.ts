@@ -19,6 +19,15 @@ export function registerAgentCommand(program: Command, run: Runner): void {
       'read the agent token from a file (re-read before each connection attempt); else DROVER_AGENT_TOKEN, else the systemd credential agent-token',
     )
     .option('--auth-retry <duration>', 'wait this long before retrying after the server rejected the token', '60s')
+    .option('--activation-timeout <duration>', "kill and roll back an activation that runs longer (default 10m; a deploy's activationTimeout overrides it)")
+    .option(
+      '--confirm-timeout <duration>',
+      "roll back unless the server is reached again within this after activation (default 60s; a deploy's confirmTimeout overrides it)",
+    )
+    .option(
+      '--store-reserve <size>',
+      'keep this much free on the /nix/store filesystem: a closure that would eat into it is refused before fetching (e.g. 2G; default 0)',
+    )
     .option(
       '--runner-scope <mode>',
       "auto: under systemd each deployment runs in a scope of its own (systemd-run), so restarting or stopping the agent's unit does not stop it; off: in the agent's cgroup (env DROVER_RUNNER_SCOPE; default auto)",

@@ -7,7 +7,7 @@
  * service-managed agent of the same name has connected in its place.
  */
 import { pino } from 'pino';
-import { DroverError, parseAgentName, parseDuration } from '@drover/protocol';
+import { DroverError, parseAgentName, parseDeadline, parseDuration, type DeadlineName } from '@drover/protocol';
 import { reportError } from '../output.js';
 import { agentTokenSource } from '../agent-token.js';
 
@@ -20,6 +20,28 @@ export interface AgentFlags {
   authRetry?: string;
   bootstrap?: boolean;
   runnerScope?: string;
+  activationTimeout?: string;
+  confirmTimeout?: string;
+  storeReserve?: string;
+}
+
+/** A deadline flag in milliseconds; undefined when not given. */
+function deadlineFlag(name: DeadlineName, flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = parseDeadline(name, value);
+  if (typeof ms === 'string') throw new DroverError('DROVER_ERR_CONFIG', `${flag} ${ms}`);
+  return ms;
+}
+
+const sizeUnits: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+/** `--store-reserve`: bytes, or a number with K/M/G/T (binary units, optional "i"/"B"). */
+function sizeFlag(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?$/i.exec(value.trim());
+  const scale = m ? sizeUnits[(m[2] ?? '').toLowerCase()] : undefined;
+  if (!m || scale === undefined) throw new DroverError('DROVER_ERR_CONFIG', `--store-reserve ${JSON.stringify(value)} is not a size (e.g. 500M, 2G, or bytes)`);
+  return Math.round(Number(m[1]) * scale);
 }
 
 export async function agentCommand(name: string, flags: AgentFlags): Promise<number | undefined> {
@@ -61,6 +83,9 @@ export async function agentCommand(name: string, flags: AgentFlags): Promise<num
       log.info({ reason }, 'bootstrap done: the agent of this name connected in its place (it reports any deployment still open); exiting');
       setTimeout(() => process.exit(0), 100).unref();
     },
+    activationTimeoutMs: deadlineFlag('activationTimeout', '--activation-timeout', flags.activationTimeout),
+    confirmTimeoutMs: deadlineFlag('confirmTimeout', '--confirm-timeout', flags.confirmTimeout),
+    storeReserveBytes: sizeFlag(flags.storeReserve),
   });
   agent.start();
   const stop = (signal: string) => {

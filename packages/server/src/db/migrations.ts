@@ -6,7 +6,7 @@
 import { type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { cacheMigration, cacheNarUploadsMigration } from '../cache/migration.js';
 import { tokenClaimsMigration } from '../auth/migration.js';
-import { operatorEndMigration } from '../deployments/migration.js';
+import { deadlinesMigration, operatorEndMigration } from '../deployments/migration.js';
 import { agentProblemsMigration } from '../agents/migration.js';
 
 const initial: Migration = {
@@ -151,6 +151,7 @@ const migrations: Record<string, Migration> = {
   '0005_log_sizes': logSizes,
   '0006_auth_token_claims': tokenClaimsMigration,
   '0007_deployments_operator_end': operatorEndMigration,
+  '0008_deployment_deadlines': deadlinesMigration,
   '0009_agent_problems': agentProblemsMigration,
 };
 

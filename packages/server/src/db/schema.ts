@@ -90,6 +90,9 @@ interface DeploymentsTable {
   ended_by_label: string | null;
   ended_reason: string | null;
   ended_at: string | null;
+  /** deploy.json's activationTimeout and confirmTimeout in ms; null: the agent's own settings. */
+  activation_timeout_ms: number | null;
+  confirm_timeout_ms: number | null;
 }
 
 interface UsersTable {

@@ -113,6 +113,13 @@ export interface PlannedDeployment {
   readonly rollbackScript: StorePath | null;
   /** All rollback scripts by system, when the agent's system is not known yet. */
   readonly rollbackScripts: Readonly<Record<string, string>> | null;
+  /** The deploy's own deadlines (ms); absent: the agent's settings. */
+  readonly deadlines?: Deadlines;
+}
+
+export interface Deadlines {
+  readonly activationTimeoutMs: number | null;
+  readonly confirmTimeoutMs: number | null;
 }
 
 export interface CreatedDeployments {
@@ -168,6 +175,8 @@ export async function createDeployments(
           store_path: p.storePath,
           rollback_script: p.rollbackScript,
           rollback_scripts: p.rollbackScripts ? JSON.stringify(p.rollbackScripts) : null,
+          activation_timeout_ms: p.deadlines?.activationTimeoutMs ?? null,
+          confirm_timeout_ms: p.deadlines?.confirmTimeoutMs ?? null,
           status: 'Pending',
           reason: null,
           created_at: now,
@@ -204,6 +213,8 @@ function selectOrders(db: Kysely<Database>) {
       'deployments.store_path',
       'deployments.rollback_script',
       'deployments.rollback_scripts',
+      'deployments.activation_timeout_ms',
+      'deployments.confirm_timeout_ms',
       'agents.system',
     ])
     .where('deployments.status', '=', 'Pending');
@@ -222,7 +233,15 @@ function newestPerAgent(rows: readonly OrderRow[], into: Map<string, PendingOrde
     const seen = into.get(r.agent_id);
     if (seen && seen.order.index >= index) continue;
     const rollbackScript = r.rollback_script ?? rollbackFor(r.rollback_scripts, r.system);
-    into.set(r.agent_id, { agentId: r.agent_id, workspaceId: r.workspace_id, order: { id: r.id, index, storePath: r.store_path, rollbackScript } });
+    const order = {
+      id: r.id,
+      index,
+      storePath: r.store_path,
+      rollbackScript,
+      ...(r.activation_timeout_ms !== null ? { activationTimeoutMs: r.activation_timeout_ms } : {}),
+      ...(r.confirm_timeout_ms !== null ? { confirmTimeoutMs: r.confirm_timeout_ms } : {}),
+    };
+    into.set(r.agent_id, { agentId: r.agent_id, workspaceId: r.workspace_id, order });
   }
 }
 
@@ -457,6 +476,7 @@ export function rerunPlan(row: DeploymentView): PlannedDeployment {
     storePath: row.store_path,
     rollbackScript: rollback !== null && isStorePath(rollback) ? rollback : null,
     rollbackScripts: row.rollback_scripts ? rollbackMap(row.rollback_scripts) : null,
+    deadlines: { activationTimeoutMs: row.activation_timeout_ms, confirmTimeoutMs: row.confirm_timeout_ms },
   };
 }
 

@@ -6,7 +6,17 @@
  * deployments with their agents, and the ones they superseded), so hubs and
  * live views deliver from the event.
  */
-import { DroverError, deploySpecProblems, isAgentName, isStorePath, pointer, type ActivateRequest, type Deployment, type ErrorDetail } from '@drover/protocol';
+import {
+  DroverError,
+  deploySpecProblems,
+  isAgentName,
+  isStorePath,
+  parseDeadline,
+  pointer,
+  type ActivateRequest,
+  type Deployment,
+  type ErrorDetail,
+} from '@drover/protocol';
 import { findAgentsByName, type AgentSeen } from '../agents/repository.js';
 import type { ServerContext } from '../context.js';
 import type { AgentRow } from '../db/schema.js';
@@ -22,6 +32,7 @@ import {
   rerunPlan,
   toDeploymentApi,
   type CreatedDeployments,
+  type Deadlines,
   type PlannedDeployment,
 } from './repository.js';
 
@@ -79,6 +90,7 @@ export async function activate(
   // Only a spec with no other problem is checked against the agents' cache (see cache-check.ts).
   if (options.cacheCheck) await requireInAgentCache(ctx, access, body);
   const rollbackScripts = body.rollbackScript ?? null;
+  const deadlines = deadlinesOf(body);
   const planned: PlannedDeployment[] = [];
   for (const [name, storePath] of Object.entries(body.agents)) {
     const agent = byName.get(name);
@@ -91,9 +103,19 @@ export async function activate(
       storePath,
       rollbackScript: rollback !== null && isStorePath(rollback) ? rollback : null,
       rollbackScripts: !agent.system ? rollbackScripts : null,
+      deadlines,
     });
   }
   return { created: await createAndAnnounce(ctx, access, planned), agents: found };
+}
+
+/** The deploy's own deadlines in ms (deploySpecProblems checked them). */
+function deadlinesOf(body: ActivateRequest): Deadlines {
+  const ms = (value: number | string | null) => (typeof value === 'number' ? value : null);
+  return {
+    activationTimeoutMs: ms(body.activationTimeout ? parseDeadline('activationTimeout', body.activationTimeout) : null),
+    confirmTimeoutMs: ms(body.confirmTimeout ? parseDeadline('confirmTimeout', body.confirmTimeout) : null),
+  };
 }
 
 /**
