@@ -42,7 +42,8 @@ let
       ExecStart = common.escapeSystemdExecArgs (common.agentArgv cfg.package agent { stateDir = "/var/lib/${stateDirectory agent}"; });
       # The token reaches the agent as $CREDENTIALS_DIRECTORY/agent-token,
       # readable by this unit only; the file itself may stay root-only.
-      LoadCredential = "${common.credentialName}:${agent.tokenFile}";
+      # (`%` doubled: systemd expands specifiers in the path.)
+      LoadCredential = "${common.credentialName}:${lib.replaceStrings [ "%" ] [ "%%" ] agent.tokenFile}";
       Restart = "always";
       RestartSec = 2;
       # Belt and braces: should the runner ever stay in this cgroup (no

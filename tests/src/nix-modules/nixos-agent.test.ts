@@ -103,7 +103,7 @@ withModuleTrees('NixOS agent module', () => {
       name: 'web-1',
       instances: {
         app: { name: 'web-1-app', profile: '/nix/var/nix/profiles/per-user/app/app', tokenFile: '/run/secrets/app-token' },
-        edge: { profile: 'edge', tokenFile: '/run/secrets/edge-token', server: 'https://other.example.com' },
+        edge: { profile: 'edge', tokenFile: '/run/secrets/100%-edge', server: 'https://other.example.com' },
       },
     });
     assert.deepEqual(units.map((u) => u.unitName).sort(), ['drover-agent-app.service', 'drover-agent-edge.service', 'drover-agent.service']);
@@ -121,7 +121,9 @@ withModuleTrees('NixOS agent module', () => {
     assert.equal(unitValue(app, 'Service', 'LoadCredential'), 'agent-token:/run/secrets/app-token');
     assert.equal(unitValue(app, 'Service', 'StateDirectory'), 'drover-agent/web-1-app');
     assert.equal(unitValue(app, 'Service', 'Restart'), 'always');
-    const edge = execStartWords(unitValue(unit(units, 'drover-agent-edge.service'), 'Service', 'ExecStart'));
+    const edgeUnit = unit(units, 'drover-agent-edge.service');
+    assert.equal(unitValue(edgeUnit, 'Service', 'LoadCredential'), 'agent-token:/run/secrets/100%%-edge', 'a specifier-like % in the path is escaped');
+    const edge = execStartWords(unitValue(edgeUnit, 'Service', 'ExecStart'));
     assert.deepEqual(edge.slice(1, 7), ['agent', 'edge', '--server', 'https://other.example.com', '--profile', 'edge']);
   });
 
