@@ -46,6 +46,10 @@ let
       LoadCredential = "${common.credentialName}:${lib.replaceStrings [ "%" ] [ "%%" ] agent.tokenFile}";
       Restart = "always";
       RestartSec = 2;
+      # Exit 78 (DROVER_ERR_AGENT_SETUP): the agent cannot use its state
+      # directory; restarting would fail the same way, so systemd stops and
+      # `systemctl status` shows the agent's message instead of a loop.
+      RestartPreventExitStatus = 78;
       # Belt and braces: should the runner ever stay in this cgroup (no
       # systemd-run on the machine), stopping or restarting the unit still
       # only signals the agent itself, never the deployment it started.

@@ -81,6 +81,7 @@ withModuleTrees('NixOS agent module', () => {
         'KillMode=process',
         'LoadCredential=agent-token:/run/secrets/drover-agent-token',
         'Restart=always',
+        'RestartPreventExitStatus=78',
         'RestartSec=2',
         'StateDirectory=drover-agent/web-1',
         'StateDirectoryMode=0700',
