@@ -20,8 +20,7 @@ import { rm, statfs, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runOk, tempDir } from '@drover/test-support';
-import { startLatencyProxy } from './latency-proxy.js';
+import { runOk, startTcpProxy, tempDir } from '@drover/test-support';
 import { cpuMs, DROVER, readStatusBytes, resetPeakRss, sampleRss } from './proc.js';
 import { renderTable, type Row } from './table.js';
 
@@ -332,5 +331,5 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[2] === 'proxy') await startLatencyProxy(Number(process.argv[3]), Number(process.argv[4]), Number(process.argv[5]));
+if (process.argv[2] === 'proxy') await startTcpProxy(Number(process.argv[3]), { listenPort: Number(process.argv[4]), rttMs: Number(process.argv[5]) });
 else await main();
