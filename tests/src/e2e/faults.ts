@@ -1,7 +1,7 @@
 /**
  * What the fault-injection tests share: a plain profile big enough that
  * substituting or uploading it takes a while (random, so incompressible),
- * added to the local store with real Nix.
+ * added to the local store with real Nix; and a bound on any one wait.
  */
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
@@ -17,4 +17,17 @@ export async function bigPlainProfile(dir: string, name: string, mib: number): P
   await writeFile(join(root, 'payload'), randomBytes(mib * 1024 * 1024));
   const added = await runOk('nix-store', ['--add', root]);
   return added.stdout.trim();
+}
+
+/** `promise`, or an error naming `what` once `ms` have passed. */
+export async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, fail) => {
+    timer = setTimeout(() => fail(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
