@@ -12,11 +12,11 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { parseAgentName, type AgentMessage, type DeploymentFinishedMessage, type DeploymentOrder } from '@drover/protocol';
+import { mountSmallTmpfs, type SmallFilesystem } from '@drover/test-support';
 import { Agent } from '../src/agent.js';
 import { appendEntry } from '../src/journal/entry.js';
 import { deploymentDir, files, writeOrder } from '../src/state.js';
 import { fakeServer, type FakeServer } from './fake-server.js';
-import { mountSmallTmpfs, type FullDisk } from './full-disk.js';
 import { finished, ID_A, ID_B, started } from './journal-fixtures.js';
 
 const ID_C = 'cccccccc-cccc-4ccc-8ccc-cccccccccccc';
@@ -41,7 +41,7 @@ let server: FakeServer;
 let agent: Agent | undefined;
 let stateDir: string;
 
-function startAgent(fs: FullDisk): void {
+function startAgent(fs: SmallFilesystem): void {
   agent = new Agent({
     name: parseAgentName('full'),
     server: server.url,

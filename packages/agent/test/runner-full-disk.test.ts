@@ -14,7 +14,7 @@ import { JournalReader } from '../src/journal/reader.js';
 import { Journal } from '../src/runner/journal.js';
 import { runDeployment } from '../src/runner/run-deployment.js';
 import { files } from '../src/state.js';
-import { mountSmallTmpfs } from './full-disk.js';
+import { mountSmallTmpfs } from '@drover/test-support';
 import { ID_A } from './journal-fixtures.js';
 
 const disk = mountSmallTmpfs();

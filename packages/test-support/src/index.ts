@@ -15,6 +15,7 @@ export { describeFailure, exitCodeOf, run, runOk, type RunOptions, type RunResul
 export { buildFixtures, FIXTURE_KINDS, fixturePaths, readActivations, type FixtureKind, type Fixtures } from './fixtures.js';
 export { closureOf, deleteFromStore, isInStore } from './store.js';
 export { startTestCache, type TestCache } from './binary-cache.js';
+export { mountSmallTmpfs, type SmallFilesystem } from './small-filesystem.js';
 export { startTcpProxy, type CutMode, type TcpProxy, type TcpProxyOptions } from './tcp-proxy.js';
 export {
   DATABASE_URL_VARIABLE,
