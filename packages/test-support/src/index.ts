@@ -38,3 +38,4 @@ export {
   type RenderedUnit,
 } from './nixos-unit.js';
 export { evalModuleHarness, nixString, nixValue, type ModuleHarness } from './module-harness.js';
+export { nixEval } from './nix-eval.js';

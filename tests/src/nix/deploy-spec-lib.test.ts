@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseDeploySpecText } from '@drover/protocol';
+import { nixEval } from '@drover/test-support';
 import { repoRoot, run } from '../support/nix.js';
 
 const LIB = join(repoRoot(), 'nix', 'lib.nix');
@@ -28,14 +29,13 @@ const PRELUDE = `
   pkgs.writeText = name: text: derivation { inherit name text; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "printf %s \\"$text\\" > $out" ]; };
 `;
 
-async function nixEval(body: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return run('nix-instantiate', ['--eval', '--strict', '--json', '--expr', `let ${PRELUDE} in ${body}`], { timeoutMs: 60_000 });
-}
+/** `body` evaluated with the prelude's bindings in scope. */
+const evalWithPrelude = (body: string) => nixEval(`let ${PRELUDE} in ${body}`);
 
 async function evalJson(body: string): Promise<unknown> {
-  const r = await nixEval(body);
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout) as unknown;
+  const r = await evalWithPrelude(body);
+  assert.ok(r.ok, r.ok ? '' : r.error);
+  return r.value;
 }
 
 test('mkDeploySpec: exactly the Cachix format, store paths of each kind of configuration', { timeout: 120_000 }, async () => {
@@ -79,8 +79,8 @@ test('mkDeploySpec: a value that is not deployable fails naming the agent', { ti
     ['l.mkDeploySpec { agent.db = nixos; }', /takes `agents` and `rollbackScript`, not \["agent"\]/],
   ];
   for (const [body, message] of cases) {
-    const r = await nixEval(body);
-    assert.notEqual(r.code, 0, `${body} must fail`);
-    assert.match(r.stderr, message, body);
+    const r = await evalWithPrelude(body);
+    assert.equal(r.ok, false, `${body} must fail`);
+    assert.match(r.error, message, body);
   }
 });

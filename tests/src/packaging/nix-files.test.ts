@@ -10,8 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { repoRoot, run, tempDir } from '@drover/test-support';
-import { nixEval, nixString } from './nix-eval.js';
+import { nixEval, nixString, repoRoot, run, tempDir } from '@drover/test-support';
 
 const root = repoRoot();
 const tarballs = process.env['DROVER_NIX_MODULE_TARBALLS'] ?? '/work/shared/nix/modules';

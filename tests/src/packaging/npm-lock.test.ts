@@ -10,8 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot } from '@drover/test-support';
-import { nixEval, nixString } from './nix-eval.js';
+import { nixEval, nixString, repoRoot } from '@drover/test-support';
 
 interface LockEntry {
   readonly name?: string;
