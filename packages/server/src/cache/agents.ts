@@ -13,31 +13,37 @@ import type { Database } from '../db/schema.js';
 import { externalCacheOf, getWorkspacesByIds } from '../workspaces/repository.js';
 import { oldestCaches, type CacheRow } from './caches-repository.js';
 
-/** The oldest built-in cache of each workspace, as agents are told of it. */
-async function builtinCaches(db: Kysely<Database>, workspaceIds: readonly string[]): Promise<Map<string, CacheConfig>> {
-  const out = new Map<string, CacheConfig>();
-  for (const [workspaceId, r] of await oldestCaches(db, workspaceIds)) {
-    out.set(workspaceId, { substituter: `${CACHE_PATH_PREFIX}/${r.name}`, publicKey: r.public_key, builtin: true });
+/** Where agents of a workspace substitute from: its external cache, else the row of its oldest built-in cache. */
+type AgentCacheSource = { builtin: CacheRow } | { external: CacheConfig };
+
+/** The rule itself, for any number of workspaces in two queries (null: the workspace has no cache). */
+async function agentCacheSources(db: Kysely<Database>, workspaceIds: readonly string[]): Promise<Map<string, AgentCacheSource | null>> {
+  const workspaces = await getWorkspacesByIds(db, [...new Set(workspaceIds)]);
+  const builtin = await oldestCaches(
+    db,
+    workspaces.filter((w) => !externalCacheOf(w)).map((w) => w.id),
+  );
+  const out = new Map<string, AgentCacheSource | null>();
+  for (const w of workspaces) {
+    const external = externalCacheOf(w);
+    const row = builtin.get(w.id);
+    out.set(w.id, external ? { external } : row ? { builtin: row } : null);
   }
   return out;
 }
 
-/** The cache agents of each of these workspaces use (null: none), as it is now; two queries for any number of workspaces. */
+/** The cache agents of each of these workspaces use (null: none), as agents are told of it; the built-in one as a path on the server. */
 export async function agentCaches(db: Kysely<Database>, workspaceIds: readonly string[]): Promise<Map<string, CacheConfig | null>> {
-  const ids = [...new Set(workspaceIds)];
   const out = new Map<string, CacheConfig | null>();
-  const workspaces = await getWorkspacesByIds(db, ids);
-  const needBuiltin = workspaces.filter((w) => !externalCacheOf(w)).map((w) => w.id);
-  const builtin = await builtinCaches(db, needBuiltin);
-  for (const w of workspaces) out.set(w.id, externalCacheOf(w) ?? builtin.get(w.id) ?? null);
+  for (const [workspaceId, source] of await agentCacheSources(db, workspaceIds)) {
+    if (source === null) out.set(workspaceId, null);
+    else if ('external' in source) out.set(workspaceId, source.external);
+    else out.set(workspaceId, { substituter: `${CACHE_PATH_PREFIX}/${source.builtin.name}`, publicKey: source.builtin.public_key, builtin: true });
+  }
   return out;
 }
 
 /** The cache agents of one workspace use, as a check of its contents needs it: the built-in cache's row, or the external substituter (null: none). */
-export async function agentCacheOf(db: Kysely<Database>, workspaceId: string): Promise<{ builtin: CacheRow } | { external: CacheConfig } | null> {
-  const [workspace] = await getWorkspacesByIds(db, [workspaceId]);
-  const external = workspace ? externalCacheOf(workspace) : null;
-  if (external) return { external };
-  const builtin = (await oldestCaches(db, [workspaceId])).get(workspaceId);
-  return builtin ? { builtin } : null;
+export async function agentCacheOf(db: Kysely<Database>, workspaceId: string): Promise<AgentCacheSource | null> {
+  return (await agentCacheSources(db, [workspaceId])).get(workspaceId) ?? null;
 }
