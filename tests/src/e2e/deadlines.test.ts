@@ -105,9 +105,11 @@ describe('deadlines, health checks and free space', { timeout: 600_000 }, () => 
     const r = await world.activate([await world.specFile({ [agent.name]: world.fixtures.nixos_slow }), '--async']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const id = deploymentIds(r.stdout).get(agent.name)!;
-    // Cut as soon as the runner started: the cache is reached directly, so it still fetches and activates (6 s), and the
+    // Cut as soon as the server has heard that the runner started (InProgress; its first journal line alone can come
+    // before the agent reported it): the cache is reached directly, so it still fetches and activates (6 s), and the
     // confirm step surely meets the cut link (cutting at "activating slowly" raced the confirm step on a loaded machine).
     await waitFor('the runner to start', () => journal(agent, id).length > 0, 60_000);
+    await world.waitForStatus(id, 'InProgress', 60_000);
     proxy.cut('reset');
     const finished = await waitFor('the runner to finish on its own', () => journal(agent, id).find((l) => l.finished), 60_000);
     const lines = journal(agent, id);
