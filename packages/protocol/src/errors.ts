@@ -77,6 +77,14 @@ export const ERRORS = {
     status: 400,
     hint: 'deploy.json must be {"agents": {"NAME": "/nix/store/…"}, "rollbackScript": {"SYSTEM": "/nix/store/…"}}; fix every problem listed in details.',
   },
+  DROVER_ERR_INVALID_LABEL: {
+    status: 400,
+    hint: 'Labels are KEY=VALUE: keys 1-63 of letters, digits, ".", "_", "-", "/" (starting and ending with a letter or digit), values 1-63 of letters, digits, ".", "_", "-"; at most 64 per agent.',
+  },
+  DROVER_ERR_INVALID_SELECTOR: {
+    status: 400,
+    hint: 'A selector is requirements joined by ",": k=v, k!=v, k (has label k) or !k (has no label k), e.g. role=web,region!=eu.',
+  },
   DROVER_ERR_UNKNOWN_AGENT: {
     status: 400,
     hint: 'An agent is known once it has connected with a token of this workspace; start `drover agent NAME` first or fix the name.',

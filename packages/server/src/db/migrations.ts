@@ -8,6 +8,7 @@ import { cacheMigration, cacheNarUploadsMigration } from '../cache/migration.js'
 import { tokenClaimsMigration } from '../auth/migration.js';
 import { deadlinesMigration, operatorEndMigration } from '../deployments/migration.js';
 import { agentProblemsMigration } from '../agents/migration.js';
+import { agentLabelsMigration } from '../agents/labels-migration.js';
 
 const initial: Migration = {
   async up(db: Kysely<unknown>) {
@@ -153,6 +154,7 @@ const migrations: Record<string, Migration> = {
   '0007_deployments_operator_end': operatorEndMigration,
   '0008_deployment_deadlines': deadlinesMigration,
   '0009_agent_problems': agentProblemsMigration,
+  '0010_agent_labels': agentLabelsMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

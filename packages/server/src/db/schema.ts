@@ -54,6 +54,10 @@ export interface AgentsTable {
   /** When a connection of this name from another host last replaced the one before, and that host. */
   conflict_at: string | null;
   conflict_hostname: string | null;
+  /** JSON object of the agent's labels (agents/labels.ts); null: none. */
+  labels: string | null;
+  /** When an admin decommissioned it: it leaves the lists, its token is revoked, its history stays. */
+  removed_at: string | null;
   /** Highest deployment index handed out for this agent; its deployment is the agent's latest. */
   last_index: Generated<number>;
 }
