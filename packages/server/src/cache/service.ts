@@ -389,7 +389,11 @@ export class CacheService {
    */
   async uploadPaths(cache: CacheRow, compression: NarCompression, entries: readonly { readonly claim: UploadClaim; readonly body: Readable }[]): Promise<void> {
     const checked = entries.map((e) => ({ claim: checkPathMetadata(e.claim), body: e.body }));
-    const received = await Promise.all(checked.map(async ({ claim, body }) => ({ claim, nar: await this.receiveClaimed(claim, compression, body) })));
+    // Every upload settles before the answer: one failing must not leave the others still writing when the client hears "nothing was kept".
+    const settled = await Promise.allSettled(checked.map(async ({ claim, body }) => ({ claim, nar: await this.receiveClaimed(claim, compression, body) })));
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const received = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     await this.db.transaction().execute(async (tx) => {
       for (const r of received) await this.commitPath(tx, cache, r.claim, r.nar);
     });
