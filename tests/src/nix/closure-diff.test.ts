@@ -1,6 +1,6 @@
 /**
- * Closure diffs of paths real Nix built (no nixpkgs: /bin/sh derivations
- * with versioned names and references between them): the agent's
+ * Closure diffs of paths real Nix built (support/versioned-closures.ts:
+ * versioned names, references between them): the agent's
  * `nix path-info -r --json` read by parseClosure, diffed by diffClosures —
  * an upgrade, an added and a removed package, unchanged ones left out —
  * and the size delta equal to what `nix path-info -S` says of each closure.
@@ -8,33 +8,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { closureCommand, closureSizeCommand, parseClosure, parseClosureSize } from '@drover/nix';
-import { diffClosures, parseStorePath, type StorePath } from '@drover/protocol';
+import { diffClosures } from '@drover/protocol';
 import { run } from '../support/nix.js';
-
-const salt = randomBytes(6).toString('hex');
-
-/** Two closures: app-1.0 → {libfoo-1.2, tool-3, etc}, app-1.1 → {libfoo-1.2, newlib-0.5, etc'}. */
-const EXPR = `
-  let
-    mk = name: refs: text: derivation {
-      inherit name;
-      system = builtins.currentSystem;
-      builder = "/bin/sh";
-      salt = "${salt}";
-      args = [ "-c" ("echo " + text + " > $out; echo " + builtins.concatStringsSep " " refs + " >> $out") ];
-    };
-    libfoo = mk "libfoo-1.2" [ ] "libfoo";
-    tool = mk "tool-3" [ libfoo ] "tool";
-    newlib = mk "newlib-0.5" [ libfoo ] "a-rather-longer-library-text-for-size";
-    etcA = mk "etc" [ ] "a";
-    etcB = mk "etc" [ ] "b";
-  in {
-    a = mk "app-1.0" [ libfoo tool etcA ] "app-a";
-    b = mk "app-1.1" [ libfoo newlib etcB ] "app-b";
-  }
-`;
+import { buildVersionedClosures } from '../support/versioned-closures.js';
 
 async function nixStdout(argv: readonly string[]): Promise<string> {
   const [cmd, ...args] = argv;
@@ -44,9 +21,7 @@ async function nixStdout(argv: readonly string[]): Promise<string> {
 }
 
 test('the closures of two real Nix builds diff into an upgrade, an added and a removed package, with the size delta', async () => {
-  const built = (await nixStdout(['nix-build', '--no-out-link', '-E', EXPR, '-A', 'a', '-A', 'b'])).trim().split('\n');
-  assert.equal(built.length, 2, built.join('\n'));
-  const [a, b] = built.map((p) => parseStorePath(p)) as [StorePath, StorePath];
+  const { a, b } = await buildVersionedClosures();
   const closureA = parseClosure(await nixStdout(closureCommand(a).argv));
   const closureB = parseClosure(await nixStdout(closureCommand(b).argv));
   assert.ok(closureA && closureB, 'path-info JSON parsed');
