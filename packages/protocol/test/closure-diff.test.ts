@@ -30,7 +30,11 @@ function sp(name: string): StorePath {
   if (!hash) {
     const n = hashes.size;
     hash = HASH.slice(n % 32) + HASH.slice(0, n % 32);
-    hash = hash.slice(0, 28) + String(n).padStart(4, '0').replace(/[eotu]/g, 'a');
+    hash =
+      hash.slice(0, 28) +
+      String(n)
+        .padStart(4, '0')
+        .replace(/[eotu]/g, 'a');
     hashes.set(name, hash);
   }
   return `/nix/store/${hash}-${name}` as StorePath;

@@ -82,9 +82,10 @@ test('the agent diffs after substitution when the cache lacks the old closure; t
   const first = await activate(a, '--no-cache-check');
   assert.equal(first.code, 0, first.stdout + first.stderr);
   const firstDiff = first.deployments[0]?.diff;
-  assert.equal(firstDiff?.source, 'agent');
-  assert.equal(firstDiff?.from, null);
-  assert.deepEqual(firstDiff?.added.map((p) => p.name).sort(), ['drover-fixture-lib', 'nixos-system-fixture']);
+  assert.ok(firstDiff, first.stdout);
+  assert.equal(firstDiff.source, 'agent');
+  assert.equal(firstDiff.from, null);
+  assert.deepEqual(firstDiff.added.map((p) => p.name).sort(), ['drover-fixture-lib', 'nixos-system-fixture']);
 
   // B only is pushed, and deleted here, so the agent substitutes it; A is not in the cache, so the server cannot diff.
   await push(b);
@@ -122,6 +123,9 @@ test('the agent diffs after substitution when the cache lacks the old closure; t
   assert.match(third.stdout, new RegExp(`\\[${agentName}\\] Deployed successfully \\(#3 in [^)]*\\); changes: \\+1 −2 ~0 packages, −[\\d.]+ (B|KiB)`));
   const back = (await api<{ deployments: Deployment[] }>(server.url, activateToken, 'GET', `/deployments?agent=${agentName}&limit=1`)).json.deployments[0];
   assert.equal(back?.diff?.source, 'server');
-  assert.deepEqual(back.diff.removed.map((p) => p.name), ['drover-fixture-lib-b', 'nixos-system-fixture-b']);
+  assert.deepEqual(
+    back.diff.removed.map((p) => p.name),
+    ['drover-fixture-lib-b', 'nixos-system-fixture-b'],
+  );
   assert.equal(back.diff.sizeDelta, sizeA - sizeB);
 });

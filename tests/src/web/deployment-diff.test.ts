@@ -82,8 +82,7 @@ test('the deployment page shows what changed, with tables and the size delta, an
   const diff = page.getByTestId('closure-diff');
   await diff.waitFor();
   assert.match((await page.getByTestId('diff-summary').textContent()) ?? '', /^\+1 −1 ~1 packages, [+−][\d.]+ (B|KiB)$/);
-  const rows = async (testid: string) =>
-    (await page.getByTestId(testid).locator('tbody tr').allTextContents()).map((t) => t.replace(/\s+/g, ' ').trim());
+  const rows = async (testid: string) => (await page.getByTestId(testid).locator('tbody tr').allTextContents()).map((t) => t.replace(/\s+/g, ' ').trim());
   assert.deepEqual(await rows('diff-added'), ['newlib0.5']);
   assert.deepEqual(await rows('diff-removed'), ['tool3']);
   assert.deepEqual(await rows('diff-changed'), ['app1.0 → 1.1']);

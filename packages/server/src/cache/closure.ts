@@ -16,7 +16,7 @@ const MAX_CLOSURE_PATHS = 50_000;
 export async function cachedClosure(db: Kysely<Database>, cacheId: string, path: StorePath, maxPaths = MAX_CLOSURE_PATHS): Promise<ClosurePath[] | null> {
   const seen = new Set<string>([storeHashOf(path)]);
   const closure: ClosurePath[] = [];
-  for (let level = [...seen]; level.length > 0; ) {
+  for (let level = [...seen]; level.length > 0;) {
     const rows = await closureRows(db, cacheId, level);
     if (rows.length < level.length) return null;
     const next: string[] = [];

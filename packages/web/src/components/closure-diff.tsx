@@ -52,7 +52,10 @@ export function ClosureDiffView({ diff, status }: { diff: ClosureDiff | null; st
   return (
     <section class="closure-diff" data-testid="closure-diff">
       <h2>
-        What changed <span class="diff-summary" data-testid="diff-summary">{diffSummary(diff)}</span>
+        What changed{' '}
+        <span class="diff-summary" data-testid="diff-summary">
+          {diffSummary(diff)}
+        </span>
       </h2>
       <p class="muted">
         Against {diff.from ? <code>{diff.from}</code> : 'nothing (the agent ran no path before)'}, computed by the {diff.source}

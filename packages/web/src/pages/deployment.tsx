@@ -83,7 +83,9 @@ export function DeploymentPage({ id }: { id: string }) {
                 <button type="button" class="button danger" disabled={cancel.running} onClick={() => void cancel.run()}>
                   {d.status === 'InProgress' ? 'Cancel (ask the agent to stop)' : 'Cancel'}
                 </button>
-                {d.status === 'InProgress' ? <EndDeploymentButton workspace={ws.name} id={d.id} onEnded={(ended) => fetched.setData((old) => withNeighbours(ended, old))} /> : null}
+                {d.status === 'InProgress' ? (
+                  <EndDeploymentButton workspace={ws.name} id={d.id} onEnded={(ended) => fetched.setData((old) => withNeighbours(ended, old))} />
+                ) : null}
               </>
             )
           ) : null

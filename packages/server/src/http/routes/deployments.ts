@@ -65,7 +65,7 @@ export const deploymentRoutes: WorkspaceRoutes = async (app, ctx) => {
     {
       config: read,
       schema: {
-        summary: 'One deployment, with its closure diff, the agent\'s previous deployment and (Superseded) the one that replaced it',
+        summary: "One deployment, with its closure diff, the agent's previous deployment and (Superseded) the one that replaced it",
         params: IdParamsSchema,
         response: { 200: DeploymentDetailSchema, 404: ErrorBodySchema },
       },
