@@ -5,7 +5,7 @@
  * before it, and the one after it that superseded it.
  */
 import type { Kysely } from 'kysely';
-import { Value } from '@sinclair/typebox/value';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ClosureDiffSchema, type ClosureDiff, type DeploymentDetail } from '@drover/protocol';
 import { chunks } from '../db/chunks.js';
 import type { Database } from '../db/schema.js';
@@ -43,12 +43,15 @@ export async function recordAgentDiff(db: Kysely<Database>, agentId: string, dep
   return true;
 }
 
+let storedDiffCheck: ReturnType<typeof TypeCompiler.Compile<typeof ClosureDiffSchema>> | undefined;
+
 /** A stored diff's JSON as the API shows it (null: none, or a row that no longer reads as a diff). */
 export function parseStoredDiff(body: string | null): ClosureDiff | null {
   if (body === null) return null;
   try {
     const parsed: unknown = JSON.parse(body);
-    return Value.Check(ClosureDiffSchema, parsed) ? parsed : null;
+    storedDiffCheck ??= TypeCompiler.Compile(ClosureDiffSchema);
+    return storedDiffCheck.Check(parsed) ? parsed : null;
   } catch {
     return null;
   }
