@@ -67,6 +67,39 @@ export function parseClosureSize(stdout: string): number | null {
   }
 }
 
+/** `nix path-info -r --json PATH`: every path of the closure with its NAR size, which `parseClosure` reads. */
+export function closureCommand(path: StorePath): Command {
+  return { argv: ['nix', '--extra-experimental-features', 'nix-command', 'path-info', '--recursive', '--json', path] };
+}
+
+/**
+ * The closure in `nix path-info --json` output: an array of `{path, narSize}`
+ * (Nix up to 2.18) or an object keyed by path (2.19 on); null when it is
+ * neither or a path is not valid.
+ */
+export function parseClosure(stdout: string): { path: string; narSize: number | null }[] | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(stdout);
+  } catch {
+    return null;
+  }
+  const entries: [unknown, unknown][] = Array.isArray(parsed)
+    ? parsed.map((info: unknown) => [typeof info === 'object' && info !== null && 'path' in info ? info.path : undefined, info])
+    : typeof parsed === 'object' && parsed !== null
+      ? Object.entries(parsed)
+      : [];
+  if (entries.length === 0) return null;
+  const out: { path: string; narSize: number | null }[] = [];
+  for (const [path, info] of entries) {
+    if (typeof path !== 'string' || typeof info !== 'object' || info === null) return null;
+    if ('valid' in info && info.valid === false) return null;
+    const size = 'narSize' in info ? info.narSize : undefined;
+    out.push({ path, narSize: typeof size === 'number' && Number.isSafeInteger(size) ? size : null });
+  }
+  return out;
+}
+
 /** What a substitution will fetch, from `nix-store --realise --dry-run`: sizes in bytes (Nix prints MiB with two decimals). */
 export interface FetchPlan {
   readonly paths: number;

@@ -12,6 +12,20 @@ const nullableTimestamp = nullable(timestamp);
 
 export const decodeActor = object({ kind: oneOf(['user', 'token']), id: string, label: string });
 
+const decodePackage = object({ name: string, version: string });
+
+export const decodeClosureDiff = object({
+  from: nullable(string),
+  to: string,
+  source: oneOf(['server', 'agent']),
+  added: array(decodePackage),
+  removed: array(decodePackage),
+  changed: array(object({ name: string, from: array(string), to: array(string) })),
+  sizeDelta: nullable(integer),
+  sizeFrom: nullable(integer),
+  sizeTo: nullable(integer),
+});
+
 export const decodeDeployment = object(
   {
     id: string,
@@ -29,6 +43,7 @@ export const decodeDeployment = object(
     closureSize: nullable(integer),
     createdBy: nullable(decodeActor),
     url: string,
+    diff: nullable(decodeClosureDiff),
   },
   { endedBy: nullable(object({ actor: decodeActor, reason: string, at: timestamp })) },
 );

@@ -22,6 +22,7 @@ import {
 import { literalUnion } from './schemas.js';
 import { ROLES } from './roles.js';
 import { CACHE_NAME_PATTERN } from './cache.js';
+import { ClosureDiffSchema } from './closure-diff-schema.js';
 
 export const ErrorBodySchema = Type.Object({
   code: Type.String(),
@@ -65,8 +66,20 @@ export const DeploymentSchema = Type.Object({
    * outcome replaces the operator's Failed.
    */
   endedBy: Type.Optional(Nullable(Type.Object({ actor: ActorSchema, reason: Type.String(), at: Timestamp }))),
+  /** What it changes against the agent's path at the time (closure-diff.ts); null until the server or the agent computed it. */
+  diff: Nullable(ClosureDiffSchema),
 });
 export type Deployment = Static<typeof DeploymentSchema>;
+
+/** GET …/deployments/:id: the deployment, the agent's deployment before it, and for a Superseded one the deployment that replaced it. */
+export const DeploymentDetailSchema = Type.Composite([
+  DeploymentSchema,
+  Type.Object({
+    previous: Nullable(Type.Object({ id: Uuid, storePath: StorePathSchema, status: DeploymentStatusSchema })),
+    supersededBy: Nullable(Type.Object({ id: Uuid })),
+  }),
+]);
+export type DeploymentDetail = Static<typeof DeploymentDetailSchema>;
 
 export const DeploymentListSchema = Type.Object({
   deployments: Type.Array(DeploymentSchema),

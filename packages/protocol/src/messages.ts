@@ -17,6 +17,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { DEADLINES } from './deploy-spec.js';
+import { ClosureDiffSchema } from './closure-diff-schema.js';
 import {
   AgentNameSchema,
   LogStreamSchema,
@@ -92,6 +93,13 @@ export const DeploymentClosureSizeMessage = Type.Object({
   closureSize: SafeInteger(),
 });
 
+/** What the deployment changes, computed by the agent after substitution (sent only when the order asked with `wantDiff`). */
+export const DeploymentDiffMessage = Type.Object({
+  type: Type.Literal('deployment.diff'),
+  id: Uuid,
+  diff: ClosureDiffSchema,
+});
+
 export const LogLineSchema = Type.Object({
   seq: SafeInteger({ maximum: MAX_LOG_SEQ }),
   time: Timestamp,
@@ -126,6 +134,7 @@ export const AgentMessage = Type.Union([
   AgentProblemsMessage,
   DeploymentStartedMessage,
   DeploymentClosureSizeMessage,
+  DeploymentDiffMessage,
   DeploymentLogMessage,
   DeploymentFinishedMessage,
 ]);
@@ -165,6 +174,8 @@ export const DeploymentOrderSchema = Type.Object({
   activationTimeoutMs: Type.Optional(Nullable(SafeInteger({ minimum: DEADLINES.activationTimeout.min, maximum: DEADLINES.activationTimeout.max }))),
   /** deploy.json's `confirmTimeout` in ms; absent or null: the agent's own setting. */
   confirmTimeoutMs: Type.Optional(Nullable(SafeInteger({ minimum: DEADLINES.confirmTimeout.min, maximum: DEADLINES.confirmTimeout.max }))),
+  /** The server has no closure diff of this deployment: the agent computes one after substitution and sends `deployment.diff`. */
+  wantDiff: Type.Optional(Type.Boolean()),
 });
 export type DeploymentOrder = Static<typeof DeploymentOrderSchema>;
 

@@ -64,6 +64,17 @@ const deployment = {
   closureSize: 1234,
   createdBy: { kind: 'token', id: 'abcd', label: 'ci' },
   url: 'http://127.0.0.1:7700/w/default/deployments/0b7e1c52',
+  diff: {
+    from: '/nix/store/0123456789abcdfghijklmnpqrsvwxyz-system-a',
+    to: '/nix/store/0123456789abcdfghijklmnpqrsvwxyz-system',
+    source: 'server',
+    added: [{ name: 'newlib', version: '0.5' }],
+    removed: [],
+    changed: [{ name: 'openssl', from: ['3.0.7'], to: ['3.0.8'] }],
+    sizeDelta: -40,
+    sizeFrom: 1000,
+    sizeTo: 960,
+  },
 };
 
 test('the decoders accept what the schemas accept, and refuse what they refuse', () => {
@@ -76,6 +87,7 @@ test('the decoders accept what the schemas accept, and refuse what they refuse',
     { ...deployment, status: 'Sleeping' },
     { ...deployment, index: 1.5 },
     { ...deployment, createdBy: { kind: 'robot', id: 'x', label: 'x' } },
+    { ...deployment, diff: { ...deployment.diff, source: 'guess' } },
   ]) {
     assert.equal(Value.Check(DeploymentSchema, bad), false);
     assert.throws(

@@ -12,6 +12,7 @@ import {
   decodeAgentMessage,
   decodeServerMessage,
   encodeMessage,
+  MAX_DIFF_ENTRIES,
   MAX_LOG_LINE_CHARS,
   MAX_LOG_LINES_PER_FRAME,
   PROTOCOL_VERSION,
@@ -43,6 +44,21 @@ function logFrame(count: number) {
   };
 }
 
+/** A closure diff adding `added` packages. */
+function diffOf(added: number) {
+  return {
+    from: `/nix/store/${HASH}-old`,
+    to: PATH,
+    source: 'agent',
+    added: Array.from({ length: added }, (_, i) => ({ name: `pkg${i}`, version: '1.0' })),
+    removed: [],
+    changed: [{ name: 'app', from: ['1.0'], to: ['1.1'] }],
+    sizeDelta: -5,
+    sizeFrom: 10,
+    sizeTo: 5,
+  };
+}
+
 function rejected<T>(result: DecodeResult<T>): string {
   assert.equal(result.ok, false, 'expected the frame to be rejected');
   return result.error;
@@ -60,6 +76,8 @@ describe('decodeAgentMessage', () => {
     ['agent.problems', { type: 'agent.problems', problems: ['Nix is not on PATH'] }],
     ['agent.problems, all fixed', { type: 'agent.problems', problems: [] }],
     ['deployment.closure-size', { type: 'deployment.closure-size', id: ID, closureSize: 123456789 }],
+    ['deployment.diff', { type: 'deployment.diff', id: ID, diff: diffOf(1) }],
+    ['deployment.diff against nothing', { type: 'deployment.diff', id: ID, diff: { ...diffOf(0), from: null, sizeFrom: null, sizeDelta: null } }],
     ['deployment.log with one line', logFrame(1)],
     [`deployment.log with ${MAX_LOG_LINES_PER_FRAME} lines`, logFrame(MAX_LOG_LINES_PER_FRAME)],
     ['deployment.finished Succeeded', { type: 'deployment.finished', id: ID, time: TIME, status: 'Succeeded', reason: null, activePath: PATH }],
@@ -131,6 +149,17 @@ describe('decodeAgentMessage', () => {
     assert.match(rejected(decodeAgentMessage(JSON.stringify(logFrame(0)))), /invalid at \/lines/);
   });
 
+  test(`rejects a diff of more than ${MAX_DIFF_ENTRIES} packages in a list, or one from an unknown source`, () => {
+    assert.match(
+      rejected(decodeAgentMessage(JSON.stringify({ type: 'deployment.diff', id: ID, diff: diffOf(MAX_DIFF_ENTRIES + 1) }))),
+      /invalid at \/diff\/added/,
+    );
+    assert.match(
+      rejected(decodeAgentMessage(JSON.stringify({ type: 'deployment.diff', id: ID, diff: { ...diffOf(1), source: 'x' } }))),
+      /invalid at \/diff\/source/,
+    );
+  });
+
   test('rejects a log line longer than the limit allows, and an unknown stream', () => {
     const long = logFrame(1);
     long.lines[0]!.text = 'x'.repeat(MAX_LOG_LINE_CHARS + 65);
@@ -146,6 +175,7 @@ describe('decodeServerMessage', () => {
     { type: 'registered', agentId: ID, workspace: 'default', cache: null, pingIntervalMs: 30_000 },
     { type: 'registered', agentId: ID, workspace: 'team-a', cache: { substituter: 'https://cache.example.com', publicKey: 'k:x' }, pingIntervalMs: 1000 },
     { type: 'deploy', deployment: { id: ID, index: 1, storePath: PATH, rollbackScript: null, cache: null } },
+    { type: 'deploy', deployment: { id: ID, index: 4, storePath: PATH, rollbackScript: null, cache: null, wantDiff: true } },
     {
       type: 'deploy',
       deployment: { id: ID, index: 2, storePath: PATH, rollbackScript: null, cache: { substituter: 'https://cache.example.com', publicKey: 'k:x' } },

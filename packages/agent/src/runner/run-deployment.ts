@@ -42,6 +42,7 @@ import { describeWriteFailure } from '../write-failure.js';
 import { readChecks, runChecks } from './checks/run-checks.js';
 import { checkFreeSpace } from './free-space.js';
 import { serverReachable } from './confirm.js';
+import { reportDiff } from './diff.js';
 
 type Phase = 'waiting' | 'fetching' | 'activating' | 'checking' | 'rolling-back' | 'done';
 
@@ -175,6 +176,7 @@ export async function runDeployment(ctx: RunContext): Promise<void> {
       const type = await detectProfileType(storePath);
       const previous = await readActivePath(order.profile);
       journal.say(`profile type: ${type}; active now: ${previous ?? 'nothing (first deployment)'}`);
+      if (deployment.wantDiff) await reportDiff(journal, previous, storePath);
       const checks = readChecks(storePath);
       if (!checks.ok) {
         journal.finish('Failed', `${checks.error}; the profile was not changed`, previous);

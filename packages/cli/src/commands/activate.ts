@@ -30,6 +30,7 @@ import type { ApiClient } from '../client.js';
 import { info, out, printJson } from '../output.js';
 import { readerClient, type ReaderFlags } from './reader.js';
 import { progressIntervalMs, reportOfflineAgents } from './activate-progress.js';
+import { diffSuffix } from './activate-diff.js';
 
 export interface ActivateFlags extends ReaderFlags {
   agent?: string[];
@@ -151,7 +152,7 @@ export async function activateSpec(spec: DeploySpec, flags: Omit<ActivateFlags, 
     printJson(deployments);
   } else {
     out('Deployment summary:');
-    for (const [name, a] of agents) out(`${tag(name)} ${summaryLine(latest.get(a.id))}`);
+    for (const [name, a] of agents) out(`${tag(name)} ${summaryLine(latest.get(a.id))}${diffSuffix(latest.get(a.id))}`);
   }
   const allFinal = deployments.every((d) => d && isFinalStatus(d.status));
   if (!allFinal) {

@@ -328,3 +328,18 @@ export async function currentStorePaths(db: Kysely<Database>, workspaceId: strin
     .execute();
   return rows.flatMap((r) => (r.current_store_path ? [{ agent: r.name, storePath: r.current_store_path }] : []));
 }
+
+/** The store path each of these agents last reported active, by agent id (agents without one are absent). */
+export async function currentPathsById(db: Kysely<Database>, agentIds: readonly string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const part of chunks([...new Set(agentIds)])) {
+    const rows = await db
+      .selectFrom('agents')
+      .select(['id', 'current_store_path'])
+      .where('id', 'in', part)
+      .where('current_store_path', 'is not', null)
+      .execute();
+    for (const r of rows) if (r.current_store_path) out.set(r.id, r.current_store_path);
+  }
+  return out;
+}

@@ -43,6 +43,26 @@ export async function presentPaths(db: Kysely<Database>, cacheId: string, paths:
   return present;
 }
 
+/** The cache's narinfos of these store hashes as a closure walk reads them (one query per 500). */
+export async function closureRows(
+  db: Kysely<Database>,
+  cacheId: string,
+  storeHashes: readonly string[],
+): Promise<Pick<PathRow, 'store_hash' | 'store_path' | 'nar_size' | 'refs'>[]> {
+  const out: Pick<PathRow, 'store_hash' | 'store_path' | 'nar_size' | 'refs'>[] = [];
+  for (const chunk of chunks(storeHashes)) {
+    out.push(
+      ...(await db
+        .selectFrom('cache_paths')
+        .select(['store_hash', 'store_path', 'nar_size', 'refs'])
+        .where('cache_id', '=', cacheId)
+        .where('store_hash', 'in', chunk)
+        .execute()),
+    );
+  }
+  return out;
+}
+
 /** Bumps `touched_at` of the cache's paths with these hashes; returns the store paths found. */
 export async function touchPaths(db: Kysely<Database>, cacheId: string, storeHashes: readonly string[], now: string): Promise<string[]> {
   const found: string[] = [];

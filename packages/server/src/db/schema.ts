@@ -6,6 +6,7 @@
 import type { Generated, Insertable, Selectable } from 'kysely';
 import type { DeploymentStatus, LogStream, Role, TokenKind } from '@drover/protocol';
 import type { CacheNarsTable, CacheNarUploadsTable, CachePathsTable, CachePinsTable, CachesTable, TokenCachesTable } from '../cache/tables.js';
+import type { ClosureDiffsTable, DeploymentDiffsTable } from '../deployments/diffs-tables.js';
 
 interface WorkspacesTable {
   id: string;
@@ -159,6 +160,8 @@ export interface Database {
   cache_paths: CachePathsTable;
   cache_pins: CachePinsTable;
   token_caches: TokenCachesTable;
+  closure_diffs: ClosureDiffsTable;
+  deployment_diffs: DeploymentDiffsTable;
 }
 
 export type WorkspaceRow = Selectable<WorkspacesTable>;

@@ -22,10 +22,13 @@ import {
 import { chunks } from '../db/chunks.js';
 import type { Database, DeploymentRow, NewDeployment } from '../db/schema.js';
 import { nowIso } from '../db/time.js';
+import { parseStoredDiff } from './diffs-repository.js';
 
 export interface DeploymentView extends DeploymentRow {
   agent_name: string;
   workspace_name: string;
+  /** Its closure diff as stored (JSON), if one was computed. */
+  diff_body: string | null;
 }
 
 export function toDeploymentApi(row: DeploymentView, publicUrl: string): Deployment {
@@ -46,6 +49,7 @@ export function toDeploymentApi(row: DeploymentView, publicUrl: string): Deploym
     createdBy: actorOf(row),
     url: deploymentUrl(publicUrl, row.workspace_name, row.id),
     endedBy: endedByOf(row),
+    diff: parseStoredDiff(row.diff_body),
   };
 }
 
@@ -85,8 +89,12 @@ function selectViews(db: Kysely<Database>) {
     .selectFrom('deployments')
     .innerJoin('agents', 'agents.id', 'deployments.agent_id')
     .innerJoin('workspaces', 'workspaces.id', 'deployments.workspace_id')
+    .leftJoin('deployment_diffs', 'deployment_diffs.deployment_id', 'deployments.id')
+    .leftJoin('closure_diffs', (join) =>
+      join.onRef('closure_diffs.workspace_id', '=', 'deployment_diffs.workspace_id').onRef('closure_diffs.pair', '=', 'deployment_diffs.pair'),
+    )
     .selectAll('deployments')
-    .select(['agents.name as agent_name', 'workspaces.name as workspace_name']);
+    .select(['agents.name as agent_name', 'workspaces.name as workspace_name', 'closure_diffs.body as diff_body']);
 }
 
 /** Deadlocks and serialization failures (PostgreSQL) or a busy database (SQLite) are worth one more try. */
@@ -205,7 +213,9 @@ function selectOrders(db: Kysely<Database>) {
   return db
     .selectFrom('deployments')
     .innerJoin('agents', 'agents.id', 'deployments.agent_id')
+    .leftJoin('deployment_diffs', 'deployment_diffs.deployment_id', 'deployments.id')
     .select([
+      'deployment_diffs.pair as diff_pair',
       'deployments.id',
       'deployments.agent_id',
       'deployments.workspace_id',
@@ -240,6 +250,7 @@ function newestPerAgent(rows: readonly OrderRow[], into: Map<string, PendingOrde
       rollbackScript,
       ...(r.activation_timeout_ms !== null ? { activationTimeoutMs: r.activation_timeout_ms } : {}),
       ...(r.confirm_timeout_ms !== null ? { confirmTimeoutMs: r.confirm_timeout_ms } : {}),
+      ...(r.diff_pair === null ? { wantDiff: true } : {}),
     };
     into.set(r.agent_id, { agentId: r.agent_id, workspaceId: r.workspace_id, order });
   }

@@ -22,6 +22,7 @@ import type { ServerContext } from '../context.js';
 import type { AgentRow } from '../db/schema.js';
 import type { Access } from '../auth/access.js';
 import { requireInAgentCache } from './cache-check.js';
+import { recordServerDiffs } from './diffs.js';
 import {
   cancelDeployment,
   createDeployments,
@@ -40,6 +41,7 @@ import {
 async function createAndAnnounce(ctx: ServerContext, access: Access, planned: readonly PlannedDeployment[]): Promise<CreatedDeployments> {
   const created = await createDeployments(ctx.db, { workspaceId: access.workspaceId, createdBy: access.actor, planned });
   ctx.metrics.deploymentsCreated.inc(created.rows.length);
+  await recordServerDiffs(ctx, access.workspaceId, created.rows);
   await ctx.bus.publish({ kind: 'deploy', deployments: created.rows.map((r) => ({ id: r.id, agentId: r.agent_id })), superseded: created.superseded });
   return created;
 }

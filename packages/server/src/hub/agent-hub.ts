@@ -28,6 +28,7 @@ import { claimAgentName, liveTokenIds, type Principal } from '../auth/tokens.js'
 import type { Bus, BusEvent } from '../bus/bus.js';
 import type { Database } from '../db/schema.js';
 import { markDisconnected, markReplicaDisconnected, registerAgent, setAgentProblems, touchLastSeen } from '../agents/repository.js';
+import { recordAgentDiff } from '../deployments/diffs-repository.js';
 import {
   appendLog,
   deploymentStatus,
@@ -309,6 +310,9 @@ export class AgentHub {
       }
       case 'deployment.closure-size':
         await setClosureSize(db, agentId, message.id, message.closureSize);
+        break;
+      case 'deployment.diff':
+        if (!(await recordAgentDiff(db, agentId, message.id, message.diff))) return;
         break;
       case 'deployment.log':
         if (!(await appendLog(db, agentId, message.id, message.lines, this.opts.maxLogBytes))) {

@@ -26,6 +26,7 @@ export function repairFrame(message: AgentMessage): AgentMessage {
       return { ...message, reason: message.reason === null ? null : storableText(message.reason) };
     case 'deployment.started':
     case 'deployment.closure-size':
+    case 'deployment.diff':
       return message;
   }
 }

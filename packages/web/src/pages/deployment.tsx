@@ -1,11 +1,13 @@
 /**
  * /w/:ws/deployments/:id — one deployment (the page `drover activate` links
- * to): its facts, its log streaming live while it runs and complete after,
- * and for deployers Cancel (while Pending or InProgress), End it (InProgress
+ * to): its facts, the agent's previous deployment (and for a Superseded one
+ * the deployment that replaced it), what it changes (its closure diff), its
+ * log streaming live while it runs and complete after, and for deployers Cancel (while Pending or InProgress), End it (InProgress
  * whose agent never reported) and Re-run.
  */
 import { api, wsPath } from '../api/client.js';
-import { isFinalStatus, type Deployment } from '../api/protocol.js';
+import { isFinalStatus, type Deployment, type DeploymentDetail } from '../api/protocol.js';
+import { ClosureDiffView } from '../components/closure-diff.js';
 import { CopyButton } from '../components/copy.js';
 import { ActorLabel } from '../components/deployments-table.js';
 import { EndDeploymentButton } from '../components/end-deployment.js';
@@ -26,20 +28,23 @@ import { useWorkspace, useWorkspaceEvents } from '../workspace.js';
 
 export function DeploymentPage({ id }: { id: string }) {
   const ws = useWorkspace();
-  const fetched = useResource((signal) => api.get<Deployment>(wsPath(ws.name, `/deployments/${encodeURIComponent(id)}`), { signal }), [ws.name, id]);
+  const fetched = useResource((signal) => api.get<DeploymentDetail>(wsPath(ws.name, `/deployments/${encodeURIComponent(id)}`), { signal }), [ws.name, id]);
   const log = useLiveLog(ws.name, id);
   const now = useNow(1000);
 
   useWorkspaceEvents((event) => {
     if (event.type === 'deployments') {
       const changed = event.deployments.find((d) => d.id === id);
-      if (changed) fetched.setData(() => changed);
+      if (!changed) return;
+      // The event carries the deployment only; its neighbours stay, and a newly Superseded one learns what replaced it.
+      if (changed.status === 'Superseded' && !fetched.data?.supersededBy) fetched.reload();
+      else fetched.setData((old) => withNeighbours(changed, old));
     }
   });
 
   const cancel = useAction(async () => {
     const d = await api.post<Deployment>(wsPath(ws.name, `/deployments/${id}/cancel`));
-    fetched.setData(() => d);
+    fetched.setData((old) => withNeighbours(d, old));
   });
   const rerun = useAction(async () => {
     const d = await api.post<Deployment>(wsPath(ws.name, `/deployments/${id}/rerun`));
@@ -56,6 +61,8 @@ export function DeploymentPage({ id }: { id: string }) {
     );
   }
   const final = isFinalStatus(d.status);
+  const previous = fetched.data?.previous ?? null;
+  const supersededBy = fetched.data?.supersededBy ?? null;
   return (
     <main class="page">
       <PageHeader
@@ -76,7 +83,9 @@ export function DeploymentPage({ id }: { id: string }) {
                 <button type="button" class="button danger" disabled={cancel.running} onClick={() => void cancel.run()}>
                   {d.status === 'InProgress' ? 'Cancel (ask the agent to stop)' : 'Cancel'}
                 </button>
-                {d.status === 'InProgress' ? <EndDeploymentButton workspace={ws.name} id={d.id} onEnded={(ended) => fetched.setData(() => ended)} /> : null}
+                {d.status === 'InProgress' ? (
+                  <EndDeploymentButton workspace={ws.name} id={d.id} onEnded={(ended) => fetched.setData((old) => withNeighbours(ended, old))} />
+                ) : null}
               </>
             )
           ) : null
@@ -101,6 +110,31 @@ export function DeploymentPage({ id }: { id: string }) {
             'wide',
           ],
           ['Started by', <ActorLabel actor={d.createdBy} />],
+          [
+            'Previous deployment',
+            previous ? (
+              <span data-testid="previous-deployment">
+                <Link href={uiPath(ws.name, 'deployments', previous.id)}>
+                  <code>{previous.storePath}</code>
+                </Link>{' '}
+                <StatusBadge status={previous.status} />
+              </span>
+            ) : (
+              <span class="muted">none: the first deployment to {d.agent}</span>
+            ),
+            'wide',
+          ],
+          ...(supersededBy
+            ? ([
+                [
+                  'Superseded by',
+                  <Link href={uiPath(ws.name, 'deployments', supersededBy.id)} data-testid="superseded-by">
+                    the newer deployment {supersededBy.id}
+                  </Link>,
+                  'wide',
+                ],
+              ] as Fact[])
+            : []),
           ...(d.endedBy
             ? ([
                 [
@@ -120,6 +154,7 @@ export function DeploymentPage({ id }: { id: string }) {
           ...(d.rollbackScript ? ([['Rollback script', <code>{d.rollbackScript}</code>, 'wide']] as Fact[]) : []),
         ]}
       />
+      <ClosureDiffView diff={d.diff} status={d.status} />
       <div class="log-header">
         <h2>Log</h2>
         <span class="muted" data-testid="log-state">
@@ -140,10 +175,16 @@ export function DeploymentPage({ id }: { id: string }) {
   );
 }
 
+/** A newer snapshot of the deployment, keeping the neighbours the page fetched with it. */
+function withNeighbours(d: Deployment, old: DeploymentDetail | undefined): DeploymentDetail {
+  return { ...d, previous: old?.previous ?? null, supersededBy: old?.supersededBy ?? null };
+}
+
 /** Of two snapshots of one deployment, the one further along (a status from the stream may be newer than the fetch). */
 function newest(a: Deployment | undefined, b: Deployment | null): Deployment | undefined {
   if (!a) return b ?? undefined;
   if (!b) return a;
   const rank = (d: Deployment) => (isFinalStatus(d.status) ? 2 : d.status === 'InProgress' ? 1 : 0);
-  return rank(b) > rank(a) || (rank(b) === rank(a) && (b.closureSize ?? -1) > (a.closureSize ?? -1)) ? b : a;
+  const further = (x: Deployment) => (x.closureSize ?? -1) + (x.diff ? 1 : 0);
+  return rank(b) > rank(a) || (rank(b) === rank(a) && further(b) > further(a)) ? b : a;
 }

@@ -6,6 +6,7 @@ import {
   DeploymentEndRequestSchema,
   DeploymentListSchema,
   DeploymentLogSchema,
+  DeploymentDetailSchema,
   DeploymentSchema,
   DeploymentStatusSchema,
   DroverError,
@@ -17,6 +18,7 @@ import {
 } from '@drover/protocol';
 import { activationDeployments, getDeployment, listDeployments, MAX_LOG_PAGE_LINES, readLogPage, toDeploymentApi } from '../../deployments/repository.js';
 import { cancel, endInProgress, rerun } from '../../deployments/service.js';
+import { neighbours } from '../../deployments/diffs-repository.js';
 import { access, workspaceAccess } from '../access.js';
 import type { WorkspaceRoutes } from '../mounts.js';
 import { streamDeploymentLogs } from '../log-stream.js';
@@ -60,10 +62,18 @@ export const deploymentRoutes: WorkspaceRoutes = async (app, ctx) => {
 
   app.get(
     '/deployments/:id',
-    { config: read, schema: { summary: 'One deployment', params: IdParamsSchema, response: { 200: DeploymentSchema, 404: ErrorBodySchema } } },
+    {
+      config: read,
+      schema: {
+        summary: "One deployment, with its closure diff, the agent's previous deployment and (Superseded) the one that replaced it",
+        params: IdParamsSchema,
+        response: { 200: DeploymentDetailSchema, 404: ErrorBodySchema },
+      },
+    },
     async (request) => {
       const p = workspaceAccess(request);
-      return toDeploymentApi(await getDeployment(ctx.db, p.workspaceId, request.params.id), ctx.publicUrl);
+      const row = await getDeployment(ctx.db, p.workspaceId, request.params.id);
+      return { ...toDeploymentApi(row, ctx.publicUrl), ...(await neighbours(ctx.db, row)) };
     },
   );
 
