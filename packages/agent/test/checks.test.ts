@@ -3,7 +3,7 @@
  * fake `systemctl` on PATH for unit and no-failed-units (systemd is not PID 1
  * here), an HTTP server answering 200, 503 or never, a listening and a
  * closed TCP port, commands that pass, fail and hang — and runChecks'
- * retries, log lines and first failure; readChecks on a directory.
+ * retries, log lines and first failure; readChecks on a directory and on a file.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -152,4 +152,8 @@ test('readChecks: no file is no checks, a bad file is an error naming it', () =>
   mkdirSync(unreadable);
   const bad = readChecks(join(unreadable, '..'));
   assert.ok(!bad.ok && bad.error.startsWith(`cannot read ${unreadable}: EISDIR`), JSON.stringify(bad));
+  // A store path that is one file (a plain profile can be) carries no checks.
+  const file = join(tmp.dir('file-path'), 'hello');
+  writeFileSync(file, 'hello');
+  assert.deepEqual(readChecks(file), { ok: true, checks: [] });
 });

@@ -11,13 +11,15 @@ import type { OutputStream } from '@drover/nix';
 import { CHECKS_FILE, formatDuration, parseChecksFile, type ChecksParse, type HealthCheck } from '@drover/protocol';
 import { probe as realProbe, type Probe } from './probes.js';
 
-/** The checks a store path carries: none when it has no drover-checks.json; an error when the file is bad. */
+/** The checks a store path carries: none when it has no drover-checks.json (or is a file); an error when the file is bad. */
 export function readChecks(storePath: string): ChecksParse {
   let text: string;
   try {
     text = readFileSync(join(storePath, CHECKS_FILE), 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { ok: true, checks: [] };
+    // ENOTDIR: the store path is a single file (a plain profile may be one), so it carries no checks.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { ok: true, checks: [] };
     return { ok: false, error: `cannot read ${join(storePath, CHECKS_FILE)}: ${(err as Error).message}` };
   }
   return parseChecksFile(text);
