@@ -6,6 +6,7 @@
  */
 import { array, boolean, integer, nullable, object, oneOf, record, string } from './decode.js';
 import { DEPLOYMENT_STATUSES, LOG_STREAMS } from './deployments.js';
+import { decodeWouldRestart } from './dry-run.js';
 
 const timestamp = string;
 const nullableTimestamp = nullable(timestamp);
@@ -29,6 +30,8 @@ export const decodeDeployment = object(
     closureSize: nullable(integer),
     createdBy: nullable(decodeActor),
     url: string,
+    dry: boolean,
+    wouldRestart: nullable(decodeWouldRestart),
   },
   { endedBy: nullable(object({ actor: decodeActor, reason: string, at: timestamp })) },
 );

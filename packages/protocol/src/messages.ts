@@ -31,6 +31,7 @@ import {
   Uuid,
   WorkspaceNameSchema,
 } from './schemas.js';
+import { MAX_DRY_RUN_UNITS } from './dry-run.js';
 
 export const PROTOCOL_VERSION = 1;
 export const AGENT_WS_PATH = '/api/v1/agent/ws';
@@ -115,6 +116,17 @@ export const DeploymentFinishedMessage = Type.Object({
   activePath: Nullable(StorePathSchema),
 });
 
+const UnitList = Type.Array(Type.String({ maxLength: 1024 }), { maxItems: MAX_DRY_RUN_UNITS });
+/** What a dry activation says a switch would do to systemd units (dry-run.ts). */
+export const WouldRestartSchema = Type.Object({ restart: UnitList, start: UnitList, stop: UnitList, reload: UnitList });
+
+/** A dry run's finding: the units its dry activation says would change, or null when the profile type has no dry activation (only the diff). Sent before `deployment.finished`. */
+export const DeploymentWouldRestartMessage = Type.Object({
+  type: Type.Literal('deployment.would-restart'),
+  id: Uuid,
+  wouldRestart: Nullable(WouldRestartSchema),
+});
+
 /** The self-check problems changed since the hello (fixed, or new): the same list as `hello.problems`, empty when it can deploy. */
 export const AgentProblemsMessage = Type.Object({
   type: Type.Literal('agent.problems'),
@@ -127,6 +139,7 @@ export const AgentMessage = Type.Union([
   DeploymentStartedMessage,
   DeploymentClosureSizeMessage,
   DeploymentLogMessage,
+  DeploymentWouldRestartMessage,
   DeploymentFinishedMessage,
 ]);
 export type AgentMessage = Static<typeof AgentMessage>;
@@ -165,6 +178,8 @@ export const DeploymentOrderSchema = Type.Object({
   activationTimeoutMs: Type.Optional(Nullable(SafeInteger({ minimum: DEADLINES.activationTimeout.min, maximum: DEADLINES.activationTimeout.max }))),
   /** deploy.json's `confirmTimeout` in ms; absent or null: the agent's own setting. */
   confirmTimeoutMs: Type.Optional(Nullable(SafeInteger({ minimum: DEADLINES.confirmTimeout.min, maximum: DEADLINES.confirmTimeout.max }))),
+  /** A dry run (`activate --dry`): fetch and run the profile's dry activation, never switch. Absent: a real deployment. */
+  dry: Type.Optional(Type.Boolean()),
 });
 export type DeploymentOrder = Static<typeof DeploymentOrderSchema>;
 

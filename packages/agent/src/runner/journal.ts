@@ -10,7 +10,7 @@
  * An outcome that cannot be written is kept (`unwritten`) for `flush()`.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MAX_LOG_LINE_CHARS, type DeploymentFinishedMessage, type LogStream, type OutcomeStatus } from '@drover/protocol';
+import { MAX_LOG_LINE_CHARS, type DeploymentFinishedMessage, type LogStream, type OutcomeStatus, type WouldRestart } from '@drover/protocol';
 import { files } from '../state.js';
 import { appendEntry, finishedEntry, type JournalEntry } from '../journal/entry.js';
 import { JournalReader } from '../journal/reader.js';
@@ -57,6 +57,11 @@ export class Journal {
 
   closureSize(bytes: number): void {
     this.append({ type: 'deployment.closure-size', id: this.id, closureSize: bytes });
+  }
+
+  /** A dry run's finding: the units a switch would change, or null when the profile type cannot say. */
+  wouldRestart(units: WouldRestart | null): void {
+    this.append({ type: 'deployment.would-restart', id: this.id, wouldRestart: units });
   }
 
   finish(status: OutcomeStatus, reason: string | null, activePath: string | null): void {

@@ -37,6 +37,7 @@ import {
   pendingOrders,
   resolveRollbackScripts,
   setClosureSize,
+  setWouldRestart,
   type PendingOrder,
 } from '../deployments/repository.js';
 import { agentCaches } from '../cache/agents.js';
@@ -309,6 +310,9 @@ export class AgentHub {
       }
       case 'deployment.closure-size':
         await setClosureSize(db, agentId, message.id, message.closureSize);
+        break;
+      case 'deployment.would-restart':
+        await setWouldRestart(db, agentId, message.id, message.wouldRestart);
         break;
       case 'deployment.log':
         if (!(await appendLog(db, agentId, message.id, message.lines, this.opts.maxLogBytes))) {
