@@ -18,6 +18,7 @@ export {
   isFinalStatus,
   LOG_EVENTS,
   TOKEN_KINDS,
+  UNIT_ACTIONS,
   WORKSPACE_EVENTS,
 } from '@drover/protocol/light';
 
