@@ -64,6 +64,8 @@ const deployment = {
   closureSize: 1234,
   createdBy: { kind: 'token', id: 'abcd', label: 'ci' },
   url: 'http://127.0.0.1:7700/w/default/deployments/0b7e1c52',
+  dry: true,
+  wouldRestart: { restart: ['sshd.service'], start: [], stop: ['old.service'], reload: [] },
 };
 
 test('the decoders accept what the schemas accept, and refuse what they refuse', () => {
@@ -76,6 +78,7 @@ test('the decoders accept what the schemas accept, and refuse what they refuse',
     { ...deployment, status: 'Sleeping' },
     { ...deployment, index: 1.5 },
     { ...deployment, createdBy: { kind: 'robot', id: 'x', label: 'x' } },
+    { ...deployment, wouldRestart: { restart: ['sshd.service'], start: [], stop: [] } },
   ]) {
     assert.equal(Value.Check(DeploymentSchema, bad), false);
     assert.throws(
