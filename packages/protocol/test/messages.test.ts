@@ -66,7 +66,11 @@ describe('decodeAgentMessage', () => {
     ['deployment.finished Failed', { type: 'deployment.finished', id: ID, time: TIME, status: 'Failed', reason: 'activation failed', activePath: null }],
     [
       'deployment.would-restart',
-      { type: 'deployment.would-restart', id: ID, wouldRestart: { restart: ['sshd.service', 'systemd'], start: [], stop: ['a.service'], reload: ['dbus.service'] } },
+      {
+        type: 'deployment.would-restart',
+        id: ID,
+        wouldRestart: { restart: ['sshd.service', 'systemd'], start: [], stop: ['a.service'], reload: ['dbus.service'] },
+      },
     ],
     ['deployment.would-restart, not known', { type: 'deployment.would-restart', id: ID, wouldRestart: null }],
   ];

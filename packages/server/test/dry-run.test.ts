@@ -83,7 +83,14 @@ for (const { backend, skip } of await backendCases()) {
       socket.send({ type: 'deployment.started', id: dry.id, time: nowIso() });
       socket.send({ type: 'deployment.would-restart', id: dry.id, wouldRestart: UNITS });
       // Even an activePath other than the current one does not move the agent's current path.
-      socket.send({ type: 'deployment.finished', id: dry.id, time: nowIso(), status: 'Succeeded', reason: 'dry run, nothing was switched', activePath: storePath('candidate') });
+      socket.send({
+        type: 'deployment.finished',
+        id: dry.id,
+        time: nowIso(),
+        status: 'Succeeded',
+        reason: 'dry run, nothing was switched',
+        activePath: storePath('candidate'),
+      });
       const done = await waitStatus(dry.id, 'Succeeded');
       assert.equal(done.dry, true);
       assert.deepEqual(done.wouldRestart, UNITS);

@@ -29,6 +29,8 @@ export function drySummaryLine(d: Deployment | undefined): string | null {
   const took = d.startedAt && d.finishedAt ? ` in ${formatDuration(Date.parse(d.finishedAt) - Date.parse(d.startedAt))}` : '';
   if (d.status === 'Failed') return `Dry run failed (#${d.index}${took}): ${d.reason ?? 'no reason given'}`;
   if (d.status !== 'Succeeded') return null;
-  const found = d.wouldRestart ? describeWouldRestart(d.wouldRestart) : (d.reason?.replace(/^dry run, nothing was switched: /, '') ?? 'only the closure diff is known');
+  const found = d.wouldRestart
+    ? describeWouldRestart(d.wouldRestart)
+    : (d.reason?.replace(/^dry run, nothing was switched: /, '') ?? 'only the closure diff is known');
   return `Dry run completed (#${d.index}${took}), nothing switched: ${found}`;
 }

@@ -164,7 +164,9 @@ export async function createDeployments(
           // Every deployment takes the next issued index; only a real one becomes the agent's latest.
           const bumped = await tx
             .updateTable('agents')
-            .set((eb) => (dry ? { issued_index: eb('issued_index', '+', 1) } : { issued_index: eb('issued_index', '+', 1), last_index: eb('issued_index', '+', 1) }))
+            .set((eb) =>
+              dry ? { issued_index: eb('issued_index', '+', 1) } : { issued_index: eb('issued_index', '+', 1), last_index: eb('issued_index', '+', 1) },
+            )
             .where('id', 'in', ids)
             .returning(['id', 'issued_index'])
             .execute();

@@ -28,7 +28,10 @@ export function repairFrame(message: AgentMessage): AgentMessage {
       const units = message.wouldRestart;
       if (units === null) return message;
       const repair = (names: string[]) => names.map(storableText);
-      return { ...message, wouldRestart: { restart: repair(units.restart), start: repair(units.start), stop: repair(units.stop), reload: repair(units.reload) } };
+      return {
+        ...message,
+        wouldRestart: { restart: repair(units.restart), start: repair(units.start), stop: repair(units.stop), reload: repair(units.reload) },
+      };
     }
     case 'deployment.started':
     case 'deployment.closure-size':
