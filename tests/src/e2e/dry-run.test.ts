@@ -73,4 +73,24 @@ describe('activate --dry', { timeout: 600_000 }, () => {
     assert.equal(await activePath(agent.profile), null, 'the profile was never created');
     assert.deepEqual(await generations(agent.profile), []);
   });
+
+  test('home-manager runs activate with DRY_RUN=1 (its log only), nix-darwin has no dry activation; neither profile is set', async () => {
+    const hm = await world.agent();
+    const darwin = await world.agent();
+    const spec = await world.specFile({ [hm.name]: world.fixtures.home_manager, [darwin.name]: world.fixtures.darwin });
+    const r = await world.activate([spec, '--dry', '--json']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const byAgent = new Map((JSON.parse(r.stdout) as Deployment[]).map((d) => [d.agent, d]));
+    const h = byAgent.get(hm.name);
+    assert.equal(h?.status, 'Succeeded');
+    assert.equal(h.wouldRestart, null);
+    assert.equal(h.reason, 'dry run, nothing was switched: see the log for what home-manager would do');
+    assert.ok((await world.logOf(h.id)).some((l) => l.text === `$ ${world.fixtures.home_manager}/activate`));
+    const dw = byAgent.get(darwin.name);
+    assert.equal(dw?.status, 'Succeeded');
+    assert.match(dw.reason ?? '', /nix-darwin has no dry activation; only the closure diff tells what would change$/);
+    const calls = await readActivations(world.fixtures.markerDir);
+    assert.ok(!calls.some((l) => l.startsWith('darwin ')), 'darwin-rebuild never ran');
+    for (const agent of [hm, darwin]) assert.equal(await activePath(agent.profile), null, `${agent.name}: the profile was never set`);
+  });
 });
