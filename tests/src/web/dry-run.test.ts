@@ -3,8 +3,8 @@
  * playwright-core), against a real `drover server` (SQLite), a real agent
  * and real Nix: a `drover activate --dry` of the nixos_dry fixture shows
  * "Dry run" and the units a switch would stop, reload, restart and start;
- * the page of a real deployment shows no such part. Screenshots at desktop
- * and phone width.
+ * the page of a real deployment shows no such part; the deployments list
+ * tags the dry run. Screenshots at desktop and phone width.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -57,6 +57,13 @@ describe('web UI: a dry run’s deployment page', { timeout: 600_000 }, () => {
     await page.goto(`/w/default/deployments/${deploymentIds(real.stdout).get(agent.name)!}`);
     await page.locator('h1 [data-status="Succeeded"]').waitFor();
     assert.equal(await page.getByTestId('dry-run').count(), 0);
+
+    await page.goto('/w/default/deployments');
+    const dryRow = page.locator(`tr[data-deployment="${deploymentIds(dry.stdout).get(agent.name)!}"]`);
+    await dryRow.waitFor();
+    assert.equal(await dryRow.locator('.dry-tag').textContent(), 'dry run');
+    assert.equal(await page.locator(`tr[data-deployment="${deploymentIds(real.stdout).get(agent.name)!}"] .dry-tag`).count(), 0);
+    await user!.shoot('deployments');
     assert.deepEqual(user!.pageErrors, []);
   });
 });
