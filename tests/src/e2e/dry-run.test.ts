@@ -85,7 +85,12 @@ describe('activate --dry', { timeout: 600_000 }, () => {
     assert.equal(h?.status, 'Succeeded');
     assert.equal(h.wouldRestart, null);
     assert.equal(h.reason, 'dry run, nothing was switched: see the log for what home-manager would do');
-    assert.ok((await world.logOf(h.id)).some((l) => l.text === `$ ${world.fixtures.home_manager}/activate`));
+    const hmLog = (await world.logOf(h.id)).map((l) => l.text);
+    assert.ok(
+      hmLog.some((l) => l.startsWith('dry run: asking the home-manager configuration what a switch would do (with DRY_RUN=1)')),
+      hmLog.join('\n'),
+    );
+    assert.ok(hmLog.includes(`$ ${world.fixtures.home_manager}/activate`), hmLog.join('\n'));
     const dw = byAgent.get(darwin.name);
     assert.equal(dw?.status, 'Succeeded');
     assert.match(dw.reason ?? '', /nix-darwin has no dry activation; only the closure diff tells what would change$/);

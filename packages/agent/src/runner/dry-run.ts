@@ -33,7 +33,10 @@ export async function dryRun(
     journal.finish('Succeeded', `dry run, ${NOTHING_SWITCHED}: ${why}`, run.active);
     return;
   }
-  journal.say(`dry run: asking the ${run.type} configuration what a switch would do; the profile ${order.profile} is not set`);
+  const env = Object.entries(command.env ?? {}).map(([name, value]) => `${name}=${value}`);
+  journal.say(
+    `dry run: asking the ${run.type} configuration what a switch would do${env.length > 0 ? ` (with ${env.join(' ')})` : ''}; the profile ${order.profile} is not set`,
+  );
   const timeoutMs = order.activationTimeoutMs ?? DEADLINES.activationTimeout.default;
   const lines: string[] = [];
   const result = await step(command, timeoutMs, (text) => lines.push(text));
