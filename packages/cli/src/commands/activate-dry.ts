@@ -27,7 +27,7 @@ export function dryNotice(flags: DryFlags): string | null {
 export function drySummaryLine(d: Deployment | undefined): string | null {
   if (!d?.dry) return null;
   const took = d.startedAt && d.finishedAt ? ` in ${formatDuration(Date.parse(d.finishedAt) - Date.parse(d.startedAt))}` : '';
-  if (d.status === 'Failed') return `Dry run failed (#${d.index}${took}): ${d.reason ?? 'no reason given'}`;
+  if (d.status === 'Failed') return `Dry run failed (#${d.index}${took}): ${d.reason?.replace(/^dry run failed: /, '') ?? 'no reason given'}`;
   if (d.status !== 'Succeeded') return null;
   const found = d.wouldRestart
     ? describeWouldRestart(d.wouldRestart)
