@@ -59,6 +59,22 @@ describe('activate --dry', { timeout: 600_000 }, () => {
     assert.equal(seen.lastDeployment?.id, latest?.id, 'the dry run is not the agent’s latest deployment');
   });
 
+  test('a dry activation that fails fails the dry run; nothing is switched and nothing rolled back', async () => {
+    const agent = await world.agent();
+    const first = await world.activate([await world.specFile({ [agent.name]: world.fixtures.nixos })]);
+    assert.equal(first.code, 0, first.stdout + first.stderr);
+    const before = await generations(agent.profile);
+    const r = await world.activate([await world.specFile({ [agent.name]: world.fixtures.nixos_failing }), '--dry']);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /Dry run failed \(#2 in [^)]+\): .*switch-to-configuration dry-activate.*; nothing was switched$/m);
+    const d = await world.deployment(deploymentIds(r.stdout).get(agent.name)!);
+    assert.equal(d.status, 'Failed');
+    assert.equal(d.wouldRestart, null);
+    assert.ok(!(await world.logOf(d.id)).some((l) => l.text.startsWith('rolling back')), 'nothing to roll back');
+    assert.equal(await activePath(agent.profile), world.fixtures.nixos);
+    assert.deepEqual(await generations(agent.profile), before);
+  });
+
   test('a plain profile: the dry run succeeds with no switch and says only the diff is known (--json)', async () => {
     const agent = await world.agent();
     const r = await world.activate([await world.specFile({ [agent.name]: world.fixtures.plain }), '--dry', '--json']);
