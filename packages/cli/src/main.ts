@@ -38,6 +38,7 @@ const followOptions = (cmd: Command, timeoutHelp: string) =>
     .option('--json', 'print the result as JSON (logs go to stderr)')
     .option('--no-cache-check', "create the deployments without checking that the agents' cache holds every store path")
     .option('--progress-interval <duration>', 'while agents are offline, say so this often (default 60s)')
+    .option('--dry', 'dry run: agents fetch and run the dry activation (NixOS: which units would restart), nothing is switched')
     .option('--activation-timeout <duration>', "kill and roll back an activation that runs longer (sets deploy.json's activationTimeout; default: the agent's)")
     .option(
       '--confirm-timeout <duration>',

@@ -9,3 +9,4 @@ export * from './narinfo.js';
 export * from './narinfo-fields.js';
 export * from './signing.js';
 export * from './nar.js';
+export * from './dry-activation.js';

@@ -6,6 +6,7 @@
  */
 import { array, boolean, integer, nullable, object, oneOf, record, string } from './decode.js';
 import { DEPLOYMENT_STATUSES, LOG_STREAMS } from './deployments.js';
+import { decodeWouldRestart } from './dry-run.js';
 
 const timestamp = string;
 const nullableTimestamp = nullable(timestamp);
@@ -44,6 +45,8 @@ export const decodeDeployment = object(
     createdBy: nullable(decodeActor),
     url: string,
     diff: nullable(decodeClosureDiff),
+    dry: boolean,
+    wouldRestart: nullable(decodeWouldRestart),
   },
   { endedBy: nullable(object({ actor: decodeActor, reason: string, at: timestamp })) },
 );

@@ -23,6 +23,7 @@ import { literalUnion } from './schemas.js';
 import { ROLES } from './roles.js';
 import { CACHE_NAME_PATTERN } from './cache.js';
 import { ClosureDiffSchema } from './closure-diff-schema.js';
+import { WouldRestartSchema } from './messages.js';
 
 export const ErrorBodySchema = Type.Object({
   code: Type.String(),
@@ -68,6 +69,10 @@ export const DeploymentSchema = Type.Object({
   endedBy: Type.Optional(Nullable(Type.Object({ actor: ActorSchema, reason: Type.String(), at: Timestamp }))),
   /** What it changes against the agent's path at the time (closure-diff.ts); null until the server or the agent computed it. */
   diff: Nullable(ClosureDiffSchema),
+  /** A dry run (`activate --dry`): nothing was switched; it never supersedes, and is never superseded by, a real deployment. */
+  dry: Type.Boolean(),
+  /** A dry run's units that a switch would stop/reload/restart/start (NixOS); null when not known (not dry, not finished, or a profile type without a dry activation). */
+  wouldRestart: Nullable(WouldRestartSchema),
 });
 export type Deployment = Static<typeof DeploymentSchema>;
 
@@ -150,7 +155,11 @@ export const ActivateRequestSchema = Type.Object(
 );
 export type ActivateRequest = Static<typeof ActivateRequestSchema>;
 /** `?cacheCheck=false`: create the deployments without checking that the agents' cache holds every store path. */
-export const ActivateQuerySchema = Type.Object({ cacheCheck: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])) });
+/** `?dry=true`: dry runs — the agents fetch and run the profile's dry activation, nothing is switched. */
+export const ActivateQuerySchema = Type.Object({
+  cacheCheck: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])),
+  dry: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])),
+});
 
 export const ActivatedAgentSchema = Type.Object({
   id: Uuid,

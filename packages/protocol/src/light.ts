@@ -14,6 +14,7 @@ export * from './duration.js';
 export * from './deployments.js';
 export * from './deploy-spec.js';
 export * from './labels.js';
+export * from './dry-run.js';
 export * from './http.js';
 export type { Decoder, Decoded } from './decode.js';
 export * from './error-body.js';

@@ -32,6 +32,7 @@ import {
   Uuid,
   WorkspaceNameSchema,
 } from './schemas.js';
+import { MAX_DRY_RUN_UNITS } from './dry-run.js';
 
 export const PROTOCOL_VERSION = 1;
 export const AGENT_WS_PATH = '/api/v1/agent/ws';
@@ -123,6 +124,17 @@ export const DeploymentFinishedMessage = Type.Object({
   activePath: Nullable(StorePathSchema),
 });
 
+const UnitList = Type.Array(Type.String({ maxLength: 1024 }), { maxItems: MAX_DRY_RUN_UNITS });
+/** What a dry activation says a switch would do to systemd units (dry-run.ts). */
+export const WouldRestartSchema = Type.Object({ restart: UnitList, start: UnitList, stop: UnitList, reload: UnitList });
+
+/** A dry run's finding: the units its dry activation says would change, or null when the profile type has no dry activation (only the diff). Sent before `deployment.finished`. */
+export const DeploymentWouldRestartMessage = Type.Object({
+  type: Type.Literal('deployment.would-restart'),
+  id: Uuid,
+  wouldRestart: Nullable(WouldRestartSchema),
+});
+
 /** The self-check problems changed since the hello (fixed, or new): the same list as `hello.problems`, empty when it can deploy. */
 export const AgentProblemsMessage = Type.Object({
   type: Type.Literal('agent.problems'),
@@ -136,6 +148,7 @@ export const AgentMessage = Type.Union([
   DeploymentClosureSizeMessage,
   DeploymentDiffMessage,
   DeploymentLogMessage,
+  DeploymentWouldRestartMessage,
   DeploymentFinishedMessage,
 ]);
 export type AgentMessage = Static<typeof AgentMessage>;
@@ -176,6 +189,8 @@ export const DeploymentOrderSchema = Type.Object({
   confirmTimeoutMs: Type.Optional(Nullable(SafeInteger({ minimum: DEADLINES.confirmTimeout.min, maximum: DEADLINES.confirmTimeout.max }))),
   /** The server has no closure diff of this deployment: the agent computes one after substitution and sends `deployment.diff`. */
   wantDiff: Type.Optional(Type.Boolean()),
+  /** A dry run (`activate --dry`): fetch and run the profile's dry activation, never switch. Absent: a real deployment. */
+  dry: Type.Optional(Type.Boolean()),
 });
 export type DeploymentOrder = Static<typeof DeploymentOrderSchema>;
 

@@ -75,6 +75,8 @@ const deployment = {
     sizeFrom: 1000,
     sizeTo: 960,
   },
+  dry: true,
+  wouldRestart: { restart: ['sshd.service'], start: [], stop: ['old.service'], reload: [] },
 };
 
 test('the decoders accept what the schemas accept, and refuse what they refuse', () => {
@@ -88,6 +90,7 @@ test('the decoders accept what the schemas accept, and refuse what they refuse',
     { ...deployment, index: 1.5 },
     { ...deployment, createdBy: { kind: 'robot', id: 'x', label: 'x' } },
     { ...deployment, diff: { ...deployment.diff, source: 'guess' } },
+    { ...deployment, wouldRestart: { restart: ['sshd.service'], start: [], stop: [] } },
   ]) {
     assert.equal(Value.Check(DeploymentSchema, bad), false);
     assert.throws(

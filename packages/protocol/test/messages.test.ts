@@ -82,6 +82,15 @@ describe('decodeAgentMessage', () => {
     [`deployment.log with ${MAX_LOG_LINES_PER_FRAME} lines`, logFrame(MAX_LOG_LINES_PER_FRAME)],
     ['deployment.finished Succeeded', { type: 'deployment.finished', id: ID, time: TIME, status: 'Succeeded', reason: null, activePath: PATH }],
     ['deployment.finished Failed', { type: 'deployment.finished', id: ID, time: TIME, status: 'Failed', reason: 'activation failed', activePath: null }],
+    [
+      'deployment.would-restart',
+      {
+        type: 'deployment.would-restart',
+        id: ID,
+        wouldRestart: { restart: ['sshd.service', 'systemd'], start: [], stop: ['a.service'], reload: ['dbus.service'] },
+      },
+    ],
+    ['deployment.would-restart, not known', { type: 'deployment.would-restart', id: ID, wouldRestart: null }],
   ];
   for (const [label, frame] of valid) {
     test(`accepts ${label}`, () => {
@@ -134,6 +143,8 @@ describe('decodeAgentMessage', () => {
     assert.match(rejected(decodeAgentMessage(JSON.stringify({ ...hello, protocol: '1' }))), /invalid at \/protocol/);
     assert.match(rejected(decodeAgentMessage(JSON.stringify({ ...hello, protocol: 0 }))), /invalid at \/protocol/);
     assert.match(rejected(decodeAgentMessage(JSON.stringify({ type: 'deployment.closure-size', id: ID, closureSize: -1 }))), /invalid at \/closureSize/);
+    const noReload = { type: 'deployment.would-restart', id: ID, wouldRestart: { restart: [], start: [], stop: [] } };
+    assert.match(rejected(decodeAgentMessage(JSON.stringify(noReload))), /invalid at \/wouldRestart/);
     const superseded = { type: 'deployment.finished', id: ID, time: TIME, status: 'Superseded', reason: null, activePath: null };
     assert.match(rejected(decodeAgentMessage(JSON.stringify(superseded))), /invalid at \/status/);
   });
@@ -184,6 +195,7 @@ describe('decodeServerMessage', () => {
       type: 'deploy',
       deployment: { id: ID, index: 3, storePath: PATH, rollbackScript: null, cache: null, activationTimeoutMs: 300_000, confirmTimeoutMs: null },
     },
+    { type: 'deploy', deployment: { id: ID, index: 4, storePath: PATH, rollbackScript: null, cache: null, dry: true } },
     { type: 'deployment.ack', id: ID },
     { type: 'deployment.cancel', id: ID, reason: 'cancelled by a user' },
   ];

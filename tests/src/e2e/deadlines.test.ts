@@ -11,24 +11,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { startTcpProxy } from '@drover/test-support';
-import { deleteFromStore, isInStore, readActivations, repoRoot, run } from '../support/nix.js';
+import { isInStore, readActivations } from '../support/nix.js';
 import { waitFor } from '../support/drover.js';
 import { activePath, deploymentIds, World, type TestAgent } from './harness.js';
 
-/** Builds one attribute of fixtures.nix (salted afresh), pushes it to the world's cache and removes it from the store. */
-async function extraFixture(world: World, attr: 'nixos_hanging' | 'nixos_checked', checksJson?: string): Promise<string> {
-  const args = [join(repoRoot(), 'tests', 'fixtures', 'fixtures.nix'), '--no-out-link', '-A', attr];
-  args.push('--argstr', 'salt', randomBytes(8).toString('hex'), '--argstr', 'markerDir', world.fixtures.markerDir);
-  if (checksJson !== undefined) args.push('--argstr', 'checksJson', checksJson);
-  const r = await run('nix-build', args);
-  if (r.code !== 0) throw new Error(`nix-build -A ${attr} failed: ${r.stderr}`);
-  const path = r.stdout.trim();
-  await world.cache.push([path]);
-  await deleteFromStore([path]);
-  return path;
-}
+/** Builds nixos_hanging or nixos_checked (with its drover-checks.json), in the world's cache only. */
+const extraFixture = (world: World, attr: 'nixos_hanging' | 'nixos_checked', checksJson?: string) =>
+  world.extraFixture(attr, checksJson !== undefined ? { checksJson } : {});
 
 /** The texts of a deployment's journal on the agent's machine, with their times (what the runner wrote, sent or not). */
 function journal(agent: TestAgent, id: string): { time: number; text: string; finished: boolean }[] {

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { get } from 'node:http';
 import type { Deployment } from '@drover/protocol';
 import { Teardown } from '@drover/test-support';
-import { buildFixtures, deleteFromStore, startTestCache, type Fixtures, type TestCache } from '../support/nix.js';
+import { buildFixtures, deleteFromStore, repoRoot, run, startTestCache, type Fixtures, type TestCache } from '../support/nix.js';
 import {
   api,
   createToken,
@@ -157,6 +157,19 @@ export class World {
       timeoutMs,
       200,
     );
+  }
+
+  /** Builds one attribute of fixtures.nix built only by name (salted afresh, `args` as --argstr), pushes it to the cache and removes it from the store. */
+  async extraFixture(attr: 'nixos_hanging' | 'nixos_checked' | 'nixos_dry', args: Record<string, string> = {}): Promise<string> {
+    const argv = [join(repoRoot(), 'tests', 'fixtures', 'fixtures.nix'), '--no-out-link', '-A', attr];
+    argv.push('--argstr', 'salt', randomBytes(8).toString('hex'), '--argstr', 'markerDir', this.fixtures.markerDir);
+    for (const [name, value] of Object.entries(args)) argv.push('--argstr', name, value);
+    const r = await run('nix-build', argv);
+    if (r.code !== 0) throw new Error(`nix-build -A ${attr} failed: ${r.stderr}`);
+    const path = r.stdout.trim();
+    await this.cache.push([path]);
+    await deleteFromStore([path]);
+    return path;
   }
 
   /** The whole stored log, page by page (`next` is the `after` of the following page; an empty page ends it). */

@@ -10,7 +10,7 @@
  * An outcome that cannot be written is kept (`unwritten`) for `flush()`.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MAX_LOG_LINE_CHARS, type ClosureDiff, type DeploymentFinishedMessage, type LogStream, type OutcomeStatus } from '@drover/protocol';
+import { MAX_LOG_LINE_CHARS, type ClosureDiff, type DeploymentFinishedMessage, type LogStream, type OutcomeStatus, type WouldRestart } from '@drover/protocol';
 import { files } from '../state.js';
 import { appendEntry, finishedEntry, type JournalEntry } from '../journal/entry.js';
 import { JournalReader } from '../journal/reader.js';
@@ -61,6 +61,11 @@ export class Journal {
 
   diff(diff: ClosureDiff): void {
     this.append({ type: 'deployment.diff', id: this.id, diff });
+  }
+
+  /** A dry run's finding: the units a switch would change, or null when the profile type cannot say. */
+  wouldRestart(units: WouldRestart | null): void {
+    this.append({ type: 'deployment.would-restart', id: this.id, wouldRestart: units });
   }
 
   finish(status: OutcomeStatus, reason: string | null, activePath: string | null): void {

@@ -5,7 +5,8 @@
  * The agent starts it in its own session (setsid) so that the agent can be
  * killed or restarted — NixOS restarts the agent's unit during a switch —
  * while the deployment goes on; the outcome lands in the events file either
- * way. SIGTERM means "cancel": honoured before activation, ignored after.
+ * way. SIGTERM means "cancel": honoured before activation (and during a
+ * dry run's dry activation, which switches nothing), ignored after.
  *
  * An outcome that cannot be written (a full state directory) is retried for
  * OUTCOME_RETRY_MS; if it still cannot, the runner exits with
@@ -42,7 +43,7 @@ async function main(): Promise<number> {
   const ctx: RunContext = { dir, order, journal, token, cancel: cancel.signal, phase: 'waiting' };
   process.on('SIGHUP', () => {});
   process.on('SIGTERM', () => {
-    if (ctx.phase === 'waiting' || ctx.phase === 'fetching') {
+    if (ctx.phase === 'waiting' || ctx.phase === 'fetching' || ctx.phase === 'dry-run') {
       journal.say('cancel requested');
       cancel.abort();
     } else {

@@ -13,6 +13,9 @@
  *     of drover-checks.json pass (checks/), the rollbackScript passes;
  *  6. on any failure in 4–5, re-activate the remembered store path.
  *
+ * A dry run (`order.deployment.dry`) does 1–3, then the profile's dry
+ * activation instead of 4–6 (dry-run.ts): nothing is switched.
+ *
  * Every command is echoed as `$ …` and its output streamed to the journal.
  * If the journal cannot be written (a full state directory), the deployment
  * stops at the next point before activation and fails with that reason;
@@ -43,8 +46,10 @@ import { readChecks, runChecks } from './checks/run-checks.js';
 import { checkFreeSpace } from './free-space.js';
 import { serverReachable } from './confirm.js';
 import { reportDiff } from './diff.js';
+import { dryRun } from './dry-run.js';
 
-type Phase = 'waiting' | 'fetching' | 'activating' | 'checking' | 'rolling-back' | 'done';
+/** `dry-run`: the dry activation of a dry run (dry-run.ts), which may be cancelled like fetching: it switches nothing. */
+type Phase = 'waiting' | 'fetching' | 'dry-run' | 'activating' | 'checking' | 'rolling-back' | 'done';
 
 export interface RunContext {
   /** The deployment's folder in the agent's state directory. */
@@ -63,11 +68,14 @@ class Cancelled extends Error {}
 /** The journal cannot be written: stop before activation. */
 class Unrecordable extends Error {}
 
-/** Runs one command, echoed first; `cancellable` commands stop when the deployment is cancelled. */
-async function step(ctx: RunContext, command: Command, cancellable = false, timeoutMs?: number): Promise<CommandResult> {
+/** Runs one command, echoed first; `cancellable` commands stop when the deployment is cancelled; `seen` gets each output line too. */
+async function step(ctx: RunContext, command: Command, cancellable = false, timeoutMs?: number, seen?: (text: string) => void): Promise<CommandResult> {
   ctx.journal.line('agent', `$ ${formatCommand(command.argv)}`);
   return runCommand(command, {
-    onLine: (stream, text) => ctx.journal.line(stream, text),
+    onLine: (stream, text) => {
+      ctx.journal.line(stream, text);
+      seen?.(text);
+    },
     ...(cancellable ? { signal: ctx.cancel } : {}),
     ...(timeoutMs !== undefined ? { timeoutMs } : {}),
   });
@@ -182,8 +190,17 @@ export async function runDeployment(ctx: RunContext): Promise<void> {
         journal.finish('Failed', `${checks.error}; the profile was not changed`, previous);
         return;
       }
-      if (checks.checks.length > 0) journal.say(`${String(checks.checks.length)} health check(s) from drover-checks.json will run after activation`);
       throwIfCancelled(ctx);
+      if (deployment.dry) {
+        ctx.phase = 'dry-run';
+        await dryRun(journal, order, { type, storePath, active: previous }, async (command, timeoutMs, seen) => {
+          const result = await step(ctx, command, true, timeoutMs, seen);
+          throwIfCancelled(ctx);
+          return result;
+        });
+        return;
+      }
+      if (checks.checks.length > 0) journal.say(`${String(checks.checks.length)} health check(s) from drover-checks.json will run after activation`);
 
       ctx.phase = 'activating';
       const activationFailure = await activate(ctx, storePath);

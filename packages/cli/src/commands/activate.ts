@@ -31,8 +31,9 @@ import { info, out, printJson } from '../output.js';
 import { readerClient, type ReaderFlags } from './reader.js';
 import { progressIntervalMs, reportOfflineAgents } from './activate-progress.js';
 import { diffSuffix } from './activate-diff.js';
+import { dryNotice, drySummaryLine, withDryQuery, type DryFlags } from './activate-dry.js';
 
-export interface ActivateFlags extends ReaderFlags {
+export interface ActivateFlags extends ReaderFlags, DryFlags {
   agent?: string[];
   async?: boolean;
   timeout?: string;
@@ -120,7 +121,8 @@ export async function activateSpec(spec: DeploySpec, flags: Omit<ActivateFlags, 
   spec = parseDeploySpec(withDeadlines(spec, flags));
   const api = readerClient({ server: flags.server, token: flags.token ?? process.env['DROVER_ACTIVATE_TOKEN'] });
   const started = Date.now();
-  const response = await api.request('POST', flags.cacheCheck === false ? '/activate?cacheCheck=false' : '/activate', spec, decodeActivateResponse);
+  const path = withDryQuery(flags.cacheCheck === false ? '/activate?cacheCheck=false' : '/activate', flags);
+  const response = await api.request('POST', path, spec, decodeActivateResponse);
   const agents = Object.entries(response.agents).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const nameById = new Map(agents.map(([n, a]) => [a.id, n]));
   const width = Math.max(...agents.map(([n]) => n.length));
@@ -128,6 +130,8 @@ export async function activateSpec(spec: DeploySpec, flags: Omit<ActivateFlags, 
   const say = flags.json ? info : out;
 
   say(`Deploying ${agents.length} agent${agents.length === 1 ? '' : 's'} (activation ${response.activationId}):`);
+  const notice = dryNotice(flags);
+  if (notice) say(notice);
   for (const [name, a] of agents) {
     say(`${tag(name)} ${a.url}`);
     if (!a.online) {
@@ -152,7 +156,7 @@ export async function activateSpec(spec: DeploySpec, flags: Omit<ActivateFlags, 
     printJson(deployments);
   } else {
     out('Deployment summary:');
-    for (const [name, a] of agents) out(`${tag(name)} ${summaryLine(latest.get(a.id))}${diffSuffix(latest.get(a.id))}`);
+    for (const [name, a] of agents) out(`${tag(name)} ${drySummaryLine(latest.get(a.id)) ?? summaryLine(latest.get(a.id))}${diffSuffix(latest.get(a.id))}`);
   }
   const allFinal = deployments.every((d) => d && isFinalStatus(d.status));
   if (!allFinal) {

@@ -53,7 +53,7 @@ export async function deploymentsCommand(flags: ReaderFlags & { json?: boolean; 
       ...deployments.map((d) => [
         d.agent,
         `#${d.index}`,
-        d.status,
+        d.dry ? `${d.status} (dry run)` : d.status,
         d.createdAt,
         d.createdBy ? `${d.createdBy.kind === 'token' ? 'token ' : ''}${d.createdBy.label}` : '-',
         d.startedAt && d.finishedAt ? formatDuration(Date.parse(d.finishedAt) - Date.parse(d.startedAt)) : '-',

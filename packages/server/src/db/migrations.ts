@@ -10,6 +10,7 @@ import { deadlinesMigration, operatorEndMigration } from '../deployments/migrati
 import { agentProblemsMigration } from '../agents/migration.js';
 import { agentLabelsMigration } from '../agents/labels-migration.js';
 import { closureDiffsMigration } from '../deployments/diffs-migration.js';
+import { dryRunMigration } from '../deployments/dry-migration.js';
 
 const initial: Migration = {
   async up(db: Kysely<unknown>) {
@@ -157,6 +158,7 @@ const migrations: Record<string, Migration> = {
   '0009_agent_problems': agentProblemsMigration,
   '0010_agent_labels': agentLabelsMigration,
   '0012_closure_diffs': closureDiffsMigration,
+  '0013_dry_runs': dryRunMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -59,8 +59,10 @@ export interface AgentsTable {
   labels: string | null;
   /** When an admin decommissioned it: it leaves the lists, its token is revoked, its history stays. */
   removed_at: string | null;
-  /** Highest deployment index handed out for this agent; its deployment is the agent's latest. */
+  /** Index of the agent's latest real deployment (a dry run never becomes it). */
   last_index: Generated<number>;
+  /** Highest deployment index handed out for this agent, dry runs included (0013). */
+  issued_index: Generated<number>;
 }
 
 /** The latest pong of each connected agent, written in batches, never per ping. */
@@ -98,6 +100,10 @@ interface DeploymentsTable {
   /** deploy.json's activationTimeout and confirmTimeout in ms; null: the agent's own settings. */
   activation_timeout_ms: number | null;
   confirm_timeout_ms: number | null;
+  /** 1: a dry run (`activate --dry`), nothing switched; 0: a real deployment (0013). */
+  dry: Generated<number>;
+  /** A dry run's `{restart, start, stop, reload}` unit lists (JSON); null until known or when not known. */
+  would_restart: string | null;
 }
 
 interface UsersTable {

@@ -18,11 +18,13 @@ import {
   type LogLine,
   type LogLineJson,
   type StorePath,
+  type WouldRestart,
 } from '@drover/protocol';
 import { chunks } from '../db/chunks.js';
 import type { Database, DeploymentRow, NewDeployment } from '../db/schema.js';
 import { nowIso } from '../db/time.js';
 import { parseStoredDiff } from './diffs-repository.js';
+import { parseWouldRestart, storedWouldRestart } from './dry-run.js';
 
 export interface DeploymentView extends DeploymentRow {
   agent_name: string;
@@ -50,6 +52,8 @@ export function toDeploymentApi(row: DeploymentView, publicUrl: string): Deploym
     url: deploymentUrl(publicUrl, row.workspace_name, row.id),
     endedBy: endedByOf(row),
     diff: parseStoredDiff(row.diff_body),
+    dry: row.dry === 1,
+    wouldRestart: parseWouldRestart(row.would_restart),
   };
 }
 
@@ -123,6 +127,8 @@ export interface PlannedDeployment {
   readonly rollbackScripts: Readonly<Record<string, string>> | null;
   /** The deploy's own deadlines (ms); absent: the agent's settings. */
   readonly deadlines?: Deadlines;
+  /** A dry run: never supersedes a real deployment nor becomes the agent's latest (dry-run.ts). */
+  readonly dry?: boolean;
 }
 
 export interface Deadlines {
@@ -141,7 +147,8 @@ export interface CreatedDeployments {
  * Creates one Pending deployment per planned entry, in one transaction:
  * each agent's index is bumped, its older Pending deployments become
  * Superseded, and the new rows are inserted — three statements per chunk
- * of agents.
+ * of agents (per kind: a dry run only supersedes older Pending dry runs,
+ * and a real deployment only real ones; see dry-run.ts).
  */
 export async function createDeployments(
   db: Kysely<Database>,
@@ -158,22 +165,30 @@ export async function createDeployments(
       // Agents in id order: concurrent activations take their row locks in the same order.
       const planned = [...input.planned].sort((a, b) => (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0));
       for (const part of chunks(planned)) {
-        const ids = part.map((p) => p.agentId);
-        const bumped = await tx
-          .updateTable('agents')
-          .set((eb) => ({ last_index: eb('last_index', '+', 1) }))
-          .where('id', 'in', ids)
-          .returning(['id', 'last_index'])
-          .execute();
-        const indexOf = new Map(bumped.map((b) => [b.id, b.last_index]));
-        const older = await tx
-          .updateTable('deployments')
-          .set({ status: 'Superseded', finished_at: now, reason: 'superseded by a newer deployment' })
-          .where('agent_id', 'in', ids)
-          .where('status', '=', 'Pending')
-          .returning('id')
-          .execute();
-        superseded.push(...older.map((o) => o.id));
+        const indexOf = new Map<string, number>();
+        for (const dry of [false, true]) {
+          const ids = part.filter((p) => (p.dry ?? false) === dry).map((p) => p.agentId);
+          if (ids.length === 0) continue;
+          // Every deployment takes the next issued index; only a real one becomes the agent's latest.
+          const bumped = await tx
+            .updateTable('agents')
+            .set((eb) =>
+              dry ? { issued_index: eb('issued_index', '+', 1) } : { issued_index: eb('issued_index', '+', 1), last_index: eb('issued_index', '+', 1) },
+            )
+            .where('id', 'in', ids)
+            .returning(['id', 'issued_index'])
+            .execute();
+          for (const b of bumped) indexOf.set(b.id, b.issued_index);
+          const older = await tx
+            .updateTable('deployments')
+            .set({ status: 'Superseded', finished_at: now, reason: 'superseded by a newer deployment' })
+            .where('agent_id', 'in', ids)
+            .where('status', '=', 'Pending')
+            .where('dry', '=', dry ? 1 : 0)
+            .returning('id')
+            .execute();
+          superseded.push(...older.map((o) => o.id));
+        }
         const values: NewDeployment[] = part.map((p) => ({
           id: randomUUID(),
           workspace_id: input.workspaceId,
@@ -193,6 +208,8 @@ export async function createDeployments(
           closure_size: null,
           created_by: input.createdBy ? storedActor(input.createdBy) : null,
           created_by_label: input.createdBy?.label ?? null,
+          dry: p.dry ? 1 : 0,
+          would_restart: null,
         }));
         await tx.insertInto('deployments').values(values).execute();
         rows.push(...(values as DeploymentRow[]));
@@ -225,6 +242,7 @@ function selectOrders(db: Kysely<Database>) {
       'deployments.rollback_scripts',
       'deployments.activation_timeout_ms',
       'deployments.confirm_timeout_ms',
+      'deployments.dry',
       'agents.system',
     ])
     .where('deployments.status', '=', 'Pending');
@@ -251,6 +269,7 @@ function newestPerAgent(rows: readonly OrderRow[], into: Map<string, PendingOrde
       ...(r.activation_timeout_ms !== null ? { activationTimeoutMs: r.activation_timeout_ms } : {}),
       ...(r.confirm_timeout_ms !== null ? { confirmTimeoutMs: r.confirm_timeout_ms } : {}),
       ...(r.diff_pair === null ? { wantDiff: true } : {}),
+      ...(r.dry === 1 ? { dry: true } : {}),
     };
     into.set(r.agent_id, { agentId: r.agent_id, workspaceId: r.workspace_id, order });
   }
@@ -311,6 +330,17 @@ export async function markStarted(db: Kysely<Database>, agentId: string, id: str
 
 export async function setClosureSize(db: Kysely<Database>, agentId: string, id: string, size: number): Promise<void> {
   await db.updateTable('deployments').set({ closure_size: size }).where('id', '=', id).where('agent_id', '=', agentId).execute();
+}
+
+/** Stores a dry run's finding (only on this agent's dry runs; a replay writes the same). */
+export async function setWouldRestart(db: Kysely<Database>, agentId: string, id: string, units: WouldRestart | null): Promise<void> {
+  await db
+    .updateTable('deployments')
+    .set({ would_restart: storedWouldRestart(units) })
+    .where('id', '=', id)
+    .where('agent_id', '=', agentId)
+    .where('dry', '=', 1)
+    .execute();
 }
 
 /** How many bytes of log text a deployment stores by default (DROVER_MAX_LOG_BYTES). */
@@ -419,7 +449,13 @@ export async function markFinished(db: Kysely<Database>, agentId: string, msg: D
       if (Number(replaced.numUpdatedRows) > 0) outcome = 'replaced-operator-end';
     }
     if (outcome && msg.activePath) {
-      await tx.updateTable('agents').set({ current_store_path: msg.activePath }).where('id', '=', agentId).execute();
+      // A dry run never changes what the server says the agent runs.
+      await tx
+        .updateTable('agents')
+        .set({ current_store_path: msg.activePath })
+        .where('id', '=', agentId)
+        .where(({ not, exists, selectFrom }) => not(exists(selectFrom('deployments').select('id').where('id', '=', msg.id).where('dry', '=', 1))))
+        .execute();
     }
     return outcome;
   });
@@ -488,6 +524,7 @@ export function rerunPlan(row: DeploymentView): PlannedDeployment {
     rollbackScript: rollback !== null && isStorePath(rollback) ? rollback : null,
     rollbackScripts: row.rollback_scripts ? rollbackMap(row.rollback_scripts) : null,
     deadlines: { activationTimeoutMs: row.activation_timeout_ms, confirmTimeoutMs: row.confirm_timeout_ms },
+    dry: row.dry === 1,
   };
 }
 
@@ -666,6 +703,8 @@ export async function deployedPaths(db: Kysely<Database>, workspaceId: string): 
     .select(['agents.name', 'deployments.store_path', 'deployments.rollback_script', 'deployments.status', 'deployments.index_no'])
     .where('deployments.workspace_id', '=', workspaceId)
     .where('deployments.status', 'in', ['Pending', 'InProgress', 'Succeeded'])
+    // A finished dry run put nothing on the machine: it keeps no rollback target alive.
+    .where((eb) => eb.or([eb('deployments.dry', '=', 0), eb('deployments.status', '!=', 'Succeeded')]))
     .orderBy('agents.name')
     .orderBy('deployments.index_no', 'desc')
     .execute();

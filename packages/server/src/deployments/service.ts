@@ -60,13 +60,14 @@ async function startDeployments(ctx: ServerContext, access: Access, planned: rea
  * Creates one deployment per agent of a deploy.json whose shape the route's
  * schema checked. Every problem — bad names, bad store paths, unknown agents
  * — is reported at once and then nothing is created; so are store paths the
- * agents' cache lacks, unless `cacheCheck` is false.
+ * agents' cache lacks, unless `cacheCheck` is false. `dry`: dry runs
+ * (dry-run.ts says how they live beside real deployments).
  */
 export async function activate(
   ctx: ServerContext,
   access: Access,
   body: ActivateRequest,
-  options: { cacheCheck: boolean } = { cacheCheck: true },
+  options: { cacheCheck: boolean; dry?: boolean } = { cacheCheck: true },
 ): Promise<{ created: CreatedDeployments; agents: (AgentRow & AgentSeen)[] }> {
   const problems: ErrorDetail[] = deploySpecProblems(body);
   const names = Object.keys(body.agents);
@@ -106,6 +107,7 @@ export async function activate(
       rollbackScript: rollback !== null && isStorePath(rollback) ? rollback : null,
       rollbackScripts: !agent.system ? rollbackScripts : null,
       deadlines,
+      ...(options.dry ? { dry: true } : {}),
     });
   }
   return { created: await createAndAnnounce(ctx, access, planned), agents: found };

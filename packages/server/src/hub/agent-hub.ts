@@ -38,6 +38,7 @@ import {
   pendingOrders,
   resolveRollbackScripts,
   setClosureSize,
+  setWouldRestart,
   type PendingOrder,
 } from '../deployments/repository.js';
 import { agentCaches } from '../cache/agents.js';
@@ -313,6 +314,9 @@ export class AgentHub {
         break;
       case 'deployment.diff':
         if (!(await recordAgentDiff(db, agentId, message.id, message.diff))) return;
+        break;
+      case 'deployment.would-restart':
+        await setWouldRestart(db, agentId, message.id, message.wouldRestart);
         break;
       case 'deployment.log':
         if (!(await appendLog(db, agentId, message.id, message.lines, this.opts.maxLogBytes))) {

@@ -24,6 +24,15 @@ export function repairFrame(message: AgentMessage): AgentMessage {
       return { ...message, lines: message.lines.map((line) => ({ ...line, text: storableText(line.text) })) };
     case 'deployment.finished':
       return { ...message, reason: message.reason === null ? null : storableText(message.reason) };
+    case 'deployment.would-restart': {
+      const units = message.wouldRestart;
+      if (units === null) return message;
+      const repair = (names: string[]) => names.map(storableText);
+      return {
+        ...message,
+        wouldRestart: { restart: repair(units.restart), start: repair(units.start), stop: repair(units.stop), reload: repair(units.reload) },
+      };
+    }
     case 'deployment.started':
     case 'deployment.closure-size':
     case 'deployment.diff':

@@ -21,6 +21,7 @@ export {
   isFinalStatus,
   LOG_EVENTS,
   TOKEN_KINDS,
+  UNIT_ACTIONS,
   WORKSPACE_EVENTS,
 } from '@drover/protocol/light';
 

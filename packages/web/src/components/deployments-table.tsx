@@ -58,6 +58,7 @@ export function DeploymentsTable({
                 <Link href={uiPath(workspace, 'deployments', d.id)}>
                   #{d.index} <span class="muted mono wide-only">{shortId(d.id)}</span>
                 </Link>
+                {d.dry ? <span class="dry-tag">dry run</span> : null}
               </th>
               {showAgent ? (
                 <td>

@@ -9,6 +9,7 @@ import { api, wsPath } from '../api/client.js';
 import { isFinalStatus, type Deployment, type DeploymentDetail } from '../api/protocol.js';
 import { ClosureDiffView } from '../components/closure-diff.js';
 import { CopyButton } from '../components/copy.js';
+import { DryRunFindings } from '../components/dry-run.js';
 import { ActorLabel } from '../components/deployments-table.js';
 import { EndDeploymentButton } from '../components/end-deployment.js';
 import { ErrorBox } from '../components/error-box.js';
@@ -99,6 +100,7 @@ export function DeploymentPage({ id }: { id: string }) {
           {d.reason}
         </p>
       ) : null}
+      <DryRunFindings deployment={d} />
       <Facts
         items={[
           ['Agent', <Link href={uiPath(ws.name, 'agents', d.agent)}>{d.agent}</Link>],

@@ -4,7 +4,8 @@
  * schema (a shape that is not a deploy.json is refused with every problem
  * named); bad names, bad store paths and unknown agents are then reported at
  * once by the deployment service and nothing is created. `?cacheCheck=false`
- * skips the service's check that the agents' cache holds every store path.
+ * skips the service's check that the agents' cache holds every store path;
+ * `?dry=true` creates dry runs (deployments/dry-run.ts).
  */
 import type {} from '@fastify/swagger'; // route schema fields: summary, hide
 import { TypeGuard } from '@sinclair/typebox';
@@ -47,7 +48,10 @@ export const activateRoutes: WorkspaceRoutes = async (app, ctx) => {
     },
     async (request, reply) => {
       const a = workspaceAccess(request);
-      const { created, agents: found } = await activate(ctx, a, request.body, { cacheCheck: request.query.cacheCheck !== 'false' });
+      const { created, agents: found } = await activate(ctx, a, request.body, {
+        cacheCheck: request.query.cacheCheck !== 'false',
+        dry: request.query.dry === 'true',
+      });
       const byAgentId = new Map(found.map((agent) => [agent.id, agent]));
       const now = Date.now();
       const agents: ActivateResponse['agents'] = {};
