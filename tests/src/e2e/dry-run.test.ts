@@ -36,7 +36,7 @@ describe('activate --dry', { timeout: 600_000 }, () => {
     assert.match(r.stdout, /would restart the following units: sshd\.service/, 'the dry output is the log');
     assert.match(
       r.stdout,
-      /Dry run completed \(#2 in [^)]+\), nothing switched: would stop old-app\.service; reload dbus\.service, nginx\.service; restart sshd\.service, systemd; start new-app\.service, old-app\.service$/m,
+      /Dry run completed \(#2 in [^)]+\), nothing switched: would stop old-app\.service; reload dbus\.service, nginx\.service; restart sshd\.service, systemd; start new-app\.service, old-app\.service; changes: \+1 −1 ~0 packages, \+\d+ B$/m,
     );
 
     const d = await world.deployment(deploymentIds(r.stdout).get(agent.name)!);
@@ -66,7 +66,7 @@ describe('activate --dry', { timeout: 600_000 }, () => {
     const before = await generations(agent.profile);
     const r = await world.activate([await world.specFile({ [agent.name]: world.fixtures.nixos_failing }), '--dry']);
     assert.equal(r.code, 1, r.stdout + r.stderr);
-    assert.match(r.stdout, /Dry run failed \(#2 in [^)]+\): .*switch-to-configuration dry-activate.*; nothing was switched$/m);
+    assert.match(r.stdout, /Dry run failed \(#2 in [^)]+\): .*switch-to-configuration dry-activate.*; nothing was switched; changes: \+1 −1 ~0 packages, \+\d+ B$/m);
     const d = await world.deployment(deploymentIds(r.stdout).get(agent.name)!);
     assert.equal(d.status, 'Failed');
     assert.equal(d.wouldRestart, null);
