@@ -15,14 +15,19 @@ export {
   decodeLogStreamLine,
   decodeLogStreamStatus,
   DroverError,
+  formatDuration,
   isFinalStatus,
   LOG_EVENTS,
+  paletteHex,
+  parseAnsi,
   TOKEN_KINDS,
   WORKSPACE_EVENTS,
 } from '@drover/protocol/light';
 
 export type {
   Actor,
+  AnsiColor,
+  AnsiSpan,
   Agent,
   AgentList,
   CacheInfo,
