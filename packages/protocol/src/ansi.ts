@@ -4,7 +4,7 @@
  * runs for the web UI (SGR only: bold, dim, italic, underline, inverse,
  * strike, 8/16/256/24-bit foreground and background, resets), and
  * `stripAnsi` gives the plain text for `--json` and for output that is not a
- * terminal. Every other escape sequence (cursor moves, OSC titles and links,
+ * terminal, `sgrOnly` what a terminal may be sent. Every other escape sequence (cursor moves, OSC titles and links,
  * charset switches) and control character except the tab is dropped.
  */
 
@@ -41,6 +41,13 @@ const SEQUENCE_RE = /\x1b(?:\[([0-?]*)[ -/]*([@-~])?|\][^\x07\x1b]*(?:\x07|\x1b\
 /** `text` without escape sequences and control characters (tabs and newlines stay). */
 export function stripAnsi(text: string): string {
   return text.replace(SEQUENCE_RE, '');
+}
+
+/** `text` with only its SGR (colour and style) sequences kept, for a terminal: nothing that moves the cursor, sets a title or opens a link. */
+export function sgrOnly(text: string): string {
+  return text.replace(SEQUENCE_RE, (seq, params: string | undefined, final: string | undefined) =>
+    seq.startsWith('\x1b[') && final === 'm' && /^[\d;:]*$/.test(params ?? '') ? seq : '',
+  );
 }
 
 function hex(r: number, g: number, b: number): `#${string}` {

@@ -5,7 +5,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { paletteHex, parseAnsi, stripAnsi, type AnsiSpan } from '../src/index.js';
+import { paletteHex, parseAnsi, sgrOnly, stripAnsi, type AnsiSpan } from '../src/index.js';
 
 /** The runs as [text, the style fields that are set]. */
 function runs(text: string): [string, Record<string, unknown>][] {
@@ -82,6 +82,12 @@ describe('stripAnsi', () => {
 
   test('the plain text is what parseAnsi runs add up to', () => {
     for (const [input, plain] of cases) assert.equal(parseAnsi(input).map((s) => s.text).join(''), plain);
+  });
+});
+
+describe('sgrOnly', () => {
+  test('keeps colour and style sequences, drops the rest', () => {
+    assert.equal(sgrOnly('\x1b[1;31merror\x1b[0m \x1b]0;owned\x07\x1b[2J\x1b[?1049h\x1b[38:5:1mx\r'), '\x1b[1;31merror\x1b[0m \x1b[38:5:1mx');
   });
 });
 
