@@ -67,7 +67,7 @@ describe('the operator view', { timeout: 300_000 }, () => {
   let succeededId = '';
   let pendingId = '';
 
-  const asAdmin = <T>(method: string, path: string, body?: unknown) => api<T>(server.url, adminToken, method, `/api/v1${path}`, body);
+  const asAdmin = <T>(method: string, path: string, body?: unknown) => api<T>(server.url, adminToken, method, path, body);
   const openUser = async (label: string, options: Parameters<typeof UiUser.open>[3] = {}) => {
     const u = await UiUser.open(browser, server.url, `operator-${label}`, options);
     users.push(u);
@@ -231,7 +231,7 @@ describe('the operator view', { timeout: 300_000 }, () => {
           .first()
           .evaluate((el, p) => (globalThis as unknown as InPage).getComputedStyle(el)[p], prop);
       return {
-        bg: await css('body', 'backgroundColor'),
+        bg: await css('html', 'backgroundColor'),
         text: await css('h1', 'color'),
         surface: await css('.facts', 'backgroundColor'),
         muted: await css('.facts dt', 'color'),
