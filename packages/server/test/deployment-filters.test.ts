@@ -20,7 +20,10 @@ for (const { backend, skip } of await backendCases()) {
     const list = async (query: string) => {
       const res = await api(t, 'GET', `/api/v1/deployments?${query}`, { token: activate });
       assert.equal(res.status, 200, res.text);
-      return { names: (res.json.deployments as { agent: string; storePath: string }[]).map((d) => `${d.agent} ${d.storePath === web ? 'web' : 'db'}`), total: res.json.total as number };
+      return {
+        names: (res.json.deployments as { agent: string; storePath: string }[]).map((d) => `${d.agent} ${d.storePath === web ? 'web' : 'db'}`),
+        total: res.json.total as number,
+      };
     };
 
     test('set up: web-1, web-2, db-1 and a-b with one or two deployments each', async () => {

@@ -64,9 +64,12 @@ describe('the operator view', { timeout: 300_000 }, () => {
   let browser: Browser;
   let adminToken: string;
   const users: UiUser[] = [];
+  // What before() opened, in order, for after() to close: before() may stop half-way.
+  const opened: (() => Promise<void>)[] = [];
   let succeededId = '';
   let pendingId = '';
 
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the answer's type, as with api()
   const asAdmin = <T>(method: string, path: string, body?: unknown) => api<T>(server.url, adminToken, method, path, body);
   const openUser = async (label: string, options: Parameters<typeof UiUser.open>[3] = {}) => {
     const u = await UiUser.open(browser, server.url, `operator-${label}`, options);
@@ -79,7 +82,9 @@ describe('the operator view', { timeout: 300_000 }, () => {
   before(async () => {
     dir = await mkdtemp(join(process.env['DROVER_TEST_OUTPUT'] ?? tmpdir(), 'operator-view-'));
     backend = await makeBackend('sqlite', dir);
+    opened.push(() => backend.cleanup());
     server = await startServer(backend);
+    opened.push(() => server.stop());
     adminToken = await createToken(backend, 'admin');
     await createUser(backend, ADMIN, 'admin', PASSWORD);
     await declareFleet(backend, 'default', 'op', 2);
@@ -101,12 +106,11 @@ describe('the operator view', { timeout: 300_000 }, () => {
       await database.close();
     }
     browser = await launchBrowser();
+    opened.push(() => browser.close().catch(() => {}));
   });
   after(async () => {
     for (const u of users) await u.close();
-    await browser?.close().catch(() => {});
-    await server?.stop();
-    await backend?.cleanup();
+    for (const close of opened.reverse()) await close();
     if (!process.env['DROVER_TEST_KEEP']) await rm(dir, { recursive: true, force: true });
   });
 
@@ -212,11 +216,19 @@ describe('the operator view', { timeout: 300_000 }, () => {
     await rows.first().waitFor();
     await p.getByRole('searchbox', { name: 'Agent' }).fill('00001');
     await p.getByRole('button', { name: 'Filter' }).click();
-    await waitFor('only op-00001 rows', async () => (await rows.count()) === 2 && (await p.locator('tr[data-deployment]', { hasText: WEB }).count()) === 0, 5000);
+    await waitFor(
+      'only op-00001 rows',
+      async () => (await rows.count()) === 2 && (await p.locator('tr[data-deployment]', { hasText: WEB }).count()) === 0,
+      5000,
+    );
     await p.getByRole('searchbox', { name: 'Agent' }).fill('');
     await p.getByRole('searchbox', { name: 'Store path' }).fill('ANSI-demo');
     await p.getByRole('button', { name: 'Filter' }).click();
-    await waitFor('only the ansi-demo path', async () => (await rows.count()) === 2 && (await p.locator('tr[data-deployment]', { hasText: IDLE }).count()) === 0, 5000);
+    await waitFor(
+      'only the ansi-demo path',
+      async () => (await rows.count()) === 2 && (await p.locator('tr[data-deployment]', { hasText: IDLE }).count()) === 0,
+      5000,
+    );
     assert.match(p.url(), /path=ANSI-demo/);
     await users[0]!.shoot('deployments-filtered');
   });

@@ -6,7 +6,16 @@
  * sent it on a terminal, without escape codes otherwise; `--json` prints one
  * JSON object per line ({seq, time, stream, text}, text without escape codes).
  */
-import { decodeDeploymentLog, decodeLogStreamLine, decodeLogStreamStatus, isFinalStatus, LOG_EVENTS, stripAnsi, type Deployment, type LogLineJson } from '@drover/protocol';
+import {
+  decodeDeploymentLog,
+  decodeLogStreamLine,
+  decodeLogStreamStatus,
+  isFinalStatus,
+  LOG_EVENTS,
+  stripAnsi,
+  type Deployment,
+  type LogLineJson,
+} from '@drover/protocol';
 import { messageData, openEventStream } from '@drover/client';
 import { info, out } from '../output.js';
 import { terminalText } from '../terminal-text.js';

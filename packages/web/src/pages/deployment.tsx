@@ -51,7 +51,11 @@ export function DeploymentPage({ id }: { id: string }) {
   if (!d) {
     return (
       <main class="page">
-        <PageHeader title="Deployment" pageTitle={`${id.slice(0, 8)} — Deployment`} sub={<Link href={uiPath(ws.name, 'deployments')}>← All deployments</Link>} />
+        <PageHeader
+          title="Deployment"
+          pageTitle={`${id.slice(0, 8)} — Deployment`}
+          sub={<Link href={uiPath(ws.name, 'deployments')}>← All deployments</Link>}
+        />
         {fetched.error ? <ErrorBox error={fetched.error} /> : <Loading what="the deployment" />}
       </main>
     );
@@ -70,7 +74,13 @@ export function DeploymentPage({ id }: { id: string }) {
         actions={
           ws.canDeploy ? (
             final ? (
-              <ConfirmButton kind="primary" label="Re-run" confirmLabel={`Re-run on ${d.agent} now`} disabled={rerun.running} onConfirm={() => void rerun.run()} />
+              <ConfirmButton
+                kind="primary"
+                label="Re-run"
+                confirmLabel={`Re-run on ${d.agent} now`}
+                disabled={rerun.running}
+                onConfirm={() => void rerun.run()}
+              />
             ) : (
               <>
                 <ConfirmButton

@@ -30,7 +30,8 @@ export function DeploymentsPage() {
       <PageHeader
         title="Deployments"
         pageTitle={filtered ? `Deployments (filtered) — ${ws.name}` : `Deployments — ${ws.name}`}
-        sub={data?.total !== undefined ? `${count(data.total)} ${filtered ? 'matching' : 'in this workspace'}` : undefined} />
+        sub={data?.total !== undefined ? `${count(data.total)} ${filtered ? 'matching' : 'in this workspace'}` : undefined}
+      />
       <form
         class="filters"
         role="search"
@@ -45,14 +46,7 @@ export function DeploymentsPage() {
         </label>
         <label class="field inline">
           <span>Store path</span>
-          <input
-            type="search"
-            name="path"
-            placeholder="Hash or name"
-            maxLength={300}
-            value={pathInput}
-            onInput={(e) => setPathInput(e.currentTarget.value)}
-          />
+          <input type="search" name="path" placeholder="Hash or name" maxLength={300} value={pathInput} onInput={(e) => setPathInput(e.currentTarget.value)} />
         </label>
         <label class="field inline">
           <span>Status</span>
