@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { Deployment, LogLine, StorePath } from '@drover/protocol';
 import { appendLog, markFinished, markStarted, openDatabase } from '@drover/server';
-import { api, createToken, drover, makeBackend, startServer, waitFor, type Backend, type ServerHandle } from '../support/drover.js';
+import { api, createToken, drover, makeBackend, spawnDrover, startServer, waitFor, type Backend, type ServerHandle } from '../support/drover.js';
 import { createUser, launchBrowser, UiUser } from './browser.js';
 import { databaseOptions, declareFleet } from './fleet.js';
 
@@ -68,6 +68,8 @@ describe('the operator view', { timeout: 300_000 }, () => {
   const opened: (() => Promise<void>)[] = [];
   let succeededId = '';
   let pendingId = '';
+  /** The Re-run of the cancelled deployment: Pending, its agent never connects. */
+  let rerunId = '';
 
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the answer's type, as with api()
   const asAdmin = <T>(method: string, path: string, body?: unknown) => api<T>(server.url, adminToken, method, path, body);
@@ -199,6 +201,7 @@ describe('the operator view', { timeout: 300_000 }, () => {
     assert.ok(p.url().endsWith(pendingId), 'still on the page: Re-run asked first');
     await p.getByRole('button', { name: `Re-run on ${IDLE} now` }).click();
     await p.waitForURL((url) => /\/deployments\/[0-9a-f-]{36}$/.test(url.pathname) && !url.pathname.endsWith(pendingId));
+    rerunId = p.url().split('/').pop() ?? '';
 
     await p.goto(`/w/default/agents/${WEB}`);
     await p.getByRole('button', { name: 'Re-deploy current path' }).click();
@@ -290,6 +293,16 @@ describe('the operator view', { timeout: 300_000 }, () => {
     const cancelled = await cli(['logs', pendingId, '--follow']);
     assert.equal(cancelled.code, 1, 'a Cancelled deployment: exit 1');
     assert.equal(cancelled.stdout, '');
+
+    // --follow waits while the deployment is not final and ends with it.
+    const following = spawnDrover('logs', ['logs', rerunId, '--follow', '--server', server.url, '--token', adminToken]);
+    opened.push(() => following.stop());
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    assert.ok(following.running, `still following a Pending deployment: ${following.output}`);
+    assert.equal((await asAdmin('POST', `/deployments/${rerunId}/cancel`)).status, 200);
+    assert.equal(await following.exited, 1, following.output);
+    assert.match(following.output, /Cancelled/);
+
     const missing = await cli(['logs', '00000000-0000-4000-8000-000000000000']);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /does not exist/);
