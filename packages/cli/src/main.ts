@@ -104,7 +104,8 @@ export function buildProgram(): Command {
     .action(run(async (flags) => (await import('./commands/lists.js')).agentsCommand(flags)));
 
   const deployments = readerOptions(program.command('deployments').description('list deployments, newest first; `deployments end ID` ends a stuck one'))
-    .option('--agent <name>', 'only this agent')
+    .option('--agent <part>', 'only agents whose name contains this (case-insensitive)')
+    .option('--path <part>', 'only store paths that contain this (a hash prefix, a name, a whole path)')
     .addOption(new Option('--status <status>', 'only deployments in this state').choices(DEPLOYMENT_STATUSES))
     .option('--limit <n>', 'at most this many (default 50)')
     .option('--json', 'JSON output')
@@ -120,6 +121,16 @@ export function buildProgram(): Command {
     .requiredOption('--reason <text>', 'why it is ended (recorded with who ended it)')
     .option('--json', 'print the deployment as JSON')
     .action(run(async (id, flags) => (await import('./commands/lists.js')).deploymentEndCommand(id, flags)));
+
+  readerOptions(
+    program
+      .command('logs')
+      .description("print one deployment's log; --follow streams it until the deployment is final (exit 0 if it Succeeded, 1 otherwise)")
+      .argument('<deployment>', 'deployment id (see `drover deployments`)'),
+  )
+    .option('-f, --follow', 'keep printing new lines until the deployment is final')
+    .option('--json', 'one JSON object per line: {seq, time, stream, text}, text without escape codes')
+    .action(run(async (id, flags) => (await import('./commands/logs.js')).logsCommand(id, flags)));
 
   const token = program.command('token').description('create, list and revoke tokens');
   localOptions(token.command('create').description('create a token and print it (only this once) on stdout'))

@@ -24,12 +24,23 @@ export function parseDuration(text: string): number | null {
   return consumed === t.length ? Math.round(total) : null;
 }
 
+/**
+ * A duration as parseDuration reads it back, for the CLI, agent messages and
+ * the web UI alike: `340ms` below a second, `1.2s` below ten, then whole
+ * seconds (`45s`, `1m30s`), and from an hour on whole minutes (`1h`, `2h5m`).
+ */
 export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 999.5) return `${Math.round(Math.max(0, ms))}ms`;
   const s = ms / 1000;
-  if (s < 10) return `${s.toFixed(1)}s`;
+  if (s < 9.95) return `${s.toFixed(1)}s`;
   const whole = Math.round(s);
   if (whole < 60) return `${whole}s`;
+  if (whole >= 3600) {
+    const minutes = Math.round(whole / 60);
+    const h = Math.floor(minutes / 60);
+    const rest = minutes - h * 60;
+    return rest ? `${h}h${rest}m` : `${h}h`;
+  }
   const m = Math.floor(whole / 60);
   const rest = whole - m * 60;
   return rest ? `${m}m${rest}s` : `${m}m`;

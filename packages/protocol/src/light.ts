@@ -11,6 +11,7 @@ export * from './names.js';
 export * from './tokens.js';
 export * from './roles.js';
 export * from './duration.js';
+export * from './ansi.js';
 export * from './deployments.js';
 export * from './deploy-spec.js';
 export * from './labels.js';

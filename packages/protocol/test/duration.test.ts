@@ -46,7 +46,15 @@ describe('formatDuration', () => {
     [45_000, '45s'],
     [60_000, '1m'],
     [90_000, '1m30s'],
-    [3_600_000, '60m'],
+    [340, '340ms'],
+    [999.4, '999ms'],
+    [1_234, '1.2s'],
+    [9_960, '10s'],
+    [3_599_000, '59m59s'],
+    [3_600_000, '1h'],
+    [3_690_000, '1h2m'],
+    [7_500_000, '2h5m'],
+    [-5, '0ms'],
   ];
   for (const [ms, text] of cases) {
     test(`${ms} ms is ${text}`, () => assert.equal(formatDuration(ms), text));
@@ -58,6 +66,6 @@ describe('formatDuration', () => {
   });
 
   test('round-trips through parseDuration for whole seconds and minutes', () => {
-    for (const ms of [250, 45_000, 60_000, 90_000, 754_000]) assert.equal(parseDuration(formatDuration(ms)), ms);
+    for (const ms of [250, 45_000, 60_000, 90_000, 754_000, 3_600_000, 7_500_000]) assert.equal(parseDuration(formatDuration(ms)), ms);
   });
 });

@@ -14,7 +14,7 @@ export {
   DEFAULT_WORKSPACE,
 } from './workspaces/repository.js';
 export { createUser, deleteUser, grantRole, listUsers, revokeRole, setPassword } from './auth/users.js';
-export { appendLog } from './deployments/repository.js';
+export { appendLog, markFinished, markStarted } from './deployments/repository.js';
 export { version } from './version.js';
 export { CacheService, type CacheOptions } from './cache/service.js';
 export { findCache } from './cache/caches-repository.js';

@@ -1,4 +1,5 @@
-/** How times, durations, sizes and store paths are written in the UI. */
+/** How times (in the browser's time zone), durations, sizes and store paths are written in the UI. */
+import { formatDuration } from './api/protocol.js';
 
 const rtf = new Intl.RelativeTimeFormat('en', { numeric: 'auto', style: 'short' });
 
@@ -14,21 +15,39 @@ export function relativeTime(iso: string | null | undefined, now = Date.now()): 
   return rtf.format(Math.round(seconds / 86400), 'day');
 }
 
-/** "2025-11-25 10:42:07 UTC" — the exact time, for titles. */
-export function exactTime(iso: string | null | undefined): string {
-  if (!iso) return '';
-  return iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC');
+/** The browser's time zone, as Intl resolves it ("Asia/Tokyo"). */
+const zoneFormat = new Intl.DateTimeFormat('en-US', {
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  hourCycle: 'h23',
+  timeZoneName: 'short',
+});
+
+function localParts(iso: string): Record<string, string> {
+  return Object.fromEntries(zoneFormat.formatToParts(new Date(iso)).map((p) => [p.type, p.value]));
 }
 
-/** "1m 05s" between two times (to now when `end` is null); '—' when it never started. */
+/** "2025-11-25 19:42:07 GMT+9" — the exact time in the browser's time zone with its date and zone label. */
+export function exactTime(iso: string | null | undefined): string {
+  if (!iso) return '';
+  const p = localParts(iso);
+  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second} ${p.timeZoneName}`;
+}
+
+/** "19:42:07" — the time of day in the browser's time zone (log lines; the date and zone are in exactTime). */
+export function localClock(iso: string): string {
+  const p = localParts(iso);
+  return `${p.hour}:${p.minute}:${p.second}`;
+}
+
+/** "340ms", "1.2s", "1m5s" between two times (to now when `end` is null), as the CLI writes them; '—' when it never started. */
 export function duration(start: string | null | undefined, end: string | null | undefined, now = Date.now()): string {
   if (!start) return '—';
-  const ms = Math.max(0, (end ? Date.parse(end) : now) - Date.parse(start));
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
+  return formatDuration(Math.max(0, (end ? Date.parse(end) : now) - Date.parse(start)));
 }
 
 /** "12.3 MiB"; '—' for null. */

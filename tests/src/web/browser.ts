@@ -6,7 +6,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import { drover, type Backend } from '../support/drover.js';
 import { repoRoot } from '../support/nix.js';
 
@@ -42,8 +42,9 @@ export class UiUser {
     readonly pageErrors: string[],
   ) {}
 
-  static async open(browser: Browser, baseUrl: string, shotPrefix: string): Promise<UiUser> {
-    const context = await browser.newContext({ viewport: { ...DESKTOP }, baseURL: baseUrl });
+  /** `options`: more of the context's settings, e.g. its timezoneId or colorScheme. */
+  static async open(browser: Browser, baseUrl: string, shotPrefix: string, options: BrowserContextOptions = {}): Promise<UiUser> {
+    const context = await browser.newContext({ viewport: { ...DESKTOP }, baseURL: baseUrl, ...options });
     context.setDefaultTimeout(20_000);
     const page = await context.newPage();
     const errors: string[] = [];

@@ -230,6 +230,7 @@ export function defineUiSuite(kind: BackendKind): void {
       await rerun.waitFor();
       await admin.shoot('agent-failed');
       await rerun.click();
+      await p.getByRole('button', { name: 'Re-run #1 now' }).click(); // it asks first
       await p.waitForURL((u) => /\/deployments\/[0-9a-f-]{36}$/.test(u.pathname) && !u.pathname.endsWith(failedId));
       const newId = p.url().split('/').pop()!;
       await waitForStatus('Succeeded');
@@ -292,6 +293,7 @@ export function defineUiSuite(kind: BackendKind): void {
       await p.getByTestId('pending-notice').filter({ hasText: 'never connected' }).waitFor();
       await admin.shoot('deployment-pending');
       await p.getByRole('button', { name: 'Cancel' }).click();
+      await p.getByRole('button', { name: 'Cancel it now' }).click(); // it asks first
       await waitForStatus('Cancelled');
       await p.getByRole('button', { name: 'Re-run' }).waitFor();
 

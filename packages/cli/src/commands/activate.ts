@@ -28,6 +28,7 @@ import {
 import { messageData, openEventStream } from '@drover/client';
 import type { ApiClient } from '../client.js';
 import { info, out, printJson } from '../output.js';
+import { terminalText } from '../terminal-text.js';
 import { readerClient, type ReaderFlags } from './reader.js';
 import { progressIntervalMs, reportOfflineAgents } from './activate-progress.js';
 import { diffSuffix } from './activate-diff.js';
@@ -148,8 +149,10 @@ export async function activateSpec(spec: DeploySpec, flags: Omit<ActivateFlags, 
   }
 
   const stopProgress = reportOfflineAgents(api, response.activationId, progressMs, (name, text) => say(`${tag(name)} ${text}`));
+  // Log text keeps its colours only on a terminal (with --json the lines go to stderr).
+  const logStream = flags.json ? process.stderr : process.stdout;
   const latest = await follow(api, response, timeoutMs === null ? null : started + timeoutMs, (id, agent, text) =>
-    say(`${tag(nameById.get(id) ?? agent)} ${text}`),
+    say(`${tag(nameById.get(id) ?? agent)} ${terminalText(text, logStream)}`),
   ).finally(stopProgress);
   const deployments = agents.map(([, a]) => latest.get(a.id));
   if (flags.json) {

@@ -1,4 +1,4 @@
-/** `drover agents` and `drover deployments`: what the API shows, as a table or JSON; `drover deployments end`: an operator ends a stuck one. */
+/** `drover agents` and `drover deployments` (filtered by part of the agent name or store path): what the API shows, as a table or JSON; `drover deployments end`: an operator ends a stuck one. */
 import { AgentListSchema, DeploymentListSchema, DeploymentSchema, formatDuration, schemaDecoder } from '@drover/protocol';
 import { agentNotes, agentPresence } from '@drover/client';
 import { ApiClient } from '../client.js';
@@ -32,10 +32,13 @@ export async function agentsCommand(flags: ReaderFlags & { json?: boolean }): Pr
   for (const a of agents) for (const note of agentNotes(a)) out(`${a.name}: ${note}`);
 }
 
-export async function deploymentsCommand(flags: ReaderFlags & { json?: boolean; agent?: string; status?: string; limit?: string }): Promise<void> {
+export async function deploymentsCommand(
+  flags: ReaderFlags & { json?: boolean; agent?: string; path?: string; status?: string; limit?: string },
+): Promise<void> {
   const api = readerClient(flags);
   const query = new URLSearchParams();
-  if (flags.agent) query.set('agent', flags.agent);
+  if (flags.agent) query.set('agentContains', flags.agent);
+  if (flags.path) query.set('path', flags.path);
   if (flags.status) query.set('status', flags.status);
   if (flags.limit) query.set('limit', flags.limit);
   const { deployments } = await api.request('GET', `/deployments?${query.toString()}`, undefined, schemaDecoder(DeploymentListSchema));
@@ -44,7 +47,7 @@ export async function deploymentsCommand(flags: ReaderFlags & { json?: boolean; 
     return;
   }
   if (deployments.length === 0) {
-    out('no deployments yet: run `drover activate deploy.json`');
+    out(flags.agent || flags.path || flags.status ? 'no deployment matches these filters' : 'no deployments yet: run `drover activate deploy.json`');
     return;
   }
   out(

@@ -7,7 +7,7 @@
  * agents, not per agent.
  */
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import {
   DroverError,
   isStorePath,
@@ -569,9 +569,19 @@ export async function activationDeployments(db: Kysely<Database>, workspaceId: s
 
 export interface DeploymentFilter {
   readonly agentName?: string | undefined;
+  /** Agents whose name contains this (case-insensitive). */
+  readonly agentContains?: string | undefined;
+  /** Store paths that contain this (case-insensitive): a hash prefix, a name, a whole path. */
+  readonly pathContains?: string | undefined;
   readonly status?: DeploymentRow['status'] | undefined;
   readonly limit: number;
   readonly offset?: number | undefined;
+}
+
+/** `column` contains `part`, case-insensitively, on SQLite and PostgreSQL alike (LIKE with % and _ escaped). */
+function containsFilter(column: 'agents.name' | 'deployments.store_path', part: string) {
+  const pattern = `%${part.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  return sql<boolean>`lower(${sql.ref(column)}) like ${pattern} escape '\\'`;
 }
 
 /** One page of a workspace's deployments, newest first, and how many match in all. */
@@ -589,6 +599,14 @@ export async function listDeployments(db: Kysely<Database>, workspaceId: string,
   if (filter.status) {
     q = q.where('deployments.status', '=', filter.status);
     count = count.where('deployments.status', '=', filter.status);
+  }
+  for (const [column, part] of [
+    ['agents.name', filter.agentContains],
+    ['deployments.store_path', filter.pathContains],
+  ] as const) {
+    if (!part) continue;
+    q = q.where(containsFilter(column, part));
+    count = count.where(containsFilter(column, part));
   }
   const rows = await q
     .orderBy('deployments.created_at', 'desc')

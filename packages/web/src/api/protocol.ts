@@ -16,10 +16,13 @@ export {
   decodeLogStreamStatus,
   diffSummary,
   DroverError,
+  formatDuration,
   formatSizeDelta,
   formatVersions,
   isFinalStatus,
   LOG_EVENTS,
+  paletteHex,
+  parseAnsi,
   TOKEN_KINDS,
   UNIT_ACTIONS,
   WORKSPACE_EVENTS,
@@ -27,6 +30,8 @@ export {
 
 export type {
   Actor,
+  AnsiColor,
+  AnsiSpan,
   Agent,
   AgentList,
   CacheInfo,

@@ -1,4 +1,8 @@
-/** A destructive button that asks once more in place ("Revoke" → "Really revoke?" + "Keep"), without a modal dialog. */
+/**
+ * A button that asks once more in place ("Revoke" → "Revoke now" + "Keep"),
+ * without a modal dialog: destructive actions and ones that start
+ * deployments (Re-run, Re-deploy, Cancel). `kind` styles both buttons.
+ */
 import { useState } from 'preact/hooks';
 
 export function ConfirmButton({
@@ -6,25 +10,32 @@ export function ConfirmButton({
   confirmLabel,
   onConfirm,
   disabled,
+  kind = 'small-danger',
+  title,
 }: {
   label: string;
   confirmLabel: string;
   onConfirm: () => void;
-  disabled?: boolean;
+  disabled?: boolean | undefined;
+  /** small-danger: a quiet small button (table rows); danger or primary: a page action. */
+  kind?: 'small-danger' | 'danger' | 'primary';
+  title?: string | undefined;
 }) {
   const [asking, setAsking] = useState(false);
+  const size = kind === 'small-danger' ? ' small' : '';
   if (!asking) {
+    const look = kind === 'small-danger' ? 'danger-quiet' : kind === 'danger' ? 'danger' : 'primary';
     return (
-      <button type="button" class="button small danger-quiet" disabled={disabled} onClick={() => setAsking(true)}>
+      <button type="button" class={`button${size} ${look}`} disabled={disabled} title={title} onClick={() => setAsking(true)}>
         {label}
       </button>
     );
   }
   return (
-    <span class="confirm">
+    <span class="confirm" data-testid="confirm">
       <button
         type="button"
-        class="button small danger"
+        class={`button${size} ${kind === 'primary' ? 'primary' : 'danger'}`}
         autoFocus
         onClick={() => {
           setAsking(false);
@@ -33,7 +44,7 @@ export function ConfirmButton({
       >
         {confirmLabel}
       </button>
-      <button type="button" class="button small quiet" onClick={() => setAsking(false)}>
+      <button type="button" class={`button${size} quiet`} onClick={() => setAsking(false)}>
         Keep
       </button>
     </span>

@@ -3,6 +3,7 @@
  * switcher, live indicator, user and sign-out) and a workspace's tabs.
  */
 import type { ComponentChildren } from 'preact';
+import { useTitle } from '../hooks/use-title.js';
 import { Link, navigate, uiPath, useLocation } from '../router.js';
 import { useSession, useSignedIn } from '../session.js';
 import { useWorkspace, type LiveState } from '../workspace.js';
@@ -94,8 +95,23 @@ export function WorkspaceTabs() {
   );
 }
 
-/** The page's title row: a heading, an optional line under it and the page's buttons on the right. */
-export function PageHeader({ title, sub, actions }: { title: ComponentChildren; sub?: ComponentChildren; actions?: ComponentChildren }) {
+/**
+ * The page's title row: a heading, an optional line under it and the page's
+ * buttons on the right. It also sets the document title: `pageTitle`, else a
+ * heading that is plain text.
+ */
+export function PageHeader({
+  title,
+  pageTitle,
+  sub,
+  actions,
+}: {
+  title: ComponentChildren;
+  pageTitle?: string;
+  sub?: ComponentChildren;
+  actions?: ComponentChildren;
+}) {
+  useTitle(pageTitle ?? (typeof title === 'string' ? title : null));
   return (
     <div class="page-header">
       <div class="page-title">

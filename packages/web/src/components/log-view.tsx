@@ -1,5 +1,6 @@
 /**
- * A deployment log: one row per line with its time and stream (the agent's
+ * A deployment log: one row per line with its time (the browser's zone; date
+ * and zone on hover), its text with ANSI colours (AnsiText) and stream (the agent's
  * own lines, the commands' stdout and stderr), following the end while the
  * reader is at the bottom. However many lines it is given, at most WINDOW
  * rows are in the document: the rows around the visible part, between two
@@ -9,6 +10,8 @@
  */
 import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { LogLineJson } from '../api/protocol.js';
+import { exactTime, localClock } from '../format.js';
+import { AnsiText } from './ansi-text.js';
 
 /** The most rows in the document at once. */
 const WINDOW = 600;
@@ -16,10 +19,6 @@ const WINDOW = 600;
 const MARGIN = 150;
 /** The row height assumed until one is measured, in pixels. */
 const DEFAULT_ROW_PX = 19;
-
-function clock(iso: string): string {
-  return iso.slice(11, 19);
-}
 
 /** The index of the first line with seq ≥ `seq` (lines are in seq order). */
 function indexOfSeq(lines: readonly LogLineJson[], seq: number): number {
@@ -111,10 +110,12 @@ export function LogView({ lines, live, hasOlder = false, loadingOlder = false, o
       <div class="log-spacer" style={{ height: `${first * rowPx.current}px` }} aria-hidden="true" />
       {lines.slice(first, end).map((l) => (
         <div key={l.seq} class={`log-line log-${l.stream}`} data-seq={l.seq}>
-          <span class="log-time" title={l.time}>
-            {clock(l.time)}
+          <span class="log-time" title={exactTime(l.time)}>
+            {localClock(l.time)}
           </span>
-          <span class="log-text">{l.text}</span>
+          <span class="log-text">
+            <AnsiText text={l.text} />
+          </span>
         </div>
       ))}
       <div class="log-spacer" style={{ height: `${(lines.length - end) * rowPx.current}px` }} aria-hidden="true" />

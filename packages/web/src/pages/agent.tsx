@@ -6,6 +6,7 @@
 import { api, wsPath } from '../api/client.js';
 import type { Agent, Deployment } from '../api/protocol.js';
 import { AgentNotes } from '../components/agent-notes.js';
+import { ConfirmButton } from '../components/confirm-button.js';
 import { CopyButton } from '../components/copy.js';
 import { DeploymentsTable } from '../components/deployments-table.js';
 import { ErrorBox } from '../components/error-box.js';
@@ -50,7 +51,7 @@ export function AgentPage({ name }: { name: string }) {
   if (!a) {
     return (
       <main class="page">
-        <PageHeader title={name} sub={<Link href={uiPath(ws.name, 'agents')}>← All agents</Link>} />
+        <PageHeader title={name} pageTitle={`${name} — Agent`} sub={<Link href={uiPath(ws.name, 'agents')}>← All agents</Link>} />
         {agent.error ? <ErrorBox error={agent.error} /> : <Loading what="the agent" />}
       </main>
     );
@@ -64,19 +65,29 @@ export function AgentPage({ name }: { name: string }) {
             {a.name} <PresenceBadge agent={a} />
           </>
         }
+        pageTitle={`${a.name} · ${a.online ? 'online' : 'offline'} — Agent`}
         sub={<Link href={uiPath(ws.name, 'agents')}>← All agents</Link>}
         actions={
           ws.canDeploy ? (
             <>
               {failed ? (
-                <button type="button" class="button" disabled={rerun.running} onClick={() => void rerun.run(failed.id)}>
-                  Re-run failed #{failed.index}
-                </button>
+                <ConfirmButton
+                  kind="primary"
+                  label={`Re-run failed #${failed.index}`}
+                  confirmLabel={`Re-run #${failed.index} now`}
+                  disabled={rerun.running}
+                  onConfirm={() => void rerun.run(failed.id)}
+                />
               ) : null}
               {a.currentStorePath ? (
-                <button type="button" class="button primary" disabled={redeploy.running} onClick={() => void redeploy.run()} title={a.currentStorePath}>
-                  Re-deploy current path
-                </button>
+                <ConfirmButton
+                  kind="primary"
+                  label="Re-deploy current path"
+                  confirmLabel={`Re-deploy to ${a.name} now`}
+                  disabled={redeploy.running}
+                  onConfirm={() => void redeploy.run()}
+                  title={a.currentStorePath}
+                />
               ) : null}
             </>
           ) : null

@@ -8,6 +8,7 @@
 import { api, wsPath } from '../api/client.js';
 import { isFinalStatus, type Deployment, type DeploymentDetail } from '../api/protocol.js';
 import { ClosureDiffView } from '../components/closure-diff.js';
+import { ConfirmButton } from '../components/confirm-button.js';
 import { CopyButton } from '../components/copy.js';
 import { DryRunFindings } from '../components/dry-run.js';
 import { ActorLabel } from '../components/deployments-table.js';
@@ -56,7 +57,11 @@ export function DeploymentPage({ id }: { id: string }) {
   if (!d) {
     return (
       <main class="page">
-        <PageHeader title="Deployment" sub={<Link href={uiPath(ws.name, 'deployments')}>← All deployments</Link>} />
+        <PageHeader
+          title="Deployment"
+          pageTitle={`${id.slice(0, 8)} — Deployment`}
+          sub={<Link href={uiPath(ws.name, 'deployments')}>← All deployments</Link>}
+        />
         {fetched.error ? <ErrorBox error={fetched.error} /> : <Loading what="the deployment" />}
       </main>
     );
@@ -72,21 +77,28 @@ export function DeploymentPage({ id }: { id: string }) {
             {d.agent} #{d.index} <StatusBadge status={d.status} />
           </>
         }
+        pageTitle={`${d.agent} #${d.index} · ${d.status} — Deployment`}
         sub={<Link href={uiPath(ws.name, 'deployments')}>← All deployments</Link>}
         actions={
           ws.canDeploy ? (
             final ? (
-              <button type="button" class="button primary" disabled={rerun.running} onClick={() => void rerun.run()}>
-                Re-run
-              </button>
+              <ConfirmButton
+                kind="primary"
+                label="Re-run"
+                confirmLabel={`Re-run on ${d.agent} now`}
+                disabled={rerun.running}
+                onConfirm={() => void rerun.run()}
+              />
             ) : (
               <>
-                <button type="button" class="button danger" disabled={cancel.running} onClick={() => void cancel.run()}>
-                  {d.status === 'InProgress' ? 'Cancel (ask the agent to stop)' : 'Cancel'}
-                </button>
-                {d.status === 'InProgress' ? (
-                  <EndDeploymentButton workspace={ws.name} id={d.id} onEnded={(ended) => fetched.setData((old) => withNeighbours(ended, old))} />
-                ) : null}
+                <ConfirmButton
+                  kind="danger"
+                  label={d.status === 'InProgress' ? 'Cancel (ask the agent to stop)' : 'Cancel'}
+                  confirmLabel="Cancel it now"
+                  disabled={cancel.running}
+                  onConfirm={() => void cancel.run()}
+                />
+                {d.status === 'InProgress' ? <EndDeploymentButton workspace={ws.name} id={d.id} onEnded={(ended) => fetched.setData((old) => withNeighbours(ended, old))} /> : null}
               </>
             )
           ) : null
@@ -148,9 +160,9 @@ export function DeploymentPage({ id }: { id: string }) {
                 ],
               ] as Fact[])
             : []),
-          ['Created', <Time iso={d.createdAt} />],
-          ['Started', <Time iso={d.startedAt} />],
-          ['Finished', <Time iso={d.finishedAt} />],
+          ['Created', <Time iso={d.createdAt} exact />],
+          ['Started', <Time iso={d.startedAt} exact />],
+          ['Finished', <Time iso={d.finishedAt} exact />],
           ['Duration', duration(d.startedAt, d.finishedAt, now)],
           ['Closure size', bytes(d.closureSize)],
           ...(d.rollbackScript ? ([['Rollback script', <code>{d.rollbackScript}</code>, 'wide']] as Fact[]) : []),

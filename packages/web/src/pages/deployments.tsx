@@ -1,4 +1,4 @@
-/** /w/:ws/deployments — every deployment of the workspace, newest first, filtered by agent and status, updated live. */
+/** /w/:ws/deployments — every deployment of the workspace, newest first, filtered by part of the agent name, part of the store path and status, updated live. */
 import { useState } from 'preact/hooks';
 import { DEPLOYMENT_STATUSES } from '../api/protocol.js';
 import { DeploymentsTable } from '../components/deployments-table.js';
@@ -16,27 +16,37 @@ export function DeploymentsPage() {
   const ws = useWorkspace();
   const { query } = useLocation();
   const agent = query.get('agent') ?? '';
+  const path = query.get('path') ?? '';
   const status = query.get('status') ?? '';
   const offset = Math.max(0, Number(query.get('offset')) || 0);
   const [agentInput, setAgentInput] = useState(agent);
-  const list = useDeploymentList(ws.name, { agent: agent || undefined, status: status || undefined }, offset, PAGE_SIZE);
+  const [pathInput, setPathInput] = useState(path);
+  const list = useDeploymentList(ws.name, { agentContains: agent || undefined, path: path || undefined, status: status || undefined }, offset, PAGE_SIZE);
   const data = list.data;
-  const filtered = agent !== '' || status !== '';
+  const filtered = agent !== '' || path !== '' || status !== '';
 
   return (
     <main class="page">
-      <PageHeader title="Deployments" sub={data?.total !== undefined ? `${count(data.total)} ${filtered ? 'matching' : 'in this workspace'}` : undefined} />
+      <PageHeader
+        title="Deployments"
+        pageTitle={filtered ? `Deployments (filtered) — ${ws.name}` : `Deployments — ${ws.name}`}
+        sub={data?.total !== undefined ? `${count(data.total)} ${filtered ? 'matching' : 'in this workspace'}` : undefined}
+      />
       <form
         class="filters"
         role="search"
         onSubmit={(e) => {
           e.preventDefault();
-          setQuery({ agent: agentInput.trim(), offset: null });
+          setQuery({ agent: agentInput.trim(), path: pathInput.trim(), offset: null });
         }}
       >
         <label class="field inline">
           <span>Agent</span>
-          <input type="search" name="agent" placeholder="Exact agent name" value={agentInput} onInput={(e) => setAgentInput(e.currentTarget.value)} />
+          <input type="search" name="agent" placeholder="Part of a name" value={agentInput} onInput={(e) => setAgentInput(e.currentTarget.value)} />
+        </label>
+        <label class="field inline">
+          <span>Store path</span>
+          <input type="search" name="path" placeholder="Hash or name" maxLength={300} value={pathInput} onInput={(e) => setPathInput(e.currentTarget.value)} />
         </label>
         <label class="field inline">
           <span>Status</span>

@@ -2,6 +2,7 @@
 import { useState } from 'preact/hooks';
 import { ErrorBox } from '../components/error-box.js';
 import { useAction } from '../hooks/use-action.js';
+import { useTitle } from '../hooks/use-title.js';
 import { navigate, useLocation } from '../router.js';
 import { useSession } from '../session.js';
 
@@ -12,6 +13,7 @@ function safeNext(next: string | null): string {
 
 export function LoginPage() {
   const { signIn, session } = useSession();
+  useTitle('Sign in');
   const { query } = useLocation();
   const [name, setName] = useState('');
   const [password, setPassword] = useState('');

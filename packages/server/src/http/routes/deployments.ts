@@ -24,6 +24,10 @@ import type { WorkspaceRoutes } from '../mounts.js';
 import { streamDeploymentLogs } from '../log-stream.js';
 const ListQuery = Type.Object({
   agent: Type.Optional(AgentNameSchema),
+  /** Partial, case-insensitive: agents whose name contains this. */
+  agentContains: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  /** Partial, case-insensitive: store paths that contain this (a hash prefix, a name). */
+  path: Type.Optional(Type.String({ minLength: 1, maxLength: 300 })),
   status: Type.Optional(DeploymentStatusSchema),
   limit: Type.Optional(SafeInteger({ minimum: 1, maximum: 1000, default: 50 })),
   offset: Type.Optional(OffsetSchema),
@@ -52,6 +56,8 @@ export const deploymentRoutes: WorkspaceRoutes = async (app, ctx) => {
       const p = workspaceAccess(request);
       const { rows, total } = await listDeployments(ctx.db, p.workspaceId, {
         agentName: request.query.agent,
+        agentContains: request.query.agentContains,
+        pathContains: request.query.path,
         status: request.query.status,
         limit: request.query.limit ?? 50,
         offset: request.query.offset,
