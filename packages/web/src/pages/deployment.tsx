@@ -98,7 +98,9 @@ export function DeploymentPage({ id }: { id: string }) {
                   disabled={cancel.running}
                   onConfirm={() => void cancel.run()}
                 />
-                {d.status === 'InProgress' ? <EndDeploymentButton workspace={ws.name} id={d.id} onEnded={(ended) => fetched.setData((old) => withNeighbours(ended, old))} /> : null}
+                {d.status === 'InProgress' ? (
+                  <EndDeploymentButton workspace={ws.name} id={d.id} onEnded={(ended) => fetched.setData((old) => withNeighbours(ended, old))} />
+                ) : null}
               </>
             )
           ) : null
