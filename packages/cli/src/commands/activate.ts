@@ -140,8 +140,11 @@ export async function activateSpec(spec: DeploySpec, flags: Omit<ActivateFlags, 
   );
   say(`Activation page: ${response.url}`);
   for (const name of response.unchanged) say(`${tag(name)} unchanged: already on ${pathOf(spec, name) ?? 'its path'} (--force deploys it again)`);
+  for (const [wave, members] of byWave(agents, (a) => a.wave)) {
+    if (wave !== null) say(`Wave ${wave + 1}: ${members.map(([name]) => name).join(', ')}`);
+  }
   for (const [name, a] of agents) {
-    say(`${tag(name)} ${a.wave === null ? '' : `wave ${a.wave + 1} `}${a.url}`);
+    say(`${tag(name)} ${a.url}`);
     if (!a.online) {
       say(
         a.lastSeenAt
