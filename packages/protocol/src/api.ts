@@ -174,7 +174,17 @@ export type ActivateResponse = Static<typeof ActivateResponseSchema>;
 const ROLLOUT_STATES = ['running', 'paused', 'completed', 'stopped', 'aborted'] as const;
 const WAVE_STATES = ['waiting', 'running', 'pausing', 'succeeded', 'failed', 'held'] as const;
 /** How many deployments are in each status (every status present, 0 when none). */
-const StatusCountsSchema = Type.Record(DeploymentStatusSchema, SafeInteger({ minimum: 0 }));
+const Count = SafeInteger({ minimum: 0 });
+const StatusCountsSchema = Type.Object({
+  Queued: Count,
+  Pending: Count,
+  InProgress: Count,
+  Succeeded: Count,
+  Failed: Count,
+  Cancelled: Count,
+  Superseded: Count,
+  Held: Count,
+});
 export const RolloutViewSchema = Type.Object({
   state: literalUnion(ROLLOUT_STATES),
   waves: Type.Array(
