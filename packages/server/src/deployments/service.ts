@@ -66,7 +66,11 @@ async function createAndAnnounce(
   ctx.metrics.deploymentsCreated.inc(created.rows.length);
   const announced = queued ? [] : created.rows.map((r) => ({ id: r.id, agentId: r.agent_id }));
   await ctx.bus.publish({ kind: 'deploy', deployments: announced, superseded: created.superseded });
-  if (queued) await ctx.rollouts.advance(created.activationId);
+  // The first wave goes out with the answer; should this step fail, the engine's sweep takes it again.
+  if (queued)
+    await ctx.rollouts
+      .advance(created.activationId)
+      .catch((err: unknown) => ctx.log.warn({ err, activation: created.activationId }, 'first rollout step failed'));
   return created;
 }
 

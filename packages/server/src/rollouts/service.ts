@@ -159,6 +159,7 @@ export async function rolloutAction(ctx: ServerContext, access: Access, id: stri
     throw new DroverError('DROVER_ERR_ROLLOUT_STATE', `rollout ${id} is ${now}; ${action} needs it ${from.join(' or ')}`);
   }
   if (held.length > 0) await ctx.bus.publish({ kind: 'deployment-changed', deploymentIds: held });
-  if (action === 'resume') await ctx.rollouts.advance(id);
+  if (action === 'resume')
+    await ctx.rollouts.advance(id).catch((err: unknown) => ctx.log.warn({ err, activation: id }, 'rollout step after resume failed; the sweep retries'));
   return activationView(ctx, access, id);
 }
