@@ -143,9 +143,9 @@ async function view(f: Fleet, id: string, server = f.server): Promise<View> {
   return res.json as View;
 }
 
-/** Polls the activation view until `ok` holds (10 s at most, then fails with the last view). */
+/** Polls the activation view until `ok` holds (30 s at most, a bound for a loaded machine; then fails with the last view). */
 async function until(f: Fleet, id: string, what: string, ok: (v: View) => boolean, server = f.server): Promise<View> {
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + 30_000;
   for (;;) {
     const v = await view(f, id, server);
     if (ok(v)) return v;
