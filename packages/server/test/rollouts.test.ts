@@ -113,7 +113,7 @@ function report(f: Fleet, agent: string, id: string, status: 'Succeeded' | 'Fail
 
 /** The agent's next deploy frame, reported with `status`. */
 async function deployAndReport(f: Fleet, agent: string, status: 'Succeeded' | 'Failed', path: StorePath | null = null): Promise<string> {
-  const frame = await f.sockets.get(agent)!.next('deploy');
+  const frame = await f.sockets.get(agent)!.next('deploy', 30_000);
   report(f, agent, frame.deployment.id, status, status === 'Succeeded' ? (path ?? (frame.deployment.storePath as StorePath)) : null);
   return frame.deployment.id;
 }
@@ -270,7 +270,7 @@ for (const { backend, skip } of await backendCases()) {
       await deployAndReport(f, 'n-02', 'Failed');
       const v = await until(f, id, 'rolled back', (x) => x.activation.rollout?.rollbackActivationId != null);
       assert.equal(v.activation.rollout?.state, 'stopped');
-      const back = await f.sockets.get('n-01')!.next('deploy');
+      const back = await f.sockets.get('n-01')!.next('deploy', 30_000);
       assert.equal(back.deployment.storePath, old);
       const rollback = await view(f, v.activation.rollout.rollbackActivationId ?? '');
       assert.deepEqual(
