@@ -133,11 +133,44 @@ export async function activateSpec(spec: DeploySpec, flags: Omit<ActivateFlags, 
   const width = Math.max(0, ...agents.map(([n]) => n.length), ...response.unchanged.map((n) => n.length));
   const tag = (name: string) => `[${name}]`.padEnd(width + 2);
   const say = flags.json ? info : out;
-  const waves = new Set(agents.map(([, a]) => a.wave));
 
-  say(
-    `Deploying ${agents.length} agent${agents.length === 1 ? '' : 's'}${spec.rollout ? ` in ${waves.size} wave${waves.size === 1 ? '' : 's'}` : ''} (activation ${response.activationId}):`,
-  );
+  printStarted(spec, response, agents, tag, say);
+  if (flags.async || agents.length === 0) {
+    if (flags.json) printJson(flags.async ? response : unchangedJson(response, spec));
+    return EXIT.ok;
+  }
+
+  const stopProgress = reportOfflineAgents(api, response.activationId, progressMs, (name, text) => say(`${tag(name)} ${text}`));
+  const latest = await follow(api, response, timeoutMs === null ? null : started + timeoutMs, (id, agent, text) =>
+    say(`${tag(nameById.get(id) ?? agent)} ${text}`),
+  ).finally(stopProgress);
+  const deployments = agents.map(([, a]) => latest.get(a.id));
+  if (flags.json) {
+    printJson([...deployments, ...unchangedJson(response, spec)]);
+  } else {
+    printSummary(response, agents, latest, tag);
+  }
+  const allFinal = deployments.every((d) => d && isFinalStatus(d.status));
+  if (!allFinal) {
+    info(`timed out after ${flags.timeout}; unfinished deployments stay pending and run when their agents are ready`);
+    return EXIT.timeout;
+  }
+  return deployments.every((d) => d?.status === 'Succeeded') ? EXIT.ok : EXIT.failed;
+}
+
+type Activated = [string, ActivateResponse['agents'][string]];
+
+/** What is printed as soon as the deployments exist: the page, unchanged agents, the waves, each agent's deployment URL and whether it is offline. */
+function printStarted(
+  spec: DeploySpec,
+  response: ActivateResponse,
+  agents: readonly Activated[],
+  tag: (name: string) => string,
+  say: (line: string) => void,
+): void {
+  const waves = new Set(agents.map(([, a]) => a.wave));
+  const inWaves = spec.rollout ? ` in ${waves.size} wave${waves.size === 1 ? '' : 's'}` : '';
+  say(`Deploying ${agents.length} agent${agents.length === 1 ? '' : 's'}${inWaves} (activation ${response.activationId}):`);
   say(`Activation page: ${response.url}`);
   for (const name of response.unchanged) say(`${tag(name)} unchanged: already on ${pathOf(spec, name) ?? 'its path'} (--force deploys it again)`);
   for (const [wave, members] of byWave(agents, (a) => a.wave)) {
@@ -153,38 +186,22 @@ export async function activateSpec(spec: DeploySpec, flags: Omit<ActivateFlags, 
       );
     }
   }
-  if (flags.async || agents.length === 0) {
-    if (flags.json) printJson(flags.async ? response : unchangedJson(response, spec));
-    return EXIT.ok;
-  }
+}
 
-  const stopProgress = reportOfflineAgents(api, response.activationId, progressMs, (name, text) => say(`${tag(name)} ${text}`));
-  const latest = await follow(api, response, timeoutMs === null ? null : started + timeoutMs, (id, agent, text) =>
-    say(`${tag(nameById.get(id) ?? agent)} ${text}`),
-  ).finally(stopProgress);
-  const deployments = agents.map(([, a]) => latest.get(a.id));
-  if (flags.json) {
-    printJson([...deployments, ...unchangedJson(response, spec)]);
-  } else {
-    out('Deployment summary:');
-    for (const [wave, members] of byWave(agents, (a) => a.wave)) {
-      if (wave !== null)
-        out(
-          waveHeading(
-            wave,
-            members.map(([, a]) => latest.get(a.id)),
-          ),
-        );
-      for (const [name, a] of members) out(`${tag(name)} ${summaryLine(latest.get(a.id))}`);
-    }
-    for (const name of response.unchanged) out(`${tag(name)} Unchanged: already on its path`);
+/** The summary: one line per agent, under a heading per wave in a staged rollout, then the unchanged agents. */
+function printSummary(response: ActivateResponse, agents: readonly Activated[], latest: ReadonlyMap<string, Deployment>, tag: (name: string) => string): void {
+  out('Deployment summary:');
+  for (const [wave, members] of byWave(agents, (a) => a.wave)) {
+    if (wave !== null)
+      out(
+        waveHeading(
+          wave,
+          members.map(([, a]) => latest.get(a.id)),
+        ),
+      );
+    for (const [name, a] of members) out(`${tag(name)} ${summaryLine(latest.get(a.id))}`);
   }
-  const allFinal = deployments.every((d) => d && isFinalStatus(d.status));
-  if (!allFinal) {
-    info(`timed out after ${flags.timeout}; unfinished deployments stay pending and run when their agents are ready`);
-    return EXIT.timeout;
-  }
-  return deployments.every((d) => d?.status === 'Succeeded') ? EXIT.ok : EXIT.failed;
+  for (const name of response.unchanged) out(`${tag(name)} Unchanged: already on its path`);
 }
 
 function pathOf(spec: DeploySpec, agent: string): string | null {
