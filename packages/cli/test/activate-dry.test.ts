@@ -26,6 +26,7 @@ const base: Deployment = {
   createdBy: null,
   url: 'http://127.0.0.1:7700/w/default/deployments/0b7e1c52',
   diff: null,
+  wave: null,
   dry: true,
   wouldRestart: null,
 };

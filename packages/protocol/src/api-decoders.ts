@@ -4,7 +4,7 @@
  * and the answer of POST /activate. Each decodes exactly the type of its
  * TypeBox schema in api.ts (checked by test/light.test.ts).
  */
-import { array, boolean, integer, nullable, object, oneOf, record, string } from './decode.js';
+import { array, boolean, integer, nullable, object, oneOf, record, string, type Decoder } from './decode.js';
 import { DEPLOYMENT_STATUSES, LOG_STREAMS } from './deployments.js';
 import { decodeWouldRestart } from './dry-run.js';
 
@@ -47,6 +47,7 @@ export const decodeDeployment = object(
     diff: nullable(decodeClosureDiff),
     dry: boolean,
     wouldRestart: nullable(decodeWouldRestart),
+    wave: nullable(integer),
   },
   { endedBy: nullable(object({ actor: decodeActor, reason: string, at: timestamp })) },
 );
@@ -86,7 +87,63 @@ export const decodeDeploymentLog = object({ deployment: decodeDeployment, lines:
 
 export const decodeActivateResponse = object({
   activationId: string,
-  agents: record(object({ id: string, index: integer, url: string, storePath: string, online: boolean, lastSeenAt: nullableTimestamp })),
+  agents: record(
+    object({ id: string, index: integer, url: string, storePath: string, online: boolean, lastSeenAt: nullableTimestamp, wave: nullable(integer) }),
+  ),
+  unchanged: array(string),
+  url: string,
 });
 
 export const decodeDeploymentList = object({ deployments: array(decodeDeployment) }, { total: integer });
+
+/** How many deployments are in each status: every status present. */
+const decodeStatusCounts = object({
+  Queued: integer,
+  Pending: integer,
+  InProgress: integer,
+  Succeeded: integer,
+  Failed: integer,
+  Cancelled: integer,
+  Superseded: integer,
+  Held: integer,
+});
+
+/** maxFailures as given: a count or a percentage such as "5%". */
+const decodeBudget: Decoder<number | string> = (value, path) => (typeof value === 'number' ? integer(value, path) : string(value, path));
+
+/** GET …/activations/:id and the rollout actions (the activation page reads it). */
+export const decodeActivationView = object({
+  deployments: array(decodeDeployment),
+  activation: object({
+    id: string,
+    createdAt: timestamp,
+    createdBy: nullable(decodeActor),
+    selector: nullable(string),
+    counts: decodeStatusCounts,
+    unchanged: array(string),
+    url: string,
+    rollout: nullable(
+      object({
+        state: oneOf(['running', 'paused', 'completed', 'stopped', 'aborted']),
+        waves: array(
+          object({
+            index: integer,
+            label: string,
+            agents: integer,
+            counts: decodeStatusCounts,
+            state: oneOf(['waiting', 'running', 'pausing', 'succeeded', 'failed', 'held']),
+          }),
+        ),
+        currentWave: integer,
+        maxParallel: nullable(integer),
+        maxFailures: decodeBudget,
+        failures: integer,
+        pause: integer,
+        onFailure: oneOf(['stop', 'rollback']),
+        reason: nullable(string),
+        pauseUntil: nullableTimestamp,
+        rollbackActivationId: nullable(string),
+      }),
+    ),
+  }),
+});

@@ -1,7 +1,7 @@
 /**
  * @drover/protocol/light — the vocabulary without TypeBox at run time, for
  * the web UI and the API client: error codes, validated names, token kinds,
- * roles, deployment states, the API's fixed names, labels and selectors, the error-body parser,
+ * roles, deployment states, staged rollouts, the API's fixed names, labels and selectors, the error-body parser,
  * the event-stream names with their decoders, and the API's types (type-only
  * exports, erased from the bundle). test/light.test.ts checks that nothing
  * here imports TypeBox.
@@ -14,6 +14,7 @@ export * from './duration.js';
 export * from './ansi.js';
 export * from './deployments.js';
 export * from './deploy-spec.js';
+export * from './rollout.js';
 export * from './labels.js';
 export * from './dry-run.js';
 export * from './http.js';
@@ -23,6 +24,6 @@ export * from './api-decoders.js';
 export * from './sse-events.js';
 export * from './closure-diff.js';
 export type { ClosureDiff } from './closure-diff-schema.js';
-export type { ActivateResponse, Actor, Agent, Deployment, DeploymentDetail, LogLineJson, Session, TokenInfo, User, Workspace } from './api.js';
+export type { ActivateResponse, ActivationView, Actor, Agent, Deployment, DeploymentDetail, LogLineJson, Session, TokenInfo, User, Workspace } from './api.js';
 export type { CacheInfo, CacheName, GcReport } from './cache.js';
 export type * from './api-types.js';

@@ -13,6 +13,8 @@ import { Value } from '@sinclair/typebox/value';
 import type { Static } from '@sinclair/typebox';
 import {
   ActivateResponseSchema,
+  ActivationViewSchema,
+  decodeActivationView,
   AgentSchema,
   DeploymentLogSchema,
   DeploymentSchema,
@@ -34,6 +36,7 @@ same<Decoded<typeof decodeAgent>, Static<typeof AgentSchema>>(true);
 same<Decoded<typeof decodeLogLine>, Static<typeof LogLineJsonSchema>>(true);
 same<Decoded<typeof decodeDeploymentLog>, Static<typeof DeploymentLogSchema>>(true);
 same<Decoded<typeof decodeActivateResponse>, Static<typeof ActivateResponseSchema>>(true);
+same<Decoded<typeof decodeActivationView>, Static<typeof ActivationViewSchema>>(true);
 
 test('light.js and everything it imports stay free of TypeBox', () => {
   const seen = new Set<string>();
@@ -77,7 +80,43 @@ const deployment = {
   },
   dry: true,
   wouldRestart: { restart: ['sshd.service'], start: [], stop: ['old.service'], reload: [] },
+  wave: 1,
 };
+
+test('the activation view decodes as its schema checks it', () => {
+  const counts = { Queued: 0, Pending: 0, InProgress: 0, Succeeded: 1, Failed: 1, Cancelled: 0, Superseded: 0, Held: 2 };
+  const view = {
+    deployments: [deployment],
+    activation: {
+      id: deployment.activationId,
+      createdAt: deployment.createdAt,
+      createdBy: null,
+      selector: 'role=web',
+      counts,
+      unchanged: ['web-9'],
+      url: 'http://127.0.0.1:7700/w/default/activations/1b7e1c52',
+      rollout: {
+        state: 'stopped',
+        waves: [{ index: 0, label: 'web-1', agents: 1, counts, state: 'failed' }],
+        currentWave: 0,
+        maxParallel: null,
+        maxFailures: '5%',
+        failures: 1,
+        pause: 0,
+        onFailure: 'stop',
+        reason: 'over budget',
+        pauseUntil: null,
+        rollbackActivationId: null,
+      },
+    },
+  };
+  assert.ok(Value.Check(ActivationViewSchema, view));
+  assert.deepEqual(decodeActivationView(view), view);
+  const missing: Partial<typeof counts> = { ...counts };
+  delete missing.Held;
+  assert.throws(() => decodeActivationView({ ...view, activation: { ...view.activation, counts: missing } }), /activation\/counts\/Held/);
+  assert.ok(!Value.Check(ActivationViewSchema, { ...view, activation: { ...view.activation, counts: missing } }));
+});
 
 test('the decoders accept what the schemas accept, and refuse what they refuse', () => {
   assert.ok(Value.Check(DeploymentSchema, deployment));

@@ -1,10 +1,13 @@
 /**
  * `drover activate deploy.json`: start deployments, then follow them.
  *
- * Prints `[NAME] URL` for each agent at once (and says which agents are
- * offline), then — unless `--async` — streams every agent's log live as
- * `[NAME] line`, ends with one summary line per agent, and exits 0 only if
- * every deployment succeeded (1 otherwise, 2 when --timeout expired first).
+ * Prints the activation's page and `[NAME] URL` for each agent at once (and
+ * says which agents are offline, and which already run their path:
+ * `unchanged`, no deployment unless --force), then — unless `--async` —
+ * streams every agent's log live as `[NAME] line`, ends with one summary
+ * line per agent (grouped per wave in a staged rollout, activate-rollout.ts),
+ * and exits 0 only if every deployment succeeded (1 otherwise — failed, held
+ * by a stopped rollout, cancelled — 2 when --timeout expired first).
  * The server refuses store paths the agents' cache lacks before creating
  * anything (exit 1) unless --no-cache-check; while agents are offline a
  * line every --progress-interval says so (activate-progress.ts).
@@ -33,8 +36,9 @@ import { readerClient, type ReaderFlags } from './reader.js';
 import { progressIntervalMs, reportOfflineAgents } from './activate-progress.js';
 import { diffSuffix } from './activate-diff.js';
 import { dryNotice, drySummaryLine, withDryQuery, type DryFlags } from './activate-dry.js';
+import { activatePath, byWave, waveHeading, withRollout, type RolloutFlags } from './activate-rollout.js';
 
-export interface ActivateFlags extends ReaderFlags, DryFlags {
+export interface ActivateFlags extends ReaderFlags, RolloutFlags, DryFlags {
   agent?: string[];
   async?: boolean;
   timeout?: string;
@@ -90,6 +94,10 @@ function summaryLine(d: Deployment | undefined): string {
       return `Still deploying (#${d.index})`;
     case 'Pending':
       return `Deployment not started (#${d.index}): still pending`;
+    case 'Queued':
+      return `Deployment not started (#${d.index}): still queued in its wave`;
+    case 'Held':
+      return `Held, never started (#${d.index}): ${d.reason ?? 'the rollout stopped'}`;
   }
 }
 
@@ -119,32 +127,21 @@ export async function activateCommand(file: string, flags: ActivateFlags): Promi
  * after the spec is read; `drover deploy` ends with it too). Returns the exit code.
  */
 export async function activateSpec(spec: DeploySpec, flags: Omit<ActivateFlags, 'agent'>, { timeoutMs, progressMs }: FollowTimings): Promise<number> {
-  spec = parseDeploySpec(withDeadlines(spec, flags));
+  spec = parseDeploySpec(withRollout(withDeadlines(spec, flags), flags));
   const api = readerClient({ server: flags.server, token: flags.token ?? process.env['DROVER_ACTIVATE_TOKEN'] });
   const started = Date.now();
-  const path = withDryQuery(flags.cacheCheck === false ? '/activate?cacheCheck=false' : '/activate', flags);
-  const response = await api.request('POST', path, spec, decodeActivateResponse);
+  const response = await api.request('POST', withDryQuery(activatePath(flags), flags), spec, decodeActivateResponse);
   const agents = Object.entries(response.agents).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const nameById = new Map(agents.map(([n, a]) => [a.id, n]));
-  const width = Math.max(...agents.map(([n]) => n.length));
+  const width = Math.max(0, ...agents.map(([n]) => n.length), ...response.unchanged.map((n) => n.length));
   const tag = (name: string) => `[${name}]`.padEnd(width + 2);
   const say = flags.json ? info : out;
 
-  say(`Deploying ${agents.length} agent${agents.length === 1 ? '' : 's'} (activation ${response.activationId}):`);
+  printStarted(spec, response, agents, tag, say);
   const notice = dryNotice(flags);
   if (notice) say(notice);
-  for (const [name, a] of agents) {
-    say(`${tag(name)} ${a.url}`);
-    if (!a.online) {
-      say(
-        a.lastSeenAt
-          ? `${tag(name)} offline since ${a.lastSeenAt}, deploys when it reconnects`
-          : `${tag(name)} has not connected yet, deploys when it connects`,
-      );
-    }
-  }
-  if (flags.async) {
-    if (flags.json) printJson(response);
+  if (flags.async || agents.length === 0) {
+    if (flags.json) printJson(flags.async ? response : unchangedJson(response, spec));
     return EXIT.ok;
   }
 
@@ -156,10 +153,9 @@ export async function activateSpec(spec: DeploySpec, flags: Omit<ActivateFlags, 
   ).finally(stopProgress);
   const deployments = agents.map(([, a]) => latest.get(a.id));
   if (flags.json) {
-    printJson(deployments);
+    printJson([...deployments, ...unchangedJson(response, spec)]);
   } else {
-    out('Deployment summary:');
-    for (const [name, a] of agents) out(`${tag(name)} ${drySummaryLine(latest.get(a.id)) ?? summaryLine(latest.get(a.id))}${diffSuffix(latest.get(a.id))}`);
+    printSummary(response, agents, latest, tag);
   }
   const allFinal = deployments.every((d) => d && isFinalStatus(d.status));
   if (!allFinal) {
@@ -167,6 +163,61 @@ export async function activateSpec(spec: DeploySpec, flags: Omit<ActivateFlags, 
     return EXIT.timeout;
   }
   return deployments.every((d) => d?.status === 'Succeeded') ? EXIT.ok : EXIT.failed;
+}
+
+type Activated = [string, ActivateResponse['agents'][string]];
+
+/** What is printed as soon as the deployments exist: the page, unchanged agents, the waves, each agent's deployment URL and whether it is offline. */
+function printStarted(
+  spec: DeploySpec,
+  response: ActivateResponse,
+  agents: readonly Activated[],
+  tag: (name: string) => string,
+  say: (line: string) => void,
+): void {
+  const waves = new Set(agents.map(([, a]) => a.wave));
+  const inWaves = spec.rollout ? ` in ${waves.size} wave${waves.size === 1 ? '' : 's'}` : '';
+  say(`Deploying ${agents.length} agent${agents.length === 1 ? '' : 's'}${inWaves} (activation ${response.activationId}):`);
+  say(`Activation page: ${response.url}`);
+  for (const name of response.unchanged) say(`${tag(name)} unchanged: already on ${pathOf(spec, name) ?? 'its path'} (--force deploys it again)`);
+  for (const [wave, members] of byWave(agents, (a) => a.wave)) {
+    if (wave !== null) say(`Wave ${wave + 1}: ${members.map(([name]) => name).join(', ')}`);
+  }
+  for (const [name, a] of agents) {
+    say(`${tag(name)} ${a.url}`);
+    if (!a.online) {
+      say(
+        a.lastSeenAt
+          ? `${tag(name)} offline since ${a.lastSeenAt}, deploys when it reconnects`
+          : `${tag(name)} has not connected yet, deploys when it connects`,
+      );
+    }
+  }
+}
+
+/** The summary: one line per agent, under a heading per wave in a staged rollout, then the unchanged agents. */
+function printSummary(response: ActivateResponse, agents: readonly Activated[], latest: ReadonlyMap<string, Deployment>, tag: (name: string) => string): void {
+  out('Deployment summary:');
+  for (const [wave, members] of byWave(agents, (a) => a.wave)) {
+    if (wave !== null)
+      out(
+        waveHeading(
+          wave,
+          members.map(([, a]) => latest.get(a.id)),
+        ),
+      );
+    for (const [name, a] of members) out(`${tag(name)} ${drySummaryLine(latest.get(a.id)) ?? summaryLine(latest.get(a.id))}${diffSuffix(latest.get(a.id))}`);
+  }
+  for (const name of response.unchanged) out(`${tag(name)} Unchanged: already on its path`);
+}
+
+function pathOf(spec: DeploySpec, agent: string): string | null {
+  return (spec.agents as Readonly<Record<string, string>>)[agent] ?? null;
+}
+
+/** What `--json` lists for the agents left alone: `{agent, status: "Unchanged", storePath}`, after the deployments. */
+function unchangedJson(response: ActivateResponse, spec: DeploySpec): { agent: string; status: 'Unchanged'; storePath: string | null }[] {
+  return response.unchanged.map((agent) => ({ agent, status: 'Unchanged', storePath: pathOf(spec, agent) }));
 }
 
 /**

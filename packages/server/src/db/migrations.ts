@@ -9,6 +9,7 @@ import { tokenClaimsMigration } from '../auth/migration.js';
 import { deadlinesMigration, operatorEndMigration } from '../deployments/migration.js';
 import { agentProblemsMigration } from '../agents/migration.js';
 import { agentLabelsMigration } from '../agents/labels-migration.js';
+import { rolloutsMigration } from '../rollouts/migration.js';
 import { closureDiffsMigration } from '../deployments/diffs-migration.js';
 import { dryRunMigration } from '../deployments/dry-migration.js';
 
@@ -157,6 +158,7 @@ const migrations: Record<string, Migration> = {
   '0008_deployment_deadlines': deadlinesMigration,
   '0009_agent_problems': agentProblemsMigration,
   '0010_agent_labels': agentLabelsMigration,
+  '0011_rollouts': rolloutsMigration,
   '0012_closure_diffs': closureDiffsMigration,
   '0013_dry_runs': dryRunMigration,
 };

@@ -5,6 +5,7 @@
  */
 import type { Generated, Insertable, Selectable } from 'kysely';
 import type { DeploymentStatus, LogStream, Role, TokenKind } from '@drover/protocol';
+import type { RolloutsTable } from '../rollouts/tables.js';
 import type { CacheNarsTable, CacheNarUploadsTable, CachePathsTable, CachePinsTable, CachesTable, TokenCachesTable } from '../cache/tables.js';
 import type { ClosureDiffsTable, DeploymentDiffsTable } from '../deployments/diffs-tables.js';
 
@@ -104,6 +105,10 @@ interface DeploymentsTable {
   dry: Generated<number>;
   /** A dry run's `{restart, start, stop, reload}` unit lists (JSON); null until known or when not known. */
   would_restart: string | null;
+  /** Its wave in a staged rollout (0-based, rollouts/); null outside one. */
+  wave: number | null;
+  /** The agent's current path when a rollout created it: what onFailure "rollback" deploys again. */
+  rollout_from: string | null;
 }
 
 interface UsersTable {
@@ -168,6 +173,7 @@ export interface Database {
   token_caches: TokenCachesTable;
   closure_diffs: ClosureDiffsTable;
   deployment_diffs: DeploymentDiffsTable;
+  rollouts: RolloutsTable;
 }
 
 export type WorkspaceRow = Selectable<WorkspacesTable>;

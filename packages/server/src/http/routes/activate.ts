@@ -5,6 +5,8 @@
  * named); bad names, bad store paths and unknown agents are then reported at
  * once by the deployment service and nothing is created. `?cacheCheck=false`
  * skips the service's check that the agents' cache holds every store path;
+ * `?on=SELECTOR` narrows the spec to matching agents; `?force=true` deploys
+ * agents already on their path too (otherwise listed as `unchanged`).
  * `?dry=true` creates dry runs (deployments/dry-run.ts).
  */
 import type {} from '@fastify/swagger'; // route schema fields: summary, hide
@@ -14,6 +16,7 @@ import { ActivateQuerySchema, ActivateRequestSchema, ActivateResponseSchema, Err
 import { isOnline, lastSeen } from '../../agents/repository.js';
 import { deploymentUrl } from '../../deployments/repository.js';
 import { activate, deploySpecShapeError } from '../../deployments/service.js';
+import { activationUrl } from '../../rollouts/service.js';
 import { access, workspaceAccess } from '../access.js';
 import type { WorkspaceRoutes } from '../mounts.js';
 
@@ -48,8 +51,14 @@ export const activateRoutes: WorkspaceRoutes = async (app, ctx) => {
     },
     async (request, reply) => {
       const a = workspaceAccess(request);
-      const { created, agents: found } = await activate(ctx, a, request.body, {
+      const {
+        created,
+        agents: found,
+        unchanged,
+      } = await activate(ctx, a, request.body, {
         cacheCheck: request.query.cacheCheck !== 'false',
+        on: request.query.on,
+        force: request.query.force === 'true',
         dry: request.query.dry === 'true',
       });
       const byAgentId = new Map(found.map((agent) => [agent.id, agent]));
@@ -65,10 +74,12 @@ export const activateRoutes: WorkspaceRoutes = async (app, ctx) => {
           storePath: row.store_path,
           online: isOnline(agent, ctx.presence, now),
           lastSeenAt: lastSeen(agent),
+          wave: row.wave,
         };
       }
       request.log.info({ activation: created.activationId, agents: created.rows.length, by: `${a.actor.kind}:${a.actor.id}` }, 'activation created');
-      return reply.status(201).send({ activationId: created.activationId, agents });
+      const url = activationUrl(ctx.publicUrl, a.workspaceName, created.activationId);
+      return reply.status(201).send({ activationId: created.activationId, agents, unchanged, url });
     },
   );
 };
