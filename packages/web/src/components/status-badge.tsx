@@ -1,17 +1,20 @@
-/** A deployment status or an agent's presence as a small coloured badge with its word (colour is never the only cue). */
+/** A deployment status (Queued and Held of rollouts too) or an agent's presence as a small coloured badge with its word (colour is never the only cue). */
 import { agentPresence } from '@drover/client';
-import type { Agent, DeploymentStatus } from '../api/protocol.js';
+import type { RowStatus } from '../api/activation.js';
+import type { Agent } from '../api/protocol.js';
 
-const LABELS: Record<DeploymentStatus, string> = {
+const LABELS: Record<RowStatus, string> = {
+  Queued: 'Queued',
   Pending: 'Pending',
   InProgress: 'In progress',
   Succeeded: 'Succeeded',
   Failed: 'Failed',
   Cancelled: 'Cancelled',
   Superseded: 'Superseded',
+  Held: 'Held',
 };
 
-export function StatusBadge({ status }: { status: DeploymentStatus }) {
+export function StatusBadge({ status }: { status: RowStatus }) {
   return (
     <span class={`badge status-${status.toLowerCase()}`} data-status={status}>
       {LABELS[status]}
