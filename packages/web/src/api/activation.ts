@@ -10,10 +10,10 @@ import type { Deployment, DeploymentStatus } from './protocol.js';
 /** The statuses a rollout adds (Queued: waits for its wave; Held: never started because the rollout stopped). */
 export type RowStatus = DeploymentStatus | 'Queued' | 'Held';
 
-export type RolloutState = 'running' | 'paused' | 'completed' | 'stopped' | 'aborted';
-export type WaveState = 'waiting' | 'running' | 'pausing' | 'succeeded' | 'failed' | 'held';
+type RolloutState = 'running' | 'paused' | 'completed' | 'stopped' | 'aborted';
+type WaveState = 'waiting' | 'running' | 'pausing' | 'succeeded' | 'failed' | 'held';
 
-export interface RolloutWave {
+interface RolloutWave {
   index: number;
   label: string;
   agents: number;
