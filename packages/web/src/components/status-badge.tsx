@@ -1,9 +1,8 @@
 /** A deployment status (Queued and Held of rollouts too) or an agent's presence as a small coloured badge with its word (colour is never the only cue). */
 import { agentPresence } from '@drover/client';
-import type { RowStatus } from '../api/activation.js';
-import type { Agent } from '../api/protocol.js';
+import type { Agent, DeploymentStatus } from '../api/protocol.js';
 
-const LABELS: Record<RowStatus, string> = {
+const LABELS: Record<DeploymentStatus, string> = {
   Queued: 'Queued',
   Pending: 'Pending',
   InProgress: 'In progress',
@@ -14,7 +13,7 @@ const LABELS: Record<RowStatus, string> = {
   Held: 'Held',
 };
 
-export function StatusBadge({ status }: { status: RowStatus }) {
+export function StatusBadge({ status }: { status: DeploymentStatus }) {
   return (
     <span class={`badge status-${status.toLowerCase()}`} data-status={status}>
       {LABELS[status]}
