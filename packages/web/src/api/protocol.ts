@@ -22,6 +22,7 @@ export {
 } from '@drover/protocol/light';
 
 export type {
+  ActivationView,
   Actor,
   Agent,
   AgentList,

@@ -3,17 +3,17 @@
  * of its deployments per status (in the order a rollout moves them), its
  * state in one word, and its deployments grouped per wave.
  */
-import type { ActivationDeployment, ActivationView, RowStatus } from '../api/activation.js';
+import type { ActivationView, Deployment, DeploymentStatus } from '../api/protocol.js';
 
 /** Statuses in the order the page lists their counts. */
-const STATUS_ORDER: readonly RowStatus[] = ['Queued', 'Pending', 'InProgress', 'Succeeded', 'Failed', 'Held', 'Cancelled', 'Superseded'];
-const UNFINISHED: readonly RowStatus[] = ['Queued', 'Pending', 'InProgress'];
+const STATUS_ORDER: readonly DeploymentStatus[] = ['Queued', 'Pending', 'InProgress', 'Succeeded', 'Failed', 'Held', 'Cancelled', 'Superseded'];
+const UNFINISHED: readonly DeploymentStatus[] = ['Queued', 'Pending', 'InProgress'];
 
-export type Counts = [status: RowStatus, count: number][];
+export type Counts = [status: DeploymentStatus, count: number][];
 
 /** The non-zero counts of `rows` per status, in STATUS_ORDER. */
-export function countByStatus(rows: readonly ActivationDeployment[]): Counts {
-  const counts = new Map<RowStatus, number>();
+export function countByStatus(rows: readonly Deployment[]): Counts {
+  const counts = new Map<DeploymentStatus, number>();
   for (const d of rows) counts.set(d.status, (counts.get(d.status) ?? 0) + 1);
   return STATUS_ORDER.filter((s) => counts.has(s)).map((s) => [s, counts.get(s) ?? 0]);
 }
@@ -24,7 +24,7 @@ export function countByStatus(rows: readonly ActivationDeployment[]): Counts {
  * is unfinished, then succeeded, failed (any Failed) or finished.
  */
 export function activationState(view: ActivationView): string {
-  const rollout = view.activation?.rollout;
+  const rollout = view.activation.rollout;
   if (rollout) return rollout.state;
   const rows = view.deployments;
   if (rows.some((d) => UNFINISHED.includes(d.status))) return 'running';
@@ -37,17 +37,17 @@ export interface Group {
   index: number | null;
   label: string;
   state: string | null;
-  rows: ActivationDeployment[];
+  rows: Deployment[];
 }
 
 /** Rows per wave (in wave order, agents by name); a plain activation is one group. */
 export function groupByWave(view: ActivationView): Group[] {
   const rows = [...view.deployments].sort((a, b) => (a.agent < b.agent ? -1 : a.agent > b.agent ? 1 : 0));
-  const waves = view.activation?.rollout?.waves ?? [];
+  const waves = view.activation.rollout?.waves ?? [];
   if (waves.length === 0) return [{ index: null, label: 'All agents', state: null, rows }];
   const groups: Group[] = waves.map((w) => ({ index: w.index, label: w.label, state: w.state, rows: rows.filter((d) => d.wave === w.index) }));
   const known = new Set(waves.map((w) => w.index));
-  const rest = rows.filter((d) => d.wave === undefined || d.wave === null || !known.has(d.wave));
+  const rest = rows.filter((d) => d.wave === null || !known.has(d.wave));
   if (rest.length > 0) groups.push({ index: null, label: 'Outside the waves', state: null, rows: rest });
   return groups;
 }

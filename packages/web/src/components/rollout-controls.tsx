@@ -4,7 +4,8 @@
  * Held) while it runs or is paused. Each answers the new activation view.
  */
 import { api } from '../api/client.js';
-import type { ActivationView, Rollout } from '../api/activation.js';
+import type { Rollout } from '../api/activation.js';
+import type { ActivationView } from '../api/protocol.js';
 import { activationPath } from '../hooks/use-activation.js';
 import { useAction } from '../hooks/use-action.js';
 import { ConfirmButton } from './confirm-button.js';

@@ -7,7 +7,7 @@
  */
 import { useEffect } from 'preact/hooks';
 import { api, wsPath } from '../api/client.js';
-import type { ActivationView } from '../api/activation.js';
+import type { ActivationView } from '../api/protocol.js';
 import { useWorkspaceEvents } from '../workspace.js';
 import { useCoalesced } from './use-debounced.js';
 import { useResource, type Resource } from './use-resource.js';
@@ -32,7 +32,7 @@ export function useActivation(workspace: string, id: string): Resource<Activatio
     refetch();
   });
 
-  const rolloutState = view.data?.activation?.rollout?.state;
+  const rolloutState = view.data?.activation.rollout?.state;
   const live = rolloutState === 'running' || rolloutState === 'paused';
   useEffect(() => {
     if (!live) return;

@@ -7,7 +7,7 @@
  * the workspace's live events.
  */
 import { useEffect, useState } from 'preact/hooks';
-import type { ActivationInfo, ActivationView, Rollout } from '../api/activation.js';
+import type { ActivationInfo, Rollout } from '../api/activation.js';
 import { activationState, countByStatus, groupByWave, type Counts, type Group } from '../components/activation-summary.js';
 import { ActorLabel } from '../components/deployments-table.js';
 import { ErrorBox } from '../components/error-box.js';
@@ -45,7 +45,7 @@ export function ActivationPage({ id }: { id: string }) {
     );
   }
   const info = data.activation;
-  const rollout = info?.rollout ?? null;
+  const rollout = info.rollout;
   return (
     <main class="page">
       <PageHeader
@@ -60,7 +60,7 @@ export function ActivationPage({ id }: { id: string }) {
         sub={
           <>
             {back} · {data.deployments.length} {data.deployments.length === 1 ? 'agent' : 'agents'}
-            {info?.unchanged.length ? `, ${info.unchanged.length} unchanged` : ''}
+            {info.unchanged.length ? `, ${info.unchanged.length} unchanged` : ''}
           </>
         }
         actions={
@@ -74,11 +74,11 @@ export function ActivationPage({ id }: { id: string }) {
         </p>
       ) : null}
       <CountsLine counts={countByStatus(data.deployments)} testid="activation-counts" />
-      <ActivationFacts view={data} info={info} rollout={rollout} />
+      <ActivationFacts workspace={ws.name} info={info} rollout={rollout} />
       {groupByWave(data).map((g) => (
         <WaveGroup key={g.index ?? 'all'} group={g} workspace={ws.name} rollout={rollout} />
       ))}
-      {info?.unchanged.length ? <Unchanged workspace={ws.name} names={info.unchanged} /> : null}
+      {info.unchanged.length ? <Unchanged workspace={ws.name} names={info.unchanged} /> : null}
     </main>
   );
 }
@@ -95,19 +95,24 @@ function CountsLine({ counts, testid }: { counts: Counts; testid?: string }) {
   );
 }
 
-function ActivationFacts({ view, info, rollout }: { view: ActivationView; info: ActivationInfo | undefined; rollout: Rollout | null }) {
-  const first = view.deployments[0];
+function ActivationFacts({ workspace, info, rollout }: { workspace: string; info: ActivationInfo; rollout: Rollout | null }) {
   const items: Fact[] = [
-    ['Started by', <ActorLabel actor={info?.createdBy ?? first?.createdBy ?? null} />],
-    ['Created', <Time iso={info?.createdAt ?? first?.createdAt} />],
-    ...(info?.selector ? ([['Selector', <code>{info.selector}</code>]] as Fact[]) : []),
+    ['Started by', <ActorLabel actor={info.createdBy} />],
+    ['Created', <Time iso={info.createdAt} />],
+    ...(info.selector ? ([['Selector', <code>{info.selector}</code>]] as Fact[]) : []),
     ...(rollout
       ? ([
-          ['Waves', `${rollout.waves.length}${rollout.currentWave === null ? '' : `, now wave ${rollout.currentWave + 1}`}`],
+          ['Waves', `${rollout.waves.length}, now wave ${Math.min(rollout.currentWave, rollout.waves.length - 1) + 1}`],
           ['Max parallel', rollout.maxParallel === null ? 'no limit' : String(rollout.maxParallel)],
-          ['Failures', `${rollout.failures} of at most ${rollout.maxFailures ?? 0}`],
+          ['Failures', `${rollout.failures} (at most ${rollout.maxFailures})`],
           ['Pause between waves', rollout.pause ? duration(EPOCH, new Date(rollout.pause).toISOString()) : 'none'],
           ['On failure', rollout.onFailure],
+        ] as Fact[])
+      : []),
+    ...(rollout?.pauseUntil ? ([['Next wave', <Time iso={rollout.pauseUntil} />]] as Fact[]) : []),
+    ...(rollout?.rollbackActivationId
+      ? ([
+          ['Rolled back by', <Link href={uiPath(workspace, 'activations', rollout.rollbackActivationId)}>{shortId(rollout.rollbackActivationId)}</Link>],
         ] as Fact[])
       : []),
   ];
