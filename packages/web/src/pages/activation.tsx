@@ -142,16 +142,22 @@ function WaveGroup({ group, workspace, rollout }: { group: Group; workspace: str
         <p class="empty-inline">No agents in this wave.</p>
       ) : (
         <div class="table-wrap">
-          <table class="table" data-testid="activation-table">
+          <table class="table activation-table" data-testid="activation-table">
             <thead>
               <tr>
-                <th scope="col">Agent</th>
-                <th scope="col">Status</th>
-                <th scope="col">Deployment</th>
-                <th scope="col" class="num wide-only">
+                <th scope="col" class="col-agent">
+                  Agent
+                </th>
+                <th scope="col" class="col-status">
+                  Status
+                </th>
+                <th scope="col" class="col-deployment">
+                  Deployment
+                </th>
+                <th scope="col" class="num wide-only col-duration">
                   Duration
                 </th>
-                <th scope="col" class="wide-only">
+                <th scope="col" class="wide-only col-path">
                   Store path
                 </th>
                 <th scope="col" class="wide-only">
