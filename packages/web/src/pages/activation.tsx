@@ -25,6 +25,15 @@ import { useWorkspace } from '../workspace.js';
 /** Rows shown per wave before "Show all" (a 10,000-agent wave stays quick to draw). */
 const ROWS_SHOWN = 200;
 const EPOCH = new Date(0).toISOString();
+/** The rows' columns: heading and class (`wide-only` ones are left out on phones). */
+const COLUMNS: [label: string, cls: string][] = [
+  ['Agent', 'col-agent'],
+  ['Status', 'col-status'],
+  ['Deployment', 'col-deployment'],
+  ['Duration', 'num wide-only col-duration'],
+  ['Store path', 'wide-only col-path'],
+  ['Reason', 'wide-only'],
+];
 
 export function ActivationPage({ id }: { id: string }) {
   const ws = useWorkspace();
@@ -145,24 +154,11 @@ function WaveGroup({ group, workspace, rollout }: { group: Group; workspace: str
           <table class="table activation-table" data-testid="activation-table">
             <thead>
               <tr>
-                <th scope="col" class="col-agent">
-                  Agent
-                </th>
-                <th scope="col" class="col-status">
-                  Status
-                </th>
-                <th scope="col" class="col-deployment">
-                  Deployment
-                </th>
-                <th scope="col" class="num wide-only col-duration">
-                  Duration
-                </th>
-                <th scope="col" class="wide-only col-path">
-                  Store path
-                </th>
-                <th scope="col" class="wide-only">
-                  Reason
-                </th>
+                {COLUMNS.map(([label, cls]) => (
+                  <th key={label} scope="col" class={cls}>
+                    {label}
+                  </th>
+                ))}
               </tr>
             </thead>
             <tbody>
