@@ -69,7 +69,9 @@ export const decodeDeploymentLog = object({ deployment: decodeDeployment, lines:
 
 export const decodeActivateResponse = object({
   activationId: string,
-  agents: record(object({ id: string, index: integer, url: string, storePath: string, online: boolean, lastSeenAt: nullableTimestamp, wave: nullable(integer) })),
+  agents: record(
+    object({ id: string, index: integer, url: string, storePath: string, online: boolean, lastSeenAt: nullableTimestamp, wave: nullable(integer) }),
+  ),
   unchanged: array(string),
   url: string,
 });

@@ -16,11 +16,7 @@ import { agentNameProblem } from './names.js';
 import { parseDuration } from './duration.js';
 import { parseSelector } from './labels.js';
 
-export type RolloutWave =
-  | { readonly agents: readonly string[] }
-  | { readonly selector: string }
-  | { readonly percent: number }
-  | { readonly count: number };
+export type RolloutWave = { readonly agents: readonly string[] } | { readonly selector: string } | { readonly percent: number } | { readonly count: number };
 
 export const ON_FAILURE = ['stop', 'rollback'] as const;
 export type OnFailure = (typeof ON_FAILURE)[number];
@@ -89,8 +85,9 @@ function waveProblems(wave: unknown, at: string, add: (path: string, message: st
     add(at, 'a wave has exactly one of "agents", "selector", "percent" or "count"');
     return;
   }
-  const value = wave[kinds[0] as string];
-  switch (kinds[0]) {
+  const [kind = ''] = kinds;
+  const value = wave[kind];
+  switch (kind) {
     case 'agents':
       if (!Array.isArray(value) || value.length === 0) add(`${at}/agents`, '"agents" must be a non-empty array of agent names');
       else

@@ -78,7 +78,7 @@ describe('invalid specs report every problem at once', () => {
       ['/rollbackScript/Linux', 'DROVER_ERR_INVALID_DEPLOY_SPEC'],
       ['/rollbackScript/x86_64-linux', 'DROVER_ERR_INVALID_STORE_PATH'],
     ]);
-    assert.match(problems[0]!.message, /unknown key "agent" \(allowed: "agents", "rollbackScript", "activationTimeout", "confirmTimeout"\)/);
+    assert.match(problems[0]!.message, /unknown key "agent" \(allowed: "agents", "rollbackScript", "activationTimeout", "confirmTimeout", "rollout"\)/);
     assert.match(problems[3]!.message, /^agent "web-2": "\/nix\/store\/short-hello" is not a store path/);
     assert.match(problems[6]!.message, /"Linux" is not a system such as "x86_64-linux"/);
     assert.match(problems[7]!.message, /^rollbackScript for x86_64-linux: "\/tmp\/rollback" is not a store path/);

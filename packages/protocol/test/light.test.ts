@@ -64,6 +64,7 @@ const deployment = {
   closureSize: 1234,
   createdBy: { kind: 'token', id: 'abcd', label: 'ci' },
   url: 'http://127.0.0.1:7700/w/default/deployments/0b7e1c52',
+  wave: 1,
 };
 
 test('the decoders accept what the schemas accept, and refuse what they refuse', () => {

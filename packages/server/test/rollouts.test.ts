@@ -272,7 +272,7 @@ for (const { backend, skip } of await backendCases()) {
       assert.equal(v.activation.rollout?.state, 'stopped');
       const back = await f.sockets.get('n-01')!.next('deploy');
       assert.equal(back.deployment.storePath, old);
-      const rollback = await view(f, v.activation.rollout!.rollbackActivationId!);
+      const rollback = await view(f, v.activation.rollout.rollbackActivationId ?? '');
       assert.deepEqual(
         rollback.deployments.map((d) => [d.agent, d.storePath]),
         [['n-01', old]],

@@ -136,11 +136,15 @@ export async function activateSpec(spec: DeploySpec, flags: Omit<ActivateFlags, 
   const waves = new Set(agents.map(([, a]) => a.wave));
 
   say(
-    `Deploying ${agents.length} agent${agents.length === 1 ? '' : 's'}${spec.rollout ? ` in ${waves.size} wave${waves.size === 1 ? '' : 's'}` : ''} (activation ${response.activationId}): ${response.url}`,
+    `Deploying ${agents.length} agent${agents.length === 1 ? '' : 's'}${spec.rollout ? ` in ${waves.size} wave${waves.size === 1 ? '' : 's'}` : ''} (activation ${response.activationId}):`,
   );
+  say(`Activation page: ${response.url}`);
   for (const name of response.unchanged) say(`${tag(name)} unchanged: already on ${pathOf(spec, name) ?? 'its path'} (--force deploys it again)`);
+  for (const [wave, members] of byWave(agents, (a) => a.wave)) {
+    if (wave !== null) say(`Wave ${wave + 1}: ${members.map(([name]) => name).join(', ')}`);
+  }
   for (const [name, a] of agents) {
-    say(`${tag(name)} ${a.wave === null ? '' : `wave ${a.wave + 1} `}${a.url}`);
+    say(`${tag(name)} ${a.url}`);
     if (!a.online) {
       say(
         a.lastSeenAt
@@ -164,7 +168,13 @@ export async function activateSpec(spec: DeploySpec, flags: Omit<ActivateFlags, 
   } else {
     out('Deployment summary:');
     for (const [wave, members] of byWave(agents, (a) => a.wave)) {
-      if (wave !== null) out(waveHeading(wave, members.map(([, a]) => latest.get(a.id))));
+      if (wave !== null)
+        out(
+          waveHeading(
+            wave,
+            members.map(([, a]) => latest.get(a.id)),
+          ),
+        );
       for (const [name, a] of members) out(`${tag(name)} ${summaryLine(latest.get(a.id))}`);
     }
     for (const name of response.unchanged) out(`${tag(name)} Unchanged: already on its path`);

@@ -126,7 +126,8 @@ export async function activate(ctx: ServerContext, access: Access, body: Activat
   }
   const selected = selectAgents(body, found, options.on);
   // Only a spec with no other problem is checked against the agents' cache (see cache-check.ts).
-  if (options.cacheCheck) await requireInAgentCache(ctx, access, { ...body, agents: Object.fromEntries(selected.map((a) => [a.name, body.agents[a.name] ?? ''])) });
+  if (options.cacheCheck)
+    await requireInAgentCache(ctx, access, { ...body, agents: Object.fromEntries(selected.map((a) => [a.name, body.agents[a.name] ?? ''])) });
   const unchanged = options.force ? new Set<string>() : await unchangedAgents(ctx, selected, body);
   const deploying = selected.filter((a) => !unchanged.has(a.name));
   const rollout = (body.rollout ?? null) as RolloutSpec | null;
@@ -161,7 +162,9 @@ function selectAgents(body: ActivateRequest, found: (AgentRow & AgentSeen)[], on
   const selected = inSpec.filter((a) => agentMatches(a, selector));
   if (selected.length === 0) {
     const message = `no agent of the spec matches the selector ${JSON.stringify(on)} (the spec has ${inSpec.length})`;
-    throw new DroverError('DROVER_ERR_INVALID_DEPLOY_SPEC', `nothing was deployed: ${message}`, [{ path: '/agents', code: 'DROVER_ERR_INVALID_DEPLOY_SPEC', message }]);
+    throw new DroverError('DROVER_ERR_INVALID_DEPLOY_SPEC', `nothing was deployed: ${message}`, [
+      { path: '/agents', code: 'DROVER_ERR_INVALID_DEPLOY_SPEC', message },
+    ]);
   }
   return selected;
 }

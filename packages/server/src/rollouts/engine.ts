@@ -46,7 +46,7 @@ export function rolloutSpecOf(row: Pick<RolloutRow, 'spec'>): RolloutSpec {
   return JSON.parse(row.spec ?? '{"waves":[]}') as RolloutSpec;
 }
 
-export function waveCountOf(row: Pick<RolloutRow, 'wave_labels'>): number {
+function waveCountOf(row: Pick<RolloutRow, 'wave_labels'>): number {
   return (JSON.parse(row.wave_labels ?? '[]') as string[]).length;
 }
 
@@ -97,7 +97,7 @@ async function step(tx: Kysely<Database>, activationId: string): Promise<StepOut
       break;
     }
     if (pause > 0) {
-      if (pauseUntil === null) pauseUntil = new Date(Date.now() + pause).toISOString();
+      pauseUntil ??= new Date(Date.now() + pause).toISOString();
       if (Date.parse(pauseUntil) > Date.now()) {
         wakeAt = Date.parse(pauseUntil);
         break;
@@ -190,7 +190,8 @@ export class RolloutEngine {
     if (outcome.released.length > 0) await bus.publish({ kind: 'deploy', deployments: outcome.released, superseded: [] });
     if (outcome.released.length > 0) await bus.publish({ kind: 'deployment-changed', deploymentIds: outcome.released.map((r) => r.id) });
     if (outcome.held.length > 0) await bus.publish({ kind: 'deployment-changed', deploymentIds: outcome.held });
-    if (outcome.held.length > 0 || outcome.rollback) this.log.warn({ activation: activationId, held: outcome.held.length }, 'rollout stopped over its failure budget');
+    if (outcome.held.length > 0 || outcome.rollback)
+      this.log.warn({ activation: activationId, held: outcome.held.length }, 'rollout stopped over its failure budget');
     if (outcome.wakeAt !== null) this.wakeAt(activationId, outcome.wakeAt);
     if (outcome.rollback) await this.rollback(activationId);
   }
@@ -221,7 +222,12 @@ export class RolloutEngine {
     const planned: PlannedDeployment[] = [];
     for (const d of await succeededWithOrigin(db, activationId)) {
       if (d.from === null || !isStorePath(d.from)) continue;
-      planned.push({ agentId: d.agentId, storePath: d.from, rollbackScript: d.rollbackScript !== null && isStorePath(d.rollbackScript) ? d.rollbackScript : null, rollbackScripts: null });
+      planned.push({
+        agentId: d.agentId,
+        storePath: d.from,
+        rollbackScript: d.rollbackScript !== null && isStorePath(d.rollbackScript) ? d.rollbackScript : null,
+        rollbackScripts: null,
+      });
     }
     const createdBy = row.created_by ? (JSON.parse(row.created_by) as Actor) : null;
     try {
@@ -267,7 +273,7 @@ export class RolloutEngine {
       }
       this.schedule();
     } catch (err) {
-      if (!this.stopped) this.log.warn({ err }, 'rollout sweep failed; retrying at the next');
+      this.log.warn({ err }, 'rollout sweep failed; retrying at the next');
     }
   }
 

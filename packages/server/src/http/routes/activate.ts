@@ -50,7 +50,11 @@ export const activateRoutes: WorkspaceRoutes = async (app, ctx) => {
     },
     async (request, reply) => {
       const a = workspaceAccess(request);
-      const { created, agents: found, unchanged } = await activate(ctx, a, request.body, {
+      const {
+        created,
+        agents: found,
+        unchanged,
+      } = await activate(ctx, a, request.body, {
         cacheCheck: request.query.cacheCheck !== 'false',
         on: request.query.on,
         force: request.query.force === 'true',
