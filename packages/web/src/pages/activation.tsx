@@ -111,7 +111,7 @@ function ActivationFacts({ workspace, info, rollout }: { workspace: string; info
     ...(info.selector ? ([['Selector', <code>{info.selector}</code>]] as Fact[]) : []),
     ...(rollout
       ? ([
-          ['Waves', `${rollout.waves.length}, now wave ${Math.min(rollout.currentWave, rollout.waves.length - 1) + 1}`],
+          ['Waves', `${rollout.waves.length}${isLive(rollout) ? `, now wave ${Math.min(rollout.currentWave, rollout.waves.length - 1) + 1}` : ''}`],
           ['Max parallel', rollout.maxParallel === null ? 'no limit' : String(rollout.maxParallel)],
           ['Failures', `${rollout.failures} (at most ${rollout.maxFailures})`],
           ['Pause between waves', rollout.pause ? duration(EPOCH, new Date(rollout.pause).toISOString()) : 'none'],
@@ -132,7 +132,7 @@ function WaveGroup({ group, workspace, rollout }: { group: Group; workspace: str
   const now = useNow(1000);
   const [all, setAll] = useState(false);
   const shown = all ? group.rows : group.rows.slice(0, ROWS_SHOWN);
-  const current = rollout && group.index !== null && rollout.currentWave === group.index;
+  const current = rollout && isLive(rollout) && group.index !== null && rollout.currentWave === group.index;
   return (
     <section class="wave" data-wave={group.index ?? 'all'} aria-label={group.label}>
       <div class="wave-header">
@@ -211,4 +211,9 @@ function Unchanged({ workspace, names }: { workspace: string; names: string[] })
       </ul>
     </section>
   );
+}
+
+/** A rollout that may still release deployments (running or paused). */
+function isLive(rollout: Rollout): boolean {
+  return rollout.state === 'running' || rollout.state === 'paused';
 }
