@@ -1,8 +1,10 @@
 /**
  * What the activation page says about an activation as a whole: the count
  * of its deployments per status (in the order a rollout moves them), its
- * state in one word, and its deployments grouped per wave.
+ * state in one word, whether its rollout is still live, and its
+ * deployments grouped per wave.
  */
+import type { Rollout } from '../api/activation.js';
 import type { ActivationView, Deployment, DeploymentStatus } from '../api/protocol.js';
 
 /** Statuses in the order the page lists their counts. */
@@ -30,6 +32,11 @@ export function activationState(view: ActivationView): string {
   if (rows.some((d) => UNFINISHED.includes(d.status))) return 'running';
   if (rows.every((d) => d.status === 'Succeeded')) return 'succeeded';
   return rows.some((d) => d.status === 'Failed') ? 'failed' : 'finished';
+}
+
+/** A rollout that may still release deployments (running or paused): it has buttons and a current wave. */
+export function isLive(rollout: Rollout): boolean {
+  return rollout.state === 'running' || rollout.state === 'paused';
 }
 
 export interface Group {

@@ -7,6 +7,7 @@ import { api } from '../api/client.js';
 import type { Rollout } from '../api/activation.js';
 import type { ActivationView } from '../api/protocol.js';
 import { activationPath } from '../hooks/use-activation.js';
+import { isLive } from './activation-summary.js';
 import { useAction } from '../hooks/use-action.js';
 import { ConfirmButton } from './confirm-button.js';
 import { ErrorBox } from './error-box.js';
@@ -25,7 +26,7 @@ export function RolloutControls({
   onChanged: (view: ActivationView) => void;
 }) {
   const act = useAction(async (verb: Verb) => onChanged(await api.post<ActivationView>(activationPath(workspace, id, `/${verb}`))));
-  const live = rollout.state === 'running' || rollout.state === 'paused';
+  const live = isLive(rollout);
   if (!live && !act.error) return null;
   return (
     <div class="rollout-controls">

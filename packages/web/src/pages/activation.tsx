@@ -8,7 +8,7 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import type { ActivationInfo, Rollout } from '../api/activation.js';
-import { activationState, countByStatus, groupByWave, type Counts, type Group } from '../components/activation-summary.js';
+import { activationState, countByStatus, groupByWave, isLive, type Counts, type Group } from '../components/activation-summary.js';
 import { ActorLabel } from '../components/deployments-table.js';
 import { ErrorBox } from '../components/error-box.js';
 import { Facts, type Fact } from '../components/facts.js';
@@ -211,9 +211,4 @@ function Unchanged({ workspace, names }: { workspace: string; names: string[] })
       </ul>
     </section>
   );
-}
-
-/** A rollout that may still release deployments (running or paused). */
-function isLive(rollout: Rollout): boolean {
-  return rollout.state === 'running' || rollout.state === 'paused';
 }
