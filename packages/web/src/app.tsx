@@ -10,6 +10,7 @@ import type { Workspace } from './api/protocol.js';
 import { ErrorBox } from './components/error-box.js';
 import { Loading, PageHeader, TopBar, WorkspaceTabs } from './components/layout.js';
 import { asApiError, useResource } from './hooks/use-resource.js';
+import { ActivationPage } from './pages/activation.js';
 import { AgentPage } from './pages/agent.js';
 import { AgentsPage } from './pages/agents.js';
 import { DeploymentPage } from './pages/deployment.js';
@@ -105,6 +106,7 @@ function workspacePage(section: string, id: string | undefined) {
   }
   if (section === 'agents') return <AgentPage key={id} name={id} />;
   if (section === 'deployments') return <DeploymentPage key={id} id={id} />;
+  if (section === 'activations') return <ActivationPage key={id} id={id} />;
   return null;
 }
 

@@ -29,6 +29,7 @@ export {
 } from '@drover/protocol/light';
 
 export type {
+  ActivationView,
   Actor,
   AnsiColor,
   AnsiSpan,

@@ -1,4 +1,4 @@
-/** A deployment status or an agent's presence as a small coloured badge with its word (colour is never the only cue). */
+/** A deployment status (Queued and Held of rollouts too) or an agent's presence as a small coloured badge with its word (colour is never the only cue). */
 import { agentPresence } from '@drover/client';
 import type { Agent, DeploymentStatus } from '../api/protocol.js';
 

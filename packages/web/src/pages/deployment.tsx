@@ -20,7 +20,7 @@ import { LogView } from '../components/log-view.js';
 import { PendingNotice } from '../components/pending-notice.js';
 import { StatusBadge } from '../components/status-badge.js';
 import { Time } from '../components/time.js';
-import { bytes, duration } from '../format.js';
+import { bytes, duration, shortId } from '../format.js';
 import { useAction } from '../hooks/use-action.js';
 import { useLiveLog } from '../hooks/use-live-log.js';
 import { useNow } from '../hooks/use-now.js';
@@ -126,6 +126,7 @@ export function DeploymentPage({ id }: { id: string }) {
             'wide',
           ],
           ['Started by', <ActorLabel actor={d.createdBy} />],
+          ['Activation', <Link href={uiPath(ws.name, 'activations', d.activationId)}>{shortId(d.activationId)}</Link>],
           [
             'Previous deployment',
             previous ? (
