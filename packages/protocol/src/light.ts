@@ -19,6 +19,6 @@ export type { Decoder, Decoded } from './decode.js';
 export * from './error-body.js';
 export * from './api-decoders.js';
 export * from './sse-events.js';
-export type { ActivateResponse, Actor, Agent, Deployment, LogLineJson, Session, TokenInfo, User, Workspace } from './api.js';
+export type { ActivateResponse, Actor, Agent, Deployment, Fleet, LogLineJson, Session, TokenInfo, User, Workspace } from './api.js';
 export type { CacheInfo, CacheName, GcReport } from './cache.js';
 export type * from './api-types.js';
