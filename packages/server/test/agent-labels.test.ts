@@ -95,14 +95,19 @@ for (const { backend, skip } of await backendCases()) {
     test('the fleet overview and the status filters count the latest deployment: succeeded, failed, pending, in progress, behind', async () => {
       const before = await fleet();
       const p = unique('fl');
-      const agents: Record<string, AgentSocket> = {};
-      for (const n of ['ok', 'bad', 'wait', 'run', 'back']) agents[n] = (await connect(`${p}-${n}`, { fleet: p })).socket;
-      const paths = Object.fromEntries(Object.keys(agents).map((n) => [`${p}-${n}`, storePath(`fleet-${n}`)]));
+      const agents = new Map<string, AgentSocket>();
+      for (const n of ['ok', 'bad', 'wait', 'run', 'back']) agents.set(n, (await connect(`${p}-${n}`, { fleet: p })).socket);
+      const socketOf = (n: string): AgentSocket => {
+        const s = agents.get(n);
+        if (!s) throw new Error(`no agent ${n}`);
+        return s;
+      };
+      const paths = Object.fromEntries([...agents.keys()].map((n) => [`${p}-${n}`, storePath(`fleet-${n}`)]));
       const res = await api(t, 'POST', '/api/v1/activate', { token: activate, body: { agents: paths } });
       assert.equal(res.status, 201, res.text);
       const idOf = (n: string) => res.json.agents[`${p}-${n}`].id as string;
       const finish = async (n: string, status: 'Succeeded' | 'Failed', activePath: string | null) => {
-        const s = agents[n] as AgentSocket;
+        const s = socketOf(n);
         await s.next('deploy');
         s.send({ type: 'deployment.started', id: idOf(n), time: nowIso() });
         s.send({ type: 'deployment.finished', id: idOf(n), time: nowIso(), status, reason: null, activePath });
@@ -112,7 +117,7 @@ for (const { backend, skip } of await backendCases()) {
       await finish('bad', 'Failed', null);
       // Rolled back: Failed with the old path active again; its latest deployment's path is not what it runs.
       await finish('back', 'Failed', storePath('fleet-old'));
-      const run = agents['run'] as AgentSocket;
+      const run = socketOf('run');
       await run.next('deploy');
       run.send({ type: 'deployment.started', id: idOf('run'), time: nowIso() });
       // 'wait' never starts (Pending).

@@ -35,7 +35,7 @@ export function registerAgentCommand(program: Command, run: Runner): void {
     .option(
       '--label <key=value>',
       'a label this agent declares (repeatable: --label role=web --label region=eu); admins may override it on the server',
-      (value: string, previous: string[] = []) => [...previous, value],
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
     )
     .option('--log-level <level>', 'log level (env DROVER_LOG_LEVEL)')
     .option('--bootstrap', 'first deployment by hand on a fresh machine: exit 0 once the service-managed agent of this name connected in its place')

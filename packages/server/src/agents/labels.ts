@@ -50,12 +50,8 @@ export function labelSetsOf(row: Pick<AgentRow, 'labels'>): LabelSets {
 
 /** The effective labels: the agent's own with the admin's changes applied. */
 export function effectiveLabels(sets: LabelSets): Labels {
-  const out: Record<string, string> = { ...sets.agent };
-  for (const [key, value] of Object.entries(sets.admin)) {
-    if (value === null) delete out[key];
-    else out[key] = value;
-  }
-  return sortedKeys(out);
+  const merged = new Map<string, string | null>([...Object.entries(sets.agent), ...Object.entries(sets.admin)]);
+  return sortedKeys(Object.fromEntries([...merged].filter((e): e is [string, string] => e[1] !== null)));
 }
 
 export function labelsOf(row: Pick<AgentRow, 'labels'>): Labels {
@@ -82,13 +78,12 @@ export function storedLabels(agent: Labels, admin: AdminLabels = {}): string | n
  * the admin's own value.
  */
 export function patchedAdminLabels(sets: LabelSets, patch: AdminLabels): AdminLabels {
-  const out: Record<string, string | null> = { ...sets.admin };
+  const out = new Map(Object.entries(sets.admin));
   for (const [key, value] of Object.entries(patch)) {
-    if (value !== null) out[key] = value;
-    else if (Object.prototype.hasOwnProperty.call(sets.agent, key)) out[key] = null;
-    else delete out[key];
+    if (value !== null || Object.prototype.hasOwnProperty.call(sets.agent, key)) out.set(key, value);
+    else out.delete(key);
   }
-  return out;
+  return Object.fromEntries(out);
 }
 
 export function agentMatches(row: Pick<AgentRow, 'labels'>, selector: Selector): boolean {

@@ -10,11 +10,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { sql, type Insertable, type Kysely, type SelectQueryBuilder } from 'kysely';
-import { matchesSelector, type Agent, type AgentStatusFilter, type Fleet, type HelloMessage, type Selector } from '@drover/protocol';
+import { type Agent, type AgentStatusFilter, type Fleet, type HelloMessage, type Selector } from '@drover/protocol';
 import { chunks } from '../db/chunks.js';
 import type { AgentPresenceTable, AgentRow, AgentsTable, Database } from '../db/schema.js';
 import { nowIso } from '../db/time.js';
-import { effectiveLabels, labelSetsOf, storedLabels, type AdminLabels, type LabelSets } from './labels.js';
+import { agentMatches, labelSetsOf, labelsOf, storedLabels, type AdminLabels, type LabelSets } from './labels.js';
 import { agentStatusSql, countWhen } from './status-sql.js';
 
 export interface Presence {
@@ -326,7 +326,7 @@ async function listBySelector(
   const candidates = await whereAgents(agentsWithLatest(db).select(['agents.id', 'agents.labels']), workspace.id, filter, presence)
     .orderBy('agents.name')
     .execute();
-  const matching = candidates.filter((r) => matchesSelector(filter.selector, effectiveLabels(labelSetsOf(r)))).map((r) => r.id);
+  const matching = candidates.filter((r) => agentMatches(r, filter.selector)).map((r) => r.id);
   const offset = filter.offset ?? 0;
   const ids = filter.limit === undefined ? matching.slice(offset) : matching.slice(offset, offset + filter.limit);
   const rows: AgentListRow[] = [];
@@ -389,7 +389,7 @@ function toAgentApi(r: AgentListRow, workspaceName: string, presence: Presence):
 
 function labelFields(r: Pick<AgentRow, 'labels'>): Pick<Agent, 'labels' | 'agentLabels' | 'adminLabels'> {
   const sets = labelSetsOf(r);
-  return { labels: effectiveLabels(sets), agentLabels: sets.agent, adminLabels: sets.admin };
+  return { labels: labelsOf(r), agentLabels: sets.agent, adminLabels: sets.admin };
 }
 
 /** The store path each agent of the workspace last reported active (GC roots of the workspace's caches). */

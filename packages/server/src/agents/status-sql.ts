@@ -8,7 +8,7 @@ import type { AgentStatusFilter } from '@drover/protocol';
 import type { Presence } from './repository.js';
 
 /** Online exactly as isOnline() says: connected and seen within the window. */
-export function onlineSql(presence: Presence, now = Date.now()): RawBuilder<boolean> {
+function onlineSql(presence: Presence, now = Date.now()): RawBuilder<boolean> {
   const cutoff = new Date(now - presence.onlineWindowMs).toISOString();
   return sql<boolean>`(${sql.ref('agents.connection_id')} is not null and (${sql.ref('agents.last_seen_at')} >= ${cutoff} or ${sql.ref('p.last_seen_at')} >= ${cutoff}))`;
 }
@@ -35,7 +35,7 @@ export function agentStatusSql(status: AgentStatusFilter, presence: Presence): R
   }
 }
 
-/** 1 when the condition holds, else 0: one term of the fleet overview's sums. */
-export function countWhen(condition: RawBuilder<boolean>): RawBuilder<number> {
-  return sql<number>`coalesce(sum(case when ${condition} then 1 else 0 end), 0)`;
+/** How many rows the condition holds for (PostgreSQL answers a bigint as a string). */
+export function countWhen(condition: RawBuilder<boolean>): RawBuilder<string | number> {
+  return sql<string | number>`coalesce(sum(case when ${condition} then 1 else 0 end), 0)`;
 }
