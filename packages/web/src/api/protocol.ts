@@ -7,6 +7,7 @@
 import { roleAllows as protocolRoleAllows, type Action, type Role } from '@drover/protocol/light';
 
 export {
+  AGENT_STATUS_FILTERS,
   CSRF_HEADER,
   DEPLOYMENT_STATUSES,
   decodeAgentsEvent,
@@ -29,6 +30,8 @@ export type {
   Deployment,
   DeploymentList,
   DeploymentStatus,
+  Fleet,
+  Labels,
   LogLineJson,
   Role,
   ServerInfo,

@@ -1,11 +1,14 @@
 /**
  * /w/:ws/agents/:name — one agent: what it runs and reports, its deployment
- * history, and (for deployers) re-deploying its current path or re-running
- * its failed last deployment.
+ * history, its labels, (for deployers) re-deploying its current path or
+ * re-running its failed last deployment, and (for admins) changing its labels
+ * and decommissioning it.
  */
 import { api, wsPath } from '../api/client.js';
 import type { Agent, Deployment } from '../api/protocol.js';
+import { AgentLabels } from '../components/agent-labels.js';
 import { AgentNotes } from '../components/agent-notes.js';
+import { ConfirmButton } from '../components/confirm-button.js';
 import { CopyButton } from '../components/copy.js';
 import { DeploymentsTable } from '../components/deployments-table.js';
 import { ErrorBox } from '../components/error-box.js';
@@ -41,6 +44,10 @@ export function AgentPage({ name }: { name: string }) {
     const d = await api.post<Deployment>(wsPath(ws.name, `/agents/${encodeURIComponent(name)}/redeploy`));
     navigate(uiPath(ws.name, 'deployments', d.id));
   });
+  const remove = useAction(async () => {
+    await api.del(wsPath(ws.name, `/agents/${encodeURIComponent(name)}`));
+    navigate(uiPath(ws.name, 'agents'));
+  });
   const rerun = useAction(async (id: string) => {
     const d = await api.post<Deployment>(wsPath(ws.name, `/deployments/${id}/rerun`));
     navigate(uiPath(ws.name, 'deployments', d.id));
@@ -66,14 +73,17 @@ export function AgentPage({ name }: { name: string }) {
         }
         sub={<Link href={uiPath(ws.name, 'agents')}>← All agents</Link>}
         actions={
-          ws.canDeploy ? (
+          ws.canDeploy || ws.canAdmin ? (
             <>
-              {failed ? (
+              {ws.canAdmin ? (
+                <ConfirmButton label="Remove agent" confirmLabel={`Really remove ${a.name}?`} onConfirm={() => void remove.run()} disabled={remove.running} />
+              ) : null}
+              {ws.canDeploy && failed ? (
                 <button type="button" class="button" disabled={rerun.running} onClick={() => void rerun.run(failed.id)}>
                   Re-run failed #{failed.index}
                 </button>
               ) : null}
-              {a.currentStorePath ? (
+              {ws.canDeploy && a.currentStorePath ? (
                 <button type="button" class="button primary" disabled={redeploy.running} onClick={() => void redeploy.run()} title={a.currentStorePath}>
                   Re-deploy current path
                 </button>
@@ -84,6 +94,7 @@ export function AgentPage({ name }: { name: string }) {
       />
       <AgentNotes agent={a} />
       <ErrorBox error={redeploy.error ?? rerun.error} title="Could not start the deployment" />
+      <ErrorBox error={remove.error} title="Could not remove the agent" />
       <Facts
         items={[
           [
@@ -120,6 +131,7 @@ export function AgentPage({ name }: { name: string }) {
           ['Known since', <Time iso={a.createdAt} />],
         ]}
       />
+      <AgentLabels agent={a} onChanged={(changed) => agent.setData(() => changed)} />
       <h2>Deployment history</h2>
       <ErrorBox error={history.error} />
       {!history.data ? (
