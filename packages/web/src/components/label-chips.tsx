@@ -7,7 +7,7 @@ export function LabelChips({ labels, admin }: { labels: Labels; admin?: Readonly
   return (
     <span class="labels" data-testid="labels">
       {entries.map(([k, v]) => {
-        const byAdmin = admin !== undefined && admin[k] === v;
+        const byAdmin = admin?.[k] === v;
         return (
           <span key={k} class={`label-chip${byAdmin ? ' admin' : ''}`} title={byAdmin ? 'set by an admin' : undefined} data-label={k}>
             {k}={v}
