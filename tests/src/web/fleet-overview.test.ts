@@ -48,7 +48,7 @@ describe('fleet overview, labels and decommission (SQLite, Chromium)', { timeout
   const db1 = `db-eu-${suffix}`;
   const spare = `spare-${suffix}`;
 
-  const fleet = async () => (await api<Fleet>(server.url, activateToken, 'GET', '/api/v1/fleet')).json;
+  const fleet = async () => (await api<Fleet>(server.url, activateToken, 'GET', '/fleet')).json;
   /** `drover ARGS` against the server; its stdout (`said`: what it told on stderr, for the commands that only report). */
   const run = async (args: string[], token: string) => {
     const r = await drover([...args, '--server', server.url, '--token', token]);
@@ -82,7 +82,7 @@ describe('fleet overview, labels and decommission (SQLite, Chromium)', { timeout
     }
     // Declared only (a bound token), never connected: offline, and a deployment that stays Pending.
     await createToken(backend, 'agent', ['--agent', spare]);
-    const activated = await api(server.url, activateToken, 'POST', '/api/v1/activate?cacheCheck=false', {
+    const activated = await api(server.url, activateToken, 'POST', '/activate?cacheCheck=false', {
       agents: { [spare]: '/nix/store/00000000000000000000000000000000-fleet-spare' },
     });
     assert.equal(activated.status, 201, JSON.stringify(activated.json));
@@ -159,7 +159,7 @@ describe('fleet overview, labels and decommission (SQLite, Chromium)', { timeout
     await p.getByLabel('Change labels').fill('tier=silver region-');
     await p.getByRole('button', { name: 'Apply' }).click();
     await p.locator('.agent-labels [data-label="tier"].admin').waitFor();
-    const agent = (await api<Agent>(server.url, activateToken, 'GET', `/api/v1/agents/${web2}`)).json;
+    const agent = (await api<Agent>(server.url, activateToken, 'GET', `/agents/${web2}`)).json;
     assert.deepEqual(agent.labels, { role: 'web', tier: 'silver' });
     await user.shoot('agent-labels');
 
@@ -171,18 +171,18 @@ describe('fleet overview, labels and decommission (SQLite, Chromium)', { timeout
       async () => (await p.locator(`tr[data-agent="${web2}"]`).count()) === 0 && (await p.locator('[data-testid="agents-table"] tbody tr').count()) === 3,
     );
     assert.equal((await fleet()).total, 3);
-    const gone = await api(server.url, activateToken, 'GET', `/api/v1/agents/${web2}`);
+    const gone = await api(server.url, activateToken, 'GET', `/agents/${web2}`);
     assert.equal(gone.status, 404);
     const web2Proc = procs[1];
     assert.ok(web2Proc);
     await web2Proc.waitForOutput(/decommissioned|DROVER_ERR_TOKEN_REVOKED/);
-    const refused = await api(server.url, activateToken, 'POST', '/api/v1/activate?cacheCheck=false', {
+    const refused = await api(server.url, activateToken, 'POST', '/activate?cacheCheck=false', {
       agents: { [web2]: '/nix/store/00000000000000000000000000000000-fleet-spare' },
     });
     assert.equal((refused.json as { code: string }).code, 'DROVER_ERR_UNKNOWN_AGENT');
 
     // The declared agent, removed with the CLI: its Pending deployment's page still opens.
-    const spareDeployment = (await api<{ deployments: { id: string }[] }>(server.url, activateToken, 'GET', `/api/v1/deployments?agent=${spare}`)).json
+    const spareDeployment = (await api<{ deployments: { id: string }[] }>(server.url, activateToken, 'GET', `/deployments?agent=${spare}`)).json
       .deployments[0];
     assert.ok(spareDeployment);
     assert.match(await said(['agents', 'remove', spare]), /decommissioned/);
