@@ -182,8 +182,7 @@ describe('fleet overview, labels and decommission (SQLite, Chromium)', { timeout
     assert.equal((refused.json as { code: string }).code, 'DROVER_ERR_UNKNOWN_AGENT');
 
     // The declared agent, removed with the CLI: its Pending deployment's page still opens.
-    const spareDeployment = (await api<{ deployments: { id: string }[] }>(server.url, activateToken, 'GET', `/deployments?agent=${spare}`)).json
-      .deployments[0];
+    const spareDeployment = (await api<{ deployments: { id: string }[] }>(server.url, activateToken, 'GET', `/deployments?agent=${spare}`)).json.deployments[0];
     assert.ok(spareDeployment);
     assert.match(await said(['agents', 'remove', spare]), /decommissioned/);
     assert.deepEqual(await fleet(), { total: 2, online: 2, offline: 0, succeeded: 0, failed: 0, pending: 0, inProgress: 0, behind: 0 });
