@@ -7,7 +7,7 @@
 import { AgentListSchema, AgentSchema, parseLabelChanges, parseSelector, schemaDecoder, type Labels } from '@drover/protocol';
 import { agentNotes, agentPresence } from '@drover/client';
 import { info, out, printJson, table } from '../output.js';
-import { readerClient, type ReaderFlags } from './reader.js';
+import { adminClient, readerClient, type ReaderFlags } from './reader.js';
 
 function labelsText(labels: Labels): string {
   const text = Object.entries(labels)
@@ -52,7 +52,7 @@ export async function agentsCommand(flags: ReaderFlags & { json?: boolean; selec
 
 export async function agentsLabelCommand(name: string, changes: string[], flags: ReaderFlags & { json?: boolean }): Promise<void> {
   const labels = parseLabelChanges(changes);
-  const api = readerClient(flags);
+  const api = adminClient(flags);
   const agent = await api.request('PATCH', `/agents/${encodeURIComponent(name)}/labels`, { labels }, schemaDecoder(AgentSchema));
   if (flags.json) {
     printJson(agent);
@@ -62,7 +62,7 @@ export async function agentsLabelCommand(name: string, changes: string[], flags:
 }
 
 export async function agentsRemoveCommand(name: string, flags: ReaderFlags): Promise<void> {
-  const api = readerClient(flags);
+  const api = adminClient(flags);
   await api.request('DELETE', `/agents/${encodeURIComponent(name)}`, undefined);
   info(`agent ${name} decommissioned: its bound tokens are revoked, it left the lists; its deployments stay readable`);
 }
