@@ -156,6 +156,7 @@ for (const { backend, skip } of await backendCases()) {
       const history = await api(t, 'GET', `/api/v1/deployments/${deploymentId}`, { token: activate });
       assert.equal(history.status, 200, 'its deployments stay readable');
       assert.equal(history.json.agent, name);
+      assert.equal(history.json.status, 'Cancelled', 'the deployment it never started is cancelled');
 
       await connect(name, { role: 'web' });
       const back = await agentOf(name);

@@ -2,13 +2,15 @@
  * Admin rules on agents: changing their labels (the admin's set, over what
  * the agent declares) and decommissioning one — it leaves the lists and the
  * fleet counts, its bound tokens are revoked and its connection closes on
- * every replica; its deployments stay readable. It comes back only by
+ * every replica; a deployment it has not started is cancelled (nothing
+ * would run it), its deployments stay readable. It comes back only by
  * connecting again with a valid token.
  */
 import { DroverError, labelsProblems, type Agent } from '@drover/protocol';
 import type { Access } from '../auth/access.js';
 import { revokeAgentTokens } from '../auth/tokens.js';
 import type { ServerContext } from '../context.js';
+import { cancel } from '../deployments/service.js';
 import { effectiveLabels, patchedAdminLabels, type AdminLabels } from './labels.js';
 import { listAgents, markRemoved, updateAdminLabels } from './repository.js';
 
@@ -45,8 +47,15 @@ export async function changeAgentLabels(ctx: ServerContext, access: Access, name
 
 /** Decommissions the agent: removed from lists and counts, its bound tokens revoked, its connection closed. */
 export async function decommissionAgent(ctx: ServerContext, access: Access, name: string): Promise<void> {
+  const latest = (await getAgent(ctx, access, name)).lastDeployment;
   const agentId = await markRemoved(ctx.db, access.workspaceId, name);
   if (!agentId) throw notFound(access, name);
+  // Only the latest deployment can still be Pending (older ones were superseded); a guarded cancel, so one that just started is left to run.
+  if (latest?.status === 'Pending') {
+    await cancel(ctx, access, latest.id).catch((err: unknown) => {
+      if (!(err instanceof DroverError && err.code === 'DROVER_ERR_NOT_CANCELLABLE')) throw err;
+    });
+  }
   for (const tokenId of await revokeAgentTokens(ctx.db, access.workspaceId, name)) await ctx.bus.publish({ kind: 'token-revoked', tokenId });
   await ctx.bus.publish({ kind: 'agent-removed', agentId });
   await ctx.bus.publish({ kind: 'agents-changed', agentIds: [agentId] });
