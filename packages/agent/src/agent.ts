@@ -40,6 +40,7 @@ import {
   type AgentName,
   type DeploymentOrder,
   type HelloMessage,
+  type Labels,
   type ServerMessage,
 } from '@drover/protocol';
 import { ServerConnection } from './connection.js';
@@ -83,6 +84,8 @@ export interface AgentOptions {
   readonly confirmTimeoutMs?: number | undefined;
   /** Bytes to keep free on the store's filesystem: a deployment that would eat into them stops before fetching. */
   readonly storeReserveBytes?: number | undefined;
+  /** Labels this agent declares in its hello (`--label role=web`); an admin's changes on the server override them. */
+  readonly labels?: Labels | undefined;
 }
 
 /** How often an agent that cannot deploy checks again. */
@@ -188,6 +191,7 @@ export class Agent {
       profile: this.profilePath,
       hostname: hostname().slice(0, 256),
       problems: [...this.checkProblems()],
+      labels: { ...this.opts.labels },
     };
   }
 

@@ -4,7 +4,7 @@
  * framework code is loaded into the agent).
  */
 import { Command, Option } from 'commander';
-import { DEPLOYMENT_STATUSES, DROVER_VERSION, ROLES, TOKEN_KINDS } from '@drover/protocol';
+import { AGENT_STATUS_FILTERS, DEPLOYMENT_STATUSES, DROVER_VERSION, ROLES, TOKEN_KINDS } from '@drover/protocol';
 import { reportError } from './output.js';
 import { registerAgentCommand } from './commands/agent-register.js';
 import { registerCacheCommands } from './commands/cache-register.js';
@@ -117,9 +117,26 @@ export function buildProgram(): Command {
     .option('--jobs <n>', 'uploads at once while pushing (1-64)', '8')
     .action(run(async (flake, flags) => (await import('./commands/deploy.js')).deployCommand(flake, flags)));
 
-  readerOptions(program.command('agents').description('list the agents of the workspace'))
+  const agents = readerOptions(program.command('agents').description('list the agents of the workspace; `agents label`, `agents remove` (admin)'))
+    .option('--selector <selector>', 'only agents whose labels match, e.g. role=web,region!=eu (k=v, k!=v, k, !k)')
+    .addOption(new Option('--status <status>', 'only agents online/offline, by their latest deployment, or behind it').choices(AGENT_STATUS_FILTERS))
     .option('--json', 'JSON output')
-    .action(run(async (flags) => (await import('./commands/lists.js')).agentsCommand(flags)));
+    .action(run(async (flags) => (await import('./commands/agents.js')).agentsCommand(flags)));
+  readerOptions(
+    agents
+      .command('label')
+      .description("set (k=v) or remove (k-) an agent's labels as an admin; they override what the agent declares with --label")
+      .argument('<name>', 'agent name')
+      .argument('<changes...>', 'k=v to set, k- to remove'),
+  )
+    .option('--json', 'print the agent as JSON')
+    .action(run(async (name, changes, flags) => (await import('./commands/agents.js')).agentsLabelCommand(name, changes, flags)));
+  readerOptions(
+    agents
+      .command('remove')
+      .description('decommission an agent: it leaves the lists, its bound tokens are revoked, its deployments stay readable')
+      .argument('<name>', 'agent name'),
+  ).action(run(async (name, flags) => (await import('./commands/agents.js')).agentsRemoveCommand(name, flags)));
 
   const deployments = readerOptions(program.command('deployments').description('list deployments, newest first; `deployments end ID` ends a stuck one'))
     .option('--agent <part>', 'only agents whose name contains this (case-insensitive)')

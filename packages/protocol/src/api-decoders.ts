@@ -78,6 +78,9 @@ export const decodeAgent = object({
   currentStorePath: nullable(string),
   lastDeployment: nullable(decodeLastDeployment),
   createdAt: timestamp,
+  labels: record(string),
+  agentLabels: record(string),
+  adminLabels: record(nullable(string)),
 });
 
 export const decodeLogLine = object({ seq: integer, time: timestamp, stream: oneOf(LOG_STREAMS), text: string });

@@ -7,6 +7,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import {
   AgentNameSchema,
   DeploymentStatusSchema,
+  LabelsSchema,
   LogStreamSchema,
   MAX_LOG_SEQ,
   Nullable,
@@ -20,6 +21,7 @@ import {
   WorkspaceNameSchema,
 } from './schemas.js';
 import { literalUnion } from './schemas.js';
+import { AGENT_STATUS_FILTERS, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, MAX_LABELS } from './labels.js';
 import { ROLES } from './roles.js';
 import { CACHE_NAME_PATTERN } from './cache.js';
 import { ClosureDiffSchema } from './closure-diff-schema.js';
@@ -94,6 +96,34 @@ export const DeploymentListSchema = Type.Object({
   total: Type.Optional(SafeInteger()),
 });
 
+/** Admin label changes: key → value (set) or null (remove the agent's own label of that key). */
+const AdminLabelsSchema = Type.Record(Type.String({ pattern: LABEL_KEY_PATTERN }), Nullable(Type.String({ pattern: LABEL_VALUE_PATTERN })), {
+  additionalProperties: false,
+  maxProperties: MAX_LABELS,
+});
+
+/**
+ * `PUT …/agents/:name/labels` replaces the admin's changes with these;
+ * `PATCH` merges them into the admin's changes (a value sets, null removes —
+ * `drover agents label NAME k=v k-`). Both answer the agent.
+ */
+export const AgentLabelsRequestSchema = Type.Object({ labels: AdminLabelsSchema }, { additionalProperties: false });
+
+/** `GET …/fleet`: the workspace's agents (decommissioned ones not counted) by presence and by their latest deployment. */
+export const FleetSchema = Type.Object({
+  total: SafeInteger(),
+  online: SafeInteger(),
+  offline: SafeInteger(),
+  succeeded: SafeInteger(),
+  failed: SafeInteger(),
+  /** Latest deployment Pending (or Queued by a rollout). */
+  pending: SafeInteger(),
+  inProgress: SafeInteger(),
+  /** The latest deployment's path is not the one the agent runs (not there yet, or rolled back). */
+  behind: SafeInteger(),
+});
+export type Fleet = Static<typeof FleetSchema>;
+
 export const LastDeploymentSchema = Type.Object({
   id: Uuid,
   index: SafeInteger({ minimum: 1 }),
@@ -126,6 +156,12 @@ export const AgentSchema = Type.Object({
   currentStorePath: Nullable(StorePathSchema),
   lastDeployment: Nullable(LastDeploymentSchema),
   createdAt: Timestamp,
+  /** The labels selectors see: the agent's own (its hello) with the admin's changes applied (admin wins). */
+  labels: LabelsSchema,
+  /** What the agent declared in its last hello (`drover agent --label`). */
+  agentLabels: LabelsSchema,
+  /** An admin's changes over them: a value sets the label, null removes the agent's own. */
+  adminLabels: AdminLabelsSchema,
 });
 export type Agent = Static<typeof AgentSchema>;
 export const AgentListSchema = Type.Object({
@@ -136,7 +172,10 @@ export const AgentListSchema = Type.Object({
 export const AgentListQuerySchema = Type.Object({
   /** Substring of the agent name, case-insensitive. */
   q: Type.Optional(PlainText({ maxLength: 64 })),
-  status: Type.Optional(Type.Union([Type.Literal('online'), Type.Literal('offline')])),
+  /** online/offline, the latest deployment's status, or behind (see AGENT_STATUS_FILTERS). */
+  status: Type.Optional(literalUnion(AGENT_STATUS_FILTERS)),
+  /** A label selector, `role=web,region!=eu` (labels.ts). */
+  selector: Type.Optional(Type.String({ maxLength: 2048 })),
   /** Without a limit every matching agent is returned. */
   limit: Type.Optional(SafeInteger({ minimum: 1, maximum: 10_000 })),
   offset: Type.Optional(OffsetSchema),

@@ -21,6 +21,35 @@ const valueRe = new RegExp(LABEL_VALUE_PATTERN);
 /** At most this many labels per agent. */
 export const MAX_LABELS = 64;
 
+/**
+ * What the agents list filters by besides labels: presence (`online`,
+ * `offline`), the latest deployment's status (`pending` includes a rollout's
+ * queued ones), and `behind` — the latest deployment's path is not the path
+ * the agent runs (it has not reached it yet, or it rolled back).
+ */
+export const AGENT_STATUS_FILTERS = ['online', 'offline', 'succeeded', 'failed', 'pending', 'inprogress', 'behind'] as const;
+export type AgentStatusFilter = (typeof AGENT_STATUS_FILTERS)[number];
+
+/**
+ * An admin's change to an agent's labels: `k=v` sets k, `k-` removes it
+ * (`drover agents label NAME k=v k-`); the JSON-merge-patch form the API takes.
+ */
+export function parseLabelChanges(args: readonly string[]): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
+  for (const arg of args) {
+    if (arg.endsWith('-') && !arg.includes('=')) {
+      const key = arg.slice(0, -1);
+      const problem = labelKeyProblem(key);
+      if (problem) throw new DroverError('DROVER_ERR_INVALID_LABEL', problem);
+      out[key] = null;
+    } else {
+      const [key, value] = parseLabelAssignment(arg);
+      out[key] = value;
+    }
+  }
+  return out;
+}
+
 export function labelKeyProblem(key: string): string | null {
   if (key === '__proto__') return 'label key "__proto__" is reserved';
   return keyRe.test(key)

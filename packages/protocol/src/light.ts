@@ -24,6 +24,19 @@ export * from './api-decoders.js';
 export * from './sse-events.js';
 export * from './closure-diff.js';
 export type { ClosureDiff } from './closure-diff-schema.js';
-export type { ActivateResponse, ActivationView, Actor, Agent, Deployment, DeploymentDetail, LogLineJson, Session, TokenInfo, User, Workspace } from './api.js';
+export type {
+  ActivateResponse,
+  ActivationView,
+  Actor,
+  Agent,
+  Deployment,
+  DeploymentDetail,
+  Fleet,
+  LogLineJson,
+  Session,
+  TokenInfo,
+  User,
+  Workspace,
+} from './api.js';
 export type { CacheInfo, CacheName, GcReport } from './cache.js';
 export type * from './api-types.js';

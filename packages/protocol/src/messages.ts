@@ -22,6 +22,7 @@ import {
   AgentNameSchema,
   LogStreamSchema,
   MAX_LOG_SEQ,
+  LabelsSchema,
   Nullable,
   OutcomeStatusSchema,
   SafeInteger,
@@ -80,6 +81,8 @@ export const HelloMessage = Type.Object({
   hostname: ShortText,
   /** What keeps the agent from deploying (its self-checks: Nix, the profile's directory); absent or empty: it can deploy. */
   problems: Type.Optional(Type.Array(Type.String({ maxLength: MAX_PROBLEM_CHARS }), { maxItems: MAX_PROBLEMS })),
+  /** The labels the agent declares (`drover agent --label k=v`); absent from older agents: none. Admin labels override them. */
+  labels: Type.Optional(LabelsSchema),
 });
 
 export const DeploymentStartedMessage = Type.Object({

@@ -6,6 +6,7 @@ import { Type, type TLiteral, type TSchema, type TUnion } from '@sinclair/typebo
 import { DEPLOYMENT_STATUSES, LOG_STREAMS, OUTCOME_STATUSES } from './deployments.js';
 import { AGENT_NAME_PATTERN, STORE_PATH_PATTERN, SYSTEM_PATTERN, WORKSPACE_NAME_PATTERN } from './names.js';
 import { TOKEN_KINDS } from './tokens.js';
+import { LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, MAX_LABELS } from './labels.js';
 
 export const UUID_PATTERN = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
 
@@ -55,6 +56,12 @@ export const DeploymentStatusSchema = literalUnion(DEPLOYMENT_STATUSES);
 export const OutcomeStatusSchema = literalUnion(OUTCOME_STATUSES);
 export const LogStreamSchema = literalUnion(LOG_STREAMS);
 export const TokenKindSchema = literalUnion(TOKEN_KINDS);
+
+/** An agent's labels, `{role: "web"}` (labels.ts owns the syntax; the server also runs labelsProblems). */
+export const LabelsSchema = Type.Record(Type.String({ pattern: LABEL_KEY_PATTERN }), Type.String({ pattern: LABEL_VALUE_PATTERN }), {
+  additionalProperties: false,
+  maxProperties: MAX_LABELS,
+});
 
 export function Nullable<T extends TSchema>(schema: T) {
   return Type.Union([schema, Type.Null()]);

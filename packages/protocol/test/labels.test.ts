@@ -1,7 +1,16 @@
 /** Labels and selectors: the one syntax the CLI, the server and the UI share. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DroverError, formatSelector, labelsProblems, matchesSelector, parseLabelAssignment, parseLabels, parseSelector } from '../src/index.js';
+import {
+  DroverError,
+  formatSelector,
+  labelsProblems,
+  matchesSelector,
+  parseLabelAssignment,
+  parseLabelChanges,
+  parseLabels,
+  parseSelector,
+} from '../src/index.js';
 
 const codeOf = (fn: () => unknown): string | undefined => {
   try {
@@ -63,5 +72,20 @@ describe('selectors', () => {
     const s = parseSelector('role=web, region!=eu,gpu,!spot');
     assert.equal(formatSelector(s), 'role=web,region!=eu,gpu,!spot');
     assert.deepEqual(parseSelector(formatSelector(s)), s);
+  });
+});
+
+describe('admin label changes (drover agents label NAME k=v k-)', () => {
+  test('k=v sets, k- removes (null), the last word for a key wins', () => {
+    assert.deepEqual(parseLabelChanges(['role=web', 'region-', 'tier=a', 'tier=b']), { role: 'web', region: null, tier: 'b' });
+    assert.deepEqual(parseLabelChanges(['ver=1-']), { ver: '1-' }, 'a value may end in "-"');
+  });
+  test('a bad key or value is DROVER_ERR_INVALID_LABEL', () => {
+    for (const bad of [['-'], ['=web'], ['role=no spaces'], ['_x-']])
+      assert.equal(
+        codeOf(() => parseLabelChanges(bad)),
+        'DROVER_ERR_INVALID_LABEL',
+        bad.join(' '),
+      );
   });
 });

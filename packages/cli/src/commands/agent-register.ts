@@ -32,6 +32,11 @@ export function registerAgentCommand(program: Command, run: Runner): void {
       '--runner-scope <mode>',
       "auto: under systemd each deployment runs in a scope of its own (systemd-run), so restarting or stopping the agent's unit does not stop it; off: in the agent's cgroup (env DROVER_RUNNER_SCOPE; default auto)",
     )
+    .option(
+      '--label <key=value>',
+      'a label this agent declares (repeatable: --label role=web --label region=eu); admins may override it on the server',
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
     .option('--log-level <level>', 'log level (env DROVER_LOG_LEVEL)')
     .option('--bootstrap', 'first deployment by hand on a fresh machine: exit 0 once the service-managed agent of this name connected in its place')
     .action(run(async (name, flags) => (await import('./agent.js')).agentCommand(name, flags)));

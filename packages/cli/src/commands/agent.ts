@@ -7,7 +7,7 @@
  * service-managed agent of the same name has connected in its place.
  */
 import { pino } from 'pino';
-import { DroverError, parseAgentName, parseDeadline, parseDuration, type DeadlineName } from '@drover/protocol';
+import { DroverError, parseAgentName, parseDeadline, parseDuration, parseLabelAssignment, parseLabels, type DeadlineName } from '@drover/protocol';
 import { reportError } from '../output.js';
 import { agentTokenSource } from '../agent-token.js';
 
@@ -23,6 +23,7 @@ export interface AgentFlags {
   activationTimeout?: string;
   confirmTimeout?: string;
   storeReserve?: string;
+  label?: string[];
 }
 
 /** A deadline flag in milliseconds; undefined when not given. */
@@ -46,6 +47,7 @@ function sizeFlag(value: string | undefined): number | undefined {
 
 export async function agentCommand(name: string, flags: AgentFlags): Promise<number | undefined> {
   const agentName = parseAgentName(name);
+  const labels = parseLabels(Object.fromEntries((flags.label ?? []).map(parseLabelAssignment)));
   const server = flags.server ?? process.env['DROVER_SERVER'];
   if (!server) throw new DroverError('DROVER_ERR_CONFIG', 'no server: pass --server URL or set DROVER_SERVER');
   const token = agentTokenSource(flags.tokenFile);
@@ -86,6 +88,7 @@ export async function agentCommand(name: string, flags: AgentFlags): Promise<num
     activationTimeoutMs: deadlineFlag('activationTimeout', '--activation-timeout', flags.activationTimeout),
     confirmTimeoutMs: deadlineFlag('confirmTimeout', '--confirm-timeout', flags.confirmTimeout),
     storeReserveBytes: sizeFlag(flags.storeReserve),
+    labels,
   });
   agent.start();
   const stop = (signal: string) => {

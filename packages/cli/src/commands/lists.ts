@@ -1,36 +1,7 @@
-/** `drover agents` and `drover deployments` (filtered by part of the agent name or store path): what the API shows, as a table or JSON; `drover deployments end`: an operator ends a stuck one. */
-import { AgentListSchema, DeploymentListSchema, DeploymentSchema, formatDuration, schemaDecoder } from '@drover/protocol';
-import { agentNotes, agentPresence } from '@drover/client';
-import { ApiClient } from '../client.js';
+/** `drover deployments` (filtered by part of the agent name or store path): what the API shows, as a table or JSON; `drover deployments end`: an operator ends a stuck one. */
+import { DeploymentListSchema, DeploymentSchema, formatDuration, schemaDecoder } from '@drover/protocol';
 import { info, out, printJson, table } from '../output.js';
 import { readerClient, type ReaderFlags } from './reader.js';
-
-export async function agentsCommand(flags: ReaderFlags & { json?: boolean }): Promise<void> {
-  const api: ApiClient = readerClient(flags);
-  const { agents } = await api.request('GET', '/agents', undefined, schemaDecoder(AgentListSchema));
-  if (flags.json) {
-    printJson(agents);
-    return;
-  }
-  if (agents.length === 0) {
-    out('no agents yet: start one with `drover agent NAME --server URL` and an agent token');
-    return;
-  }
-  out(
-    table([
-      ['NAME', 'STATUS', 'LAST SEEN', 'VERSION', 'LAST DEPLOYMENT', 'CURRENT'],
-      ...agents.map((a) => [
-        a.name,
-        agentPresence(a),
-        a.lastSeenAt ?? '-',
-        a.version ?? '-',
-        a.lastDeployment ? `#${a.lastDeployment.index} ${a.lastDeployment.status}` : '-',
-        a.currentStorePath ?? '-',
-      ]),
-    ]),
-  );
-  for (const a of agents) for (const note of agentNotes(a)) out(`${a.name}: ${note}`);
-}
 
 export async function deploymentsCommand(
   flags: ReaderFlags & { json?: boolean; agent?: string; path?: string; status?: string; limit?: string },

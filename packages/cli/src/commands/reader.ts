@@ -19,3 +19,10 @@ export function readerClient(flags: ReaderFlags): ApiClient {
   if (!token) throw new DroverError('DROVER_ERR_UNAUTHORIZED', 'no token: set DROVER_ACTIVATE_TOKEN (or DROVER_ADMIN_TOKEN), or pass --token');
   return new ApiClient({ server: serverFrom(flags), token });
 }
+
+/** A client for admin-only requests (agent labels, decommissioning): --token, else DROVER_ADMIN_TOKEN. */
+export function adminClient(flags: ReaderFlags): ApiClient {
+  const token = flags.token ?? process.env['DROVER_ADMIN_TOKEN'];
+  if (!token) throw new DroverError('DROVER_ERR_UNAUTHORIZED', 'no admin token: set DROVER_ADMIN_TOKEN, or pass --token');
+  return new ApiClient({ server: serverFrom(flags), token });
+}

@@ -5,14 +5,17 @@
  * its workspace (or when a token bound to its name is created). Presence
  * costs one write per connect and per disconnect; pings only mark the agent
  * in memory and `touchLastSeen` writes them in batches to agent_presence, one
- * statement per few hundred agents.
+ * statement per few hundred agents. A decommissioned agent (`removed_at`)
+ * is left out of every list and lookup until it connects again.
  */
 import { randomUUID } from 'node:crypto';
 import { sql, type Insertable, type Kysely, type SelectQueryBuilder } from 'kysely';
-import type { Agent, HelloMessage } from '@drover/protocol';
+import { type Agent, type AgentStatusFilter, type Fleet, type HelloMessage, type Selector } from '@drover/protocol';
 import { chunks } from '../db/chunks.js';
 import type { AgentPresenceTable, AgentRow, AgentsTable, Database } from '../db/schema.js';
 import { nowIso } from '../db/time.js';
+import { agentMatches, labelSetsOf, labelsOf, storedLabels, type AdminLabels, type LabelSets } from './labels.js';
+import { agentStatusSql, countWhen } from './status-sql.js';
 
 export interface Presence {
   /** An agent counts as online while its connection is open and it was seen within this window. */
@@ -78,7 +81,7 @@ export async function registerAgent(
   const { hello } = input;
   const before = await db
     .selectFrom('agents')
-    .select(['connection_id', 'replica_id', 'hostname'])
+    .select(['connection_id', 'replica_id', 'hostname', 'labels'])
     .where('workspace_id', '=', input.workspaceId)
     .where('name', '=', hello.agent)
     .executeTakeFirst();
@@ -92,6 +95,10 @@ export async function registerAgent(
     replica_id: input.replicaId,
     connected_at: now,
     last_seen_at: now,
+    // The agent's own labels come with every hello; an admin's changes stay.
+    labels: storedLabels(hello.labels ?? {}, labelSetsOf(before ?? { labels: null }).admin),
+    // A decommissioned agent that connects again (with a valid token) is back.
+    removed_at: null,
   };
   const replacedHost = before?.connection_id ? before.hostname : null;
   const conflict = replacedHost !== null && replacedHost !== hello.hostname ? { conflict_at: now, conflict_hostname: replacedHost } : {};
@@ -164,6 +171,7 @@ export async function findAgentsByName(db: Kysely<Database>, workspaceId: string
         .select('p.last_seen_at as pong_at')
         .where('agents.workspace_id', '=', workspaceId)
         .where('agents.name', 'in', part)
+        .where('agents.removed_at', 'is', null)
         .execute()),
     );
   }
@@ -186,6 +194,7 @@ const agentColumns = [
   'agents.problems',
   'agents.conflict_at',
   'agents.conflict_hostname',
+  'agents.labels',
   'd.id as d_id',
   'd.index_no as d_index',
   'd.status as d_status',
@@ -202,7 +211,9 @@ export interface AgentFilter {
   readonly ids?: readonly string[] | undefined;
   /** Case-insensitive substring of the name. */
   readonly q?: string | undefined;
-  readonly status?: 'online' | 'offline' | undefined;
+  readonly status?: AgentStatusFilter | undefined;
+  /** Labels matching this selector (effective labels, agents/labels.ts). */
+  readonly selector?: Selector | undefined;
   readonly limit?: number | undefined;
   readonly offset?: number | undefined;
 }
@@ -212,24 +223,65 @@ function containsPattern(text: string): string {
   return `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-/** The filter as WHERE clauses, shared by the page query and its count. */
-function whereAgents<QB extends SelectQueryBuilder<Database & { p: AgentPresenceTable }, 'agents' | 'p', object>>(
+/** The filter as WHERE clauses (all but the selector), shared by the page query and its count. */
+function whereAgents<QB extends SelectQueryBuilder<AgentJoins, 'agents' | 'p' | 'd', object>>(
   q: QB,
   workspaceId: string,
   filter: AgentFilter,
   presence: Presence,
 ): QB {
-  let out = q.where('agents.workspace_id', '=', workspaceId) as QB;
+  let out = q.where('agents.workspace_id', '=', workspaceId).where('agents.removed_at', 'is', null) as QB;
   if (filter.name) out = out.where('agents.name', '=', filter.name) as QB;
   if (filter.ids) out = out.where('agents.id', 'in', filter.ids.length > 0 ? filter.ids : ['']) as QB;
   if (filter.q) out = out.where(sql<boolean>`lower(${sql.ref('agents.name')}) like ${containsPattern(filter.q)} escape '\\'`) as QB;
-  if (filter.status) {
-    // Online exactly as isOnline() says: connected and seen within the window.
-    const cutoff = new Date(Date.now() - presence.onlineWindowMs).toISOString();
-    const online = sql<boolean>`(${sql.ref('agents.connection_id')} is not null and (${sql.ref('agents.last_seen_at')} >= ${cutoff} or ${sql.ref('p.last_seen_at')} >= ${cutoff}))`;
-    out = out.where(filter.status === 'online' ? online : sql<boolean>`not ${online}`) as QB;
-  }
+  if (filter.status) out = out.where(agentStatusSql(filter.status, presence)) as QB;
   return out;
+}
+
+type AgentJoins = Database & { p: AgentPresenceTable; d: Database['deployments'] };
+
+/** The agents with their latest deployment (d) and batched pong (p). */
+function agentsWithLatest(db: Kysely<Database>) {
+  return (
+    db
+      .selectFrom('agents')
+      // The newest deployment is the one whose index is the agent's last handed-out index.
+      .leftJoin('deployments as d', (join) => join.onRef('d.agent_id', '=', 'agents.id').onRef('d.index_no', '=', 'agents.last_index'))
+      .leftJoin('agent_presence as p', 'p.agent_id', 'agents.id')
+  );
+}
+
+/**
+ * The fleet overview of a workspace (`GET …/fleet`): its agents counted by
+ * presence and by their latest deployment in one aggregate query, with the
+ * conditions the list filters by (status-sql.ts); removed agents not counted.
+ */
+export async function fleetOverview(db: Kysely<Database>, workspaceId: string, presence: Presence): Promise<Fleet> {
+  const row = await agentsWithLatest(db)
+    .select((eb) => [
+      eb.fn.countAll().as('total'),
+      countWhen(agentStatusSql('online', presence)).as('online'),
+      countWhen(agentStatusSql('succeeded', presence)).as('succeeded'),
+      countWhen(agentStatusSql('failed', presence)).as('failed'),
+      countWhen(agentStatusSql('pending', presence)).as('pending'),
+      countWhen(agentStatusSql('inprogress', presence)).as('inProgress'),
+      countWhen(agentStatusSql('behind', presence)).as('behind'),
+    ])
+    .where('agents.workspace_id', '=', workspaceId)
+    .where('agents.removed_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  const total = Number(row.total);
+  const online = Number(row.online);
+  return {
+    total,
+    online,
+    offline: total - online,
+    succeeded: Number(row.succeeded),
+    failed: Number(row.failed),
+    pending: Number(row.pending),
+    inProgress: Number(row.inProgress),
+    behind: Number(row.behind),
+  };
 }
 
 /** One page of a workspace's agents by name, and how many match the filter in all. */
@@ -239,6 +291,7 @@ export async function listAgents(
   presence: Presence,
   filter: AgentFilter = {},
 ): Promise<{ agents: Agent[]; total: number }> {
+  if (filter.selector && filter.selector.requirements.length > 0) return listBySelector(db, workspace, presence, { ...filter, selector: filter.selector });
   let q = whereAgents(agentListQuery(db), workspace.id, filter, presence).orderBy('agents.name');
   if (filter.limit !== undefined) q = q.limit(filter.limit).offset(filter.offset ?? 0);
   const rows = await q.execute();
@@ -247,10 +300,7 @@ export async function listAgents(
     ? Number(
         (
           await whereAgents(
-            db
-              .selectFrom('agents')
-              .leftJoin('agent_presence as p', 'p.agent_id', 'agents.id')
-              .select((eb) => eb.fn.countAll().as('n')),
+            agentsWithLatest(db).select((eb) => eb.fn.countAll().as('n')),
             workspace.id,
             filter,
             presence,
@@ -261,16 +311,34 @@ export async function listAgents(
   return { agents: rows.map((r) => toAgentApi(r, workspace.name, presence)), total };
 }
 
+/**
+ * A selector is matched on the effective labels (agents/labels.ts) rather
+ * than in SQL: the other filters narrow the rows in SQL, the labels of those
+ * (id and labels only) are matched here, and only the page asked for is read
+ * in full.
+ */
+async function listBySelector(
+  db: Kysely<Database>,
+  workspace: { id: string; name: string },
+  presence: Presence,
+  filter: AgentFilter & { selector: Selector },
+): Promise<{ agents: Agent[]; total: number }> {
+  const candidates = await whereAgents(agentsWithLatest(db).select(['agents.id', 'agents.labels']), workspace.id, filter, presence)
+    .orderBy('agents.name')
+    .execute();
+  const matching = candidates.filter((r) => agentMatches(r, filter.selector)).map((r) => r.id);
+  const offset = filter.offset ?? 0;
+  const ids = filter.limit === undefined ? matching.slice(offset) : matching.slice(offset, offset + filter.limit);
+  const rows: AgentListRow[] = [];
+  for (const part of chunks(ids)) rows.push(...(await agentListQuery(db).where('agents.id', 'in', part).execute()));
+  const order = new Map(ids.map((id, i) => [id, i]));
+  rows.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
+  return { agents: rows.map((r) => toAgentApi(r, workspace.name, presence)), total: matching.length };
+}
+
 type AgentListRow = Awaited<ReturnType<ReturnType<typeof agentListQuery>['execute']>>[number];
 function agentListQuery(db: Kysely<Database>) {
-  return (
-    db
-      .selectFrom('agents')
-      // The newest deployment is the one whose index is the agent's last handed-out index.
-      .leftJoin('deployments as d', (join) => join.onRef('d.agent_id', '=', 'agents.id').onRef('d.index_no', '=', 'agents.last_index'))
-      .leftJoin('agent_presence as p', 'p.agent_id', 'agents.id')
-      .select(agentColumns)
-  );
+  return agentsWithLatest(db).select(agentColumns);
 }
 
 /** The stored problems column: a JSON array of strings, or null. */
@@ -302,6 +370,7 @@ function toAgentApi(r: AgentListRow, workspaceName: string, presence: Presence):
         ? { at: r.conflict_at, hostnames: [r.conflict_hostname, r.hostname ?? '?'] }
         : null,
     currentStorePath: r.current_store_path,
+    ...labelFields(r),
     lastDeployment:
       r.d_id && r.d_index !== null && r.d_status && r.d_store_path && r.d_created_at
         ? {
@@ -316,6 +385,11 @@ function toAgentApi(r: AgentListRow, workspaceName: string, presence: Presence):
         : null,
     createdAt: r.created_at,
   };
+}
+
+function labelFields(r: Pick<AgentRow, 'labels'>): Pick<Agent, 'labels' | 'agentLabels' | 'adminLabels'> {
+  const sets = labelSetsOf(r);
+  return { labels: labelsOf(r), agentLabels: sets.agent, adminLabels: sets.admin };
 }
 
 /** The store path each agent of the workspace last reported active (GC roots of the workspace's caches). */
@@ -342,4 +416,44 @@ export async function currentPathsById(db: Kysely<Database>, agentIds: readonly 
     for (const r of rows) if (r.current_store_path) out.set(r.id, r.current_store_path);
   }
   return out;
+}
+
+/**
+ * Changes an agent's admin labels by `change` (given both stored sets),
+ * compare-and-set on the column so a concurrent hello or admin edit is not
+ * lost: it reads again and retries. False when there is no such agent.
+ */
+export async function updateAdminLabels(db: Kysely<Database>, workspaceId: string, name: string, change: (sets: LabelSets) => AdminLabels): Promise<boolean> {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const row = await db
+      .selectFrom('agents')
+      .select(['id', 'labels'])
+      .where('workspace_id', '=', workspaceId)
+      .where('name', '=', name)
+      .where('removed_at', 'is', null)
+      .executeTakeFirst();
+    if (!row) return false;
+    const sets = labelSetsOf(row);
+    const result = await db
+      .updateTable('agents')
+      .set({ labels: storedLabels(sets.agent, change(sets)) })
+      .where('id', '=', row.id)
+      .where((eb) => (row.labels === null ? eb('labels', 'is', null) : eb('labels', '=', row.labels)))
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) > 0) return true;
+  }
+  throw new Error(`labels of agent ${name} kept changing while being updated`);
+}
+
+/** Decommissions an agent (guarded: only one that is not removed yet); its id, or null when there is none to remove. */
+export async function markRemoved(db: Kysely<Database>, workspaceId: string, name: string): Promise<string | null> {
+  const row = await db
+    .updateTable('agents')
+    .set({ removed_at: nowIso() })
+    .where('workspace_id', '=', workspaceId)
+    .where('name', '=', name)
+    .where('removed_at', 'is', null)
+    .returning('id')
+    .executeTakeFirst();
+  return row?.id ?? null;
 }

@@ -218,3 +218,16 @@ export async function liveTokenIds(db: Kysely<Database>, ids: readonly string[])
   }
   return live;
 }
+
+/** Revokes the live agent tokens bound to this agent name (decommissioning it); their ids. */
+export async function revokeAgentTokens(db: Kysely<Database>, workspaceId: string, agentName: string): Promise<string[]> {
+  const rows = await db
+    .updateTable('tokens')
+    .set({ revoked_at: nowIso() })
+    .where('workspace_id', '=', workspaceId)
+    .where('agent_name', '=', agentName)
+    .where('revoked_at', 'is', null)
+    .returning('id')
+    .execute();
+  return rows.map((r) => r.id);
+}

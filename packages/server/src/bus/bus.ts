@@ -28,6 +28,8 @@ const BusEventSchema = Type.Union([
   Type.Object({ kind: Type.Literal('agent-connected'), agentId: Type.String(), connectionId: Type.String(), hostname: Type.Optional(Type.String()) }),
   /** These agents connected or disconnected (batched); live views refresh them. */
   Type.Object({ kind: Type.Literal('agents-changed'), agentIds: Ids }),
+  /** An admin decommissioned this agent; its connection must close. */
+  Type.Object({ kind: Type.Literal('agent-removed'), agentId: Type.String() }),
   /** A token was revoked; connections that authenticated with it must close. */
   Type.Object({ kind: Type.Literal('token-revoked'), tokenId: Type.String() }),
   /** A web UI session ended (signed out); streams opened with it must close. */

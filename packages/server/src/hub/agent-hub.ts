@@ -396,6 +396,9 @@ export class AgentHub {
       case 'token-revoked':
         this.closeTokens(new Set([event.tokenId]));
         break;
+      case 'agent-removed':
+        this.byAgent.get(event.agentId)?.close(CLOSE_CODES.unauthorized, 'the agent was decommissioned by an admin');
+        break;
       case 'resync':
         this.deliverNewest([...this.byAgent.keys()]).catch((err: unknown) => this.log.error({ err }, 'resync failed'));
         break;

@@ -7,6 +7,7 @@
 import { roleAllows as protocolRoleAllows, type Action, type Role } from '@drover/protocol/light';
 
 export {
+  AGENT_STATUS_FILTERS,
   CSRF_HEADER,
   DEPLOYMENT_STATUSES,
   decodeAgentsEvent,
@@ -41,6 +42,8 @@ export type {
   DeploymentDetail,
   DeploymentList,
   DeploymentStatus,
+  Fleet,
+  Labels,
   LogLineJson,
   Role,
   ServerInfo,

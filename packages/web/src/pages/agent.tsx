@@ -1,10 +1,12 @@
 /**
  * /w/:ws/agents/:name — one agent: what it runs and reports, its deployment
- * history, and (for deployers) re-deploying its current path or re-running
- * its failed last deployment.
+ * history, its labels, (for deployers) re-deploying its current path or
+ * re-running its failed last deployment, and (for admins) changing its labels
+ * and decommissioning it.
  */
 import { api, wsPath } from '../api/client.js';
 import type { Agent, Deployment } from '../api/protocol.js';
+import { AgentLabels } from '../components/agent-labels.js';
 import { AgentNotes } from '../components/agent-notes.js';
 import { ConfirmButton } from '../components/confirm-button.js';
 import { CopyButton } from '../components/copy.js';
@@ -42,6 +44,10 @@ export function AgentPage({ name }: { name: string }) {
     const d = await api.post<Deployment>(wsPath(ws.name, `/agents/${encodeURIComponent(name)}/redeploy`));
     navigate(uiPath(ws.name, 'deployments', d.id));
   });
+  const remove = useAction(async () => {
+    await api.del(wsPath(ws.name, `/agents/${encodeURIComponent(name)}`));
+    navigate(uiPath(ws.name, 'agents'));
+  });
   const rerun = useAction(async (id: string) => {
     const d = await api.post<Deployment>(wsPath(ws.name, `/deployments/${id}/rerun`));
     navigate(uiPath(ws.name, 'deployments', d.id));
@@ -68,9 +74,12 @@ export function AgentPage({ name }: { name: string }) {
         pageTitle={`${a.name} · ${a.online ? 'online' : 'offline'} — Agent`}
         sub={<Link href={uiPath(ws.name, 'agents')}>← All agents</Link>}
         actions={
-          ws.canDeploy ? (
+          ws.canDeploy || ws.canAdmin ? (
             <>
-              {failed ? (
+              {ws.canAdmin ? (
+                <ConfirmButton label="Remove agent" confirmLabel={`Really remove ${a.name}?`} onConfirm={() => void remove.run()} disabled={remove.running} />
+              ) : null}
+              {ws.canDeploy && failed ? (
                 <ConfirmButton
                   kind="primary"
                   label={`Re-run failed #${failed.index}`}
@@ -79,7 +88,7 @@ export function AgentPage({ name }: { name: string }) {
                   onConfirm={() => void rerun.run(failed.id)}
                 />
               ) : null}
-              {a.currentStorePath ? (
+              {ws.canDeploy && a.currentStorePath ? (
                 <ConfirmButton
                   kind="primary"
                   label="Re-deploy current path"
@@ -95,6 +104,7 @@ export function AgentPage({ name }: { name: string }) {
       />
       <AgentNotes agent={a} />
       <ErrorBox error={redeploy.error ?? rerun.error} title="Could not start the deployment" />
+      <ErrorBox error={remove.error} title="Could not remove the agent" />
       <Facts
         items={[
           [
@@ -131,6 +141,7 @@ export function AgentPage({ name }: { name: string }) {
           ['Known since', <Time iso={a.createdAt} />],
         ]}
       />
+      <AgentLabels agent={a} onChanged={(changed) => agent.setData(() => changed)} />
       <h2>Deployment history</h2>
       <ErrorBox error={history.error} />
       {!history.data ? (

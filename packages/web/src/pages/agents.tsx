@@ -1,14 +1,17 @@
 /**
- * /w/:ws/agents — every agent of the workspace, paged on the server (50 rows
- * a page, so 10,000 agents cost what 50 do), filtered by name and presence,
- * kept current by the workspace's live events.
+ * /w/:ws/agents — the workspace's home: the fleet overview, then every agent
+ * of the workspace, paged on the server (50 rows a page, so 10,000 agents
+ * cost what 50 do), filtered by name, label selector and status (presence,
+ * latest deployment, behind), kept current by the workspace's live events.
  */
 import { useEffect, useState } from 'preact/hooks';
 import { api, wsPath } from '../api/client.js';
-import type { Agent, AgentList } from '../api/protocol.js';
+import { AGENT_STATUS_FILTERS, type Agent, type AgentList } from '../api/protocol.js';
 import { AgentNotes } from '../components/agent-notes.js';
 import { NoAgentsYet } from '../components/agents-empty.js';
 import { ErrorBox } from '../components/error-box.js';
+import { FleetOverview } from '../components/fleet-overview.js';
+import { LabelChips } from '../components/label-chips.js';
 import { Loading, PageHeader } from '../components/layout.js';
 import { Pager } from '../components/pager.js';
 import { PresenceBadge, StatusBadge } from '../components/status-badge.js';
@@ -25,22 +28,30 @@ export function AgentsPage() {
   const ws = useWorkspace();
   const { query } = useLocation();
   const statusParam = query.get('status');
-  const status = statusParam === 'online' || statusParam === 'offline' ? statusParam : '';
+  const status = AGENT_STATUS_FILTERS.find((s) => s === statusParam) ?? '';
   const offset = Math.max(0, Number(query.get('offset')) || 0);
   const [search, setSearch] = useState(query.get('q') ?? '');
   const q = useDebounced(search.trim(), 250);
+  const [selectorText, setSelectorText] = useState(query.get('selector') ?? '');
+  const selector = useDebounced(selectorText.trim(), 400);
 
   useEffect(() => {
     if (q !== (query.get('q') ?? '')) setQuery({ q, offset: null });
   }, [q]);
+  useEffect(() => {
+    if (selector !== (query.get('selector') ?? '')) setQuery({ selector, offset: null });
+  }, [selector]);
 
   // The page's offset travels with its rows, so the pager never labels the previous page's rows while the next one loads.
   const list = useResource(
     async (signal) => ({
-      ...(await api.get<AgentList>(wsPath(ws.name, '/agents'), { query: { q: query.get('q'), status, limit: PAGE_SIZE, offset }, signal })),
+      ...(await api.get<AgentList>(wsPath(ws.name, '/agents'), {
+        query: { q: query.get('q'), selector: query.get('selector'), status, limit: PAGE_SIZE, offset },
+        signal,
+      })),
       offset,
     }),
-    [ws.name, query.get('q'), status, offset],
+    [ws.name, query.get('q'), query.get('selector'), status, offset],
   );
   const refetch = useCoalesced(list.reload, 1000);
 
@@ -53,26 +64,42 @@ export function AgentsPage() {
     let unknown = false;
     for (const a of event.agents) if (!current.agents.some((c) => c.id === a.id)) unknown = true;
     list.setData((prev) => prev && { ...prev, agents: prev.agents.map((a) => byId.get(a.id) ?? a) });
-    const leftFilter = status !== '' && event.agents.some((a) => a.online !== (status === 'online'));
-    if (unknown || leftFilter) refetch();
+    // Any filter but none may leave or gain rows when an agent changes: read the page again.
+    const filteredNow = status !== '' || (query.get('selector') ?? '') !== '';
+    if (unknown || filteredNow) refetch();
   });
 
-  const filtered = status !== '' || (query.get('q') ?? '') !== '';
+  const filtered = status !== '' || (query.get('q') ?? '') !== '' || (query.get('selector') ?? '') !== '';
   const data = list.data;
   return (
     <main class="page">
       <PageHeader title="Agents" sub={data ? `${count(data.total)} ${filtered ? 'matching' : 'in this workspace'}` : undefined} />
+      <FleetOverview active={status} />
       <div class="filters" role="search">
         <label class="field inline">
           <span>Name</span>
           <input type="search" name="q" placeholder="Filter by name" value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
         </label>
         <label class="field inline">
+          <span>Labels</span>
+          <input
+            type="search"
+            name="selector"
+            placeholder="role=web,region!=eu"
+            title="k=v, k!=v, k (has it), !k (has none), joined by commas"
+            value={selectorText}
+            onInput={(e) => setSelectorText(e.currentTarget.value)}
+          />
+        </label>
+        <label class="field inline">
           <span>Status</span>
           <select name="status" value={status} onChange={(e) => setQuery({ status: e.currentTarget.value, offset: null })}>
             <option value="">all</option>
-            <option value="online">online</option>
-            <option value="offline">offline</option>
+            {AGENT_STATUS_FILTERS.map((s) => (
+              <option key={s} value={s}>
+                {s === 'inprogress' ? 'in progress' : s}
+              </option>
+            ))}
           </select>
         </label>
       </div>
@@ -103,6 +130,7 @@ function AgentsTable({ agents, workspace, busy }: { agents: Agent[]; workspace: 
           <tr>
             <th scope="col">Name</th>
             <th scope="col">Status</th>
+            <th scope="col">Labels</th>
             <th scope="col" class="wide-only">
               Last seen
             </th>
@@ -130,6 +158,9 @@ function AgentsTable({ agents, workspace, busy }: { agents: Agent[]; workspace: 
               <td>
                 <PresenceBadge agent={a} />
                 <AgentNotes agent={a} compact />
+              </td>
+              <td>
+                <LabelChips labels={a.labels} />
               </td>
               <td class="wide-only">
                 {a.online ? <span class="muted">now</span> : a.lastSeenAt ? <Time iso={a.lastSeenAt} /> : <span class="muted">never connected</span>}
