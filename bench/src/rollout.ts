@@ -16,6 +16,7 @@
 import { cpuMsSum, readStatusBytes } from './proc.js';
 import { AGENTS, intEnv, progress, stringEnv } from './env.js';
 import { fakeStorePath, postActivate, withFleet, type Fleet, type Posted } from './fleet.js';
+import { openServerDatabase } from './fleet-token.js';
 import { monotonicMs } from './load.js';
 import { mib, ms } from './table.js';
 
@@ -140,6 +141,43 @@ function span(values: readonly (number | null)[]): { first: number; last: number
   return { first: v.length ? Math.min(...v) : NaN, last: v.length ? Math.max(...v) : NaN, missing: values.length - v.length };
 }
 
+/**
+ * The database's own floor for the same reports: per deployment of the
+ * activation, the writes an agent's `started` and `finished` cost the server
+ * (one UPDATE; a transaction of the deployment's and the agent's UPDATE),
+ * each committed alone, one after the other, from this process — no
+ * websocket, no server. Rewrites the values the rows already hold.
+ */
+async function writeFloor(dbFlags: readonly string[], activationId: string): Promise<{ ms: number; commits: number }> {
+  const { db, close } = await openServerDatabase(dbFlags);
+  try {
+    const rows = await db.selectFrom('deployments').select(['id', 'agent_id']).where('activation_id', '=', activationId).execute();
+    const at = monotonicMs();
+    for (const r of rows) {
+      await db
+        .updateTable('deployments')
+        .set((eb) => ({ started_at: eb.ref('started_at') }))
+        .where('id', '=', r.id)
+        .execute();
+      await db.transaction().execute(async (tx) => {
+        await tx
+          .updateTable('deployments')
+          .set((eb) => ({ finished_at: eb.ref('finished_at') }))
+          .where('id', '=', r.id)
+          .execute();
+        await tx
+          .updateTable('agents')
+          .set((eb) => ({ current_store_path: eb.ref('current_store_path') }))
+          .where('id', '=', r.agent_id)
+          .execute();
+      });
+    }
+    return { ms: monotonicMs() - at, commits: rows.length * 2 };
+  } finally {
+    await close();
+  }
+}
+
 export async function rolloutPhase(label: string, dbFlags: readonly string[], workDir: string, row: RowFn): Promise<void> {
   await withFleet(`rollout ${label}`, dbFlags, workDir, async (fleet) => {
     const n = fleet.targets.length;
@@ -164,6 +202,15 @@ export async function rolloutPhase(label: string, dbFlags: readonly string[], wo
         `server CPU ${secs(plainCpu)}, peak RSS ${mib(peakRss(plain.samples, plain.post.at, plain.endAt))} MiB`,
     );
     const perAgentMs = plainMs / n;
+    progress(`rollout ${label}: the database's write floor for ${n} reports`);
+    const floor = await writeFloor(dbFlags, plain.post.activationId);
+    row(
+      `${tag} limit: database writes of ${n} reports`,
+      ms(floor.ms),
+      'ms',
+      `${floor.commits} commits (started; finished + agent's path), sequential from the bench, no server; ` +
+        `${((floor.commits / floor.ms) * 1000).toFixed(0)} commits/s; plain activation = ${(plainMs / floor.ms).toFixed(2)}× this`,
+    );
 
     progress(`rollout ${label}: rollout of ${n} agents in waves ${WAVES.join('%, ')}%`);
     const spec = { agents: everyAgent(fakeStorePath()), rollout: { waves: WAVES.map((percent) => ({ percent })) } };
