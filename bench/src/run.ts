@@ -6,10 +6,13 @@
  *   2. activate latency    — `drover activate` until Succeeded, closure substituted from a signed cache
  *   3. fan-out             — N simulated agents (bench/src/load.ts, one process per ≤ BENCH_PER_LOAD agents) on one
  *                            `drover server` (with BENCH_WORKERS > 1: `--workers N`), SQLite and optionally PostgreSQL
+ *   4. rollout (only when named in BENCH_PHASES) — the same fleet answering every order Succeeded: a plain activation
+ *                            (the limit), the database's write floor, then a rollout in waves (rollout.ts)
  *
  * Env: BENCH_AGENTS (2000, ≤ 100000), BENCH_WORKERS (1), BENCH_PER_LOAD (15000), BENCH_PER_ADDRESS (1000, ≤ 4000),
  * BENCH_ACTIVATE_RUNS (3), BENCH_IDLE_MS (5000), BENCH_SETTLE_MS (20000), BENCH_POSTGRES (postgres://… to add the
- * PostgreSQL fan-out), BENCH_BACKENDS (sqlite[,postgres]), BENCH_PHASES (agent,activate,fanout),
+ * PostgreSQL fan-out), BENCH_BACKENDS (sqlite[,postgres]), BENCH_PHASES (agent,activate,fanout; also rollout),
+ * BENCH_ROLLOUT_WAVES (1,10,100), BENCH_ROLLOUT_TIMEOUT_MS,
  * BENCH_KEEP (keep the temp dir with server logs).
  *
  * Open files: the server and the load generator each hold one socket per
