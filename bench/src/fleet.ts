@@ -146,7 +146,7 @@ export interface Fleet {
   readonly workerNote: string;
   /** Sends one command line to every load process. */
   send(line: string): void;
-  /** The report of `type` from every load process, on the first line `pattern` matches. */
+  /** The report of `type` from every load process, on the next line `pattern` matches (each line is taken once). */
   reports<K extends LoadReport['type']>(pattern: RegExp, type: K, timeoutMs: number): Promise<Extract<LoadReport, { type: K }>[]>;
   /** Throws when a server process died (the primary restarts dead workers, which would be measuring another process). */
   checkAlive(): Promise<void>;
@@ -205,7 +205,7 @@ export async function withFleet(label: string, dbFlags: readonly string[], workD
       return load;
     });
     const reports = <K extends LoadReport['type']>(pattern: RegExp, type: K, timeoutMs: number) =>
-      Promise.all(loads.map(async (load) => parseReport(await load.waitForOutput(pattern, timeoutMs), type)));
+      Promise.all(loads.map(async (load) => parseReport(await load.takeOutput(pattern, timeoutMs), type)));
     const regs = await reports(/^(\{"type":"registered".*)\n/m, 'registered', registerTimeoutMs + 30_000);
     const cpuConnect = cpuMsSum(serverPids) - cpuBeforeConnect;
     const primaryConnect = cpuMsSum(serverPids.slice(0, 1)) - primaryBeforeConnect;
