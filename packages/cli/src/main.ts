@@ -42,7 +42,13 @@ const followOptions = (cmd: Command, timeoutHelp: string) =>
     .option(
       '--confirm-timeout <duration>',
       "roll back unless the machine reaches the server within this after activation (sets confirmTimeout; default: the agent's)",
-    );
+    )
+    .option('--waves <steps>', 'staged rollout in cumulative waves, e.g. 1,10%,100% (a count or a percentage of the agents, in name order)')
+    .option('--max-parallel <n>', 'rollout: deployments of a wave running at once')
+    .option('--max-failures <n|p%>', 'rollout: failed deployments tolerated before it stops and holds the rest (default 0)')
+    .option('--pause <duration>', 'rollout: wait this long between waves (2m)')
+    .option('--on-failure <stop|rollback>', 'rollout over its failure budget: stop (default) or also roll the succeeded agents back')
+    .option('--force', 'deploy agents already on their path too (otherwise reported unchanged)');
 
 const repeatable = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
@@ -82,7 +88,19 @@ export function buildProgram(): Command {
     'stop waiting after this long (90s, 5m); exit 2, deployments stay pending',
   )
     .option('--agent <name>', 'deploy only this agent from the spec (repeatable)', repeatable)
+    .option('--on <selector>', 'deploy only the agents of the spec whose labels match, e.g. role=web,region!=eu')
     .action(run(async (file, flags) => (await import('./commands/activate.js')).activateCommand(file, flags)));
+
+  const rollout = program.command('rollout').description('pause, resume or abort the staged rollout of an activation');
+  for (const [action, help] of [
+    ['pause', 'release no more deployments; those running finish'],
+    ['resume', 'release deployments again'],
+    ['abort', 'hold every deployment not yet released (status Held); those running finish'],
+  ] as const) {
+    readerOptions(rollout.command(action).description(help).argument('<activation>', 'activation id (printed by activate)'))
+      .option('--json', 'print the activation view as JSON')
+      .action(run(async (id, flags) => (await import('./commands/rollout.js')).rolloutCommand(action, id, flags)));
+  }
 
   followOptions(
     program

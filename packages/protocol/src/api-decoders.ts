@@ -29,6 +29,7 @@ export const decodeDeployment = object(
     closureSize: nullable(integer),
     createdBy: nullable(decodeActor),
     url: string,
+    wave: nullable(integer),
   },
   { endedBy: nullable(object({ actor: decodeActor, reason: string, at: timestamp })) },
 );
@@ -68,7 +69,9 @@ export const decodeDeploymentLog = object({ deployment: decodeDeployment, lines:
 
 export const decodeActivateResponse = object({
   activationId: string,
-  agents: record(object({ id: string, index: integer, url: string, storePath: string, online: boolean, lastSeenAt: nullableTimestamp })),
+  agents: record(object({ id: string, index: integer, url: string, storePath: string, online: boolean, lastSeenAt: nullableTimestamp, wave: nullable(integer) })),
+  unchanged: array(string),
+  url: string,
 });
 
 export const decodeDeploymentList = object({ deployments: array(decodeDeployment) }, { total: integer });

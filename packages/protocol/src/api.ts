@@ -65,6 +65,8 @@ export const DeploymentSchema = Type.Object({
    * outcome replaces the operator's Failed.
    */
   endedBy: Type.Optional(Nullable(Type.Object({ actor: ActorSchema, reason: Type.String(), at: Timestamp }))),
+  /** Its wave in a staged rollout (0-based); null outside a rollout. */
+  wave: Nullable(SafeInteger({ minimum: 0 })),
 });
 export type Deployment = Static<typeof DeploymentSchema>;
 
@@ -132,12 +134,22 @@ export const ActivateRequestSchema = Type.Object(
     confirmTimeout: Type.Optional(
       Nullable(Type.String({ maxLength: 32, description: 'roll back unless the machine reaches the server again within this after activation (e.g. "60s")' })),
     ),
+    /** A staged rollout (rollout.ts); its rules are checked by deploySpecProblems with every problem named. */
+    rollout: Type.Optional(Nullable(Type.Unknown({ description: 'staged rollout: waves, maxParallel, maxFailures, pause, onFailure' }))),
   },
   { additionalProperties: false },
 );
 export type ActivateRequest = Static<typeof ActivateRequestSchema>;
-/** `?cacheCheck=false`: create the deployments without checking that the agents' cache holds every store path. */
-export const ActivateQuerySchema = Type.Object({ cacheCheck: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])) });
+const TrueFalse = Type.Union([Type.Literal('true'), Type.Literal('false')]);
+/**
+ * `?cacheCheck=false`: create the deployments without checking that the agents' cache holds every store path.
+ * `?on=SELECTOR`: only the spec's agents matching the selector. `?force=true`: deploy agents already on the path too.
+ */
+export const ActivateQuerySchema = Type.Object({
+  cacheCheck: Type.Optional(TrueFalse),
+  on: Type.Optional(PlainText({ maxLength: 1024 })),
+  force: Type.Optional(TrueFalse),
+});
 
 export const ActivatedAgentSchema = Type.Object({
   id: Uuid,
@@ -146,12 +158,65 @@ export const ActivatedAgentSchema = Type.Object({
   storePath: StorePathSchema,
   online: Type.Boolean(),
   lastSeenAt: Nullable(Timestamp),
+  /** Its wave in a staged rollout (0-based); null outside a rollout. */
+  wave: Nullable(SafeInteger({ minimum: 0 })),
 });
 export const ActivateResponseSchema = Type.Object({
   activationId: Uuid,
   agents: Type.Record(Type.String(), ActivatedAgentSchema),
+  /** Agents of the spec already on their path (and not behind): no deployment was created for them. */
+  unchanged: Type.Array(AgentNameSchema),
+  /** The activation's page in the web UI. */
+  url: Type.String(),
 });
 export type ActivateResponse = Static<typeof ActivateResponseSchema>;
+
+const ROLLOUT_STATES = ['running', 'paused', 'completed', 'stopped', 'aborted'] as const;
+const WAVE_STATES = ['waiting', 'running', 'pausing', 'succeeded', 'failed', 'held'] as const;
+/** How many deployments are in each status (every status present, 0 when none). */
+const StatusCountsSchema = Type.Record(DeploymentStatusSchema, SafeInteger({ minimum: 0 }));
+export const RolloutViewSchema = Type.Object({
+  state: literalUnion(ROLLOUT_STATES),
+  waves: Type.Array(
+    Type.Object({
+      index: SafeInteger({ minimum: 0 }),
+      label: Type.String(),
+      agents: SafeInteger({ minimum: 0 }),
+      counts: StatusCountsSchema,
+      state: literalUnion(WAVE_STATES),
+    }),
+  ),
+  currentWave: SafeInteger({ minimum: 0 }),
+  maxParallel: Nullable(SafeInteger({ minimum: 1 })),
+  /** As given in the spec: a count, or a percentage such as "5%". */
+  maxFailures: Type.Union([SafeInteger({ minimum: 0 }), Type.String()]),
+  failures: SafeInteger({ minimum: 0 }),
+  /** Milliseconds between waves. */
+  pause: SafeInteger({ minimum: 0 }),
+  onFailure: literalUnion(['stop', 'rollback'] as const),
+  reason: Nullable(Type.String()),
+  /** When the pause after the current wave ends (null when not pausing). */
+  pauseUntil: Nullable(Timestamp),
+  /** The activation that rolled the completed waves back (onFailure: rollback), once created. */
+  rollbackActivationId: Nullable(Uuid),
+});
+/** GET …/activations/:id and the pause/resume/abort actions: the deployments and what the activation was. */
+export const ActivationViewSchema = Type.Object({
+  deployments: Type.Array(DeploymentSchema),
+  activation: Type.Object({
+    id: Uuid,
+    createdAt: Timestamp,
+    createdBy: Nullable(ActorSchema),
+    /** The `on` selector that narrowed the spec, if any. */
+    selector: Nullable(Type.String()),
+    counts: StatusCountsSchema,
+    unchanged: Type.Array(AgentNameSchema),
+    /** The activation's page in the web UI. */
+    url: Type.String(),
+    rollout: Nullable(RolloutViewSchema),
+  }),
+});
+export type ActivationView = Static<typeof ActivationViewSchema>;
 
 export const LogLineJsonSchema = Type.Object({
   seq: SafeInteger({ maximum: MAX_LOG_SEQ }),

@@ -7,7 +7,7 @@
  * (an activation that runs longer is killed and rolled back) and
  * `confirmTimeout` (how long the machine has to reach the server again
  * after activation before it rolls back by itself). Unset, each agent's own
- * setting applies.
+ * setting applies. And `rollout`: a staged rollout in waves (rollout.ts).
  *
  * Validation collects every problem instead of stopping at the first, so one
  * round trip tells the user all that is wrong; the server checks the same
@@ -17,12 +17,14 @@ import type { ErrorDetail } from './errors.js';
 import { DroverError } from './errors.js';
 import { agentNameProblem, isSystem, storePathProblem, type AgentName, type StorePath } from './names.js';
 import { parseDuration } from './duration.js';
+import { rolloutProblems, type RolloutSpec } from './rollout.js';
 
 export interface DeploySpec {
   readonly agents: Readonly<Record<AgentName, StorePath>>;
   readonly rollbackScript?: Readonly<Record<string, StorePath>>;
   readonly activationTimeout?: string;
   readonly confirmTimeout?: string;
+  readonly rollout?: RolloutSpec;
 }
 
 /** The deadlines a deployment may set, with their bounds in milliseconds. */
@@ -41,7 +43,7 @@ export function parseDeadline(name: DeadlineName, text: string): number | string
   return ms;
 }
 
-const SPEC_KEYS = ['agents', 'rollbackScript', ...Object.keys(DEADLINES)];
+const SPEC_KEYS = ['agents', 'rollbackScript', ...Object.keys(DEADLINES), 'rollout'];
 
 const MAX_AGENTS = 100_000;
 
@@ -85,6 +87,7 @@ export function deploySpecProblems(value: unknown): ErrorDetail[] {
       if (pathProblem) add(pointer('agents', name), `agent ${JSON.stringify(name)}: ${pathProblem}`, 'DROVER_ERR_INVALID_STORE_PATH');
     }
   }
+  if (value['rollout'] !== undefined && value['rollout'] !== null) problems.push(...rolloutProblems(value['rollout']));
   const rollback = value['rollbackScript'];
   if (rollback !== undefined && rollback !== null) {
     if (!isPlainObject(rollback)) {
@@ -106,12 +109,19 @@ export function parseDeploySpec(value: unknown): DeploySpec {
   if (problems.length > 0) {
     throw new DroverError('DROVER_ERR_INVALID_DEPLOY_SPEC', `deploy spec is invalid: ${problems.map((p) => p.message).join('; ')}`, problems);
   }
-  const v = value as { agents: Record<string, string>; rollbackScript?: Record<string, string> | null; activationTimeout?: string; confirmTimeout?: string };
+  const v = value as {
+    agents: Record<string, string>;
+    rollbackScript?: Record<string, string> | null;
+    activationTimeout?: string;
+    confirmTimeout?: string;
+    rollout?: RolloutSpec | null;
+  };
   return {
     agents: v.agents as Record<AgentName, StorePath>,
     ...(v.rollbackScript ? { rollbackScript: v.rollbackScript as Record<string, StorePath> } : {}),
     ...(typeof v.activationTimeout === 'string' ? { activationTimeout: v.activationTimeout } : {}),
     ...(typeof v.confirmTimeout === 'string' ? { confirmTimeout: v.confirmTimeout } : {}),
+    ...(v.rollout ? { rollout: v.rollout } : {}),
   };
 }
 

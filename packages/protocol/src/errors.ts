@@ -127,7 +127,15 @@ export const ERRORS = {
   },
   DROVER_ERR_NOT_CANCELLABLE: {
     status: 409,
-    hint: 'Only Pending and InProgress deployments can be cancelled; this one has already finished.',
+    hint: 'Only Queued, Pending and InProgress deployments can be cancelled; this one has already finished.',
+  },
+  DROVER_ERR_NOT_A_ROLLOUT: {
+    status: 409,
+    hint: 'Only an activation created with a "rollout" (deploy.json key, or --waves and the other rollout flags) can be paused, resumed or aborted.',
+  },
+  DROVER_ERR_ROLLOUT_STATE: {
+    status: 409,
+    hint: 'Pause a running rollout, resume a paused one, abort one that is running or paused; a completed, stopped or aborted rollout stays as it is.',
   },
   DROVER_ERR_NOT_FINISHED: {
     status: 409,

@@ -1,7 +1,7 @@
 /**
  * @drover/protocol/light — the vocabulary without TypeBox at run time, for
  * the web UI and the API client: error codes, validated names, token kinds,
- * roles, deployment states, the API's fixed names, labels and selectors, the error-body parser,
+ * roles, deployment states, staged rollouts, the API's fixed names, labels and selectors, the error-body parser,
  * the event-stream names with their decoders, and the API's types (type-only
  * exports, erased from the bundle). test/light.test.ts checks that nothing
  * here imports TypeBox.
@@ -13,12 +13,13 @@ export * from './roles.js';
 export * from './duration.js';
 export * from './deployments.js';
 export * from './deploy-spec.js';
+export * from './rollout.js';
 export * from './labels.js';
 export * from './http.js';
 export type { Decoder, Decoded } from './decode.js';
 export * from './error-body.js';
 export * from './api-decoders.js';
 export * from './sse-events.js';
-export type { ActivateResponse, Actor, Agent, Deployment, LogLineJson, Session, TokenInfo, User, Workspace } from './api.js';
+export type { ActivateResponse, ActivationView, Actor, Agent, Deployment, LogLineJson, Session, TokenInfo, User, Workspace } from './api.js';
 export type { CacheInfo, CacheName, GcReport } from './cache.js';
 export type * from './api-types.js';

@@ -14,6 +14,7 @@ import type { TokenUsage } from './auth/usage.js';
 import type { Metrics } from './metrics.js';
 import type { CacheService } from './cache/service.js';
 import type { SignInGate } from './auth/sign-in.js';
+import type { RolloutEngine } from './rollouts/engine.js';
 
 export interface ServerContext {
   readonly db: Kysely<Database>;
@@ -21,6 +22,8 @@ export interface ServerContext {
   readonly bus: Bus;
   readonly hub: AgentHub;
   readonly watcher: DeploymentWatcher;
+  /** Moves staged rollouts (rollouts/engine.ts). */
+  readonly rollouts: RolloutEngine;
   readonly tokenUsage: TokenUsage;
   readonly metrics: Metrics;
   readonly log: Logger;

@@ -27,6 +27,7 @@ import { Metrics } from './metrics.js';
 import { DEFAULT_MAX_LOG_BYTES } from './deployments/repository.js';
 import { DEFAULT_MAX_STREAM_MS } from './http/sse.js';
 import { CacheService, type CacheOptions } from './cache/service.js';
+import { RolloutEngine } from './rollouts/engine.js';
 
 export interface ServerOptions {
   /** host:port to listen on; port 0 picks a free one. */
@@ -61,6 +62,8 @@ export interface ServerOptions {
   readonly requestBodyIdleMs?: number | undefined;
   /** The built-in binary cache; NARs default to DATA_DIR/cache. */
   readonly cache?: Partial<CacheOptions> | undefined;
+  /** How often every moving staged rollout is looked at, besides the bus events (default 5 s). */
+  readonly rolloutSweepMs?: number | undefined;
 }
 
 export interface RunningServer {
@@ -153,6 +156,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       bus,
       hub,
       watcher: new DeploymentWatcher(bus),
+      rollouts: new RolloutEngine({ db: database.db, bus, log, sweepMs: options.rolloutSweepMs }),
       tokenUsage: usage,
       metrics,
       log,
@@ -181,6 +185,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       close: () =>
         (closing ??= (async () => {
           ctx.watcher.close();
+          await ctx.rollouts.stop();
           await hub.close();
           await app.close();
           usage.stop();

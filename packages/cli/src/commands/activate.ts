@@ -1,10 +1,13 @@
 /**
  * `drover activate deploy.json`: start deployments, then follow them.
  *
- * Prints `[NAME] URL` for each agent at once (and says which agents are
- * offline), then — unless `--async` — streams every agent's log live as
- * `[NAME] line`, ends with one summary line per agent, and exits 0 only if
- * every deployment succeeded (1 otherwise, 2 when --timeout expired first).
+ * Prints the activation's page and `[NAME] URL` for each agent at once (and
+ * says which agents are offline, and which already run their path:
+ * `unchanged`, no deployment unless --force), then — unless `--async` —
+ * streams every agent's log live as `[NAME] line`, ends with one summary
+ * line per agent (grouped per wave in a staged rollout, activate-rollout.ts),
+ * and exits 0 only if every deployment succeeded (1 otherwise — failed, held
+ * by a stopped rollout, cancelled — 2 when --timeout expired first).
  * The server refuses store paths the agents' cache lacks before creating
  * anything (exit 1) unless --no-cache-check; while agents are offline a
  * line every --progress-interval says so (activate-progress.ts).
@@ -30,8 +33,9 @@ import type { ApiClient } from '../client.js';
 import { info, out, printJson } from '../output.js';
 import { readerClient, type ReaderFlags } from './reader.js';
 import { progressIntervalMs, reportOfflineAgents } from './activate-progress.js';
+import { activatePath, byWave, waveHeading, withRollout, type RolloutFlags } from './activate-rollout.js';
 
-export interface ActivateFlags extends ReaderFlags {
+export interface ActivateFlags extends ReaderFlags, RolloutFlags {
   agent?: string[];
   async?: boolean;
   timeout?: string;
@@ -87,6 +91,10 @@ function summaryLine(d: Deployment | undefined): string {
       return `Still deploying (#${d.index})`;
     case 'Pending':
       return `Deployment not started (#${d.index}): still pending`;
+    case 'Queued':
+      return `Deployment not started (#${d.index}): still queued in its wave`;
+    case 'Held':
+      return `Held, never started (#${d.index}): ${d.reason ?? 'the rollout stopped'}`;
   }
 }
 
@@ -116,19 +124,23 @@ export async function activateCommand(file: string, flags: ActivateFlags): Promi
  * after the spec is read; `drover deploy` ends with it too). Returns the exit code.
  */
 export async function activateSpec(spec: DeploySpec, flags: Omit<ActivateFlags, 'agent'>, { timeoutMs, progressMs }: FollowTimings): Promise<number> {
-  spec = parseDeploySpec(withDeadlines(spec, flags));
+  spec = parseDeploySpec(withRollout(withDeadlines(spec, flags), flags));
   const api = readerClient({ server: flags.server, token: flags.token ?? process.env['DROVER_ACTIVATE_TOKEN'] });
   const started = Date.now();
-  const response = await api.request('POST', flags.cacheCheck === false ? '/activate?cacheCheck=false' : '/activate', spec, decodeActivateResponse);
+  const response = await api.request('POST', activatePath(flags), spec, decodeActivateResponse);
   const agents = Object.entries(response.agents).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const nameById = new Map(agents.map(([n, a]) => [a.id, n]));
-  const width = Math.max(...agents.map(([n]) => n.length));
+  const width = Math.max(0, ...agents.map(([n]) => n.length), ...response.unchanged.map((n) => n.length));
   const tag = (name: string) => `[${name}]`.padEnd(width + 2);
   const say = flags.json ? info : out;
+  const waves = new Set(agents.map(([, a]) => a.wave));
 
-  say(`Deploying ${agents.length} agent${agents.length === 1 ? '' : 's'} (activation ${response.activationId}):`);
+  say(
+    `Deploying ${agents.length} agent${agents.length === 1 ? '' : 's'}${spec.rollout ? ` in ${waves.size} wave${waves.size === 1 ? '' : 's'}` : ''} (activation ${response.activationId}): ${response.url}`,
+  );
+  for (const name of response.unchanged) say(`${tag(name)} unchanged: already on ${pathOf(spec, name) ?? 'its path'} (--force deploys it again)`);
   for (const [name, a] of agents) {
-    say(`${tag(name)} ${a.url}`);
+    say(`${tag(name)} ${a.wave === null ? '' : `wave ${a.wave + 1} `}${a.url}`);
     if (!a.online) {
       say(
         a.lastSeenAt
@@ -137,8 +149,8 @@ export async function activateSpec(spec: DeploySpec, flags: Omit<ActivateFlags, 
       );
     }
   }
-  if (flags.async) {
-    if (flags.json) printJson(response);
+  if (flags.async || agents.length === 0) {
+    if (flags.json) printJson(flags.async ? response : unchangedJson(response, spec));
     return EXIT.ok;
   }
 
@@ -148,10 +160,14 @@ export async function activateSpec(spec: DeploySpec, flags: Omit<ActivateFlags, 
   ).finally(stopProgress);
   const deployments = agents.map(([, a]) => latest.get(a.id));
   if (flags.json) {
-    printJson(deployments);
+    printJson([...deployments, ...unchangedJson(response, spec)]);
   } else {
     out('Deployment summary:');
-    for (const [name, a] of agents) out(`${tag(name)} ${summaryLine(latest.get(a.id))}`);
+    for (const [wave, members] of byWave(agents, (a) => a.wave)) {
+      if (wave !== null) out(waveHeading(wave, members.map(([, a]) => latest.get(a.id))));
+      for (const [name, a] of members) out(`${tag(name)} ${summaryLine(latest.get(a.id))}`);
+    }
+    for (const name of response.unchanged) out(`${tag(name)} Unchanged: already on its path`);
   }
   const allFinal = deployments.every((d) => d && isFinalStatus(d.status));
   if (!allFinal) {
@@ -159,6 +175,15 @@ export async function activateSpec(spec: DeploySpec, flags: Omit<ActivateFlags, 
     return EXIT.timeout;
   }
   return deployments.every((d) => d?.status === 'Succeeded') ? EXIT.ok : EXIT.failed;
+}
+
+function pathOf(spec: DeploySpec, agent: string): string | null {
+  return (spec.agents as Readonly<Record<string, string>>)[agent] ?? null;
+}
+
+/** What `--json` lists for the agents left alone: `{agent, status: "Unchanged", storePath}`, after the deployments. */
+function unchangedJson(response: ActivateResponse, spec: DeploySpec): { agent: string; status: 'Unchanged'; storePath: string | null }[] {
+  return response.unchanged.map((agent) => ({ agent, status: 'Unchanged', storePath: pathOf(spec, agent) }));
 }
 
 /**

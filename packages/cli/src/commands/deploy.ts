@@ -18,7 +18,7 @@ import { buildPlan, deployInstallable, evaluateDeploy, specPaths } from './flake
 import { pushClosures, pushOptions, pushToken } from './push.js';
 import { readerClient, serverFrom } from './reader.js';
 
-export interface DeployFlags extends Omit<ActivateFlags, 'agent'> {
+export interface DeployFlags extends Omit<ActivateFlags, 'agent' | 'on'> {
   on?: string[];
   cache?: string;
   jobs?: string;
@@ -76,5 +76,6 @@ export async function deployCommand(flake: string | undefined, flags: DeployFlag
     specPaths(plan.spec).map(([, path]) => path),
     push,
   );
-  return activateSpec(plan.spec, flags, timings);
+  // deploy's --on names agents of the flake (evaluated above); activate's --on selector is not offered here.
+  return activateSpec(plan.spec, { ...flags, on: undefined }, timings);
 }

@@ -9,6 +9,7 @@ import { tokenClaimsMigration } from '../auth/migration.js';
 import { deadlinesMigration, operatorEndMigration } from '../deployments/migration.js';
 import { agentProblemsMigration } from '../agents/migration.js';
 import { agentLabelsMigration } from '../agents/labels-migration.js';
+import { rolloutsMigration } from '../rollouts/migration.js';
 
 const initial: Migration = {
   async up(db: Kysely<unknown>) {
@@ -155,6 +156,7 @@ const migrations: Record<string, Migration> = {
   '0008_deployment_deadlines': deadlinesMigration,
   '0009_agent_problems': agentProblemsMigration,
   '0010_agent_labels': agentLabelsMigration,
+  '0011_rollouts': rolloutsMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -5,6 +5,7 @@
  */
 import type { Generated, Insertable, Selectable } from 'kysely';
 import type { DeploymentStatus, LogStream, Role, TokenKind } from '@drover/protocol';
+import type { RolloutsTable } from '../rollouts/tables.js';
 import type { CacheNarsTable, CacheNarUploadsTable, CachePathsTable, CachePinsTable, CachesTable, TokenCachesTable } from '../cache/tables.js';
 
 interface WorkspacesTable {
@@ -97,6 +98,10 @@ interface DeploymentsTable {
   /** deploy.json's activationTimeout and confirmTimeout in ms; null: the agent's own settings. */
   activation_timeout_ms: number | null;
   confirm_timeout_ms: number | null;
+  /** Its wave in a staged rollout (0-based, rollouts/); null outside one. */
+  wave: number | null;
+  /** The agent's current path when a rollout created it: what onFailure "rollback" deploys again. */
+  rollout_from: string | null;
 }
 
 interface UsersTable {
@@ -159,6 +164,7 @@ export interface Database {
   cache_paths: CachePathsTable;
   cache_pins: CachePinsTable;
   token_caches: TokenCachesTable;
+  rollouts: RolloutsTable;
 }
 
 export type WorkspaceRow = Selectable<WorkspacesTable>;

@@ -46,6 +46,7 @@ export function toDeploymentApi(row: DeploymentView, publicUrl: string): Deploym
     createdBy: actorOf(row),
     url: deploymentUrl(publicUrl, row.workspace_name, row.id),
     endedBy: endedByOf(row),
+    wave: row.wave,
   };
 }
 
@@ -115,6 +116,9 @@ export interface PlannedDeployment {
   readonly rollbackScripts: Readonly<Record<string, string>> | null;
   /** The deploy's own deadlines (ms); absent: the agent's settings. */
   readonly deadlines?: Deadlines;
+  /** In a staged rollout: its wave, and the agent's current path (what a rollback returns to). */
+  readonly wave?: number;
+  readonly rolloutFrom?: string | null;
 }
 
 export interface Deadlines {
@@ -130,14 +134,21 @@ export interface CreatedDeployments {
 }
 
 /**
- * Creates one Pending deployment per planned entry, in one transaction:
- * each agent's index is bumped, its older Pending deployments become
- * Superseded, and the new rows are inserted — three statements per chunk
- * of agents.
+ * Creates one Pending deployment per planned entry (Queued with `queued`: a
+ * staged rollout releases them), in one transaction: each agent's index is
+ * bumped, its older Pending and Queued deployments become Superseded, and the
+ * new rows are inserted — three statements per chunk of agents. `within`
+ * runs last in the same transaction (a rollout stores its own row there).
  */
 export async function createDeployments(
   db: Kysely<Database>,
-  input: { workspaceId: string; createdBy: Actor | null; planned: readonly PlannedDeployment[] },
+  input: {
+    workspaceId: string;
+    createdBy: Actor | null;
+    planned: readonly PlannedDeployment[];
+    queued?: boolean;
+    within?: (tx: Kysely<Database>, activationId: string) => Promise<void>;
+  },
 ): Promise<CreatedDeployments> {
   const activationId = randomUUID();
   const now = nowIso();
@@ -162,7 +173,7 @@ export async function createDeployments(
           .updateTable('deployments')
           .set({ status: 'Superseded', finished_at: now, reason: 'superseded by a newer deployment' })
           .where('agent_id', 'in', ids)
-          .where('status', '=', 'Pending')
+          .where('status', 'in', ['Pending', 'Queued'])
           .returning('id')
           .execute();
         superseded.push(...older.map((o) => o.id));
@@ -177,7 +188,9 @@ export async function createDeployments(
           rollback_scripts: p.rollbackScripts ? JSON.stringify(p.rollbackScripts) : null,
           activation_timeout_ms: p.deadlines?.activationTimeoutMs ?? null,
           confirm_timeout_ms: p.deadlines?.confirmTimeoutMs ?? null,
-          status: 'Pending',
+          wave: p.wave ?? null,
+          rollout_from: p.rolloutFrom ?? null,
+          status: input.queued ? 'Queued' : 'Pending',
           reason: null,
           created_at: now,
           started_at: null,
@@ -189,6 +202,7 @@ export async function createDeployments(
         await tx.insertInto('deployments').values(values).execute();
         rows.push(...(values as DeploymentRow[]));
       }
+      await input.within?.(tx, activationId);
     }),
   );
   return { activationId, rows, superseded };
@@ -456,17 +470,17 @@ export async function cancelDeployment(db: Kysely<Database>, workspaceId: string
     .updateTable('deployments')
     .set({ status: 'Cancelled', finished_at: nowIso(), reason: `cancelled by ${by.label} before it started` })
     .where('id', '=', current.id)
-    .where('status', '=', 'Pending')
+    .where('status', 'in', ['Pending', 'Queued'])
     .executeTakeFirst();
   const now = await getDeployment(db, workspaceId, id);
   if (Number(r.numUpdatedRows) > 0) return { row: now, requested: false };
   if (now.status === 'InProgress') return { row: now, requested: true };
-  throw new DroverError('DROVER_ERR_NOT_CANCELLABLE', `deployment ${id} is ${now.status}; only Pending and InProgress deployments can be cancelled`);
+  throw new DroverError('DROVER_ERR_NOT_CANCELLABLE', `deployment ${id} is ${now.status}; only Queued, Pending and InProgress deployments can be cancelled`);
 }
 
 /** The deployment a re-run repeats: same agent, store path and rollbackScript. Only finished ones are re-run. */
 export function rerunPlan(row: DeploymentView): PlannedDeployment {
-  if (row.status === 'Pending' || row.status === 'InProgress') {
+  if (row.status === 'Pending' || row.status === 'InProgress' || row.status === 'Queued') {
     throw new DroverError('DROVER_ERR_NOT_FINISHED', `deployment ${row.id} is ${row.status}; re-run it once it has finished`);
   }
   if (!isStorePath(row.store_path)) throw new DroverError('DROVER_ERR_INTERNAL', `deployment ${row.id} holds an invalid store path`);
@@ -642,24 +656,24 @@ export async function readLogPage(db: Kysely<Database>, id: string, from: LogPag
 export interface DeployedPaths {
   readonly agent: string;
   readonly index: number;
-  readonly status: 'Pending' | 'InProgress' | 'Succeeded';
+  readonly status: 'Queued' | 'Pending' | 'InProgress' | 'Succeeded';
   readonly storePath: string;
   readonly rollbackScript: string | null;
 }
 
-/** The workspace's Pending, InProgress and Succeeded deployments, by agent name and newest first. */
+/** The workspace's Queued, Pending, InProgress and Succeeded deployments, by agent name and newest first. */
 export async function deployedPaths(db: Kysely<Database>, workspaceId: string): Promise<DeployedPaths[]> {
   const rows = await db
     .selectFrom('deployments')
     .innerJoin('agents', 'agents.id', 'deployments.agent_id')
     .select(['agents.name', 'deployments.store_path', 'deployments.rollback_script', 'deployments.status', 'deployments.index_no'])
     .where('deployments.workspace_id', '=', workspaceId)
-    .where('deployments.status', 'in', ['Pending', 'InProgress', 'Succeeded'])
+    .where('deployments.status', 'in', ['Queued', 'Pending', 'InProgress', 'Succeeded'])
     .orderBy('agents.name')
     .orderBy('deployments.index_no', 'desc')
     .execute();
   return rows.flatMap((r) =>
-    r.status === 'Pending' || r.status === 'InProgress' || r.status === 'Succeeded'
+    r.status === 'Queued' || r.status === 'Pending' || r.status === 'InProgress' || r.status === 'Succeeded'
       ? [{ agent: r.name, index: r.index_no, status: r.status, storePath: r.store_path, rollbackScript: r.rollback_script }]
       : [],
   );

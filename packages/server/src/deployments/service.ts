@@ -4,7 +4,10 @@
  * deployment whose agent never reported — each stores its change
  * through the repository and announces it on the bus by id (the new
  * deployments with their agents, and the ones they superseded), so hubs and
- * live views deliver from the event.
+ * live views deliver from the event. An activation may narrow its spec to
+ * agents matching a selector (`on`), leaves agents already on their path
+ * alone unless forced, and with a `rollout` creates its deployments Queued in
+ * waves for the rollout engine (rollouts/) to release.
  */
 import {
   DroverError,
@@ -12,16 +15,22 @@ import {
   isAgentName,
   isStorePath,
   parseDeadline,
+  parseSelector,
   pointer,
   type ActivateRequest,
   type Deployment,
   type ErrorDetail,
+  type RolloutSpec,
 } from '@drover/protocol';
 import { findAgentsByName, type AgentSeen } from '../agents/repository.js';
 import type { ServerContext } from '../context.js';
 import type { AgentRow } from '../db/schema.js';
 import type { Access } from '../auth/access.js';
 import { requireInAgentCache } from './cache-check.js';
+import { agentMatches } from '../agents/labels.js';
+import { assignWaves } from '../rollouts/waves.js';
+import { storeActivation, type ActivationPlan } from '../rollouts/service.js';
+import { latestPaths } from './rollout-transitions.js';
 import {
   cancelDeployment,
   createDeployments,
@@ -36,11 +45,28 @@ import {
   type PlannedDeployment,
 } from './repository.js';
 
-/** Stores the deployments (one activation), counts them and announces them — and what they superseded — by id. */
-async function createAndAnnounce(ctx: ServerContext, access: Access, planned: readonly PlannedDeployment[]): Promise<CreatedDeployments> {
-  const created = await createDeployments(ctx.db, { workspaceId: access.workspaceId, createdBy: access.actor, planned });
+/**
+ * Stores the deployments (one activation, with its row when `plan` is given), counts them and announces them — and
+ * what they superseded — by id. A rollout's are Queued: the engine takes its first step before this returns.
+ */
+async function createAndAnnounce(
+  ctx: ServerContext,
+  access: Access,
+  planned: readonly PlannedDeployment[],
+  plan?: ActivationPlan,
+): Promise<CreatedDeployments> {
+  const queued = plan?.rollout != null;
+  const created = await createDeployments(ctx.db, {
+    workspaceId: access.workspaceId,
+    createdBy: access.actor,
+    planned,
+    queued,
+    ...(plan ? { within: (tx: Parameters<typeof storeActivation>[0], id: string) => storeActivation(tx, access, id, plan) } : {}),
+  });
   ctx.metrics.deploymentsCreated.inc(created.rows.length);
-  await ctx.bus.publish({ kind: 'deploy', deployments: created.rows.map((r) => ({ id: r.id, agentId: r.agent_id })), superseded: created.superseded });
+  const announced = queued ? [] : created.rows.map((r) => ({ id: r.id, agentId: r.agent_id }));
+  await ctx.bus.publish({ kind: 'deploy', deployments: announced, superseded: created.superseded });
+  if (queued) await ctx.rollouts.advance(created.activationId);
   return created;
 }
 
@@ -54,18 +80,29 @@ async function startDeployments(ctx: ServerContext, access: Access, planned: rea
   ).map((v) => toDeploymentApi(v, ctx.publicUrl));
 }
 
+export interface ActivateOptions {
+  readonly cacheCheck: boolean;
+  /** Only the spec's agents whose labels match this selector. */
+  readonly on?: string | undefined;
+  /** Deploy agents already on their path too. */
+  readonly force?: boolean | undefined;
+}
+
+export interface Activated {
+  readonly created: CreatedDeployments;
+  readonly agents: (AgentRow & AgentSeen)[];
+  /** Agents already on their path: no deployment. */
+  readonly unchanged: string[];
+}
+
 /**
  * Creates one deployment per agent of a deploy.json whose shape the route's
  * schema checked. Every problem — bad names, bad store paths, unknown agents
  * — is reported at once and then nothing is created; so are store paths the
- * agents' cache lacks, unless `cacheCheck` is false.
+ * agents' cache lacks, unless `cacheCheck` is false. Agents already on
+ * their path (and not behind) get none unless `force`.
  */
-export async function activate(
-  ctx: ServerContext,
-  access: Access,
-  body: ActivateRequest,
-  options: { cacheCheck: boolean } = { cacheCheck: true },
-): Promise<{ created: CreatedDeployments; agents: (AgentRow & AgentSeen)[] }> {
+export async function activate(ctx: ServerContext, access: Access, body: ActivateRequest, options: ActivateOptions = { cacheCheck: true }): Promise<Activated> {
   const problems: ErrorDetail[] = deploySpecProblems(body);
   const names = Object.keys(body.agents);
   const found = await findAgentsByName(ctx.db, access.workspaceId, names);
@@ -87,14 +124,19 @@ export async function activate(
       problems,
     );
   }
+  const selected = selectAgents(body, found, options.on);
   // Only a spec with no other problem is checked against the agents' cache (see cache-check.ts).
-  if (options.cacheCheck) await requireInAgentCache(ctx, access, body);
+  if (options.cacheCheck) await requireInAgentCache(ctx, access, { ...body, agents: Object.fromEntries(selected.map((a) => [a.name, body.agents[a.name] ?? ''])) });
+  const unchanged = options.force ? new Set<string>() : await unchangedAgents(ctx, selected, body);
+  const deploying = selected.filter((a) => !unchanged.has(a.name));
+  const rollout = (body.rollout ?? null) as RolloutSpec | null;
+  const waveOf = rollout ? assignWaves(deploying, rollout.waves) : null;
   const rollbackScripts = body.rollbackScript ?? null;
   const deadlines = deadlinesOf(body);
   const planned: PlannedDeployment[] = [];
-  for (const [name, storePath] of Object.entries(body.agents)) {
-    const agent = byName.get(name);
-    if (!agent || !isStorePath(storePath)) continue; // both reported above
+  for (const agent of deploying) {
+    const storePath = body.agents[agent.name];
+    if (storePath === undefined || !isStorePath(storePath)) continue; // reported above
     // The rollbackScript is picked by the agent's system; an agent that never connected
     // has none yet, so its deployment keeps the whole map until it says hello.
     const rollback = agent.system ? (rollbackScripts?.[agent.system] ?? null) : null;
@@ -104,9 +146,35 @@ export async function activate(
       rollbackScript: rollback !== null && isStorePath(rollback) ? rollback : null,
       rollbackScripts: !agent.system ? rollbackScripts : null,
       deadlines,
+      ...(waveOf ? { wave: waveOf.get(agent.name) ?? 0, rolloutFrom: agent.current_store_path } : {}),
     });
   }
-  return { created: await createAndAnnounce(ctx, access, planned), agents: found };
+  const plan: ActivationPlan = { selector: options.on ?? null, unchanged: [...unchanged].sort(), rollout, deployments: planned.length };
+  return { created: await createAndAnnounce(ctx, access, planned, plan), agents: found, unchanged: plan.unchanged.slice() };
+}
+
+/** The spec's agents, narrowed to those matching `on` (refused when none does). */
+function selectAgents(body: ActivateRequest, found: (AgentRow & AgentSeen)[], on: string | undefined): (AgentRow & AgentSeen)[] {
+  const inSpec = found.filter((a) => a.name in body.agents);
+  if (on === undefined) return inSpec;
+  const selector = parseSelector(on);
+  const selected = inSpec.filter((a) => agentMatches(a, selector));
+  if (selected.length === 0) {
+    const message = `no agent of the spec matches the selector ${JSON.stringify(on)} (the spec has ${inSpec.length})`;
+    throw new DroverError('DROVER_ERR_INVALID_DEPLOY_SPEC', `nothing was deployed: ${message}`, [{ path: '/agents', code: 'DROVER_ERR_INVALID_DEPLOY_SPEC', message }]);
+  }
+  return selected;
+}
+
+/** Agents whose current path is the one asked for and whose latest deployment put it there (not behind). */
+async function unchangedAgents(ctx: ServerContext, agents: readonly AgentRow[], body: ActivateRequest): Promise<Set<string>> {
+  const same = agents.filter((a) => a.current_store_path !== null && a.current_store_path === body.agents[a.name]);
+  if (same.length === 0) return new Set();
+  const latest = await latestPaths(
+    ctx.db,
+    same.map((a) => a.id),
+  );
+  return new Set(same.filter((a) => (latest.get(a.id) ?? a.current_store_path) === a.current_store_path).map((a) => a.name));
 }
 
 /** The deploy's own deadlines in ms (deploySpecProblems checked them). */

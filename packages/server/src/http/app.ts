@@ -10,6 +10,7 @@ import type { ServerContext } from '../context.js';
 import { installErrorHandlers } from './errors.js';
 import { DEFAULT_BODY_IDLE_MS, installBodyIdleTimeout } from './body-idle.js';
 import { activateRoutes } from './routes/activate.js';
+import { activationRoutes } from './routes/activations.js';
 import { cacheAdminRoutes } from './routes/cache-admin.js';
 import { agentSocketRoutes } from './routes/agent-socket.js';
 import { agentRoutes } from './routes/agents.js';
@@ -86,7 +87,7 @@ export async function buildApp(ctx: ServerContext, options: AppOptions = {}): Pr
     request.log.debug({ method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
   await mountRoutes(app, ctx, [healthRoutes, sessionRoutes, workspacesRoutes, agentSocketRoutes, cacheRoutes]);
-  await mountWorkspaceRoutes(app, ctx, [workspaceRoutes, activateRoutes, deploymentRoutes, agentRoutes, tokenRoutes, cacheAdminRoutes]);
+  await mountWorkspaceRoutes(app, ctx, [workspaceRoutes, activateRoutes, activationRoutes, deploymentRoutes, agentRoutes, tokenRoutes, cacheAdminRoutes]);
   await app.register(async (scope) => webRoutes(scope, ctx.webRoot));
   app.get('/api/v1/openapi.json', { config: { access: access.public }, schema: { hide: true } }, async () => app.swagger());
   return app;

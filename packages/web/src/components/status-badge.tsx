@@ -3,12 +3,14 @@ import { agentPresence } from '@drover/client';
 import type { Agent, DeploymentStatus } from '../api/protocol.js';
 
 const LABELS: Record<DeploymentStatus, string> = {
+  Queued: 'Queued',
   Pending: 'Pending',
   InProgress: 'In progress',
   Succeeded: 'Succeeded',
   Failed: 'Failed',
   Cancelled: 'Cancelled',
   Superseded: 'Superseded',
+  Held: 'Held',
 };
 
 export function StatusBadge({ status }: { status: DeploymentStatus }) {

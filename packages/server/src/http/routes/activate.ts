@@ -4,7 +4,9 @@
  * schema (a shape that is not a deploy.json is refused with every problem
  * named); bad names, bad store paths and unknown agents are then reported at
  * once by the deployment service and nothing is created. `?cacheCheck=false`
- * skips the service's check that the agents' cache holds every store path.
+ * skips the service's check that the agents' cache holds every store path;
+ * `?on=SELECTOR` narrows the spec to matching agents; `?force=true` deploys
+ * agents already on their path too (otherwise listed as `unchanged`).
  */
 import type {} from '@fastify/swagger'; // route schema fields: summary, hide
 import { TypeGuard } from '@sinclair/typebox';
@@ -13,6 +15,7 @@ import { ActivateQuerySchema, ActivateRequestSchema, ActivateResponseSchema, Err
 import { isOnline, lastSeen } from '../../agents/repository.js';
 import { deploymentUrl } from '../../deployments/repository.js';
 import { activate, deploySpecShapeError } from '../../deployments/service.js';
+import { activationUrl } from '../../rollouts/service.js';
 import { access, workspaceAccess } from '../access.js';
 import type { WorkspaceRoutes } from '../mounts.js';
 
@@ -47,7 +50,11 @@ export const activateRoutes: WorkspaceRoutes = async (app, ctx) => {
     },
     async (request, reply) => {
       const a = workspaceAccess(request);
-      const { created, agents: found } = await activate(ctx, a, request.body, { cacheCheck: request.query.cacheCheck !== 'false' });
+      const { created, agents: found, unchanged } = await activate(ctx, a, request.body, {
+        cacheCheck: request.query.cacheCheck !== 'false',
+        on: request.query.on,
+        force: request.query.force === 'true',
+      });
       const byAgentId = new Map(found.map((agent) => [agent.id, agent]));
       const now = Date.now();
       const agents: ActivateResponse['agents'] = {};
@@ -61,10 +68,12 @@ export const activateRoutes: WorkspaceRoutes = async (app, ctx) => {
           storePath: row.store_path,
           online: isOnline(agent, ctx.presence, now),
           lastSeenAt: lastSeen(agent),
+          wave: row.wave,
         };
       }
       request.log.info({ activation: created.activationId, agents: created.rows.length, by: `${a.actor.kind}:${a.actor.id}` }, 'activation created');
-      return reply.status(201).send({ activationId: created.activationId, agents });
+      const url = activationUrl(ctx.publicUrl, a.workspaceName, created.activationId);
+      return reply.status(201).send({ activationId: created.activationId, agents, unchanged, url });
     },
   );
 };

@@ -1,4 +1,4 @@
-/** Deployment status, history, logs, cancellation, an operator's end and re-runs (mounted per workspace, see app.ts). */
+/** Deployment status, history, logs, cancellation, an operator's end, re-runs and an activation's live events (mounted per workspace, see app.ts; the activation view is in activations.ts). */
 import type {} from '@fastify/swagger'; // route schema fields: summary, hide
 import { Type } from '@sinclair/typebox';
 import {
@@ -149,17 +149,6 @@ export const deploymentRoutes: WorkspaceRoutes = async (app, ctx) => {
       },
     },
     async (request, reply) => reply.status(201).send(await rerun(ctx, workspaceAccess(request), request.params.id)),
-  );
-
-  app.get(
-    '/activations/:id',
-    { config: read, schema: { summary: 'The deployments one activate call created', params: IdParamsSchema, response: { 200: DeploymentListSchema } } },
-    async (request) => {
-      const p = workspaceAccess(request);
-      const rows = await activationDeployments(ctx.db, p.workspaceId, request.params.id);
-      if (rows.length === 0) throw new DroverError('DROVER_ERR_DEPLOYMENT_NOT_FOUND', `activation ${request.params.id} does not exist in this workspace`);
-      return { deployments: rows.map((r) => toDeploymentApi(r, ctx.publicUrl)) };
-    },
   );
 
   app.get(
