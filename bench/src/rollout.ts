@@ -13,6 +13,7 @@
  * after it recorded an agent's Succeeded is the "Succeeded" moment, so no
  * polling of the API disturbs the measurement.
  */
+import { sleep } from '@drover/test-support';
 import { cpuMsSum, readStatusBytes } from './proc.js';
 import { AGENTS, intEnv, progress, stringEnv } from './env.js';
 import { fakeStorePath, postActivate, withFleet, type Fleet, type Posted } from './fleet.js';
@@ -29,6 +30,8 @@ const WAVES = (stringEnv('BENCH_ROLLOUT_WAVES') ?? '1,10,100').split(',').map((p
 /** How long one round (all orders reported) may take. */
 const ROUND_TIMEOUT_MS = intEnv('BENCH_ROLLOUT_TIMEOUT_MS', Math.max(180_000, AGENTS * 30), 10_000, 3_600_000);
 const SAMPLE_EVERY_MS = 100;
+/** Reports written at once by the database floor: the server's PostgreSQL pool holds 10 connections. */
+const FLOOR_IN_FLIGHT = 10;
 
 type RowFn = (metric: string, value: string, unit: string, note?: string) => void;
 
@@ -145,15 +148,15 @@ function span(values: readonly (number | null)[]): { first: number; last: number
  * The database's own floor for the same reports: per deployment of the
  * activation, the writes an agent's `started` and `finished` cost the server
  * (one UPDATE; a transaction of the deployment's and the agent's UPDATE),
- * each committed alone, one after the other, from this process — no
- * websocket, no server. Rewrites the values the rows already hold.
+ * each committed alone, FLOOR_IN_FLIGHT reports at a time (the server's
+ * PostgreSQL pool size; SQLite has one writer anyway), from this process —
+ * no websocket, no server. Rewrites the values the rows already hold.
  */
 async function writeFloor(dbFlags: readonly string[], activationId: string): Promise<{ ms: number; commits: number }> {
   const { db, close } = await openServerDatabase(dbFlags);
   try {
     const rows = await db.selectFrom('deployments').select(['id', 'agent_id']).where('activation_id', '=', activationId).execute();
-    const at = monotonicMs();
-    for (const r of rows) {
+    const report = async (r: { id: string; agent_id: string }) => {
       await db
         .updateTable('deployments')
         .set((eb) => ({ started_at: eb.ref('started_at') }))
@@ -171,7 +174,13 @@ async function writeFloor(dbFlags: readonly string[], activationId: string): Pro
           .where('id', '=', r.agent_id)
           .execute();
       });
-    }
+    };
+    const at = monotonicMs();
+    let next = 0;
+    const writer = async () => {
+      for (let r = rows[next++]; r !== undefined; r = rows[next++]) await report(r);
+    };
+    await Promise.all(Array.from({ length: FLOOR_IN_FLIGHT }, writer));
     return { ms: monotonicMs() - at, commits: rows.length * 2 };
   } finally {
     await close();
@@ -208,7 +217,13 @@ export async function rolloutPhase(label: string, dbFlags: readonly string[], wo
     const succeeded0 = await succeededTotal(fleet);
     const spec = { agents: everyAgent(fakeStorePath()), rollout: { waves: WAVES.map((percent) => ({ percent })) } };
     const roll = await round(fleet, spec);
-    const view = await apiGet<ActivationView>(fleet, `/activations/${roll.post.activationId}`);
+    // The engine marks the rollout completed in a step after the last report: wait for it (bounded).
+    let view = await apiGet<ActivationView>(fleet, `/activations/${roll.post.activationId}`);
+    for (let i = 0; i < 120 && view.activation?.rollout?.state === 'running'; i++) {
+      await sleep(250);
+      view = await apiGet<ActivationView>(fleet, `/activations/${roll.post.activationId}`);
+    }
+    const settledMs = monotonicMs() - roll.endAt;
     const rolloutOk = (await succeededTotal(fleet)) - succeeded0;
     const plain2 = await plainRound('after the rollout');
     const plain = plain2.ms < plain1.ms ? plain2 : plain1;
@@ -229,7 +244,7 @@ export async function rolloutPhase(label: string, dbFlags: readonly string[], wo
       `${tag} limit: database writes of ${n} reports`,
       ms(floor.ms),
       'ms',
-      `${floor.commits} commits (started; finished + agent's path), sequential from the bench, no server; ` +
+      `${floor.commits} commits (started; finished + agent's path), ${FLOOR_IN_FLIGHT} reports at a time from the bench, no server; ` +
         `${((floor.commits / floor.ms) * 1000).toFixed(0)} commits/s; plain activation = ${(plainMs / floor.ms).toFixed(2)}× this`,
     );
     const waves = wavesOf(view);
@@ -251,7 +266,8 @@ export async function rolloutPhase(label: string, dbFlags: readonly string[], wo
         k === 0 ? `${tag} wave 1 start: POST → first order` : `${tag} gap wave ${k} → ${k + 1}: last Succeeded → first order`,
         ms(gap),
         'ms',
-        `engine overhead; server CPU meanwhile ${secs(gapCpu)}`,
+        `engine overhead; server CPU meanwhile ${secs(gapCpu)}` +
+          (k === 0 ? `; the POST (creating ${n} deployments) answered after ${ms(roll.post.ms)} ms` : ''),
       );
       row(
         `${tag} wave ${k + 1}/${waves.length} (${WAVES[k] ?? '?'}%, ${names.length} agents): release → all Succeeded`,
@@ -271,7 +287,7 @@ export async function rolloutPhase(label: string, dbFlags: readonly string[], wo
       ms(total),
       'ms',
       `${(total / plainMs).toFixed(2)}× the plain activation (limit); waves ${ms(waveSum)} ms + gaps ${ms(gapSum)} ms; ` +
-        `${rolloutOk}/${n} Succeeded in the API, rollout ${state}`,
+        `${rolloutOk}/${n} Succeeded in the API, rollout ${state} (seen ${ms(settledMs)} ms after the last Succeeded)`,
     );
     row(
       `${tag} rollout server CPU, ${n} agents`,
