@@ -231,12 +231,6 @@ export async function rolloutPhase(label: string, dbFlags: readonly string[], wo
       view = await getView();
     }
     const settledMs = monotonicMs() - roll.endAt;
-    row(
-      `${tag} GET activation view, ${n} deployments`,
-      ms(Math.min(...viewTimes)),
-      'ms',
-      `GET /api/v1/activations/:id once the last agent reported (what the rollout page loads); fastest of ${viewTimes.length}: ${viewTimes.map(ms).join(', ')} ms`,
-    );
     const rolloutOk = (await succeededTotal(fleet)) - succeeded0;
     const plain2 = await plainRound('after the rollout');
     const plain = plain2.ms < plain1.ms ? plain2 : plain1;
@@ -308,6 +302,12 @@ export async function rolloutPhase(label: string, dbFlags: readonly string[], wo
       's',
       `${(totalCpu / plainCpu).toFixed(2)}× the plain activation's ${secs(plainCpu)}; ${((totalCpu * 1000) / n).toFixed(0)} µs per agent; ` +
         `peak RSS ${mib(peakRss(roll.samples, roll.post.at, roll.endAt))} MiB (${fleet.workerNote})`,
+    );
+    row(
+      `${tag} GET activation view, ${n} deployments`,
+      ms(Math.min(...viewTimes)),
+      'ms',
+      `GET /api/v1/activations/:id once the last agent reported (what the rollout page loads); fastest of ${viewTimes.length}: ${viewTimes.map(ms).join(', ')} ms`,
     );
     if (rolloutOk !== n || state !== 'completed') throw new Error(`rollout ended ${state} with ${rolloutOk}/${n} Succeeded`);
     await fleet.checkAlive();
