@@ -8,9 +8,14 @@
  *
  *   stdout {"type":"registered", …}   once each of its agents registered (or the deadline passed)
  *   stdin  "arm"                      forget earlier `deploy` frames; record the ones from now on
+ *   stdin  "arm answer"               the same, and answer each order like an agent whose deployment
+ *                                     succeeds at once (`deployment.started`, `deployment.finished` Succeeded)
  *   stdout {"type":"armed"}
- *   stdin  "collect MS"               wait ≤ MS for the rest of the `deploy` frames (run.ts sent the POST meanwhile)
- *   stdout {"type":"fanout", …}       the arrival time of each one
+ *   stdin  "collect MS"               wait ≤ MS for the rest of the `deploy` frames (run.ts sent the POST
+ *                                     meanwhile), or when answering for the `deployment.ack` of every report
+ *   stdout {"type":"fanout", …}       the arrival time of each one (`arm`)
+ *   stdout {"type":"answered", …}     per agent: when its order came and when the server acknowledged
+ *                                     its Succeeded (`arm answer`)
  *   stdin  "stats TAG"                stdout {"type":"stats","tag":TAG,"pings":N}: server pings answered so far
  *   stdin  "quit" (or EOF)            close all sockets and exit
  *
@@ -25,7 +30,7 @@
  */
 import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
-import { AGENT_WS_PATH, encodeMessage, PROTOCOL_VERSION, type HelloMessage } from '@drover/protocol';
+import { AGENT_WS_PATH, encodeMessage, PROTOCOL_VERSION, type HelloMessage, type ServerMessage } from '@drover/protocol';
 import { errorMessage, wsText } from '@drover/test-support';
 
 export interface LoadConfig {
@@ -58,6 +63,18 @@ export interface RegisteredReport {
   readonly failedNames: string[];
 }
 
+/** `arm answer`: one entry per agent of the process, in name order (parallel arrays; null: never came). */
+export interface AnsweredReport {
+  readonly type: 'answered';
+  readonly agents: number;
+  readonly acked: number;
+  readonly names: string[];
+  /** hrtime ms at which its `deploy` frame arrived. */
+  readonly deployAt: (number | null)[];
+  /** hrtime ms at which the server's `deployment.ack` of its Succeeded arrived (after the server recorded it). */
+  readonly ackAt: (number | null)[];
+}
+
 export interface FanoutReport {
   readonly type: 'fanout';
   /** Agents registered when armed: each should get one `deploy`. */
@@ -74,11 +91,16 @@ export function agentName(prefix: string, index: number, width: number): string 
   return `${prefix}${String(index + 1).padStart(width, '0')}`;
 }
 
+type DeployMessage = Extract<ServerMessage, { type: 'deploy' }>;
+
 interface Sim {
   readonly name: string;
   socket: WebSocket | null;
   registered: boolean;
   deployAt: number | null;
+  /** The deployment it answered (`arm answer`), and when the server acknowledged the report. */
+  answered: string | null;
+  ackAt: number | null;
 }
 
 export interface StatsReport {
@@ -89,7 +111,7 @@ export interface StatsReport {
 }
 
 /** One line a load process prints on its stdout, as JSON. */
-export type LoadReport = RegisteredReport | FanoutReport | StatsReport | { type: 'armed' } | { type: 'error'; error: string };
+export type LoadReport = RegisteredReport | FanoutReport | AnsweredReport | StatsReport | { type: 'armed' } | { type: 'error'; error: string };
 
 function main(config: LoadConfig): void {
   const say = (obj: LoadReport) => process.stdout.write(JSON.stringify(obj) + '\n');
@@ -98,9 +120,12 @@ function main(config: LoadConfig): void {
     socket: null,
     registered: false,
     deployAt: null,
+    answered: null,
+    ackAt: null,
   }));
   const wsUrl = config.server.replace(/^http/, 'ws').replace(/\/$/, '') + AGENT_WS_PATH;
   let armed = false;
+  let answer = false;
   let expected = 0;
   let received = 0;
   let onAllIn: (() => void) | null = null;
@@ -137,17 +162,22 @@ function main(config: LoadConfig): void {
       socket.on('ping', () => pings++);
       socket.on('message', (data) => {
         const at = monotonicMs();
-        let type: unknown;
+        let frame: { type?: unknown };
         try {
-          type = (JSON.parse(wsText(data)) as { type?: unknown }).type;
+          frame = JSON.parse(wsText(data)) as { type?: unknown };
         } catch {
           return;
         }
+        const type = frame.type;
         if (type === 'registered') {
           sim.registered = true;
           settle(true);
         } else if (type === 'deploy' && armed && sim.deployAt === null) {
           sim.deployAt = at;
+          if (answer) succeed(sim, socket, frame as DeployMessage);
+          else if (++received >= expected) onAllIn?.();
+        } else if (type === 'deployment.ack' && answer && sim.ackAt === null && sim.answered !== null) {
+          sim.ackAt = at;
           if (++received >= expected) onAllIn?.();
         }
       });
@@ -161,6 +191,14 @@ function main(config: LoadConfig): void {
         settle(false, `closed ${code} ${reason.toString()}`);
       });
     });
+  }
+
+  /** Reports the order `data` carried as started and Succeeded at once, as an agent whose deployment (health checks included) succeeds. */
+  function succeed(sim: Sim, socket: WebSocket, { deployment }: DeployMessage): void {
+    sim.answered = deployment.id;
+    const time = new Date().toISOString();
+    socket.send(encodeMessage({ type: 'deployment.started', id: deployment.id, time }));
+    socket.send(encodeMessage({ type: 'deployment.finished', id: deployment.id, time, status: 'Succeeded', reason: null, activePath: deployment.storePath }));
   }
 
   async function connectAll(): Promise<void> {
@@ -179,8 +217,13 @@ function main(config: LoadConfig): void {
     say({ type: 'registered', registered: sims.length - failedNames.length, failed: failedNames.length, startAt, endAt, firstError, failedNames });
   }
 
-  function arm(): void {
-    for (const s of sims) s.deployAt = null;
+  function arm(answering: boolean): void {
+    for (const s of sims) {
+      s.deployAt = null;
+      s.answered = null;
+      s.ackAt = null;
+    }
+    answer = answering;
     expected = sims.filter((s) => s.registered).length;
     received = 0;
     armed = true;
@@ -197,6 +240,17 @@ function main(config: LoadConfig): void {
       clearTimeout(timer);
       onAllIn = null;
     }
+    if (answer) {
+      say({
+        type: 'answered',
+        agents: expected,
+        acked: received,
+        names: sims.map((s) => s.name),
+        deployAt: sims.map((s) => s.deployAt),
+        ackAt: sims.map((s) => s.ackAt),
+      });
+      return;
+    }
     const deployAt = sims
       .map((s) => s.deployAt)
       .filter((v): v is number => v !== null)
@@ -212,7 +266,7 @@ function main(config: LoadConfig): void {
   const lines = createInterface({ input: process.stdin });
   lines.on('line', (line) => {
     const [cmd, arg] = line.trim().split(/\s+/);
-    if (cmd === 'arm') arm();
+    if (cmd === 'arm') arm(arg === 'answer');
     else if (cmd === 'collect') collect(Number(arg) || 60_000).catch((err: unknown) => say({ type: 'error', error: errorMessage(err) }));
     else if (cmd === 'stats') say({ type: 'stats', tag: arg ?? '', pings });
     else if (cmd === 'quit') quit();

@@ -94,6 +94,13 @@ export class Proc {
     );
   }
 
+  /** Like `waitForOutput`, then drops the output up to the end of the match, so the next call finds the next such line, not this one again. */
+  async takeOutput(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
+    const m = await this.waitForOutput(pattern, timeoutMs);
+    this.output = this.output.slice((m.index ?? 0) + m[0].length);
+    return m;
+  }
+
   /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone. */
   async stop(graceMs = 5_000): Promise<void> {
     if (!this.running) return;

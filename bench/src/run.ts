@@ -6,10 +6,13 @@
  *   2. activate latency    — `drover activate` until Succeeded, closure substituted from a signed cache
  *   3. fan-out             — N simulated agents (bench/src/load.ts, one process per ≤ BENCH_PER_LOAD agents) on one
  *                            `drover server` (with BENCH_WORKERS > 1: `--workers N`), SQLite and optionally PostgreSQL
+ *   4. rollout (only when named in BENCH_PHASES) — the same fleet answering every order Succeeded: a plain activation
+ *                            (the limit), the database's write floor, then a rollout in waves (rollout.ts)
  *
  * Env: BENCH_AGENTS (2000, ≤ 100000), BENCH_WORKERS (1), BENCH_PER_LOAD (15000), BENCH_PER_ADDRESS (1000, ≤ 4000),
  * BENCH_ACTIVATE_RUNS (3), BENCH_IDLE_MS (5000), BENCH_SETTLE_MS (20000), BENCH_POSTGRES (postgres://… to add the
- * PostgreSQL fan-out), BENCH_BACKENDS (sqlite[,postgres]), BENCH_PHASES (agent,activate,fanout),
+ * PostgreSQL fan-out), BENCH_BACKENDS (sqlite[,postgres]), BENCH_PHASES (agent,activate,fanout; also rollout),
+ * BENCH_ROLLOUT_WAVES (1,10,100), BENCH_ROLLOUT_TIMEOUT_MS,
  * BENCH_KEEP (keep the temp dir with server logs).
  *
  * Open files: the server and the load generator each hold one socket per
@@ -19,12 +22,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { cpus, hostname, totalmem } from 'node:os';
-import { readFileSync } from 'node:fs';
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { get as httpGet } from 'node:http';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { NIX_BASE32_ALPHABET } from '@drover/protocol';
 import {
   buildFixtures,
   bundledAgentPath,
@@ -33,55 +33,21 @@ import {
   dropSchema,
   errorMessage,
   fixturePaths,
-  freePort,
   randomSchema,
   sleep,
   startTestCache,
   tempDir,
   type TestCache,
 } from '@drover/test-support';
-import { mintFleetToken } from './fleet-token.js';
-import { agentName, monotonicMs, type LoadConfig, type LoadReport } from './load.js';
-import {
-  cpuMsSum,
-  DROVER,
-  drover,
-  openFiles,
-  processTree,
-  readMemory,
-  readMemorySum,
-  run,
-  spawnDrover,
-  spawnNode,
-  stopAll,
-  WANTED_NOFILE,
-  type Memory,
-  type Proc,
-} from './proc.js';
+import { AGENTS, IDLE_MS, intEnv, progress, stringEnv, WORKERS } from './env.js';
+import { createToken, fakeStorePath, postActivate, startDroverServer, withFleet, type Server } from './fleet.js';
+import { agentName, monotonicMs } from './load.js';
+import { cpuMsSum, DROVER, drover, openFiles, readMemory, readMemorySum, run, spawnDrover, spawnNode, stopAll, type Memory, type Proc } from './proc.js';
+import { rolloutPhase } from './rollout.js';
 import { median, mib, ms, percentile, renderTable, type Row } from './table.js';
 
-function intEnv(name: string, fallback: number, min: number, max: number): number {
-  const raw = stringEnv(name);
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name}=${raw}: expected an integer in ${min}..${max}`);
-  return n;
-}
-
-const AGENTS = intEnv('BENCH_AGENTS', 2000, 1, 100_000);
-const PER_ADDRESS = intEnv('BENCH_PER_ADDRESS', 1000, 1, 4000);
-const WORKERS = intEnv('BENCH_WORKERS', 1, 1, 64);
-const PER_LOAD = intEnv('BENCH_PER_LOAD', 15_000, 1, 100_000);
-/** Extra node flags for the fan-out server (workers inherit them), e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`. */
-const SERVER_NODE_FLAGS = (process.env['BENCH_SERVER_NODE_FLAGS'] ?? '').split(/\s+/).filter(Boolean);
 const ACTIVATE_RUNS = intEnv('BENCH_ACTIVATE_RUNS', 3, 1, 20);
-const IDLE_MS = intEnv('BENCH_IDLE_MS', 5000, 0, 120_000);
 const SETTLE_MS = Math.max(IDLE_MS, intEnv('BENCH_SETTLE_MS', 20_000, 0, 300_000));
-/** `$name`, or undefined when it is unset or empty. */
-function stringEnv(name: string): string | undefined {
-  const raw = process.env[name];
-  return raw === undefined || raw === '' ? undefined : raw;
-}
 
 const POSTGRES = stringEnv('BENCH_POSTGRES');
 const BACKENDS = new Set((stringEnv('BENCH_BACKENDS') ?? (POSTGRES ? 'sqlite,postgres' : 'sqlite')).split(',').map((s) => s.trim()));
@@ -95,38 +61,6 @@ const rows: Row[] = [];
 const cleanups = new Set<() => Promise<void>>();
 const failures: string[] = [];
 const row = (metric: string, value: string, unit: string, note = '') => rows.push({ metric, value, unit, note });
-const progress = (text: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
-
-interface Server {
-  readonly proc: Proc;
-  readonly url: string;
-  /** Flags that address this server's database for the admin commands. */
-  readonly dbFlags: readonly string[];
-}
-
-async function startDroverServer(
-  name: string,
-  dbFlags: readonly string[],
-  workDir: string,
-  extra: readonly string[] = [],
-  nodeFlags: readonly string[] = [],
-): Promise<Server> {
-  const port = await freePort();
-  const proc = spawnDrover(name, ['server', '--listen', `127.0.0.1:${port}`, ...dbFlags, ...extra], {
-    raiseNofile: true,
-    nodeFlags,
-    stdoutFile: join(workDir, `${name}.log`),
-    env: { DROVER_LOG_LEVEL: 'info' },
-  });
-  const m = await proc.waitForOutput(/drover server ready at (http:\/\/\S+)/, 60_000);
-  return { proc, url: m[1]!, dbFlags };
-}
-
-async function createToken(server: Server, kind: 'agent' | 'activate', extra: readonly string[] = []): Promise<string> {
-  const r = await drover(['token', 'create', '--kind', kind, ...extra, ...server.dbFlags]);
-  if (r.code !== 0) throw new Error(`drover token create --kind ${kind} failed (${r.code}): ${r.stderr.trim()}`);
-  return r.stdout.trim();
-}
 
 function startAgent(name: string, server: Server, token: string, workDir: string, nodeFlags: readonly string[] = []): Proc {
   return spawnDrover(
@@ -281,82 +215,6 @@ function phasesOf(stdout: string, totalMs: number): [number, number, number] | n
 
 // ── 3: fan-out with N simulated agents ──────────────────────────────────────
 
-function fakeStorePath(): string {
-  const bytes = randomBytes(32);
-  let hash = '';
-  for (const b of bytes) hash += NIX_BASE32_ALPHABET.charAt(b % 32);
-  return `/nix/store/${hash}-bench`;
-}
-
-/** The soft open-files limit a `bash -c 'ulimit -n …'` child ends up with. */
-async function achievableNofile(): Promise<number> {
-  const r = await run('bash', ['-c', `ulimit -n ${WANTED_NOFILE} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; ulimit -n`]);
-  const n = Number(r.stdout.trim());
-  return r.stdout.trim() === 'unlimited' ? Infinity : Number.isFinite(n) ? n : 0;
-}
-
-/** The report of `type` a load process printed on the line `m` matched (its first group); throws on any other. */
-function parseReport<K extends LoadReport['type']>(m: RegExpMatchArray, type: K): Extract<LoadReport, { type: K }> {
-  const report = JSON.parse(m[1]!) as LoadReport;
-  if (!isReport(report, type)) throw new Error(`expected a "${type}" report from a load process, got: ${m[1]}`);
-  return report;
-}
-
-function isReport<K extends LoadReport['type']>(report: LoadReport, type: K): report is Extract<LoadReport, { type: K }> {
-  return report.type === type;
-}
-
-/** Open files a server process keeps for itself (database, logs, listening socket, IPC) beside agent sockets, plus slack for an uneven spread over workers. */
-const SERVER_FD_RESERVE = 1000;
-/** The same for a load process. */
-const LOAD_FD_RESERVE = 200;
-/** Source addresses 127.0.0.2 … 127.0.0.254. */
-const MAX_ADDRESSES = 253;
-
-interface LoadPlan {
-  readonly agents: number;
-  readonly offset: number;
-  readonly addressBase: number;
-}
-
-/**
- * How the fan-out is spread: agents over load processes (≤ PER_LOAD each,
- * each with its own names and source addresses) and over server processes.
- * Throws, saying what to change, when a process would need more open files
- * than it may have.
- */
-function planFanout(nofile: number): LoadPlan[] {
-  const serverBudget = nofile - SERVER_FD_RESERVE;
-  const perServer = Math.ceil(AGENTS / WORKERS);
-  if (perServer > serverBudget) {
-    const need = Math.ceil(AGENTS / Math.max(1, serverBudget));
-    throw new Error(
-      `${AGENTS} agents over ${WORKERS} server process(es) is ${perServer} sockets per process, but a process may have only ${nofile} open files ` +
-        `(≤ ${serverBudget} agents each, keeping ${SERVER_FD_RESERVE} spare): set BENCH_WORKERS ≥ ${need} (or lower BENCH_AGENTS)`,
-    );
-  }
-  if (PER_LOAD > nofile - LOAD_FD_RESERVE) {
-    throw new Error(
-      `BENCH_PER_LOAD=${PER_LOAD} sockets per load process, but a process may have only ${nofile} open files: set BENCH_PER_LOAD ≤ ${nofile - LOAD_FD_RESERVE}`,
-    );
-  }
-  const loads = Math.ceil(AGENTS / PER_LOAD);
-  const plans: LoadPlan[] = [];
-  let addressBase = 0;
-  for (let k = 0; k < loads; k++) {
-    const offset = Math.floor((k * AGENTS) / loads);
-    const agents = Math.floor(((k + 1) * AGENTS) / loads) - offset;
-    plans.push({ agents, offset, addressBase });
-    addressBase += Math.ceil(agents / PER_ADDRESS);
-  }
-  if (addressBase > MAX_ADDRESSES) {
-    throw new Error(
-      `${AGENTS} agents at BENCH_PER_ADDRESS=${PER_ADDRESS} over ${loads} load process(es) need ${addressBase} source addresses, more than 127.0.0.2–254: raise BENCH_PER_ADDRESS (≤ 4000)`,
-    );
-  }
-  return plans;
-}
-
 /** GET /api/v1/health on a new connection each time (so the cluster hands it to some worker). */
 function health(url: string): Promise<{ replica: string; agentsConnected: number }> {
   return new Promise((ok, fail) => {
@@ -387,89 +245,27 @@ async function agentsPerReplica(url: string, replicas: number): Promise<Map<stri
 }
 
 async function fanout(label: string, dbFlags: readonly string[], workDir: string): Promise<void> {
-  const procs: Proc[] = [];
-  let serverPids: number[] = [];
-  try {
-    const nofile = await achievableNofile();
-    const plans = planFanout(nofile);
-    const width = Math.max(4, String(AGENTS).length);
-    const workerNote = WORKERS > 1 ? `primary + ${WORKERS} workers, summed` : 'one process';
-    progress(`fan-out ${label}: starting the server${WORKERS > 1 ? ` with --workers ${WORKERS}` : ''}`);
-    const server = await startDroverServer(`server-fanout-${label}`, dbFlags, workDir, WORKERS > 1 ? ['--workers', String(WORKERS)] : [], SERVER_NODE_FLAGS);
-    procs.push(server.proc);
-    serverPids = processTree(server.proc.pid);
-    if (serverPids.length !== WORKERS + (WORKERS > 1 ? 1 : 0)) {
-      throw new Error(
-        `expected ${WORKERS > 1 ? `a primary and ${WORKERS} workers` : 'one process'}, found ${serverPids.length} process(es): ${serverPids.join(', ')}`,
-      );
-    }
-    const agentToken = await mintFleetToken(dbFlags);
-    const activateToken = await createToken(server, 'activate');
-    await sleep(Math.min(IDLE_MS, 2000));
-    const before = readMemorySum(serverPids);
-    const fdsBefore = serverPids.map(openFiles);
-
-    const registerTimeoutMs = Math.max(120_000, AGENTS * 3);
+  await withFleet(`fan-out ${label}`, dbFlags, workDir, async (fleet) => {
+    const { server, serverPids, registered, workerNote, activateToken, width } = fleet;
     const deliverTimeoutMs = Math.max(60_000, AGENTS);
     const storePath = fakeStorePath();
-    progress(
-      `fan-out ${label}: connecting ${AGENTS} simulated agents from ${plans.length} load process(es) over ` +
-        `${plans.reduce((n, p) => n + Math.ceil(p.agents / PER_ADDRESS), 0)} source address(es)`,
-    );
-    const cpuBeforeConnect = cpuMsSum(serverPids);
-    const primaryBeforeConnect = cpuMsSum(serverPids.slice(0, 1));
-    const loads = plans.map((plan, k) => {
-      const config: LoadConfig = {
-        server: server.url,
-        agentToken,
-        agents: plan.agents,
-        offset: plan.offset,
-        width,
-        prefix: 'sim-',
-        addressBase: plan.addressBase,
-        perAddress: PER_ADDRESS,
-        concurrency: 64,
-        registerTimeoutMs,
-      };
-      const load = spawnNode(`load-${label}-${k + 1}`, fileURLToPath(new URL('./load.js', import.meta.url)), [], {
-        raiseNofile: true,
-        stdinPipe: true,
-        env: { BENCH_LOAD_CONFIG: JSON.stringify(config) },
-      });
-      procs.push(load);
-      return load;
-    });
-    const send = (line: string) => {
-      for (const load of loads) load.child.stdin?.write(`${line}\n`);
-    };
     /** Server pings the simulated agents answered so far, summed over the load processes. */
     const pingsSoFar = async (tag: string): Promise<number> => {
-      send(`stats ${tag}`);
-      const pattern = new RegExp(`^(\\{"type":"stats","tag":"${tag}".*)\\n`, 'm');
-      const stats = await Promise.all(loads.map(async (load) => parseReport(await load.waitForOutput(pattern, 30_000), 'stats')));
+      fleet.send(`stats ${tag}`);
+      const stats = await fleet.reports(new RegExp(`^(\\{"type":"stats","tag":"${tag}".*)\\n`, 'm'), 'stats', 30_000);
       return stats.reduce((n, s) => n + s.pings, 0);
     };
-    const regs = await Promise.all(
-      loads.map(async (load) => parseReport(await load.waitForOutput(/^(\{"type":"registered".*)\n/m, registerTimeoutMs + 30_000), 'registered')),
-    );
-    const cpuConnect = cpuMsSum(serverPids) - cpuBeforeConnect;
-    const primaryConnect = cpuMsSum(serverPids.slice(0, 1)) - primaryBeforeConnect;
-    const registered = regs.reduce((n, r) => n + r.registered, 0);
-    const failed = regs.reduce((n, r) => n + r.failed, 0);
-    const firstError = regs.find((r) => r.firstError)?.firstError ?? null;
-    if (registered === 0) throw new Error(`no simulated agent registered: ${firstError ?? 'unknown reason'}`);
-    const connectMs = Math.max(...regs.map((r) => r.endAt)) - Math.min(...regs.map((r) => r.startAt));
-    const regNote = failed > 0 ? `; ${failed} FAILED, first: ${firstError}` : '';
-    const loadNote = plans.length > 1 ? `${plans.length} load processes × 64 handshakes in flight` : '64 handshakes in flight';
-    row(`[${label}] connect + register ${AGENTS} agents`, ms(connectMs), 'ms', `${registered}/${AGENTS} registered, ${loadNote}${regNote}`);
+    const regNote = fleet.failed > 0 ? `; ${fleet.failed} FAILED, first: ${fleet.firstError}` : '';
+    const loadNote = fleet.loads.length > 1 ? `${fleet.loads.length} load processes × 64 handshakes in flight` : '64 handshakes in flight';
+    row(`[${label}] connect + register ${AGENTS} agents`, ms(fleet.connectMs), 'ms', `${registered}/${AGENTS} registered, ${loadNote}${regNote}`);
     row(
       `[${label}] connect rate`,
-      (registered / (connectMs / 1000)).toFixed(0),
+      (registered / (fleet.connectMs / 1000)).toFixed(0),
       'agents/s',
-      `server CPU meanwhile ${(cpuConnect / 1000).toFixed(1)} s (${((cpuConnect * 1000) / registered).toFixed(0)} µs per agent, ${workerNote}` +
-        `${WORKERS > 1 ? `; primary alone ${(primaryConnect / 1000).toFixed(1)} s` : ''})`,
+      `server CPU meanwhile ${(fleet.cpuConnect / 1000).toFixed(1)} s (${((fleet.cpuConnect * 1000) / registered).toFixed(0)} µs per agent, ${workerNote}` +
+        `${WORKERS > 1 ? `; primary alone ${(fleet.primaryConnect / 1000).toFixed(1)} s` : ''})`,
     );
-    progress(`fan-out ${label}: ${registered} registered in ${ms(connectMs)} ms; idling ${IDLE_MS} ms`);
+    progress(`fan-out ${label}: ${registered} registered in ${ms(fleet.connectMs)} ms; idling ${IDLE_MS} ms`);
 
     const pings0 = await pingsSoFar('idle-start');
     const cpuIdle0 = cpuMsSum(serverPids);
@@ -477,6 +273,7 @@ async function fanout(label: string, dbFlags: readonly string[], workDir: string
     const cpuIdle = cpuMsSum(serverPids) - cpuIdle0;
     const pings = (await pingsSoFar('idle-end')) - pings0;
     const after = readMemorySum(serverPids);
+    const before = fleet.before;
     row(`[${label}] server RSS, no agents`, mib(before.rss), 'MiB', `private ${mib(before.private)} MiB; ${workerNote}`);
     row(`[${label}] server RSS, ${registered} agents idle`, mib(after.rss), 'MiB', `private ${mib(after.private)} MiB; ${workerNote}`);
     row(
@@ -496,7 +293,7 @@ async function fanout(label: string, dbFlags: readonly string[], workDir: string
       const perReplica = await agentsPerReplica(server.url, WORKERS);
       const counts = [...perReplica.values()];
       const sum = counts.reduce((a, b) => a + b, 0);
-      const fds = serverPids.map((pid, i) => openFiles(pid) - fdsBefore[i]!);
+      const fds = serverPids.map((pid, i) => openFiles(pid) - fleet.fdsBefore[i]!);
       row(
         `[${label}] agents per worker`,
         counts.join(' / '),
@@ -505,51 +302,24 @@ async function fanout(label: string, dbFlags: readonly string[], workDir: string
       );
     }
 
-    const targets: string[] = [];
-    const skip = new Set(regs.flatMap((r) => r.failedNames));
-    for (let i = 0; i < AGENTS; i++) {
-      const name = agentName('sim-', i, width);
-      if (!skip.has(name)) targets.push(name);
-    }
-    const body = JSON.stringify({ agents: Object.fromEntries(targets.map((n) => [n, storePath])) });
-    send('arm');
-    await Promise.all(loads.map((load) => load.waitForOutput(/^\{"type":"armed"\}\n/m, 30_000)));
-    progress(`fan-out ${label}: POST /api/v1/activate naming ${targets.length} agents (${mib(body.length)} MiB body)`);
-    let postStatus = 0;
-    let postError: string | null = null;
-    const postAt = monotonicMs();
-    let postMs = NaN;
-    try {
-      const res = await fetch(`${server.url.replace(/\/$/, '')}/api/v1/activate`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${activateToken}`, 'content-type': 'application/json' },
-        body,
-        signal: AbortSignal.timeout(deliverTimeoutMs),
-      });
-      postMs = monotonicMs() - postAt;
-      postStatus = res.status;
-      const text = await res.text();
-      if (res.status !== 201) postError = `POST /activate answered ${res.status}: ${text.slice(0, 300)}`;
-    } catch (err) {
-      postError = `POST /activate failed: ${(err as Error).message}`;
-    }
-    if (postError) throw new Error(postError);
-    send(`collect ${deliverTimeoutMs}`);
-    const fans = await Promise.all(
-      loads.map(async (load) => parseReport(await load.waitForOutput(/^(\{"type":"fanout".*)\n/m, deliverTimeoutMs + 30_000), 'fanout')),
-    );
-    const d = fans.flatMap((f) => f.deployAt.map((t) => t - postAt)).sort((a, b) => a - b);
+    const { targets } = fleet;
+    fleet.send('arm');
+    await fleet.reports(/^(\{"type":"armed"\})\n/m, 'armed', 30_000);
+    const post = await postActivate(server.url, activateToken, { agents: Object.fromEntries(targets.map((n) => [n, storePath])) }, deliverTimeoutMs);
+    fleet.send(`collect ${deliverTimeoutMs}`);
+    const fans = await fleet.reports(/^(\{"type":"fanout".*)\n/m, 'fanout', deliverTimeoutMs + 30_000);
+    const d = fans.flatMap((f) => f.deployAt.map((t) => t - post.at)).sort((a, b) => a - b);
     const armed = fans.reduce((n, f) => n + f.agents, 0);
     const missing = armed - d.length;
     const last = d.length > 0 ? d[d.length - 1]! : NaN;
-    row(`[${label}] POST /activate latency`, ms(postMs), 'ms', `${targets.length} agents, one store path, HTTP ${postStatus}`);
+    row(`[${label}] POST /activate latency`, ms(post.ms), 'ms', `${targets.length} agents, one store path, HTTP ${post.status}`);
     row(
       `[${label}] POST → last agent got \`deploy\``,
       ms(last),
       'ms',
       missing > 0
         ? `${missing} agents got NO deploy within ${deliverTimeoutMs} ms`
-        : `all ${armed} delivered${plans.length > 1 ? ` (merged from ${plans.length} load processes)` : ''}`,
+        : `all ${armed} delivered${fleet.loads.length > 1 ? ` (merged from ${fleet.loads.length} load processes)` : ''}`,
     );
     row(
       `[${label}] per-agent delivery p50 / p99`,
@@ -568,37 +338,8 @@ async function fanout(label: string, dbFlags: readonly string[], workDir: string
       const t = await listLatency(`${server.url.replace(/\/$/, '')}/api/v1/agents${query}`, activateToken);
       row(`[${label}] GET agents, ${what}`, `${ms(t.p50)} / ${ms(t.p95)}`, 'ms', `p50 / p95 of ${t.n} requests, ${registered} agents; ${query}`);
     }
-
-    // A worker that died was replaced by the primary: say so rather than measure a different process.
-    const now = processTree(server.proc.pid);
-    const gone = serverPids.filter((pid) => !now.includes(pid));
-    const log = await readFile(join(workDir, `server-fanout-${label}.log`), 'utf8').catch(() => '');
-    const died = log.split('\n').filter((l) => /worker died|exited during start-up/.test(l));
-    if (gone.length > 0 || died.length > 0) {
-      throw new Error(
-        `server process(es) ${gone.join(', ') || '?'} died during the fan-out (${died.length} "worker died" log line(s)); first: ${died[0]?.slice(0, 300) ?? 'none'}`,
-      );
-    }
-    send('quit');
-    for (const load of loads) load.child.stdin?.end();
-  } finally {
-    for (const p of procs.reverse()) await p.stop();
-    // Workers leave with the primary; make sure (they are ours, started by it).
-    const isOurs = (pid: number) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('drover');
-      } catch {
-        return false;
-      }
-    };
-    for (const pid of serverPids) {
-      for (let i = 0; i < 30 && isOurs(pid); i++) await sleep(100);
-      if (isOurs(pid)) {
-        process.kill(pid, 'SIGKILL');
-        progress(`killed leftover server process ${pid}`);
-      }
-    }
-  }
+    await fleet.checkAlive();
+  });
 }
 
 /** Sequential GETs of one URL: the latency a user paging the UI sees. */
@@ -638,15 +379,20 @@ async function main(): Promise<number> {
   progress(`work dir ${workDir}`);
   try {
     if (PHASES.has('agent') || PHASES.has('activate')) await phase('agent phases', () => agentPhases(workDir));
-    if (PHASES.has('fanout')) {
-      if (BACKENDS.has('sqlite')) await phase('fan-out sqlite', () => fanout('sqlite', ['--data-dir', join(workDir, 'data-fanout')], workDir));
+    const fleetPhases = [
+      ['fanout', 'fan-out', fanout],
+      ['rollout', 'rollout', (label: string, dbFlags: readonly string[], dir: string) => rolloutPhase(label, dbFlags, dir, row)],
+    ] as const;
+    for (const [key, name, fn] of fleetPhases) {
+      if (!PHASES.has(key)) continue;
+      if (BACKENDS.has('sqlite')) await phase(`${name} sqlite`, () => fn('sqlite', ['--data-dir', join(workDir, `data-${key}`)], workDir));
       if (POSTGRES && BACKENDS.has('postgres')) {
         const schema = randomSchema('bench_');
         const drop = () => dropSchema(POSTGRES, schema);
         cleanups.add(drop);
-        await phase('fan-out postgres', async () => {
+        await phase(`${name} postgres`, async () => {
           try {
-            await fanout('postgres', ['--database-url', POSTGRES, '--database-schema', schema], workDir);
+            await fn('postgres', ['--database-url', POSTGRES, '--database-schema', schema], workDir);
           } finally {
             await stopAll();
             cleanups.delete(drop);
