@@ -66,7 +66,10 @@ describe('activate --dry', { timeout: 600_000 }, () => {
     const before = await generations(agent.profile);
     const r = await world.activate([await world.specFile({ [agent.name]: world.fixtures.nixos_failing }), '--dry']);
     assert.equal(r.code, 1, r.stdout + r.stderr);
-    assert.match(r.stdout, /Dry run failed \(#2 in [^)]+\): .*switch-to-configuration dry-activate.*; nothing was switched; changes: \+1 −1 ~0 packages, \+\d+ B$/m);
+    assert.match(
+      r.stdout,
+      /Dry run failed \(#2 in [^)]+\): .*switch-to-configuration dry-activate.*; nothing was switched; changes: \+1 −1 ~0 packages, \+\d+ B$/m,
+    );
     const d = await world.deployment(deploymentIds(r.stdout).get(agent.name)!);
     assert.equal(d.status, 'Failed');
     assert.equal(d.wouldRestart, null);
