@@ -9,6 +9,12 @@ import { TOKEN_KINDS } from './tokens.js';
 import { LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, MAX_LABELS } from './labels.js';
 
 export const UUID_PATTERN = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
+const uuidRe = new RegExp(UUID_PATTERN);
+
+/** Whether an id from a URL can name a row at all (ids are lowercase UUIDs); a query with anything else would only find nothing. */
+export function isUuid(value: string): boolean {
+  return uuidRe.test(value);
+}
 
 export const Uuid = Type.String({ pattern: UUID_PATTERN });
 export const AgentNameSchema = Type.String({ pattern: AGENT_NAME_PATTERN, minLength: 1, maxLength: 64 });

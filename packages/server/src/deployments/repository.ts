@@ -11,6 +11,7 @@ import { sql, type Kysely } from 'kysely';
 import {
   DroverError,
   isStorePath,
+  isUuid,
   type Actor,
   type Deployment,
   type DeploymentFinishedMessage,
@@ -562,10 +563,8 @@ export async function latestDeploymentOfPath(db: Kysely<Database>, agentId: stri
     .executeTakeFirst();
 }
 
-const uuidRe = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
 export async function getDeployment(db: Kysely<Database>, workspaceId: string, id: string): Promise<DeploymentView> {
-  const row = uuidRe.test(id)
+  const row = isUuid(id)
     ? await selectViews(db).where('deployments.id', '=', id).where('deployments.workspace_id', '=', workspaceId).executeTakeFirst()
     : undefined;
   if (!row) throw new DroverError('DROVER_ERR_DEPLOYMENT_NOT_FOUND', `deployment ${JSON.stringify(id)} does not exist in this workspace`);

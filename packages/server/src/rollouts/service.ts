@@ -9,6 +9,7 @@ import {
   DEPLOYMENT_STATUSES,
   DroverError,
   failureAllowance,
+  isUuid,
   pauseMs,
   waveLabel,
   type ActivationView,
@@ -107,7 +108,7 @@ function rolloutView(row: RolloutRow, rows: readonly DeploymentView[]): NonNulla
 
 /** The activation view: its deployments (with their wave) and what the activation was, its rollout's state per wave. */
 export async function activationView(ctx: ServerContext, access: Access, id: string): Promise<ActivationView> {
-  const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id);
+  const uuid = isUuid(id);
   const row = uuid ? await findActivation(ctx.db, access.workspaceId, id) : undefined;
   const rows = uuid ? await activationDeployments(ctx.db, access.workspaceId, id) : [];
   if (!row && rows.length === 0) throw new DroverError('DROVER_ERR_DEPLOYMENT_NOT_FOUND', `activation ${id} does not exist in this workspace`);
