@@ -59,7 +59,7 @@ export function DeploymentPage({ id }: { id: string }) {
       <main class="page">
         <PageHeader
           title="Deployment"
-          pageTitle={`${id.slice(0, 8)} — Deployment`}
+          pageTitle={`${shortId(id)} — Deployment`}
           sub={<Link href={uiPath(ws.name, 'deployments')}>← All deployments</Link>}
         />
         {fetched.error ? <ErrorBox error={fetched.error} /> : <Loading what="the deployment" />}
