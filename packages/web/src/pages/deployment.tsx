@@ -57,11 +57,7 @@ export function DeploymentPage({ id }: { id: string }) {
   if (!d) {
     return (
       <main class="page">
-        <PageHeader
-          title="Deployment"
-          pageTitle={`${shortId(id)} — Deployment`}
-          sub={<Link href={uiPath(ws.name, 'deployments')}>← All deployments</Link>}
-        />
+        <PageHeader title="Deployment" pageTitle={`${shortId(id)} — Deployment`} sub={<Link href={uiPath(ws.name, 'deployments')}>← All deployments</Link>} />
         {fetched.error ? <ErrorBox error={fetched.error} /> : <Loading what="the deployment" />}
       </main>
     );
