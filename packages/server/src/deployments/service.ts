@@ -133,7 +133,7 @@ export async function activate(ctx: ServerContext, access: Access, body: Activat
       problems,
     );
   }
-  const selected = selectAgents(body, found, options.on);
+  const selected = selectAgents(body, byName, options.on);
   // Only a spec with no other problem is checked against the agents' cache (see cache-check.ts).
   if (options.cacheCheck)
     await requireInAgentCache(ctx, access, { ...body, agents: Object.fromEntries(selected.map((a) => [a.name, body.agents[a.name] ?? ''])) });
@@ -164,9 +164,12 @@ export async function activate(ctx: ServerContext, access: Access, body: Activat
   return { created: await createAndAnnounce(ctx, access, planned, plan), agents: found, unchanged: plan.unchanged.slice() };
 }
 
-/** The spec's agents, narrowed to those matching `on` (refused when none does). */
-function selectAgents(body: ActivateRequest, found: (AgentRow & AgentSeen)[], on: string | undefined): (AgentRow & AgentSeen)[] {
-  const inSpec = found.filter((a) => a.name in body.agents);
+/** The spec's agents in the spec's order (what the cache check reports by), narrowed to those matching `on` (refused when none does). */
+function selectAgents(body: ActivateRequest, byName: ReadonlyMap<string, AgentRow & AgentSeen>, on: string | undefined): (AgentRow & AgentSeen)[] {
+  const inSpec = Object.keys(body.agents).flatMap((name) => {
+    const agent = byName.get(name);
+    return agent ? [agent] : [];
+  });
   if (on === undefined) return inSpec;
   const selector = parseSelector(on);
   const selected = inSpec.filter((a) => agentMatches(a, selector));
