@@ -17,6 +17,7 @@ export * from './deploy-spec.js';
 export * from './rollout.js';
 export * from './labels.js';
 export * from './dry-run.js';
+export * from './secrets.js';
 export * from './http.js';
 export type { Decoder, Decoded } from './decode.js';
 export * from './error-body.js';

@@ -34,6 +34,7 @@ import {
   WorkspaceNameSchema,
 } from './schemas.js';
 import { MAX_DRY_RUN_UNITS } from './dry-run.js';
+import { AGE_RECIPIENT_PATTERN, MAX_SECRET_BYTES, MAX_SECRETS_PER_AGENT, SECRET_NAME_PATTERN, SECRET_OWNER_PATTERN, SECRET_PATH_PATTERN } from './secrets.js';
 
 export const PROTOCOL_VERSION = 1;
 export const AGENT_WS_PATH = '/api/v1/agent/ws';
@@ -83,6 +84,8 @@ export const HelloMessage = Type.Object({
   problems: Type.Optional(Type.Array(Type.String({ maxLength: MAX_PROBLEM_CHARS }), { maxItems: MAX_PROBLEMS })),
   /** The labels the agent declares (`drover agent --label k=v`); absent from older agents: none. Admin labels override them. */
   labels: Type.Optional(LabelsSchema),
+  /** The agent's age X25519 recipient (public key of the identity in its state directory); absent from older agents: no secrets can be set for it. */
+  recipient: Type.Optional(Type.String({ pattern: AGE_RECIPIENT_PATTERN })),
 });
 
 export const DeploymentStartedMessage = Type.Object({
@@ -179,6 +182,23 @@ export const RegisteredMessage = Type.Object({
   pingIntervalMs: SafeInteger({ minimum: DEADLINES.activationTimeout.min, maximum: DEADLINES.activationTimeout.max }),
 });
 
+/** One secret in a deployment order: where and how to write it, and its age ciphertext. */
+export const SecretOrderSchema = Type.Object({
+  name: Type.String({ pattern: SECRET_NAME_PATTERN }),
+  /** Absolute file path (default `${SECRETS_DIR}/NAME`, filled in by the server). */
+  path: Type.String({ pattern: SECRET_PATH_PATTERN }),
+  /** User and group (names or ids); null: the agent's own. */
+  owner: Nullable(Type.String({ pattern: SECRET_OWNER_PATTERN })),
+  group: Nullable(Type.String({ pattern: SECRET_OWNER_PATTERN })),
+  /** File mode bits (e.g. 0o400 = 256). */
+  mode: SafeInteger({ minimum: 0, maximum: 0o7777 }),
+  /** Bumped on every change of the secret; the agent rewrites only what changed. */
+  version: SafeInteger({ minimum: 1 }),
+  /** The age file (binary format), base64. */
+  ciphertext: Type.String({ maxLength: 4 * MAX_SECRET_BYTES }),
+});
+export type SecretOrder = Static<typeof SecretOrderSchema>;
+
 export const DeploymentOrderSchema = Type.Object({
   id: Uuid,
   index: SafeInteger({ minimum: 1 }),
@@ -194,6 +214,15 @@ export const DeploymentOrderSchema = Type.Object({
   wantDiff: Type.Optional(Type.Boolean()),
   /** A dry run (`activate --dry`): fetch and run the profile's dry activation, never switch. Absent: a real deployment. */
   dry: Type.Optional(Type.Boolean()),
+  /**
+   * The complete set of secrets meant for this agent, as it is when the order
+   * is sent. Present (even empty): the agent writes these and deletes the
+   * files of secrets it wrote before that are no longer here. Absent (an
+   * older server): the agent leaves its secrets as they are.
+   */
+  secrets: Type.Optional(Type.Array(SecretOrderSchema, { maxItems: MAX_SECRETS_PER_AGENT })),
+  /** A secrets-only deployment: write the secrets, never touch the profile (storePath is the agent's current path). */
+  secretsOnly: Type.Optional(Type.Boolean()),
 });
 export type DeploymentOrder = Static<typeof DeploymentOrderSchema>;
 

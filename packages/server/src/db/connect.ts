@@ -9,7 +9,18 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, sql, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
+import {
+  CompiledQuery,
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  sql,
+  SqliteDialect,
+  SqliteDriver,
+  type DatabaseConnection,
+  type Driver,
+  type SqliteDialectConfig,
+} from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { DroverError } from '@drover/protocol';
@@ -90,12 +101,22 @@ function pgConfigFor(url: string, schema: string): pg.ClientConfig {
 }
 
 /**
- * SQLite rolls a transaction back by itself when a statement fails with
- * SQLITE_FULL, IOERR or NOMEM; Kysely's own ROLLBACK then fails with "no
- * transaction is active" and that error would hide the real one (a full disk
- * would read as an internal error). This driver lets the first error stand.
+ * Two fixes to Kysely's SQLite driver:
+ *
+ * - Transactions begin IMMEDIATE: they take the write lock first, waiting up
+ *   to busy_timeout for it. A deferred one that read and then wrote would get
+ *   SQLITE_BUSY at once, with no wait, whenever another process (a `drover
+ *   admin` command, a second server on the same file) wrote in between.
+ * - SQLite rolls a transaction back by itself when a statement fails with
+ *   SQLITE_FULL, IOERR or NOMEM; Kysely's own ROLLBACK then fails with "no
+ *   transaction is active" and that error would hide the real one (a full
+ *   disk would read as an internal error). The first error stands.
  */
 class SqliteDriverKeepingCause extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+
   override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
     try {
       await super.rollbackTransaction(connection);

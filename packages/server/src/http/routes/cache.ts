@@ -80,13 +80,43 @@ function notFound(what: string): DroverError {
   return new DroverError('DROVER_ERR_CACHE_PATH_NOT_FOUND', `${what} is not in this cache`);
 }
 
+/** The most of a refused upload's body that is read and dropped so the client sees the answer. */
+const DRAIN_MAX_BYTES = 32 * 1024 * 1024;
+const DRAIN_MAX_MS = 5_000;
+
+/** Reads and drops the rest of a refused body when it is declared small; false when it was not (or did not end in time). */
+async function drainedRest(request: FastifyRequest, error: Error): Promise<boolean> {
+  const declared = Number(request.headers['content-length']);
+  const stalled = error instanceof DroverError && (error.code === 'DROVER_ERR_UPLOAD_TIMEOUT' || error.code === 'DROVER_ERR_REQUEST_TIMEOUT');
+  if (stalled || !Number.isSafeInteger(declared) || declared > DRAIN_MAX_BYTES) return false;
+  const raw = request.raw;
+  if (raw.destroyed) return false;
+  raw.unpipe();
+  return new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => done(false), DRAIN_MAX_MS);
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      raw.off('end', onEnd).off('error', onError);
+      resolve(ok);
+    };
+    const onEnd = () => done(true);
+    const onError = () => done(false);
+    raw.on('end', onEnd).on('error', onError);
+    raw.resume();
+  });
+}
+
 /** The Nix binary cache protocol; bodies arrive as raw streams. */
 async function nixProtocolRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
-  // A refused upload leaves its body unread: close the connection rather than drain it.
-  app.addHook('onError', async (request, reply) => {
-    if (!request.raw.complete) void reply.header('connection', 'close');
+  // A refused upload leaves its body unread. A small rest is read and dropped
+  // first, so a client that reads the answer only after sending everything
+  // (undici's fetch, which `drover push` uses) sees the 507 or 4xx instead of
+  // EPIPE; a large or stalled one is not waited for: the connection closes.
+  app.addHook('onError', async (request, reply, error) => {
+    if (request.raw.complete) return;
+    if (!(await drainedRest(request, error))) void reply.header('connection', 'close');
   });
   const svc = ctx.cache;
   const base = `${CACHE_PATH_PREFIX}/:name`;
