@@ -17,8 +17,8 @@ import type { SecretsTable } from './tables.js';
 /** A secret as the API shows it, before mapping: its row without the ciphertext, and its targets. */
 export interface SecretView {
   readonly row: Omit<SecretsTable, 'ciphertext'>;
-  /** Length of the stored base64 ciphertext. */
-  readonly ciphertextChars: number;
+  /** Bytes of the age file (the stored base64 decoded). */
+  readonly ciphertextBytes: number;
   readonly targets: readonly SecretTargetView[];
 }
 
@@ -53,6 +53,8 @@ export async function listSecrets(db: Kysely<Database>, workspaceId: string, nam
     .selectFrom('secrets')
     .select(metadataColumns)
     .select(sql<number>`length(secrets.ciphertext)`.as('ciphertext_chars'))
+    // The last two base64 characters tell the padding (substr from the length: the same on both databases).
+    .select(sql<string>`substr(secrets.ciphertext, length(secrets.ciphertext) - 1, 2)`.as('ciphertext_tail'))
     .where('secrets.workspace_id', '=', workspaceId)
     .orderBy('secrets.name');
   if (name !== undefined) query = query.where('secrets.name', '=', name);
@@ -72,7 +74,11 @@ export async function listSecrets(db: Kysely<Database>, workspaceId: string, nam
       targets.set(t.secret_id, list);
     }
   }
-  return rows.map(({ ciphertext_chars, ...row }) => ({ row, ciphertextChars: Number(ciphertext_chars), targets: targets.get(row.id) ?? [] }));
+  return rows.map(({ ciphertext_chars, ciphertext_tail, ...row }) => ({
+    row,
+    ciphertextBytes: (Number(ciphertext_chars) / 4) * 3 - (ciphertext_tail.match(/=/g)?.length ?? 0),
+    targets: targets.get(row.id) ?? [],
+  }));
 }
 
 /** One stored secret an agent already has, for the per-agent limits: its name, path and how many bytes it adds to a deploy frame. */

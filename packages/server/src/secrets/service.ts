@@ -50,7 +50,7 @@ function toSecretApi(view: SecretView): Secret {
     mode: r.mode,
     version: r.version,
     targets: view.targets.map((t) => ({ agent: t.agentName, recipientChanged: t.currentRecipient !== t.recipient })),
-    size: Math.floor((view.ciphertextChars * 3) / 4),
+    size: view.ciphertextBytes,
     createdAt: r.created_at,
     createdBy: r.created_by ? actorFrom(r.created_by, r.created_by_label) : null,
     updatedAt: r.updated_at,
