@@ -48,7 +48,10 @@ export function readEncrypted(file: string): Uint8Array {
     }
   }
   if (!Buffer.from(binary.subarray(0, AGE_HEADER_LINE.length + 1)).equals(Buffer.from(`${AGE_HEADER_LINE}\n`))) {
-    throw new DroverError('DROVER_ERR_INVALID_SECRET', `${file} is not an age file (it does not start with "${AGE_HEADER_LINE}"); encrypt it with \`age -r RECIPIENT\``);
+    throw new DroverError(
+      'DROVER_ERR_INVALID_SECRET',
+      `${file} is not an age file (it does not start with "${AGE_HEADER_LINE}"); encrypt it with \`age -r RECIPIENT\``,
+    );
   }
   return binary;
 }

@@ -113,7 +113,10 @@ export async function defineSecretsCliSuite(kind: BackendKind): Promise<void> {
       assert.equal(order.storePath, agents['web-1']!.sim.orders[0]!.storePath);
       const [s] = order.secrets ?? [];
       assert.ok(s);
-      assert.deepEqual({ ...s, ciphertext: '' }, { name: 'db-password', path: '/run/drover/secrets/db-password', owner: 'postgres', group: 'postgres', mode: 0o440, version: 1, ciphertext: '' });
+      assert.deepEqual(
+        { ...s, ciphertext: '' },
+        { name: 'db-password', path: '/run/drover/secrets/db-password', owner: 'postgres', group: 'postgres', mode: 0o440, version: 1, ciphertext: '' },
+      );
       assert.equal((await decryptAs('web-1', s)).text, secret, "Debian's age decrypts it with web-1's identity");
       const other = await decryptAs('web-2', s);
       assert.notEqual(other.code, 0, 'web-2 cannot decrypt it');
@@ -201,7 +204,11 @@ export async function defineSecretsCliSuite(kind: BackendKind): Promise<void> {
       assert.match(list.stdout, /api-key\s+2\s+web-1,web-2/);
       const json = await secretCli(['list', '--json']);
       assert.ok(!json.stdout.includes('ciphertext'));
-      const created = await drover(['user', 'create', 'vera', '--role', 'viewer', '--workspace', 'default', '--password-stdin', ...backend.flags], {}, 'viewer password 1\n');
+      const created = await drover(
+        ['user', 'create', 'vera', '--role', 'viewer', '--workspace', 'default', '--password-stdin', ...backend.flags],
+        {},
+        'viewer password 1\n',
+      );
       assert.equal(created.code, 0, created.stderr);
       const signIn = await fetch(`${server.url}/api/v1/session`, {
         method: 'POST',
