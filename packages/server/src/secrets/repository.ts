@@ -22,7 +22,7 @@ export interface SecretView {
   readonly targets: readonly SecretTargetView[];
 }
 
-export interface SecretTargetView {
+interface SecretTargetView {
   readonly agentId: string;
   readonly agentName: string;
   /** The recipient it was encrypted to, and the agent's recipient now. */
