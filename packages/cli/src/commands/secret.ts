@@ -93,15 +93,15 @@ export async function secretSet(name: string, flags: SetFlags): Promise<void> {
   const owner = flags.owner === undefined ? undefined : parseOwner(flags.owner);
   const api = readerClient(flags);
   const agents = await targetAgents(api, flags);
-  const recipients = agents.map((a) => a.recipient ?? '');
+  const targets = agents.map((a) => ({ agent: a.name, recipient: a.recipient ?? '' }));
   let ciphertext: Uint8Array;
   if (flags.encrypted !== undefined) ciphertext = readEncrypted(flags.encrypted);
   else {
     if (flags.file === undefined && process.stdin.isTTY) info('reading the secret from stdin (end with Ctrl-D)…');
-    ciphertext = await encryptTo(readPlaintext(flags.file), recipients);
+    ciphertext = await encryptTo(readPlaintext(flags.file), targets);
   }
   const body: SecretSetRequest = {
-    targets: agents.map((a) => ({ agent: a.name, recipient: a.recipient ?? '' })),
+    targets,
     ciphertext: Buffer.from(ciphertext).toString('base64'),
     ...(flags.path !== undefined ? { path: flags.path } : {}),
     ...(owner ?? {}),
