@@ -208,6 +208,24 @@ for (const { backend, skip } of await backendCases()) {
       assert.equal((await deployment(real.id)).status, 'Pending', 'the real deployment stays: it carries the set');
     });
 
+    test("a re-run of a secrets-only deployment is secrets-only, on the agent's current path, with today's set", async () => {
+      const a = await deployedAgent('rerun');
+      const name = unique('rerun');
+      const first = (await put(name, { targets: [{ agent: a.name, recipient: a.recipient }], ciphertext: ageFile(1) })).json.deployments[0] as Deployment;
+      await a.socket.next('deploy');
+      await finish(a.socket, first.id, a.path);
+      const latest = ageFile(1);
+      await put(name, { targets: [{ agent: a.name, recipient: a.recipient }], ciphertext: latest, deploy: false });
+      const res = await api(t, 'POST', `/api/v1/deployments/${first.id}/rerun`, { token: activate });
+      assert.equal(res.status, 201, res.text);
+      assert.equal(res.json.secretsOnly, true);
+      assert.equal(res.json.storePath, a.path);
+      const order = await a.socket.next('deploy');
+      assert.equal(order.deployment.secretsOnly, true);
+      assert.equal(order.deployment.secrets?.[0]?.ciphertext, latest);
+      await finish(a.socket, order.deployment.id, a.path);
+    });
+
     test('refusals name the agent or field and store nothing', async () => {
       const a = await deployedAgent('bad');
       const ok = { targets: [{ agent: a.name, recipient: a.recipient }], ciphertext: ageFile(1) };
