@@ -116,7 +116,7 @@ function checkedFields(name: string, body: SecretSetRequest, problems: Problems)
   }
   const mode = body.mode ?? DEFAULT_SECRET_MODE;
   if (body.ciphertext.length > MAX_SECRET_CIPHERTEXT_CHARS) {
-    const many = body.targets.length > 1000 ? `; encrypted to ${body.targets.length} agents, each adding ~110 bytes: split them over several secrets` : '';
+    const many = body.targets.length > 1000 ? `; encrypted to ${body.targets.length} agents, each adding ~100 bytes: split them over several secrets` : '';
     problems.add(
       'DROVER_ERR_SECRET_LIMIT',
       '/ciphertext',
