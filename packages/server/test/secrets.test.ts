@@ -14,7 +14,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { CSRF_HEADER, MAX_SECRET_CIPHERTEXT_CHARS, type Deployment, type SecretOrder } from '@drover/protocol';
+import { CSRF_HEADER, MAX_SECRET_CIPHERTEXT_CHARS, MAX_SECRETS_PER_AGENT, type Deployment, type SecretOrder } from '@drover/protocol';
 import { createUser } from '../src/auth/users.js';
 import { assertError, unique, useApiServer } from './api-suite.js';
 import type { AgentSocket } from './fake-agent.js';
@@ -303,6 +303,21 @@ for (const { backend, skip } of await backendCases()) {
       const order = await a.socket.next('deploy');
       assert.equal(order.deployment.secrets?.length, 5);
       assert.deepEqual(a.socket.undecodable, []);
+    });
+
+    test(`at most ${MAX_SECRETS_PER_AGENT} secrets per agent`, async () => {
+      const a = await deployedAgent('count');
+      const target = { targets: [{ agent: a.name, recipient: a.recipient }], deploy: false };
+      for (let i = 0; i < MAX_SECRETS_PER_AGENT; i++) {
+        const res = await put(`${a.name}-${i}`, { ...target, ciphertext: ageFile(1) });
+        assert.equal(res.status, 200, res.text);
+      }
+      assertError(
+        await put(`${a.name}-over`, { ...target, ciphertext: ageFile(1) }),
+        'DROVER_ERR_SECRET_LIMIT',
+        new RegExp(`agent ${a.name} would receive ${MAX_SECRETS_PER_AGENT + 1} secrets, over the limit of ${MAX_SECRETS_PER_AGENT}`),
+      );
+      assert.equal((await put(`${a.name}-0`, { ...target, ciphertext: ageFile(1) })).status, 200, 'changing one it has is fine');
     });
 
     test('viewers see names and targets, never ciphertext, and cannot set or remove; deployers can', async () => {
