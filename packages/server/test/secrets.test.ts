@@ -16,6 +16,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { CSRF_HEADER, MAX_SECRET_CIPHERTEXT_CHARS, MAX_SECRETS_PER_AGENT, type Deployment, type SecretOrder } from '@drover/protocol';
 import { createUser } from '../src/auth/users.js';
+import { createWorkspace } from '../src/workspaces/repository.js';
 import { assertError, unique, useApiServer } from './api-suite.js';
 import type { AgentSocket } from './fake-agent.js';
 import { api, backendCases, nowIso, storePath, type TestServer } from './support.js';
@@ -303,6 +304,23 @@ for (const { backend, skip } of await backendCases()) {
       const order = await a.socket.next('deploy');
       assert.equal(order.deployment.secrets?.length, 5);
       assert.deepEqual(a.socket.undecodable, []);
+    });
+
+    test("secrets belong to their workspace: another workspace's token neither sees nor reaches them; deleting the workspace deletes them", async () => {
+      const other = await createWorkspace(t.db, unique('sec-ws'));
+      const otherAdmin = (await t.mint('admin', { workspaceId: other.id })).token;
+      const name = unique('ws-agent');
+      const r = recipient();
+      await register((await t.mint('agent', { agent: name, workspaceId: other.id })).token, name, { recipient: r });
+      const secret = unique('ws-secret');
+      const res = await put(secret, { targets: [{ agent: name, recipient: r }], ciphertext: ageFile(1), deploy: false }, otherAdmin);
+      assert.equal(res.status, 200, res.text);
+      assertError(await api(t, 'GET', `/api/v1/secrets/${secret}`, { token: activate }), 'DROVER_ERR_SECRET_NOT_FOUND');
+      assertError(await put(secret, { targets: [{ agent: name, recipient: r }], ciphertext: ageFile(1) }), 'DROVER_ERR_AGENT_NOT_FOUND');
+      const gone = await api(t, 'DELETE', `/api/v1/workspaces/${other.name}?confirm=${other.name}`, { token: otherAdmin });
+      assert.equal(gone.status, 204, gone.text);
+      assert.equal((await t.db.selectFrom('secrets').select('id').where('workspace_id', '=', other.id).execute()).length, 0);
+      assert.equal((await t.db.selectFrom('secret_targets').select('agent_id').where('recipient', '=', r).execute()).length, 0);
     });
 
     test(`at most ${MAX_SECRETS_PER_AGENT} secrets per agent`, async () => {
