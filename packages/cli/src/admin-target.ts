@@ -43,7 +43,7 @@ export interface AdminTarget {
 }
 
 /** The filters of `drover audit` (see AuditQuerySchema). */
-export interface AuditQuery {
+interface AuditQuery {
   workspace?: string | undefined;
   action?: string | undefined;
   actor?: string | undefined;

@@ -32,7 +32,7 @@ import { recordAudit } from '../audit/service.js';
 import { findWorkspace, getWorkspaceById } from '../workspaces/repository.js';
 
 /** The answer a recorded request got. */
-export interface AuditResponse {
+interface AuditResponse {
   readonly statusCode: number;
   /** The JSON answer (parsed on first use), or undefined for an empty or non-JSON one. */
   body(): unknown;
@@ -41,7 +41,7 @@ export interface AuditResponse {
 type Read<T> = (request: FastifyRequest, response: AuditResponse) => T;
 
 /** What a route declares to be recorded. */
-export interface AuditDeclaration {
+interface AuditDeclaration {
   /** `noun.verb`, e.g. `token.create`. */
   readonly action: string;
   /** What it acted on (an id, a name). */
