@@ -89,6 +89,10 @@ for (const { backend, skip } of await backendCases()) {
         () => bare.post('/forgot', { config: { access: access.user } }, async () => 'no audit'),
         /route POST \/forgot changes state but declares no audit/,
       );
+      assert.throws(
+        () => bare.post('/misnamed', { config: { access: access.user, audit: { action: 'CreateThing' } } }, async () => 'bad name'),
+        /declares audit action "CreateThing", not a noun\.verb name/,
+      );
       bare.post('/nothing', { config: { access: access.user, audit: false } }, async () => 'said so');
       await bare.close();
     });

@@ -26,7 +26,7 @@
  * are exempt. Actions are `noun.verb`; docs/audit.md lists them.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { AuditActor } from '@drover/protocol';
+import { AUDIT_ACTION_PATTERN, type AuditActor } from '@drover/protocol';
 import type { ServerContext } from '../context.js';
 import { recordAudit } from '../audit/service.js';
 import { findWorkspace, getWorkspaceById } from '../workspaces/repository.js';
@@ -74,6 +74,7 @@ interface AuditedRoute {
 }
 
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const actionRe = new RegExp(AUDIT_ACTION_PATTERN);
 
 /** The value at `path` inside `value` (a request's params, query or body, an answer): `valueAt(request.body, 'labels')`. */
 export function valueAt(value: unknown, ...path: readonly string[]): unknown {
@@ -197,6 +198,8 @@ export function installAudit(app: FastifyInstance, ctx: ServerContext): void {
       if (route.config?.access?.kind === 'cache') return;
       throw new Error(`route ${describe(route)} changes state but declares no audit (config.audit, see http/audit.ts)`);
     }
+    if (declared && !actionRe.test(declared.action))
+      throw new Error(`route ${describe(route)} declares audit action ${JSON.stringify(declared.action)}, not a noun.verb name`);
     for (const method of methods) audited.push({ method, url: route.url, audit: declared });
   });
   app.addHook('onSend', async (request, reply, payload) => {
