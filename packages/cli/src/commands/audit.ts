@@ -4,7 +4,7 @@
  * database (every workspace and the server-wide entries, or --workspace).
  * --since/--until take a time (ISO-8601) or a duration ago (`24h`, `7d`).
  */
-import { DroverError, parseDuration, type AuditEntry } from '@drover/protocol';
+import { DroverError, MAX_AUDIT_PAGE, parseDuration, type AuditEntry } from '@drover/protocol';
 import { openAdminTarget, type AdminFlags } from '../admin-target.js';
 import { info, out, printJson, table } from '../output.js';
 import { terminalText } from '../terminal-text.js';
@@ -61,6 +61,8 @@ export async function auditCommand(flags: AuditFlags): Promise<void> {
     limit: whole('limit', flags.limit, 50),
     offset: whole('offset', flags.offset, 0),
   };
+  if (query.limit < 1 || query.limit > MAX_AUDIT_PAGE)
+    throw new DroverError('DROVER_ERR_VALIDATION', `--limit must be from 1 to ${MAX_AUDIT_PAGE} (got ${query.limit})`);
   const target = await openAdminTarget(flags);
   let page;
   try {
