@@ -3,7 +3,8 @@
  * state-changing route declares what it records (and one that forgets is
  * refused); successful changes by tokens and signed-in users are recorded
  * with who, what, target, workspace and address, refused and failed ones
- * are not; only admins read it (a workspace's admins their workspace,
+ * are not, and each route's target and details are what it picks
+ * (activations, cancels, re-runs, labels, decommissions, caches, GC); only admins read it (a workspace's admins their workspace,
  * global admins everything); filters and pages; retention; and no secret —
  * token text, token secrets, passwords, session cookies — ever reaches the
  * table.
@@ -18,7 +19,8 @@ import { installAccess, access } from '../src/http/access.js';
 import { installAudit } from '../src/http/audit.js';
 import { REDACTED, recordAudit, safeDetails } from '../src/audit/service.js';
 import { createWorkspace } from '../src/workspaces/repository.js';
-import { api, backendCases, startTestServer, type MintedToken, type TestServer } from './support.js';
+import { AgentSocket } from './fake-agent.js';
+import { api, backendCases, startTestServer, storePath, type MintedToken, type TestServer } from './support.js';
 
 const PASSWORD = 'audit horse battery staple';
 
@@ -202,6 +204,63 @@ for (const { backend, skip } of await backendCases()) {
       const out = await api(t, 'GET', `/api/v1/audit?action=session.delete&actor=${rootName}`, { token: admin.token });
       // Signing out is server-wide: not in the default workspace's log.
       assert.equal(out.json.total, 0);
+    });
+
+    test('deployments, cancels, re-runs, agents and caches are recorded with the facts their routes pick', async () => {
+      const name = `audit-web-${randomUUID().slice(0, 6)}`;
+      const agentToken = await t.mint('agent', { agent: name });
+      secrets.push(agentToken.token);
+      const { socket } = await AgentSocket.register(t.wsUrl, agentToken.token, name);
+      try {
+        const activated = await api(t, 'POST', '/api/v1/activate', { token: admin.token, body: { agents: { [name]: storePath('audit-system') } } });
+        assert.equal(activated.status, 201, activated.text);
+        const activationId = String(activated.json.activationId);
+        const deploymentId = String(activated.json.agents[name].id);
+        const [activation] = await entries(`?target=${activationId}`);
+        assert.equal(activation?.action, 'activation.create');
+        assert.deepEqual(activation.details, { agents: 1, on: null, dry: false, force: false, cacheCheck: true });
+
+        const cancelled = await api(t, 'POST', `/api/v1/deployments/${deploymentId}/cancel`, { token: admin.token });
+        assert.ok(cancelled.status === 200 || cancelled.status === 202, cancelled.text);
+        const rerun = await api(t, 'POST', `/api/v1/deployments/${deploymentId}/rerun`, { token: admin.token });
+        assert.equal(rerun.status, 201, rerun.text);
+        assert.deepEqual(
+          (await entries(`?target=${deploymentId}`)).map((e) => [e.action, e.details]),
+          [
+            ['deployment.rerun', { deployment: rerun.json.id }],
+            ['deployment.cancel', { status: cancelled.json.status }],
+          ],
+        );
+
+        const labelled = await api(t, 'PATCH', `/api/v1/agents/${name}/labels`, { token: admin.token, body: { labels: { role: 'web' } } });
+        assert.equal(labelled.status, 200, labelled.text);
+        const removed = await api(t, 'DELETE', `/api/v1/agents/${name}`, { token: admin.token });
+        assert.equal(removed.status, 204, removed.text);
+        assert.deepEqual(
+          (await entries(`?target=${name}`)).map((e) => [e.action, e.details]),
+          [
+            ['agent.decommission', {}],
+            ['agent.set-labels', { mode: 'merge', labels: '{"role":"web"}' }],
+          ],
+        );
+      } finally {
+        socket.close();
+      }
+
+      const cache = `audit-${randomUUID().slice(0, 6)}`;
+      assert.equal((await api(t, 'POST', '/api/v1/caches', { token: admin.token, body: { name: cache } })).status, 201);
+      const dry = await api(t, 'POST', `/api/v1/caches/${cache}/gc`, { token: admin.token, body: { dryRun: true } });
+      assert.equal(dry.status, 200, dry.text);
+      const gc = await api(t, 'POST', `/api/v1/caches/${cache}/gc`, { token: admin.token, body: {} });
+      assert.equal(gc.status, 200, gc.text);
+      // The dry run deleted nothing and is not recorded.
+      assert.deepEqual(
+        (await entries(`?target=${cache}`)).map((e) => [e.action, e.details]),
+        [
+          ['cache.gc', { deleted: 0, bytesFreed: 0 }],
+          ['cache.create', { public: false }],
+        ],
+      );
     });
 
     test('retention deletes entries past the period and keeps the rest', async () => {
