@@ -19,7 +19,7 @@ import { HomePage, LAST_WORKSPACE_KEY } from './pages/home.js';
 import { LoginPage } from './pages/login.js';
 import { SettingsPage } from './pages/settings.js';
 import { TokensPage } from './pages/tokens.js';
-import { AuditPage } from './pages/audit.js';
+import { AuditPage, ServerAuditPage } from './pages/audit.js';
 import { Link, matchPath, navigate, uiPath, useLocation } from './router.js';
 import { loginPathFor, roleIn, SessionProvider, useSession, useSignedIn } from './session.js';
 import { WorkspaceProvider } from './workspace.js';
@@ -65,6 +65,14 @@ function Routes() {
       <>
         <TopBar />
         <HomePage />
+      </>
+    );
+  }
+  if (path === '/audit') {
+    return (
+      <>
+        <TopBar />
+        <ServerAuditPage />
       </>
     );
   }

@@ -4,7 +4,8 @@
  * API calls), by an admin token (`drover token create --server`) and on the
  * server machine; the admin's "Audit" tab lists them newest first with
  * who, action, target and address, filters by kind of action and by actor,
- * and a viewer gets no tab and a refusal. Screenshots at desktop and phone
+ * and a viewer gets no tab and a refusal; a global admin reads every
+ * workspace's and the server-wide entries at /audit. Screenshots at desktop and phone
  * width. No agents, no Nix.
  */
 import { after, before, describe, test } from 'node:test';
@@ -21,6 +22,7 @@ import { createUser, launchBrowser, UiUser } from './browser.js';
 
 const ADMIN = 'audit-admin';
 const VIEWER = 'audit-viewer';
+const ROOT = 'audit-root';
 
 describe('audit log page (SQLite, Chromium)', { timeout: 300_000 }, () => {
   let backend: Backend;
@@ -41,6 +43,7 @@ describe('audit log page (SQLite, Chromium)', { timeout: 300_000 }, () => {
     adminToken = await createToken(backend, 'admin', ['--description', 'release bot']);
     await createUser(backend, ADMIN, 'admin', password, 'default');
     await createUser(backend, VIEWER, 'viewer', password, 'default');
+    await createUser(backend, ROOT, 'admin', password);
     browser = await launchBrowser();
     teardown.add(() => browser.close());
     admin = await UiUser.open(browser, server.url, 'audit-admin');
@@ -95,6 +98,35 @@ describe('audit log page (SQLite, Chromium)', { timeout: 300_000 }, () => {
     await noneLeft('user.create');
     assert.equal(await rows.count(), 1);
     assert.deepEqual(admin.pageErrors, []);
+  });
+
+  test("a global admin opens the whole server's log from the home page: server-wide entries and a workspace column", async () => {
+    const root = await UiUser.open(browser, server.url, 'audit-root');
+    try {
+      await root.signIn(ROOT, password);
+      await root.page.goto('/');
+      await root.page.getByRole('link', { name: 'Audit log of every workspace' }).click();
+      await root.page.waitForURL('**/audit');
+      const rows = root.page.locator('[data-testid="audit-table"] tbody tr');
+      await rows.first().waitFor();
+      const cells = await rows.evaluateAll((trs) => trs.map((tr) => [tr.getAttribute('data-action'), tr.querySelector('td:nth-child(2)')?.textContent ?? '']));
+      // Newest first: the root's own sign-in; signing in and the root's creation are server-wide, the rest is filed under default.
+      assert.deepEqual(cells[0], ['session.create', 'server']);
+      assert.deepEqual(
+        cells.filter(([, ws]) => ws === 'server').map(([action]) => action),
+        ['session.create', 'session.create', 'user.create'],
+      );
+      assert.equal(cells.filter(([, ws]) => ws === 'default').length, 5);
+      await root.shoot('server-audit');
+      await root.page.getByRole('searchbox', { name: 'Workspace' }).fill('default');
+      await root.page.getByRole('button', { name: 'Filter' }).click();
+      await root.page.waitForURL(/workspace=default/);
+      await root.page.locator('[data-testid="audit-table"] tbody tr[data-action="session.create"]').first().waitFor({ state: 'detached' });
+      assert.equal(await rows.count(), 5);
+      assert.deepEqual(root.pageErrors, []);
+    } finally {
+      await root.close();
+    }
   });
 
   test('a viewer has no Audit tab, and the page refuses', async () => {

@@ -1,8 +1,10 @@
 /**
- * /w/:ws/audit (admins) — the workspace's audit log: who (user, token or a
- * command on the server machine) changed what, the target, when and from
- * which address, newest first; filtered by kind of action, actor and
- * target, paged by the server. Targets that are agents, deployments or
+ * The audit log: who (user, token or a command on the server machine)
+ * changed what, the target, when and from which address, newest first;
+ * filtered by kind of action, actor and target, paged by the server.
+ * /w/:ws/audit (the workspace's admins) shows one workspace; /audit
+ * (global admins) every workspace and the server-wide entries, with a
+ * workspace column and filter. Targets that are agents, deployments or
  * activations link to their pages.
  */
 import { useState } from 'preact/hooks';
@@ -24,28 +26,41 @@ const ACTION_KINDS = ['token', 'activation', 'deployment', 'rollout', 'agent', '
 
 const ACTOR_KIND_LABELS: Record<AuditEntry['actor']['kind'], string> = { user: 'user', token: 'token', local: 'server machine' };
 
+/** /w/:ws/audit: one workspace's log. */
 export function AuditPage() {
   const ws = useWorkspace();
+  return <AuditLog path={wsPath(ws.name, '/audit')} workspace={ws.name} />;
+}
+
+/** /audit: every workspace's log and the server-wide entries (global admins). */
+export function ServerAuditPage() {
+  return <AuditLog path="/admin/audit" workspace={null} />;
+}
+
+/** The page; `workspace` null: the whole server. */
+function AuditLog({ path, workspace }: { path: string; workspace: string | null }) {
   const { query } = useLocation();
   const action = query.get('action') ?? '';
   const actor = query.get('actor') ?? '';
   const target = query.get('target') ?? '';
+  const inWorkspace = workspace === null ? (query.get('workspace') ?? '') : '';
   const offset = Math.max(0, Number(query.get('offset')) || 0);
   const [actorInput, setActorInput] = useState(actor);
   const [targetInput, setTargetInput] = useState(target);
+  const [workspaceInput, setWorkspaceInput] = useState(inWorkspace);
   const list = useResource(
-    (signal) => api.get<AuditList>(wsPath(ws.name, '/audit'), { signal, query: { action, actor, target, offset, limit: PAGE_SIZE } }),
-    [ws.name, action, actor, target, offset],
+    (signal) => api.get<AuditList>(path, { signal, query: { action, actor, target, workspace: inWorkspace, offset, limit: PAGE_SIZE } }),
+    [path, action, actor, target, inWorkspace, offset],
   );
   const data = list.data;
-  const filtered = action !== '' || actor !== '' || target !== '';
+  const filtered = action !== '' || actor !== '' || target !== '' || inWorkspace !== '';
   const kept = data ? (data.retentionDays > 0 ? `Entries are kept ${count(data.retentionDays)} days.` : 'Entries are kept for ever.') : '';
 
   return (
     <main class="page">
       <PageHeader
-        title="Audit log"
-        pageTitle={`Audit log — ${ws.name}`}
+        title={workspace === null ? 'Audit log of the server' : 'Audit log'}
+        pageTitle={workspace === null ? 'Audit log — every workspace' : `Audit log — ${workspace}`}
         sub={data ? `${count(data.total)} ${filtered ? 'matching' : 'changes recorded'}. ${kept}` : undefined}
       />
       <form
@@ -53,7 +68,7 @@ export function AuditPage() {
         role="search"
         onSubmit={(e) => {
           e.preventDefault();
-          setQuery({ actor: actorInput.trim(), target: targetInput.trim(), offset: null });
+          setQuery({ actor: actorInput.trim(), target: targetInput.trim(), ...(workspace === null ? { workspace: workspaceInput.trim() } : {}), offset: null });
         }}
       >
         <label class="field inline">
@@ -67,6 +82,12 @@ export function AuditPage() {
             ))}
           </select>
         </label>
+        {workspace === null ? (
+          <label class="field inline">
+            <span>Workspace</span>
+            <input type="search" name="workspace" placeholder="Name" value={workspaceInput} onInput={(e) => setWorkspaceInput(e.currentTarget.value)} />
+          </label>
+        ) : null}
         <label class="field inline">
           <span>Actor</span>
           <input type="search" name="actor" placeholder="User or token" value={actorInput} onInput={(e) => setActorInput(e.currentTarget.value)} />
@@ -89,12 +110,12 @@ export function AuditPage() {
           <p class="empty-inline">No entry matches this filter.</p>
         ) : (
           <EmptyState title="Nothing recorded yet">
-            <p>Every change to tokens, deployments, rollouts, agents, caches and settings of this workspace is recorded here, with who made it.</p>
+            <p>Every change to tokens, deployments, rollouts, agents, caches and settings is recorded here, with who made it.</p>
           </EmptyState>
         )
       ) : (
         <>
-          <AuditTable entries={data.entries} workspace={ws.name} />
+          <AuditTable entries={data.entries} workspace={workspace} />
           <Pager offset={offset} limit={PAGE_SIZE} shown={data.entries.length} total={data.total} onOffset={(o) => setQuery({ offset: o || null })} />
         </>
       )}
@@ -102,13 +123,16 @@ export function AuditPage() {
   );
 }
 
-function AuditTable({ entries, workspace }: { entries: AuditEntry[]; workspace: string }) {
+/** `workspace`: the workspace shown (its current name: entries keep the name they were filed under), null for every one. */
+function AuditTable({ entries, workspace }: { entries: AuditEntry[]; workspace: string | null }) {
+  const showWorkspace = workspace === null;
   return (
     <div class="table-wrap">
       <table class="table" data-testid="audit-table">
         <thead>
           <tr>
             <th scope="col">When</th>
+            {showWorkspace ? <th scope="col">Workspace</th> : null}
             <th scope="col">Who</th>
             <th scope="col">Action</th>
             <th scope="col">Target</th>
@@ -126,12 +150,13 @@ function AuditTable({ entries, workspace }: { entries: AuditEntry[]; workspace: 
               <td>
                 <Time iso={e.at} />
               </td>
+              {showWorkspace ? <td>{e.workspace ?? <span class="muted">server</span>}</td> : null}
               <th scope="row">
                 {e.actor.label} <span class="muted">({ACTOR_KIND_LABELS[e.actor.kind]})</span>
               </th>
               <td class="mono">{e.action}</td>
               <td class="mono">
-                <TargetLink entry={e} workspace={workspace} />
+                <TargetLink entry={e} workspace={workspace ?? e.workspace} />
               </td>
               <td class="wide-only mono">{e.address}</td>
               <td class="wide-only">
@@ -146,9 +171,10 @@ function AuditTable({ entries, workspace }: { entries: AuditEntry[]; workspace: 
 }
 
 /** The target, linked when it is something with a page. */
-function TargetLink({ entry, workspace }: { entry: AuditEntry; workspace: string }) {
+function TargetLink({ entry, workspace }: { entry: AuditEntry; workspace: string | null }) {
   const target = entry.target;
   if (target === null) return <span class="muted">—</span>;
+  if (workspace === null) return <>{target}</>;
   const kind = entry.action.split('.')[0];
   const section = kind === 'agent' ? 'agents' : kind === 'deployment' ? 'deployments' : kind === 'activation' || kind === 'rollout' ? 'activations' : null;
   // A decommissioned agent or a deleted workspace has no page any more; ids and names still say what it was.
