@@ -13,11 +13,13 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import Fastify from 'fastify';
+import { pino } from 'pino';
 import { CSRF_HEADER, type AuditEntry, type Role } from '@drover/protocol';
 import { createUser } from '../src/auth/users.js';
 import { installAccess, access } from '../src/http/access.js';
 import { installAudit } from '../src/http/audit.js';
 import { REDACTED, recordAudit, safeDetails } from '../src/audit/service.js';
+import { AuditRetention } from '../src/audit/retention.js';
 import { createWorkspace } from '../src/workspaces/repository.js';
 import { AgentSocket } from './fake-agent.js';
 import { api, backendCases, startTestServer, storePath, type MintedToken, type TestServer } from './support.js';
@@ -283,6 +285,11 @@ for (const { backend, skip } of await backendCases()) {
           details: '{}',
         })
         .execute();
+      assert.equal((await entries('?target=ancient')).length, 1);
+      // Retention 0 keeps entries for ever.
+      const forever = new AuditRetention(t.db, pino({ level: 'silent' }), 0);
+      assert.equal(await forever.prune(), 0);
+      await forever.stop();
       assert.equal((await entries('?target=ancient')).length, 1);
       const before = (await api(t, 'GET', '/api/v1/audit', { token: admin.token })).json.total as number;
       const res = await api(t, 'GET', '/api/v1/audit', { token: admin.token });
