@@ -40,4 +40,5 @@ export type {
   Workspace,
 } from './api.js';
 export type { CacheInfo, CacheName, GcReport } from './cache.js';
+export type { AuditActor, AuditDetails, AuditEntry, AuditList } from './audit.js';
 export type * from './api-types.js';

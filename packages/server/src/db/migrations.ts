@@ -12,6 +12,7 @@ import { agentLabelsMigration } from '../agents/labels-migration.js';
 import { rolloutsMigration } from '../rollouts/migration.js';
 import { closureDiffsMigration } from '../deployments/diffs-migration.js';
 import { dryRunMigration } from '../deployments/dry-migration.js';
+import { auditLogMigration } from '../audit/migration.js';
 
 const initial: Migration = {
   async up(db: Kysely<unknown>) {
@@ -161,6 +162,7 @@ const migrations: Record<string, Migration> = {
   '0011_rollouts': rolloutsMigration,
   '0012_closure_diffs': closureDiffsMigration,
   '0013_dry_runs': dryRunMigration,
+  '0015_audit_log': auditLogMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -8,6 +8,7 @@ import type { DeploymentStatus, LogStream, Role, TokenKind } from '@drover/proto
 import type { RolloutsTable } from '../rollouts/tables.js';
 import type { CacheNarsTable, CacheNarUploadsTable, CachePathsTable, CachePinsTable, CachesTable, TokenCachesTable } from '../cache/tables.js';
 import type { ClosureDiffsTable, DeploymentDiffsTable } from '../deployments/diffs-tables.js';
+import type { AuditLogTable } from '../audit/tables.js';
 
 interface WorkspacesTable {
   id: string;
@@ -174,6 +175,7 @@ export interface Database {
   closure_diffs: ClosureDiffsTable;
   deployment_diffs: DeploymentDiffsTable;
   rollouts: RolloutsTable;
+  audit_log: AuditLogTable;
 }
 
 export type WorkspaceRow = Selectable<WorkspacesTable>;
