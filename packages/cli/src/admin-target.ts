@@ -2,15 +2,19 @@
  * Where admin commands (tokens, workspaces) act: directly on the database
  * (`--data-dir` / `--database-url`, on the server's machine) or through the
  * API of a running server (`--server` with an admin token). Locally it
- * calls the server package's own functions; it never queries its tables.
+ * calls the server package's own functions; it never queries its tables,
+ * and records each change in the audit log as done by the local account
+ * (local-audit.ts); through the API the server records it.
  */
-import type { TokenInfo, TokenKind, Workspace } from '@drover/protocol';
+import type { AuditList, TokenInfo, TokenKind, Workspace } from '@drover/protocol';
+import { AuditListSchema, DEFAULT_AUDIT_RETENTION_DAYS, schemaDecoder } from '@drover/protocol';
 import { DroverError, parseAgentName } from '@drover/protocol';
 import {
   createToken,
   createWorkspace,
   findCache,
   findWorkspace,
+  listAuditEntries,
   listTokens,
   listWorkspaces,
   migrateToLatest,
@@ -24,6 +28,7 @@ import {
 } from '@drover/server';
 import { ApiClient } from './client.js';
 import { resolveServerSettings } from './config.js';
+import { recordLocal } from './local-audit.js';
 
 export interface AdminTarget {
   createToken(input: TokenInput): Promise<{ token: string; info: TokenInfo }>;
@@ -32,7 +37,21 @@ export interface AdminTarget {
   setCache(workspace: string, cache: { substituter: string | null; publicKey: string | null }): Promise<Workspace>;
   createWorkspace(name: string): Promise<Workspace>;
   listWorkspaces(): Promise<Workspace[]>;
+  /** A page of the audit log: locally every workspace (or `workspace`), through the API the admin token's workspace. */
+  listAudit(query: AuditQuery): Promise<AuditList>;
   close(): Promise<void>;
+}
+
+/** The filters of `drover audit` (see AuditQuerySchema). */
+interface AuditQuery {
+  workspace?: string | undefined;
+  action?: string | undefined;
+  actor?: string | undefined;
+  target?: string | undefined;
+  since?: string | undefined;
+  until?: string | undefined;
+  limit: number;
+  offset?: number | undefined;
 }
 
 interface TokenInput {
@@ -56,7 +75,11 @@ export interface AdminFlags {
 }
 
 class LocalAdmin implements AdminTarget {
-  constructor(private readonly database: OpenDatabase) {}
+  constructor(
+    private readonly database: OpenDatabase,
+    /** The server's audit retention, as its settings say. */
+    private readonly auditRetentionDays: number,
+  ) {}
 
   private get db() {
     return this.database.db;
@@ -73,7 +96,15 @@ class LocalAdmin implements AdminTarget {
       unbound: input.unbound === true ? 'claim' : undefined,
       description: input.description,
     });
-    return { token, info: toTokenApi(row, ws.name) };
+    const info = toTokenApi(row, ws.name);
+    await recordLocal(this.database, 'token.create', info.id, ws.name, {
+      kind: info.kind,
+      agent: info.agent,
+      agentBinding: info.agentBinding,
+      cache: input.cache,
+      description: info.description,
+    });
+    return { token, info };
   }
 
   async listTokens(workspace: string) {
@@ -83,19 +114,29 @@ class LocalAdmin implements AdminTarget {
   async revokeToken(workspace: string | undefined, id: string) {
     const wsId = workspace ? (await findWorkspace(this.db, workspace)).id : null;
     if (!(await revokeToken(this.db, wsId, id))) throw new DroverError('DROVER_ERR_TOKEN_NOT_FOUND', `no token ${JSON.stringify(id)}`);
+    await recordLocal(this.database, 'token.revoke', id, workspace ?? null);
     // A running server refuses it from the next request on and closes open agent sockets within a ping interval.
   }
 
   async setCache(workspace: string, cache: { substituter: string | null; publicKey: string | null }) {
-    return toWorkspaceApi(await setWorkspaceCache(this.db, (await findWorkspace(this.db, workspace)).id, cache));
+    const ws = toWorkspaceApi(await setWorkspaceCache(this.db, (await findWorkspace(this.db, workspace)).id, cache));
+    await recordLocal(this.database, 'workspace.set-cache', ws.name, ws.name, cache);
+    return ws;
   }
 
   async createWorkspace(name: string) {
-    return toWorkspaceApi(await createWorkspace(this.db, name));
+    const ws = toWorkspaceApi(await createWorkspace(this.db, name));
+    await recordLocal(this.database, 'workspace.create', ws.name, ws.name);
+    return ws;
   }
 
   async listWorkspaces() {
     return (await listWorkspaces(this.db)).map((w) => toWorkspaceApi(w));
+  }
+
+  async listAudit({ workspace, ...filter }: AuditQuery): Promise<AuditList> {
+    const workspaceId = workspace === undefined ? undefined : (await findWorkspace(this.db, workspace)).id;
+    return { ...(await listAuditEntries(this.db, { ...filter, workspaceId })), retentionDays: this.auditRetentionDays };
   }
 
   close() {
@@ -148,6 +189,11 @@ class RemoteAdmin implements AdminTarget {
     return [await this.api.request<Workspace>('GET', '/workspace')];
   }
 
+  async listAudit({ workspace, ...query }: AuditQuery): Promise<AuditList> {
+    await this.checkWorkspace(workspace);
+    return this.api.http.request('GET', '/audit', { query: { ...query }, decode: schemaDecoder(AuditListSchema) });
+  }
+
   async close() {}
 }
 
@@ -160,7 +206,8 @@ export async function openAdminTarget(flags: AdminFlags): Promise<AdminTarget> {
     if (!token) throw new DroverError('DROVER_ERR_UNAUTHORIZED', 'with --server, an admin token is needed: set DROVER_ADMIN_TOKEN or pass --token');
     return new RemoteAdmin(new ApiClient({ server, token }));
   }
-  return new LocalAdmin(await openLocalDatabase(flags));
+  const settings = resolveServerSettings({ configFile: flags.config, env: process.env, flags: {} });
+  return new LocalAdmin(await openLocalDatabase(flags), settings.auditRetentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS);
 }
 
 /**

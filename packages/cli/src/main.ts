@@ -77,6 +77,7 @@ export function buildProgram(): Command {
     .option('--sign-in-concurrency <n>', 'password hashes at once (env DROVER_SIGN_IN_CONCURRENCY; default half of UV_THREADPOOL_SIZE, at least 1)')
     .option('--sign-in-queue <n>', 'sign-ins waiting for a hash before 503 (env DROVER_SIGN_IN_QUEUE; default 32)')
     .option('--sign-in-per-address <n>', 'sign-ins of one client address at once before 429 (env DROVER_SIGN_IN_PER_ADDRESS; default 4)')
+    .option('--audit-retention-days <n>', 'audit log entries are deleted after this many days (env DROVER_AUDIT_RETENTION_DAYS; default 365, 0: kept for ever)')
     .option('--config <file>', 'TOML config file (env DROVER_CONFIG); flags override env, env overrides the file')
     .action(run(async (flags) => (await import('./commands/server.js')).serverCommand(flags)));
 
@@ -197,6 +198,24 @@ export function buildProgram(): Command {
   localOptions(workspace.command('list').description('list workspaces'))
     .option('--json', 'JSON output')
     .action(run(async (flags) => (await import('./commands/admin.js')).workspaceList(flags)));
+
+  localOptions(
+    program
+      .command('audit')
+      .description(
+        'the audit log, newest first: who changed what, when and from where (admins: an admin token with --server, or on the server machine every workspace)',
+      ),
+  )
+    .option('--workspace <name>', "only this workspace (with --server: the admin token's)")
+    .option('--action <action>', 'an action (token.create) or all of a kind (token)')
+    .option('--actor <who>', 'a user name, token id or token description')
+    .option('--target <target>', 'what was acted on: a token id, agent name, deployment id…')
+    .option('--since <time>', 'entries from this time (ISO-8601) or this long ago (24h, 7d)')
+    .option('--until <time>', 'entries before this time or this long ago')
+    .option('--limit <n>', 'entries to show (default 50, at most 500)')
+    .option('--offset <n>', 'skip this many of the newest entries')
+    .option('--json', 'the page as JSON: {entries, total, retentionDays}')
+    .action(run(async (flags) => (await import('./commands/audit.js')).auditCommand(flags)));
 
   const user = program.command('user').description('web UI accounts and their roles (run on the server machine)');
   const roleHelp = `${ROLES.join(', ')}: admin does everything, deployer activates, cancels and re-runs, viewer reads`;

@@ -10,3 +10,4 @@ export * from './schema-decoder.js';
 export * from './params.js';
 export * from './version.js';
 export * from './checks.js';
+export * from './audit.js';

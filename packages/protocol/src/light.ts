@@ -41,4 +41,5 @@ export type {
 } from './api.js';
 export type { CacheInfo, CacheName, GcReport } from './cache.js';
 export type { Secret, SecretSetResponse, SecretRemoveResponse } from './secrets-api.js';
+export type { AuditActor, AuditDetails, AuditEntry, AuditList } from './audit.js';
 export type * from './api-types.js';

@@ -15,6 +15,7 @@ import type { Metrics } from './metrics.js';
 import type { CacheService } from './cache/service.js';
 import type { SignInGate } from './auth/sign-in.js';
 import type { RolloutEngine } from './rollouts/engine.js';
+import type { AuditRetention } from './audit/retention.js';
 
 export interface ServerContext {
   readonly db: Kysely<Database>;
@@ -41,4 +42,6 @@ export interface ServerContext {
   readonly signIn: SignInGate;
   /** The built web UI (index.html and assets/), or null when it is not built. */
   readonly webRoot: string | null;
+  /** Deletes audit entries past their retention period (audit/retention.ts). */
+  readonly auditRetention: AuditRetention;
 }

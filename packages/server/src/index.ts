@@ -14,6 +14,8 @@ export {
   DEFAULT_WORKSPACE,
 } from './workspaces/repository.js';
 export { createUser, deleteUser, grantRole, listUsers, revokeRole, setPassword } from './auth/users.js';
+export { recordAudit, type AuditRecord } from './audit/service.js';
+export { listAuditEntries, type AuditFilter } from './audit/repository.js';
 export { appendLog, markFinished, markStarted } from './deployments/repository.js';
 export { version } from './version.js';
 export { CacheService, type CacheOptions } from './cache/service.js';

@@ -28,6 +28,8 @@ import { DEFAULT_MAX_LOG_BYTES } from './deployments/repository.js';
 import { DEFAULT_MAX_STREAM_MS } from './http/sse.js';
 import { CacheService, type CacheOptions } from './cache/service.js';
 import { RolloutEngine } from './rollouts/engine.js';
+import { AuditRetention } from './audit/retention.js';
+import { DEFAULT_AUDIT_RETENTION_DAYS } from '@drover/protocol';
 
 export interface ServerOptions {
   /** host:port to listen on; port 0 picks a free one. */
@@ -64,6 +66,8 @@ export interface ServerOptions {
   readonly cache?: Partial<CacheOptions> | undefined;
   /** How often every moving staged rollout is looked at, besides the bus events (default 5 s). */
   readonly rolloutSweepMs?: number | undefined;
+  /** Days audit entries are kept (default 365, 0: for ever). */
+  readonly auditRetentionDays?: number | undefined;
 }
 
 export interface RunningServer {
@@ -169,6 +173,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       signIn: signInGate(options),
       webRoot: options.webRoot === undefined ? defaultWebRoot() : options.webRoot,
       cache,
+      auditRetention: new AuditRetention(database.db, log, options.auditRetentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS),
     };
     const app = await buildApp(ctx, { bodyIdleMs: options.requestBodyIdleMs });
     await app.listen({ host, port });
@@ -188,6 +193,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           await ctx.rollouts.stop();
           await hub.close();
           await app.close();
+          await ctx.auditRetention.stop();
           usage.stop();
           await usage.flush();
           await openedBus.close();

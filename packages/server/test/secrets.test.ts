@@ -152,6 +152,20 @@ for (const { backend, skip } of await backendCases()) {
       assert.deepEqual(order3.deployment.secrets, [], 'after a removal the set is empty: the agent deletes the file');
       await finish(a.socket, order3.deployment.id, a.path);
       assertError(await api(t, 'GET', '/api/v1/secrets/db-password', { token: activate }), 'DROVER_ERR_SECRET_NOT_FOUND');
+      const audit = await api(t, 'GET', '/api/v1/audit?action=secret&target=db-password', { token: admin });
+      assert.equal(audit.status, 200, audit.text);
+      assert.deepEqual(
+        audit.json.entries.map((e: { action: string }) => e.action),
+        ['secret.remove', 'secret.set', 'secret.set'],
+      );
+      assert.deepEqual(audit.json.entries[2].details, {
+        version: 1,
+        path: '/run/drover/secrets/db-password',
+        targets: a.name,
+        deployments: 1,
+        withNextDeployment: '',
+      });
+      for (const c of [ciphertext, second]) assert.ok(!audit.text.includes(c.slice(0, 40)), 'no ciphertext in the audit log');
       assertError(await api(t, 'DELETE', '/api/v1/secrets/db-password', { token: activate }), 'DROVER_ERR_SECRET_NOT_FOUND');
       assert.equal((await t.db.selectFrom('secret_targets').selectAll().execute()).filter((r) => r.recipient === a.recipient).length, 0);
     });

@@ -51,6 +51,22 @@ function slowVerifier(ms: number): { verify: (password: string, stored: string |
   };
 }
 
+/** A password check that waits until `open()` is called and counts how often it started. */
+function gatedVerifier(): { verify: (password: string, stored: string | null) => Promise<boolean>; started: () => number; open: () => void } {
+  let started = 0;
+  let open = () => {};
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  return {
+    verify: async () => {
+      started += 1;
+      await gate;
+      return false;
+    },
+    started: () => started,
+    open: () => open(),
+  };
+}
+
 describe('sign-in lockout counted before hashing', () => {
   const hasher = slowVerifier(30);
   let t: TestServer;
@@ -76,13 +92,18 @@ describe('sign-in lockout counted before hashing', () => {
 
 describe('sign-ins past the hashing queue or the per-address limit', () => {
   test('a full queue answers 503 DROVER_ERR_SIGN_IN_BUSY with Retry-After, having hashed nothing more', async () => {
-    const hasher = slowVerifier(50);
+    const hasher = gatedVerifier();
     const t = await startTestServer('sqlite', {
       server: { passwordVerifier: hasher.verify, signInConcurrency: 1, signInQueue: 3, signInPerAddress: 100, webRoot: null },
     });
     try {
-      // Distinct names: the per-name lockout stays out of the way.
-      const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => signIn(t, `nobody-${i}`, 'wrong password')));
+      // Distinct names: the per-name lockout stays out of the way. The hash of the first
+      // holds until the eight past the queue are answered, however slowly the requests arrive.
+      let answered = 0;
+      const pending = Array.from({ length: 12 }, (_, i) => signIn(t, `nobody-${i}`, 'wrong password').finally(() => (answered += 1)));
+      for (let i = 0; i < 200 && answered < 8; i++) await new Promise((r) => setTimeout(r, 25));
+      hasher.open();
+      const answers = await Promise.all(pending);
       assert.equal(count(answers, 'DROVER_ERR_BAD_CREDENTIALS'), 4, 'one hashing and three waiting');
       assert.equal(count(answers, 'DROVER_ERR_SIGN_IN_BUSY'), 8);
       assert.equal(hasher.started(), 4);

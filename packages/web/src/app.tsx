@@ -20,6 +20,7 @@ import { LoginPage } from './pages/login.js';
 import { SecretsPage } from './pages/secrets.js';
 import { SettingsPage } from './pages/settings.js';
 import { TokensPage } from './pages/tokens.js';
+import { AuditPage, ServerAuditPage } from './pages/audit.js';
 import { Link, matchPath, navigate, uiPath, useLocation } from './router.js';
 import { loginPathFor, roleIn, SessionProvider, useSession, useSignedIn } from './session.js';
 import { WorkspaceProvider } from './workspace.js';
@@ -68,6 +69,14 @@ function Routes() {
       </>
     );
   }
+  if (path === '/audit') {
+    return (
+      <>
+        <TopBar />
+        <ServerAuditPage />
+      </>
+    );
+  }
   const ws = matchPath('/w/:ws', path) ?? matchPath('/w/:ws/:section', path) ?? matchPath('/w/:ws/:section/:id', path);
   const name = ws?.['ws'];
   if (ws && name !== undefined) return <WorkspaceRoute name={name} section={ws['section']} id={ws['id']} />;
@@ -104,6 +113,7 @@ function workspacePage(section: string, id: string | undefined) {
     if (section === 'tokens') return <TokensPage />;
     if (section === 'secrets') return <SecretsPage />;
     if (section === 'settings') return <SettingsPage />;
+    if (section === 'audit') return <AuditPage />;
     return null;
   }
   if (section === 'agents') return <AgentPage key={id} name={id} />;

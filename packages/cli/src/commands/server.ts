@@ -23,6 +23,7 @@ export interface ServerFlags {
   signInConcurrency?: string;
   signInQueue?: string;
   signInPerAddress?: string;
+  auditRetentionDays?: string;
 }
 
 function onSignals(log: Logger, close: () => Promise<void>): void {
@@ -64,6 +65,7 @@ export async function serverCommand(flags: ServerFlags): Promise<void> {
     'signInConcurrency',
     'signInQueue',
     'signInPerAddress',
+    'auditRetentionDays',
   ] as const) {
     if (flags[key] !== undefined) given[key] = flags[key];
   }

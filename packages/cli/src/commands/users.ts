@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { DroverError, isRole, ROLES, type Role } from '@drover/protocol';
 import { createUser, deleteUser, grantRole, listUsers, revokeRole, setPassword, type OpenDatabase } from '@drover/server';
 import { openLocalDatabase, type AdminFlags } from '../admin-target.js';
+import { recordLocal } from '../local-audit.js';
 import { info, out, printJson, table } from '../output.js';
 
 async function withDatabase<T>(flags: AdminFlags, fn: (db: OpenDatabase) => Promise<T>): Promise<T> {
@@ -38,30 +39,48 @@ const where = (workspace: string | undefined) => (workspace ? `in workspace ${wo
 export async function userCreate(name: string, flags: AdminFlags & { role: string; workspace?: string; passwordStdin?: boolean }): Promise<void> {
   const role = roleFrom(flags.role);
   const given = flags.passwordStdin ? await passwordFromStdin() : undefined;
-  const { user, password } = await withDatabase(flags, (d) => createUser(d.db, { name, password: given, grant: { role, workspace: flags.workspace ?? null } }));
+  const { user, password } = await withDatabase(flags, async (d) => {
+    const created = await createUser(d.db, { name, password: given, grant: { role, workspace: flags.workspace ?? null } });
+    await recordLocal(d, 'user.create', created.user.name, flags.workspace ?? null, { role, workspace: flags.workspace ?? '*' });
+    return created;
+  });
   if (!given) out(password);
   info(`created user ${user.name}, ${role} ${where(flags.workspace)}${given ? '' : '; the password above is shown only once'}`);
 }
 
 export async function userGrant(name: string, role: string, flags: AdminFlags & { workspace?: string }): Promise<void> {
-  const user = await withDatabase(flags, (d) => grantRole(d.db, name, { role: roleFrom(role), workspace: flags.workspace ?? null }));
+  const user = await withDatabase(flags, async (d) => {
+    const granted = await grantRole(d.db, name, { role: roleFrom(role), workspace: flags.workspace ?? null });
+    await recordLocal(d, 'user.grant', granted.name, flags.workspace ?? null, { role, workspace: flags.workspace ?? '*' });
+    return granted;
+  });
   info(`${user.name} is now ${role} ${where(flags.workspace)}`);
 }
 
 export async function userUngrant(name: string, flags: AdminFlags & { workspace?: string }): Promise<void> {
-  await withDatabase(flags, (d) => revokeRole(d.db, name, flags.workspace ?? null));
+  await withDatabase(flags, async (d) => {
+    await revokeRole(d.db, name, flags.workspace ?? null);
+    await recordLocal(d, 'user.ungrant', name, flags.workspace ?? null, { workspace: flags.workspace ?? '*' });
+  });
   info(`${name} no longer has a role ${where(flags.workspace)}`);
 }
 
 export async function userPassword(name: string, flags: AdminFlags & { passwordStdin?: boolean }): Promise<void> {
   const given = flags.passwordStdin ? await passwordFromStdin() : undefined;
-  const password = await withDatabase(flags, (d) => setPassword(d.db, name, given));
+  const password = await withDatabase(flags, async (d) => {
+    const set = await setPassword(d.db, name, given);
+    await recordLocal(d, 'user.set-password', name, null);
+    return set;
+  });
   if (!given) out(password);
   info(`new password set for ${name}; its sessions were ended`);
 }
 
 export async function userDelete(name: string, flags: AdminFlags): Promise<void> {
-  await withDatabase(flags, (d) => deleteUser(d.db, name));
+  await withDatabase(flags, async (d) => {
+    await deleteUser(d.db, name);
+    await recordLocal(d, 'user.delete', name, null);
+  });
   info(`user ${name} deleted`);
 }
 

@@ -13,6 +13,7 @@ import { rolloutsMigration } from '../rollouts/migration.js';
 import { closureDiffsMigration } from '../deployments/diffs-migration.js';
 import { dryRunMigration } from '../deployments/dry-migration.js';
 import { secretsMigration } from '../secrets/migration.js';
+import { auditLogMigration } from '../audit/migration.js';
 
 const initial: Migration = {
   async up(db: Kysely<unknown>) {
@@ -163,6 +164,7 @@ const migrations: Record<string, Migration> = {
   '0012_closure_diffs': closureDiffsMigration,
   '0013_dry_runs': dryRunMigration,
   '0014_secrets': secretsMigration,
+  '0015_audit_log': auditLogMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

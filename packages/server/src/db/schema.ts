@@ -9,6 +9,7 @@ import type { RolloutsTable } from '../rollouts/tables.js';
 import type { CacheNarsTable, CacheNarUploadsTable, CachePathsTable, CachePinsTable, CachesTable, TokenCachesTable } from '../cache/tables.js';
 import type { ClosureDiffsTable, DeploymentDiffsTable } from '../deployments/diffs-tables.js';
 import type { SecretsTable, SecretTargetsTable } from '../secrets/tables.js';
+import type { AuditLogTable } from '../audit/tables.js';
 
 interface WorkspacesTable {
   id: string;
@@ -181,6 +182,7 @@ export interface Database {
   rollouts: RolloutsTable;
   secrets: SecretsTable;
   secret_targets: SecretTargetsTable;
+  audit_log: AuditLogTable;
 }
 
 export type WorkspaceRow = Selectable<WorkspacesTable>;

@@ -23,6 +23,8 @@ import { webRoutes } from './routes/web.js';
 import { workspaceRoutes } from './routes/workspace.js';
 import { workspacesRoutes } from './routes/workspaces.js';
 import { access, installAccess } from './access.js';
+import { installAudit } from './audit.js';
+import { auditRoutes, serverAuditRoutes } from './routes/audit.js';
 import { mountRoutes, mountWorkspaceRoutes } from './mounts.js';
 import { cacheRoutes } from './routes/cache.js';
 import { version } from '../version.js';
@@ -55,6 +57,8 @@ export async function buildApp(ctx: ServerContext, options: AppOptions = {}): Pr
   installBodyIdleTimeout(app, options.bodyIdleMs ?? DEFAULT_BODY_IDLE_MS);
   // Before any route: every route declares its access, enforced by one hook.
   installAccess(app, ctx);
+  // And every state-changing route declares what it records in the audit log.
+  installAudit(app, ctx);
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
@@ -87,7 +91,7 @@ export async function buildApp(ctx: ServerContext, options: AppOptions = {}): Pr
     ctx.metrics.httpDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
     request.log.debug({ method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
-  await mountRoutes(app, ctx, [healthRoutes, sessionRoutes, workspacesRoutes, agentSocketRoutes, cacheRoutes]);
+  await mountRoutes(app, ctx, [healthRoutes, sessionRoutes, workspacesRoutes, agentSocketRoutes, cacheRoutes, serverAuditRoutes]);
   await mountWorkspaceRoutes(app, ctx, [
     workspaceRoutes,
     activateRoutes,
@@ -97,6 +101,7 @@ export async function buildApp(ctx: ServerContext, options: AppOptions = {}): Pr
     tokenRoutes,
     cacheAdminRoutes,
     secretRoutes,
+    auditRoutes,
   ]);
   await app.register(async (scope) => webRoutes(scope, ctx.webRoot));
   app.get('/api/v1/openapi.json', { config: { access: access.public }, schema: { hide: true } }, async () => app.swagger());

@@ -33,6 +33,8 @@ export type {
   ActivationView,
   Actor,
   AnsiColor,
+  AuditEntry,
+  AuditList,
   AnsiSpan,
   Agent,
   AgentList,

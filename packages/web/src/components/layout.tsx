@@ -25,7 +25,7 @@ export function TopBar({ workspace }: { workspace?: string }) {
             value={workspace ?? ''}
             onChange={(e) => {
               const next = e.currentTarget.value;
-              navigate(next ? uiPath(next, section === 'deployments' || section === 'tokens' || section === 'settings' ? section : 'agents') : '/');
+              navigate(next ? uiPath(next, ['deployments', 'tokens', 'audit', 'settings'].includes(section) ? section : 'agents') : '/');
             }}
           >
             {workspace ? null : <option value="">Choose a workspace…</option>}
@@ -65,6 +65,7 @@ export function WorkspaceTabs() {
     ...(ws.canAdmin
       ? ([
           ['tokens', 'Tokens'],
+          ['audit', 'Audit'],
           ['settings', 'Settings'],
         ] as [string, string][])
       : []),

@@ -1,6 +1,7 @@
 /**
  * `/`: the workspaces this user can see. Goes straight to the only one there
- * is (or the last one used); a global admin can create workspaces here.
+ * is (or the last one used); a global admin can create workspaces here and
+ * open the server's audit log.
  */
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.js';
@@ -53,6 +54,11 @@ export function HomePage() {
         </ul>
       )}
       {globalAdmin ? <CreateWorkspaceForm /> : null}
+      {globalAdmin ? (
+        <p>
+          <Link href="/audit">Audit log of every workspace</Link> — who changed what on this server.
+        </p>
+      ) : null}
     </main>
   );
 }

@@ -18,6 +18,7 @@ import { deploymentUrl } from '../../deployments/repository.js';
 import { activate, deploySpecShapeError } from '../../deployments/service.js';
 import { activationUrl } from '../../rollouts/service.js';
 import { access, workspaceAccess } from '../access.js';
+import { field, fromResponse, valueAt } from '../audit.js';
 import type { WorkspaceRoutes } from '../mounts.js';
 
 const shape = TypeCompiler.Compile(ActivateRequestSchema);
@@ -39,7 +40,23 @@ export const activateRoutes: WorkspaceRoutes = async (app, ctx) => {
   app.post(
     '/activate',
     {
-      config: { access: access.workspace('deploy') },
+      config: {
+        access: access.workspace('deploy'),
+        audit: {
+          action: 'activation.create',
+          target: fromResponse('activationId'),
+          details: (request, response) => {
+            const agents = valueAt(response.body(), 'agents');
+            return {
+              agents: typeof agents === 'object' && agents !== null ? Object.keys(agents).length : null,
+              on: field(request.query, 'on') ?? null,
+              dry: field(request.query, 'dry') === 'true',
+              force: field(request.query, 'force') === 'true',
+              cacheCheck: field(request.query, 'cacheCheck') !== 'false',
+            };
+          },
+        },
+      },
       // Only the body is checked in deploy.json's terms; the :workspace of the named mount as usual.
       validatorCompiler: (part) => (part.httpPart === 'body' ? validateSpec : validatePart(part.schema)),
       schema: {

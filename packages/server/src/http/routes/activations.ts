@@ -7,6 +7,7 @@ import type {} from '@fastify/swagger'; // route schema fields: summary, hide
 import { ActivationViewSchema, ErrorBodySchema, IdParamsSchema } from '@drover/protocol';
 import { activationView, rolloutAction, type RolloutAction } from '../../rollouts/service.js';
 import { access, workspaceAccess } from '../access.js';
+import { fromParam } from '../audit.js';
 import type { WorkspaceRoutes } from '../mounts.js';
 
 const ACTION_SUMMARIES: Record<RolloutAction, string> = {
@@ -33,7 +34,7 @@ export const activationRoutes: WorkspaceRoutes = async (app, ctx) => {
     app.post(
       `/activations/:id/${action}`,
       {
-        config: { access: access.workspace('deploy') },
+        config: { access: access.workspace('deploy'), audit: { action: `rollout.${action}`, target: fromParam('id') } },
         schema: {
           summary: ACTION_SUMMARIES[action],
           params: IdParamsSchema,

@@ -19,6 +19,7 @@ import { fleetOverview, listAgents } from '../../agents/repository.js';
 import { changeAgentLabels, decommissionAgent, getAgent } from '../../agents/service.js';
 import { redeployAgent } from '../../deployments/service.js';
 import { access, workspaceAccess } from '../access.js';
+import { field, fromParam, valueAt } from '../audit.js';
 import type { WorkspaceRoutes } from '../mounts.js';
 
 export const agentRoutes: WorkspaceRoutes = async (app, ctx) => {
@@ -63,7 +64,10 @@ export const agentRoutes: WorkspaceRoutes = async (app, ctx) => {
     app.route({
       method,
       url: '/agents/:name/labels',
-      config: admin,
+      config: {
+        ...admin,
+        audit: { action: 'agent.set-labels', target: fromParam('name'), details: (request) => ({ mode, labels: valueAt(request.body, 'labels') }) },
+      },
       schema: {
         summary:
           mode === 'replace'
@@ -80,7 +84,7 @@ export const agentRoutes: WorkspaceRoutes = async (app, ctx) => {
   app.delete(
     '/agents/:name',
     {
-      config: admin,
+      config: { ...admin, audit: { action: 'agent.decommission', target: fromParam('name') } },
       schema: {
         summary: 'Decommission an agent: it leaves the lists, its bound tokens are revoked, its connection closes; its deployments stay',
         params: AgentNameParamsSchema,
@@ -96,7 +100,10 @@ export const agentRoutes: WorkspaceRoutes = async (app, ctx) => {
   app.post(
     '/agents/:name/redeploy',
     {
-      config: { access: access.workspace('deploy') },
+      config: {
+        access: access.workspace('deploy'),
+        audit: { action: 'agent.redeploy', target: fromParam('name'), details: (_request, response) => ({ deployment: field(response.body(), 'id') }) },
+      },
       schema: {
         summary: "Deploy the agent's current store path again (with the rollbackScript it was deployed with)",
         params: AgentNameParamsSchema,

@@ -17,6 +17,7 @@ import {
 } from '@drover/protocol';
 import { toCacheApi } from '../../cache/caches-repository.js';
 import { access, workspaceAccess } from '../access.js';
+import { field, fromBody, fromParam, valueAt } from '../audit.js';
 import type { WorkspaceRoutes } from '../mounts.js';
 
 const NameParams = CacheNameParamsSchema;
@@ -27,7 +28,13 @@ export const cacheAdminRoutes: WorkspaceRoutes = async (app, ctx) => {
   const svc = ctx.cache;
   app.post(
     '/caches',
-    { config: admin, schema: { summary: 'Create a binary cache with its own signing key', body: CacheCreateRequestSchema, response: { 201: CacheSchema } } },
+    {
+      config: {
+        ...admin,
+        audit: { action: 'cache.create', target: fromBody('name'), details: (request) => ({ public: valueAt(request.body, 'public') === true }) },
+      },
+      schema: { summary: 'Create a binary cache with its own signing key', body: CacheCreateRequestSchema, response: { 201: CacheSchema } },
+    },
     async (request, reply) => {
       const a = workspaceAccess(request);
       const created = await svc.createCache(a.workspaceId, request.body.name, { public: request.body.public, trustedKeys: request.body.trustedKeys });
@@ -57,7 +64,14 @@ export const cacheAdminRoutes: WorkspaceRoutes = async (app, ctx) => {
   app.post(
     '/caches/:name/pins',
     {
-      config: admin,
+      config: {
+        ...admin,
+        audit: {
+          action: 'cache.pin',
+          target: fromParam('name'),
+          details: (request) => ({ storePath: field(request.body, 'storePath'), keepDays: valueAt(request.body, 'keepDays') }),
+        },
+      },
       schema: { summary: 'Pin a store path (and its closure) against GC', params: NameParams, body: CachePinRequestSchema, response: { 204: Type.Null() } },
     },
     async (request, reply) => {
@@ -70,7 +84,19 @@ export const cacheAdminRoutes: WorkspaceRoutes = async (app, ctx) => {
   app.post(
     '/caches/:name/gc',
     {
-      config: admin,
+      config: {
+        ...admin,
+        // A dry run deletes nothing.
+        audit: {
+          action: 'cache.gc',
+          target: fromParam('name'),
+          skip: (request) => valueAt(request.body, 'dryRun') === true,
+          details: (_request, response) => {
+            const deleted = valueAt(response.body(), 'deleted');
+            return { deleted: Array.isArray(deleted) ? deleted.length : null, bytesFreed: valueAt(response.body(), 'bytesFreed') };
+          },
+        },
+      },
       schema: { summary: 'Collect garbage (or, with dryRun, say what would go)', params: NameParams, body: GcRequestSchema, response: { 200: GcReportSchema } },
     },
     async (request) => {

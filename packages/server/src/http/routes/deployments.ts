@@ -20,6 +20,7 @@ import { activationDeployments, getDeployment, listDeployments, MAX_LOG_PAGE_LIN
 import { cancel, endInProgress, rerun } from '../../deployments/service.js';
 import { neighbours } from '../../deployments/diffs-repository.js';
 import { access, workspaceAccess } from '../access.js';
+import { field, fromParam } from '../audit.js';
 import type { WorkspaceRoutes } from '../mounts.js';
 import { streamDeploymentLogs } from '../log-stream.js';
 const ListQuery = Type.Object({
@@ -118,7 +119,10 @@ export const deploymentRoutes: WorkspaceRoutes = async (app, ctx) => {
   app.post(
     '/deployments/:id/cancel',
     {
-      config: deploy,
+      config: {
+        ...deploy,
+        audit: { action: 'deployment.cancel', target: fromParam('id'), details: (_request, response) => ({ status: field(response.body(), 'status') }) },
+      },
       schema: {
         summary:
           'Cancel a deployment: Pending ones at once (200); InProgress ones are asked to stop and report Cancelled unless activation already began (202)',
@@ -137,7 +141,7 @@ export const deploymentRoutes: WorkspaceRoutes = async (app, ctx) => {
   app.post(
     '/deployments/:id/end',
     {
-      config: deploy,
+      config: { ...deploy, audit: { action: 'deployment.end', target: fromParam('id'), details: (request) => ({ reason: field(request.body, 'reason') }) } },
       schema: {
         summary:
           "End an InProgress deployment whose agent never reported: it becomes Failed with who and why; the agent's own report, if it comes later, replaces that",
@@ -157,7 +161,10 @@ export const deploymentRoutes: WorkspaceRoutes = async (app, ctx) => {
   app.post(
     '/deployments/:id/rerun',
     {
-      config: deploy,
+      config: {
+        ...deploy,
+        audit: { action: 'deployment.rerun', target: fromParam('id'), details: (_request, response) => ({ deployment: field(response.body(), 'id') }) },
+      },
       schema: {
         summary: 'Deploy the same store path to the same agent again, as a new deployment',
         params: IdParamsSchema,

@@ -16,11 +16,17 @@ import {
 } from '@drover/protocol';
 import { getSecret, listSecretsOf, removeSecret, setSecret } from '../../secrets/service.js';
 import { access, workspaceAccess } from '../access.js';
+import { field, fromParam, valueAt } from '../audit.js';
 import type { WorkspaceRoutes } from '../mounts.js';
 
 export const secretRoutes: WorkspaceRoutes = async (app, ctx) => {
   const read = { access: access.workspace('read') };
   const write = { access: access.workspace('deploy') };
+  /** Names, counts and the path only: never ciphertext (audit/service.ts would redact it anyway). */
+  const delivered = (response: { body(): unknown }) => ({
+    deployments: (valueAt(response.body(), 'deployments') as unknown[] | undefined)?.length ?? 0,
+    withNextDeployment: (valueAt(response.body(), 'withNextDeployment') as string[] | undefined)?.join(',') ?? '',
+  });
 
   app.get(
     '/secrets',
@@ -43,7 +49,19 @@ export const secretRoutes: WorkspaceRoutes = async (app, ctx) => {
   app.put(
     '/secrets/:name',
     {
-      config: write,
+      config: {
+        ...write,
+        audit: {
+          action: 'secret.set',
+          target: fromParam('name'),
+          details: (_request, response) => ({
+            version: valueAt(response.body(), 'secret', 'version'),
+            path: field(response.body(), 'secret', 'path'),
+            targets: (valueAt(response.body(), 'secret', 'targets') as { agent: string }[] | undefined)?.map((t) => t.agent).join(',') ?? '',
+            ...delivered(response),
+          }),
+        },
+      },
       schema: {
         summary:
           "Create or replace a secret with its age ciphertext (encrypted by the client to each target's recipient); queues a secrets-only deployment to each affected agent unless deploy is false",
@@ -58,7 +76,7 @@ export const secretRoutes: WorkspaceRoutes = async (app, ctx) => {
   app.delete(
     '/secrets/:name',
     {
-      config: write,
+      config: { ...write, audit: { action: 'secret.remove', target: fromParam('name'), details: (_request, response) => delivered(response) } },
       schema: {
         summary: 'Remove a secret; its file is deleted from its agents by a secrets-only deployment (?deploy=false: with their next deployment)',
         params: SecretNameParamsSchema,

@@ -15,6 +15,7 @@ import { version } from '../../version.js';
 import { visibleWorkspaces } from '../../workspaces/service.js';
 import { setSessionCookie } from '../auth.js';
 import { access, userAccess } from '../access.js';
+import { field, fromBody } from '../audit.js';
 import type { Routes } from '../mounts.js';
 
 export const sessionRoutes: Routes = async (app, ctx) => {
@@ -42,7 +43,18 @@ export const sessionRoutes: Routes = async (app, ctx) => {
   app.post(
     '/api/v1/session',
     {
-      config: { access: access.public },
+      config: {
+        access: access.public,
+        // Only the name: the body also holds the password.
+        audit: {
+          action: 'session.create',
+          target: fromBody('name'),
+          actor: (request) => {
+            const name = field(request.body, 'name') ?? '';
+            return { kind: 'user', id: name, label: name };
+          },
+        },
+      },
       schema: {
         summary: 'Sign in with a user name and password; sets the session cookie',
         security: [],
@@ -87,7 +99,10 @@ export const sessionRoutes: Routes = async (app, ctx) => {
 
   app.delete(
     '/api/v1/session',
-    { config: { access: access.signingOut }, schema: { summary: 'Sign out', response: { 204: Type.Null() } } },
+    {
+      config: { access: access.signingOut, audit: { action: 'session.delete', target: (request) => userAccess(request)?.signedIn.user.name } },
+      schema: { summary: 'Sign out', response: { 204: Type.Null() } },
+    },
     async (request, reply) => {
       const user = userAccess(request);
       if (user) {

@@ -5,6 +5,7 @@ import { ErrorBodySchema, IdParamsSchema, TokenCreateRequestSchema, TokenCreateR
 import { listTokens } from '../../auth/tokens.js';
 import { issueToken, withdrawToken } from '../../auth/token-service.js';
 import { access, workspaceAccess } from '../access.js';
+import { field, fromParam, fromResponse } from '../audit.js';
 import type { WorkspaceRoutes } from '../mounts.js';
 
 export const tokenRoutes: WorkspaceRoutes = async (app, ctx) => {
@@ -21,7 +22,21 @@ export const tokenRoutes: WorkspaceRoutes = async (app, ctx) => {
   app.post(
     '/tokens',
     {
-      config: admin,
+      config: {
+        ...admin,
+        // The answer holds the token's secret: only its id and public facts are picked.
+        audit: {
+          action: 'token.create',
+          target: fromResponse('info', 'id'),
+          details: (request, response) => ({
+            kind: field(response.body(), 'info', 'kind'),
+            agent: field(response.body(), 'info', 'agent'),
+            agentBinding: field(response.body(), 'info', 'agentBinding'),
+            cache: field(request.body, 'cache'),
+            description: field(response.body(), 'info', 'description'),
+          }),
+        },
+      },
       schema: { summary: 'Create a token; the secret is in this response only', body: TokenCreateRequestSchema, response: { 201: TokenCreateResponseSchema } },
     },
     async (request, reply) => {
@@ -35,7 +50,7 @@ export const tokenRoutes: WorkspaceRoutes = async (app, ctx) => {
   app.delete(
     '/tokens/:id',
     {
-      config: admin,
+      config: { ...admin, audit: { action: 'token.revoke', target: fromParam('id') } },
       schema: { summary: 'Revoke a token; connections using it close at once', params: IdParamsSchema, response: { 204: Type.Null(), 404: ErrorBodySchema } },
     },
     async (request, reply) => {

@@ -18,6 +18,7 @@ import {
 import { getWorkspaceById, renameWorkspace, setWorkspaceCache, toWorkspaceApi } from '../../workspaces/repository.js';
 import { deleteWorkspace } from '../../workspaces/service.js';
 import { access, workspaceAccess } from '../access.js';
+import { field } from '../audit.js';
 import type { WorkspaceRoutes } from '../mounts.js';
 import { streamWorkspaceEvents } from '../workspace-events.js';
 
@@ -37,7 +38,14 @@ export const workspaceRoutes: WorkspaceRoutes = async (app, ctx, mount) => {
   app.put(
     `${mount.self}/cache`,
     {
-      config: { access: access.workspace('admin') },
+      config: {
+        access: access.workspace('admin'),
+        audit: {
+          action: 'workspace.set-cache',
+          target: (request) => workspaceAccess(request).workspaceName,
+          details: (request) => ({ substituter: field(request.body, 'substituter'), publicKey: field(request.body, 'publicKey') }),
+        },
+      },
       schema: { summary: 'Set the binary cache agents substitute from', body: WorkspaceCacheRequestSchema, response: { 200: WorkspaceSchema } },
     },
     async (request) => {
@@ -51,7 +59,14 @@ export const workspaceRoutes: WorkspaceRoutes = async (app, ctx, mount) => {
   app.patch(
     mount.self,
     {
-      config: { access: access.workspace('admin') },
+      config: {
+        access: access.workspace('admin'),
+        audit: {
+          action: 'workspace.rename',
+          target: (request) => workspaceAccess(request).workspaceName,
+          details: (request) => ({ to: field(request.body, 'name') }),
+        },
+      },
       schema: { summary: 'Rename a workspace', body: WorkspaceRenameRequestSchema, response: { 200: WorkspaceSchema, 409: ErrorBodySchema } },
     },
     async (request) => {
@@ -65,7 +80,7 @@ export const workspaceRoutes: WorkspaceRoutes = async (app, ctx, mount) => {
   app.delete(
     mount.self,
     {
-      config: { access: access.workspace('admin') },
+      config: { access: access.workspace('admin'), audit: { action: 'workspace.delete', target: (request) => workspaceAccess(request).workspaceName } },
       schema: {
         summary: 'Delete a workspace with its agents, tokens and deployments; ?confirm= must repeat its name',
         querystring: WorkspaceDeleteQuerySchema,

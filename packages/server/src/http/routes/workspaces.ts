@@ -8,6 +8,7 @@ import { ErrorBodySchema, WorkspaceCreateRequestSchema, WorkspaceListSchema, Wor
 import { createWorkspace, getWorkspaceById, toWorkspaceApi } from '../../workspaces/repository.js';
 import { visibleWorkspaces } from '../../workspaces/service.js';
 import { access, callerAccess, userAccess } from '../access.js';
+import { fromBody } from '../audit.js';
 import type { Routes } from '../mounts.js';
 
 export const workspacesRoutes: Routes = async (app, ctx) => {
@@ -24,7 +25,7 @@ export const workspacesRoutes: Routes = async (app, ctx) => {
   app.post(
     '/api/v1/workspaces',
     {
-      config: { access: access.globalAdmin },
+      config: { access: access.globalAdmin, audit: { action: 'workspace.create', target: fromBody('name'), workspace: fromBody('name') } },
       schema: { summary: 'Create a workspace (global admins)', body: WorkspaceCreateRequestSchema, response: { 201: WorkspaceSchema, 409: ErrorBodySchema } },
     },
     async (request, reply) => {

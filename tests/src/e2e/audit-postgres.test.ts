@@ -1,0 +1,4 @@
+/** The audit log end to end on PostgreSQL. */
+import { defineAuditSuite } from './audit-suite.js';
+
+defineAuditSuite('postgres');
