@@ -18,6 +18,12 @@
  * problems, so the server shows "cannot deploy: …" — and again for every
  * deployment, which fails at once with the reason while one remains.
  *
+ * Secrets (secrets/): the hello carries the recipient of the agent's age
+ * identity; each order's secrets are written by its runner. At start the
+ * agent writes again the files of the last applied set that are missing
+ * (after a reboot /run is empty) before it takes or follows any deployment,
+ * and says in its log what differs from the declared secrets.
+ *
  * A `bootstrap` agent (`drover agent --bootstrap`) hands over when the
  * service-managed agent of its name connects: replaced, it stops for good
  * and calls `onTakenOver`. Sharing the state directory, the new agent
@@ -41,6 +47,7 @@ import {
   type DeploymentOrder,
   type HelloMessage,
   type Labels,
+  type SecretOrder,
   type ServerMessage,
 } from '@drover/protocol';
 import { ServerConnection } from './connection.js';
@@ -52,6 +59,10 @@ import { isAlive, parseStamp } from './process-alive.js';
 import { defaultStateDir, deploymentDir, files, isReported, listDeploymentDirs, pruneReported, readOrder, writeOrder } from './state.js';
 import { describeWriteFailure, tryWrite } from './write-failure.js';
 import { deployProblems } from './self-check.js';
+import { readApplied } from './secrets/applied.js';
+import { declaredSecretProblems, readDeclaredSecrets } from './secrets/declared.js';
+import type { AgentIdentity } from './secrets/identity.js';
+import { prepareSecrets, writeSecrets } from './secrets/materialise.js';
 
 export const AGENT_VERSION: string = DROVER_VERSION;
 
@@ -86,6 +97,10 @@ export interface AgentOptions {
   readonly storeReserveBytes?: number | undefined;
   /** Labels this agent declares in its hello (`--label role=web`); an admin's changes on the server override them. */
   readonly labels?: Labels | undefined;
+  /** The age identity secrets are encrypted to (secrets/identity.ts loadIdentity); absent: no recipient in the hello, no secrets. */
+  readonly identity?: AgentIdentity | undefined;
+  /** The configuration's declared secrets file (`--declared-secrets`, secrets/declared.ts), checked against what the agent receives. */
+  readonly declaredSecretsFile?: string | undefined;
 }
 
 /** How often an agent that cannot deploy checks again. */
@@ -126,6 +141,7 @@ export class Agent {
   /** What kept the agent from deploying at the last look (self-check.ts). */
   private problems: readonly string[] = [];
   private recheckTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   constructor(private readonly opts: AgentOptions) {
     this.log = opts.log;
@@ -166,15 +182,56 @@ export class Agent {
     this.recheckTimer = setInterval(() => {
       if (this.problems.length > 0) this.checkProblems();
     }, PROBLEMS_RECHECK_MS);
+    const applied = readApplied(this.stateDir);
+    this.checkDeclaredSecrets(applied);
+    if (applied.length === 0) this.begin();
+    else void this.materialiseAtStart(applied).finally(() => this.begin());
+  }
+
+  /** Takes up where the last process left off, then connects. */
+  private begin(): void {
+    if (this.stopped) return;
     this.recover();
     this.log.info(
-      { agent: this.opts.name, profile: this.profilePath, stateDir: this.stateDir, server: this.opts.server, runners: this.launcher.mode },
+      {
+        agent: this.opts.name,
+        profile: this.profilePath,
+        stateDir: this.stateDir,
+        server: this.opts.server,
+        runners: this.launcher.mode,
+        recipient: this.opts.identity?.recipient,
+      },
       'agent starting',
     );
     this.connection.start();
   }
 
+  /** Writes the missing files of the last applied secret set again (after a reboot /run is empty); a failure is logged, never fatal. */
+  private async materialiseAtStart(applied: readonly SecretOrder[]): Promise<void> {
+    try {
+      const prepared = await prepareSecrets(applied, this.opts.identity?.file ?? null);
+      writeSecrets(prepared, { stateDir: this.stateDir, onlyMissing: true, say: (text) => this.log.info(text) });
+    } catch (err) {
+      this.log.error(
+        { code: 'DROVER_ERR_AGENT_SECRET' },
+        `cannot write the secrets of the last deployment again: ${err instanceof Error ? err.message : String(err)}; the next deployment writes them`,
+      );
+    }
+  }
+
+  /** Logs what differs between the declared secrets and `set`. */
+  private checkDeclaredSecrets(set: readonly SecretOrder[]): void {
+    if (this.opts.declaredSecretsFile === undefined) return;
+    try {
+      const declared = readDeclaredSecrets(this.opts.declaredSecretsFile);
+      for (const problem of declaredSecretProblems(declared, set, this.opts.name)) this.log.warn(problem);
+    } catch (err) {
+      this.log.warn(err instanceof Error ? err.message : String(err));
+    }
+  }
+
   stop(): void {
+    this.stopped = true;
     clearInterval(this.recheckTimer);
     clearInterval(this.timer);
     this.timer = undefined;
@@ -192,6 +249,7 @@ export class Agent {
       hostname: hostname().slice(0, 256),
       problems: [...this.checkProblems()],
       labels: { ...this.opts.labels },
+      ...(this.opts.identity ? { recipient: this.opts.identity.recipient } : {}),
     };
   }
 
@@ -292,6 +350,8 @@ export class Agent {
         activationTimeoutMs: order.activationTimeoutMs ?? this.opts.activationTimeoutMs ?? DEADLINES.activationTimeout.default,
         confirmTimeoutMs: order.confirmTimeoutMs ?? this.opts.confirmTimeoutMs ?? DEADLINES.confirmTimeout.default,
         storeReserveBytes: this.opts.storeReserveBytes ?? 0,
+        identityFile: this.opts.identity?.file ?? null,
+        declaredSecretsFile: this.opts.declaredSecretsFile ?? null,
       }),
     );
     if (failure !== null) {

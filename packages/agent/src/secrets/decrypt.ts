@@ -1,0 +1,61 @@
+/**
+ * Decrypts the secrets of one order with the agent's identity, all of them
+ * before anything is written: one that does not decrypt stops the whole
+ * set, with a reason saying which secret and why (not encrypted to this
+ * agent, or a ciphertext that was damaged or tampered with — age
+ * authenticates every byte, so a changed byte is never written as a secret).
+ */
+import { armor, Decrypter, identityToRecipient } from 'age-encryption';
+import type { SecretOrder } from '@drover/protocol';
+import { readIdentityKey } from './identity.js';
+import { SecretFailure } from './failure.js';
+
+export interface DecryptedSecret {
+  readonly order: SecretOrder;
+  readonly plaintext: Uint8Array;
+}
+
+const ARMOR_HEADER = '-----BEGIN AGE ENCRYPTED FILE-----';
+
+/** The binary age file of a secret's ciphertext (base64 of the binary format; an armored file is accepted too). */
+function ageFile(ciphertext: string): Uint8Array {
+  const bytes = Buffer.from(ciphertext, 'base64');
+  const head = bytes.subarray(0, ARMOR_HEADER.length).toString('latin1');
+  return head === ARMOR_HEADER ? armor.decode(bytes.toString('latin1')) : new Uint8Array(bytes);
+}
+
+/** Why age refused a file, in words: not ours, or damaged. */
+function whyNot(err: unknown, recipient: string): string {
+  const message = err instanceof Error ? err.message : String(err);
+  if (/no identity matched/i.test(message)) {
+    return `it is not encrypted to this agent's recipient ${recipient} (set it again with \`drover secret set\`, which encrypts to the recipient the agent has now)`;
+  }
+  return `its ciphertext is damaged or was tampered with (age: ${message})`;
+}
+
+/**
+ * Every secret of `secrets` decrypted with the identity in `identityFile`.
+ * Throws a SecretFailure naming the first one that does not decrypt.
+ */
+export async function decryptSecrets(secrets: readonly SecretOrder[], identityFile: string | null): Promise<DecryptedSecret[]> {
+  if (secrets.length === 0) return [];
+  if (identityFile === null) throw new SecretFailure('this agent was started without an age identity, so it cannot decrypt secrets');
+  let key: string;
+  try {
+    key = readIdentityKey(identityFile);
+  } catch (err) {
+    throw new SecretFailure(`cannot read the agent's age identity: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const recipient = await identityToRecipient(key);
+  const decrypter = new Decrypter();
+  decrypter.addIdentity(key);
+  const out: DecryptedSecret[] = [];
+  for (const order of secrets) {
+    try {
+      out.push({ order, plaintext: await decrypter.decrypt(ageFile(order.ciphertext)) });
+    } catch (err) {
+      throw new SecretFailure(`secret "${order.name}" (version ${order.version}) cannot be decrypted: ${whyNot(err, recipient)}`);
+    }
+  }
+  return out;
+}
