@@ -47,9 +47,102 @@ rec {
     description = "More arguments for `drover agent`, each list element one argv word.";
   };
 
+  # Where a secret goes when its declaration names no path (protocol's SECRETS_DIR).
+  secretsDir = "/run/drover/secrets";
+
+  # One declared secret, `secrets.<name>`: where the services expect it and
+  # how. The agent writes what the server sends (`drover secret set`); the
+  # declaration lets services use `config.services.drover-agent.secrets.<name>.path`
+  # and lets the agent say in its log what was not set, or set otherwise.
+  # `withDefaultPath`: the path defaults to ${secretsDir}/<name> (a root
+  # agent; a user's agent cannot write there, so it must name one).
+  secretModule =
+    { withDefaultPath }:
+    { name, ... }:
+    {
+      options = {
+        path = mkOption (
+          {
+            type = types.str;
+            description = "Absolute path of the secret's file; it must match the `--path` it is set with (`drover secret set ${"\${name}"} --path …`).";
+          }
+          // lib.optionalAttrs withDefaultPath {
+            default = "${secretsDir}/${name}";
+            defaultText = lib.literalExpression ''"${secretsDir}/<name>"'';
+          }
+        );
+        owner = mkOption {
+          type = types.nullOr types.str;
+          default = null;
+          example = "postgres";
+          description = "The user the file must belong to (`--owner USER[:GROUP]` when it is set); null: not checked.";
+        };
+        group = mkOption {
+          type = types.nullOr types.str;
+          default = null;
+          example = "postgres";
+          description = "The group the file must belong to; null: not checked.";
+        };
+        mode = mkOption {
+          type = types.strMatching "0?[0-7]{3,4}";
+          default = "0400";
+          description = "The file mode it must be set with (`--mode`, default 0400).";
+        };
+      };
+    };
+
+  secretsOption =
+    { withDefaultPath }:
+    mkOption {
+      type = types.attrsOf (types.submodule (secretModule { inherit withDefaultPath; }));
+      default = { };
+      example = lib.literalExpression ''
+        {
+          db = { owner = "postgres"; };
+          api-key = { mode = "0440"; group = "web"; };
+        }
+      '';
+      description = ''
+        Secrets this agent's machine expects. The values come from the server
+        (`drover secret set NAME --agent AGENT …`, encrypted to this agent's key);
+        declaring them gives services their paths (`.path`) and makes the agent
+        log what was not set, or set with another path, owner, group or mode.
+      '';
+    };
+
+  # The JSON file of an agent's declared secrets for `--declared-secrets`, or null when it declares none.
+  declaredSecretsFile =
+    pkgs: agent:
+    if agent.secrets == { } then
+      null
+    else
+      pkgs.writeText "drover-agent-${agent.name}-secrets.json" (
+        builtins.toJSON {
+          secrets = lib.mapAttrs (_: s: {
+            inherit (s)
+              path
+              owner
+              group
+              mode
+              ;
+          }) agent.secrets;
+        }
+      );
+
+  # Assertions about the declared secrets of the agents (names and paths as the server accepts them).
+  secretAssertions =
+    optionPath: agents:
+    lib.concatMap (
+      a:
+      lib.mapAttrsToList (n: s: {
+        assertion = builtins.match "[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}" n != null && builtins.match "/.*" s.path != null && builtins.match "(.*/)?[.][.]?(/.*)?" s.path == null;
+        message = "${optionPath}: secret ${builtins.toJSON n} of agent ${a.name} needs a name of 1-64 letters, digits, ., _ or - (not starting with .) and an absolute path without . or .. (got ${builtins.toJSON s.path}).";
+      }) a.secrets
+    ) agents;
+
   # The options of one agent besides the global ones: used for `instances.<n>`.
   instanceModule =
-    { defaultServer }:
+    { defaultServer, withDefaultPath }:
     { name, ... }:
     {
       options = {
@@ -70,6 +163,7 @@ rec {
           defaultText = lib.literalExpression "config.services.drover-agent.server";
         };
         extraArgs = extraArgsOption;
+        secrets = secretsOption { inherit withDefaultPath; };
       };
     };
 
@@ -85,6 +179,7 @@ rec {
       profileDefault,
       profileDescription,
       instanceUnit,
+      secretPathDefault ? true,
       ...
     }@args:
     {
@@ -117,8 +212,14 @@ rec {
       };
       tokenFile = tokenFileOption { };
       extraArgs = extraArgsOption;
+      secrets = secretsOption { withDefaultPath = secretPathDefault; };
       instances = mkOption {
-        type = types.attrsOf (types.submodule (instanceModule { defaultServer = server; }));
+        type = types.attrsOf (
+          types.submodule (instanceModule {
+            defaultServer = server;
+            withDefaultPath = secretPathDefault;
+          })
+        );
         default = { };
         example = lib.literalExpression ''
           {
@@ -146,6 +247,7 @@ rec {
           tokenFile
           server
           extraArgs
+          secrets
           ;
       }
     ]
@@ -157,6 +259,7 @@ rec {
         tokenFile
         server
         extraArgs
+        secrets
         ;
     }) cfg.instances;
 
@@ -168,6 +271,7 @@ rec {
       profile,
       stateDir ? null,
       tokenFile ? null,
+      declaredSecrets ? null,
       extraArgs ? [ ],
     }:
     [
@@ -185,6 +289,10 @@ rec {
     ++ lib.optionals (tokenFile != null) [
       "--token-file"
       tokenFile
+    ]
+    ++ lib.optionals (declaredSecrets != null) [
+      "--declared-secrets"
+      "${declaredSecrets}"
     ]
     ++ extraArgs;
 
