@@ -64,7 +64,7 @@ rec {
         path = mkOption (
           {
             type = types.str;
-            description = "Absolute path of the secret's file; it must match the `--path` it is set with (`drover secret set ${"\${name}"} --path …`).";
+            description = "Absolute path of the secret's file; it must match the `--path` it is set with (`drover secret set NAME --path …`).";
           }
           // lib.optionalAttrs withDefaultPath {
             default = "${secretsDir}/${name}";
