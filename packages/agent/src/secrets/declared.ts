@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import type { SecretOrder } from '@drover/protocol';
 
-export interface DeclaredSecret {
+interface DeclaredSecret {
   readonly path: string;
   /** null: not checked. */
   readonly owner: string | null;
