@@ -8,6 +8,7 @@ import { AGENT_STATUS_FILTERS, DEPLOYMENT_STATUSES, DROVER_VERSION, ROLES, TOKEN
 import { reportError } from './output.js';
 import { registerAgentCommand } from './commands/agent-register.js';
 import { registerCacheCommands } from './commands/cache-register.js';
+import { registerSecretCommands } from './commands/secret-register.js';
 import { run } from './commands/run-action.js';
 
 const localOptions = (cmd: Command) =>
@@ -224,6 +225,7 @@ export function buildProgram(): Command {
     .option('--json', 'JSON output')
     .action(run(async (flags) => (await import('./commands/users.js')).userList(flags)));
   registerCacheCommands(program, readerOptions, run);
+  registerSecretCommands(program, readerOptions, run);
 
   return program;
 }

@@ -27,6 +27,7 @@ const base: Deployment = {
   url: 'http://127.0.0.1:7700/w/default/deployments/0b7e1c52',
   diff: null,
   wave: null,
+  secretsOnly: false,
   dry: true,
   wouldRestart: null,
 };

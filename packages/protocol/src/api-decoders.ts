@@ -48,6 +48,7 @@ export const decodeDeployment = object(
     dry: boolean,
     wouldRestart: nullable(decodeWouldRestart),
     wave: nullable(integer),
+    secretsOnly: boolean,
   },
   { endedBy: nullable(object({ actor: decodeActor, reason: string, at: timestamp })) },
 );
@@ -81,6 +82,7 @@ export const decodeAgent = object({
   labels: record(string),
   agentLabels: record(string),
   adminLabels: record(nullable(string)),
+  recipient: nullable(string),
 });
 
 export const decodeLogLine = object({ seq: integer, time: timestamp, stream: oneOf(LOG_STREAMS), text: string });

@@ -77,6 +77,8 @@ export const DeploymentSchema = Type.Object({
   wouldRestart: Nullable(WouldRestartSchema),
   /** Its wave in a staged rollout (0-based); null outside a rollout. */
   wave: Nullable(SafeInteger({ minimum: 0 })),
+  /** A secrets-only deployment (a secret changed): the agent rewrites its secrets, the profile is not touched; storePath is the path it ran then. */
+  secretsOnly: Type.Boolean(),
 });
 export type Deployment = Static<typeof DeploymentSchema>;
 
@@ -162,6 +164,8 @@ export const AgentSchema = Type.Object({
   agentLabels: LabelsSchema,
   /** An admin's changes over them: a value sets the label, null removes the agent's own. */
   adminLabels: AdminLabelsSchema,
+  /** The agent's age X25519 recipient from its last hello (what `drover secret set` encrypts to); null: it sent none (an older agent), no secret can be set for it. */
+  recipient: Nullable(Type.String()),
 });
 export type Agent = Static<typeof AgentSchema>;
 export const AgentListSchema = Type.Object({

@@ -113,6 +113,30 @@ export const ERRORS = {
     status: 409,
     hint: 'Two agents use one name: stop one of them or give each its own name (and token); the replaced agent tries again only after 10 minutes.',
   },
+  DROVER_ERR_SECRET_NOT_FOUND: {
+    status: 404,
+    hint: 'List the secrets of this workspace with `drover secret list`.',
+  },
+  DROVER_ERR_INVALID_SECRET: {
+    status: 400,
+    hint: 'A secret needs a name of 1-64 letters, digits, ".", "_", "-", at least one target agent, an absolute path, owner/group names or ids, a mode of 0-7777 (octal) and ciphertext in age\'s binary format (base64); fix what the message names.',
+  },
+  DROVER_ERR_NO_RECIPIENT: {
+    status: 409,
+    hint: 'The agent has not told the server its age recipient: upgrade it and start it once (it creates its identity in its state directory and sends the recipient in its hello); `drover agents --json` shows each agent\'s recipient.',
+  },
+  DROVER_ERR_RECIPIENT_CHANGED: {
+    status: 409,
+    hint: 'The agent\'s age recipient is not the one the secret was encrypted to (its identity was re-created, or it changed meanwhile); run `drover secret set` again so it encrypts to the current recipients.',
+  },
+  DROVER_ERR_SECRET_LIMIT: {
+    status: 413,
+    hint: 'An agent receives its whole secret set with every deployment, in one websocket frame: keep each secret under 64 KiB, at most 64 secrets and 896 KiB of ciphertext per agent; split large files or move them out of secrets.',
+  },
+  DROVER_ERR_SECRET_PATH_CONFLICT: {
+    status: 409,
+    hint: 'Two secrets of one agent cannot share a file path; give one of them another --path, or remove the other with `drover secret rm NAME`.',
+  },
   DROVER_ERR_DEPLOYMENT_NOT_FOUND: {
     status: 404,
     hint: 'List deployments with `drover deployments`; deployment ids are UUIDs.',

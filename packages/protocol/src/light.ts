@@ -40,4 +40,5 @@ export type {
   Workspace,
 } from './api.js';
 export type { CacheInfo, CacheName, GcReport } from './cache.js';
+export type { Secret, SecretSetResponse, SecretRemoveResponse } from './secrets-api.js';
 export type * from './api-types.js';

@@ -34,7 +34,14 @@ import {
   WorkspaceNameSchema,
 } from './schemas.js';
 import { MAX_DRY_RUN_UNITS } from './dry-run.js';
-import { AGE_RECIPIENT_PATTERN, MAX_SECRET_BYTES, MAX_SECRETS_PER_AGENT, SECRET_NAME_PATTERN, SECRET_OWNER_PATTERN, SECRET_PATH_PATTERN } from './secrets.js';
+import {
+  AGE_RECIPIENT_PATTERN,
+  MAX_SECRET_CIPHERTEXT_CHARS,
+  MAX_SECRETS_PER_AGENT,
+  SECRET_NAME_PATTERN,
+  SECRET_OWNER_PATTERN,
+  SECRET_PATH_PATTERN,
+} from './secrets.js';
 
 export const PROTOCOL_VERSION = 1;
 export const AGENT_WS_PATH = '/api/v1/agent/ws';
@@ -195,7 +202,7 @@ export const SecretOrderSchema = Type.Object({
   /** Bumped on every change of the secret; the agent rewrites only what changed. */
   version: SafeInteger({ minimum: 1 }),
   /** The age file (binary format), base64. */
-  ciphertext: Type.String({ maxLength: 4 * MAX_SECRET_BYTES }),
+  ciphertext: Type.String({ maxLength: MAX_SECRET_CIPHERTEXT_CHARS }),
 });
 export type SecretOrder = Static<typeof SecretOrderSchema>;
 

@@ -22,3 +22,13 @@ export const DEFAULT_SECRET_MODE = 0o400;
 export const MAX_SECRET_BYTES = 64 * 1024;
 /** Most secrets one agent receives. */
 export const MAX_SECRETS_PER_AGENT = 64;
+/**
+ * Most bytes an agent's whole secret set may take in its deploy frame
+ * (ciphertext, path and name of each, plus a little per entry): the frame
+ * must stay under MAX_FRAME_BYTES (1 MiB) with the rest of the order.
+ */
+export const MAX_AGENT_SECRETS_BYTES = 896 * 1024;
+/** Longest base64 ciphertext of one secret (what `SecretOrderSchema` accepts). */
+export const MAX_SECRET_CIPHERTEXT_CHARS = 4 * MAX_SECRET_BYTES;
+/** The first line of every age file in its binary format. */
+export const AGE_HEADER_LINE = 'age-encryption.org/v1';

@@ -81,6 +81,7 @@ const deployment = {
   dry: true,
   wouldRestart: { restart: ['sshd.service'], start: [], stop: ['old.service'], reload: [] },
   wave: 1,
+  secretsOnly: false,
 };
 
 test('the activation view decodes as its schema checks it', () => {

@@ -57,6 +57,7 @@ function newAgentRow(workspaceId: string, name: string, now: string): Insertable
     problems: null,
     conflict_at: null,
     conflict_hostname: null,
+    recipient: null,
   };
 }
 
@@ -91,6 +92,7 @@ export async function registerAgent(
     profile: hello.profile,
     hostname: hello.hostname,
     problems: hello.problems && hello.problems.length > 0 ? JSON.stringify(hello.problems) : null,
+    recipient: hello.recipient ?? null,
     connection_id: input.connectionId,
     replica_id: input.replicaId,
     connected_at: now,
@@ -195,6 +197,7 @@ const agentColumns = [
   'agents.conflict_at',
   'agents.conflict_hostname',
   'agents.labels',
+  'agents.recipient',
   'd.id as d_id',
   'd.index_no as d_index',
   'd.status as d_status',
@@ -370,6 +373,7 @@ function toAgentApi(r: AgentListRow, workspaceName: string, presence: Presence):
         ? { at: r.conflict_at, hostnames: [r.conflict_hostname, r.hostname ?? '?'] }
         : null,
     currentStorePath: r.current_store_path,
+    recipient: r.recipient,
     ...labelFields(r),
     lastDeployment:
       r.d_id && r.d_index !== null && r.d_status && r.d_store_path && r.d_created_at

@@ -12,6 +12,7 @@ import { agentLabelsMigration } from '../agents/labels-migration.js';
 import { rolloutsMigration } from '../rollouts/migration.js';
 import { closureDiffsMigration } from '../deployments/diffs-migration.js';
 import { dryRunMigration } from '../deployments/dry-migration.js';
+import { secretsMigration } from '../secrets/migration.js';
 
 const initial: Migration = {
   async up(db: Kysely<unknown>) {
@@ -161,6 +162,7 @@ const migrations: Record<string, Migration> = {
   '0011_rollouts': rolloutsMigration,
   '0012_closure_diffs': closureDiffsMigration,
   '0013_dry_runs': dryRunMigration,
+  '0014_secrets': secretsMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

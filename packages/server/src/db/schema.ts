@@ -8,6 +8,7 @@ import type { DeploymentStatus, LogStream, Role, TokenKind } from '@drover/proto
 import type { RolloutsTable } from '../rollouts/tables.js';
 import type { CacheNarsTable, CacheNarUploadsTable, CachePathsTable, CachePinsTable, CachesTable, TokenCachesTable } from '../cache/tables.js';
 import type { ClosureDiffsTable, DeploymentDiffsTable } from '../deployments/diffs-tables.js';
+import type { SecretsTable, SecretTargetsTable } from '../secrets/tables.js';
 
 interface WorkspacesTable {
   id: string;
@@ -60,6 +61,8 @@ export interface AgentsTable {
   labels: string | null;
   /** When an admin decommissioned it: it leaves the lists, its token is revoked, its history stays. */
   removed_at: string | null;
+  /** Its age X25519 recipient from its last hello; null: it sent none (0014). */
+  recipient: string | null;
   /** Index of the agent's latest real deployment (a dry run never becomes it). */
   last_index: Generated<number>;
   /** Highest deployment index handed out for this agent, dry runs included (0013). */
@@ -109,6 +112,8 @@ interface DeploymentsTable {
   wave: number | null;
   /** The agent's current path when a rollout created it: what onFailure "rollback" deploys again. */
   rollout_from: string | null;
+  /** 1: a secrets-only deployment, the agent rewrites its secrets and never touches the profile (0014). */
+  secrets_only: Generated<number>;
 }
 
 interface UsersTable {
@@ -174,6 +179,8 @@ export interface Database {
   closure_diffs: ClosureDiffsTable;
   deployment_diffs: DeploymentDiffsTable;
   rollouts: RolloutsTable;
+  secrets: SecretsTable;
+  secret_targets: SecretTargetsTable;
 }
 
 export type WorkspaceRow = Selectable<WorkspacesTable>;

@@ -56,6 +56,7 @@ export function toDeploymentApi(row: DeploymentView, publicUrl: string): Deploym
     dry: row.dry === 1,
     wouldRestart: parseWouldRestart(row.would_restart),
     wave: row.wave,
+    secretsOnly: row.secrets_only === 1,
   };
 }
 
@@ -76,7 +77,7 @@ function actorOf(row: DeploymentRow): Actor | null {
 }
 
 /** An actor stored as `kind:id` plus its label then. */
-function actorFrom(stored: string, label: string | null): Actor {
+export function actorFrom(stored: string, label: string | null): Actor {
   const colon = stored.indexOf(':');
   const kind = stored.slice(0, colon);
   const id = stored.slice(colon + 1);
@@ -86,7 +87,7 @@ function actorFrom(stored: string, label: string | null): Actor {
 }
 
 /** How an actor is stored: `kind:id`. */
-function storedActor(actor: Actor): string {
+export function storedActor(actor: Actor): string {
   return `${actor.kind}:${actor.id}`;
 }
 
@@ -134,6 +135,15 @@ export interface PlannedDeployment {
   /** In a staged rollout: its wave, and the agent's current path (what a rollback returns to). */
   readonly wave?: number;
   readonly rolloutFrom?: string | null;
+  /** A secrets-only deployment (secrets/deploy.ts): supersedes only an older Pending secrets-only one, never becomes the agent's latest. */
+  readonly secretsOnly?: boolean;
+}
+
+/** The three kinds of deployment, each superseding only its own kind (a real one also a Pending secrets-only one: it carries the set). */
+type DeploymentKind = 'real' | 'dry' | 'secrets';
+const DEPLOYMENT_KINDS: readonly DeploymentKind[] = ['real', 'dry', 'secrets'];
+function kindOf(p: PlannedDeployment): DeploymentKind {
+  return p.dry ? 'dry' : p.secretsOnly ? 'secrets' : 'real';
 }
 
 export interface Deadlines {
@@ -179,28 +189,29 @@ export async function createDeployments(
       const planned = [...input.planned].sort((a, b) => (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0));
       for (const part of chunks(planned)) {
         const indexOf = new Map<string, number>();
-        for (const dry of [false, true]) {
-          const ids = part.filter((p) => (p.dry ?? false) === dry).map((p) => p.agentId);
+        for (const kind of DEPLOYMENT_KINDS) {
+          const ids = part.filter((p) => kindOf(p) === kind).map((p) => p.agentId);
           if (ids.length === 0) continue;
           // Every deployment takes the next issued index; only a real one becomes the agent's latest.
           const bumped = await tx
             .updateTable('agents')
             .set((eb) =>
-              dry ? { issued_index: eb('issued_index', '+', 1) } : { issued_index: eb('issued_index', '+', 1), last_index: eb('issued_index', '+', 1) },
+              kind === 'real'
+                ? { issued_index: eb('issued_index', '+', 1), last_index: eb('issued_index', '+', 1) }
+                : { issued_index: eb('issued_index', '+', 1) },
             )
             .where('id', 'in', ids)
             .returning(['id', 'issued_index'])
             .execute();
           for (const b of bumped) indexOf.set(b.id, b.issued_index);
-          const older = await tx
+          let older = tx
             .updateTable('deployments')
             .set({ status: 'Superseded', finished_at: now, reason: 'superseded by a newer deployment' })
             .where('agent_id', 'in', ids)
-            .where('status', 'in', ['Pending', 'Queued'])
-            .where('dry', '=', dry ? 1 : 0)
-            .returning('id')
-            .execute();
-          superseded.push(...older.map((o) => o.id));
+            .where('status', 'in', ['Pending', 'Queued']);
+          // A real deployment supersedes real and secrets-only ones (dry = 0), a dry run only dry runs, a secrets-only one only secrets-only ones.
+          older = kind === 'secrets' ? older.where('secrets_only', '=', 1) : older.where('dry', '=', kind === 'dry' ? 1 : 0);
+          superseded.push(...(await older.returning('id').execute()).map((o) => o.id));
         }
         const values: NewDeployment[] = part.map((p) => ({
           id: randomUUID(),
@@ -225,6 +236,7 @@ export async function createDeployments(
           created_by_label: input.createdBy?.label ?? null,
           dry: p.dry ? 1 : 0,
           would_restart: null,
+          secrets_only: p.secretsOnly ? 1 : 0,
         }));
         await tx.insertInto('deployments').values(values).execute();
         rows.push(...(values as DeploymentRow[]));
@@ -259,6 +271,7 @@ function selectOrders(db: Kysely<Database>) {
       'deployments.activation_timeout_ms',
       'deployments.confirm_timeout_ms',
       'deployments.dry',
+      'deployments.secrets_only',
       'agents.system',
     ])
     .where('deployments.status', '=', 'Pending');
@@ -284,8 +297,9 @@ function newestPerAgent(rows: readonly OrderRow[], into: Map<string, PendingOrde
       rollbackScript,
       ...(r.activation_timeout_ms !== null ? { activationTimeoutMs: r.activation_timeout_ms } : {}),
       ...(r.confirm_timeout_ms !== null ? { confirmTimeoutMs: r.confirm_timeout_ms } : {}),
-      ...(r.diff_pair === null ? { wantDiff: true } : {}),
+      ...(r.diff_pair === null && r.secrets_only !== 1 ? { wantDiff: true } : {}),
       ...(r.dry === 1 ? { dry: true } : {}),
+      ...(r.secrets_only === 1 ? { secretsOnly: true } : {}),
     };
     into.set(r.agent_id, { agentId: r.agent_id, workspaceId: r.workspace_id, order });
   }
@@ -541,6 +555,7 @@ export function rerunPlan(row: DeploymentView): PlannedDeployment {
     rollbackScripts: row.rollback_scripts ? rollbackMap(row.rollback_scripts) : null,
     deadlines: { activationTimeoutMs: row.activation_timeout_ms, confirmTimeoutMs: row.confirm_timeout_ms },
     dry: row.dry === 1,
+    secretsOnly: row.secrets_only === 1,
   };
 }
 

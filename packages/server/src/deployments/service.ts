@@ -86,6 +86,22 @@ async function startDeployments(ctx: ServerContext, access: Access, planned: rea
   ).map((v) => toDeploymentApi(v, ctx.publicUrl));
 }
 
+/**
+ * Secrets-only deployments (secrets/deploy.ts): stored and announced like
+ * any other, without a closure diff (the profile does not change).
+ */
+export async function startSecretsOnly(ctx: ServerContext, access: Access, planned: readonly PlannedDeployment[]): Promise<Deployment[]> {
+  const created = await createDeployments(ctx.db, { workspaceId: access.workspaceId, createdBy: access.actor, planned });
+  ctx.metrics.deploymentsCreated.inc(created.rows.length);
+  await ctx.bus.publish({ kind: 'deploy', deployments: created.rows.map((r) => ({ id: r.id, agentId: r.agent_id })), superseded: created.superseded });
+  return (
+    await getDeployments(
+      ctx.db,
+      created.rows.map((r) => r.id),
+    )
+  ).map((v) => toDeploymentApi(v, ctx.publicUrl));
+}
+
 export interface ActivateOptions {
   readonly cacheCheck: boolean;
   /** Only the spec's agents whose labels match this selector. */

@@ -42,6 +42,7 @@ import {
   type PendingOrder,
 } from '../deployments/repository.js';
 import { agentCaches } from '../cache/agents.js';
+import { secretOrdersFor } from '../secrets/repository.js';
 import { isConnectionLost } from '../db/connect.js';
 import { refusedValue } from '../db/refused-value.js';
 import { repairFrame } from './repair-frame.js';
@@ -366,14 +367,15 @@ export class AgentHub {
     if (local.length > 0) await this.send(await pendingOrders(this.opts.db, local));
   }
 
-  /** Sends orders with the cache each agent uses (cache/agents.ts), one query for the whole batch. */
+  /** Sends orders with the cache each agent uses (cache/agents.ts), one query for the whole batch, and each agent's complete secret set as it is now (secrets/). */
   private async send(orders: ReadonlyMap<string, PendingOrder>): Promise<void> {
     const caches = await agentCaches(
       this.opts.db,
       [...orders.values()].map((o) => o.workspaceId),
     );
+    const secrets = await secretOrdersFor(this.opts.db, [...orders.values()]);
     for (const { agentId, workspaceId, order } of orders.values()) {
-      this.byAgent.get(agentId)?.send({ type: 'deploy', deployment: { ...order, cache: caches.get(workspaceId) ?? null } });
+      this.byAgent.get(agentId)?.send({ type: 'deploy', deployment: { ...order, cache: caches.get(workspaceId) ?? null, secrets: secrets.get(agentId) ?? [] } });
     }
   }
 
