@@ -134,6 +134,19 @@ describe('materialising a set', () => {
     assert.ok(!said.join('\n').includes('password'), 'no plaintext in the log');
   });
 
+  test("decrypts in V8's lite mode, which the agent process runs in (bin/drover): no WebAssembly needed", async () => {
+    const state = scratch();
+    const id = await loadIdentity(defaultIdentityFile(state));
+    const order = await secret('lite', 'lite-mode-plain', id.recipient, { path: '/unused' });
+    const decrypt = new URL('../src/secrets/decrypt.js', import.meta.url).href;
+    const script = `const { decryptSecrets } = await import(${JSON.stringify(decrypt)}); const [d] = await decryptSecrets([${JSON.stringify(order)}], ${JSON.stringify(id.file)}); process.stdout.write(Buffer.from(d.plaintext).toString());`;
+    const stdout = execFileSync(process.execPath, ['--lite-mode', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 30_000,
+    });
+    assert.equal(stdout.toString(), 'lite-mode-plain');
+  });
+
   test('a rotation rewrites only what changed; a dropped secret has its file deleted; a moved one leaves its old path', async () => {
     const state = scratch();
     const id = await loadIdentity(defaultIdentityFile(state));

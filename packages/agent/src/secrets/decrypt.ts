@@ -24,6 +24,27 @@ function ageFile(ciphertext: string): Uint8Array {
   return head === ARMOR_HEADER ? armor.decode(bytes.toString('latin1')) : new Uint8Array(bytes);
 }
 
+/**
+ * Decrypts one age file, reading the plaintext stream here: age-encryption's
+ * own read of a Uint8Array goes through `Response`, whose undici parser is
+ * WebAssembly, which the agent's V8 lite mode (bin/drover) does not have.
+ */
+async function decryptFile(decrypter: Decrypter, file: Uint8Array): Promise<Uint8Array> {
+  const source = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(file);
+      controller.close();
+    },
+  });
+  const reader = (await decrypter.decrypt(source)).getReader();
+  const chunks: Uint8Array[] = [];
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return Buffer.concat(chunks);
+    chunks.push(value);
+  }
+}
+
 /** Why age refused a file, in words: not ours, or damaged. */
 function whyNot(err: unknown, recipient: string): string {
   const message = err instanceof Error ? err.message : String(err);
@@ -52,7 +73,7 @@ export async function decryptSecrets(secrets: readonly SecretOrder[], identityFi
   const out: DecryptedSecret[] = [];
   for (const order of secrets) {
     try {
-      out.push({ order, plaintext: await decrypter.decrypt(ageFile(order.ciphertext)) });
+      out.push({ order, plaintext: await decryptFile(decrypter, ageFile(order.ciphertext)) });
     } catch (err) {
       throw new SecretFailure(`secret "${order.name}" (version ${order.version}) cannot be decrypted: ${whyNot(err, recipient)}`);
     }
