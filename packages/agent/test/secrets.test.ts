@@ -166,7 +166,10 @@ describe('materialising a set', () => {
     assert.ok(said.includes(`secret b: removed ${join(dir, 'b')} (no longer set for this agent)`), said.join('\n'));
     assert.ok(said.includes(`secret c: removed ${join(dir, 'c')} (its path changed)`), said.join('\n'));
     const again: string[] = [];
+    const recorded = statSync(join(state, 'secrets.json')).mtimeMs;
+    await new Promise((resolve) => setTimeout(resolve, 20));
     writeSecrets(await prepareSecrets([a2, c2], id.file), { stateDir: state, say: (t) => again.push(t) });
+    assert.equal(statSync(join(state, 'secrets.json')).mtimeMs, recorded, 'an unchanged set is not recorded again (no state write)');
     assert.deepEqual(again, [`secret a: unchanged (version 2, ${join(dir, 'a')})`, `secret c: unchanged (version 2, ${join(dir, 'c-moved')})`]);
     writeSecrets(await prepareSecrets([], id.file), { stateDir: state, say: () => undefined });
     assert.deepEqual(readdirSync(dir), [], 'an empty set deletes them all');

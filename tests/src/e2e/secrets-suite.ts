@@ -60,7 +60,9 @@ export function defineSecretsSuite(kind: BackendKind): void {
       await world.setUp();
       out = join(world.dir, 'secret-files');
       await mkdir(out);
-      [web, other] = await Promise.all([world.agent(), world.agent()]);
+      const declared = join(world.dir, 'declared-secrets.json');
+      await writeFile(declared, JSON.stringify({ secrets: { db: { path: '/run/drover/secrets/db', owner: null, group: null, mode: '0400' } } }));
+      [web, other] = await Promise.all([world.agent(), world.agent({ extraArgs: ['--declared-secrets', declared] })]);
     });
     after(() => world.tearDown());
 
@@ -129,8 +131,18 @@ export function defineSecretsSuite(kind: BackendKind): void {
       const webLog = await logText(ids.get(web.name)!);
       assert.match(webLog, /1 secret\(s\) for this agent decrypt: db/);
       assert.match(webLog, new RegExp(`secret db: wrote ${path} \\(version 1, mode 0440, owner 65534:65534\\)`));
+      const fsType = (await run('stat', ['-f', '-c', '%T', join(out, 'web')], { timeoutMs: 10_000 })).stdout.trim();
+      if (fsType !== 'tmpfs') assert.match(webLog, new RegExp(`warning: ${join(out, 'web')} is not on a tmpfs`), `on ${fsType}`);
       const otherLog = await logText(ids.get(other.name)!);
       assert.doesNotMatch(otherLog, /^secret |secret\(s\)/m, 'the untargeted agent got no secret');
+      assert.match(
+        otherLog,
+        new RegExp(
+          `^warning: declared secret "db" \\(/run/drover/secrets/db\\) was not set for this agent: run \`drover secret set db --agent ${other.name} --path /run/drover/secrets/db --mode 0400\`$`,
+          'm',
+        ),
+        'the declared secrets are checked against what it received',
+      );
       assert.equal((await readdir(out)).join(), 'web', 'no file for the other agent');
       const otherApplied = JSON.parse(await readFile(join(other.stateDir, 'secrets.json'), 'utf8')) as { secrets: unknown[] };
       assert.deepEqual(otherApplied.secrets, [], "the other agent's set is empty: it holds not even the ciphertext");
@@ -225,6 +237,8 @@ export function defineSecretsSuite(kind: BackendKind): void {
 
     test('the plaintexts are found in no log, state file, API answer or database dump', async () => {
       assert.ok(used.length >= 4);
+      // The search can find them: the one secret left on disk is one of them.
+      assert.ok(used.includes(await readFile(join(out, 'web', 'db'), 'utf8')), 'the search looks for what was delivered');
       const haystacks: { where: string; text: string }[] = [];
       for (const p of [world.server.proc, web.proc, other.proc]) haystacks.push({ where: `output of ${p.name}`, text: p.output });
       for (const file of await filesUnder(world.dir, [out])) {

@@ -95,6 +95,8 @@ export function writeSecrets(prepared: PreparedSecrets, opts: WriteOptions): voi
     }
     opts.say(`secret ${old.name}: removed ${old.path} (${why})`);
   }
+  // Nothing to record when the set is what was applied (most deployments): no write to the state directory.
+  if (JSON.stringify(previous) === JSON.stringify(prepared.set)) return;
   try {
     saveApplied(opts.stateDir, prepared.set);
   } catch (err) {
