@@ -21,8 +21,10 @@
  * Secrets (secrets/): the hello carries the recipient of the agent's age
  * identity; each order's secrets are written by its runner. At start the
  * agent writes again the files of the last applied set that are missing
- * (after a reboot /run is empty) before it takes or follows any deployment,
- * and says in its log what differs from the declared secrets.
+ * (after a reboot /run is empty) before it takes or follows any deployment —
+ * in a short-lived child (secrets/at-start.ts): this process never loads
+ * age nor holds a plaintext — and says in its log what differs from the
+ * declared secrets.
  *
  * A `bootstrap` agent (`drover agent --bootstrap`) hands over when the
  * service-managed agent of its name connects: replaced, it stops for good
@@ -62,7 +64,7 @@ import { deployProblems } from './self-check.js';
 import { readApplied } from './secrets/applied.js';
 import { declaredSecretProblems, readDeclaredSecrets } from './secrets/declared.js';
 import type { AgentIdentity } from './secrets/identity.js';
-import { prepareSecrets, writeSecrets } from './secrets/materialise.js';
+import { SECRETS_AT_START } from './secrets/at-start.js';
 
 export const AGENT_VERSION: string = DROVER_VERSION;
 
@@ -105,6 +107,9 @@ export interface AgentOptions {
 
 /** How often an agent that cannot deploy checks again. */
 const PROBLEMS_RECHECK_MS = 60_000;
+
+/** Longest the start-up secrets step may take before it is killed (and the agent connects). */
+const SECRETS_AT_START_MS = 60_000;
 
 /** How many reported deployment folders to keep for inspection. */
 const KEEP_REPORTED = 20;
@@ -185,7 +190,7 @@ export class Agent {
     const applied = readApplied(this.stateDir);
     this.checkDeclaredSecrets(applied);
     if (applied.length === 0) this.begin();
-    else void this.materialiseAtStart(applied).finally(() => this.begin());
+    else void this.materialiseAtStart().finally(() => this.begin());
   }
 
   /** Takes up where the last process left off, then connects. */
@@ -206,17 +211,47 @@ export class Agent {
     this.connection.start();
   }
 
-  /** Writes the missing files of the last applied secret set again (after a reboot /run is empty); a failure is logged, never fatal. */
-  private async materialiseAtStart(applied: readonly SecretOrder[]): Promise<void> {
-    try {
-      const prepared = await prepareSecrets(applied, this.opts.identity?.file ?? null);
-      writeSecrets(prepared, { stateDir: this.stateDir, onlyMissing: true, say: (text) => this.log.info(text) });
-    } catch (err) {
+  /**
+   * Writes the missing files of the last applied secret set again (after a
+   * reboot /run is empty), in a child process; its lines are logged, a
+   * failure too, never fatal. Bounded: a child still running after
+   * SECRETS_AT_START_MS is killed.
+   */
+  private async materialiseAtStart(): Promise<void> {
+    const identity = this.opts.identity;
+    if (identity === undefined) {
       this.log.error(
         { code: 'DROVER_ERR_AGENT_SECRET' },
-        `cannot write the secrets of the last deployment again: ${err instanceof Error ? err.message : String(err)}; the next deployment writes them`,
+        'cannot write the secrets of the last deployment again: this agent was started without an age identity',
       );
+      return;
     }
+    const [file, ...args] = runnerArgv(SECRETS_AT_START);
+    const env = { ...process.env };
+    delete env['DROVER_AGENT_TOKEN'];
+    const child = spawn(file, [...args, this.stateDir, identity.file], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const timer = setTimeout(() => child.kill('SIGKILL'), SECRETS_AT_START_MS);
+    const lines = (stream: NodeJS.ReadableStream, each: (line: string) => void) => {
+      let rest = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => {
+        const parts = (rest + chunk).split('\n');
+        rest = parts.pop() ?? '';
+        for (const line of parts) if (line) each(line);
+      });
+    };
+    lines(child.stdout, (line) => this.log.info(line));
+    lines(child.stderr, (line) =>
+      this.log.error({ code: 'DROVER_ERR_AGENT_SECRET' }, `cannot write the secrets of the last deployment again: ${line}; the next deployment writes them`),
+    );
+    await new Promise<void>((resolve) => {
+      child.on('error', (err) => {
+        this.log.error({ code: 'DROVER_ERR_AGENT_SECRET' }, `cannot start the secrets step: ${err.message}`);
+        resolve();
+      });
+      child.on('close', () => resolve());
+    });
+    clearTimeout(timer);
   }
 
   /** Logs what differs between the declared secrets and `set`. */

@@ -45,7 +45,7 @@ function startAgent(stateDir: string, identity: AgentIdentity | undefined, lines
 
 test('the hello carries the recipient; at start missing secret files are written again before connecting; a declared secret not received is logged', async () => {
   const stateDir = join(root.path, 'state');
-  const identity = await loadIdentity(defaultIdentityFile(stateDir));
+  const identity = loadIdentity(defaultIdentityFile(stateDir));
   const encrypter = new Encrypter();
   encrypter.addRecipient(identity.recipient);
   const path = join(root.path, 'run', 'db');
@@ -85,7 +85,7 @@ test('the hello carries the recipient; at start missing secret files are written
 
 test('without an identity the hello has no recipient; a set that does not decrypt is logged, and the agent still connects', async () => {
   const stateDir = join(root.path, 'state-2');
-  const identity = await loadIdentity(defaultIdentityFile(stateDir));
+  const identity = loadIdentity(defaultIdentityFile(stateDir));
   saveApplied(stateDir, [{ name: 'db', path: join(root.path, 'never'), owner: null, group: null, mode: 0o400, version: 1, ciphertext: 'AAAA' }]);
   rmSync(identity.file);
   const lines: string[] = [];

@@ -69,12 +69,12 @@ describe('identity', () => {
   test('made on first start in age-keygen format, 0600; the same key after; `age -d -i` reads it', async () => {
     const state = scratch();
     const file = defaultIdentityFile(state);
-    const first = await loadIdentity(file);
+    const first = loadIdentity(file);
     assert.match(first.recipient, new RegExp(AGE_RECIPIENT_PATTERN));
     assert.equal(modeOf(file), 0o600);
     const text = readFileSync(file, 'utf8');
     assert.match(text, new RegExp(`^# created: .+\\n# public key: ${first.recipient}\\nAGE-SECRET-KEY-1[0-9A-Z]+\\n$`));
-    assert.deepEqual(await loadIdentity(file), first, 'the second start keeps the identity');
+    assert.deepEqual(loadIdentity(file), first, 'the second start keeps the identity');
     assert.deepEqual(
       readdirSync(state).filter((n) => n !== 'age-identity'),
       [],
@@ -89,11 +89,14 @@ describe('identity', () => {
   test('an identity others can read, or a file without one, is refused naming the file', async () => {
     const state = scratch();
     const file = join(state, 'id');
-    await loadIdentity(file);
+    loadIdentity(file);
     chmodSync(file, 0o644);
-    await assert.rejects(loadIdentity(file), (err: Error) => err.message.includes(`${file} is readable by others (mode 0644): run \`chmod 600 ${file}\``));
+    assert.throws(
+      () => loadIdentity(file),
+      (err: Error) => err.message.includes(`${file} is readable by others (mode 0644): run \`chmod 600 ${file}\``),
+    );
     writeFileSync(join(state, 'junk'), 'hello\n', { mode: 0o600 });
-    await assert.rejects(loadIdentity(join(state, 'junk')), /junk holds no age identity/);
+    assert.throws(() => loadIdentity(join(state, 'junk')), /junk holds no age identity/);
   });
 
   test('an identity made with age-keygen is used as it is', { skip: !hasAge && 'Debian age not installed' }, async () => {
@@ -101,14 +104,14 @@ describe('identity', () => {
     execFileSync('age-keygen', ['-o', file], { stdio: 'ignore' });
     chmodSync(file, 0o600);
     const expected = execFileSync('age-keygen', ['-y', file]).toString().trim();
-    assert.equal((await loadIdentity(file)).recipient, expected);
+    assert.equal(loadIdentity(file).recipient, expected);
   });
 });
 
 describe('materialising a set', () => {
   test('all decrypt, then each is written atomically with its mode and owner in a new 0751 directory; the record holds no plaintext', async () => {
     const state = scratch();
-    const id = await loadIdentity(defaultIdentityFile(state));
+    const id = loadIdentity(defaultIdentityFile(state));
     const dir = join(scratch(), 'run', 'secrets');
     const set = [
       await secret('db', 'db-password-1', id.recipient, { path: join(dir, 'db'), mode: 0o440, ...(isRoot ? { owner: 'nobody', group: 'nogroup' } : {}) }),
@@ -136,7 +139,7 @@ describe('materialising a set', () => {
 
   test("decrypts in V8's lite mode, which the agent process runs in (bin/drover): no WebAssembly needed", async () => {
     const state = scratch();
-    const id = await loadIdentity(defaultIdentityFile(state));
+    const id = loadIdentity(defaultIdentityFile(state));
     const order = await secret('lite', 'lite-mode-plain', id.recipient, { path: '/unused' });
     const decrypt = new URL('../src/secrets/decrypt.js', import.meta.url).href;
     const script = `const { decryptSecrets } = await import(${JSON.stringify(decrypt)}); const [d] = await decryptSecrets([${JSON.stringify(order)}], ${JSON.stringify(id.file)}); process.stdout.write(Buffer.from(d.plaintext).toString());`;
@@ -149,7 +152,7 @@ describe('materialising a set', () => {
 
   test('a rotation rewrites only what changed; a dropped secret has its file deleted; a moved one leaves its old path', async () => {
     const state = scratch();
-    const id = await loadIdentity(defaultIdentityFile(state));
+    const id = loadIdentity(defaultIdentityFile(state));
     const dir = scratch();
     const a = await secret('a', 'A1', id.recipient, { path: join(dir, 'a') });
     const b = await secret('b', 'B1', id.recipient, { path: join(dir, 'b') });
@@ -177,7 +180,7 @@ describe('materialising a set', () => {
 
   test('a tampered ciphertext, one for another agent or an unknown owner fails naming the secret, and nothing is written', async () => {
     const state = scratch();
-    const id = await loadIdentity(defaultIdentityFile(state));
+    const id = loadIdentity(defaultIdentityFile(state));
     const dir = join(scratch(), 'never');
     const good = await secret('good', 'fine', id.recipient, { path: join(dir, 'good') });
     const bytes = Buffer.from((await secret('bad', 'tampered-plain', id.recipient, { path: join(dir, 'bad') })).ciphertext, 'base64');
@@ -205,7 +208,7 @@ describe('materialising a set', () => {
 
   test('at start only missing files are written again from the record; nothing is deleted', async () => {
     const state = scratch();
-    const id = await loadIdentity(defaultIdentityFile(state));
+    const id = loadIdentity(defaultIdentityFile(state));
     const dir = scratch();
     const a = await secret('a', 'A1', id.recipient, { path: join(dir, 'a') });
     const b = await secret('b', 'B1', id.recipient, { path: join(dir, 'b') });
@@ -291,7 +294,7 @@ describe('the runner', () => {
 
   test('a tampered secret fails the deployment before anything is fetched; the profile is untouched', async () => {
     const state = scratch();
-    const id = await loadIdentity(defaultIdentityFile(state));
+    const id = loadIdentity(defaultIdentityFile(state));
     const out = scratch();
     const good = await secret('good', 'fine', id.recipient, { path: join(out, 'good') });
     const entries = await run(
@@ -314,7 +317,7 @@ describe('the runner', () => {
 
   test('a secrets-only order writes the secrets and succeeds without touching the profile', async () => {
     const state = scratch();
-    const id = await loadIdentity(defaultIdentityFile(state));
+    const id = loadIdentity(defaultIdentityFile(state));
     const out = scratch();
     const entries = await run([await secret('db', 'only-secrets', id.recipient, { path: join(out, 'db') })], { secretsOnly: true }, state, id.file);
     const end = outcome(entries);

@@ -4,10 +4,13 @@
  * set, with a reason saying which secret and why (not encrypted to this
  * agent, or a ciphertext that was damaged or tampered with — age
  * authenticates every byte, so a changed byte is never written as a secret).
+ * age-encryption is imported only here, when there is something to decrypt:
+ * this runs in the deployment runner and the agent's start-up child
+ * (secrets-at-start.ts), never in the long-lived agent process.
  */
-import { armor, Decrypter, identityToRecipient } from 'age-encryption';
+import type { Decrypter } from 'age-encryption';
 import type { SecretOrder } from '@drover/protocol';
-import { readIdentityKey } from './identity.js';
+import { readIdentityKey, recipientOf } from './identity.js';
 import { SecretFailure } from './failure.js';
 
 export interface DecryptedSecret {
@@ -18,7 +21,7 @@ export interface DecryptedSecret {
 const ARMOR_HEADER = '-----BEGIN AGE ENCRYPTED FILE-----';
 
 /** The binary age file of a secret's ciphertext (base64 of the binary format; an armored file is accepted too). */
-function ageFile(ciphertext: string): Uint8Array {
+function ageFile(ciphertext: string, armor: { decode(text: string): Uint8Array }): Uint8Array {
   const bytes = Buffer.from(ciphertext, 'base64');
   const head = bytes.subarray(0, ARMOR_HEADER.length).toString('latin1');
   return head === ARMOR_HEADER ? armor.decode(bytes.toString('latin1')) : new Uint8Array(bytes);
@@ -67,13 +70,14 @@ export async function decryptSecrets(secrets: readonly SecretOrder[], identityFi
   } catch (err) {
     throw new SecretFailure(`cannot read the agent's age identity: ${err instanceof Error ? err.message : String(err)}`);
   }
-  const recipient = await identityToRecipient(key);
-  const decrypter = new Decrypter();
+  const recipient = recipientOf(key);
+  const age = await import('age-encryption');
+  const decrypter = new age.Decrypter();
   decrypter.addIdentity(key);
   const out: DecryptedSecret[] = [];
   for (const order of secrets) {
     try {
-      out.push({ order, plaintext: await decryptFile(decrypter, ageFile(order.ciphertext)) });
+      out.push({ order, plaintext: await decryptFile(decrypter, ageFile(order.ciphertext, age.armor)) });
     } catch (err) {
       throw new SecretFailure(`secret "${order.name}" (version ${order.version}) cannot be decrypted: ${whyNot(err, recipient)}`);
     }

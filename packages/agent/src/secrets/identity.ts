@@ -5,10 +5,33 @@
  * `age-keygen` (so `age -d -i FILE` reads it too); its public recipient
  * (`age1…`) goes to the server in every hello. A file others can read is
  * refused: the key would no longer be the agent's alone.
+ *
+ * The key is made and its recipient computed with node:crypto's X25519 and
+ * bech32.ts, not an age library: the long-lived agent process never loads
+ * one (only the short-lived processes that decrypt do: decrypt.ts).
  */
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { generateX25519Identity, identityToRecipient } from 'age-encryption';
+import { bech32Decode, bech32Encode } from './bech32.js';
+
+/** The DER prefix of a PKCS#8 X25519 private key; the 32 key bytes follow. */
+const PKCS8_X25519 = Buffer.from('302e020100300506032b656e04220420', 'hex');
+
+/** The `age1…` recipient of an `AGE-SECRET-KEY-1…` identity; throws when it is not one. */
+export function recipientOf(identity: string): string {
+  const decoded = bech32Decode(identity);
+  if (decoded?.prefix !== 'age-secret-key-' || decoded.bytes.length !== 32) throw new Error('not a valid AGE-SECRET-KEY-1… line');
+  const key = createPrivateKey({ key: Buffer.concat([PKCS8_X25519, decoded.bytes]), format: 'der', type: 'pkcs8' });
+  const x = createPublicKey(key).export({ format: 'jwk' }).x ?? '';
+  return bech32Encode('age', Buffer.from(x, 'base64url'));
+}
+
+/** A new X25519 identity in age's encoding. */
+function generateIdentity(): string {
+  const d = generateKeyPairSync('x25519').privateKey.export({ format: 'jwk' }).d ?? '';
+  return bech32Encode('age-secret-key-', Buffer.from(d, 'base64url')).toUpperCase();
+}
 
 /** The identity's file and public recipient; the private key stays in the file (the runner reads it when it decrypts). */
 export interface AgentIdentity {
@@ -43,9 +66,9 @@ export function readIdentityKey(file: string): string {
 }
 
 /** Writes a new identity to `file` unless one is there: created under a temporary name, then linked into place (a second agent racing us keeps its own). */
-async function createIdentity(file: string): Promise<void> {
-  const key = await generateX25519Identity();
-  const recipient = await identityToRecipient(key);
+function createIdentity(file: string): void {
+  const key = generateIdentity();
+  const recipient = recipientOf(key);
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const temp = `${file}.${process.pid}.tmp`;
   const fd = openSync(temp, 'w', 0o600);
@@ -68,15 +91,15 @@ async function createIdentity(file: string): Promise<void> {
  * The agent's identity, made first if `file` does not exist. Throws a
  * sentence naming the file and the fix when it cannot be made or read.
  */
-export async function loadIdentity(file: string): Promise<AgentIdentity> {
+export function loadIdentity(file: string): AgentIdentity {
   try {
     try {
       statSync(file);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      await createIdentity(file);
+      createIdentity(file);
     }
-    return { file, recipient: await identityToRecipient(readIdentityKey(file)) };
+    return { file, recipient: recipientOf(readIdentityKey(file)) };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     throw new Error(message.includes(file) ? message : `cannot use the age identity ${file}: ${message}`, { cause: err });

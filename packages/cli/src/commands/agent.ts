@@ -71,7 +71,7 @@ export async function agentCommand(name: string, flags: AgentFlags): Promise<num
   }
   let identity;
   try {
-    identity = await loadIdentity(flags.identity ?? defaultIdentityFile(stateDir));
+    identity = loadIdentity(flags.identity ?? defaultIdentityFile(stateDir));
     if (flags.declaredSecrets !== undefined) readDeclaredSecrets(flags.declaredSecrets);
   } catch (err) {
     reportError(new DroverError('DROVER_ERR_AGENT_SETUP', err instanceof Error ? err.message : String(err)));
