@@ -28,10 +28,23 @@ export function readPlaintext(file: string | undefined): Uint8Array {
   return data;
 }
 
-/** Encrypts to each recipient (once each), giving the age file in binary format. */
-export async function encryptTo(plaintext: Uint8Array, recipients: readonly string[]): Promise<Uint8Array> {
+/** Encrypts to each target's recipient (once each), giving the age file in binary format; a recipient age cannot read is named with its agent. */
+export async function encryptTo(plaintext: Uint8Array, targets: readonly { agent: string; recipient: string }[]): Promise<Uint8Array> {
   const e = new Encrypter();
-  for (const r of new Set(recipients)) e.addRecipient(r);
+  const added = new Set<string>();
+  for (const { agent, recipient } of targets) {
+    if (added.has(recipient)) continue;
+    added.add(recipient);
+    try {
+      e.addRecipient(recipient);
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new DroverError(
+        'DROVER_ERR_NO_RECIPIENT',
+        `agent ${agent}'s recipient ${recipient} is not a valid age X25519 recipient (${reason}); nothing was stored`,
+      );
+    }
+  }
   return e.encrypt(plaintext);
 }
 
@@ -48,7 +61,10 @@ export function readEncrypted(file: string): Uint8Array {
     }
   }
   if (!Buffer.from(binary.subarray(0, AGE_HEADER_LINE.length + 1)).equals(Buffer.from(`${AGE_HEADER_LINE}\n`))) {
-    throw new DroverError('DROVER_ERR_INVALID_SECRET', `${file} is not an age file (it does not start with "${AGE_HEADER_LINE}"); encrypt it with \`age -r RECIPIENT\``);
+    throw new DroverError(
+      'DROVER_ERR_INVALID_SECRET',
+      `${file} is not an age file (it does not start with "${AGE_HEADER_LINE}"); encrypt it with \`age -r RECIPIENT\``,
+    );
   }
   return binary;
 }

@@ -123,11 +123,11 @@ export const ERRORS = {
   },
   DROVER_ERR_NO_RECIPIENT: {
     status: 409,
-    hint: 'The agent has not told the server its age recipient: upgrade it and start it once (it creates its identity in its state directory and sends the recipient in its hello); `drover agents --json` shows each agent\'s recipient.',
+    hint: "The agent has not told the server its age recipient: upgrade it and start it once (it creates its identity in its state directory and sends the recipient in its hello); `drover agents --json` shows each agent's recipient.",
   },
   DROVER_ERR_RECIPIENT_CHANGED: {
     status: 409,
-    hint: 'The agent\'s age recipient is not the one the secret was encrypted to (its identity was re-created, or it changed meanwhile); run `drover secret set` again so it encrypts to the current recipients.',
+    hint: "The agent's age recipient is not the one the secret was encrypted to (its identity was re-created, or it changed meanwhile); run `drover secret set` again so it encrypts to the current recipients.",
   },
   DROVER_ERR_SECRET_LIMIT: {
     status: 413,

@@ -31,7 +31,15 @@ for (const { backend, skip } of await backendCases()) {
       assert.equal(res.json.agents[name].lastSeenAt, null);
       const { socket: s } = await register(token, name);
       const deploy = await s.next('deploy');
-      assert.deepEqual(deploy.deployment, { id: res.json.agents[name].id, index: 1, storePath: path, rollbackScript: null, cache: null, wantDiff: true });
+      assert.deepEqual(deploy.deployment, {
+        id: res.json.agents[name].id,
+        index: 1,
+        storePath: path,
+        rollbackScript: null,
+        cache: null,
+        wantDiff: true,
+        secrets: [],
+      });
       s.close();
     });
 

@@ -63,7 +63,7 @@ for (const { backend, skip } of await backendCases()) {
       firstId = entry.id;
 
       const deploy = await socket.next('deploy');
-      assert.deepEqual(deploy.deployment, { id: firstId, index: 1, storePath: first, rollbackScript: null, cache: null, wantDiff: true });
+      assert.deepEqual(deploy.deployment, { id: firstId, index: 1, storePath: first, rollbackScript: null, cache: null, wantDiff: true, secrets: [] });
 
       const got = await api(t, 'GET', `/api/v1/deployments/${firstId}`, { token: activate });
       assert.equal(got.json.status, 'Pending');
@@ -86,7 +86,7 @@ for (const { backend, skip } of await backendCases()) {
       assert.equal(res.json.agents['web-1'].index, 2);
 
       const deploy = await socket.next('deploy');
-      assert.deepEqual(deploy.deployment, { id: secondId, index: 2, storePath: second, rollbackScript: rollback, cache: null, wantDiff: true });
+      assert.deepEqual(deploy.deployment, { id: secondId, index: 2, storePath: second, rollbackScript: rollback, cache: null, wantDiff: true, secrets: [] });
 
       const old = await api(t, 'GET', `/api/v1/deployments/${firstId}`, { token: activate });
       assert.equal(old.json.status, 'Superseded');

@@ -29,7 +29,10 @@ function recipient(): string {
 
 /** A base64 age file in binary format with one X25519 stanza per recipient and `payload` random bytes. */
 function ageFile(recipients: number, payload = 64): string {
-  const stanzas = Array.from({ length: recipients }, () => `-> X25519 ${randomBytes(32).toString('base64').replace(/=+$/, '')}\n${randomBytes(32).toString('base64').replace(/=+$/, '')}\n`);
+  const stanzas = Array.from(
+    { length: recipients },
+    () => `-> X25519 ${randomBytes(32).toString('base64').replace(/=+$/, '')}\n${randomBytes(32).toString('base64').replace(/=+$/, '')}\n`,
+  );
   const header = `age-encryption.org/v1\n${stanzas.join('')}--- ${randomBytes(32).toString('base64').replace(/=+$/, '')}\n`;
   return Buffer.concat([Buffer.from(header), randomBytes(payload)]).toString('base64');
 }
@@ -78,7 +81,13 @@ for (const { backend, skip } of await backendCases()) {
     test('set: stored as sent, shown without ciphertext; one secrets-only deployment with the complete set; change bumps the version; rm empties the set', async () => {
       const a = await deployedAgent('set');
       const ciphertext = ageFile(1);
-      const res = await put('db-password', { targets: [{ agent: a.name, recipient: a.recipient }], ciphertext, owner: 'postgres', group: 'postgres', mode: 0o440 });
+      const res = await put('db-password', {
+        targets: [{ agent: a.name, recipient: a.recipient }],
+        ciphertext,
+        owner: 'postgres',
+        group: 'postgres',
+        mode: 0o440,
+      });
       assert.equal(res.status, 200, res.text);
       assert.ok(!res.text.includes(ciphertext.slice(0, 40)), 'the answer carries no ciphertext');
       const s = res.json.secret;
@@ -129,8 +138,10 @@ for (const { backend, skip } of await backendCases()) {
       assert.equal(changed.json.secret.version, 2);
       assert.equal(changed.json.secret.mode, 0o400, 'fields not sent take their defaults again');
       const order2 = await a.socket.next('deploy');
-      assert.equal(order2.deployment.secrets?.[0]?.version, 2);
-      assert.equal(order2.deployment.secrets?.[0]?.ciphertext, second);
+      const [rotated] = order2.deployment.secrets ?? [];
+      assert.ok(rotated);
+      assert.equal(rotated.version, 2);
+      assert.equal(rotated.ciphertext, second);
       await finish(a.socket, order2.deployment.id, a.path);
 
       const removed = await api(t, 'DELETE', '/api/v1/secrets/db-password', { token: activate });
@@ -197,6 +208,24 @@ for (const { backend, skip } of await backendCases()) {
       assert.equal((await deployment(real.id)).status, 'Pending', 'the real deployment stays: it carries the set');
     });
 
+    test("a re-run of a secrets-only deployment is secrets-only, on the agent's current path, with today's set", async () => {
+      const a = await deployedAgent('rerun');
+      const name = unique('rerun');
+      const first = (await put(name, { targets: [{ agent: a.name, recipient: a.recipient }], ciphertext: ageFile(1) })).json.deployments[0] as Deployment;
+      await a.socket.next('deploy');
+      await finish(a.socket, first.id, a.path);
+      const latest = ageFile(1);
+      await put(name, { targets: [{ agent: a.name, recipient: a.recipient }], ciphertext: latest, deploy: false });
+      const res = await api(t, 'POST', `/api/v1/deployments/${first.id}/rerun`, { token: activate });
+      assert.equal(res.status, 201, res.text);
+      assert.equal(res.json.secretsOnly, true);
+      assert.equal(res.json.storePath, a.path);
+      const order = await a.socket.next('deploy');
+      assert.equal(order.deployment.secretsOnly, true);
+      assert.equal(order.deployment.secrets?.[0]?.ciphertext, latest);
+      await finish(a.socket, order.deployment.id, a.path);
+    });
+
     test('refusals name the agent or field and store nothing', async () => {
       const a = await deployedAgent('bad');
       const ok = { targets: [{ agent: a.name, recipient: a.recipient }], ciphertext: ageFile(1) };
@@ -209,7 +238,11 @@ for (const { backend, skip } of await backendCases()) {
       );
       assertError(await put('x', { ...ok, targets: [{ agent: a.name, recipient: recipient() }] }), 'DROVER_ERR_RECIPIENT_CHANGED', new RegExp(a.name));
       assertError(await put('x', { ...ok, targets: [{ agent: 'nobody-here', recipient: recipient() }] }), 'DROVER_ERR_AGENT_NOT_FOUND', /nobody-here/);
-      assertError(await put('x', { ...ok, ciphertext: Buffer.from('hunter2 in plain text').toString('base64') }), 'DROVER_ERR_INVALID_SECRET', /not an age file/);
+      assertError(
+        await put('x', { ...ok, ciphertext: Buffer.from('hunter2 in plain text').toString('base64') }),
+        'DROVER_ERR_INVALID_SECRET',
+        /not an age file/,
+      );
       assertError(await put('x', { ...ok, ciphertext: 'not base64!' }), 'DROVER_ERR_INVALID_SECRET', /not base64/);
       const armored = Buffer.from('-----BEGIN AGE ENCRYPTED FILE-----\nYWdl\n-----END AGE ENCRYPTED FILE-----\n').toString('base64');
       assertError(await put('x', { ...ok, ciphertext: armored }), 'DROVER_ERR_INVALID_SECRET', /armored/);
@@ -229,7 +262,13 @@ for (const { backend, skip } of await backendCases()) {
       assert.equal(body.status, 400, body.text);
       const big = await put('x', { ...ok, ciphertext: 'A'.repeat(MAX_SECRET_CIPHERTEXT_CHARS + 4) });
       assertError(big, 'DROVER_ERR_SECRET_LIMIT', /over the limit/);
-      const several = await put('x', { targets: [{ agent: 'nobody-1', recipient: recipient() }, { agent: none, recipient: recipient() }], ciphertext: 'zz' });
+      const several = await put('x', {
+        targets: [
+          { agent: 'nobody-1', recipient: recipient() },
+          { agent: none, recipient: recipient() },
+        ],
+        ciphertext: 'zz',
+      });
       assert.equal(several.json.details.length, 3, several.text);
       assert.equal((await api(t, 'GET', '/api/v1/secrets/x', { token: activate })).status, 404, 'nothing was stored');
     });
@@ -244,7 +283,11 @@ for (const { backend, skip } of await backendCases()) {
         'DROVER_ERR_SECRET_PATH_CONFLICT',
         new RegExp(`${a.name} already receives secret ${first}`),
       );
-      assert.equal((await put(first, { ...target, ciphertext: ageFile(1), path: '/etc/app/key', deploy: false })).status, 200, 'the same secret may keep its path');
+      assert.equal(
+        (await put(first, { ...target, ciphertext: ageFile(1), path: '/etc/app/key', deploy: false })).status,
+        200,
+        'the same secret may keep its path',
+      );
       // ~190 KB of base64 each: four fit in the frame's budget, the fifth does not.
       const large = () => ageFile(1, 140 * 1024);
       for (let i = 0; i < 4; i++) assert.equal((await put(unique(`lim-big${i}`), { ...target, ciphertext: large(), deploy: false })).status, 200);

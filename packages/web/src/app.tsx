@@ -17,6 +17,7 @@ import { DeploymentPage } from './pages/deployment.js';
 import { DeploymentsPage } from './pages/deployments.js';
 import { HomePage, LAST_WORKSPACE_KEY } from './pages/home.js';
 import { LoginPage } from './pages/login.js';
+import { SecretsPage } from './pages/secrets.js';
 import { SettingsPage } from './pages/settings.js';
 import { TokensPage } from './pages/tokens.js';
 import { Link, matchPath, navigate, uiPath, useLocation } from './router.js';
@@ -101,6 +102,7 @@ function workspacePage(section: string, id: string | undefined) {
     if (section === 'agents') return <AgentsPage />;
     if (section === 'deployments') return <DeploymentsPage />;
     if (section === 'tokens') return <TokensPage />;
+    if (section === 'secrets') return <SecretsPage />;
     if (section === 'settings') return <SettingsPage />;
     return null;
   }

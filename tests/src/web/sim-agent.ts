@@ -21,8 +21,8 @@ export class SimAgent {
     private readonly socket: WebSocket,
   ) {}
 
-  /** Connects as `name` with its agent token and waits for `registered`. */
-  static connect(server: string, name: string, token: string): Promise<SimAgent> {
+  /** Connects as `name` with its agent token and waits for `registered`; `hello` adds fields to its hello (an age recipient, labels). */
+  static connect(server: string, name: string, token: string, hello: { recipient?: string; labels?: Record<string, string> } = {}): Promise<SimAgent> {
     const socket = new WebSocket(server.replace(/^http/, 'ws') + AGENT_WS_PATH, { headers: { authorization: `Bearer ${token}` } });
     const agent = new SimAgent(name, socket);
     return new Promise((resolve, reject) => {
@@ -35,6 +35,7 @@ export class SimAgent {
           system: 'x86_64-linux',
           profile: '/nix/var/nix/profiles/system',
           hostname: name,
+          ...hello,
         }),
       );
       socket.on('error', reject);

@@ -25,19 +25,16 @@ export function registerSecretCommands(program: Command, readerOptions: (cmd: Co
     .option('--path <path>', 'where the agents write it (default /run/drover/secrets/NAME)')
     .option('--owner <user:group>', "owner and group of the file (names or ids; default: the agent's user)")
     .option('--mode <octal>', 'file mode (default 0400)')
-    .option('--no-deploy', "store only: agents get it with their next deployment")
+    .option('--no-deploy', 'store only: agents get it with their next deployment')
     .option('--json', 'print the answer as JSON')
     .action(run(async (name, flags) => (await load()).secretSet(name, flags)));
   readerOptions(secret.command('list').description('the secrets of the workspace: targets, path, mode, version (never their contents)'))
     .option('--json', 'JSON output')
     .action(run(async (flags) => (await load()).secretList(flags)));
   readerOptions(
-    secret
-      .command('rm')
-      .description('remove a secret; its file is deleted from its agents by a secrets-only deployment')
-      .argument('<name>', 'secret name'),
+    secret.command('rm').description('remove a secret; its file is deleted from its agents by a secrets-only deployment').argument('<name>', 'secret name'),
   )
-    .option('--no-deploy', 'its file goes with the agents\' next deployment instead')
+    .option('--no-deploy', "its file goes with the agents' next deployment instead")
     .option('--json', 'print the answer as JSON')
     .action(run(async (name, flags) => (await load()).secretRemove(name, flags)));
 }

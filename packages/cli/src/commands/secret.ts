@@ -40,7 +40,8 @@ function secretPath(name: string): string {
 
 /** `--mode 0400` / `400` → 256. */
 export function parseMode(text: string): number {
-  if (!/^0?[0-7]{1,4}$/.test(text)) throw new DroverError('DROVER_ERR_INVALID_SECRET', `--mode ${JSON.stringify(text)} is not an octal file mode such as 0400 or 0440`);
+  if (!/^0?[0-7]{1,4}$/.test(text))
+    throw new DroverError('DROVER_ERR_INVALID_SECRET', `--mode ${JSON.stringify(text)} is not an octal file mode such as 0400 or 0440`);
   return parseInt(text, 8);
 }
 
@@ -56,7 +57,7 @@ export function parseOwner(text: string): { owner: string | null; group: string 
 /** The target agents with their recipients; refuses unknown names, an empty selection and agents without a recipient. */
 async function targetAgents(api: ApiClient, flags: SetFlags): Promise<Agent[]> {
   const names = flags.agent ?? [];
-  if ((names.length > 0) === (flags.on !== undefined)) {
+  if (names.length > 0 === (flags.on !== undefined)) {
     throw new DroverError('DROVER_ERR_INVALID_SECRET', 'say which agents receive the secret: --agent NAME (repeatable) or --on SELECTOR, not both');
   }
   let agents: Agent[];
@@ -86,20 +87,21 @@ function reportDelivery(r: SecretRemoveResponse): void {
 }
 
 export async function secretSet(name: string, flags: SetFlags): Promise<void> {
-  if (flags.file !== undefined && flags.encrypted !== undefined) throw new DroverError('DROVER_ERR_INVALID_SECRET', '--file and --encrypted exclude each other');
+  if (flags.file !== undefined && flags.encrypted !== undefined)
+    throw new DroverError('DROVER_ERR_INVALID_SECRET', '--file and --encrypted exclude each other');
   const mode = flags.mode === undefined ? undefined : parseMode(flags.mode);
   const owner = flags.owner === undefined ? undefined : parseOwner(flags.owner);
   const api = readerClient(flags);
   const agents = await targetAgents(api, flags);
-  const recipients = agents.map((a) => a.recipient ?? '');
+  const targets = agents.map((a) => ({ agent: a.name, recipient: a.recipient ?? '' }));
   let ciphertext: Uint8Array;
   if (flags.encrypted !== undefined) ciphertext = readEncrypted(flags.encrypted);
   else {
     if (flags.file === undefined && process.stdin.isTTY) info('reading the secret from stdin (end with Ctrl-D)…');
-    ciphertext = await encryptTo(readPlaintext(flags.file), recipients);
+    ciphertext = await encryptTo(readPlaintext(flags.file), targets);
   }
   const body: SecretSetRequest = {
-    targets: agents.map((a) => ({ agent: a.name, recipient: a.recipient ?? '' })),
+    targets,
     ciphertext: Buffer.from(ciphertext).toString('base64'),
     ...(flags.path !== undefined ? { path: flags.path } : {}),
     ...(owner ?? {}),

@@ -235,7 +235,16 @@ export function deploySpecShapeError(body: unknown, shapeOk: boolean): DroverErr
 /** Deploys the same store path to the same agent again, as a new deployment. */
 export async function rerun(ctx: ServerContext, access: Access, id: string): Promise<Deployment> {
   const row = await getDeployment(ctx.db, access.workspaceId, id);
-  const [deployment] = await startDeployments(ctx, access, [rerunPlan(row)]);
+  const plan = rerunPlan(row);
+  if (plan.secretsOnly) {
+    // A secrets-only re-run writes today's set on the path the agent runs now, not the one it ran then.
+    const [agent] = await findAgentsByName(ctx.db, access.workspaceId, [row.agent_name]);
+    const current = agent?.current_store_path ?? null;
+    const [again] = await startSecretsOnly(ctx, access, [{ ...plan, storePath: current !== null && isStorePath(current) ? current : plan.storePath }]);
+    if (!again) throw new DroverError('DROVER_ERR_INTERNAL', `re-running ${id} created nothing`);
+    return again;
+  }
+  const [deployment] = await startDeployments(ctx, access, [plan]);
   if (!deployment) throw new DroverError('DROVER_ERR_INTERNAL', `re-running ${id} created nothing`);
   return deployment;
 }

@@ -375,7 +375,9 @@ export class AgentHub {
     );
     const secrets = await secretOrdersFor(this.opts.db, [...orders.values()]);
     for (const { agentId, workspaceId, order } of orders.values()) {
-      this.byAgent.get(agentId)?.send({ type: 'deploy', deployment: { ...order, cache: caches.get(workspaceId) ?? null, secrets: secrets.get(agentId) ?? [] } });
+      this.byAgent
+        .get(agentId)
+        ?.send({ type: 'deploy', deployment: { ...order, cache: caches.get(workspaceId) ?? null, secrets: secrets.get(agentId) ?? [] } });
     }
   }
 

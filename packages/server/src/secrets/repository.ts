@@ -22,7 +22,7 @@ export interface SecretView {
   readonly targets: readonly SecretTargetView[];
 }
 
-export interface SecretTargetView {
+interface SecretTargetView {
   readonly agentId: string;
   readonly agentName: string;
   /** The recipient it was encrypted to, and the agent's recipient now. */
@@ -52,7 +52,7 @@ export async function listSecrets(db: Kysely<Database>, workspaceId: string, nam
   let query = db
     .selectFrom('secrets')
     .select(metadataColumns)
-    .select(sql<number>`length(secrets.ciphertext)`.as('ciphertext_chars'))
+    .select(sql<number | string>`length(secrets.ciphertext)`.as('ciphertext_chars'))
     // The last two base64 characters tell the padding (substr from the length: the same on both databases).
     .select(sql<string>`substr(secrets.ciphertext, length(secrets.ciphertext) - 1, 2)`.as('ciphertext_tail'))
     .where('secrets.workspace_id', '=', workspaceId)
@@ -97,12 +97,13 @@ export async function agentSecretUses(db: Kysely<Database>, workspaceId: string,
       .selectFrom('secret_targets')
       .innerJoin('secrets', 'secrets.id', 'secret_targets.secret_id')
       .select(['secret_targets.agent_id', 'secrets.name', 'secrets.path'])
-      .select(sql<number>`length(secrets.ciphertext)`.as('ciphertext_chars'))
+      .select(sql<number | string>`length(secrets.ciphertext)`.as('ciphertext_chars'))
       .where('secrets.workspace_id', '=', workspaceId)
       .where('secrets.name', '!=', except)
       .where('secret_targets.agent_id', 'in', part)
       .execute();
-    for (const r of rows) out.push({ agentId: r.agent_id, name: r.name, path: r.path, frameBytes: secretFrameBytes(r.name, r.path, Number(r.ciphertext_chars)) });
+    for (const r of rows)
+      out.push({ agentId: r.agent_id, name: r.name, path: r.path, frameBytes: secretFrameBytes(r.name, r.path, Number(r.ciphertext_chars)) });
   }
   return out;
 }
@@ -197,7 +198,16 @@ export async function secretOrdersFor(
     const rows = await db
       .selectFrom('secret_targets')
       .innerJoin('secrets', 'secrets.id', 'secret_targets.secret_id')
-      .select(['secret_targets.agent_id', 'secrets.name', 'secrets.path', 'secrets.owner', 'secrets.group_name', 'secrets.mode', 'secrets.version', 'secrets.ciphertext'])
+      .select([
+        'secret_targets.agent_id',
+        'secrets.name',
+        'secrets.path',
+        'secrets.owner',
+        'secrets.group_name',
+        'secrets.mode',
+        'secrets.version',
+        'secrets.ciphertext',
+      ])
       .where('secret_targets.agent_id', 'in', part)
       .orderBy('secrets.name')
       .execute();

@@ -96,20 +96,31 @@ export async function getSecret(ctx: ServerContext, access: Access, name: string
 
 /** The fields of a request as they will be stored, with every field problem recorded. */
 function checkedFields(name: string, body: SecretSetRequest, problems: Problems) {
-  if (!NAME.test(name)) problems.add('DROVER_ERR_INVALID_SECRET', '/name', `secret name ${JSON.stringify(name)} must be 1-64 letters, digits, ".", "_" or "-", not starting with "."`);
+  if (!NAME.test(name))
+    problems.add(
+      'DROVER_ERR_INVALID_SECRET',
+      '/name',
+      `secret name ${JSON.stringify(name)} must be 1-64 letters, digits, ".", "_" or "-", not starting with "."`,
+    );
   const path = body.path ?? `${SECRETS_DIR}/${name}`;
-  if (!PATH.test(path)) problems.add('DROVER_ERR_INVALID_SECRET', '/path', `path ${JSON.stringify(path)} must be absolute, without "." or ".." segments or newlines`);
+  if (!PATH.test(path))
+    problems.add('DROVER_ERR_INVALID_SECRET', '/path', `path ${JSON.stringify(path)} must be absolute, without "." or ".." segments or newlines`);
   const owner = body.owner ?? null;
   const group = body.group ?? null;
   for (const [field, value] of [
     ['owner', owner],
     ['group', group],
   ] as const) {
-    if (value !== null && !OWNER.test(value)) problems.add('DROVER_ERR_INVALID_SECRET', `/${field}`, `${field} ${JSON.stringify(value)} must be a user/group name or a numeric id`);
+    if (value !== null && !OWNER.test(value))
+      problems.add('DROVER_ERR_INVALID_SECRET', `/${field}`, `${field} ${JSON.stringify(value)} must be a user/group name or a numeric id`);
   }
   const mode = body.mode ?? DEFAULT_SECRET_MODE;
   if (body.ciphertext.length > MAX_SECRET_CIPHERTEXT_CHARS) {
-    problems.add('DROVER_ERR_SECRET_LIMIT', '/ciphertext', `ciphertext is ${body.ciphertext.length} base64 characters, over the limit of ${MAX_SECRET_CIPHERTEXT_CHARS}`);
+    problems.add(
+      'DROVER_ERR_SECRET_LIMIT',
+      '/ciphertext',
+      `ciphertext is ${body.ciphertext.length} base64 characters, over the limit of ${MAX_SECRET_CIPHERTEXT_CHARS}`,
+    );
   } else {
     const age = checkAgeFile(body.ciphertext);
     if (!age.ok) problems.add('DROVER_ERR_INVALID_SECRET', '/ciphertext', age.problem);
@@ -178,7 +189,11 @@ async function checkAgentLimits(
     const clash = mine.find((u) => u.path === secret.path);
     if (clash) problems.add('DROVER_ERR_SECRET_PATH_CONFLICT', '/path', `agent ${t.agentName} already receives secret ${clash.name} at ${secret.path}`);
     if (mine.length + 1 > MAX_SECRETS_PER_AGENT) {
-      problems.add('DROVER_ERR_SECRET_LIMIT', '/targets', `agent ${t.agentName} would receive ${mine.length + 1} secrets, over the limit of ${MAX_SECRETS_PER_AGENT}`);
+      problems.add(
+        'DROVER_ERR_SECRET_LIMIT',
+        '/targets',
+        `agent ${t.agentName} would receive ${mine.length + 1} secrets, over the limit of ${MAX_SECRETS_PER_AGENT}`,
+      );
     }
     const bytes = mine.reduce((sum, u) => sum + u.frameBytes, own);
     if (bytes > MAX_AGENT_SECRETS_BYTES) {

@@ -46,6 +46,7 @@ export type {
   Labels,
   LogLineJson,
   Role,
+  Secret,
   ServerInfo,
   Session,
   TokenCreated,

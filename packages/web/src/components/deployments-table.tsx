@@ -59,6 +59,7 @@ export function DeploymentsTable({
                   #{d.index} <span class="muted mono wide-only">{shortId(d.id)}</span>
                 </Link>
                 {d.dry ? <span class="dry-tag">dry run</span> : null}
+                {d.secretsOnly ? <span class="dry-tag">secrets only</span> : null}
               </th>
               {showAgent ? (
                 <td>

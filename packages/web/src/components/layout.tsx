@@ -61,6 +61,7 @@ export function WorkspaceTabs() {
   const tabs: [string, string][] = [
     ['agents', 'Agents'],
     ['deployments', 'Deployments'],
+    ['secrets', 'Secrets'],
     ...(ws.canAdmin
       ? ([
           ['tokens', 'Tokens'],

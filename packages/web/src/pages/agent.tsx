@@ -122,6 +122,19 @@ export function AgentPage({ name }: { name: string }) {
           ['System', a.system],
           ['Profile', a.profile ? <code>{a.profile}</code> : null],
           [
+            'Age recipient',
+            a.recipient ? (
+              <span class="path" data-testid="agent-recipient">
+                <code>{a.recipient}</code> <CopyButton text={a.recipient} />
+              </span>
+            ) : (
+              <span class="muted" data-testid="agent-recipient">
+                none (an older agent: no secret can be set for it)
+              </span>
+            ),
+            'wide',
+          ],
+          [
             'Current store path',
             a.currentStorePath ? (
               <span class="path">

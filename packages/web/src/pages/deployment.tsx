@@ -71,6 +71,11 @@ export function DeploymentPage({ id }: { id: string }) {
         title={
           <>
             {d.agent} #{d.index} <StatusBadge status={d.status} />
+            {d.secretsOnly ? (
+              <span class="dry-tag" title="A secret changed: the agent rewrote its secrets; the profile was not touched">
+                secrets only
+              </span>
+            ) : null}
           </>
         }
         pageTitle={`${d.agent} #${d.index} · ${d.status} — Deployment`}

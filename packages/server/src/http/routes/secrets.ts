@@ -24,13 +24,19 @@ export const secretRoutes: WorkspaceRoutes = async (app, ctx) => {
 
   app.get(
     '/secrets',
-    { config: read, schema: { summary: "The workspace's secrets by name: targets, path, owner, mode, version (never their ciphertext)", response: { 200: SecretListSchema } } },
+    {
+      config: read,
+      schema: { summary: "The workspace's secrets by name: targets, path, owner, mode, version (never their ciphertext)", response: { 200: SecretListSchema } },
+    },
     async (request) => listSecretsOf(ctx, workspaceAccess(request)),
   );
 
   app.get(
     '/secrets/:name',
-    { config: read, schema: { summary: "One secret's metadata and targets", params: SecretNameParamsSchema, response: { 200: SecretSchema, 404: ErrorBodySchema } } },
+    {
+      config: read,
+      schema: { summary: "One secret's metadata and targets", params: SecretNameParamsSchema, response: { 200: SecretSchema, 404: ErrorBodySchema } },
+    },
     async (request) => getSecret(ctx, workspaceAccess(request), request.params.name),
   );
 
