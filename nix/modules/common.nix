@@ -47,6 +47,19 @@ rec {
     description = "More arguments for `drover agent`, each list element one argv word.";
   };
 
+  # `drover agent --identity`: the age identity its secrets are encrypted to.
+  identityFileOption = mkOption {
+    type = types.nullOr types.str;
+    default = null;
+    example = "/var/lib/drover-keys/web-1.age";
+    description = ''
+      Absolute path of the agent's age identity (made there, mode 0600, when missing;
+      `age-keygen -o FILE` makes one too); null: `age-identity` in its state directory.
+      Keep it across reinstalls, or every secret of the agent must be set again.
+      A string outside the Nix store: a Nix path would copy the key into the world-readable store.
+    '';
+  };
+
   # Where a secret goes when its declaration names no path (protocol's SECRETS_DIR).
   secretsDir = "/run/drover/secrets";
 
@@ -163,6 +176,7 @@ rec {
           defaultText = lib.literalExpression "config.services.drover-agent.server";
         };
         extraArgs = extraArgsOption;
+        identityFile = identityFileOption;
         secrets = secretsOption { inherit withDefaultPath; };
       };
     };
@@ -212,6 +226,7 @@ rec {
       };
       tokenFile = tokenFileOption { };
       extraArgs = extraArgsOption;
+      identityFile = identityFileOption;
       secrets = secretsOption { withDefaultPath = secretPathDefault; };
       instances = mkOption {
         type = types.attrsOf (
@@ -247,6 +262,7 @@ rec {
           tokenFile
           server
           extraArgs
+          identityFile
           secrets
           ;
       }
@@ -259,6 +275,7 @@ rec {
         tokenFile
         server
         extraArgs
+        identityFile
         secrets
         ;
     }) cfg.instances;
@@ -272,6 +289,7 @@ rec {
       stateDir ? null,
       tokenFile ? null,
       declaredSecrets ? null,
+      identityFile ? null,
       extraArgs ? [ ],
     }:
     [
@@ -289,6 +307,10 @@ rec {
     ++ lib.optionals (tokenFile != null) [
       "--token-file"
       tokenFile
+    ]
+    ++ lib.optionals (identityFile != null) [
+      "--identity"
+      identityFile
     ]
     ++ lib.optionals (declaredSecrets != null) [
       "--declared-secrets"
@@ -308,6 +330,7 @@ rec {
           server
           profile
           extraArgs
+          identityFile
           ;
       }
       // extra
@@ -360,5 +383,9 @@ rec {
     ++ map (a: {
       assertion = lib.hasPrefix "/" a.tokenFile && !lib.hasPrefix builtins.storeDir a.tokenFile;
       message = "${optionPath}: tokenFile of agent ${a.name} is ${builtins.toJSON a.tokenFile}; it must be an absolute path outside the Nix store (e.g. /run/secrets/drover-agent-token).";
+    }) agents
+    ++ map (a: {
+      assertion = a.identityFile == null || (lib.hasPrefix "/" a.identityFile && !lib.hasPrefix builtins.storeDir a.identityFile);
+      message = "${optionPath}: identityFile of agent ${a.name} is ${builtins.toJSON a.identityFile}; it must be an absolute path outside the Nix store (e.g. /var/lib/drover-keys/${a.name}.age).";
     }) agents;
 }

@@ -5,7 +5,8 @@
  * one) so another service can use `….secrets.<name>.path`; the declaration
  * reaches the agent as `--declared-secrets FILE`, JSON in the format
  * packages/agent/src/secrets/declared.ts reads (its test reads the same); no
- * declaration, no flag; bad names, paths and modes are refused.
+ * declaration, no flag; bad names, paths and modes are refused. And
+ * `identityFile`, the agent's age identity, becomes `--identity FILE`.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -71,6 +72,26 @@ withModuleTrees('agent modules: declared secrets', () => {
       evalNixosConfig(`{ pkgs, ... }: { services.drover-agent = { ${agent} secrets.db.mode = "rw"; }; }`),
       /secrets\.db\.mode[\s\S]*is not of type `string matching the pattern 0\?\[0-7\]\{3,4\}'/,
     );
+  });
+
+  test('identityFile becomes --identity (instances too); one in the Nix store or relative is refused', async () => {
+    const evaluation = await evalNixosConfig(`{ pkgs, ... }: { services.drover-agent = { ${agent}
+      identityFile = "/var/lib/drover-keys/web-1.age";
+      instances.app = { profile = "app"; tokenFile = "/t2"; identityFile = "/var/lib/drover-keys/app.age"; };
+    }; }`);
+    assert.deepEqual(evaluation.failedAssertions, []);
+    const main = execStartWords(unitValue(evaluation.units['drover-agent.service']?.text ?? '', 'Service', 'ExecStart'));
+    assert.deepEqual(main.slice(main.indexOf('--identity'), main.indexOf('--identity') + 2), ['--identity', '/var/lib/drover-keys/web-1.age']);
+    const app = execStartWords(unitValue(evaluation.units['drover-agent-app.service']?.text ?? '', 'Service', 'ExecStart'));
+    assert.ok(app.join(' ').includes('--identity /var/lib/drover-keys/app.age'), app.join(' '));
+    const none = await evalNixosConfig(`{ pkgs, ... }: { services.drover-agent = { ${agent} }; }`);
+    assert.ok(!(none.units['drover-agent.service']?.text ?? '').includes('--identity'));
+    const bad = await evalNixosConfig(
+      `{ pkgs, ... }: { services.drover-agent = { ${agent} identityFile = "/nix/store/00000000000000000000000000000000-key"; }; }`,
+    );
+    assert.deepEqual(bad.failedAssertions, [
+      'services.drover-agent: identityFile of agent web-1 is "/nix/store/00000000000000000000000000000000-key"; it must be an absolute path outside the Nix store (e.g. /var/lib/drover-keys/web-1.age).',
+    ]);
   });
 
   test('nix-darwin: the daemon gets the declaration; the default path is the same', async () => {
