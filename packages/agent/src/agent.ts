@@ -240,7 +240,7 @@ export class Agent {
         for (const line of parts) if (line) each(line);
       });
     };
-    lines(child.stdout, (line) => this.log.info(line));
+    lines(child.stdout, (line) => (line.startsWith('warning: ') ? this.log.warn(line.slice('warning: '.length)) : this.log.info(line)));
     lines(child.stderr, (line) =>
       this.log.error({ code: 'DROVER_ERR_AGENT_SECRET' }, `cannot write the secrets of the last deployment again: ${line}; the next deployment writes them`),
     );
