@@ -26,8 +26,8 @@ export const SecretTargetSchema = Type.Object({
 export const SecretSetRequestSchema = Type.Object({
   /** The agents that receive the secret (at least one), each with the recipient the client encrypted to. */
   targets: Type.Array(SecretTargetSchema, { minItems: 1, maxItems: MAX_SECRET_TARGETS }),
-  /** The age file (binary format) as base64, encrypted to every target's recipient. */
-  ciphertext: Type.String({ maxLength: MAX_SECRET_CIPHERTEXT_CHARS + 4 }),
+  /** The age file (binary format) as base64, encrypted to every target's recipient; over MAX_SECRET_CIPHERTEXT_CHARS the service answers 413 DROVER_ERR_SECRET_LIMIT (no schema limit, so it can say so). */
+  ciphertext: Type.String({ description: `base64 of the binary age file, at most ${MAX_SECRET_CIPHERTEXT_CHARS} characters` }),
   /** Absolute file path on the agents; default `/run/drover/secrets/NAME`. */
   path: Type.Optional(Type.String({ maxLength: 4096 })),
   /** User and group (names or numeric ids); null or absent: the agent's own. */

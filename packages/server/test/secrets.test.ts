@@ -14,8 +14,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { CSRF_HEADER, MAX_SECRET_CIPHERTEXT_CHARS, type Deployment, type SecretOrder } from '@drover/protocol';
+import { CSRF_HEADER, MAX_SECRET_CIPHERTEXT_CHARS, MAX_SECRETS_PER_AGENT, type Deployment, type SecretOrder } from '@drover/protocol';
 import { createUser } from '../src/auth/users.js';
+import { createWorkspace } from '../src/workspaces/repository.js';
 import { assertError, unique, useApiServer } from './api-suite.js';
 import type { AgentSocket } from './fake-agent.js';
 import { api, backendCases, nowIso, storePath, type TestServer } from './support.js';
@@ -260,8 +261,13 @@ for (const { backend, skip } of await backendCases()) {
       assertError(await put('x', { ...ok, owner: 'Bad User' }), 'DROVER_ERR_INVALID_SECRET', /owner/);
       const body = await put('x', { ...ok, mode: 0o10000 });
       assert.equal(body.status, 400, body.text);
-      const big = await put('x', { ...ok, ciphertext: 'A'.repeat(MAX_SECRET_CIPHERTEXT_CHARS + 4) });
-      assertError(big, 'DROVER_ERR_SECRET_LIMIT', /over the limit/);
+      for (const chars of [MAX_SECRET_CIPHERTEXT_CHARS + 4, 4 * MAX_SECRET_CIPHERTEXT_CHARS]) {
+        assertError(
+          await put('x', { ...ok, ciphertext: 'A'.repeat(chars) }),
+          'DROVER_ERR_SECRET_LIMIT',
+          new RegExp(`ciphertext is ${chars} base64 characters, over the limit`),
+        );
+      }
       const several = await put('x', {
         targets: [
           { agent: 'nobody-1', recipient: recipient() },
@@ -298,6 +304,38 @@ for (const { backend, skip } of await backendCases()) {
       const order = await a.socket.next('deploy');
       assert.equal(order.deployment.secrets?.length, 5);
       assert.deepEqual(a.socket.undecodable, []);
+    });
+
+    test("secrets belong to their workspace: another workspace's token neither sees nor reaches them; deleting the workspace deletes them", async () => {
+      const other = await createWorkspace(t.db, unique('sec-ws'));
+      const otherAdmin = (await t.mint('admin', { workspaceId: other.id })).token;
+      const name = unique('ws-agent');
+      const r = recipient();
+      await register((await t.mint('agent', { agent: name, workspaceId: other.id })).token, name, { recipient: r });
+      const secret = unique('ws-secret');
+      const res = await put(secret, { targets: [{ agent: name, recipient: r }], ciphertext: ageFile(1), deploy: false }, otherAdmin);
+      assert.equal(res.status, 200, res.text);
+      assertError(await api(t, 'GET', `/api/v1/secrets/${secret}`, { token: activate }), 'DROVER_ERR_SECRET_NOT_FOUND');
+      assertError(await put(secret, { targets: [{ agent: name, recipient: r }], ciphertext: ageFile(1) }), 'DROVER_ERR_AGENT_NOT_FOUND');
+      const gone = await api(t, 'DELETE', `/api/v1/workspaces/${other.name}?confirm=${other.name}`, { token: otherAdmin });
+      assert.equal(gone.status, 204, gone.text);
+      assert.equal((await t.db.selectFrom('secrets').select('id').where('workspace_id', '=', other.id).execute()).length, 0);
+      assert.equal((await t.db.selectFrom('secret_targets').select('agent_id').where('recipient', '=', r).execute()).length, 0);
+    });
+
+    test(`at most ${MAX_SECRETS_PER_AGENT} secrets per agent`, async () => {
+      const a = await deployedAgent('count');
+      const target = { targets: [{ agent: a.name, recipient: a.recipient }], deploy: false };
+      for (let i = 0; i < MAX_SECRETS_PER_AGENT; i++) {
+        const res = await put(`${a.name}-${i}`, { ...target, ciphertext: ageFile(1) });
+        assert.equal(res.status, 200, res.text);
+      }
+      assertError(
+        await put(`${a.name}-over`, { ...target, ciphertext: ageFile(1) }),
+        'DROVER_ERR_SECRET_LIMIT',
+        new RegExp(`agent ${a.name} would receive ${MAX_SECRETS_PER_AGENT + 1} secrets, over the limit of ${MAX_SECRETS_PER_AGENT}`),
+      );
+      assert.equal((await put(`${a.name}-0`, { ...target, ciphertext: ageFile(1) })).status, 200, 'changing one it has is fine');
     });
 
     test('viewers see names and targets, never ciphertext, and cannot set or remove; deployers can', async () => {

@@ -116,10 +116,11 @@ function checkedFields(name: string, body: SecretSetRequest, problems: Problems)
   }
   const mode = body.mode ?? DEFAULT_SECRET_MODE;
   if (body.ciphertext.length > MAX_SECRET_CIPHERTEXT_CHARS) {
+    const many = body.targets.length > 1000 ? `; encrypted to ${body.targets.length} agents, each adding ~100 bytes: split them over several secrets` : '';
     problems.add(
       'DROVER_ERR_SECRET_LIMIT',
       '/ciphertext',
-      `ciphertext is ${body.ciphertext.length} base64 characters, over the limit of ${MAX_SECRET_CIPHERTEXT_CHARS}`,
+      `ciphertext is ${body.ciphertext.length} base64 characters, over the limit of ${MAX_SECRET_CIPHERTEXT_CHARS}${many}`,
     );
   } else {
     const age = checkAgeFile(body.ciphertext);
