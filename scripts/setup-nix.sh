@@ -5,8 +5,8 @@
 # CI runners (and dev containers) run as root without a Nix daemon and without
 # the kernel namespaces a build sandbox needs, so we use Debian's `nix-bin`
 # package in single-user mode. This script:
-#   1. installs nix-bin via apt-get when `nix-store` is missing
-#      (retrying once after `apt-get update`);
+#   1. installs nix-bin (and age, for the secrets tests) via apt-get when
+#      `nix-store` (or `age`) is missing (retrying once after `apt-get update`);
 #   2. writes the settings we depend on into /etc/nix/nix.conf
 #      (other lines in that file are left alone);
 #   3. proves the store works by adding a small file and reading it back.
@@ -27,15 +27,21 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # --- 1. install ------------------------------------------------------------
+# nix-bin for Nix; age (Debian's age CLI) for the secrets tests, which check
+# that a file encrypted with `age -r RECIPIENT` is accepted.
+missing=()
+command -v nix-store >/dev/null 2>&1 || missing+=(nix-bin)
+command -v age >/dev/null 2>&1 || missing+=(age)
 apt_install() {
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nix-bin >>"$log" 2>&1
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >>"$log" 2>&1
 }
-if ! command -v nix-store >/dev/null 2>&1; then
+if [ ${#missing[@]} -gt 0 ]; then
   if ! apt_install; then
     DEBIAN_FRONTEND=noninteractive apt-get update -q >>"$log" 2>&1 || true
-    apt_install || fail "apt-get install nix-bin failed (see $log)"
+    apt_install || fail "apt-get install ${missing[*]} failed (see $log)"
   fi
   command -v nix-store >/dev/null 2>&1 || fail "nix-bin installed but nix-store is not on PATH"
+  command -v age >/dev/null 2>&1 || fail "age installed but not on PATH"
 fi
 
 # --- 2. configure ------------------------------------------------------------

@@ -47,9 +47,115 @@ rec {
     description = "More arguments for `drover agent`, each list element one argv word.";
   };
 
+  # `drover agent --identity`: the age identity its secrets are encrypted to.
+  identityFileOption = mkOption {
+    type = types.nullOr types.str;
+    default = null;
+    example = "/var/lib/drover-keys/web-1.age";
+    description = ''
+      Absolute path of the agent's age identity (made there, mode 0600, when missing;
+      `age-keygen -o FILE` makes one too); null: `age-identity` in its state directory.
+      Keep it across reinstalls, or every secret of the agent must be set again.
+      A string outside the Nix store: a Nix path would copy the key into the world-readable store.
+    '';
+  };
+
+  # Where a secret goes when its declaration names no path (protocol's SECRETS_DIR).
+  secretsDir = "/run/drover/secrets";
+
+  # One declared secret, `secrets.<name>`: where the services expect it and
+  # how. The agent writes what the server sends (`drover secret set`); the
+  # declaration lets services use `config.services.drover-agent.secrets.<name>.path`
+  # and lets the agent say in its log what was not set, or set otherwise.
+  # `withDefaultPath`: the path defaults to ${secretsDir}/<name> (a root
+  # agent; a user's agent cannot write there, so it must name one).
+  secretModule =
+    { withDefaultPath }:
+    { name, ... }:
+    {
+      options = {
+        path = mkOption (
+          {
+            type = types.str;
+            description = "Absolute path of the secret's file; it must match the `--path` it is set with (`drover secret set NAME --path …`).";
+          }
+          // lib.optionalAttrs withDefaultPath {
+            default = "${secretsDir}/${name}";
+            defaultText = lib.literalExpression ''"${secretsDir}/<name>"'';
+          }
+        );
+        owner = mkOption {
+          type = types.nullOr types.str;
+          default = null;
+          example = "postgres";
+          description = "The user the file must belong to (`--owner USER[:GROUP]` when it is set); null: not checked.";
+        };
+        group = mkOption {
+          type = types.nullOr types.str;
+          default = null;
+          example = "postgres";
+          description = "The group the file must belong to; null: not checked.";
+        };
+        mode = mkOption {
+          type = types.strMatching "0?[0-7]{3,4}";
+          default = "0400";
+          description = "The file mode it must be set with (`--mode`, default 0400).";
+        };
+      };
+    };
+
+  secretsOption =
+    { withDefaultPath }:
+    mkOption {
+      type = types.attrsOf (types.submodule (secretModule { inherit withDefaultPath; }));
+      default = { };
+      example = lib.literalExpression ''
+        {
+          db = { owner = "postgres"; };
+          api-key = { mode = "0440"; group = "web"; };
+        }
+      '';
+      description = ''
+        Secrets this agent's machine expects. The values come from the server
+        (`drover secret set NAME --agent AGENT …`, encrypted to this agent's key);
+        declaring them gives services their paths (`.path`) and makes the agent
+        log what was not set, or set with another path, owner, group or mode.
+      '';
+    };
+
+  # The JSON file of an agent's declared secrets for `--declared-secrets`, or null when it declares none.
+  declaredSecretsFile =
+    pkgs: agent:
+    if agent.secrets == { } then
+      null
+    else
+      pkgs.writeText "drover-agent-${agent.name}-secrets.json" (
+        builtins.toJSON {
+          secrets = lib.mapAttrs (_: s: {
+            inherit (s)
+              path
+              owner
+              group
+              mode
+              ;
+          }) agent.secrets;
+        }
+      );
+
+  # Assertions about the declared secrets of the agents (names and paths as the server accepts them).
+  secretAssertions =
+    optionPath: agents:
+    lib.concatMap (
+      a:
+      lib.mapAttrsToList (n: s: {
+        assertion = builtins.match "[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}" n != null && builtins.match "/.*" s.path != null && builtins.match "(.*/)?[.][.]?(/.*)?" s.path == null;
+        message = "${optionPath}: secret ${builtins.toJSON n} of agent ${a.name} needs a name of 1-64 letters, digits, ., _ or - (not starting with .) and an absolute path without . or .. (got ${builtins.toJSON s.path}).";
+      }) a.secrets
+    ) agents;
+
   # The options of one agent besides the global ones: used for `instances.<n>`.
   instanceModule =
-    { defaultServer }:
+    { defaultServer, withDefaultPath }:
     { name, ... }:
     {
       options = {
@@ -70,6 +176,8 @@ rec {
           defaultText = lib.literalExpression "config.services.drover-agent.server";
         };
         extraArgs = extraArgsOption;
+        identityFile = identityFileOption;
+        secrets = secretsOption { inherit withDefaultPath; };
       };
     };
 
@@ -85,6 +193,7 @@ rec {
       profileDefault,
       profileDescription,
       instanceUnit,
+      secretPathDefault ? true,
       ...
     }@args:
     {
@@ -117,8 +226,15 @@ rec {
       };
       tokenFile = tokenFileOption { };
       extraArgs = extraArgsOption;
+      identityFile = identityFileOption;
+      secrets = secretsOption { withDefaultPath = secretPathDefault; };
       instances = mkOption {
-        type = types.attrsOf (types.submodule (instanceModule { defaultServer = server; }));
+        type = types.attrsOf (
+          types.submodule (instanceModule {
+            defaultServer = server;
+            withDefaultPath = secretPathDefault;
+          })
+        );
         default = { };
         example = lib.literalExpression ''
           {
@@ -146,6 +262,8 @@ rec {
           tokenFile
           server
           extraArgs
+          identityFile
+          secrets
           ;
       }
     ]
@@ -157,6 +275,8 @@ rec {
         tokenFile
         server
         extraArgs
+        identityFile
+        secrets
         ;
     }) cfg.instances;
 
@@ -168,6 +288,8 @@ rec {
       profile,
       stateDir ? null,
       tokenFile ? null,
+      declaredSecrets ? null,
+      identityFile ? null,
       extraArgs ? [ ],
     }:
     [
@@ -186,6 +308,14 @@ rec {
       "--token-file"
       tokenFile
     ]
+    ++ lib.optionals (identityFile != null) [
+      "--identity"
+      identityFile
+    ]
+    ++ lib.optionals (declaredSecrets != null) [
+      "--declared-secrets"
+      "${declaredSecrets}"
+    ]
     ++ extraArgs;
 
   # The whole argv of one agent (from agentsOf): the package's program, then
@@ -200,6 +330,7 @@ rec {
           server
           profile
           extraArgs
+          identityFile
           ;
       }
       // extra
@@ -252,5 +383,9 @@ rec {
     ++ map (a: {
       assertion = lib.hasPrefix "/" a.tokenFile && !lib.hasPrefix builtins.storeDir a.tokenFile;
       message = "${optionPath}: tokenFile of agent ${a.name} is ${builtins.toJSON a.tokenFile}; it must be an absolute path outside the Nix store (e.g. /run/secrets/drover-agent-token).";
+    }) agents
+    ++ map (a: {
+      assertion = a.identityFile == null || (lib.hasPrefix "/" a.identityFile && !lib.hasPrefix builtins.storeDir a.identityFile);
+      message = "${optionPath}: identityFile of agent ${a.name} is ${builtins.toJSON a.identityFile}; it must be an absolute path outside the Nix store (e.g. /var/lib/drover-keys/${a.name}.age).";
     }) agents;
 }

@@ -1,7 +1,8 @@
 # nix-darwin module `services.drover-agent` (flake: darwinModules.agent): the
 # Drover agent as a launchd daemon deploying the `system` profile (nix-darwin
 # activation), started at boot and again whenever it exits, plus any number
-# of `instances`, each one more daemon owning its own profile.
+# of `instances`, each one more daemon owning its own profile; `secrets`
+# declares the secrets the machine expects (as on NixOS: docs/secrets.md).
 {
   config,
   lib,
@@ -18,7 +19,12 @@ let
     # One shell word per argument (escapeShellArgs): nix-darwin runs
     # `command` as /bin/sh -c "/bin/wait4path /nix/store && exec COMMAND",
     # so the daemon waits for the store volume to be mounted.
-    command = lib.escapeShellArgs (common.agentArgv cfg.package agent { inherit (agent) tokenFile; });
+    command = lib.escapeShellArgs (
+      common.agentArgv cfg.package agent {
+        inherit (agent) tokenFile;
+        declaredSecrets = common.declaredSecretsFile pkgs agent;
+      }
+    );
     # nix-store / nix-env for the deployment, and the system's tools.
     path = [
       config.nix.package
@@ -47,7 +53,7 @@ in
   };
 
   config = lib.mkIf cfg.enable {
-    assertions = common.agentAssertions "services.drover-agent" agents ++ [
+    assertions = common.agentAssertions "services.drover-agent" agents ++ common.secretAssertions "services.drover-agent" agents ++ [
       {
         assertion = config.nix.enable;
         message = "services.drover-agent needs nix.enable: the agent deploys with this machine's Nix.";

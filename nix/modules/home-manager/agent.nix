@@ -2,7 +2,9 @@
 # homeManagerModules.agent): the Drover agent deploying this user's
 # `home-manager` profile, as a systemd user service on Linux and a launchd
 # agent on Darwin, plus any number of `instances` (one more agent each,
-# owning its own profile). Every argument is its own argv word.
+# owning its own profile). Every argument is its own argv word. `secrets`
+# declares the secrets this user's services expect; each needs a `path` (a
+# user's agent cannot write /run/drover/secrets; docs/secrets.md).
 {
   config,
   lib,
@@ -29,6 +31,7 @@ let
     common.agentArgv cfg.package agent {
       inherit (agent) tokenFile;
       profile = profilePath agent.profile;
+      declaredSecrets = common.declaredSecretsFile pkgs agent;
     };
 
   systemdService = agent: {
@@ -77,10 +80,12 @@ in
       and Home Manager keep it) or an absolute path.
     '';
     instanceUnit = "drover-agent-<n> (systemd user service / launchd agent)";
+    # A user's agent cannot write /run/drover/secrets: each secret names its path.
+    secretPathDefault = false;
   };
 
   config = lib.mkIf cfg.enable {
-    assertions = common.agentAssertions "services.drover-agent" agents ++ [
+    assertions = common.agentAssertions "services.drover-agent" agents ++ common.secretAssertions "services.drover-agent" agents ++ [
       {
         assertion = isLinux || isDarwin;
         message = "services.drover-agent: Home Manager runs the agent with systemd (Linux) or launchd (Darwin) only.";

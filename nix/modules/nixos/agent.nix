@@ -3,7 +3,10 @@
 # number of `instances`, each one more agent (own unit, own state directory)
 # owning its own profile; and `checks`, the health checks the agent runs
 # after activating this configuration, written to the system toplevel as
-# drover-checks.json. See docs/agent-service.md.
+# drover-checks.json; and `secrets`, the secrets the machine expects
+# (services use `config.services.drover-agent.secrets.<name>.path`; the agent
+# gets the declaration as a JSON file to check against what it receives).
+# See docs/agent-service.md and docs/secrets.md.
 {
   config,
   lib,
@@ -39,7 +42,12 @@ let
     # stop the agent that is deploying it; it goes away at the next boot.
     unitConfig.X-StopOnRemoval = false;
     serviceConfig = {
-      ExecStart = common.escapeSystemdExecArgs (common.agentArgv cfg.package agent { stateDir = "/var/lib/${stateDirectory agent}"; });
+      ExecStart = common.escapeSystemdExecArgs (
+        common.agentArgv cfg.package agent {
+          stateDir = "/var/lib/${stateDirectory agent}";
+          declaredSecrets = common.declaredSecretsFile pkgs agent;
+        }
+      );
       # The token reaches the agent as $CREDENTIALS_DIRECTORY/agent-token,
       # readable by this unit only; the file itself may stay root-only.
       # (`%` doubled: systemd expands specifiers in the path.)
@@ -164,7 +172,7 @@ in
   };
 
   config = lib.mkIf cfg.enable {
-    assertions = common.agentAssertions "services.drover-agent" agents ++ checkAssertions;
+    assertions = common.agentAssertions "services.drover-agent" agents ++ common.secretAssertions "services.drover-agent" agents ++ checkAssertions;
     systemd.services = lib.listToAttrs (map (agent: lib.nameValuePair agent.key (unitFor agent)) agents);
     system.extraSystemBuilderCmds = lib.mkIf (cfg.checks != [ ]) ''
       printf '%s\n' ${lib.escapeShellArg checksJson} > $out/drover-checks.json

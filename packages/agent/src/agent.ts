@@ -18,6 +18,14 @@
  * problems, so the server shows "cannot deploy: …" — and again for every
  * deployment, which fails at once with the reason while one remains.
  *
+ * Secrets (secrets/): the hello carries the recipient of the agent's age
+ * identity; each order's secrets are written by its runner. At start the
+ * agent writes again the files of the last applied set that are missing
+ * (after a reboot /run is empty) before it takes or follows any deployment —
+ * in a short-lived child (secrets/at-start.ts): this process never loads
+ * age nor holds a plaintext — and says in its log what differs from the
+ * declared secrets.
+ *
  * A `bootstrap` agent (`drover agent --bootstrap`) hands over when the
  * service-managed agent of its name connects: replaced, it stops for good
  * and calls `onTakenOver`. Sharing the state directory, the new agent
@@ -41,6 +49,7 @@ import {
   type DeploymentOrder,
   type HelloMessage,
   type Labels,
+  type SecretOrder,
   type ServerMessage,
 } from '@drover/protocol';
 import { ServerConnection } from './connection.js';
@@ -52,6 +61,10 @@ import { isAlive, parseStamp } from './process-alive.js';
 import { defaultStateDir, deploymentDir, files, isReported, listDeploymentDirs, pruneReported, readOrder, writeOrder } from './state.js';
 import { describeWriteFailure, tryWrite } from './write-failure.js';
 import { deployProblems } from './self-check.js';
+import { readApplied } from './secrets/applied.js';
+import { declaredSecretProblems, readDeclaredSecrets } from './secrets/declared.js';
+import type { AgentIdentity } from './secrets/identity.js';
+import { SECRETS_AT_START } from './secrets/at-start.js';
 
 export const AGENT_VERSION: string = DROVER_VERSION;
 
@@ -86,10 +99,17 @@ export interface AgentOptions {
   readonly storeReserveBytes?: number | undefined;
   /** Labels this agent declares in its hello (`--label role=web`); an admin's changes on the server override them. */
   readonly labels?: Labels | undefined;
+  /** The age identity secrets are encrypted to (secrets/identity.ts loadIdentity); absent: no recipient in the hello, no secrets. */
+  readonly identity?: AgentIdentity | undefined;
+  /** The configuration's declared secrets file (`--declared-secrets`, secrets/declared.ts), checked against what the agent receives. */
+  readonly declaredSecretsFile?: string | undefined;
 }
 
 /** How often an agent that cannot deploy checks again. */
 const PROBLEMS_RECHECK_MS = 60_000;
+
+/** Longest the start-up secrets step may take before it is killed (and the agent connects). */
+const SECRETS_AT_START_MS = 60_000;
 
 /** How many reported deployment folders to keep for inspection. */
 const KEEP_REPORTED = 20;
@@ -126,6 +146,7 @@ export class Agent {
   /** What kept the agent from deploying at the last look (self-check.ts). */
   private problems: readonly string[] = [];
   private recheckTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   constructor(private readonly opts: AgentOptions) {
     this.log = opts.log;
@@ -166,15 +187,86 @@ export class Agent {
     this.recheckTimer = setInterval(() => {
       if (this.problems.length > 0) this.checkProblems();
     }, PROBLEMS_RECHECK_MS);
+    const applied = readApplied(this.stateDir);
+    this.checkDeclaredSecrets(applied);
+    if (applied.length === 0) this.begin();
+    else void this.materialiseAtStart().finally(() => this.begin());
+  }
+
+  /** Takes up where the last process left off, then connects. */
+  private begin(): void {
+    if (this.stopped) return;
     this.recover();
     this.log.info(
-      { agent: this.opts.name, profile: this.profilePath, stateDir: this.stateDir, server: this.opts.server, runners: this.launcher.mode },
+      {
+        agent: this.opts.name,
+        profile: this.profilePath,
+        stateDir: this.stateDir,
+        server: this.opts.server,
+        runners: this.launcher.mode,
+        recipient: this.opts.identity?.recipient,
+      },
       'agent starting',
     );
     this.connection.start();
   }
 
+  /**
+   * Writes the missing files of the last applied secret set again (after a
+   * reboot /run is empty), in a child process; its lines are logged, a
+   * failure too, never fatal. Bounded: a child still running after
+   * SECRETS_AT_START_MS is killed.
+   */
+  private async materialiseAtStart(): Promise<void> {
+    const identity = this.opts.identity;
+    if (identity === undefined) {
+      this.log.error(
+        { code: 'DROVER_ERR_AGENT_SECRET' },
+        'cannot write the secrets of the last deployment again: this agent was started without an age identity',
+      );
+      return;
+    }
+    const [file, ...args] = runnerArgv(SECRETS_AT_START);
+    const env = { ...process.env };
+    delete env['DROVER_AGENT_TOKEN'];
+    const child = spawn(file, [...args, this.stateDir, identity.file], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const timer = setTimeout(() => child.kill('SIGKILL'), SECRETS_AT_START_MS);
+    const lines = (stream: NodeJS.ReadableStream, each: (line: string) => void) => {
+      let rest = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => {
+        const parts = (rest + chunk).split('\n');
+        rest = parts.pop() ?? '';
+        for (const line of parts) if (line) each(line);
+      });
+    };
+    lines(child.stdout, (line) => (line.startsWith('warning: ') ? this.log.warn(line.slice('warning: '.length)) : this.log.info(line)));
+    lines(child.stderr, (line) =>
+      this.log.error({ code: 'DROVER_ERR_AGENT_SECRET' }, `cannot write the secrets of the last deployment again: ${line}; the next deployment writes them`),
+    );
+    await new Promise<void>((resolve) => {
+      child.on('error', (err) => {
+        this.log.error({ code: 'DROVER_ERR_AGENT_SECRET' }, `cannot start the secrets step: ${err.message}`);
+        resolve();
+      });
+      child.on('close', () => resolve());
+    });
+    clearTimeout(timer);
+  }
+
+  /** Logs what differs between the declared secrets and `set`. */
+  private checkDeclaredSecrets(set: readonly SecretOrder[]): void {
+    if (this.opts.declaredSecretsFile === undefined) return;
+    try {
+      const declared = readDeclaredSecrets(this.opts.declaredSecretsFile);
+      for (const problem of declaredSecretProblems(declared, set, this.opts.name)) this.log.warn(problem);
+    } catch (err) {
+      this.log.warn(err instanceof Error ? err.message : String(err));
+    }
+  }
+
   stop(): void {
+    this.stopped = true;
     clearInterval(this.recheckTimer);
     clearInterval(this.timer);
     this.timer = undefined;
@@ -192,6 +284,7 @@ export class Agent {
       hostname: hostname().slice(0, 256),
       problems: [...this.checkProblems()],
       labels: { ...this.opts.labels },
+      ...(this.opts.identity ? { recipient: this.opts.identity.recipient } : {}),
     };
   }
 
@@ -292,6 +385,8 @@ export class Agent {
         activationTimeoutMs: order.activationTimeoutMs ?? this.opts.activationTimeoutMs ?? DEADLINES.activationTimeout.default,
         confirmTimeoutMs: order.confirmTimeoutMs ?? this.opts.confirmTimeoutMs ?? DEADLINES.confirmTimeout.default,
         storeReserveBytes: this.opts.storeReserveBytes ?? 0,
+        identityFile: this.opts.identity?.file ?? null,
+        declaredSecretsFile: this.opts.declaredSecretsFile ?? null,
       }),
     );
     if (failure !== null) {

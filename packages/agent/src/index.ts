@@ -5,3 +5,5 @@ export { websocketUrl } from './connection.js';
 export { Backoff } from './backoff.js';
 export { checkStateDir, EXIT_SETUP } from './self-check.js';
 export { RUNNER_SCOPE_MODES } from './runner-launch.js';
+export { defaultIdentityFile, loadIdentity } from './secrets/identity.js';
+export { readDeclaredSecrets } from './secrets/declared.js';

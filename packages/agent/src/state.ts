@@ -5,6 +5,8 @@
  *     STATE_DIR/deployments/<id>/events.ndjson what happened: the journal (journal/entry.ts)
  *     STATE_DIR/deployments/<id>/runner.pid   "<pid> <start time>" of the runner
  *     STATE_DIR/deployments/<id>/reported     the server acknowledged the outcome
+ *     STATE_DIR/age-identity                  the agent's age identity (secrets/identity.ts)
+ *     STATE_DIR/secrets.json                  the last applied secret set, ciphertext only (secrets/applied.ts)
  *
  * The journal is the durable outbox: the runner appends to it whether or
  * not the agent is alive or connected, and the agent replays it to the
@@ -30,6 +32,10 @@ export interface RunnerOrder {
   readonly confirmTimeoutMs?: number;
   /** Bytes the store's filesystem must keep free after substitution (`--store-reserve`). */
   readonly storeReserveBytes?: number;
+  /** The agent's age identity file, which decrypts `deployment.secrets`; null or absent: the agent has none. */
+  readonly identityFile?: string | null;
+  /** The configuration's declared secrets (`--declared-secrets`), checked against `deployment.secrets`. */
+  readonly declaredSecretsFile?: string | null;
 }
 
 export function defaultStateDir(agentName: string): string {

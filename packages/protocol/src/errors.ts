@@ -99,11 +99,15 @@ export const ERRORS = {
   },
   DROVER_ERR_AGENT_SETUP: {
     status: 400,
-    hint: 'Give the agent a state directory its user can write (--state-dir DIR), then start it again; `drover agent` exits with status 78 until then.',
+    hint: 'Give the agent a state directory its user can write (--state-dir DIR) and usable --identity / --declared-secrets files, then start it again; `drover agent` exits with status 78 until then.',
   },
   DROVER_ERR_AGENT_CANNOT_DEPLOY: {
     status: 409,
     hint: 'Fix what the message names on the agent machine (install Nix 2.8 or newer on PATH; run as root, or pass --profile PATH in a directory the agent can write); the agent checks again at each deployment, no restart needed.',
+  },
+  DROVER_ERR_AGENT_SECRET: {
+    status: 409,
+    hint: 'Set the secret again with `drover secret set NAME --agent AGENT` (it encrypts to the recipient the agent has now), or fix its --owner/--path on the agent machine; the profile was not changed.',
   },
   DROVER_ERR_AGENT_REPLACED: {
     status: 409,

@@ -11,6 +11,9 @@
  * An outcome that cannot be written (a full state directory) is retried for
  * OUTCOME_RETRY_MS; if it still cannot, the runner exits with
  * EXIT_UNRECORDED and the agent reports the deployment Failed itself.
+ *
+ * `runner/main.js --secrets-at-start STATE_DIR IDENTITY` is the agent's
+ * start-up secrets step instead (../secrets/at-start.ts).
  */
 import { writeFileSync } from 'node:fs';
 import { readOrder, files } from '../state.js';
@@ -18,6 +21,7 @@ import { tryWrite } from '../write-failure.js';
 import { formatStamp, stampOf } from '../process-alive.js';
 import { Journal } from './journal.js';
 import { runDeployment, type RunContext } from './run-deployment.js';
+import { SECRETS_AT_START, secretsAtStart } from '../secrets/at-start.js';
 
 /** How long an outcome that cannot be written is retried (space may be freed meanwhile). */
 const OUTCOME_RETRY_MS = 120_000;
@@ -25,6 +29,7 @@ const OUTCOME_RETRY_MS = 120_000;
 const EXIT_UNRECORDED = 3;
 
 async function main(): Promise<number> {
+  if (process.argv[2] === SECRETS_AT_START) return secretsAtStart(process.argv[3] ?? '', process.argv[4] ?? '');
   const dir = process.argv[2];
   if (!dir) {
     process.stderr.write('usage: runner DEPLOYMENT_DIR\n');

@@ -16,6 +16,11 @@
  * A dry run (`order.deployment.dry`) does 1–3, then the profile's dry
  * activation instead of 4–6 (dry-run.ts): nothing is switched.
  *
+ * The order's secrets (secrets.ts) are decrypted right after 1 — one that
+ * does not decrypt fails the deployment before anything is fetched — and
+ * written just before 4; a dry run only decrypts them. A secrets-only order
+ * writes them after 1 and ends there: the profile is not touched.
+ *
  * Every command is echoed as `$ …` and its output streamed to the journal.
  * If the journal cannot be written (a full state directory), the deployment
  * stops at the next point before activation and fails with that reason;
@@ -47,6 +52,7 @@ import { checkFreeSpace } from './free-space.js';
 import { serverReachable } from './confirm.js';
 import { reportDiff } from './diff.js';
 import { dryRun } from './dry-run.js';
+import { applyOrderSecrets, prepareOrderSecrets, runSecretsOnly } from './secrets.js';
 
 /** `dry-run`: the dry activation of a dry run (dry-run.ts), which may be cancelled like fetching: it switches nothing. */
 type Phase = 'waiting' | 'fetching' | 'dry-run' | 'activating' | 'checking' | 'rolling-back' | 'done';
@@ -141,6 +147,13 @@ export async function runDeployment(ctx: RunContext): Promise<void> {
       if (journal.finishedElsewhere()) return;
       journal.started();
       journal.say(`deployment #${deployment.index} of ${storePath} to profile ${order.profile} (agent ${order.agent})`);
+      if (deployment.secretsOnly) {
+        await runSecretsOnly(ctx);
+        return;
+      }
+      const secrets = await prepareOrderSecrets(ctx);
+      if (secrets === 'failed') return;
+      throwIfCancelled(ctx);
 
       ctx.phase = 'fetching';
       const paths = [storePath, ...(deployment.rollbackScript ? [deployment.rollbackScript as StorePath] : [])];
@@ -192,6 +205,7 @@ export async function runDeployment(ctx: RunContext): Promise<void> {
       }
       throwIfCancelled(ctx);
       if (deployment.dry) {
+        if (secrets !== null && secrets.set.length > 0) journal.say('dry run: the secrets are not written');
         ctx.phase = 'dry-run';
         await dryRun(journal, order, { type, storePath, active: previous }, async (command, timeoutMs, seen) => {
           const result = await step(ctx, command, true, timeoutMs, seen);
@@ -201,6 +215,7 @@ export async function runDeployment(ctx: RunContext): Promise<void> {
         return;
       }
       if (checks.checks.length > 0) journal.say(`${String(checks.checks.length)} health check(s) from drover-checks.json will run after activation`);
+      if (!(await applyOrderSecrets(ctx, secrets))) return;
 
       ctx.phase = 'activating';
       const activationFailure = await activate(ctx, storePath);

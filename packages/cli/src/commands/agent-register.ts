@@ -37,6 +37,11 @@ export function registerAgentCommand(program: Command, run: Runner): void {
       'a label this agent declares (repeatable: --label role=web --label region=eu); admins may override it on the server',
       (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
     )
+    .option('--identity <file>', "the agent's age identity, which its secrets are encrypted to; made (0600) when missing (default STATE_DIR/age-identity)")
+    .option(
+      '--declared-secrets <file>',
+      'JSON of the secrets this machine expects ({"secrets": {NAME: {path, owner, group, mode}}}, written by the NixOS module): what was not set, or set otherwise, is logged',
+    )
     .option('--log-level <level>', 'log level (env DROVER_LOG_LEVEL)')
     .option('--bootstrap', 'first deployment by hand on a fresh machine: exit 0 once the service-managed agent of this name connected in its place')
     .action(run(async (name, flags) => (await import('./agent.js')).agentCommand(name, flags)));

@@ -24,6 +24,8 @@ export interface AgentFlags {
   confirmTimeout?: string;
   storeReserve?: string;
   label?: string[];
+  identity?: string;
+  declaredSecrets?: string;
 }
 
 /** A deadline flag in milliseconds; undefined when not given. */
@@ -51,7 +53,8 @@ export async function agentCommand(name: string, flags: AgentFlags): Promise<num
   const server = flags.server ?? process.env['DROVER_SERVER'];
   if (!server) throw new DroverError('DROVER_ERR_CONFIG', 'no server: pass --server URL or set DROVER_SERVER');
   const token = agentTokenSource(flags.tokenFile);
-  const { Agent, checkStateDir, defaultStateDir, EXIT_SETUP, RUNNER_SCOPE_MODES } = await import('@drover/agent');
+  const { Agent, checkStateDir, defaultIdentityFile, defaultStateDir, EXIT_SETUP, loadIdentity, readDeclaredSecrets, RUNNER_SCOPE_MODES } =
+    await import('@drover/agent');
   const scopeSetting = flags.runnerScope ?? process.env['DROVER_RUNNER_SCOPE'] ?? 'auto';
   const runnerScope = RUNNER_SCOPE_MODES.find((mode) => mode === scopeSetting);
   if (runnerScope === undefined) {
@@ -64,6 +67,14 @@ export async function agentCommand(name: string, flags: AgentFlags): Promise<num
   const unwritable = checkStateDir(stateDir, flags.stateDir !== undefined);
   if (unwritable !== null) {
     reportError(new DroverError('DROVER_ERR_AGENT_SETUP', unwritable));
+    return EXIT_SETUP;
+  }
+  let identity;
+  try {
+    identity = loadIdentity(flags.identity ?? defaultIdentityFile(stateDir));
+    if (flags.declaredSecrets !== undefined) readDeclaredSecrets(flags.declaredSecrets);
+  } catch (err) {
+    reportError(new DroverError('DROVER_ERR_AGENT_SETUP', err instanceof Error ? err.message : String(err)));
     return EXIT_SETUP;
   }
   const log = pino({ name: 'drover-agent', level: flags.logLevel ?? process.env['DROVER_LOG_LEVEL'] ?? 'info' });
@@ -89,6 +100,8 @@ export async function agentCommand(name: string, flags: AgentFlags): Promise<num
     confirmTimeoutMs: deadlineFlag('confirmTimeout', '--confirm-timeout', flags.confirmTimeout),
     storeReserveBytes: sizeFlag(flags.storeReserve),
     labels,
+    identity,
+    declaredSecretsFile: flags.declaredSecrets,
   });
   agent.start();
   const stop = (signal: string) => {

@@ -1,0 +1,4 @@
+/** Secrets end to end on the embedded SQLite backend. */
+import { defineSecretsSuite } from './secrets-suite.js';
+
+defineSecretsSuite('sqlite');
