@@ -3,6 +3,7 @@ export * from './light.js';
 export * from './schemas.js';
 export * from './messages.js';
 export * from './api.js';
+export * from './webhooks-api.js';
 export * from './closure-diff-schema.js';
 export * from './cache.js';
 export * from './schema-decoder.js';

@@ -15,6 +15,8 @@ import type { Metrics } from './metrics.js';
 import type { CacheService } from './cache/service.js';
 import type { SignInGate } from './auth/sign-in.js';
 import type { RolloutEngine } from './rollouts/engine.js';
+import type { Webhooks } from './webhooks/runtime.js';
+import type { UsageRecorder } from './usage/recorder.js';
 
 export interface ServerContext {
   readonly db: Kysely<Database>;
@@ -24,6 +26,10 @@ export interface ServerContext {
   readonly watcher: DeploymentWatcher;
   /** Moves staged rollouts (rollouts/engine.ts). */
   readonly rollouts: RolloutEngine;
+  /** Queues and sends webhook deliveries (webhooks/runtime.ts). */
+  readonly webhooks: Webhooks;
+  /** Records agents per workspace and month (usage/recorder.ts). */
+  readonly usage: UsageRecorder;
   readonly tokenUsage: TokenUsage;
   readonly metrics: Metrics;
   readonly log: Logger;

@@ -28,6 +28,9 @@ import { DEFAULT_MAX_LOG_BYTES } from './deployments/repository.js';
 import { DEFAULT_MAX_STREAM_MS } from './http/sse.js';
 import { CacheService, type CacheOptions } from './cache/service.js';
 import { RolloutEngine } from './rollouts/engine.js';
+import { webhookDefaults, Webhooks, type WebhookOptions } from './webhooks/runtime.js';
+import { UsageRecorder } from './usage/recorder.js';
+import { registerUsageMetrics } from './usage/service.js';
 
 export interface ServerOptions {
   /** host:port to listen on; port 0 picks a free one. */
@@ -64,6 +67,10 @@ export interface ServerOptions {
   readonly cache?: Partial<CacheOptions> | undefined;
   /** How often every moving staged rollout is looked at, besides the bus events (default 5 s). */
   readonly rolloutSweepMs?: number | undefined;
+  /** Webhook settings; the key file defaults to DATA_DIR/webhook.key (replicas must share it). */
+  readonly webhooks?: Partial<WebhookOptions> | undefined;
+  /** How often connected agents are counted for agent-hours (default 60 s; the same on every replica). */
+  readonly usageSampleMs?: number | undefined;
 }
 
 export interface RunningServer {
@@ -150,6 +157,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       helloTimeoutMs: 15_000,
       maxLogBytes: orUnlimited(options.maxLogBytes, DEFAULT_MAX_LOG_BYTES),
     });
+    // Online = connection open and seen within two pings plus one flush.
+    const presence = { onlineWindowMs: 2 * pingIntervalMs + lastSeenFlushMs + 5_000 };
+    registerUsageMetrics(metrics.registry, database.db);
+    const webhooks = new Webhooks(
+      { db: database.db, bus, log, presence, publicUrl: () => ctx.publicUrl },
+      { ...webhookDefaults(options.dataDir), ...options.webhooks },
+    );
     const ctx: ServerContext = {
       db: database.db,
       dialect: database.dialect,
@@ -157,12 +171,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       hub,
       watcher: new DeploymentWatcher(bus),
       rollouts: new RolloutEngine({ db: database.db, bus, log, sweepMs: options.rolloutSweepMs }),
+      webhooks,
+      usage: new UsageRecorder({ db: database.db, bus, log, presence, sampleMs: options.usageSampleMs ?? 60_000 }),
       tokenUsage: usage,
       metrics,
       log,
       replicaId,
-      // Online = connection open and seen within two pings plus one flush.
-      presence: { onlineWindowMs: 2 * pingIntervalMs + lastSeenFlushMs + 5_000 },
+      presence,
       publicUrl: options.publicUrl ?? '',
       sessionTtlMs: options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS,
       maxStreamMs: orUnlimited(options.maxStreamMs, DEFAULT_MAX_STREAM_MS),
@@ -186,6 +201,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         (closing ??= (async () => {
           ctx.watcher.close();
           await ctx.rollouts.stop();
+          await ctx.webhooks.stop();
+          await ctx.usage.stop();
           await hub.close();
           await app.close();
           usage.stop();

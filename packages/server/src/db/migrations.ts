@@ -12,6 +12,8 @@ import { agentLabelsMigration } from '../agents/labels-migration.js';
 import { rolloutsMigration } from '../rollouts/migration.js';
 import { closureDiffsMigration } from '../deployments/diffs-migration.js';
 import { dryRunMigration } from '../deployments/dry-migration.js';
+import { webhooksMigration } from '../webhooks/migration.js';
+import { usageMigration } from '../usage/migration.js';
 
 const initial: Migration = {
   async up(db: Kysely<unknown>) {
@@ -161,6 +163,8 @@ const migrations: Record<string, Migration> = {
   '0011_rollouts': rolloutsMigration,
   '0012_closure_diffs': closureDiffsMigration,
   '0013_dry_runs': dryRunMigration,
+  '0016_webhooks': webhooksMigration,
+  '0017_usage': usageMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -8,6 +8,8 @@ import type { DeploymentStatus, LogStream, Role, TokenKind } from '@drover/proto
 import type { RolloutsTable } from '../rollouts/tables.js';
 import type { CacheNarsTable, CacheNarUploadsTable, CachePathsTable, CachePinsTable, CachesTable, TokenCachesTable } from '../cache/tables.js';
 import type { ClosureDiffsTable, DeploymentDiffsTable } from '../deployments/diffs-tables.js';
+import type { WebhookDeliveriesTable, WebhooksTable } from '../webhooks/tables.js';
+import type { UsageMonthsTable } from '../usage/tables.js';
 
 interface WorkspacesTable {
   id: string;
@@ -174,6 +176,9 @@ export interface Database {
   closure_diffs: ClosureDiffsTable;
   deployment_diffs: DeploymentDiffsTable;
   rollouts: RolloutsTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  usage_months: UsageMonthsTable;
 }
 
 export type WorkspaceRow = Selectable<WorkspacesTable>;

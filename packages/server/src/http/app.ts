@@ -24,6 +24,8 @@ import { workspacesRoutes } from './routes/workspaces.js';
 import { access, installAccess } from './access.js';
 import { mountRoutes, mountWorkspaceRoutes } from './mounts.js';
 import { cacheRoutes } from './routes/cache.js';
+import { webhookRoutes } from './routes/webhooks.js';
+import { usageRoutes } from './routes/usage.js';
 import { version } from '../version.js';
 
 /** Largest accepted request body: a deploy.json naming 10,000+ agents fits. */
@@ -87,7 +89,7 @@ export async function buildApp(ctx: ServerContext, options: AppOptions = {}): Pr
     request.log.debug({ method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
   await mountRoutes(app, ctx, [healthRoutes, sessionRoutes, workspacesRoutes, agentSocketRoutes, cacheRoutes]);
-  await mountWorkspaceRoutes(app, ctx, [workspaceRoutes, activateRoutes, activationRoutes, deploymentRoutes, agentRoutes, tokenRoutes, cacheAdminRoutes]);
+  await mountWorkspaceRoutes(app, ctx, [workspaceRoutes, activateRoutes, activationRoutes, deploymentRoutes, agentRoutes, tokenRoutes, cacheAdminRoutes, webhookRoutes, usageRoutes]);
   await app.register(async (scope) => webRoutes(scope, ctx.webRoot));
   app.get('/api/v1/openapi.json', { config: { access: access.public }, schema: { hide: true } }, async () => app.swagger());
   return app;
