@@ -9,7 +9,7 @@ export const usageMigration: Migration = {
       .addColumn('month', 'text', (c) => c.notNull())
       .addColumn('peak_agents', 'integer', (c) => c.notNull().defaultTo(0))
       .addColumn('peak_at', 'text')
-      .addColumn('agent_seconds', 'bigint', (c) => c.notNull().defaultTo(0))
+      .addColumn('agent_ms', 'bigint', (c) => c.notNull().defaultTo(0))
       .addColumn('last_slot', 'bigint', (c) => c.notNull().defaultTo(0))
       .addColumn('updated_at', 'text', (c) => c.notNull())
       .addPrimaryKeyConstraint('usage_months_pk', ['workspace_id', 'month'])

@@ -84,7 +84,7 @@ export class UsageRecorder {
     const slot = Math.floor(now / this.opts.sampleMs);
     const month = monthOf(now);
     for (const [ws, n] of await onlineCounts(this.opts.db, this.opts.presence)) {
-      await addSlot(this.opts.db, ws, month, slot, (n * this.opts.sampleMs) / 1000);
+      await addSlot(this.opts.db, ws, month, slot, n * this.opts.sampleMs);
       await raisePeak(this.opts.db, ws, month, n, new Date(now).toISOString());
     }
   }

@@ -37,7 +37,7 @@ export async function onlineCounts(db: Kysely<Database>, presence: Presence, wor
 export async function raisePeak(db: Kysely<Database>, workspaceId: string, month: string, agents: number, at: string): Promise<void> {
   await db
     .insertInto('usage_months')
-    .values({ workspace_id: workspaceId, month, peak_agents: agents, peak_at: at, agent_seconds: 0, last_slot: 0, updated_at: at })
+    .values({ workspace_id: workspaceId, month, peak_agents: agents, peak_at: at, agent_ms: 0, last_slot: 0, updated_at: at })
     .onConflict((oc) =>
       oc
         .columns(['workspace_id', 'month'])
@@ -47,17 +47,17 @@ export async function raisePeak(db: Kysely<Database>, workspaceId: string, month
     .execute();
 }
 
-/** Adds `agentSeconds` for sample slot `slot` unless some replica added that slot already; true when this call did. */
-export async function addSlot(db: Kysely<Database>, workspaceId: string, month: string, slot: number, agentSeconds: number): Promise<boolean> {
+/** Adds `agentMs` for sample slot `slot` unless some replica added that slot already; true when this call did. */
+export async function addSlot(db: Kysely<Database>, workspaceId: string, month: string, slot: number, agentMs: number): Promise<boolean> {
   const now = nowIso();
   await db
     .insertInto('usage_months')
-    .values({ workspace_id: workspaceId, month, peak_agents: 0, peak_at: null, agent_seconds: 0, last_slot: 0, updated_at: now })
+    .values({ workspace_id: workspaceId, month, peak_agents: 0, peak_at: null, agent_ms: 0, last_slot: 0, updated_at: now })
     .onConflict((oc) => oc.columns(['workspace_id', 'month']).doNothing())
     .execute();
   const r = await db
     .updateTable('usage_months')
-    .set((eb) => ({ agent_seconds: eb('agent_seconds', '+', agentSeconds), last_slot: slot, updated_at: now }))
+    .set((eb) => ({ agent_ms: eb('agent_ms', '+', agentMs), last_slot: slot, updated_at: now }))
     .where('workspace_id', '=', workspaceId)
     .where('month', '=', month)
     .where('last_slot', '<', slot)

@@ -6,12 +6,13 @@ import type { Database } from '../db/schema.js';
 import { currentMonthOfAll, monthOf, usageMonths } from './repository.js';
 import type { UsageMonthsTable } from './tables.js';
 
-function hours(seconds: number): number {
-  return Math.round((seconds / 3600) * 100) / 100;
+/** Agent-hours of stored agent-milliseconds, to 4 decimals. */
+function hours(ms: number): number {
+  return Math.round((ms / 3_600_000) * 10_000) / 10_000;
 }
 
 function toMonthApi(row: UsageMonthsTable): UsageMonth {
-  return { month: row.month, peakAgents: row.peak_agents, peakAt: row.peak_at, agentHours: hours(Number(row.agent_seconds)) };
+  return { month: row.month, peakAgents: row.peak_agents, peakAt: row.peak_at, agentHours: hours(Number(row.agent_ms)) };
 }
 
 export async function workspaceUsage(db: Kysely<Database>, workspace: { id: string; name: string }, months: number): Promise<Usage> {
@@ -47,7 +48,7 @@ export function registerUsageMetrics(registry: Registry, db: Kysely<Database>): 
     aggregator: 'max',
     async collect() {
       this.reset();
-      for (const r of await read()) this.set({ workspace: r.name }, hours(Number(r.agent_seconds)));
+      for (const r of await read()) this.set({ workspace: r.name }, hours(Number(r.agent_ms)));
     },
   });
 }

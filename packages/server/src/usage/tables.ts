@@ -6,8 +6,8 @@ export interface UsageMonthsTable {
   month: string;
   peak_agents: number;
   peak_at: string | null;
-  /** Connected agents × seconds, added once per sample slot. */
-  agent_seconds: number;
+  /** Connected agents × milliseconds (an integer on both databases), added once per sample slot. */
+  agent_ms: number;
   /** The last sample slot (ms since the epoch / slot length) added: the compare-and-set that makes each slot count once across replicas. */
   last_slot: number;
   updated_at: string;
