@@ -18,6 +18,7 @@ import { DeploymentsPage } from './pages/deployments.js';
 import { HomePage, LAST_WORKSPACE_KEY } from './pages/home.js';
 import { LoginPage } from './pages/login.js';
 import { SettingsPage } from './pages/settings.js';
+import { WebhooksPage } from './pages/webhooks.js';
 import { TokensPage } from './pages/tokens.js';
 import { Link, matchPath, navigate, uiPath, useLocation } from './router.js';
 import { loginPathFor, roleIn, SessionProvider, useSession, useSignedIn } from './session.js';
@@ -102,6 +103,7 @@ function workspacePage(section: string, id: string | undefined) {
     if (section === 'deployments') return <DeploymentsPage />;
     if (section === 'tokens') return <TokensPage />;
     if (section === 'settings') return <SettingsPage />;
+    if (section === 'webhooks') return <WebhooksPage />;
     return null;
   }
   if (section === 'agents') return <AgentPage key={id} name={id} />;

@@ -26,6 +26,8 @@ export {
   parseAnsi,
   TOKEN_KINDS,
   UNIT_ACTIONS,
+  WEBHOOK_EVENTS,
+  WEBHOOK_FORMATS,
   WORKSPACE_EVENTS,
 } from '@drover/protocol/light';
 
@@ -51,6 +53,13 @@ export type {
   TokenCreated,
   TokenInfo,
   TokenKind,
+  Usage,
+  Webhook,
+  WebhookCreated,
+  WebhookDelivery,
+  WebhookDeliveryList,
+  WebhookEvent,
+  WebhookFormat,
   Workspace,
 } from '@drover/protocol/light';
 

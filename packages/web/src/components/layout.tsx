@@ -25,7 +25,7 @@ export function TopBar({ workspace }: { workspace?: string }) {
             value={workspace ?? ''}
             onChange={(e) => {
               const next = e.currentTarget.value;
-              navigate(next ? uiPath(next, section === 'deployments' || section === 'tokens' || section === 'settings' ? section : 'agents') : '/');
+              navigate(next ? uiPath(next, section === 'deployments' || section === 'tokens' || section === 'webhooks' || section === 'settings' ? section : 'agents') : '/');
             }}
           >
             {workspace ? null : <option value="">Choose a workspace…</option>}
@@ -64,6 +64,7 @@ export function WorkspaceTabs() {
     ...(ws.canAdmin
       ? ([
           ['tokens', 'Tokens'],
+          ['webhooks', 'Webhooks'],
           ['settings', 'Settings'],
         ] as [string, string][])
       : []),
