@@ -45,6 +45,8 @@ export interface ServerSettings {
   signInConcurrency?: number | undefined;
   signInQueue?: number | undefined;
   signInPerAddress?: number | undefined;
+  /** The key webhook secrets are encrypted with (default DATA_DIR/webhook.key; replicas must share one). */
+  webhookKeyFile?: string | undefined;
 }
 
 interface Key {
@@ -71,6 +73,7 @@ const SERVER_KEYS: readonly Key[] = [
   { toml: 'sign_in_concurrency', env: 'DROVER_SIGN_IN_CONCURRENCY', field: 'signInConcurrency', kind: 'count' },
   { toml: 'sign_in_queue', env: 'DROVER_SIGN_IN_QUEUE', field: 'signInQueue', kind: 'whole' },
   { toml: 'sign_in_per_address', env: 'DROVER_SIGN_IN_PER_ADDRESS', field: 'signInPerAddress', kind: 'count' },
+  { toml: 'webhook_key_file', env: 'DROVER_WEBHOOK_KEY_FILE', field: 'webhookKeyFile', kind: 'string' },
   { toml: 'cache_s3_bucket', env: 'DROVER_CACHE_S3_BUCKET', field: 'cacheS3Bucket', kind: 'string' },
   { toml: 'cache_s3_endpoint', env: 'DROVER_CACHE_S3_ENDPOINT', field: 'cacheS3Endpoint', kind: 'string' },
   { toml: 'cache_s3_region', env: 'DROVER_CACHE_S3_REGION', field: 'cacheS3Region', kind: 'string' },

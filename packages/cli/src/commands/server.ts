@@ -23,6 +23,7 @@ export interface ServerFlags {
   signInConcurrency?: string;
   signInQueue?: string;
   signInPerAddress?: string;
+  webhookKeyFile?: string;
 }
 
 function onSignals(log: Logger, close: () => Promise<void>): void {
@@ -64,6 +65,7 @@ export async function serverCommand(flags: ServerFlags): Promise<void> {
     'signInConcurrency',
     'signInQueue',
     'signInPerAddress',
+    'webhookKeyFile',
   ] as const) {
     if (flags[key] !== undefined) given[key] = flags[key];
   }
@@ -81,6 +83,7 @@ export async function serverCommand(flags: ServerFlags): Promise<void> {
     clusterWorker: isClusterWorker(),
     cache: cacheOptions(settings, process.env),
     maxStreamMs: settings.maxStreamSeconds === undefined ? undefined : settings.maxStreamSeconds * 1000,
+    webhooks: settings.webhookKeyFile === undefined ? undefined : { keyFile: settings.webhookKeyFile },
   });
   onSignals(logger, () => server.close());
   if (isClusterWorker()) reportListening(server.url);
