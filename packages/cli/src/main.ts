@@ -76,7 +76,10 @@ export function buildProgram(): Command {
     .option('--sign-in-concurrency <n>', 'password hashes at once (env DROVER_SIGN_IN_CONCURRENCY; default half of UV_THREADPOOL_SIZE, at least 1)')
     .option('--sign-in-queue <n>', 'sign-ins waiting for a hash before 503 (env DROVER_SIGN_IN_QUEUE; default 32)')
     .option('--sign-in-per-address <n>', 'sign-ins of one client address at once before 429 (env DROVER_SIGN_IN_PER_ADDRESS; default 4)')
-    .option('--webhook-key-file <file>', 'key the webhook secrets are encrypted with; replicas must share it (env DROVER_WEBHOOK_KEY_FILE; default DATA_DIR/webhook.key)')
+    .option(
+      '--webhook-key-file <file>',
+      'key the webhook secrets are encrypted with; replicas must share it (env DROVER_WEBHOOK_KEY_FILE; default DATA_DIR/webhook.key)',
+    )
     .option('--config <file>', 'TOML config file (env DROVER_CONFIG); flags override env, env overrides the file')
     .action(run(async (flags) => (await import('./commands/server.js')).serverCommand(flags)));
 
@@ -122,7 +125,12 @@ export function buildProgram(): Command {
   readerOptions(webhooks.command('list').description('list webhooks (never their secrets)'))
     .option('--json', 'JSON output')
     .action(run(async (flags) => (await import('./commands/webhooks.js')).webhooksList(flags)));
-  readerOptions(webhooks.command('create').description('add a webhook; prints its signing secret (only this once)').argument('<url>', 'http(s) URL the events are POSTed to'))
+  readerOptions(
+    webhooks
+      .command('create')
+      .description('add a webhook; prints its signing secret (only this once)')
+      .argument('<url>', 'http(s) URL the events are POSTed to'),
+  )
     .addOption(new Option('--event <event>', 'an event to send (repeat for more)').choices(WEBHOOK_EVENTS).argParser(repeatable).makeOptionMandatory())
     .addOption(new Option('--format <format>', 'json (default) or slack ({"text": …}, for Slack-compatible incoming webhooks)').choices(WEBHOOK_FORMATS))
     .option('--offline-minutes <n>', 'agent.offline: after how many minutes offline (default 10)')
@@ -148,7 +156,9 @@ export function buildProgram(): Command {
     .addOption(new Option('--status <status>', 'only these').choices(['pending', 'delivered', 'failed']))
     .option('--json', 'JSON output')
     .action(run(async (id, flags) => (await import('./commands/webhooks.js')).webhooksDeliveries(id, flags)));
-  readerOptions(webhooks.command('retry').description('send a delivered or failed delivery again').argument('<id>', 'webhook id').argument('<delivery>', 'delivery id'))
+  readerOptions(
+    webhooks.command('retry').description('send a delivered or failed delivery again').argument('<id>', 'webhook id').argument('<delivery>', 'delivery id'),
+  )
     .option('--json', 'print the delivery as JSON')
     .action(run(async (id, delivery, flags) => (await import('./commands/webhooks.js')).webhooksRetry(id, delivery, flags)));
   readerOptions(program.command('usage').description("the workspace's agents per UTC month: the most connected at once, and agent-hours"))

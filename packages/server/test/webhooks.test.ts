@@ -153,16 +153,38 @@ function verify(r: Received, secret: string): void {
 }
 
 /** Deploys `path` to the agent behind `socket` and reports it with `status`. */
-async function deployOnce(server: RunningServer, s: Space, socket: AgentSocket, agent: string, path: StorePath, status: 'Succeeded' | 'Failed'): Promise<string> {
+async function deployOnce(
+  server: RunningServer,
+  s: Space,
+  socket: AgentSocket,
+  agent: string,
+  path: StorePath,
+  status: 'Succeeded' | 'Failed',
+): Promise<string> {
   const res = await call(server, s.activate, 'POST', '/activate?cacheCheck=false', { agents: { [agent]: path } });
   assert.equal(res.status, 201, res.text);
   const frame = await socket.next('deploy', 20_000);
   socket.send({ type: 'deployment.started', id: frame.deployment.id, time: nowIso() });
-  socket.send({ type: 'deployment.finished', id: frame.deployment.id, time: nowIso(), status, reason: status === 'Failed' ? 'exit 1' : null, activePath: status === 'Succeeded' ? path : null });
+  socket.send({
+    type: 'deployment.finished',
+    id: frame.deployment.id,
+    time: nowIso(),
+    status,
+    reason: status === 'Failed' ? 'exit 1' : null,
+    activePath: status === 'Succeeded' ? path : null,
+  });
   return frame.deployment.id;
 }
 
-type Body = { id: string; event: string; workspace: string; deployment?: { id: string; status: string }; activation?: { outcome: string }; rollout?: { state: string }; agent?: { name: string } };
+interface Body {
+  id: string;
+  event: string;
+  workspace: string;
+  deployment?: { id: string; status: string };
+  activation?: { outcome: string };
+  rollout?: { state: string };
+  agent?: { name: string };
+}
 
 for (const { backend, skip } of await backendCases()) {
   describe(`webhooks and usage over ${backend}`, { skip }, () => {
@@ -197,11 +219,17 @@ for (const { backend, skip } of await backendCases()) {
       assert.match(row.secret_ciphertext, /^v1:/);
       assertError(await call(server, s.activate, 'GET', '/webhooks'), 'DROVER_ERR_FORBIDDEN');
       assertError(await call(server, s.activate, 'POST', '/webhooks', { url: `${receiver.url}/x`, events: ['agent.offline'] }), 'DROVER_ERR_FORBIDDEN');
-      assertError(await call(server, s.admin, 'POST', '/webhooks', { url: 'http://user:pw@example.com/', events: ['agent.offline'] }), 'DROVER_ERR_INVALID_WEBHOOK_URL');
+      assertError(
+        await call(server, s.admin, 'POST', '/webhooks', { url: 'http://user:pw@example.com/', events: ['agent.offline'] }),
+        'DROVER_ERR_INVALID_WEBHOOK_URL',
+      );
       assertError(await call(server, s.admin, 'POST', '/webhooks', { url: 'ftp://example.com/', events: ['agent.offline'] }), 'DROVER_ERR_VALIDATION');
       assertError(await call(server, s.admin, 'POST', '/webhooks', { url: `${receiver.url}/y`, events: ['nope'] }), 'DROVER_ERR_VALIDATION');
       assertError(await call(server, s.admin, 'DELETE', '/webhooks/not-an-id'), 'DROVER_ERR_WEBHOOK_NOT_FOUND');
-      const patched = await call(server, s.admin, 'PATCH', `/webhooks/${created.json.webhook.id}`, { enabled: false, events: ['agent.offline', 'deployment.started'] });
+      const patched = await call(server, s.admin, 'PATCH', `/webhooks/${created.json.webhook.id}`, {
+        enabled: false,
+        events: ['agent.offline', 'deployment.started'],
+      });
       assert.equal(patched.status, 200, patched.text);
       assert.equal(patched.json.enabled, false);
       assert.deepEqual(patched.json.events, ['agent.offline', 'deployment.started']);
@@ -270,7 +298,10 @@ for (const { backend, skip } of await backendCases()) {
       assert.equal(receiver.on(flaky).length, 3);
       assert.equal(receiver.on(down).length, 3, 'no attempt after the last');
       const times = receiver.on(down).map((r) => JSON.parse(r.body) as Body);
-      assert.ok(times.every((t) => t.id === ping.json.id), 'every attempt carries the same delivery id');
+      assert.ok(
+        times.every((t) => t.id === ping.json.id),
+        'every attempt carries the same delivery id',
+      );
       // A redelivery sends the same body again.
       const again = await call(server, s.admin, 'POST', `/webhooks/${a.id}/deliveries/${delivered.id}/retry`);
       assert.equal(again.status, 202, again.text);
@@ -296,8 +327,14 @@ for (const { backend, skip } of await backendCases()) {
       const texts = receiver.on(path).map((r) => (JSON.parse(r.body) as { text: string }).text);
       assert.equal(texts.length, 2, texts.join('\n'));
       for (const r of receiver.on(path)) assert.deepEqual(Object.keys(JSON.parse(r.body) as object), ['text']);
-      assert.ok(texts.some((t) => /Deployment #1>? of db-1: \*Succeeded\*/.test(t) && t.includes(`<${server.url}/w/${s.name}/deployments/${frame.deployment.id}|`)), texts.join('\n'));
-      assert.ok(texts.some((t) => t.includes('Rollout>') && t.includes('completed')), texts.join('\n'));
+      assert.ok(
+        texts.some((t) => /Deployment #1>? of db-1: \*Succeeded\*/.test(t) && t.includes(`<${server.url}/w/${s.name}/deployments/${frame.deployment.id}|`)),
+        texts.join('\n'),
+      );
+      assert.ok(
+        texts.some((t) => t.includes('Rollout>') && t.includes('completed')),
+        texts.join('\n'),
+      );
     });
 
     test('agent.offline fires once per offline spell longer than the minutes, and not for spells before the hook', async () => {
@@ -308,13 +345,27 @@ for (const { backend, skip } of await backendCases()) {
       socket.close();
       await socket.closed;
       const agent = await waitFor('edge-1 disconnected', () =>
-        db.selectFrom('agents').select(['id', 'connection_id']).where('workspace_id', '=', s.id).where('name', '=', 'edge-1').executeTakeFirst().then((r) => (r && r.connection_id === null ? r : undefined)),
+        db
+          .selectFrom('agents')
+          .select(['id', 'connection_id'])
+          .where('workspace_id', '=', s.id)
+          .where('name', '=', 'edge-1')
+          .executeTakeFirst()
+          .then((r) => (r?.connection_id === null ? r : undefined)),
       );
       const h = await hook(server, s, { url: `${receiver.url}${path}`, events: ['agent.offline'], offlineMinutes: 2 });
       // The spell began 3 minutes ago (after the hook, created "5 minutes ago"): more than 2 minutes offline.
       const ago = (m: number) => new Date(Date.now() - m * 60_000).toISOString();
-      await db.updateTable('webhooks').set({ created_at: ago(5) }).where('id', '=', h.id).execute();
-      await db.updateTable('agents').set({ last_seen_at: ago(3), disconnected_at: ago(3) }).where('id', '=', agent.id).execute();
+      await db
+        .updateTable('webhooks')
+        .set({ created_at: ago(5) })
+        .where('id', '=', h.id)
+        .execute();
+      await db
+        .updateTable('agents')
+        .set({ last_seen_at: ago(3), disconnected_at: ago(3) })
+        .where('id', '=', agent.id)
+        .execute();
       await db.deleteFrom('agent_presence').where('agent_id', '=', agent.id).execute();
       await waitFor('the offline delivery', () => receiver.on(path).length >= 1, 20_000);
       await sleep(800); // several sweeps later: still one
@@ -325,7 +376,11 @@ for (const { backend, skip } of await backendCases()) {
       assert.equal(body.agent.offlineMinutes, 2);
       verify(receiver.on(path)[0]!, h.secret);
       // A spell that began long before the hook existed is not reported.
-      await db.updateTable('agents').set({ last_seen_at: ago(30) }).where('id', '=', agent.id).execute();
+      await db
+        .updateTable('agents')
+        .set({ last_seen_at: ago(30) })
+        .where('id', '=', agent.id)
+        .execute();
       await sleep(800);
       assert.equal(receiver.on(path).length, 1);
     });
@@ -335,12 +390,18 @@ for (const { backend, skip } of await backendCases()) {
       const first = await AgentSocket.register(wsUrl(server), s.agentToken, 'u-1');
       const second = await AgentSocket.register(wsUrl(server), s.agentToken, 'u-2');
       sockets.push(first.socket, second.socket);
-      const usage = async () => (await call(server, s.admin, 'GET', '/usage')).json as { workspace: string; months: { month: string; peakAgents: number; agentHours: number }[] };
+      const usage = async () =>
+        (await call(server, s.admin, 'GET', '/usage')).json as { workspace: string; months: { month: string; peakAgents: number; agentHours: number }[] };
       const month = new Date().toISOString().slice(0, 7);
-      const seen = await waitFor('peak 2 and some agent time', async () => {
-        const u = await usage();
-        return u.months[0]?.peakAgents === 2 && u.months[0].agentHours > 0 ? u : undefined;
-      }, 20_000, 100);
+      const seen = await waitFor(
+        'peak 2 and some agent time',
+        async () => {
+          const u = await usage();
+          return u.months[0]?.peakAgents === 2 && u.months[0].agentHours > 0 ? u : undefined;
+        },
+        20_000,
+        100,
+      );
       assert.equal(seen.workspace, s.name);
       assert.equal(seen.months[0]?.month, month);
       second.socket.close();
@@ -349,7 +410,7 @@ for (const { backend, skip } of await backendCases()) {
       const later = await usage();
       assert.equal(later.months[0]?.peakAgents, 2, 'the peak stays after an agent left');
       // 200 ms slots: a few seconds of one or two agents are above zero and far below an hour.
-      assert.ok(later.months[0]!.agentHours >= seen.months[0]!.agentHours && later.months[0]!.agentHours < 0.01, JSON.stringify(later));
+      assert.ok(later.months[0].agentHours >= seen.months[0].agentHours && later.months[0].agentHours < 0.01, JSON.stringify(later));
       const metrics = await server.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${s.admin}` } });
       assert.equal(metrics.statusCode, 200, metrics.body);
       assert.match(metrics.body, new RegExp(`drover_usage_peak_agents\\{workspace="${s.name}"\\} 2`));
@@ -358,36 +419,40 @@ for (const { backend, skip } of await backendCases()) {
       assert.equal(other.status, 200, 'deployers and viewers read usage');
     });
 
-    test('two replicas on one database: each event reaches the receiver once', { skip: backend === 'sqlite' ? 'one SQLite server at a time' : false }, async () => {
-      const second = await place.start();
-      const s = await space(server);
-      const path = `/replicas-${s.name}`;
-      const h = await hook(server, s, { url: `${receiver.url}${path}`, events: ['deployment.started', 'deployment.finished', 'activation.finished'] });
-      // Agents on both replicas, deployments through both.
-      const one = await AgentSocket.register(wsUrl(server), s.agentToken, 'r-1');
-      const two = await AgentSocket.register(wsUrl(second), s.agentToken, 'r-2');
-      sockets.push(one.socket, two.socket);
-      const ids = [
-        await deployOnce(server, s, one.socket, 'r-1', storePath('rep-a'), 'Succeeded'),
-        await deployOnce(second, s, two.socket, 'r-2', storePath('rep-b'), 'Succeeded'),
-        await deployOnce(second, s, one.socket, 'r-1', storePath('rep-c'), 'Succeeded'),
-      ];
-      await waitFor('nine deliveries', () => receiver.on(path).length >= 9, 20_000);
-      await sleep(1000);
-      const bodies = receiver.on(path).map((r) => JSON.parse(r.body) as Body);
-      assert.equal(bodies.length, 9, bodies.map((b) => b.event).join(','));
-      const keys = bodies.map((b) => `${b.event}:${b.deployment?.id ?? JSON.stringify(b.activation)}`);
-      assert.equal(new Set(bodies.map((b) => b.id)).size, 9, 'nine distinct deliveries');
-      for (const id of ids) {
-        assert.equal(keys.filter((k) => k === `deployment.started:${id}`).length, 1);
-        assert.equal(keys.filter((k) => k === `deployment.finished:${id}`).length, 1);
-      }
-      for (const r of receiver.on(path)) verify(r, h.secret);
-      const rows = await server.context.db.selectFrom('webhook_deliveries').select(['status', 'attempts']).where('webhook_id', '=', h.id).execute();
-      assert.deepEqual(
-        rows.map((r) => [r.status, r.attempts]),
-        rows.map(() => ['delivered', 1]),
-      );
-    });
+    test(
+      'two replicas on one database: each event reaches the receiver once',
+      { skip: backend === 'sqlite' ? 'one SQLite server at a time' : false },
+      async () => {
+        const second = await place.start();
+        const s = await space(server);
+        const path = `/replicas-${s.name}`;
+        const h = await hook(server, s, { url: `${receiver.url}${path}`, events: ['deployment.started', 'deployment.finished', 'activation.finished'] });
+        // Agents on both replicas, deployments through both.
+        const one = await AgentSocket.register(wsUrl(server), s.agentToken, 'r-1');
+        const two = await AgentSocket.register(wsUrl(second), s.agentToken, 'r-2');
+        sockets.push(one.socket, two.socket);
+        const ids = [
+          await deployOnce(server, s, one.socket, 'r-1', storePath('rep-a'), 'Succeeded'),
+          await deployOnce(second, s, two.socket, 'r-2', storePath('rep-b'), 'Succeeded'),
+          await deployOnce(second, s, one.socket, 'r-1', storePath('rep-c'), 'Succeeded'),
+        ];
+        await waitFor('nine deliveries', () => receiver.on(path).length >= 9, 20_000);
+        await sleep(1000);
+        const bodies = receiver.on(path).map((r) => JSON.parse(r.body) as Body);
+        assert.equal(bodies.length, 9, bodies.map((b) => b.event).join(','));
+        const keys = bodies.map((b) => `${b.event}:${b.deployment?.id ?? JSON.stringify(b.activation)}`);
+        assert.equal(new Set(bodies.map((b) => b.id)).size, 9, 'nine distinct deliveries');
+        for (const id of ids) {
+          assert.equal(keys.filter((k) => k === `deployment.started:${id}`).length, 1);
+          assert.equal(keys.filter((k) => k === `deployment.finished:${id}`).length, 1);
+        }
+        for (const r of receiver.on(path)) verify(r, h.secret);
+        const rows = await server.context.db.selectFrom('webhook_deliveries').select(['status', 'attempts']).where('webhook_id', '=', h.id).execute();
+        assert.deepEqual(
+          rows.map((r) => [r.status, r.attempts]),
+          rows.map(() => ['delivered', 1]),
+        );
+      },
+    );
   });
 }

@@ -122,5 +122,10 @@ export async function usageCommand(flags: JsonFlags & { months?: string }): Prom
     printJson(usage);
     return;
   }
-  out(table([['MONTH (UTC)', 'PEAK AGENTS', 'PEAK AT', 'AGENT-HOURS'], ...usage.months.map((m) => [m.month, String(m.peakAgents), m.peakAt ?? '-', m.agentHours.toFixed(2)])]));
+  out(
+    table([
+      ['MONTH (UTC)', 'PEAK AGENTS', 'PEAK AT', 'AGENT-HOURS'],
+      ...usage.months.map((m) => [m.month, String(m.peakAgents), m.peakAt ?? '-', m.agentHours.toFixed(2)]),
+    ]),
+  );
 }

@@ -89,7 +89,17 @@ export async function buildApp(ctx: ServerContext, options: AppOptions = {}): Pr
     request.log.debug({ method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
   await mountRoutes(app, ctx, [healthRoutes, sessionRoutes, workspacesRoutes, agentSocketRoutes, cacheRoutes]);
-  await mountWorkspaceRoutes(app, ctx, [workspaceRoutes, activateRoutes, activationRoutes, deploymentRoutes, agentRoutes, tokenRoutes, cacheAdminRoutes, webhookRoutes, usageRoutes]);
+  await mountWorkspaceRoutes(app, ctx, [
+    workspaceRoutes,
+    activateRoutes,
+    activationRoutes,
+    deploymentRoutes,
+    agentRoutes,
+    tokenRoutes,
+    cacheAdminRoutes,
+    webhookRoutes,
+    usageRoutes,
+  ]);
   await app.register(async (scope) => webRoutes(scope, ctx.webRoot));
   app.get('/api/v1/openapi.json', { config: { access: access.public }, schema: { hide: true } }, async () => app.swagger());
   return app;

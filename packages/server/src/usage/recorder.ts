@@ -72,7 +72,13 @@ export class UsageRecorder {
     const { db } = this.opts;
     const workspaces = new Set<string>();
     for (let i = 0; i < agentIds.length; i += 500) {
-      for (const r of await db.selectFrom('agents').select('workspace_id').distinct().where('id', 'in', agentIds.slice(i, i + 500)).execute()) workspaces.add(r.workspace_id);
+      for (const r of await db
+        .selectFrom('agents')
+        .select('workspace_id')
+        .distinct()
+        .where('id', 'in', agentIds.slice(i, i + 500))
+        .execute())
+        workspaces.add(r.workspace_id);
     }
     const now = Date.now();
     for (const [ws, n] of await onlineCounts(db, this.opts.presence, [...workspaces])) await raisePeak(db, ws, monthOf(now), n, new Date(now).toISOString());

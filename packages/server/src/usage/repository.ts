@@ -71,5 +71,11 @@ export async function usageMonths(db: Kysely<Database>, workspaceId: string, lim
 
 /** This month's row of every workspace, with its name (for /metrics). */
 export async function currentMonthOfAll(db: Kysely<Database>, month: string): Promise<(UsageMonthsTable & { name: string })[]> {
-  return db.selectFrom('usage_months').innerJoin('workspaces', 'workspaces.id', 'usage_months.workspace_id').selectAll('usage_months').select('workspaces.name').where('month', '=', month).execute();
+  return db
+    .selectFrom('usage_months')
+    .innerJoin('workspaces', 'workspaces.id', 'usage_months.workspace_id')
+    .selectAll('usage_months')
+    .select('workspaces.name')
+    .where('month', '=', month)
+    .execute();
 }

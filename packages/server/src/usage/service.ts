@@ -12,7 +12,7 @@ function hours(ms: number): number {
 }
 
 function toMonthApi(row: UsageMonthsTable): UsageMonth {
-  return { month: row.month, peakAgents: row.peak_agents, peakAt: row.peak_at, agentHours: hours(Number(row.agent_ms)) };
+  return { month: row.month, peakAgents: row.peak_agents, peakAt: row.peak_at, agentHours: hours(row.agent_ms) };
 }
 
 export async function workspaceUsage(db: Kysely<Database>, workspace: { id: string; name: string }, months: number): Promise<Usage> {
@@ -48,7 +48,7 @@ export function registerUsageMetrics(registry: Registry, db: Kysely<Database>): 
     aggregator: 'max',
     async collect() {
       this.reset();
-      for (const r of await read()) this.set({ workspace: r.name }, hours(Number(r.agent_ms)));
+      for (const r of await read()) this.set({ workspace: r.name }, hours(r.agent_ms));
     },
   });
 }

@@ -134,7 +134,10 @@ export class WebhookDetector {
       .where('deployments.activation_id', 'in', activationIds)
       .groupBy(['deployments.activation_id', 'deployments.workspace_id', 'workspaces.name', 'deployments.status'])
       .execute();
-    const byActivation = new Map<string, { workspaceId: string; workspace: string; counts: Partial<Record<DeploymentStatus, number>>; last: string | null; open: boolean }>();
+    const byActivation = new Map<
+      string,
+      { workspaceId: string; workspace: string; counts: Partial<Record<DeploymentStatus, number>>; last: string | null; open: boolean }
+    >();
     for (const r of rows) {
       const a = byActivation.get(r.activation_id) ?? { workspaceId: r.workspace_id, workspace: r.name, counts: {}, last: null, open: false };
       a.counts[r.status] = Number(r.n);
@@ -150,7 +153,10 @@ export class WebhookDetector {
         workspace: a.workspace,
         key: `activation.finished:${id}`,
         occurredAt: a.last ?? new Date().toISOString(),
-        subject: { event: 'activation.finished', activation: { id, url: activationUrl(this.opts.publicUrl(), a.workspace, id), counts: a.counts, outcome: activationOutcome(a.counts) } },
+        subject: {
+          event: 'activation.finished',
+          activation: { id, url: activationUrl(this.opts.publicUrl(), a.workspace, id), counts: a.counts, outcome: activationOutcome(a.counts) },
+        },
       });
     }
     return out;
@@ -206,7 +212,12 @@ export class WebhookDetector {
         occurredAt: new Date(Date.parse(seen) + minutesMs).toISOString(),
         subject: {
           event: 'agent.offline',
-          agent: { name: r.name, lastSeenAt: seen, offlineMinutes: hook.offline_minutes, url: `${this.opts.publicUrl().replace(/\/$/, '')}/w/${workspace}/agents/${encodeURIComponent(r.name)}` },
+          agent: {
+            name: r.name,
+            lastSeenAt: seen,
+            offlineMinutes: hook.offline_minutes,
+            url: `${this.opts.publicUrl().replace(/\/$/, '')}/w/${workspace}/agents/${encodeURIComponent(r.name)}`,
+          },
         },
       });
     }
@@ -220,7 +231,13 @@ export class WebhookDetector {
     if (hooks.size === 0) return;
     const all = [...hooks.values()].flat();
     const names = new Map(
-      (await this.opts.db.selectFrom('workspaces').select(['id', 'name']).where('id', 'in', [...hooks.keys()]).execute()).map((w) => [w.id, w.name]),
+      (
+        await this.opts.db
+          .selectFrom('workspaces')
+          .select(['id', 'name'])
+          .where('id', 'in', [...hooks.keys()])
+          .execute()
+      ).map((w) => [w.id, w.name]),
     );
     const rolloutWorkspaces = [...new Set(all.filter((h) => wants(h, 'rollout.finished')).map((h) => h.workspace_id))];
     if (rolloutWorkspaces.length > 0) {
@@ -265,7 +282,13 @@ export class WebhookDetector {
       );
       const fresh: QueuedEvent[] = list
         .filter((e) => !known.has(e.key))
-        .map((e) => ({ webhookId: hook.id, workspaceId: hook.workspace_id, eventKey: e.key, event: e.subject.event, body: (id) => deliveryBody(hook.format, id, e) }));
+        .map((e) => ({
+          webhookId: hook.id,
+          workspaceId: hook.workspace_id,
+          eventKey: e.key,
+          event: e.subject.event,
+          body: (id) => deliveryBody(hook.format, id, e),
+        }));
       added += await queueDeliveries(this.opts.db, fresh);
     }
     if (added > 0) this.opts.onQueued();
@@ -279,4 +302,3 @@ export class WebhookDetector {
     await this.running;
   }
 }
-

@@ -16,21 +16,21 @@ export interface ActivationSubject {
   readonly outcome: 'succeeded' | 'failed' | 'incomplete';
 }
 
-export interface RolloutSubject {
+interface RolloutSubject {
   readonly activationId: string;
   readonly state: string;
   readonly reason: string | null;
   readonly url: string;
 }
 
-export interface AgentSubject {
+interface AgentSubject {
   readonly name: string;
   readonly lastSeenAt: string;
   readonly offlineMinutes: number;
   readonly url: string;
 }
 
-export type EventSubject =
+type EventSubject =
   | { readonly event: 'deployment.started' | 'deployment.finished'; readonly deployment: Deployment }
   | { readonly event: 'activation.finished'; readonly activation: ActivationSubject }
   | { readonly event: 'rollout.finished'; readonly rollout: RolloutSubject }

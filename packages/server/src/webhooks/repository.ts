@@ -24,7 +24,11 @@ export async function insertWebhook(db: Kysely<Database>, row: WebhookRow): Prom
 }
 
 export async function countWebhooks(db: Kysely<Database>, workspaceId: string): Promise<number> {
-  const r = await db.selectFrom('webhooks').select((eb) => eb.fn.countAll<string | number>().as('n')).where('workspace_id', '=', workspaceId).executeTakeFirst();
+  const r = await db
+    .selectFrom('webhooks')
+    .select((eb) => eb.fn.countAll<string | number>().as('n'))
+    .where('workspace_id', '=', workspaceId)
+    .executeTakeFirst();
   return Number(r?.n ?? 0);
 }
 
@@ -38,7 +42,9 @@ export async function enabledWebhooks(db: Kysely<Database>): Promise<WebhookRow[
 }
 
 export async function getWebhook(db: Kysely<Database>, workspaceId: string, id: string): Promise<WebhookRow> {
-  const row = isUuid(id) ? await db.selectFrom('webhooks').selectAll().where('id', '=', id).where('workspace_id', '=', workspaceId).executeTakeFirst() : undefined;
+  const row = isUuid(id)
+    ? await db.selectFrom('webhooks').selectAll().where('id', '=', id).where('workspace_id', '=', workspaceId).executeTakeFirst()
+    : undefined;
   if (!row) throw new DroverError('DROVER_ERR_WEBHOOK_NOT_FOUND', `webhook ${JSON.stringify(id)} does not exist in this workspace`);
   return row;
 }
@@ -140,7 +146,11 @@ export async function dueDeliveries(db: Kysely<Database>, limit: number): Promis
  * under the row lock on PostgreSQL, under the write lock on SQLite). The
  * attempt is counted here, so a sender that dies mid-request still uses one up.
  */
-export async function claimDelivery(db: Kysely<Database>, id: string, leaseUntil: string): Promise<(DeliveryRow & { secret_ciphertext: string; url: string }) | null> {
+export async function claimDelivery(
+  db: Kysely<Database>,
+  id: string,
+  leaseUntil: string,
+): Promise<(DeliveryRow & { secret_ciphertext: string; url: string }) | null> {
   const now = nowIso();
   const r = await db
     .updateTable('webhook_deliveries')

@@ -21,7 +21,7 @@ const TAG_BYTES = 16;
 const VERSION = 'v1';
 
 /** Thrown when a stored secret does not open with this server's key. */
-export class SecretKeyMismatch extends Error {}
+class SecretKeyMismatch extends Error {}
 
 /** The key file's 32 bytes, creating the file (0600; written aside and linked in, so processes starting together agree on one whole key) when it is missing. */
 export function loadWebhookKey(file: string): Buffer {
@@ -45,7 +45,8 @@ export function loadWebhookKey(file: string): Buffer {
 
 function parseKey(file: string, text: string): Buffer {
   const key = Buffer.from(text.trim(), 'base64');
-  if (key.length !== KEY_BYTES) throw new Error(`webhook key file ${file} must hold ${KEY_BYTES} bytes in base64 (got ${key.length}); remove it to have a new one made`);
+  if (key.length !== KEY_BYTES)
+    throw new Error(`webhook key file ${file} must hold ${KEY_BYTES} bytes in base64 (got ${key.length}); remove it to have a new one made`);
   return key;
 }
 

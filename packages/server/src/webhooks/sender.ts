@@ -106,7 +106,10 @@ export class WebhookSender {
       outcome = this.retryOrFail(row, null, err instanceof Error ? err.message : String(err));
     }
     if (outcome.status !== 'delivered') {
-      this.log.warn({ webhook: row.webhook_id, delivery: row.id, attempt: row.attempts, status: outcome.responseStatus, error: outcome.error }, 'webhook delivery failed');
+      this.log.warn(
+        { webhook: row.webhook_id, delivery: row.id, attempt: row.attempts, status: outcome.responseStatus, error: outcome.error },
+        'webhook delivery failed',
+      );
     }
     try {
       await this.opts.db.transaction().execute((tx) => finishAttempt(tx, row.id, lease, outcome));

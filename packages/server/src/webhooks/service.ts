@@ -36,7 +36,7 @@ import {
 } from './repository.js';
 import { SecretBox } from './secret-box.js';
 
-export function toWebhookApi(row: WebhookRow): Webhook {
+function toWebhookApi(row: WebhookRow): Webhook {
   return {
     id: row.id,
     url: row.url,
@@ -50,7 +50,7 @@ export function toWebhookApi(row: WebhookRow): Webhook {
   };
 }
 
-export function toDeliveryApi(row: DeliveryRow): WebhookDelivery {
+function toDeliveryApi(row: DeliveryRow): WebhookDelivery {
   return {
     id: row.id,
     webhookId: row.webhook_id,
@@ -75,7 +75,8 @@ function checkedUrl(url: string): string {
   } catch {
     throw new DroverError('DROVER_ERR_INVALID_WEBHOOK_URL', `${JSON.stringify(url.slice(0, 100))} is not a URL`);
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new DroverError('DROVER_ERR_INVALID_WEBHOOK_URL', `a webhook URL must be http:// or https:// (got ${parsed.protocol})`);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    throw new DroverError('DROVER_ERR_INVALID_WEBHOOK_URL', `a webhook URL must be http:// or https:// (got ${parsed.protocol})`);
   if (parsed.hostname === '') throw new DroverError('DROVER_ERR_INVALID_WEBHOOK_URL', 'a webhook URL needs a host');
   if (parsed.username !== '' || parsed.password !== '') throw new DroverError('DROVER_ERR_INVALID_WEBHOOK_URL', 'a webhook URL may not carry user:password@');
   return url;
@@ -130,7 +131,9 @@ export async function pingWebhook(ctx: ServerContext, a: Access, id: string): Pr
   const hook = await getWebhook(ctx.db, a.workspaceId, id);
   const key = `ping:${randomUUID()}`;
   const event = { workspaceId: a.workspaceId, workspace: a.workspaceName, key, occurredAt: nowIso(), subject: { event: 'ping' as const, webhookId: hook.id } };
-  await queueDeliveries(ctx.db, [{ webhookId: hook.id, workspaceId: a.workspaceId, eventKey: key, event: 'ping', body: (deliveryId) => deliveryBody(hook.format, deliveryId, event) }]);
+  await queueDeliveries(ctx.db, [
+    { webhookId: hook.id, workspaceId: a.workspaceId, eventKey: key, event: 'ping', body: (deliveryId) => deliveryBody(hook.format, deliveryId, event) },
+  ]);
   ctx.webhooks.kick();
   const row = await deliveryByKey(ctx.db, hook.id, key);
   if (!row) throw new DroverError('DROVER_ERR_INTERNAL', 'the test delivery was not queued');

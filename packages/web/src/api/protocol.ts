@@ -56,7 +56,6 @@ export type {
   Usage,
   Webhook,
   WebhookCreated,
-  WebhookDelivery,
   WebhookDeliveryList,
   WebhookEvent,
   WebhookFormat,

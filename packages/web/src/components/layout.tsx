@@ -25,7 +25,11 @@ export function TopBar({ workspace }: { workspace?: string }) {
             value={workspace ?? ''}
             onChange={(e) => {
               const next = e.currentTarget.value;
-              navigate(next ? uiPath(next, section === 'deployments' || section === 'tokens' || section === 'webhooks' || section === 'settings' ? section : 'agents') : '/');
+              navigate(
+                next
+                  ? uiPath(next, section === 'deployments' || section === 'tokens' || section === 'webhooks' || section === 'settings' ? section : 'agents')
+                  : '/',
+              );
             }}
           >
             {workspace ? null : <option value="">Choose a workspace…</option>}

@@ -6,7 +6,15 @@
  */
 import { useState } from 'preact/hooks';
 import { api, wsPath } from '../api/client.js';
-import { WEBHOOK_EVENTS, WEBHOOK_FORMATS, type Webhook, type WebhookCreated, type WebhookDeliveryList, type WebhookEvent, type WebhookFormat } from '../api/protocol.js';
+import {
+  WEBHOOK_EVENTS,
+  WEBHOOK_FORMATS,
+  type Webhook,
+  type WebhookCreated,
+  type WebhookDeliveryList,
+  type WebhookEvent,
+  type WebhookFormat,
+} from '../api/protocol.js';
 import { ConfirmButton } from '../components/confirm-button.js';
 import { CopyBlock } from '../components/copy.js';
 import { ErrorBox } from '../components/error-box.js';
@@ -32,7 +40,10 @@ export function WebhooksPage() {
   const hooks = list.data?.webhooks;
   return (
     <main class="page">
-      <PageHeader title="Webhooks" sub="Drover POSTs each event as JSON, signed with the hook's secret (X-Drover-Signature: sha256=HMAC-SHA256). Failed deliveries are retried with backoff." />
+      <PageHeader
+        title="Webhooks"
+        sub="Drover POSTs each event as JSON, signed with the hook's secret (X-Drover-Signature: sha256=HMAC-SHA256). Failed deliveries are retried with backoff."
+      />
       <CreateWebhookForm
         onCreated={(c) => {
           setCreated(c);
@@ -51,7 +62,9 @@ export function WebhooksPage() {
           <p>Add one above to hear about deployments, rollouts and agents that went offline.</p>
         </EmptyState>
       ) : (
-        hooks.map((h) => <WebhookCard key={h.id} hook={h} open={open === h.id} onToggle={() => setOpen(open === h.id ? null : h.id)} onChanged={() => list.reload()} />)
+        hooks.map((h) => (
+          <WebhookCard key={h.id} hook={h} open={open === h.id} onToggle={() => setOpen(open === h.id ? null : h.id)} onChanged={() => list.reload()} />
+        ))
       )}
     </main>
   );
@@ -90,7 +103,15 @@ function CreateWebhookForm({ onCreated }: { onCreated: (c: WebhookCreated) => vo
       <div class="row wrap">
         <label class="field grow">
           <span>URL</span>
-          <input name="url" type="url" required placeholder="https://hooks.example.com/drover" maxLength={2048} value={url} onInput={(e) => setUrl(e.currentTarget.value)} />
+          <input
+            name="url"
+            type="url"
+            required
+            placeholder="https://hooks.example.com/drover"
+            maxLength={2048}
+            value={url}
+            onInput={(e) => setUrl(e.currentTarget.value)}
+          />
         </label>
         <label class="field">
           <span>Format</span>
@@ -123,7 +144,13 @@ function CreateWebhookForm({ onCreated }: { onCreated: (c: WebhookCreated) => vo
         ) : null}
         <label class="field grow">
           <span>Description</span>
-          <input name="description" placeholder="what it is for, e.g. #deploys channel" maxLength={256} value={description} onInput={(e) => setDescription(e.currentTarget.value)} />
+          <input
+            name="description"
+            placeholder="what it is for, e.g. #deploys channel"
+            maxLength={256}
+            value={description}
+            onInput={(e) => setDescription(e.currentTarget.value)}
+          />
         </label>
         <button type="submit" class="button primary" disabled={create.running || events.length === 0}>
           Add webhook

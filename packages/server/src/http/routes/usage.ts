@@ -10,7 +10,11 @@ export const usageRoutes: WorkspaceRoutes = async (app, ctx) => {
     '/usage',
     {
       config: { access: access.workspace('read') },
-      schema: { summary: 'Agents per UTC month: the most connected at once and agent-hours, newest first', querystring: UsageQuerySchema, response: { 200: UsageSchema } },
+      schema: {
+        summary: 'Agents per UTC month: the most connected at once and agent-hours, newest first',
+        querystring: UsageQuerySchema,
+        response: { 200: UsageSchema },
+      },
     },
     async (request) => {
       const a = workspaceAccess(request);

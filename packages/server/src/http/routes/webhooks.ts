@@ -21,15 +21,23 @@ import type { WorkspaceRoutes } from '../mounts.js';
 export const webhookRoutes: WorkspaceRoutes = async (app, ctx) => {
   const admin = { access: access.workspace('admin') };
 
-  app.get('/webhooks', { config: admin, schema: { summary: 'Webhooks of the workspace (never their secrets)', response: { 200: WebhookListSchema } } }, async (request) => ({
-    webhooks: await webhooksOf(ctx, workspaceAccess(request)),
-  }));
+  app.get(
+    '/webhooks',
+    { config: admin, schema: { summary: 'Webhooks of the workspace (never their secrets)', response: { 200: WebhookListSchema } } },
+    async (request) => ({
+      webhooks: await webhooksOf(ctx, workspaceAccess(request)),
+    }),
+  );
 
   app.post(
     '/webhooks',
     {
       config: admin,
-      schema: { summary: 'Create a webhook; its signing secret is in this response only', body: WebhookCreateRequestSchema, response: { 201: WebhookCreateResponseSchema, 409: ErrorBodySchema } },
+      schema: {
+        summary: 'Create a webhook; its signing secret is in this response only',
+        body: WebhookCreateRequestSchema,
+        response: { 201: WebhookCreateResponseSchema, 409: ErrorBodySchema },
+      },
     },
     async (request, reply) => {
       const a = workspaceAccess(request);
@@ -41,13 +49,24 @@ export const webhookRoutes: WorkspaceRoutes = async (app, ctx) => {
 
   app.patch(
     '/webhooks/:id',
-    { config: admin, schema: { summary: 'Change a webhook (URL, events, format, minutes, description, enabled)', params: IdParamsSchema, body: WebhookUpdateRequestSchema, response: { 200: WebhookSchema, 404: ErrorBodySchema } } },
+    {
+      config: admin,
+      schema: {
+        summary: 'Change a webhook (URL, events, format, minutes, description, enabled)',
+        params: IdParamsSchema,
+        body: WebhookUpdateRequestSchema,
+        response: { 200: WebhookSchema, 404: ErrorBodySchema },
+      },
+    },
     async (request) => changeWebhook(ctx, workspaceAccess(request), request.params.id, request.body),
   );
 
   app.delete(
     '/webhooks/:id',
-    { config: admin, schema: { summary: 'Delete a webhook and its delivery log', params: IdParamsSchema, response: { 204: Type.Null(), 404: ErrorBodySchema } } },
+    {
+      config: admin,
+      schema: { summary: 'Delete a webhook and its delivery log', params: IdParamsSchema, response: { 204: Type.Null(), 404: ErrorBodySchema } },
+    },
     async (request, reply) => {
       const a = workspaceAccess(request);
       await removeWebhook(ctx, a, request.params.id);
@@ -58,13 +77,24 @@ export const webhookRoutes: WorkspaceRoutes = async (app, ctx) => {
 
   app.post(
     '/webhooks/:id/test',
-    { config: admin, schema: { summary: 'Queue a ping delivery to the webhook now', params: IdParamsSchema, response: { 202: WebhookDeliverySchema, 404: ErrorBodySchema } } },
+    {
+      config: admin,
+      schema: { summary: 'Queue a ping delivery to the webhook now', params: IdParamsSchema, response: { 202: WebhookDeliverySchema, 404: ErrorBodySchema } },
+    },
     async (request, reply) => reply.status(202).send(await pingWebhook(ctx, workspaceAccess(request), request.params.id)),
   );
 
   app.get(
     '/webhooks/:id/deliveries',
-    { config: admin, schema: { summary: "A webhook's delivery log, newest first", params: IdParamsSchema, querystring: WebhookDeliveryQuerySchema, response: { 200: WebhookDeliveryListSchema, 404: ErrorBodySchema } } },
+    {
+      config: admin,
+      schema: {
+        summary: "A webhook's delivery log, newest first",
+        params: IdParamsSchema,
+        querystring: WebhookDeliveryQuerySchema,
+        response: { 200: WebhookDeliveryListSchema, 404: ErrorBodySchema },
+      },
+    },
     async (request) => ({
       deliveries: await deliveriesOf(ctx, workspaceAccess(request), request.params.id, { limit: request.query.limit ?? 50, status: request.query.status }),
     }),
@@ -72,7 +102,14 @@ export const webhookRoutes: WorkspaceRoutes = async (app, ctx) => {
 
   app.post(
     '/webhooks/:id/deliveries/:delivery/retry',
-    { config: admin, schema: { summary: 'Send a delivered or failed delivery again (same body and delivery id)', params: WebhookDeliveryParamsSchema, response: { 202: WebhookDeliverySchema, 404: ErrorBodySchema } } },
+    {
+      config: admin,
+      schema: {
+        summary: 'Send a delivered or failed delivery again (same body and delivery id)',
+        params: WebhookDeliveryParamsSchema,
+        response: { 202: WebhookDeliverySchema, 404: ErrorBodySchema },
+      },
+    },
     async (request, reply) => reply.status(202).send(await retryDelivery(ctx, workspaceAccess(request), request.params.id, request.params.delivery)),
   );
 };
