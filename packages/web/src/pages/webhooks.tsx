@@ -185,8 +185,8 @@ function WebhookCard({ hook, open, onToggle, onChanged }: { hook: Webhook; open:
   });
   return (
     <section class="card webhook" data-webhook={hook.id} aria-label={`Webhook ${hook.url}`}>
-      <div class="row wrap">
-        <h3 class="grow mono">{hook.url}</h3>
+      <div class="webhook-head">
+        <h3 class="mono">{hook.url}</h3>
         {hook.enabled ? <span class="badge ok">enabled</span> : <span class="badge warn">paused</span>}
         <span class="badge">{hook.format}</span>
       </div>
@@ -195,7 +195,7 @@ function WebhookCard({ hook, open, onToggle, onChanged }: { hook: Webhook; open:
         {hook.events.join(', ')}
         {hook.events.includes('agent.offline') ? ` (offline > ${hook.offlineMinutes} min)` : ''} · created <Time iso={hook.createdAt} />
       </p>
-      <div class="row wrap">
+      <div class="webhook-actions">
         <button type="button" class="button small" aria-expanded={open} onClick={onToggle}>
           {open ? 'Hide deliveries' : 'Deliveries'}
         </button>
@@ -222,8 +222,8 @@ function DeliveryLog({ path }: { path: string }) {
   const deliveries = log.data?.deliveries;
   return (
     <div class="deliveries">
-      <div class="row">
-        <h4 class="grow">Delivery log</h4>
+      <div class="webhook-head">
+        <h4>Delivery log</h4>
         <button type="button" class="button small quiet" onClick={() => log.reload()}>
           Refresh
         </button>
