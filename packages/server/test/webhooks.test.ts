@@ -236,6 +236,13 @@ for (const { backend, skip } of await backendCases()) {
       const removed = await call(server, s.admin, 'DELETE', `/webhooks/${created.json.webhook.id}`);
       assert.equal(removed.status, 204);
       assert.equal((await call(server, s.admin, 'GET', '/webhooks')).json.webhooks.length, 0);
+      // Deleting the workspace takes its hooks and their deliveries along.
+      const other = await hook(server, s, { url: `${receiver.url}/gone`, events: ['deployment.finished'] });
+      assert.equal((await call(server, s.admin, 'POST', `/webhooks/${other.id}/test`)).status, 202);
+      const deleted = await call(server, s.admin, 'DELETE', `/workspaces/${s.name}?confirm=${s.name}`);
+      assert.equal(deleted.status, 204, deleted.text);
+      assert.equal((await server.context.db.selectFrom('webhooks').select('id').where('id', '=', other.id).execute()).length, 0);
+      assert.equal((await server.context.db.selectFrom('webhook_deliveries').select('id').where('webhook_id', '=', other.id).execute()).length, 0);
     });
 
     test('a deployment sends started, finished and activation.finished, each signed, and the log says delivered', async () => {
@@ -270,6 +277,31 @@ for (const { backend, skip } of await backendCases()) {
         assert.equal(d.responseStatus, 200);
         assert.equal(d.nextAttemptAt, null);
       }
+    });
+
+    test("a corrected outcome is one more deployment.finished: an operator's end, then the agent's own report", async () => {
+      const s = await space(server);
+      const path = `/fix-${s.name}`;
+      await hook(server, s, { url: `${receiver.url}${path}`, events: ['deployment.finished'] });
+      const { socket } = await AgentSocket.register(wsUrl(server), s.agentToken, 'slow-1');
+      sockets.push(socket);
+      const target = storePath('fixed');
+      assert.equal((await call(server, s.activate, 'POST', '/activate?cacheCheck=false', { agents: { 'slow-1': target } })).status, 201);
+      const frame = await socket.next('deploy', 20_000);
+      socket.send({ type: 'deployment.started', id: frame.deployment.id, time: nowIso() });
+      await waitFor(
+        'InProgress',
+        async () => (await call(server, s.activate, 'GET', `/deployments/${frame.deployment.id}`)).json?.status === 'InProgress',
+        20_000,
+      );
+      const ended = await call(server, s.activate, 'POST', `/deployments/${frame.deployment.id}/end`, { reason: 'the machine is gone' });
+      assert.equal(ended.status, 200, ended.text);
+      await waitFor('the Failed delivery', () => receiver.on(path).length >= 1, 20_000);
+      socket.send({ type: 'deployment.finished', id: frame.deployment.id, time: nowIso(), status: 'Succeeded', reason: null, activePath: target });
+      await waitFor('the Succeeded delivery', () => receiver.on(path).length >= 2, 20_000);
+      await sleep(600);
+      const statuses = receiver.on(path).map((r) => (JSON.parse(r.body) as Body).deployment?.status);
+      assert.deepEqual(statuses, ['Failed', 'Succeeded']);
     });
 
     test('retries back off and end: delivered on the third attempt, or failed after the last and never sent again', async () => {

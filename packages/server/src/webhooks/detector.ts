@@ -151,7 +151,7 @@ export class WebhookDetector {
       out.push({
         workspaceId: a.workspaceId,
         workspace: a.workspace,
-        key: `activation.finished:${id}`,
+        key: `activation.finished:${id}:${activationOutcome(a.counts)}`,
         occurredAt: a.last ?? new Date().toISOString(),
         subject: {
           event: 'activation.finished',

@@ -47,8 +47,15 @@ export interface DetectedEvent {
   readonly subject: EventSubject;
 }
 
+/**
+ * A deployment's event. A final status can still be corrected (the agent's
+ * own report replacing an operator's end, or a Cancelled one the agent had
+ * already run), so the finished key names the status: a correction is one
+ * more delivery, a repeat is none.
+ */
 export function deploymentEvent(workspaceId: string, event: 'deployment.started' | 'deployment.finished', deployment: Deployment, at: string): DetectedEvent {
-  return { workspaceId, workspace: deployment.workspace, key: `${event}:${deployment.id}`, occurredAt: at, subject: { event, deployment } };
+  const key = event === 'deployment.finished' ? `${event}:${deployment.id}:${deployment.status}` : `${event}:${deployment.id}`;
+  return { workspaceId, workspace: deployment.workspace, key, occurredAt: at, subject: { event, deployment } };
 }
 
 export function activationOutcome(counts: Partial<Record<DeploymentStatus, number>>): ActivationSubject['outcome'] {
