@@ -77,7 +77,8 @@ class Place {
 
   constructor(readonly backend: BackendName) {}
 
-  async start(): Promise<RunningServer> {
+  /** A server on the database; `keyFile` other than the shared one makes a misconfigured replica. */
+  async start(keyFile?: string): Promise<RunningServer> {
     this.keyDir ??= await tempDir('drover-webhook-key-');
     if (this.backend === 'sqlite') this.dir ??= await tempDir('drover-webhook-test-');
     else {
@@ -91,7 +92,7 @@ class Place {
       databaseSchema: this.schema,
       logger: pino({ level: 'silent' }),
       // Replicas share one key file, as docs/webhooks.md says they must.
-      webhooks: { keyFile: join(this.keyDir.path, 'webhook.key'), pollMs: 100, sweepMs: 200, retryBaseMs: 150, maxAttempts: 3, timeoutMs: 2000 },
+      webhooks: { keyFile: keyFile ?? join(this.keyDir.path, 'webhook.key'), pollMs: 100, sweepMs: 200, retryBaseMs: 150, maxAttempts: 3, timeoutMs: 2000 },
       usageSampleMs: 200,
     });
     this.servers.push(server);
@@ -342,6 +343,37 @@ for (const { backend, skip } of await backendCases()) {
       verify(receiver.on(flaky)[3]!, a.secret);
     });
 
+    test('a disabled hook gets nothing sent; what stays pending a day fails, saying why', async () => {
+      const s = await space(server);
+      const path = `/paused-${s.name}`;
+      const h = await hook(server, s, { url: `${receiver.url}${path}`, events: ['deployment.finished'] });
+      assert.equal((await call(server, s.admin, 'PATCH', `/webhooks/${h.id}`, { enabled: false })).status, 200);
+      const ping = await call(server, s.admin, 'POST', `/webhooks/${h.id}/test`);
+      assert.equal(ping.status, 202, ping.text);
+      await sleep(800);
+      assert.equal(receiver.on(path).length, 0, 'nothing is sent to a disabled hook');
+      const db = server.context.db;
+      await db
+        .updateTable('webhook_deliveries')
+        .set({ created_at: new Date(Date.now() - 25 * 60 * 60_000).toISOString() })
+        .where('id', '=', ping.json.id)
+        .execute();
+      const failed = await waitFor(
+        'the expired delivery',
+        () =>
+          db
+            .selectFrom('webhook_deliveries')
+            .selectAll()
+            .where('id', '=', ping.json.id)
+            .executeTakeFirst()
+            .then((r) => (r?.status === 'failed' ? r : undefined)),
+        20_000,
+      );
+      assert.match(failed.error ?? '', /not sent within 24 hours/);
+      assert.equal(failed.attempts, 0);
+      assert.equal(receiver.on(path).length, 0);
+    });
+
     test('the Slack format carries text with a link; a staged rollout sends rollout.finished', async () => {
       const s = await space(server);
       const path = `/slack-${s.name}`;
@@ -450,6 +482,37 @@ for (const { backend, skip } of await backendCases()) {
       const other = await call(server, s.activate, 'GET', '/usage');
       assert.equal(other.status, 200, 'deployers and viewers read usage');
     });
+
+    test(
+      'a replica with another webhook key never sends; one with the shared key does',
+      { skip: backend === 'sqlite' ? 'one SQLite server at a time' : false },
+      async () => {
+        const otherKey = await tempDir('drover-webhook-other-key-');
+        try {
+          const wrong = await place.start(join(otherKey.path, 'webhook.key'));
+          const s = await space(server);
+          const path = `/keys-${s.name}`;
+          const h = await hook(server, s, { url: `${receiver.url}${path}`, events: ['deployment.finished'] });
+          // Queued through the misconfigured replica, which polls as often as the others.
+          for (let i = 0; i < 5; i++) assert.equal((await call(wrong, s.admin, 'POST', `/webhooks/${h.id}/test`)).status, 202);
+          await waitFor('five pings', () => receiver.on(path).length >= 5, 20_000);
+          await sleep(500);
+          assert.equal(receiver.on(path).length, 5);
+          for (const r of receiver.on(path)) verify(r, h.secret);
+          const rows = await server.context.db
+            .selectFrom('webhook_deliveries')
+            .select(['status', 'attempts', 'error'])
+            .where('webhook_id', '=', h.id)
+            .execute();
+          assert.deepEqual(
+            rows.map((r) => [r.status, r.attempts, r.error]),
+            rows.map(() => ['delivered', 1, null]),
+          );
+        } finally {
+          await otherKey.remove();
+        }
+      },
+    );
 
     test(
       'two replicas on one database: each event reaches the receiver once',

@@ -89,7 +89,19 @@ describe('webhooks and usage: CLI and web UI (SQLite, Chromium)', { timeout: 300
   });
 
   test('the CLI adds, tests, lists and removes a hook; the ping arrives signed', async () => {
-    const created = await cli(['webhooks', 'create', `${receiverUrl}/cli`, '--event', 'deployment.finished', '--event', 'agent.offline', '--offline-minutes', '5', '--description', 'from the CLI']);
+    const created = await cli([
+      'webhooks',
+      'create',
+      `${receiverUrl}/cli`,
+      '--event',
+      'deployment.finished',
+      '--event',
+      'agent.offline',
+      '--offline-minutes',
+      '5',
+      '--description',
+      'from the CLI',
+    ]);
     assert.equal(created.code, 0, created.stderr);
     const secret = created.stdout.trim();
     assert.match(secret, /^whsec_/);
@@ -98,9 +110,9 @@ describe('webhooks and usage: CLI and web UI (SQLite, Chromium)', { timeout: 300
     assert.equal(listed.code, 0, listed.stderr);
     const hooks = (JSON.parse(listed.stdout) as { webhooks: { id: string; url: string; offlineMinutes: number }[] }).webhooks;
     assert.equal(hooks.length, 1);
-    assert.equal(hooks[0]?.offlineMinutes, 5);
+    assert.equal(hooks[0].offlineMinutes, 5);
     assert.ok(!listed.stdout.includes(secret));
-    const id = hooks[0]?.id ?? '';
+    const id = hooks[0].id;
     assert.equal((await cli(['webhooks', 'test', id])).code, 0);
     await waitFor('the CLI ping', () => got.some((r) => r.path === '/cli'), 20_000);
     const ping = got.find((r) => r.path === '/cli');

@@ -22,7 +22,17 @@ import type { Database } from '../db/schema.js';
 import { getDeployments, toDeploymentApi, type DeploymentView } from '../deployments/repository.js';
 import { activationUrl } from '../rollouts/service.js';
 import { activationOutcome, deliveryBody, deploymentEvent, type DetectedEvent } from './events.js';
-import { enabledWebhooks, eventsOf, knownEventKeys, pruneDeliveries, queueDeliveries, type QueuedEvent, type WebhookRow } from './repository.js';
+import {
+  enabledWebhooks,
+  eventsOf,
+  expireDeliveries,
+  foreignKeyHooks,
+  knownEventKeys,
+  pruneDeliveries,
+  queueDeliveries,
+  type QueuedEvent,
+  type WebhookRow,
+} from './repository.js';
 
 export interface DetectorOptions {
   readonly db: Kysely<Database>;
@@ -37,6 +47,8 @@ export interface DetectorOptions {
   readonly retentionMs: number;
   /** Told when deliveries were queued, so the sender looks at once. */
   readonly onQueued: () => void;
+  /** This replica's sealed-secret prefix (secret-box.ts), to warn about hooks sealed with another key. */
+  readonly sealedPrefix: string;
 }
 
 const FLUSH_MS = 250;
@@ -44,6 +56,9 @@ const FLUSH_MS = 250;
 const LOOK_BACK_MS = 24 * 60 * 60_000;
 /** After a resync, deployments that started or finished this recently are looked at again. */
 const RESYNC_WINDOW_MS = 10 * 60_000;
+/** A delivery still pending this long after it was queued fails. */
+const EXPIRY_MS = 24 * 60 * 60_000;
+const WARN_EVERY_MS = 60 * 60_000;
 const FINAL_ROLLOUT_STATES = ['completed', 'stopped', 'aborted'] as const;
 
 function wants(hook: WebhookRow, event: WebhookEvent): boolean {
@@ -57,6 +72,7 @@ export class WebhookDetector {
   private running: Promise<void> = Promise.resolve();
   private readonly unsubscribe: () => void;
   private stopped = false;
+  private warnedAt = 0;
   private readonly log: Logger;
 
   constructor(private readonly opts: DetectorOptions) {
@@ -228,6 +244,12 @@ export class WebhookDetector {
   async sweep(resync: boolean): Promise<void> {
     const hooks = await this.hooks();
     await pruneDeliveries(this.opts.db, new Date(Date.now() - this.opts.retentionMs).toISOString());
+    await expireDeliveries(
+      this.opts.db,
+      new Date(Date.now() - EXPIRY_MS).toISOString(),
+      'not sent within 24 hours: the webhook stayed disabled, or no replica holds the key its secret is sealed with',
+    );
+    await this.warnForeignKeys();
     if (hooks.size === 0) return;
     const all = [...hooks.values()].flat();
     const names = new Map(
@@ -262,6 +284,18 @@ export class WebhookDetector {
         hooks,
       );
     }
+  }
+
+  /** Says (at most hourly) that hooks were sealed with another webhook key, whose deliveries this replica leaves to others. */
+  private async warnForeignKeys(): Promise<void> {
+    if (Date.now() - this.warnedAt < WARN_EVERY_MS) return;
+    const n = await foreignKeyHooks(this.opts.db, this.opts.sealedPrefix);
+    if (n === 0) return;
+    this.warnedAt = Date.now();
+    this.log.error(
+      { webhooks: n },
+      "webhooks were created with another webhook key than this server's: this replica sends none of their deliveries; give every replica the same webhook_key_file",
+    );
   }
 
   /** Queues each event for the hooks that want it and existed when it happened, skipping those queued already. */

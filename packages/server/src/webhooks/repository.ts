@@ -5,7 +5,7 @@
  * SQLite and PostgreSQL), and finished with the attempt's outcome.
  */
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import { DroverError, isUuid, type WebhookDeliveryStatus, type WebhookEvent } from '@drover/protocol';
 import { chunks } from '../db/chunks.js';
 import type { Database } from '../db/schema.js';
@@ -124,8 +124,8 @@ export async function knownEventKeys(db: Kysely<Database>, webhookId: string, ke
   return known;
 }
 
-/** Pending deliveries of enabled hooks that are due and not leased, oldest due first. */
-export async function dueDeliveries(db: Kysely<Database>, limit: number): Promise<{ id: string }[]> {
+/** Pending deliveries of enabled hooks that are due and not leased, oldest due first — of hooks whose secret is sealed with `sealedPrefix` (this replica's key). */
+export async function dueDeliveries(db: Kysely<Database>, limit: number, sealedPrefix: string): Promise<{ id: string }[]> {
   const now = nowIso();
   return db
     .selectFrom('webhook_deliveries')
@@ -135,6 +135,7 @@ export async function dueDeliveries(db: Kysely<Database>, limit: number): Promis
     .where('webhook_deliveries.next_attempt_at', '<=', now)
     .where((eb) => eb.or([eb('webhook_deliveries.lease_until', 'is', null), eb('webhook_deliveries.lease_until', '<=', now)]))
     .where('webhooks.enabled', '=', 1)
+    .where(sql<boolean>`substr(${sql.ref('webhooks.secret_ciphertext')}, 1, ${sealedPrefix.length}) = ${sealedPrefix}`)
     .orderBy('webhook_deliveries.next_attempt_at')
     .limit(limit)
     .execute();
@@ -227,4 +228,26 @@ export async function redeliver(db: Kysely<Database>, webhookId: string, id: str
 /** Deletes finished deliveries created before `before` (the log's retention). */
 export async function pruneDeliveries(db: Kysely<Database>, before: string): Promise<void> {
   await db.deleteFrom('webhook_deliveries').where('created_at', '<', before).where('status', '<>', 'pending').execute();
+}
+
+/** Fails what is still pending though created before `before` (its hook disabled all along, or no replica holding its key): nothing waits for ever. */
+export async function expireDeliveries(db: Kysely<Database>, before: string, error: string): Promise<number> {
+  const r = await db
+    .updateTable('webhook_deliveries')
+    .set({ status: 'failed', error, next_attempt_at: null, lease_until: null })
+    .where('status', '=', 'pending')
+    .where('created_at', '<', before)
+    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', nowIso())]))
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}
+
+/** How many hooks have a secret sealed with another key than `sealedPrefix` names. */
+export async function foreignKeyHooks(db: Kysely<Database>, sealedPrefix: string): Promise<number> {
+  const r = await db
+    .selectFrom('webhooks')
+    .select((eb) => eb.fn.countAll<string | number>().as('n'))
+    .where(sql<boolean>`substr(${sql.ref('secret_ciphertext')}, 1, ${sealedPrefix.length}) <> ${sealedPrefix}`)
+    .executeTakeFirst();
+  return Number(r?.n ?? 0);
 }

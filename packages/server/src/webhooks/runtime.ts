@@ -47,7 +47,7 @@ export class Webhooks {
   constructor(deps: { db: Kysely<Database>; bus: Bus; log: Logger; presence: Presence; publicUrl: () => string }, options: WebhookOptions) {
     this.box = new SecretBox(loadWebhookKey(options.keyFile));
     this.sender = new WebhookSender({ ...deps, ...options, box: this.box });
-    this.detector = new WebhookDetector({ ...deps, ...options, onQueued: () => this.sender.kick() });
+    this.detector = new WebhookDetector({ ...deps, ...options, sealedPrefix: this.box.sealedPrefix, onQueued: () => this.sender.kick() });
   }
 
   /** Deliveries were queued (a test ping, a redelivery): send now rather than at the next poll. */

@@ -6,11 +6,12 @@
  * server's webhook key: 32 random bytes in a file, by default
  * DATA_DIR/webhook.key (0600), created on first start. A database dump alone
  * therefore holds no usable secret. Replicas sharing PostgreSQL must share
- * the key file (`webhook_key_file`); a replica with another key reports
- * every delivery as failed with a message saying so, and never sends an
- * unsigned or wrongly signed request.
+ * the key file (`webhook_key_file`). Each sealed secret names its key
+ * (`v1:KEYID:…`, KEYID a hash of the key): a replica with another key never
+ * claims those deliveries (a replica with the right one sends them) and
+ * says so in its log; it never sends an unsigned or wrongly signed request.
  */
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { WEBHOOK_SECRET_PREFIX } from '@drover/protocol';
@@ -19,6 +20,8 @@ const KEY_BYTES = 32;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const VERSION = 'v1';
+
+const MISMATCH = "the webhook's secret does not decrypt with this server's webhook key (replicas must share one webhook_key_file); nothing was sent";
 
 /** Thrown when a stored secret does not open with this server's key. */
 class SecretKeyMismatch extends Error {}
@@ -51,7 +54,17 @@ function parseKey(file: string, text: string): Buffer {
 }
 
 export class SecretBox {
-  constructor(private readonly key: Buffer) {}
+  /** Names the key (not secret: a hash of it) in every sealed secret, so a sender can tell a secret it cannot open without trying. */
+  readonly keyId: string;
+
+  constructor(private readonly key: Buffer) {
+    this.keyId = createHash('sha256').update(key).digest('hex').slice(0, 16);
+  }
+
+  /** The prefix of every secret this box seals (what the sender's query matches). */
+  get sealedPrefix(): string {
+    return `${VERSION}:${this.keyId}:`;
+  }
 
   /** A new hook secret: `whsec_` and 32 random bytes in base64url. */
   static newSecret(): string {
@@ -63,12 +76,13 @@ export class SecretBox {
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
     cipher.setAAD(Buffer.from(webhookId));
     const body = Buffer.concat([cipher.update(secret, 'utf8'), cipher.final()]);
-    return `${VERSION}:${Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64')}`;
+    return `${this.sealedPrefix}${Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64')}`;
   }
 
   open(sealed: string, webhookId: string): string {
-    const [version, data] = sealed.split(':');
+    const [version, keyId, data] = sealed.split(':');
     if (version !== VERSION || data === undefined) throw new SecretKeyMismatch('the stored webhook secret has an unknown format');
+    if (keyId !== this.keyId) throw new SecretKeyMismatch(MISMATCH);
     const raw = Buffer.from(data, 'base64');
     try {
       const decipher = createDecipheriv('aes-256-gcm', this.key, raw.subarray(0, IV_BYTES));
@@ -76,9 +90,7 @@ export class SecretBox {
       decipher.setAuthTag(raw.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
       return Buffer.concat([decipher.update(raw.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString('utf8');
     } catch {
-      throw new SecretKeyMismatch(
-        "the webhook's secret does not decrypt with this server's webhook key (replicas must share one webhook_key_file); nothing was sent",
-      );
+      throw new SecretKeyMismatch(MISMATCH);
     }
   }
 }

@@ -78,7 +78,7 @@ export class WebhookSender {
       const free = this.opts.concurrency - this.inFlight;
       if (free <= 0) return;
       const leaseMs = this.opts.timeoutMs + 30_000;
-      for (const { id } of await dueDeliveries(this.opts.db, free)) {
+      for (const { id } of await dueDeliveries(this.opts.db, free, this.opts.box.sealedPrefix)) {
         if (this.stopped) return;
         const lease = new Date(Date.now() + leaseMs).toISOString();
         const row = await claimDelivery(this.opts.db, id, lease);
