@@ -109,10 +109,11 @@ describe('webhooks and usage: CLI and web UI (SQLite, Chromium)', { timeout: 300
     const listed = await cli(['webhooks', 'list', '--json']);
     assert.equal(listed.code, 0, listed.stderr);
     const hooks = (JSON.parse(listed.stdout) as { webhooks: { id: string; url: string; offlineMinutes: number }[] }).webhooks;
-    assert.equal(hooks.length, 1);
-    assert.equal(hooks[0].offlineMinutes, 5);
+    const [only] = hooks;
+    assert.ok(only && hooks.length === 1, listed.stdout);
+    assert.equal(only.offlineMinutes, 5);
     assert.ok(!listed.stdout.includes(secret));
-    const id = hooks[0].id;
+    const id = only.id;
     assert.equal((await cli(['webhooks', 'test', id])).code, 0);
     await waitFor('the CLI ping', () => got.some((r) => r.path === '/cli'), 20_000);
     const ping = got.find((r) => r.path === '/cli');
