@@ -19,6 +19,7 @@ import { createToken, drover, makeBackend, startAgent, startServer, waitFor, typ
 import { createUser, launchBrowser, UiUser } from './browser.js';
 
 const ADMIN = 'hook-admin';
+const VIEWER = 'hook-viewer';
 
 interface Received {
   readonly path: string;
@@ -51,6 +52,7 @@ describe('webhooks and usage: CLI and web UI (SQLite, Chromium)', { timeout: 300
     server = await startServer(backend);
     adminToken = await createToken(backend, 'admin');
     await createUser(backend, ADMIN, 'admin', password);
+    await createUser(backend, VIEWER, 'viewer', password);
     receiver = createServer((req, res) => {
       let body = '';
       req.setEncoding('utf8');
@@ -196,5 +198,31 @@ describe('webhooks and usage: CLI and web UI (SQLite, Chromium)', { timeout: 300
     await p.getByTestId('usage').scrollIntoViewIfNeeded();
     await user.shoot('settings-usage');
     assert.deepEqual(user.pageErrors, []);
+  });
+
+  test('a viewer has no Webhooks tab, is refused the page with the reason, and reads usage in Settings', async () => {
+    const viewer = await UiUser.open(browser, server.url, 'webhooks-viewer');
+    try {
+      const p = viewer.page;
+      await p.goto('/login');
+      await viewer.signIn(VIEWER, password);
+      await p.waitForURL((u) => u.pathname === '/w/default/agents');
+      const tabs = p.getByRole('navigation', { name: 'Workspace' });
+      await tabs.getByText('viewer').waitFor();
+      assert.equal(await tabs.getByRole('link', { name: 'Webhooks' }).count(), 0);
+      await p.goto('/w/default/webhooks');
+      await p
+        .getByTestId('webhooks-admins-only')
+        .getByText(/Only an admin of default.*your role here is viewer/)
+        .waitFor();
+      assert.equal(await p.getByRole('button', { name: 'Add webhook' }).count(), 0);
+      await p.goto('/w/default/settings');
+      const month = new Date().toISOString().slice(0, 7);
+      await p.getByTestId('usage').locator(`tr[data-month="${month}"]`).waitFor();
+      assert.equal(await p.getByTestId('usage').locator(`tr[data-month="${month}"]`).getByTestId('peak-agents').textContent(), '1');
+      await viewer.shoot('settings-viewer');
+    } finally {
+      await viewer.close();
+    }
   });
 });

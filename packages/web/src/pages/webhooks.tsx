@@ -1,5 +1,5 @@
 /**
- * /w/:ws/webhooks (admins) — the workspace's webhooks: add one (URL,
+ * /w/:ws/webhooks (admins; others are told why they see nothing) — the workspace's webhooks: add one (URL,
  * events, JSON or Slack format; its signing secret is shown once), pause or
  * delete it, send a test ping, and read its delivery log (status, attempts,
  * the last answer or error, the body as sent) with a button to send one again.
@@ -33,6 +33,23 @@ const EVENT_HELP: Record<WebhookEvent, string> = {
 };
 
 export function WebhooksPage() {
+  const ws = useWorkspace();
+  if (!ws.canAdmin) {
+    return (
+      <main class="page">
+        <PageHeader title="Webhooks" sub={`Workspace ${ws.name}`} />
+        <section class="card" data-testid="webhooks-admins-only">
+          <p>
+            Only an admin of {ws.name} can see and change its webhooks (their URLs can carry credentials); your role here is {ws.role ?? 'none'}.
+          </p>
+        </section>
+      </main>
+    );
+  }
+  return <WebhooksList />;
+}
+
+function WebhooksList() {
   const ws = useWorkspace();
   const list = useResource((signal) => api.get<{ webhooks: Webhook[] }>(wsPath(ws.name, '/webhooks'), { signal }), [ws.name]);
   const [created, setCreated] = useState<WebhookCreated | null>(null);
