@@ -137,6 +137,14 @@ export function buildProgram(): Command {
     .option('--description <text>', 'what the webhook is for')
     .option('--json', 'print the webhook and its secret as JSON')
     .action(run(async (url, flags) => (await import('./commands/webhooks.js')).webhooksCreate(url, flags)));
+  readerOptions(webhooks.command('update').description('change a webhook; what is not given stays').argument('<id>', 'webhook id'))
+    .option('--url <url>', 'a new URL')
+    .addOption(new Option('--event <event>', 'the events it sends, replacing the old list (repeat for more)').choices(WEBHOOK_EVENTS).argParser(repeatable))
+    .addOption(new Option('--format <format>', 'json or slack').choices(WEBHOOK_FORMATS))
+    .option('--offline-minutes <n>', 'agent.offline: after how many minutes offline')
+    .option('--description <text>', 'what the webhook is for')
+    .option('--json', 'print the webhook as JSON')
+    .action(run(async (id, flags) => (await import('./commands/webhooks.js')).webhooksUpdate(id, flags)));
   readerOptions(webhooks.command('rm').description('delete a webhook and its delivery log').argument('<id>', 'webhook id')).action(
     run(async (id, flags) => (await import('./commands/webhooks.js')).webhooksRemove(id, flags)),
   );

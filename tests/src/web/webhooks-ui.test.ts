@@ -130,6 +130,10 @@ describe('webhooks and usage: CLI and web UI (SQLite, Chromium)', { timeout: 300
       20_000,
     );
     assert.match(log, /EVENT\s+STATUS\s+ATTEMPTS/);
+    const updated = await cli(['webhooks', 'update', id, '--event', 'rollout.finished', '--format', 'slack', '--json']);
+    assert.equal(updated.code, 0, updated.stderr);
+    const after = JSON.parse(updated.stdout) as { events: string[]; format: string; offlineMinutes: number; description: string };
+    assert.deepEqual([after.events, after.format, after.offlineMinutes, after.description], [['rollout.finished'], 'slack', 5, 'from the CLI']);
     assert.equal((await cli(['webhooks', 'disable', id])).code, 0);
     const bad = await cli(['webhooks', 'create', 'http://user:pw@example.com/', '--event', 'agent.offline']);
     assert.equal(bad.code, 1);

@@ -1,5 +1,5 @@
 /**
- * `drover webhooks list|create|rm|enable|disable|test|deliveries|retry` (admin
+ * `drover webhooks list|create|update|rm|enable|disable|test|deliveries|retry` (admin
  * token) and `drover usage`: the webhooks of the token's workspace, their
  * delivery log, and its agents per month. `create` prints the signing
  * secret once.
@@ -70,6 +70,22 @@ export async function webhooksCreate(
 export async function webhooksRemove(id: string, flags: ReaderFlags): Promise<void> {
   await adminClient(flags).request('DELETE', hookPath(id));
   info(`webhook ${id} deleted`);
+}
+
+export async function webhooksUpdate(
+  id: string,
+  flags: JsonFlags & { url?: string; event?: WebhookEvent[]; format?: WebhookFormat; offlineMinutes?: string; description?: string },
+): Promise<void> {
+  const body = {
+    ...(flags.url === undefined ? {} : { url: flags.url }),
+    ...(flags.event === undefined ? {} : { events: flags.event }),
+    ...(flags.format === undefined ? {} : { format: flags.format }),
+    ...(flags.offlineMinutes === undefined ? {} : { offlineMinutes: Number(flags.offlineMinutes) }),
+    ...(flags.description === undefined ? {} : { description: flags.description }),
+  };
+  const hook = await adminClient(flags).request('PATCH', hookPath(id), body, decodeHook);
+  if (flags.json) printJson(hook);
+  else out(table(hookRows([hook])));
 }
 
 export async function webhooksEnable(id: string, enabled: boolean, flags: JsonFlags): Promise<void> {
