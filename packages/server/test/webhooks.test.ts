@@ -264,6 +264,10 @@ for (const { backend, skip } of await backendCases()) {
       assert.equal(byEvent.get('deployment.finished')?.deployment?.id, id);
       assert.equal(byEvent.get('deployment.finished')?.deployment?.status, 'Failed');
       assert.equal(byEvent.get('activation.finished')?.activation?.outcome, 'failed');
+      const sent = JSON.parse(got.find((r) => r.headers['x-drover-event'] === 'deployment.finished')?.body ?? '{}') as { deployment: Record<string, unknown> };
+      assert.ok(!('diff' in sent.deployment), 'the closure diff is cut to its summary');
+      assert.equal(sent.deployment['changes'], null);
+      assert.equal(sent.deployment['agent'], 'web-1');
       for (const [i, r] of got.entries()) {
         assert.equal(r.headers['x-drover-delivery'], bodies[i]?.id);
         assert.equal(r.headers['x-drover-event'], bodies[i]?.event);

@@ -5,7 +5,7 @@
  * incoming webhooks), and the event key that makes each event one delivery
  * per hook.
  */
-import type { Deployment, DeploymentStatus, WebhookDeliveryEvent, WebhookFormat } from '@drover/protocol';
+import { diffSummary, type Deployment, type DeploymentStatus, type WebhookDeliveryEvent, type WebhookFormat } from '@drover/protocol';
 
 /** An activation whose deployments all ended. */
 export interface ActivationSubject {
@@ -30,8 +30,11 @@ interface AgentSubject {
   readonly url: string;
 }
 
+/** A deployment as the API shows it, with its closure diff (up to 768 KiB) cut to its one-line summary. */
+type WebhookDeployment = Omit<Deployment, 'diff'> & { readonly changes: string | null };
+
 type EventSubject =
-  | { readonly event: 'deployment.started' | 'deployment.finished'; readonly deployment: Deployment }
+  | { readonly event: 'deployment.started' | 'deployment.finished'; readonly deployment: WebhookDeployment }
   | { readonly event: 'activation.finished'; readonly activation: ActivationSubject }
   | { readonly event: 'rollout.finished'; readonly rollout: RolloutSubject }
   | { readonly event: 'agent.offline'; readonly agent: AgentSubject }
@@ -55,7 +58,14 @@ export interface DetectedEvent {
  */
 export function deploymentEvent(workspaceId: string, event: 'deployment.started' | 'deployment.finished', deployment: Deployment, at: string): DetectedEvent {
   const key = event === 'deployment.finished' ? `${event}:${deployment.id}:${deployment.status}` : `${event}:${deployment.id}`;
-  return { workspaceId, workspace: deployment.workspace, key, occurredAt: at, subject: { event, deployment } };
+  const { diff, ...rest } = deployment;
+  return {
+    workspaceId,
+    workspace: deployment.workspace,
+    key,
+    occurredAt: at,
+    subject: { event, deployment: { ...rest, changes: diff ? diffSummary(diff) : null } },
+  };
 }
 
 export function activationOutcome(counts: Partial<Record<DeploymentStatus, number>>): ActivationSubject['outcome'] {
@@ -94,7 +104,7 @@ function slackText(workspace: string, subject: EventSubject): string {
     }
     case 'deployment.finished': {
       const d = subject.deployment;
-      return `[${workspace}] ${link(d.url, `Deployment #${d.index}`)} of ${d.agent}: *${d.status}*${d.reason ? ` — ${d.reason}` : ''}`;
+      return `[${workspace}] ${link(d.url, `Deployment #${d.index}`)} of ${d.agent}: *${d.status}*${d.reason ? ` — ${d.reason}` : ''}${d.changes ? ` (${d.changes})` : ''}`;
     }
     case 'activation.finished': {
       const a = subject.activation;
