@@ -5,7 +5,8 @@
  * `started_at` is set, finished once the status is final, an activation
  * finished once all its deployments are, a rollout finished once its state
  * is — so a replica that saw an event late, or twice, derives the same
- * event with the same key, and the unique (hook, key) of the deliveries
+ * event with the same key (and one whose read failed looks again at the
+ * next sweep), and the unique (hook, key) of the deliveries
  * table keeps one delivery per event and hook however many replicas queued
  * it. A periodic sweep finds what no bus event announces (a rollout ending
  * between two steps, agents offline for longer than a hook's minutes) and,
@@ -73,12 +74,14 @@ export class WebhookDetector {
   private readonly unsubscribe: () => void;
   private stopped = false;
   private warnedAt = 0;
+  /** A job failed (or the bus resynced): the next sweep re-reads the recent deployments. */
+  private resyncDue = false;
   private readonly log: Logger;
 
   constructor(private readonly opts: DetectorOptions) {
     this.log = opts.log.child({ component: 'webhooks' });
     this.unsubscribe = opts.bus.subscribe((event) => this.onBusEvent(event));
-    this.sweepTimer = setInterval(() => this.serially(() => this.sweep(false)), opts.sweepMs).unref();
+    this.sweepTimer = setInterval(() => this.serially(() => this.sweep(this.resyncDue)), opts.sweepMs).unref();
     this.serially(() => this.sweep(true));
   }
 
@@ -103,7 +106,9 @@ export class WebhookDetector {
       try {
         await job();
       } catch (err) {
-        this.log.warn({ err }, 'webhook events could not be read or queued; the sweep retries');
+        // What this job should have queued is found again by the next sweep's look at recent deployments.
+        this.resyncDue = true;
+        this.log.warn({ err }, 'webhook events could not be read or queued; the next sweep looks again');
       }
     });
   }
@@ -271,6 +276,7 @@ export class WebhookDetector {
       await this.queue(await this.offlineAgents(hook, names.get(hook.workspace_id) ?? ''), () => [hook]);
     }
     if (resync) {
+      this.resyncDue = false;
       const cutoff = new Date(Date.now() - RESYNC_WINDOW_MS).toISOString();
       const recent = await this.opts.db
         .selectFrom('deployments')
