@@ -161,7 +161,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const presence = { onlineWindowMs: 2 * pingIntervalMs + lastSeenFlushMs + 5_000 };
     registerUsageMetrics(metrics.registry, database.db);
     const webhooks = new Webhooks(
-      { db: database.db, bus, log, presence, publicUrl: () => ctx.publicUrl },
+      { db: database.db, bus, log, presence, publicUrl: () => ctx.publicUrl, registry: metrics.registry },
       { ...webhookDefaults(options.dataDir), ...options.webhooks },
     );
     const ctx: ServerContext = {

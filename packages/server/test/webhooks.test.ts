@@ -482,6 +482,9 @@ for (const { backend, skip } of await backendCases()) {
       const metrics = await server.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${s.admin}` } });
       assert.equal(metrics.statusCode, 200, metrics.body);
       assert.match(metrics.body, new RegExp(`drover_usage_peak_agents\\{workspace="${s.name}"\\} 2`));
+      assert.match(metrics.body, /drover_webhook_attempts_total\{result="delivered"\} [1-9]/);
+      assert.match(metrics.body, /drover_webhook_attempts_total\{result="retry"\} [1-9]/);
+      assert.match(metrics.body, /drover_webhook_attempts_total\{result="failed"\} [1-9]/);
       assert.match(metrics.body, new RegExp(`drover_usage_agent_hours\\{workspace="${s.name}"\\} `));
       const other = await call(server, s.activate, 'GET', '/usage');
       assert.equal(other.status, 200, 'deployers and viewers read usage');

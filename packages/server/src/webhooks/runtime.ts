@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { Presence } from '../agents/repository.js';
 import type { Bus } from '../bus/bus.js';
 import type { Database } from '../db/schema.js';
@@ -44,7 +45,7 @@ export class Webhooks {
   private readonly sender: WebhookSender;
   private readonly detector: WebhookDetector;
 
-  constructor(deps: { db: Kysely<Database>; bus: Bus; log: Logger; presence: Presence; publicUrl: () => string }, options: WebhookOptions) {
+  constructor(deps: { db: Kysely<Database>; bus: Bus; log: Logger; presence: Presence; publicUrl: () => string; registry: Registry }, options: WebhookOptions) {
     this.box = new SecretBox(loadWebhookKey(options.keyFile));
     this.sender = new WebhookSender({ ...deps, ...options, box: this.box });
     this.detector = new WebhookDetector({ ...deps, ...options, sealedPrefix: this.box.sealedPrefix, onQueued: () => this.sender.kick() });

@@ -11,6 +11,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
 import { WEBHOOK_DELIVERY_HEADER, WEBHOOK_EVENT_HEADER, WEBHOOK_SIGNATURE_HEADER } from '@drover/protocol';
 import type { Database } from '../db/schema.js';
 import { version } from '../version.js';
@@ -31,6 +32,8 @@ export interface SenderOptions {
   readonly timeoutMs: number;
   /** Requests in flight at once on this replica (default 4). */
   readonly concurrency: number;
+  /** Where `drover_webhook_attempts_total` is registered. */
+  readonly registry: Registry;
 }
 
 /** A short reason for the log of an attempt that got no answer. */
@@ -50,9 +53,16 @@ export class WebhookSender {
   private readonly stop$ = new AbortController();
   private readonly requests = new Set<Promise<void>>();
   private readonly log: Logger;
+  private readonly attempts: Counter<'result'>;
 
   constructor(private readonly opts: SenderOptions) {
     this.log = opts.log.child({ component: 'webhooks' });
+    this.attempts = new Counter({
+      name: 'drover_webhook_attempts_total',
+      help: 'Webhook delivery attempts made by this process, by result: delivered, retry (another attempt follows) or failed (the last)',
+      labelNames: ['result'] as const,
+      registers: [opts.registry],
+    });
     this.timer = setInterval(() => this.kick(), opts.pollMs).unref();
   }
 
@@ -105,6 +115,7 @@ export class WebhookSender {
     } catch (err) {
       outcome = this.retryOrFail(row, null, err instanceof Error ? err.message : String(err));
     }
+    this.attempts.inc({ result: outcome.status === 'pending' ? 'retry' : outcome.status });
     if (outcome.status !== 'delivered') {
       this.log.warn(
         { webhook: row.webhook_id, delivery: row.id, attempt: row.attempts, status: outcome.responseStatus, error: outcome.error },
