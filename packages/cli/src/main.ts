@@ -4,7 +4,7 @@
  * framework code is loaded into the agent).
  */
 import { Command, Option } from 'commander';
-import { AGENT_STATUS_FILTERS, DEPLOYMENT_STATUSES, DROVER_VERSION, ROLES, TOKEN_KINDS } from '@drover/protocol';
+import { AGENT_STATUS_FILTERS, DEPLOYMENT_STATUSES, DROVER_VERSION, ROLES, TOKEN_KINDS, WEBHOOK_EVENTS, WEBHOOK_FORMATS } from '@drover/protocol';
 import { reportError } from './output.js';
 import { registerAgentCommand } from './commands/agent-register.js';
 import { registerCacheCommands } from './commands/cache-register.js';
@@ -78,6 +78,10 @@ export function buildProgram(): Command {
     .option('--sign-in-queue <n>', 'sign-ins waiting for a hash before 503 (env DROVER_SIGN_IN_QUEUE; default 32)')
     .option('--sign-in-per-address <n>', 'sign-ins of one client address at once before 429 (env DROVER_SIGN_IN_PER_ADDRESS; default 4)')
     .option('--audit-retention-days <n>', 'audit log entries are deleted after this many days (env DROVER_AUDIT_RETENTION_DAYS; default 365, 0: kept for ever)')
+    .option(
+      '--webhook-key-file <file>',
+      'key the webhook secrets are encrypted with; replicas must share it (env DROVER_WEBHOOK_KEY_FILE; default DATA_DIR/webhook.key)',
+    )
     .option('--config <file>', 'TOML config file (env DROVER_CONFIG); flags override env, env overrides the file')
     .action(run(async (flags) => (await import('./commands/server.js')).serverCommand(flags)));
 
@@ -118,6 +122,59 @@ export function buildProgram(): Command {
     .option('--cache <name>', "built-in cache to push to (default: the one the workspace's agents use)")
     .option('--jobs <n>', 'uploads at once while pushing (1-64)', '8')
     .action(run(async (flake, flags) => (await import('./commands/deploy.js')).deployCommand(flake, flags)));
+
+  const webhooks = program.command('webhooks').description("the workspace's webhooks and their delivery log (admin token)");
+  readerOptions(webhooks.command('list').description('list webhooks (never their secrets)'))
+    .option('--json', 'JSON output')
+    .action(run(async (flags) => (await import('./commands/webhooks.js')).webhooksList(flags)));
+  readerOptions(
+    webhooks
+      .command('create')
+      .description('add a webhook; prints its signing secret (only this once)')
+      .argument('<url>', 'http(s) URL the events are POSTed to'),
+  )
+    .addOption(new Option('--event <event>', 'an event to send (repeat for more)').choices(WEBHOOK_EVENTS).argParser(repeatable).makeOptionMandatory())
+    .addOption(new Option('--format <format>', 'json (default) or slack ({"text": …}, for Slack-compatible incoming webhooks)').choices(WEBHOOK_FORMATS))
+    .option('--offline-minutes <n>', 'agent.offline: after how many minutes offline (default 10)')
+    .option('--description <text>', 'what the webhook is for')
+    .option('--json', 'print the webhook and its secret as JSON')
+    .action(run(async (url, flags) => (await import('./commands/webhooks.js')).webhooksCreate(url, flags)));
+  readerOptions(webhooks.command('update').description('change a webhook; what is not given stays').argument('<id>', 'webhook id'))
+    .option('--url <url>', 'a new URL')
+    .addOption(new Option('--event <event>', 'the events it sends, replacing the old list (repeat for more)').choices(WEBHOOK_EVENTS).argParser(repeatable))
+    .addOption(new Option('--format <format>', 'json or slack').choices(WEBHOOK_FORMATS))
+    .option('--offline-minutes <n>', 'agent.offline: after how many minutes offline')
+    .option('--description <text>', 'what the webhook is for')
+    .option('--json', 'print the webhook as JSON')
+    .action(run(async (id, flags) => (await import('./commands/webhooks.js')).webhooksUpdate(id, flags)));
+  readerOptions(webhooks.command('rm').description('delete a webhook and its delivery log').argument('<id>', 'webhook id')).action(
+    run(async (id, flags) => (await import('./commands/webhooks.js')).webhooksRemove(id, flags)),
+  );
+  for (const [action, enabled] of [
+    ['enable', true],
+    ['disable', false],
+  ] as const) {
+    readerOptions(webhooks.command(action).description(`${action} a webhook`).argument('<id>', 'webhook id'))
+      .option('--json', 'print the webhook as JSON')
+      .action(run(async (id, flags) => (await import('./commands/webhooks.js')).webhooksEnable(id, enabled, flags)));
+  }
+  readerOptions(webhooks.command('test').description('send a ping delivery now').argument('<id>', 'webhook id'))
+    .option('--json', 'print the delivery as JSON')
+    .action(run(async (id, flags) => (await import('./commands/webhooks.js')).webhooksTest(id, flags)));
+  readerOptions(webhooks.command('deliveries').description('the delivery log of a webhook, newest first').argument('<id>', 'webhook id'))
+    .option('--limit <n>', 'at most this many (default 50, up to 200)')
+    .addOption(new Option('--status <status>', 'only these').choices(['pending', 'delivered', 'failed']))
+    .option('--json', 'JSON output')
+    .action(run(async (id, flags) => (await import('./commands/webhooks.js')).webhooksDeliveries(id, flags)));
+  readerOptions(
+    webhooks.command('retry').description('send a delivered or failed delivery again').argument('<id>', 'webhook id').argument('<delivery>', 'delivery id'),
+  )
+    .option('--json', 'print the delivery as JSON')
+    .action(run(async (id, delivery, flags) => (await import('./commands/webhooks.js')).webhooksRetry(id, delivery, flags)));
+  readerOptions(program.command('usage').description("the workspace's agents per UTC month: the most connected at once, and agent-hours"))
+    .option('--months <n>', 'how many months back (default 12)')
+    .option('--json', 'JSON output')
+    .action(run(async (flags) => (await import('./commands/webhooks.js')).usageCommand(flags)));
 
   const agents = readerOptions(program.command('agents').description('list the agents of the workspace; `agents label`, `agents remove` (admin)'))
     .option('--selector <selector>', 'only agents whose labels match, e.g. role=web,region!=eu (k=v, k!=v, k, !k)')

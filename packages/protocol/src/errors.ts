@@ -165,6 +165,18 @@ export const ERRORS = {
     status: 409,
     hint: 'Pause a running rollout, resume a paused one, abort one that is running or paused; a completed, stopped or aborted rollout stays as it is.',
   },
+  DROVER_ERR_WEBHOOK_NOT_FOUND: {
+    status: 404,
+    hint: 'List the webhooks of this workspace with `drover webhooks list`; use the ID column.',
+  },
+  DROVER_ERR_WEBHOOK_LIMIT: {
+    status: 409,
+    hint: 'A workspace holds at most 20 webhooks; remove one with `drover webhooks rm ID`, or subscribe an existing hook to more events.',
+  },
+  DROVER_ERR_INVALID_WEBHOOK_URL: {
+    status: 400,
+    hint: 'A webhook URL is an absolute http:// or https:// URL without a user name or password, e.g. https://hooks.example.com/drover.',
+  },
   DROVER_ERR_NOT_FINISHED: {
     status: 409,
     hint: 'Wait for the deployment to finish (or cancel it) before re-running it.',

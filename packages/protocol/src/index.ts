@@ -4,6 +4,7 @@ export * from './schemas.js';
 export * from './messages.js';
 export * from './api.js';
 export * from './secrets-api.js';
+export * from './webhooks-api.js';
 export * from './closure-diff-schema.js';
 export * from './cache.js';
 export * from './schema-decoder.js';

@@ -18,6 +18,7 @@ export * from './rollout.js';
 export * from './labels.js';
 export * from './dry-run.js';
 export * from './secrets.js';
+export * from './webhooks.js';
 export * from './http.js';
 export type { Decoder, Decoded } from './decode.js';
 export * from './error-body.js';
@@ -42,4 +43,5 @@ export type {
 export type { CacheInfo, CacheName, GcReport } from './cache.js';
 export type { Secret, SecretSetResponse, SecretRemoveResponse } from './secrets-api.js';
 export type { AuditActor, AuditDetails, AuditEntry, AuditList } from './audit.js';
+export type { Usage, UsageMonth, Webhook, WebhookCreated, WebhookDelivery, WebhookDeliveryList } from './webhooks-api.js';
 export type * from './api-types.js';

@@ -16,6 +16,8 @@ import type { CacheService } from './cache/service.js';
 import type { SignInGate } from './auth/sign-in.js';
 import type { RolloutEngine } from './rollouts/engine.js';
 import type { AuditRetention } from './audit/retention.js';
+import type { Webhooks } from './webhooks/runtime.js';
+import type { UsageRecorder } from './usage/recorder.js';
 
 export interface ServerContext {
   readonly db: Kysely<Database>;
@@ -25,6 +27,10 @@ export interface ServerContext {
   readonly watcher: DeploymentWatcher;
   /** Moves staged rollouts (rollouts/engine.ts). */
   readonly rollouts: RolloutEngine;
+  /** Queues and sends webhook deliveries (webhooks/runtime.ts). */
+  readonly webhooks: Webhooks;
+  /** Records agents per workspace and month (usage/recorder.ts). */
+  readonly usage: UsageRecorder;
   readonly tokenUsage: TokenUsage;
   readonly metrics: Metrics;
   readonly log: Logger;

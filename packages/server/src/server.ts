@@ -30,6 +30,9 @@ import { CacheService, type CacheOptions } from './cache/service.js';
 import { RolloutEngine } from './rollouts/engine.js';
 import { AuditRetention } from './audit/retention.js';
 import { DEFAULT_AUDIT_RETENTION_DAYS } from '@drover/protocol';
+import { webhookDefaults, Webhooks, type WebhookOptions } from './webhooks/runtime.js';
+import { UsageRecorder } from './usage/recorder.js';
+import { registerUsageMetrics } from './usage/service.js';
 
 export interface ServerOptions {
   /** host:port to listen on; port 0 picks a free one. */
@@ -68,6 +71,10 @@ export interface ServerOptions {
   readonly rolloutSweepMs?: number | undefined;
   /** Days audit entries are kept (default 365, 0: for ever). */
   readonly auditRetentionDays?: number | undefined;
+  /** Webhook settings; the key file defaults to DATA_DIR/webhook.key (replicas must share it). */
+  readonly webhooks?: Partial<WebhookOptions> | undefined;
+  /** How often connected agents are counted for agent-hours (default 60 s; the same on every replica). */
+  readonly usageSampleMs?: number | undefined;
 }
 
 export interface RunningServer {
@@ -154,6 +161,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       helloTimeoutMs: 15_000,
       maxLogBytes: orUnlimited(options.maxLogBytes, DEFAULT_MAX_LOG_BYTES),
     });
+    // Online = connection open and seen within two pings plus one flush.
+    const presence = { onlineWindowMs: 2 * pingIntervalMs + lastSeenFlushMs + 5_000 };
+    registerUsageMetrics(metrics.registry, database.db);
+    const webhooks = new Webhooks(
+      { db: database.db, bus, log, presence, publicUrl: () => ctx.publicUrl, registry: metrics.registry },
+      { ...webhookDefaults(options.dataDir), ...options.webhooks },
+    );
     const ctx: ServerContext = {
       db: database.db,
       dialect: database.dialect,
@@ -161,12 +175,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       hub,
       watcher: new DeploymentWatcher(bus),
       rollouts: new RolloutEngine({ db: database.db, bus, log, sweepMs: options.rolloutSweepMs }),
+      webhooks,
+      usage: new UsageRecorder({ db: database.db, bus, log, presence, sampleMs: options.usageSampleMs ?? 60_000 }),
       tokenUsage: usage,
       metrics,
       log,
       replicaId,
-      // Online = connection open and seen within two pings plus one flush.
-      presence: { onlineWindowMs: 2 * pingIntervalMs + lastSeenFlushMs + 5_000 },
+      presence,
       publicUrl: options.publicUrl ?? '',
       sessionTtlMs: options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS,
       maxStreamMs: orUnlimited(options.maxStreamMs, DEFAULT_MAX_STREAM_MS),
@@ -191,6 +206,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         (closing ??= (async () => {
           ctx.watcher.close();
           await ctx.rollouts.stop();
+          await ctx.webhooks.stop();
+          await ctx.usage.stop();
           await hub.close();
           await app.close();
           await ctx.auditRetention.stop();

@@ -19,6 +19,7 @@ import { HomePage, LAST_WORKSPACE_KEY } from './pages/home.js';
 import { LoginPage } from './pages/login.js';
 import { SecretsPage } from './pages/secrets.js';
 import { SettingsPage } from './pages/settings.js';
+import { WebhooksPage } from './pages/webhooks.js';
 import { TokensPage } from './pages/tokens.js';
 import { AuditPage, ServerAuditPage } from './pages/audit.js';
 import { Link, matchPath, navigate, uiPath, useLocation } from './router.js';
@@ -114,6 +115,7 @@ function workspacePage(section: string, id: string | undefined) {
     if (section === 'secrets') return <SecretsPage />;
     if (section === 'settings') return <SettingsPage />;
     if (section === 'audit') return <AuditPage />;
+    if (section === 'webhooks') return <WebhooksPage />;
     return null;
   }
   if (section === 'agents') return <AgentPage key={id} name={id} />;

@@ -24,6 +24,7 @@ export interface ServerFlags {
   signInQueue?: string;
   signInPerAddress?: string;
   auditRetentionDays?: string;
+  webhookKeyFile?: string;
 }
 
 function onSignals(log: Logger, close: () => Promise<void>): void {
@@ -66,6 +67,7 @@ export async function serverCommand(flags: ServerFlags): Promise<void> {
     'signInQueue',
     'signInPerAddress',
     'auditRetentionDays',
+    'webhookKeyFile',
   ] as const) {
     if (flags[key] !== undefined) given[key] = flags[key];
   }
@@ -83,6 +85,7 @@ export async function serverCommand(flags: ServerFlags): Promise<void> {
     clusterWorker: isClusterWorker(),
     cache: cacheOptions(settings, process.env),
     maxStreamMs: settings.maxStreamSeconds === undefined ? undefined : settings.maxStreamSeconds * 1000,
+    webhooks: settings.webhookKeyFile === undefined ? undefined : { keyFile: settings.webhookKeyFile },
   });
   onSignals(logger, () => server.close());
   if (isClusterWorker()) reportListening(server.url);

@@ -14,6 +14,8 @@ import { closureDiffsMigration } from '../deployments/diffs-migration.js';
 import { dryRunMigration } from '../deployments/dry-migration.js';
 import { secretsMigration } from '../secrets/migration.js';
 import { auditLogMigration } from '../audit/migration.js';
+import { webhooksMigration } from '../webhooks/migration.js';
+import { usageMigration } from '../usage/migration.js';
 
 const initial: Migration = {
   async up(db: Kysely<unknown>) {
@@ -165,6 +167,8 @@ const migrations: Record<string, Migration> = {
   '0013_dry_runs': dryRunMigration,
   '0014_secrets': secretsMigration,
   '0015_audit_log': auditLogMigration,
+  '0016_webhooks': webhooksMigration,
+  '0017_usage': usageMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -10,6 +10,8 @@ import type { CacheNarsTable, CacheNarUploadsTable, CachePathsTable, CachePinsTa
 import type { ClosureDiffsTable, DeploymentDiffsTable } from '../deployments/diffs-tables.js';
 import type { SecretsTable, SecretTargetsTable } from '../secrets/tables.js';
 import type { AuditLogTable } from '../audit/tables.js';
+import type { WebhookDeliveriesTable, WebhooksTable } from '../webhooks/tables.js';
+import type { UsageMonthsTable } from '../usage/tables.js';
 
 interface WorkspacesTable {
   id: string;
@@ -183,6 +185,9 @@ export interface Database {
   secrets: SecretsTable;
   secret_targets: SecretTargetsTable;
   audit_log: AuditLogTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  usage_months: UsageMonthsTable;
 }
 
 export type WorkspaceRow = Selectable<WorkspacesTable>;

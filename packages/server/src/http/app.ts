@@ -27,6 +27,8 @@ import { installAudit } from './audit.js';
 import { auditRoutes, serverAuditRoutes } from './routes/audit.js';
 import { mountRoutes, mountWorkspaceRoutes } from './mounts.js';
 import { cacheRoutes } from './routes/cache.js';
+import { webhookRoutes } from './routes/webhooks.js';
+import { usageRoutes } from './routes/usage.js';
 import { version } from '../version.js';
 
 /** Largest accepted request body: a deploy.json naming 10,000+ agents fits. */
@@ -102,6 +104,8 @@ export async function buildApp(ctx: ServerContext, options: AppOptions = {}): Pr
     cacheAdminRoutes,
     secretRoutes,
     auditRoutes,
+    webhookRoutes,
+    usageRoutes,
   ]);
   await app.register(async (scope) => webRoutes(scope, ctx.webRoot));
   app.get('/api/v1/openapi.json', { config: { access: access.public }, schema: { hide: true } }, async () => app.swagger());

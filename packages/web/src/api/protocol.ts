@@ -26,6 +26,8 @@ export {
   parseAnsi,
   TOKEN_KINDS,
   UNIT_ACTIONS,
+  WEBHOOK_EVENTS,
+  WEBHOOK_FORMATS,
   WORKSPACE_EVENTS,
 } from '@drover/protocol/light';
 
@@ -54,6 +56,12 @@ export type {
   TokenCreated,
   TokenInfo,
   TokenKind,
+  Usage,
+  Webhook,
+  WebhookCreated,
+  WebhookDeliveryList,
+  WebhookEvent,
+  WebhookFormat,
   Workspace,
 } from '@drover/protocol/light';
 

@@ -25,7 +25,7 @@ export function TopBar({ workspace }: { workspace?: string }) {
             value={workspace ?? ''}
             onChange={(e) => {
               const next = e.currentTarget.value;
-              navigate(next ? uiPath(next, ['deployments', 'tokens', 'audit', 'settings'].includes(section) ? section : 'agents') : '/');
+              navigate(next ? uiPath(next, ['deployments', 'secrets', 'tokens', 'webhooks', 'audit', 'settings'].includes(section) ? section : 'agents') : '/');
             }}
           >
             {workspace ? null : <option value="">Choose a workspace…</option>}
@@ -66,6 +66,7 @@ export function WorkspaceTabs() {
       ? ([
           ['tokens', 'Tokens'],
           ['audit', 'Audit'],
+          ['webhooks', 'Webhooks'],
           ['settings', 'Settings'],
         ] as [string, string][])
       : []),

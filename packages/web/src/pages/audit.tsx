@@ -22,7 +22,7 @@ import { useWorkspace } from '../workspace.js';
 const PAGE_SIZE = 50;
 
 /** The kinds of action the filter offers (an action's first word). */
-const ACTION_KINDS = ['token', 'activation', 'deployment', 'rollout', 'agent', 'cache', 'workspace', 'user', 'session'] as const;
+const ACTION_KINDS = ['token', 'activation', 'deployment', 'rollout', 'agent', 'cache', 'workspace', 'secret', 'webhook', 'user', 'session'] as const;
 
 const ACTOR_KIND_LABELS: Record<AuditEntry['actor']['kind'], string> = { user: 'user', token: 'token', local: 'server machine' };
 

@@ -1,15 +1,17 @@
 /**
  * /w/:ws/settings (admins) — the binary cache the workspace's agents
- * substitute from (an external one, or its built-in caches), renaming the workspace, and deleting it (the name typed
+ * substitute from (an external one, or its built-in caches), its usage per
+ * month (peak agents at once, agent-hours), renaming the workspace, and deleting it (the name typed
  * again, as the API requires).
  */
 import { useEffect, useState } from 'preact/hooks';
 import { api, wsPath } from '../api/client.js';
-import type { Workspace } from '../api/protocol.js';
+import type { Usage, Workspace } from '../api/protocol.js';
 import { BuiltinCaches } from '../components/builtin-caches.js';
 import { ErrorBox } from '../components/error-box.js';
 import { Facts } from '../components/facts.js';
 import { Loading, PageHeader } from '../components/layout.js';
+import { Time } from '../components/time.js';
 import { useAction } from '../hooks/use-action.js';
 import { useResource } from '../hooks/use-resource.js';
 import { navigate, uiPath } from '../router.js';
@@ -31,6 +33,7 @@ export function SettingsPage() {
         <>
           <CacheForm workspace={workspace.data} onSaved={(w) => workspace.setData(() => w)} />
           <BuiltinCaches workspace={workspace.data} />
+          <UsageCard />
           <RenameForm />
           <DeleteForm />
         </>
@@ -38,9 +41,51 @@ export function SettingsPage() {
         <>
           <CacheSummary workspace={workspace.data} />
           <BuiltinCaches workspace={workspace.data} />
+          <UsageCard />
         </>
       )}
     </main>
+  );
+}
+
+/** Agents per UTC month: the most connected at once (the billing unit) and agent-hours. */
+function UsageCard() {
+  const ws = useWorkspace();
+  const usage = useResource((signal) => api.get<Usage>(wsPath(ws.name, '/usage'), { signal }), [ws.name]);
+  return (
+    <section class="card" aria-labelledby="usage-title" data-testid="usage">
+      <h2 id="usage-title">Usage</h2>
+      <p class="help">Per month (UTC): the most agents connected at once, and the hours agents were connected (counted every minute).</p>
+      <ErrorBox error={usage.error} />
+      {!usage.data ? (
+        usage.error ? null : (
+          <Loading what="usage" />
+        )
+      ) : (
+        <div class="table-wrap">
+          <table class="table">
+            <thead>
+              <tr>
+                <th scope="col">Month</th>
+                <th scope="col">Peak agents</th>
+                <th scope="col">Peak at</th>
+                <th scope="col">Agent-hours</th>
+              </tr>
+            </thead>
+            <tbody>
+              {usage.data.months.map((m) => (
+                <tr key={m.month} data-month={m.month}>
+                  <th scope="row">{m.month}</th>
+                  <td data-testid="peak-agents">{m.peakAgents}</td>
+                  <td>{m.peakAt ? <Time iso={m.peakAt} /> : <span class="muted">—</span>}</td>
+                  <td data-testid="agent-hours">{m.agentHours.toFixed(2)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
   );
 }
 

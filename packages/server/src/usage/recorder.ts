@@ -1,0 +1,105 @@
+/**
+ * Usage accounting, per workspace and UTC month: the peak of agents
+ * connected at once (Drover's billing unit) and agent-hours. Every replica
+ * runs one recorder; all counts come from the database, so replicas agree:
+ *
+ * - Peak: on the hub's `agents-changed` bus events (coalesced, one count
+ *   per second at most) the online agents of the workspaces concerned are
+ *   counted and the month's peak raised if higher. Every sample raises it too.
+ * - Agent-hours: every `sampleMs` (default 60 s) the online agents of every
+ *   workspace are counted and `count × sampleMs` added for that sample slot
+ *   — once, whichever replica gets there first (usage/repository.ts
+ *   `addSlot`). An agent connected for less than a slot may be missed; over
+ *   a month the error is at most one slot per connection. Every replica
+ *   must use the same `sampleMs`.
+ */
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { Presence } from '../agents/repository.js';
+import type { Bus, BusEvent } from '../bus/bus.js';
+import type { Database } from '../db/schema.js';
+import { addSlot, monthOf, onlineCounts, raisePeak } from './repository.js';
+
+export interface UsageOptions {
+  readonly db: Kysely<Database>;
+  readonly bus: Bus;
+  readonly log: Logger;
+  readonly presence: Presence;
+  readonly sampleMs: number;
+}
+
+const PEAK_FLUSH_MS = 1000;
+
+export class UsageRecorder {
+  private readonly changedAgents = new Set<string>();
+  private peakTimer: NodeJS.Timeout | undefined;
+  private readonly sampleTimer: NodeJS.Timeout;
+  private running: Promise<void> = Promise.resolve();
+  private readonly unsubscribe: () => void;
+  private stopped = false;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: UsageOptions) {
+    this.log = opts.log.child({ component: 'usage' });
+    this.unsubscribe = opts.bus.subscribe((event) => this.onBusEvent(event));
+    this.sampleTimer = setInterval(() => this.serially(() => this.sample()), opts.sampleMs).unref();
+  }
+
+  private onBusEvent(event: BusEvent): void {
+    if (event.kind !== 'agents-changed') return;
+    for (const id of event.agentIds) this.changedAgents.add(id);
+    if (this.stopped || this.peakTimer) return;
+    this.peakTimer = setTimeout(() => {
+      this.peakTimer = undefined;
+      const ids = [...this.changedAgents];
+      this.changedAgents.clear();
+      this.serially(() => this.peaks(ids));
+    }, PEAK_FLUSH_MS).unref();
+  }
+
+  private serially(job: () => Promise<void>): void {
+    this.running = this.running.then(async () => {
+      if (this.stopped) return;
+      try {
+        await job();
+      } catch (err) {
+        this.log.warn({ err }, 'usage could not be recorded; the next sample retries');
+      }
+    });
+  }
+
+  private async peaks(agentIds: readonly string[]): Promise<void> {
+    const { db } = this.opts;
+    const workspaces = new Set<string>();
+    for (let i = 0; i < agentIds.length; i += 500) {
+      for (const r of await db
+        .selectFrom('agents')
+        .select('workspace_id')
+        .distinct()
+        .where('id', 'in', agentIds.slice(i, i + 500))
+        .execute())
+        workspaces.add(r.workspace_id);
+    }
+    const now = Date.now();
+    for (const [ws, n] of await onlineCounts(db, this.opts.presence, [...workspaces])) await raisePeak(db, ws, monthOf(now), n, new Date(now).toISOString());
+  }
+
+  /** One sample slot: agent time added once across replicas, and the peaks raised. */
+  async sample(): Promise<void> {
+    const now = Date.now();
+    const slot = Math.floor(now / this.opts.sampleMs);
+    const month = monthOf(now);
+    for (const [ws, n] of await onlineCounts(this.opts.db, this.opts.presence)) {
+      await addSlot(this.opts.db, ws, month, slot, n * this.opts.sampleMs);
+      await raisePeak(this.opts.db, ws, month, n, new Date(now).toISOString());
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe();
+    clearInterval(this.sampleTimer);
+    clearTimeout(this.peakTimer);
+    await this.running;
+  }
+}
