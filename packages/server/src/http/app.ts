@@ -24,6 +24,7 @@ import { workspacesRoutes } from './routes/workspaces.js';
 import { access, installAccess } from './access.js';
 import { mountRoutes, mountWorkspaceRoutes } from './mounts.js';
 import { cacheRoutes } from './routes/cache.js';
+import { cachixRoutes } from './routes/cachix.js';
 import { version } from '../version.js';
 
 /** Largest accepted request body: a deploy.json naming 10,000+ agents fits. */
@@ -86,7 +87,7 @@ export async function buildApp(ctx: ServerContext, options: AppOptions = {}): Pr
     ctx.metrics.httpDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
     request.log.debug({ method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
-  await mountRoutes(app, ctx, [healthRoutes, sessionRoutes, workspacesRoutes, agentSocketRoutes, cacheRoutes]);
+  await mountRoutes(app, ctx, [healthRoutes, sessionRoutes, workspacesRoutes, agentSocketRoutes, cacheRoutes, cachixRoutes]);
   await mountWorkspaceRoutes(app, ctx, [workspaceRoutes, activateRoutes, activationRoutes, deploymentRoutes, agentRoutes, tokenRoutes, cacheAdminRoutes]);
   await app.register(async (scope) => webRoutes(scope, ctx.webRoot));
   app.get('/api/v1/openapi.json', { config: { access: access.public }, schema: { hide: true } }, async () => app.swagger());

@@ -1,0 +1,90 @@
+/**
+ * The two sockets a Cachix deployment subprocess opens beside the agent's
+ * `/ws`: `/ws-deployment` (DeploymentStarted, DeploymentFinished) and the log
+ * upload (one `{line, time}` frame per line). Both authenticate with the
+ * agent's token and name it in the `name` header; the agent must have
+ * registered on `/ws` once. Frames are handled strictly in order; what is
+ * recorded goes through reports.ts and the deployments repository.
+ */
+import type { WebSocket } from '@fastify/websocket';
+import type { RawData } from 'ws';
+import { CLOSE_CODES, isAgentName, MAX_LOG_LINE_CHARS } from '@drover/protocol';
+import type { Principal } from '../auth/tokens.js';
+import type { ServerContext } from '../context.js';
+import { findAgentsByName } from '../agents/repository.js';
+import { appendLog, logHeads } from '../deployments/repository.js';
+import { storableText } from '../db/text.js';
+import { recordReport, type CachixAgent } from './reports.js';
+import { decodeLogLine, decodeSubprocessReport } from './wire.js';
+
+/** Most frames waiting on one socket before it is cut off. */
+const MAX_QUEUED = 1024;
+
+function text(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
+  return data.toString('utf8');
+}
+
+/** The agent a subprocess socket speaks for: the `name` header, held to the token's binding, of an agent that registered. */
+export async function cachixAgentOf(ctx: ServerContext, principal: Principal, name: string | undefined): Promise<CachixAgent | { error: string }> {
+  if (name === undefined || !isAgentName(name)) return { error: 'the "name" header is missing or not an agent name' };
+  if (principal.agentName !== null ? principal.agentName !== name : principal.claimsAgent) {
+    return { error: `this token is not bound to agent "${name}"` };
+  }
+  const [row] = await findAgentsByName(ctx.db, principal.workspaceId, [name]);
+  if (!row) return { error: `agent "${name}" has not registered on /ws yet` };
+  return { id: row.id, name: row.name, workspaceId: principal.workspaceId };
+}
+
+/** Runs each frame's work after the previous one's; a failure closes the socket (1011: the client reconnects). */
+function inOrder(ctx: ServerContext, socket: WebSocket, agent: CachixAgent, handle: (text: string) => Promise<void>): void {
+  let chain = Promise.resolve();
+  let queued = 0;
+  socket.on('message', (data, isBinary) => {
+    if (isBinary) return;
+    if (++queued > MAX_QUEUED) {
+      socket.close(CLOSE_CODES.badFrame, 'too many frames in flight');
+      return;
+    }
+    const frame = text(data);
+    chain = chain
+      .then(() => handle(frame))
+      .catch((err: unknown) => {
+        ctx.log.warn({ err, agent: agent.name }, 'failed to record a Cachix frame; closing so it is sent again');
+        socket.close(1011, 'server error while recording a frame');
+      })
+      .finally(() => queued--);
+  });
+}
+
+/** `/ws-deployment`: the subprocess's reports. */
+export function acceptSubprocess(ctx: ServerContext, socket: WebSocket, agent: CachixAgent): void {
+  inOrder(ctx, socket, agent, async (frame) => {
+    const report = decodeSubprocessReport(frame);
+    if ('error' in report) {
+      ctx.log.warn({ agent: agent.name, error: report.error }, 'ignored a frame on /ws-deployment');
+      return;
+    }
+    await recordReport(ctx, agent, report);
+  });
+}
+
+/** The log upload socket of one deployment: lines stored in order after those already stored, in batches while the database is busy. */
+export function acceptLogUpload(ctx: ServerContext, socket: WebSocket, agent: CachixAgent, deploymentId: string): void {
+  let next: number | null = null;
+  let refused = false;
+  inOrder(ctx, socket, agent, async (frame) => {
+    const line = decodeLogLine(frame);
+    if (line === null || refused) return;
+    next ??= (((await logHeads(ctx.db, [deploymentId])).get(deploymentId) ?? -1) + 1);
+    const seq = next++;
+    const stored = [{ seq, time: line.time, stream: 'stdout' as const, text: storableText(line.line.slice(0, MAX_LOG_LINE_CHARS)) }];
+    if (!(await appendLog(ctx.db, agent.id, deploymentId, stored, ctx.hub.maxLogBytes))) {
+      refused = true;
+      socket.close(CLOSE_CODES.forbidden, 'this deployment is not of this agent');
+      return;
+    }
+    await ctx.bus.publish({ kind: 'deployment-changed', deploymentIds: [deploymentId] });
+  });
+}
