@@ -51,7 +51,16 @@ function runNext(): void {
   const deployment = queue.shift();
   if (!deployment) return;
   running = true;
-  const input: SubprocessInput = { host: args.host, agentName: args.name, agentId, agentToken: token, profile: args.profile, lockDir: args.lockDir, deployment, cache };
+  const input: SubprocessInput = {
+    host: args.host,
+    agentName: args.name,
+    agentId,
+    agentToken: token,
+    profile: args.profile,
+    lockDir: args.lockDir,
+    deployment,
+    cache,
+  };
   say(`deploying ${deployment.storePath} (deployment ${deployment.id}, #${deployment.index})`);
   const script = join(fileURLToPath(new URL('.', import.meta.url)), 'deployment.js');
   // Detached: its own session, so it outlives this process (a NixOS switch restarts the agent's unit).

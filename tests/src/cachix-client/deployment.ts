@@ -150,7 +150,7 @@ async function deploy(): Promise<boolean> {
   const info = await run('nix', ['--extra-experimental-features', 'nix-command', 'path-info', '-S', '--json', deployment.storePath]);
   const size = info.code === 0 ? closureSize(info.stdout, deployment.storePath) : null;
   if (size !== null) report('DeploymentStarted', { closureSize: size });
-  let previous: string | null = null;
+  let previous: string | null;
   try {
     previous = realpathSync(profilePath());
   } catch {

@@ -26,7 +26,7 @@ export function wsUrl(host: string, path: string): string {
 }
 
 /** The Nix system of this machine as cachix reports it. */
-export function system(): string {
+function system(): string {
   const arch = process.arch === 'x64' ? 'x86_64' : process.arch === 'arm64' ? 'aarch64' : process.arch;
   return `${arch}-${process.platform}`;
 }

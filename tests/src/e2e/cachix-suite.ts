@@ -68,7 +68,7 @@ export function defineCachixSuite(kind: BackendKind): void {
     }
 
     function idOf(out: string, name: string): string {
-      const m = out.match(new RegExp(`^\\[${name}\\] \\S+/deployments/([0-9a-f-]{36})$`, 'm'));
+      const m = new RegExp(`^\\[${name}\\] \\S+/deployments/([0-9a-f-]{36})$`, 'm').exec(out);
       assert.ok(m?.[1], `activate printed [${name}] URL:\n${out}`);
       return m[1];
     }
@@ -82,8 +82,8 @@ export function defineCachixSuite(kind: BackendKind): void {
       const agent = await cachixAgent();
       await agent.proc.waitForOutput(/registered as [0-9a-f-]{36} \(cache: none\)/);
       const row = await waitFor('the agent listed online', async () => ((await listed(agent.name))?.online ? listed(agent.name) : null), 15_000);
-      assert.equal(row?.version, 'cachix 1.11.1');
-      assert.equal(row?.system, `${process.arch === 'x64' ? 'x86_64' : 'aarch64'}-linux`);
+      assert.equal(row.version, 'cachix 1.11.1');
+      assert.equal(row.system, `${process.arch === 'x64' ? 'x86_64' : 'aarch64'}-linux`);
     });
 
     test('deploy: activate streams the log, the subprocess reports started/size/finished, exit 0, profile switched, Succeeded', async () => {
@@ -161,7 +161,9 @@ export function defineCachixSuite(kind: BackendKind): void {
       const again = await cachixAgent(name, token);
       await world.waitForStatus(idB, 'Succeeded', 90_000);
       assert.equal((await world.deployment(idA)).status, 'Superseded');
-      const st = (await (await fetch(`${world.server.url}/api/v1/deploy/deployment/${idA}`, { headers: { authorization: `Bearer ${world.activateToken}` } })).json()) as {
+      const st = (await (
+        await fetch(`${world.server.url}/api/v1/deploy/deployment/${idA}`, { headers: { authorization: `Bearer ${world.activateToken}` } })
+      ).json()) as {
         status: string;
       };
       assert.equal(st.status, 'Cancelled');

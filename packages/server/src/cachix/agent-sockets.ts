@@ -77,7 +77,7 @@ export function acceptLogUpload(ctx: ServerContext, socket: WebSocket, agent: Ca
   inOrder(ctx, socket, agent, async (frame) => {
     const line = decodeLogLine(frame);
     if (line === null || refused) return;
-    next ??= (((await logHeads(ctx.db, [deploymentId])).get(deploymentId) ?? -1) + 1);
+    next ??= ((await logHeads(ctx.db, [deploymentId])).get(deploymentId) ?? -1) + 1;
     const seq = next++;
     const stored = [{ seq, time: line.time, stream: 'stdout' as const, text: storableText(line.line.slice(0, MAX_LOG_LINE_CHARS)) }];
     if (!(await appendLog(ctx.db, agent.id, deploymentId, stored, ctx.hub.maxLogBytes))) {

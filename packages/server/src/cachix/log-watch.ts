@@ -27,51 +27,62 @@ export function watchLog(ctx: ServerContext, socket: WebSocket, id: string): voi
   let endSent = false;
   let finalAt: number | null = null;
   let pumping = false;
+  /** A change arrived while a pass ran (read through a function: the pass's awaits change it). */
   let again = false;
+  const changedMeanwhile = () => again;
   let closed = false;
 
+  /** Sends what is stored after the last line sent; closes once the deployment is final and its log drained. */
+  const pass = async (): Promise<void> => {
+    // Status first: a final status read here means every line the outcome came after is stored.
+    const [row] = await getDeployments(ctx.db, [id]);
+    if (!row) {
+      end('the deployment no longer exists');
+      return;
+    }
+    for (;;) {
+      const lines = await readLog(ctx.db, id, after, PAGE_LINES);
+      for (const l of lines) {
+        if (closed) return;
+        socket.send(logFrame(l.text, l.time));
+        after = l.seq;
+        if (endsActivationLog(l.text)) endSent = true;
+      }
+      while (!closed && socket.bufferedAmount > HIGH_WATER) await new Promise((r) => setTimeout(r, 50));
+      if (lines.length < PAGE_LINES) break;
+    }
+    if (!isFinalStatus(row.status)) return;
+    finalAt ??= Date.now();
+    if (!endSent && Date.now() - finalAt < DRAIN_GRACE_MS) {
+      setTimeout(() => void pump(), DRAIN_GRACE_MS).unref();
+      return;
+    }
+    if (!endSent) {
+      const text =
+        row.status === 'Succeeded'
+          ? `${ACTIVATION_END_PREFIXES.succeeded} (Drover: ${row.status})`
+          : `${ACTIVATION_END_PREFIXES.failed} (Drover: ${row.status}${row.reason ? `: ${row.reason}` : ''})`;
+      socket.send(logFrame(text, row.finished_at ?? new Date().toISOString()));
+    }
+    end('the deployment finished');
+  };
+
+  /** One pass at a time; a change during a pass is followed by one more. */
   const pump = async (): Promise<void> => {
     if (pumping) {
       again = true;
       return;
     }
     pumping = true;
+    again = false;
     try {
-      do {
-        again = false;
-        // Status first: a final status read here means every line the outcome came after is stored.
-        const [row] = await getDeployments(ctx.db, [id]);
-        if (!row) return end('the deployment no longer exists');
-        for (;;) {
-          const lines = await readLog(ctx.db, id, after, PAGE_LINES);
-          for (const l of lines) {
-            if (closed) return;
-            socket.send(logFrame(l.text, l.time));
-            after = l.seq;
-            if (endsActivationLog(l.text)) endSent = true;
-          }
-          while (!closed && socket.bufferedAmount > HIGH_WATER) await new Promise((r) => setTimeout(r, 50));
-          if (lines.length < PAGE_LINES) break;
-        }
-        if (!isFinalStatus(row.status)) continue;
-        finalAt ??= Date.now();
-        if (endSent || Date.now() - finalAt >= DRAIN_GRACE_MS) {
-          if (!endSent) {
-            const text =
-              row.status === 'Succeeded'
-                ? `${ACTIVATION_END_PREFIXES.succeeded} (Drover: ${row.status})`
-                : `${ACTIVATION_END_PREFIXES.failed} (Drover: ${row.status}${row.reason ? `: ${row.reason}` : ''})`;
-            socket.send(logFrame(text, row.finished_at ?? new Date().toISOString()));
-          }
-          return end('the deployment finished');
-        }
-        setTimeout(() => void pump(), DRAIN_GRACE_MS).unref();
-      } while (again && !closed);
+      await pass();
     } catch (err) {
       ctx.log.warn({ err, deployment: id }, 'Cachix log view failed');
       end('server error');
     } finally {
       pumping = false;
+      if (changedMeanwhile() && !closed) void pump();
     }
   };
 

@@ -109,7 +109,7 @@ export function decodeLogLine(text: string): { readonly line: string; readonly t
 }
 
 /** A Cachix time (0–12 fractional digits) as Drover stores times (milliseconds, `Z`); the server's clock when it is none. */
-export function storedTime(time: string | undefined): string {
+function storedTime(time: string | undefined): string {
   const ms = time === undefined ? NaN : Date.parse(time);
   return new Date(Number.isNaN(ms) ? Date.now() : ms).toISOString();
 }

@@ -50,7 +50,9 @@ export const cachixRoutes: Routes = async (app, ctx) => {
   app.addHook('onClose', async () => resend.close());
   const refuse = (agent: { name: string; workspaceId: string }) => (agentId: string, orderId: string, reason: string) => {
     const outcome = { type: 'deployment.finished', id: orderId, time: new Date().toISOString(), status: 'Failed', reason, activePath: null } as const;
-    recordOutcome(ctx, { id: agentId, ...agent }, outcome).catch((err: unknown) => ctx.log.warn({ err, deployment: orderId }, 'could not fail an unsupported order'));
+    recordOutcome(ctx, { id: agentId, ...agent }, outcome).catch((err: unknown) =>
+      ctx.log.warn({ err, deployment: orderId }, 'could not fail an unsupported order'),
+    );
   };
 
   app.get('/ws', { websocket: true, config: { access: access.token('agent') }, schema: { hide: true } }, (socket, request) => {
