@@ -45,6 +45,8 @@ export interface ServerSettings {
   signInConcurrency?: number | undefined;
   signInQueue?: number | undefined;
   signInPerAddress?: number | undefined;
+  /** The cache handed to Cachix agents: "none" or "builtin" (docs/migrating-from-cachix.md). */
+  cachixCache?: string | undefined;
 }
 
 interface Key {
@@ -71,6 +73,7 @@ const SERVER_KEYS: readonly Key[] = [
   { toml: 'sign_in_concurrency', env: 'DROVER_SIGN_IN_CONCURRENCY', field: 'signInConcurrency', kind: 'count' },
   { toml: 'sign_in_queue', env: 'DROVER_SIGN_IN_QUEUE', field: 'signInQueue', kind: 'whole' },
   { toml: 'sign_in_per_address', env: 'DROVER_SIGN_IN_PER_ADDRESS', field: 'signInPerAddress', kind: 'count' },
+  { toml: 'cachix_cache', env: 'DROVER_CACHIX_CACHE', field: 'cachixCache', kind: 'string' },
   { toml: 'cache_s3_bucket', env: 'DROVER_CACHE_S3_BUCKET', field: 'cacheS3Bucket', kind: 'string' },
   { toml: 'cache_s3_endpoint', env: 'DROVER_CACHE_S3_ENDPOINT', field: 'cacheS3Endpoint', kind: 'string' },
   { toml: 'cache_s3_region', env: 'DROVER_CACHE_S3_REGION', field: 'cacheS3Region', kind: 'string' },

@@ -15,6 +15,7 @@ import type { Metrics } from './metrics.js';
 import type { CacheService } from './cache/service.js';
 import type { SignInGate } from './auth/sign-in.js';
 import type { RolloutEngine } from './rollouts/engine.js';
+import type { CachixCacheSetting } from './cachix/cache.js';
 
 export interface ServerContext {
   readonly db: Kysely<Database>;
@@ -39,6 +40,8 @@ export interface ServerContext {
   readonly maxStreamMs: number;
   /** The lockout and the bounded password-hashing queue of sign-ins. */
   readonly signIn: SignInGate;
+  /** Which cache Cachix agents are handed (cachix/cache.ts): none (their machines' own) or the workspace's built-in one. */
+  readonly cachixCache: CachixCacheSetting;
   /** The built web UI (index.html and assets/), or null when it is not built. */
   readonly webRoot: string | null;
 }

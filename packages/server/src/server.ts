@@ -28,6 +28,7 @@ import { DEFAULT_MAX_LOG_BYTES } from './deployments/repository.js';
 import { DEFAULT_MAX_STREAM_MS } from './http/sse.js';
 import { CacheService, type CacheOptions } from './cache/service.js';
 import { RolloutEngine } from './rollouts/engine.js';
+import { cachixCacheSetting } from './cachix/cache.js';
 
 export interface ServerOptions {
   /** host:port to listen on; port 0 picks a free one. */
@@ -54,6 +55,8 @@ export interface ServerOptions {
   readonly signInPerAddress?: number | undefined;
   /** Tests: the password check (default scrypt, auth/passwords.ts). */
   readonly passwordVerifier?: PasswordVerifier | undefined;
+  /** `cachix_cache`: "none" (default) or "builtin", the cache handed to Cachix agents (cachix/cache.ts). */
+  readonly cachixCache?: string | undefined;
   /** Directory of the built web UI; defaults to @drover/web's dist/. */
   readonly webRoot?: string | null | undefined;
   /** Set in a `--workers` cluster worker: the primary migrated already; on SQLite the bus runs over IPC. */
@@ -168,6 +171,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       maxStreamMs: orUnlimited(options.maxStreamMs, DEFAULT_MAX_STREAM_MS),
       signIn: signInGate(options),
       webRoot: options.webRoot === undefined ? defaultWebRoot() : options.webRoot,
+      cachixCache: cachixCacheSetting(options.cachixCache),
       cache,
     };
     const app = await buildApp(ctx, { bodyIdleMs: options.requestBodyIdleMs });

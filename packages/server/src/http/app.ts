@@ -26,6 +26,7 @@ import { mountRoutes, mountWorkspaceRoutes } from './mounts.js';
 import { cacheRoutes } from './routes/cache.js';
 import { cachixRoutes } from './routes/cachix.js';
 import { version } from '../version.js';
+import { installCacheHostSignatures, rewriteCacheHost } from '../cachix/cache.js';
 
 /** Largest accepted request body: a deploy.json naming 10,000+ agents fits. */
 const BODY_LIMIT_BYTES = 8 * 1024 * 1024;
@@ -50,11 +51,14 @@ export async function buildApp(ctx: ServerContext, options: AppOptions = {}): Pr
     // Log streams and idle keep-alive sockets must not hold up a shutdown.
     forceCloseConnections: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    // Cachix agents read the built-in cache at NAME.HOST (cachix/cache.ts); every other request keeps its URL.
+    rewriteUrl: (req) => rewriteCacheHost(ctx, req),
   });
   installErrorHandlers(app);
   installBodyIdleTimeout(app, options.bodyIdleMs ?? DEFAULT_BODY_IDLE_MS);
   // Before any route: every route declares its access, enforced by one hook.
   installAccess(app, ctx);
+  installCacheHostSignatures(app);
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;

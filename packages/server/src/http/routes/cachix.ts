@@ -17,6 +17,7 @@ import { acceptLogUpload, acceptSubprocess, cachixAgentOf } from '../../cachix/a
 import { watchLog } from '../../cachix/log-watch.js';
 import { recordOutcome } from '../../cachix/reports.js';
 import { CachixResend } from '../../cachix/resend.js';
+import { cachixCacheFor } from '../../cachix/cache.js';
 import { cachixStatus } from '../../cachix/wire.js';
 import { access, tokenAccess, workspaceAccess } from '../access.js';
 import type { Routes } from '../mounts.js';
@@ -55,7 +56,7 @@ export const cachixRoutes: Routes = async (app, ctx) => {
     );
   };
 
-  app.get('/ws', { websocket: true, config: { access: access.token('agent') }, schema: { hide: true } }, (socket, request) => {
+  app.get('/ws', { websocket: true, config: { access: access.token('agent') }, schema: { hide: true } }, async (socket, request) => {
     const principal = tokenAccess(request);
     const name = header(request, 'name');
     const system = header(request, 'system');
@@ -64,7 +65,8 @@ export const cachixRoutes: Routes = async (app, ctx) => {
       return;
     }
     const hello = cachixHello({ name, system, version: header(request, 'version') ?? 'unknown', address: request.ip });
-    const dialect = new CachixDialect(hello, principal.workspaceId, null, { refuse: refuse({ name, workspaceId: principal.workspaceId }) });
+    const cache = await cachixCacheFor(ctx, principal.workspaceId);
+    const dialect = new CachixDialect(hello, principal.workspaceId, cache, { refuse: refuse({ name, workspaceId: principal.workspaceId }) });
     const untrack = resend.track(dialect);
     socket.on('close', untrack);
     ctx.hub.accept(socket, principal, dialect);
