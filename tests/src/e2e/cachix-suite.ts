@@ -206,6 +206,25 @@ export function defineCachixSuite(kind: BackendKind): void {
       assert.match(r.out, new RegExp(`^\\[${agent.name}\\] Deployed successfully$`, 'm'));
     });
 
+    test('drover activate deploys a Cachix agent like any other; a dry run is not sent to it and fails with the reason', async () => {
+      const f = world.fixtures;
+      const agent = await cachixAgent();
+      await agent.proc.waitForOutput(/registered as/);
+      const r = await world.activate([await world.specFile({ [agent.name]: f.darwin })]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /Successfully activated the deployment/);
+      assert.equal(await activePath(agent.profile), f.darwin);
+      const dry = await world.activate([await world.specFile({ [agent.name]: f.nixos }), '--dry']);
+      assert.equal(dry.code, 1, dry.stdout + dry.stderr);
+      const id = [...dry.stdout.matchAll(/\/deployments\/([0-9a-f-]{36})/g)][0]?.[1];
+      assert.ok(id, dry.stdout);
+      const d = await world.deployment(id);
+      assert.equal(d.status, 'Failed');
+      assert.match(d.reason ?? '', /cannot do a dry run/);
+      assert.equal(await activePath(agent.profile), f.darwin, 'nothing switched');
+      assert.doesNotMatch(agent.proc.output, new RegExp(id), 'the dry run never reached the agent');
+    });
+
     test('exit codes: a spec that does not parse, an unknown agent (HTTP 400); the v1 activate shape', async () => {
       const bad = join(world.dir, `bad-${randomBytes(3).toString('hex')}.json`);
       await writeFile(bad, '{"agents": ');

@@ -8,7 +8,7 @@
  */
 import type { WebSocket } from '@fastify/websocket';
 import type { RawData } from 'ws';
-import { CLOSE_CODES, isAgentName, MAX_LOG_LINE_CHARS } from '@drover/protocol';
+import { CLOSE_CODES, isAgentName, MAX_LOG_LINE_CHARS, MAX_LOG_LINES_PER_FRAME, type LogLine } from '@drover/protocol';
 import type { Principal } from '../auth/tokens.js';
 import type { ServerContext } from '../context.js';
 import { findAgentsByName } from '../agents/repository.js';
@@ -70,21 +70,51 @@ export function acceptSubprocess(ctx: ServerContext, socket: WebSocket, agent: C
   });
 }
 
-/** The log upload socket of one deployment: lines stored in order after those already stored, in batches while the database is busy. */
+/**
+ * The log upload socket of one deployment: lines numbered after those
+ * already stored and written in order, as many at a time as arrived while
+ * the previous write ran (one transaction and one announcement per batch).
+ */
 export function acceptLogUpload(ctx: ServerContext, socket: WebSocket, agent: CachixAgent, deploymentId: string): void {
   let next: number | null = null;
   let refused = false;
+  let writing: Promise<void> | null = null;
+  const waiting: LogLine[] = [];
+
+  const write = async (): Promise<void> => {
+    while (waiting.length > 0 && !refused) {
+      const batch = waiting.splice(0, MAX_LOG_LINES_PER_FRAME);
+      if (!(await appendLog(ctx.db, agent.id, deploymentId, batch, ctx.hub.maxLogBytes))) {
+        refused = true;
+        socket.close(CLOSE_CODES.forbidden, 'this deployment is not of this agent');
+        return;
+      }
+      await ctx.bus.publish({ kind: 'deployment-changed', deploymentIds: [deploymentId] });
+    }
+  };
+
+  /** Starts a write unless one runs; one that ends with lines left (they came as it finished) starts the next. */
+  const kick = (): void => {
+    if (writing) return;
+    writing = write()
+      .catch((err: unknown) => {
+        refused = true;
+        ctx.log.warn({ err, agent: agent.name, deployment: deploymentId }, 'could not store Cachix log lines; closing the upload');
+        socket.close(1011, 'server error while storing log lines');
+      })
+      .finally(() => {
+        writing = null;
+        if (waiting.length > 0 && !refused) kick();
+      });
+  };
+
   inOrder(ctx, socket, agent, async (frame) => {
     const line = decodeLogLine(frame);
     if (line === null || refused) return;
     next ??= ((await logHeads(ctx.db, [deploymentId])).get(deploymentId) ?? -1) + 1;
-    const seq = next++;
-    const stored = [{ seq, time: line.time, stream: 'stdout' as const, text: storableText(line.line.slice(0, MAX_LOG_LINE_CHARS)) }];
-    if (!(await appendLog(ctx.db, agent.id, deploymentId, stored, ctx.hub.maxLogBytes))) {
-      refused = true;
-      socket.close(CLOSE_CODES.forbidden, 'this deployment is not of this agent');
-      return;
-    }
-    await ctx.bus.publish({ kind: 'deployment-changed', deploymentIds: [deploymentId] });
+    waiting.push({ seq: next++, time: line.time, stream: 'stdout', text: storableText(line.line.slice(0, MAX_LOG_LINE_CHARS)) });
+    kick();
+    // A full batch waits for the write in flight, so a fast uploader is held back by the database, not buffered without bound.
+    if (waiting.length >= MAX_LOG_LINES_PER_FRAME) await writing;
   });
 }
