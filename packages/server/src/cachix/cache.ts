@@ -19,7 +19,7 @@ import { agentCacheOf } from '../cache/agents.js';
 import type { CachixCache } from './wire.js';
 
 /** What `cachix_cache` may say. */
-export const CACHIX_CACHE_SETTINGS = ['none', 'builtin'] as const;
+const CACHIX_CACHE_SETTINGS = ['none', 'builtin'] as const;
 export type CachixCacheSetting = (typeof CACHIX_CACHE_SETTINGS)[number];
 
 /** The setting as given (absent: none); anything else is refused at start. */
@@ -68,7 +68,7 @@ export function rewriteCacheHost(ctx: ServerContext, req: IncomingMessage): stri
 }
 
 /** Each `Sig:` line of a narinfo under another key name. */
-export function renameSignatures(narinfo: string, keyName: string): string {
+function renameSignatures(narinfo: string, keyName: string): string {
   return narinfo.replace(/^Sig: [^:\n]+:/gm, `Sig: ${keyName}:`);
 }
 
