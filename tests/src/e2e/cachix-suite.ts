@@ -284,6 +284,24 @@ export function defineCachixSuite(kind: BackendKind): void {
       await world.waitForStatus(idB, 'Succeeded', 60_000);
       assert.equal(await activePath(again.profile), f.nixos);
     });
+
+    test('a deployment that never started is sent again once it stayed Pending with nothing InProgress (the lock held by a process the server never heard of)', async () => {
+      const f = world.fixtures;
+      const name = randomName('cachix');
+      const agent = await cachixAgent(name);
+      await agent.proc.waitForOutput(/registered as/);
+      // A leftover deployment process of this machine holds the agent's lock for 6 s and reports nothing.
+      const holder = spawn('sleep', ['6'], { stdio: 'ignore' });
+      await writeFile(join(world.dir, 'cachix', name, `cachix-deployment-${name}.lock`), String(holder.pid));
+      const r = await cachixActivate(await world.specFile({ [name]: f.plain }), ['--async']);
+      const id = idOf(r.out, name);
+      await agent.proc.waitForOutput(new RegExp(`deployment process ${id} exited`), 30_000);
+      assert.equal((await world.deployment(id)).status, 'Pending', 'its subprocess found the lock held and said nothing');
+      await new Promise((resolve) => holder.on('exit', resolve));
+      await world.waitForStatus(id, 'Succeeded', 40_000);
+      assert.equal(agent.proc.output.match(new RegExp(`deploying \\S+ \\(deployment ${id}`, 'g'))?.length, 2, 'sent twice');
+      assert.equal(await activePath(agent.profile), f.plain);
+    });
   });
 }
 
