@@ -47,8 +47,14 @@ export async function recordReport(ctx: ServerContext, agent: CachixAgent, repor
   });
 }
 
+/** An order the Cachix agent cannot carry out (never sent to it): Failed now, with the reason. */
+export function refuseOrder(ctx: ServerContext, agent: CachixAgent, orderId: string, reason: string): void {
+  const outcome = { type: 'deployment.finished', id: orderId, time: new Date().toISOString(), status: 'Failed', reason, activePath: null } as const;
+  recordOutcome(ctx, agent, outcome).catch((err: unknown) => ctx.log.warn({ err, deployment: orderId }, 'could not record a refused Cachix order'));
+}
+
 /** Records an outcome as the hub records a Drover agent's, then hands out the agent's next Pending deployment. */
-export async function recordOutcome(ctx: ServerContext, agent: CachixAgent, outcome: DeploymentFinishedMessage): Promise<void> {
+async function recordOutcome(ctx: ServerContext, agent: CachixAgent, outcome: DeploymentFinishedMessage): Promise<void> {
   const recorded = await markFinished(ctx.db, agent.id, outcome);
   if (recorded !== null) ctx.metrics.finished(outcome.status);
   ctx.log.info({ agent: agent.name, deployment: outcome.id, status: outcome.status }, 'Cachix deployment finished');

@@ -15,7 +15,7 @@ import { activate, deploySpecShapeError } from '../../deployments/service.js';
 import { CachixDialect, cachixHello } from '../../cachix/agent-dialect.js';
 import { acceptLogUpload, acceptSubprocess, cachixAgentOf } from '../../cachix/agent-sockets.js';
 import { watchLog } from '../../cachix/log-watch.js';
-import { recordOutcome } from '../../cachix/reports.js';
+import { refuseOrder } from '../../cachix/reports.js';
 import { CachixResend } from '../../cachix/resend.js';
 import { cachixCacheFor } from '../../cachix/cache.js';
 import { cachixStatus } from '../../cachix/wire.js';
@@ -49,12 +49,6 @@ async function activateSpec(ctx: ServerContext, a: Access, body: unknown) {
 export const cachixRoutes: Routes = async (app, ctx) => {
   const resend = new CachixResend(ctx);
   app.addHook('onClose', async () => resend.close());
-  const refuse = (agent: { name: string; workspaceId: string }) => (agentId: string, orderId: string, reason: string) => {
-    const outcome = { type: 'deployment.finished', id: orderId, time: new Date().toISOString(), status: 'Failed', reason, activePath: null } as const;
-    recordOutcome(ctx, { id: agentId, ...agent }, outcome).catch((err: unknown) =>
-      ctx.log.warn({ err, deployment: orderId }, 'could not fail an unsupported order'),
-    );
-  };
 
   app.get('/ws', { websocket: true, config: { access: access.token('agent') }, schema: { hide: true } }, async (socket, request) => {
     const principal = tokenAccess(request);
@@ -64,9 +58,18 @@ export const cachixRoutes: Routes = async (app, ctx) => {
       socket.close(CLOSE_CODES.badFrame, 'the "name" and "system" headers must name an agent and a Nix system');
       return;
     }
-    const hello = cachixHello({ name, system, version: header(request, 'version') ?? 'unknown', address: request.ip });
-    const cache = await cachixCacheFor(ctx, principal.workspaceId);
-    const dialect = new CachixDialect(hello, principal.workspaceId, cache, { refuse: refuse({ name, workspaceId: principal.workspaceId }) });
+    const hello = cachixHello({ name, system, version: (header(request, 'version') ?? 'unknown').slice(0, 64), address: request.ip });
+    const cache = await cachixCacheFor(ctx, principal.workspaceId).catch((err: unknown) => {
+      request.log.warn({ err }, 'could not read the cache for a Cachix agent; it reconnects');
+      socket.close(1011, 'server error; reconnect');
+      return undefined;
+    });
+    // Closed while the cache was read: nothing to register.
+    if (cache === undefined || socket.readyState !== socket.OPEN) return;
+    const workspaceId = principal.workspaceId;
+    const dialect = new CachixDialect(hello, workspaceId, cache, {
+      refuse: (agentId, orderId, reason) => refuseOrder(ctx, { id: agentId, name, workspaceId }, orderId, reason),
+    });
     const untrack = resend.track(dialect);
     socket.on('close', untrack);
     ctx.hub.accept(socket, principal, dialect);
