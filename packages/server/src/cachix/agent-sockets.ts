@@ -37,8 +37,19 @@ export async function cachixAgentOf(ctx: ServerContext, principal: Principal, na
   return { id: row.id, name: row.name, workspaceId: principal.workspaceId };
 }
 
-/** Runs each frame's work after the previous one's; a failure closes the socket (1011: the client reconnects). */
-function inOrder(ctx: ServerContext, socket: WebSocket, agent: CachixAgent, handle: (text: string) => Promise<void>): void {
+/**
+ * How long an outcome waits for the log upload of its deployment to close
+ * with every line stored. The two come on different sockets, and whoever
+ * reads a final status (a log stream, `drover activate`) takes it to mean
+ * the whole log is stored, as it is for a Drover agent.
+ */
+const UPLOAD_SETTLE_MS = 3000;
+
+/** Log uploads open on this replica, by deployment: settled once closed and every line stored. */
+const uploads = new Map<string, Promise<void>>();
+
+/** Runs each frame's work after the previous one's; a failure closes the socket (1011: the client reconnects). Returns the work still running. */
+function inOrder(ctx: ServerContext, socket: WebSocket, agent: CachixAgent, handle: (text: string) => Promise<void>): () => Promise<void> {
   let chain = Promise.resolve();
   let queued = 0;
   socket.on('message', (data, isBinary) => {
@@ -56,6 +67,7 @@ function inOrder(ctx: ServerContext, socket: WebSocket, agent: CachixAgent, hand
       })
       .finally(() => queued--);
   });
+  return () => chain;
 }
 
 /** `/ws-deployment`: the subprocess's reports. */
@@ -66,8 +78,18 @@ export function acceptSubprocess(ctx: ServerContext, socket: WebSocket, agent: C
       ctx.log.warn({ agent: agent.name, error: report.error }, 'ignored a frame on /ws-deployment');
       return;
     }
+    if (report.kind === 'finished') await settled(report.id);
     await recordReport(ctx, agent, report);
   });
+}
+
+/** Waits (bounded) until the log upload of this deployment, if open here, closed with every line stored. */
+async function settled(deploymentId: string): Promise<void> {
+  const upload = uploads.get(deploymentId);
+  if (upload === undefined) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([upload, new Promise((resolve) => (timer = setTimeout(resolve, UPLOAD_SETTLE_MS)))]);
+  clearTimeout(timer);
 }
 
 /**
@@ -108,7 +130,7 @@ export function acceptLogUpload(ctx: ServerContext, socket: WebSocket, agent: Ca
       });
   };
 
-  inOrder(ctx, socket, agent, async (frame) => {
+  const idle = inOrder(ctx, socket, agent, async (frame) => {
     const line = decodeLogLine(frame);
     if (line === null || refused) return;
     next ??= ((await logHeads(ctx.db, [deploymentId])).get(deploymentId) ?? -1) + 1;
@@ -116,5 +138,18 @@ export function acceptLogUpload(ctx: ServerContext, socket: WebSocket, agent: Ca
     kick();
     // A full batch waits for the write in flight, so a fast uploader is held back by the database, not buffered without bound.
     if (waiting.length >= MAX_LOG_LINES_PER_FRAME) await writing;
+  });
+
+  const inFlight = (): Promise<void> | null => writing;
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  const done = (async () => {
+    await closed;
+    await idle();
+    // A write that ends with lines left starts the next, so wait until none runs.
+    for (let w = inFlight(); w; w = inFlight()) await w;
+  })();
+  uploads.set(deploymentId, done);
+  void done.finally(() => {
+    if (uploads.get(deploymentId) === done) uploads.delete(deploymentId);
   });
 }
