@@ -49,6 +49,8 @@ export interface ServerSettings {
   auditRetentionDays?: number | undefined;
   /** The key webhook secrets are encrypted with (default DATA_DIR/webhook.key; replicas must share one). */
   webhookKeyFile?: string | undefined;
+  /** The cache handed to Cachix agents: "none" or "builtin" (docs/migrating-from-cachix.md). */
+  cachixCache?: string | undefined;
 }
 
 interface Key {
@@ -77,6 +79,7 @@ const SERVER_KEYS: readonly Key[] = [
   { toml: 'sign_in_per_address', env: 'DROVER_SIGN_IN_PER_ADDRESS', field: 'signInPerAddress', kind: 'count' },
   { toml: 'audit_retention_days', env: 'DROVER_AUDIT_RETENTION_DAYS', field: 'auditRetentionDays', kind: 'whole' },
   { toml: 'webhook_key_file', env: 'DROVER_WEBHOOK_KEY_FILE', field: 'webhookKeyFile', kind: 'string' },
+  { toml: 'cachix_cache', env: 'DROVER_CACHIX_CACHE', field: 'cachixCache', kind: 'string' },
   { toml: 'cache_s3_bucket', env: 'DROVER_CACHE_S3_BUCKET', field: 'cacheS3Bucket', kind: 'string' },
   { toml: 'cache_s3_endpoint', env: 'DROVER_CACHE_S3_ENDPOINT', field: 'cacheS3Endpoint', kind: 'string' },
   { toml: 'cache_s3_region', env: 'DROVER_CACHE_S3_REGION', field: 'cacheS3Region', kind: 'string' },

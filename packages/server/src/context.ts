@@ -18,6 +18,7 @@ import type { RolloutEngine } from './rollouts/engine.js';
 import type { AuditRetention } from './audit/retention.js';
 import type { Webhooks } from './webhooks/runtime.js';
 import type { UsageRecorder } from './usage/recorder.js';
+import type { CachixCacheSetting } from './cachix/cache.js';
 
 export interface ServerContext {
   readonly db: Kysely<Database>;
@@ -46,6 +47,8 @@ export interface ServerContext {
   readonly maxStreamMs: number;
   /** The lockout and the bounded password-hashing queue of sign-ins. */
   readonly signIn: SignInGate;
+  /** Which cache Cachix agents are handed (cachix/cache.ts): none (their machines' own) or the workspace's built-in one. */
+  readonly cachixCache: CachixCacheSetting;
   /** The built web UI (index.html and assets/), or null when it is not built. */
   readonly webRoot: string | null;
   /** Deletes audit entries past their retention period (audit/retention.ts). */

@@ -33,6 +33,7 @@ import { DEFAULT_AUDIT_RETENTION_DAYS } from '@drover/protocol';
 import { webhookDefaults, Webhooks, type WebhookOptions } from './webhooks/runtime.js';
 import { UsageRecorder } from './usage/recorder.js';
 import { registerUsageMetrics } from './usage/service.js';
+import { cachixCacheSetting } from './cachix/cache.js';
 
 export interface ServerOptions {
   /** host:port to listen on; port 0 picks a free one. */
@@ -59,6 +60,8 @@ export interface ServerOptions {
   readonly signInPerAddress?: number | undefined;
   /** Tests: the password check (default scrypt, auth/passwords.ts). */
   readonly passwordVerifier?: PasswordVerifier | undefined;
+  /** `cachix_cache`: "none" (default) or "builtin", the cache handed to Cachix agents (cachix/cache.ts). */
+  readonly cachixCache?: string | undefined;
   /** Directory of the built web UI; defaults to @drover/web's dist/. */
   readonly webRoot?: string | null | undefined;
   /** Set in a `--workers` cluster worker: the primary migrated already; on SQLite the bus runs over IPC. */
@@ -187,6 +190,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       maxStreamMs: orUnlimited(options.maxStreamMs, DEFAULT_MAX_STREAM_MS),
       signIn: signInGate(options),
       webRoot: options.webRoot === undefined ? defaultWebRoot() : options.webRoot,
+      cachixCache: cachixCacheSetting(options.cachixCache),
       cache,
       auditRetention: new AuditRetention(database.db, log, options.auditRetentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS),
     };

@@ -761,3 +761,13 @@ export async function deployedPaths(db: Kysely<Database>, workspaceId: string): 
       : [],
   );
 }
+
+/** Which of these agents have a deployment InProgress (the Cachix re-send waits while one runs). */
+export async function agentsWithInProgress(db: Kysely<Database>, agentIds: readonly string[]): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const part of chunks(agentIds)) {
+    const rows = await db.selectFrom('deployments').select('agent_id').where('agent_id', 'in', part).where('status', '=', 'InProgress').execute();
+    for (const r of rows) out.add(r.agent_id);
+  }
+  return out;
+}

@@ -43,7 +43,9 @@ export type RouteAccess =
   /** A token reading its own workspace, or any signed-in user (listing workspaces). */
   | { readonly kind: 'caller' }
   /** `action` on the binary cache the URL names (`:name`); pulling from a public cache needs nobody. */
-  | { readonly kind: 'cache'; readonly action: CacheAction };
+  | { readonly kind: 'cache'; readonly action: CacheAction }
+  /** One of these, picked by the request (the Cachix log socket: an agent uploads, `?view=true` reads); `pick` names the key. */
+  | { readonly kind: 'choice'; readonly choices: Readonly<Record<string, RouteAccess>>; readonly pick: (request: FastifyRequest) => string };
 
 /** The declarations, by name, for route options: `config: { access: access.workspace('read') }`. */
 export const access = {
@@ -55,7 +57,8 @@ export const access = {
   token: (action: Action) => ({ kind: 'token', action }),
   workspace: (action: WorkspaceAction) => ({ kind: 'workspace', action }),
   cache: (action: CacheAction) => ({ kind: 'cache', action }),
-} as const satisfies Record<string, RouteAccess | ((action: never) => RouteAccess)>;
+  choice: (choices: Readonly<Record<string, RouteAccess>>, pick: (request: FastifyRequest) => string): RouteAccess => ({ kind: 'choice', choices, pick }),
+} as const satisfies Record<string, RouteAccess | ((...args: never[]) => RouteAccess)>;
 
 /** What the hook resolved for one request. */
 type Resolved =
@@ -138,6 +141,11 @@ async function resolve(ctx: ServerContext, request: FastifyRequest, reply: Fasti
         : { kind: 'user', user: await authenticateUser(ctx, request) };
     case 'cache':
       return resolveCache(ctx, request, reply, declared.action);
+    case 'choice': {
+      const chosen = declared.choices[declared.pick(request)];
+      if (!chosen) throw new DroverError('DROVER_ERR_INTERNAL', `route ${request.routeOptions.url ?? ''} picked an access it does not declare`);
+      return resolve(ctx, request, reply, chosen);
+    }
   }
 }
 

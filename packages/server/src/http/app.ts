@@ -29,7 +29,9 @@ import { mountRoutes, mountWorkspaceRoutes } from './mounts.js';
 import { cacheRoutes } from './routes/cache.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { usageRoutes } from './routes/usage.js';
+import { cachixRoutes } from './routes/cachix.js';
 import { version } from '../version.js';
+import { installCacheHostSignatures, rewriteCacheHost } from '../cachix/cache.js';
 
 /** Largest accepted request body: a deploy.json naming 10,000+ agents fits. */
 const BODY_LIMIT_BYTES = 8 * 1024 * 1024;
@@ -54,6 +56,8 @@ export async function buildApp(ctx: ServerContext, options: AppOptions = {}): Pr
     // Log streams and idle keep-alive sockets must not hold up a shutdown.
     forceCloseConnections: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    // Cachix agents read the built-in cache at NAME.HOST (cachix/cache.ts); every other request keeps its URL.
+    rewriteUrl: (req) => rewriteCacheHost(ctx, req),
   });
   installErrorHandlers(app);
   installBodyIdleTimeout(app, options.bodyIdleMs ?? DEFAULT_BODY_IDLE_MS);
@@ -61,6 +65,7 @@ export async function buildApp(ctx: ServerContext, options: AppOptions = {}): Pr
   installAccess(app, ctx);
   // And every state-changing route declares what it records in the audit log.
   installAudit(app, ctx);
+  installCacheHostSignatures(app);
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
@@ -93,7 +98,7 @@ export async function buildApp(ctx: ServerContext, options: AppOptions = {}): Pr
     ctx.metrics.httpDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
     request.log.debug({ method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
-  await mountRoutes(app, ctx, [healthRoutes, sessionRoutes, workspacesRoutes, agentSocketRoutes, cacheRoutes, serverAuditRoutes]);
+  await mountRoutes(app, ctx, [healthRoutes, sessionRoutes, workspacesRoutes, agentSocketRoutes, cacheRoutes, cachixRoutes, serverAuditRoutes]);
   await mountWorkspaceRoutes(app, ctx, [
     workspaceRoutes,
     activateRoutes,

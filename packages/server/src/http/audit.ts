@@ -41,7 +41,7 @@ interface AuditResponse {
 type Read<T> = (request: FastifyRequest, response: AuditResponse) => T;
 
 /** What a route declares to be recorded. */
-interface AuditDeclaration {
+export interface AuditDeclaration {
   /** `noun.verb`, e.g. `token.create`. */
   readonly action: string;
   /** What it acted on (an id, a name). */

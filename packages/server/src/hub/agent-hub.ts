@@ -83,6 +83,17 @@ function replacedReason(hostname: string | undefined): string {
   return hostname === undefined ? 'replaced by a newer connection of the same agent' : `replaced by a newer connection of the same agent from host ${hostname}`;
 }
 
+/**
+ * How a connection speaks when it is not Drover's own protocol (the Cachix
+ * Deploy agent, see cachix/): its hello comes from the upgrade request, it
+ * sends no frames of its own, and every server message is re-encoded in its
+ * terms or dropped (null) when it has no such message.
+ */
+export interface AgentDialect {
+  readonly hello: HelloMessage;
+  encode(message: ServerMessage): string | null;
+}
+
 class AgentConnection {
   readonly connectionId = randomUUID();
   agentId: string | null = null;
@@ -96,10 +107,13 @@ class AgentConnection {
   constructor(
     readonly socket: WebSocket,
     readonly principal: Principal,
+    readonly dialect: AgentDialect | null,
   ) {}
 
   send(message: ServerMessage): void {
-    if (this.socket.readyState === this.socket.OPEN) this.socket.send(encodeMessage(message));
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    const text = this.dialect ? this.dialect.encode(message) : encodeMessage(message);
+    if (text !== null) this.socket.send(text);
   }
 
   close(code: number, reason: string): void {
@@ -140,21 +154,33 @@ export class AgentHub {
     await this.opts.bus.publish({ kind: 'agents-changed', agentIds }).catch((err: unknown) => this.log.warn({ err }, 'could not announce agent changes'));
   }
 
+  /** The most log text one deployment stores: the same limit for every socket that uploads logs (cachix/). */
+  get maxLogBytes(): number {
+    return this.opts.maxLogBytes;
+  }
+
   /** Agents connected to this replica. */
   get size(): number {
     return this.byAgent.size;
   }
 
-  /** Takes over a freshly upgraded socket whose token was verified. */
-  accept(socket: WebSocket, principal: Principal): void {
-    const conn = new AgentConnection(socket, principal);
+  /** Takes over a freshly upgraded socket whose token was verified; a `dialect` connection is registered at once with its hello. */
+  accept(socket: WebSocket, principal: Principal, dialect: AgentDialect | null = null): void {
+    const conn = new AgentConnection(socket, principal, dialect);
     this.all.add(conn);
-    conn.helloTimer = setTimeout(() => conn.close(CLOSE_CODES.helloTimeout, 'no hello message within the time limit'), this.opts.helloTimeoutMs);
+    if (dialect) {
+      const hello = repairFrame(dialect.hello);
+      conn.chain = this.onHello(conn, hello as HelloMessage).catch((err: unknown) => this.onFrameFailed(conn, 'hello', err));
+    } else {
+      conn.helloTimer = setTimeout(() => conn.close(CLOSE_CODES.helloTimeout, 'no hello message within the time limit'), this.opts.helloTimeoutMs);
+    }
     socket.on('pong', () => {
       conn.alive = true;
       if (conn.agentId) this.seen.add(conn.agentId);
     });
     socket.on('message', (data, isBinary) => {
+      // A dialect's agent sends no frames on this socket; anything it does send means nothing here.
+      if (conn.dialect) return;
       if (isBinary) {
         conn.close(CLOSE_CODES.badFrame, 'binary frames are not part of the protocol; send JSON text');
         return;

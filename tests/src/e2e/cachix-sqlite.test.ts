@@ -1,0 +1,4 @@
+/** The Cachix Deploy protocol end to end on the embedded SQLite backend. */
+import { defineCachixSuite } from './cachix-suite.js';
+
+defineCachixSuite('sqlite');
