@@ -270,24 +270,32 @@ function rollbackFor(scripts: string | null, system: string | null): string | nu
   return scripts && system ? (rollbackMap(scripts)[system] ?? null) : null;
 }
 
+/** What an order is made of: a deployment's columns (as read, or as just inserted). */
+type OrderSource = Pick<
+  DeploymentRow,
+  'id' | 'index_no' | 'store_path' | 'rollback_script' | 'rollback_scripts' | 'activation_timeout_ms' | 'confirm_timeout_ms' | 'dry'
+>;
+
+/** The order an agent is sent for a deployment: `system` is the agent's (for a rollbackScript kept by system), `hasDiff` whether the server has its closure diff. */
+export function orderOf(r: OrderSource, system: string | null, hasDiff: boolean): Omit<DeploymentOrder, 'cache'> {
+  return {
+    id: r.id,
+    index: r.index_no,
+    storePath: r.store_path,
+    rollbackScript: r.rollback_script ?? rollbackFor(r.rollback_scripts, system),
+    ...(r.activation_timeout_ms !== null ? { activationTimeoutMs: r.activation_timeout_ms } : {}),
+    ...(r.confirm_timeout_ms !== null ? { confirmTimeoutMs: r.confirm_timeout_ms } : {}),
+    ...(hasDiff ? {} : { wantDiff: true }),
+    ...(r.dry === 1 ? { dry: true } : {}),
+  };
+}
+
 /** The newest order per agent among these rows. */
 function newestPerAgent(rows: readonly OrderRow[], into: Map<string, PendingOrder>): void {
   for (const r of rows) {
-    const index = r.index_no;
     const seen = into.get(r.agent_id);
-    if (seen && seen.order.index >= index) continue;
-    const rollbackScript = r.rollback_script ?? rollbackFor(r.rollback_scripts, r.system);
-    const order = {
-      id: r.id,
-      index,
-      storePath: r.store_path,
-      rollbackScript,
-      ...(r.activation_timeout_ms !== null ? { activationTimeoutMs: r.activation_timeout_ms } : {}),
-      ...(r.confirm_timeout_ms !== null ? { confirmTimeoutMs: r.confirm_timeout_ms } : {}),
-      ...(r.diff_pair === null ? { wantDiff: true } : {}),
-      ...(r.dry === 1 ? { dry: true } : {}),
-    };
-    into.set(r.agent_id, { agentId: r.agent_id, workspaceId: r.workspace_id, order });
+    if (seen && seen.order.index >= r.index_no) continue;
+    into.set(r.agent_id, { agentId: r.agent_id, workspaceId: r.workspace_id, order: orderOf(r, r.system, r.diff_pair !== null) });
   }
 }
 
