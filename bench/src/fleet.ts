@@ -366,15 +366,19 @@ export interface Delivery {
   readonly armed: number;
   /** POST → the last arrival (NaN: none arrived). */
   readonly lastMs: number;
+  /** Server CPU (all its processes) from just before the POST until every load process reported: what the fan-out cost it. */
+  readonly cpuMs: number;
 }
 
 /** Arms the load processes, POSTs one activation naming every registered agent, and collects the `deploy` arrivals. */
 export async function measureDelivery(fleet: Fleet, storePath: string, timeoutMs: number): Promise<Delivery> {
   fleet.send('arm');
   await fleet.reports(/^(\{"type":"armed"\})\n/m, 'armed', 30_000);
+  const cpu0 = cpuMsSum(fleet.serverPids);
   const post = await postActivate(fleet.server.url, fleet.activateToken, { agents: Object.fromEntries(fleet.targets.map((n) => [n, storePath])) }, timeoutMs);
   fleet.send(`collect ${timeoutMs}`);
   const fans = await fleet.reports(/^(\{"type":"fanout".*)\n/m, 'fanout', timeoutMs + 30_000);
+  const cpuMs = cpuMsSum(fleet.serverPids) - cpu0;
   const arrivals = fans.flatMap((f) => f.deployAt.map((t) => t - post.at)).sort((a, b) => a - b);
-  return { post, arrivals, armed: fans.reduce((n, f) => n + f.agents, 0), lastMs: arrivals.length > 0 ? arrivals[arrivals.length - 1]! : NaN };
+  return { post, arrivals, armed: fans.reduce((n, f) => n + f.agents, 0), lastMs: arrivals.length > 0 ? arrivals[arrivals.length - 1]! : NaN, cpuMs };
 }

@@ -19,13 +19,15 @@ export interface LimitFigures {
   readonly cpuPerAgentUs: number;
   /** POST → the last agent got the broadcast frame. */
   readonly fanoutMs: number;
+  /** Server CPU meanwhile. */
+  readonly fanoutCpuMs: number;
 }
 
 type AddRow = (metric: string, value: string, unit: string, note?: string) => void;
 
-/** "1.42× the limit" (a time: higher is worse), or "" when either side is missing. */
-export function timesLimit(value: number, limit: number | undefined): string {
-  return limit && Number.isFinite(value) && limit > 0 ? `${(value / limit).toFixed(2)}× the bare-ws limit (${ms(limit)} ms)` : '';
+/** "1.42× the bare-ws limit (…)" (a time: higher is worse), or "" when either side is missing. */
+export function timesLimit(value: number, limit: number | undefined, what = 'ms'): string {
+  return limit && Number.isFinite(value) && limit > 0 ? `${(value / limit).toFixed(2)}× the bare-ws limit (${ms(limit)} ${what})` : '';
 }
 
 export async function limitPhase(workDir: string, row: AddRow): Promise<LimitFigures> {
@@ -52,11 +54,12 @@ export async function limitPhase(workDir: string, row: AddRow): Promise<LimitFig
         '[limit] POST → last agent got `deploy`',
         ms(delivery.lastMs),
         'ms',
-        `one frame broadcast to every socket; p50 / p99 ${ms(percentile(delivery.arrivals, 50))} / ${ms(percentile(delivery.arrivals, 99))} ms` +
+        `one frame broadcast to every socket; p50 / p99 ${ms(percentile(delivery.arrivals, 50))} / ${ms(percentile(delivery.arrivals, 99))} ms; ` +
+          `server CPU ${ms(delivery.cpuMs)} ms` +
           (missing > 0 ? `; ${missing} agents got NO deploy` : ''),
       );
       await fleet.checkAlive();
-      figures = { connectMs: fleet.connectMs, rate, cpuPerAgentUs, fanoutMs: delivery.lastMs };
+      figures = { connectMs: fleet.connectMs, rate, cpuPerAgentUs, fanoutMs: delivery.lastMs, fanoutCpuMs: delivery.cpuMs };
     },
     { limit: true },
   );

@@ -267,7 +267,7 @@ async function fanout(label: string, dbFlags: readonly string[], workDir: string
       `[${label}] connect rate`,
       rate.toFixed(0),
       'agents/s',
-      `${limit ? `${(rate / limit.rate).toFixed(2)}× the bare-ws rate (${limit.rate.toFixed(0)}/s, ${limit.cpuPerAgentUs.toFixed(0)} µs CPU per agent); ` : ''}server CPU meanwhile ${(fleet.cpuConnect / 1000).toFixed(1)} s (${((fleet.cpuConnect * 1000) / registered).toFixed(0)} µs per agent, ${workerNote}` +
+      `${limit ? `${(rate / limit.rate).toFixed(2)}× the bare-ws rate (${limit.rate.toFixed(0)}/s); CPU per agent ${((fleet.cpuConnect * 1000) / registered / limit.cpuPerAgentUs).toFixed(2)}× the bare-ws server's (${limit.cpuPerAgentUs.toFixed(0)} µs); ` : ''}server CPU meanwhile ${(fleet.cpuConnect / 1000).toFixed(1)} s (${((fleet.cpuConnect * 1000) / registered).toFixed(0)} µs per agent, ${workerNote}` +
         `${WORKERS > 1 ? `; primary alone ${(fleet.primaryConnect / 1000).toFixed(1)} s` : ''})`,
     );
     progress(`fan-out ${label}: ${registered} registered in ${ms(fleet.connectMs)} ms; idling ${IDLE_MS} ms`);
@@ -307,7 +307,7 @@ async function fanout(label: string, dbFlags: readonly string[], workDir: string
       );
     }
 
-    const { post, arrivals: d, armed, lastMs: last } = await measureDelivery(fleet, storePath, deliverTimeoutMs);
+    const { post, arrivals: d, armed, lastMs: last, cpuMs: fanoutCpu } = await measureDelivery(fleet, storePath, deliverTimeoutMs);
     const missing = armed - d.length;
     row(`[${label}] POST /activate latency`, ms(post.ms), 'ms', `${fleet.targets.length} agents, one store path, HTTP ${post.status}`);
     row(
@@ -324,6 +324,12 @@ async function fanout(label: string, dbFlags: readonly string[], workDir: string
       `${ms(percentile(d, 50))} / ${ms(percentile(d, 99))}`,
       'ms',
       `from sending the POST; first ${ms(d[0] ?? NaN)} ms`,
+    );
+    row(
+      `[${label}] server CPU, POST → all delivered`,
+      ms(fanoutCpu),
+      'ms',
+      `${timesLimit(fanoutCpu, limit?.fanoutCpuMs, 'ms CPU')}; ${workerNote}; less sensitive to other load than the wall clock`,
     );
 
     // What the web UI's agents table asks for, with every agent in the workspace.
