@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { AGENT_WS_PATH, encodeMessage, MAX_FRAME_BYTES, type ServerMessage } from '@drover/protocol';
+import { wsText } from '@drover/test-support';
 
 const port = Number(process.env['BENCH_LIMIT_PORT'] ?? '0');
 const workers = Number(process.env['BENCH_LIMIT_WORKERS'] ?? '1');
@@ -78,7 +79,7 @@ function serve(): void {
   const wss = new WebSocketServer({ server: http, path: AGENT_WS_PATH, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
   wss.on('connection', (socket) => {
     socket.on('message', (data) => {
-      const frame = JSON.parse(String(data)) as { type?: unknown };
+      const frame = JSON.parse(wsText(data)) as { type?: unknown };
       if (frame.type !== 'hello') return;
       sockets.add(socket);
       socket.send(encodeMessage({ type: 'registered', agentId: randomUUID(), workspace: 'default', cache: null, pingIntervalMs: 30_000 }));

@@ -149,14 +149,7 @@ export interface StatsReport {
 
 /** One line a load process prints on its stdout, as JSON. */
 export type LoadReport =
-  | RegisteredReport
-  | FanoutReport
-  | AnsweredReport
-  | StatsReport
-  | RejoinedReport
-  | { type: 'armed' }
-  | { type: 'stormed' }
-  | { type: 'error'; error: string };
+  RegisteredReport | FanoutReport | AnsweredReport | StatsReport | RejoinedReport | { type: 'armed' } | { type: 'stormed' } | { type: 'error'; error: string };
 
 function main(config: LoadConfig): void {
   const say = (obj: LoadReport) => process.stdout.write(JSON.stringify(obj) + '\n');
@@ -181,7 +174,15 @@ function main(config: LoadConfig): void {
   let pings = 0;
   let quitting = false;
   /** `storm` counters. */
-  const storm = { on: false, attempts: 0, refused: 0, errors: 0, firstError: null as string | null, lastAt: null as number | null, onRejoined: null as (() => void) | null };
+  const storm = {
+    on: false,
+    attempts: 0,
+    refused: 0,
+    errors: 0,
+    firstError: null as string | null,
+    lastAt: null as number | null,
+    onRejoined: null as (() => void) | null,
+  };
   const lostNotBack = (): number => sims.filter((s) => s.lost && !s.registered).length;
 
   function connect(sim: Sim, index: number): Promise<boolean> {

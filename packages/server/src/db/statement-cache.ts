@@ -28,7 +28,10 @@ export function withStatementCache(sqlite: SQLiteDatabase, kept = STATEMENTS_KEP
       }
       const statement = sqlite.prepare(sql);
       statements.set(sql, statement);
-      if (statements.size > kept) statements.delete(statements.keys().next().value!);
+      if (statements.size > kept) {
+        const oldest = statements.keys().next();
+        if (!oldest.done) statements.delete(oldest.value);
+      }
       return statement;
     },
   };
