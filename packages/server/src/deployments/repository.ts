@@ -315,23 +315,29 @@ export async function pendingOrders(db: Kysely<Database>, ids: readonly string[]
 
 /**
  * Once an agent says which system it runs, its Pending deployments created
- * before it ever connected get the rollbackScript for that system stored.
+ * before it ever connected get the rollbackScript for that system stored;
+ * for several agents at once (hellos that arrived together), one read for all.
  */
-export async function resolveRollbackScripts(db: Kysely<Database>, agentId: string, system: string): Promise<void> {
-  const rows = await db
-    .selectFrom('deployments')
-    .select(['id', 'rollback_scripts'])
-    .where('agent_id', '=', agentId)
-    .where('status', '=', 'Pending')
-    .where('rollback_scripts', 'is not', null)
-    .execute();
-  for (const r of rows) {
-    await db
-      .updateTable('deployments')
-      .set({ rollback_script: rollbackFor(r.rollback_scripts, system), rollback_scripts: null })
-      .where('id', '=', r.id)
+export async function resolveRollbackScriptsOf(db: Kysely<Database>, agents: readonly { agentId: string; system: string }[]): Promise<void> {
+  const systemOf = new Map<string, string>();
+  // Two hellos of one agent: the first one's system, as one call after the other would leave it.
+  for (const a of agents) if (!systemOf.has(a.agentId)) systemOf.set(a.agentId, a.system);
+  for (const part of chunks([...systemOf.keys()])) {
+    const rows = await db
+      .selectFrom('deployments')
+      .select(['id', 'agent_id', 'rollback_scripts'])
+      .where('agent_id', 'in', part)
       .where('status', '=', 'Pending')
+      .where('rollback_scripts', 'is not', null)
       .execute();
+    for (const r of rows) {
+      await db
+        .updateTable('deployments')
+        .set({ rollback_script: rollbackFor(r.rollback_scripts, systemOf.get(r.agent_id) ?? null), rollback_scripts: null })
+        .where('id', '=', r.id)
+        .where('status', '=', 'Pending')
+        .execute();
+    }
   }
 }
 

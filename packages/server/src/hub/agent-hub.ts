@@ -29,6 +29,7 @@ import {
   parseAgentName,
   PROTOCOL_VERSION,
   type AgentMessage,
+  type CacheConfig,
   type DeploymentOrder,
   type HelloMessage,
   type ServerMessage,
@@ -46,7 +47,7 @@ import {
   newestPendingOrders,
   orderOf,
   pendingOrders,
-  resolveRollbackScripts,
+  resolveRollbackScriptsOf,
   setClosureSize,
   setWouldRestart,
   type PendingOrder,
@@ -55,6 +56,7 @@ import { agentCaches } from '../cache/agents.js';
 import { isConnectionLost } from '../db/connect.js';
 import { refusedValue } from '../db/refused-value.js';
 import { repairFrame } from './repair-frame.js';
+import { Batched } from './batch.js';
 import type { Metrics } from '../metrics.js';
 
 export interface HubOptions {
@@ -147,9 +149,23 @@ export class AgentHub {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly unsubscribe: () => void;
   private readonly log: Logger;
+  /** What a `hello` reads, one statement for the hellos that arrived together (batch.ts). */
+  private readonly helloReads: {
+    readonly rollbackScripts: Batched<{ agentId: string; system: string }, true>;
+    readonly cache: Batched<string, CacheConfig | null>;
+    readonly newest: Batched<string, PendingOrder>;
+  };
 
   constructor(private readonly opts: HubOptions) {
     this.log = opts.log.child({ component: 'hub' });
+    this.helloReads = {
+      rollbackScripts: new Batched(async (agents) => {
+        await resolveRollbackScriptsOf(opts.db, agents);
+        return new Map(agents.map((a) => [a, true]));
+      }),
+      cache: new Batched((workspaceIds) => agentCaches(opts.db, workspaceIds)),
+      newest: new Batched((agentIds) => newestPendingOrders(opts.db, agentIds)),
+    };
     this.unsubscribe = opts.bus.subscribe((event) => this.onBusEvent(event));
     this.timers.push(setInterval(() => this.pingAll(), opts.pingIntervalMs).unref());
     this.timers.push(setInterval(() => void this.flushLastSeen(), opts.lastSeenFlushMs).unref());
@@ -313,19 +329,23 @@ export class AgentHub {
     if (connectedElsewhere)
       await this.opts.bus.publish({ kind: 'agent-connected', agentId: row.id, connectionId: conn.connectionId, hostname: hello.hostname });
     // Deployments queued before the agent ever said which system it runs now get their rollbackScript.
-    await resolveRollbackScripts(db, row.id, hello.system);
+    await this.helloReads.rollbackScripts.load({ agentId: row.id, system: hello.system });
     const workspaceId = conn.principal.workspaceId;
     conn.send({
       type: 'registered',
       agentId: row.id,
       workspace: conn.principal.workspaceName,
-      cache: (await agentCaches(db, [workspaceId])).get(workspaceId) ?? null,
+      cache: (await this.helloReads.cache.load(workspaceId)) ?? null,
       pingIntervalMs: this.opts.pingIntervalMs,
     });
     this.opts.metrics.agentConnections.inc();
     this.changed.add(row.id);
     this.log.info({ agent: row.name, workspace: conn.principal.workspaceName, version: hello.version }, 'agent connected');
-    await this.deliverNewest([row.id]);
+    // Its newest Pending deployment, as deliverNewest reads it.
+    if (this.byAgent.has(row.id)) {
+      const newest = await this.helloReads.newest.load(row.id);
+      if (newest) await this.send(new Map([[row.id, newest]]));
+    }
   }
 
   private async onEvent(conn: AgentConnection, agentId: string, message: Exclude<AgentMessage, HelloMessage>): Promise<void> {
