@@ -8,6 +8,10 @@
  *                            `drover server` (with BENCH_WORKERS > 1: `--workers N`), SQLite and optionally PostgreSQL
  *   4. rollout (only when named in BENCH_PHASES) — the same fleet answering every order Succeeded: a plain activation
  *                            (the limit), the database's write floor, then a rollout in waves (rollout.ts)
+ *   5. storm (only when named) — the fleet reconnecting with the agent's backoff after every server process was
+ *                            killed and the server restarted (storm.ts)
+ *   Before 3 and 5: the limit — the same load against a bare `ws` server, in the same run (limit.ts); the fleet
+ *                            rows give their ratio to it.
  *
  * Env: BENCH_AGENTS (2000, ≤ 100000), BENCH_WORKERS (1), BENCH_PER_LOAD (15000), BENCH_PER_ADDRESS (1000, ≤ 4000),
  * BENCH_ACTIVATE_RUNS (3), BENCH_IDLE_MS (5000), BENCH_SETTLE_MS (20000), BENCH_POSTGRES (postgres://… to add the
