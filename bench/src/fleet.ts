@@ -2,7 +2,9 @@
  * A `drover server` and its simulated fleet, as the fan-out and rollout
  * phases use them: the server (one process, or `--workers N`), one shared
  * agent token, and ⌈BENCH_AGENTS / BENCH_PER_LOAD⌉ load processes
- * (`load.ts`) whose simulated agents connect and register. Spread over
+ * (`load.ts`) whose simulated agents connect and register — or, for the
+ * limit of the same run, the bare `ws` server of limit-server.ts (as many
+ * workers) with the same load processes. Spread over
  * processes and source addresses so no process needs more open files than
  * it may have (see bench/README.md), and stopped again — server workers
  * included — whatever happens.
@@ -13,7 +15,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NIX_BASE32_ALPHABET } from '@drover/protocol';
-import { freePort, sleep } from '@drover/test-support';
+import { freePort, sleep, waitFor } from '@drover/test-support';
 import { AGENTS, IDLE_MS, PER_ADDRESS, PER_LOAD, progress, SERVER_NODE_FLAGS, WORKERS } from './env.js';
 import { mintFleetToken } from './fleet-token.js';
 import { agentName, monotonicMs, type LoadConfig, type LoadReport, type RegisteredReport } from './load.js';
@@ -22,6 +24,7 @@ import { cpuMsSum, drover, openFiles, processTree, readMemorySum, run, spawnDrov
 export interface Server {
   readonly proc: Proc;
   readonly url: string;
+  readonly port: number;
   /** Flags that address this server's database for the admin commands. */
   readonly dbFlags: readonly string[];
 }
@@ -32,8 +35,9 @@ export async function startDroverServer(
   workDir: string,
   extra: readonly string[] = [],
   nodeFlags: readonly string[] = [],
+  fixedPort?: number,
 ): Promise<Server> {
-  const port = await freePort();
+  const port = fixedPort ?? (await freePort());
   const proc = spawnDrover(name, ['server', '--listen', `127.0.0.1:${port}`, ...dbFlags, ...extra], {
     raiseNofile: true,
     nodeFlags,
@@ -41,7 +45,29 @@ export async function startDroverServer(
     env: { DROVER_LOG_LEVEL: 'info' },
   });
   const m = await proc.waitForOutput(/drover server ready at (http:\/\/\S+)/, 60_000);
-  return { proc, url: m[1]!, dbFlags };
+  return { proc, url: m[1]!, port, dbFlags };
+}
+
+/** The bare `ws` server of limit-server.ts with BENCH_WORKERS workers: the limit the fleet rows are compared with. */
+async function startLimitServer(name: string, workDir: string): Promise<Server> {
+  const port = await freePort();
+  const proc = spawnNode(name, fileURLToPath(new URL('./limit-server.js', import.meta.url)), [], {
+    raiseNofile: true,
+    stdoutFile: join(workDir, `${name}.log`),
+    env: { BENCH_LIMIT_PORT: String(port), BENCH_LIMIT_WORKERS: String(WORKERS) },
+  });
+  // The ready line goes to the log file; the process prints nothing else.
+  const logFile = join(workDir, `${name}.log`);
+  const url = await waitFor(
+    `${name} to listen`,
+    async () => {
+      if (!proc.running) throw new Error(`${name} exited before listening:\n${proc.tail()}`);
+      return /limit server ready at (http:\/\/\S+)/.exec(await readFile(logFile, 'utf8').catch(() => ''))?.[1] ?? null;
+    },
+    30_000,
+    50,
+  );
+  return { proc, url, port, dbFlags: [] };
 }
 
 export async function createToken(server: Server, kind: 'agent' | 'activate', extra: readonly string[] = []): Promise<string> {
@@ -152,8 +178,21 @@ export interface Fleet {
   checkAlive(): Promise<void>;
 }
 
+export interface FleetOptions {
+  /** The bare `ws` server (limit-server.ts) instead of Drover: no database, no tokens. */
+  readonly limit?: boolean;
+  /** The simulated agents reconnect after a close, as the agent does (the reconnect storm). */
+  readonly reconnect?: boolean;
+}
+
 /** Starts the server and the load processes, waits until the agents registered, and hands the fleet to `use`; stops everything after. */
-export async function withFleet(label: string, dbFlags: readonly string[], workDir: string, use: (fleet: Fleet) => Promise<void>): Promise<void> {
+export async function withFleet(
+  label: string,
+  dbFlags: readonly string[],
+  workDir: string,
+  use: (fleet: Fleet) => Promise<void>,
+  options: FleetOptions = {},
+): Promise<void> {
   const procs: Proc[] = [];
   let serverPids: number[] = [];
   try {
@@ -162,7 +201,9 @@ export async function withFleet(label: string, dbFlags: readonly string[], workD
     const slug = label.replace(/\s+/g, '-');
     const serverName = `server-${slug}`;
     progress(`${label}: starting the server${WORKERS > 1 ? ` with --workers ${WORKERS}` : ''}`);
-    const server = await startDroverServer(serverName, dbFlags, workDir, WORKERS > 1 ? ['--workers', String(WORKERS)] : [], SERVER_NODE_FLAGS);
+    const server = options.limit
+      ? await startLimitServer(serverName, workDir)
+      : await startDroverServer(serverName, dbFlags, workDir, WORKERS > 1 ? ['--workers', String(WORKERS)] : [], SERVER_NODE_FLAGS);
     procs.push(server.proc);
     serverPids = processTree(server.proc.pid);
     if (serverPids.length !== WORKERS + (WORKERS > 1 ? 1 : 0)) {
@@ -170,8 +211,8 @@ export async function withFleet(label: string, dbFlags: readonly string[], workD
         `expected ${WORKERS > 1 ? `a primary and ${WORKERS} workers` : 'one process'}, found ${serverPids.length} process(es): ${serverPids.join(', ')}`,
       );
     }
-    const agentToken = await mintFleetToken(dbFlags);
-    const activateToken = await createToken(server, 'activate');
+    const agentToken = options.limit ? 'limit' : await mintFleetToken(dbFlags);
+    const activateToken = options.limit ? 'limit' : await createToken(server, 'activate');
     await sleep(Math.min(IDLE_MS, 2000));
     const before = readMemorySum(serverPids);
     const fdsBefore = serverPids.map(openFiles);
@@ -195,6 +236,7 @@ export async function withFleet(label: string, dbFlags: readonly string[], workD
         perAddress: PER_ADDRESS,
         concurrency: 64,
         registerTimeoutMs,
+        reconnect: options.reconnect ?? false,
       };
       const load = spawnNode(`load-${slug}-${k + 1}`, fileURLToPath(new URL('./load.js', import.meta.url)), [], {
         raiseNofile: true,
@@ -313,4 +355,30 @@ export async function postActivate(url: string, token: string, spec: object, tim
   const text = await res.text();
   if (res.status !== 201) throw new Error(`POST /activate answered ${res.status}: ${text.slice(0, 300)}`);
   return { at, ms: took, status: res.status, activationId: (JSON.parse(text) as { activationId: string }).activationId };
+}
+
+/** One activation of every registered agent, as the fan-out measures it. */
+export interface Delivery {
+  readonly post: Posted;
+  /** Each agent's `deploy` arrival, ms after the POST was sent, ascending. */
+  readonly arrivals: number[];
+  /** Agents registered when armed (each should get one `deploy`). */
+  readonly armed: number;
+  /** POST → the last arrival (NaN: none arrived). */
+  readonly lastMs: number;
+  /** Server CPU (all its processes) from just before the POST until every load process reported: what the fan-out cost it. */
+  readonly cpuMs: number;
+}
+
+/** Arms the load processes, POSTs one activation naming every registered agent, and collects the `deploy` arrivals. */
+export async function measureDelivery(fleet: Fleet, storePath: string, timeoutMs: number): Promise<Delivery> {
+  fleet.send('arm');
+  await fleet.reports(/^(\{"type":"armed"\})\n/m, 'armed', 30_000);
+  const cpu0 = cpuMsSum(fleet.serverPids);
+  const post = await postActivate(fleet.server.url, fleet.activateToken, { agents: Object.fromEntries(fleet.targets.map((n) => [n, storePath])) }, timeoutMs);
+  fleet.send(`collect ${timeoutMs}`);
+  const fans = await fleet.reports(/^(\{"type":"fanout".*)\n/m, 'fanout', timeoutMs + 30_000);
+  const cpuMs = cpuMsSum(fleet.serverPids) - cpu0;
+  const arrivals = fans.flatMap((f) => f.deployAt.map((t) => t - post.at)).sort((a, b) => a - b);
+  return { post, arrivals, armed: fans.reduce((n, f) => n + f.agents, 0), lastMs: arrivals.length > 0 ? arrivals[arrivals.length - 1]! : NaN, cpuMs };
 }

@@ -17,6 +17,9 @@
  *   stdout {"type":"answered", …}     per agent: when its order came and when the server acknowledged
  *                                     its Succeeded (`arm answer`)
  *   stdin  "stats TAG"                stdout {"type":"stats","tag":TAG,"pings":N}: server pings answered so far
+ *   stdin  "storm"                    (config `reconnect`) count from now on: connections lost, attempts, errors
+ *   stdin  "rejoin MS"                wait ≤ MS until every agent lost since `storm` registered again
+ *   stdout {"type":"rejoined", …}     how many did, when the last did, the attempts and errors meanwhile
  *   stdin  "quit" (or EOF)            close all sockets and exit
  *
  * Times are `process.hrtime` milliseconds (CLOCK_MONOTONIC), one clock for
@@ -27,9 +30,16 @@
  * `width`) and connects from 127.0.0.(2 + addressBase + ⌊i / perAddress⌋),
  * so one address never needs more than `perAddress` ephemeral ports. Pings
  * are answered by `ws` itself. Config comes as JSON in $BENCH_LOAD_CONFIG.
+ *
+ * With `reconnect` (the reconnect storm, storm.ts) each simulated agent
+ * whose connection closes connects again as the real agent does: after the
+ * agent's own capped exponential backoff with jitter (`Backoff` of
+ * @drover/agent, 1 s initial, 60 s cap, reset once a connection stayed
+ * registered 30 s), every agent on its own timer, nothing in flight-limited.
  */
 import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
+import { Backoff } from '@drover/agent';
 import { AGENT_WS_PATH, encodeMessage, PROTOCOL_VERSION, type HelloMessage, type ServerMessage } from '@drover/protocol';
 import { errorMessage, wsText } from '@drover/test-support';
 
@@ -49,6 +59,8 @@ export interface LoadConfig {
   /** Handshakes in flight at once. */
   readonly concurrency: number;
   readonly registerTimeoutMs: number;
+  /** Reconnect after a close like the real agent (backoff with jitter); the storm phase. */
+  readonly reconnect?: boolean;
 }
 
 export interface RegisteredReport {
@@ -93,6 +105,27 @@ export function agentName(prefix: string, index: number, width: number): string 
 
 type DeployMessage = Extract<ServerMessage, { type: 'deploy' }>;
 
+/** `rejoin`: the agents lost since `storm` and how they came back. */
+export interface RejoinedReport {
+  readonly type: 'rejoined';
+  /** Registered agents whose connection closed since `storm`. */
+  readonly lost: number;
+  /** Of those, registered again. */
+  readonly rejoined: number;
+  /** hrtime ms of the last one registering again (null: none did). */
+  readonly lastAt: number | null;
+  /** Connection attempts since `storm`. */
+  readonly attempts: number;
+  /** Attempts refused at TCP level (the server was down): expected while it restarts. */
+  readonly refused: number;
+  /** Any other failed attempt (HTTP error at upgrade, close before `registered`, timeout), and the first. */
+  readonly errors: number;
+  readonly firstError: string | null;
+}
+
+/** How long a connection must stay registered before the backoff starts over (the agent's default). */
+const HEALTHY_AFTER_MS = 30_000;
+
 interface Sim {
   readonly name: string;
   socket: WebSocket | null;
@@ -101,6 +134,10 @@ interface Sim {
   /** The deployment it answered (`arm answer`), and when the server acknowledged the report. */
   answered: string | null;
   ackAt: number | null;
+  /** `reconnect`: the agent's backoff, when it last registered, whether it was lost since `storm`. */
+  readonly backoff: Backoff;
+  registeredAt: number;
+  lost: boolean;
 }
 
 export interface StatsReport {
@@ -111,7 +148,8 @@ export interface StatsReport {
 }
 
 /** One line a load process prints on its stdout, as JSON. */
-export type LoadReport = RegisteredReport | FanoutReport | AnsweredReport | StatsReport | { type: 'armed' } | { type: 'error'; error: string };
+export type LoadReport =
+  RegisteredReport | FanoutReport | AnsweredReport | StatsReport | RejoinedReport | { type: 'armed' } | { type: 'stormed' } | { type: 'error'; error: string };
 
 function main(config: LoadConfig): void {
   const say = (obj: LoadReport) => process.stdout.write(JSON.stringify(obj) + '\n');
@@ -122,6 +160,9 @@ function main(config: LoadConfig): void {
     deployAt: null,
     answered: null,
     ackAt: null,
+    backoff: new Backoff({ initialMs: 1000, maxMs: 60_000 }),
+    registeredAt: 0,
+    lost: false,
   }));
   const wsUrl = config.server.replace(/^http/, 'ws').replace(/\/$/, '') + AGENT_WS_PATH;
   let armed = false;
@@ -131,6 +172,18 @@ function main(config: LoadConfig): void {
   let onAllIn: (() => void) | null = null;
   let firstError: string | null = null;
   let pings = 0;
+  let quitting = false;
+  /** `storm` counters. */
+  const storm = {
+    on: false,
+    attempts: 0,
+    refused: 0,
+    errors: 0,
+    firstError: null as string | null,
+    lastAt: null as number | null,
+    onRejoined: null as (() => void) | null,
+  };
+  const lostNotBack = (): number => sims.filter((s) => s.lost && !s.registered).length;
 
   function connect(sim: Sim, index: number): Promise<boolean> {
     return new Promise((done) => {
@@ -152,10 +205,16 @@ function main(config: LoadConfig): void {
         hostname: sim.name,
       };
       let settled = false;
-      const settle = (ok: boolean, why?: string) => {
+      if (storm.on) storm.attempts++;
+      const settle = (ok: boolean, why?: string, refused = false) => {
         if (settled) return;
         settled = true;
         if (!ok && why && firstError === null) firstError = `${sim.name}: ${why}`;
+        if (!ok && storm.on) {
+          if (refused) storm.refused++;
+          else if (++storm.errors === 1) storm.firstError = `${sim.name}: ${why ?? 'failed'}`;
+        }
+        if (!ok && config.reconnect && !quitting) setTimeout(() => void connect(sim, index), sim.backoff.next()).unref();
         done(ok);
       };
       socket.on('open', () => socket.send(encodeMessage(hello)));
@@ -171,6 +230,11 @@ function main(config: LoadConfig): void {
         const type = frame.type;
         if (type === 'registered') {
           sim.registered = true;
+          sim.registeredAt = Date.now();
+          if (sim.lost && storm.on) {
+            storm.lastAt = at;
+            if (lostNotBack() === 0) storm.onRejoined?.();
+          }
           settle(true);
         } else if (type === 'deploy' && armed && sim.deployAt === null) {
           sim.deployAt = at;
@@ -185,10 +249,16 @@ function main(config: LoadConfig): void {
         settle(false, `HTTP ${res.statusCode} at upgrade`);
         socket.terminate();
       });
-      socket.on('error', (err) => settle(false, err.message));
+      socket.on('error', (err: Error & { code?: string }) => settle(false, err.message, err.code === 'ECONNREFUSED'));
       socket.on('close', (code, reason) => {
+        const wasRegistered = sim.registered;
         sim.registered = false;
         settle(false, `closed ${code} ${reason.toString()}`);
+        if (!wasRegistered || !config.reconnect || quitting) return;
+        // A registered connection lost: reconnect as the agent does (connection.ts).
+        if (storm.on) sim.lost = true;
+        if (Date.now() - sim.registeredAt >= HEALTHY_AFTER_MS) sim.backoff.reset();
+        setTimeout(() => void connect(sim, index), sim.backoff.next()).unref();
       });
     });
   }
@@ -258,7 +328,32 @@ function main(config: LoadConfig): void {
     say({ type: 'fanout', agents: expected, received: deployAt.length, deployAt });
   }
 
+  /** Sent once the server was killed and restarted (its sockets are closed by then): waits for every lost agent's return. */
+  async function rejoin(timeoutMs: number): Promise<void> {
+    if (lostNotBack() > 0 || !sims.some((s) => s.lost)) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((r) => {
+        storm.onRejoined = r;
+        timer = setTimeout(r, timeoutMs);
+      });
+      clearTimeout(timer);
+      storm.onRejoined = null;
+    }
+    const lost = sims.filter((s) => s.lost);
+    say({
+      type: 'rejoined',
+      lost: lost.length,
+      rejoined: lost.filter((s) => s.registered).length,
+      lastAt: storm.lastAt,
+      attempts: storm.attempts,
+      refused: storm.refused,
+      errors: storm.errors,
+      firstError: storm.firstError,
+    });
+  }
+
   function quit(): void {
+    quitting = true;
     for (const s of sims) s.socket?.terminate();
     setTimeout(() => process.exit(0), 200).unref();
   }
@@ -269,6 +364,10 @@ function main(config: LoadConfig): void {
     if (cmd === 'arm') arm(arg === 'answer');
     else if (cmd === 'collect') collect(Number(arg) || 60_000).catch((err: unknown) => say({ type: 'error', error: errorMessage(err) }));
     else if (cmd === 'stats') say({ type: 'stats', tag: arg ?? '', pings });
+    else if (cmd === 'storm') {
+      storm.on = true;
+      say({ type: 'stormed' });
+    } else if (cmd === 'rejoin') rejoin(Number(arg) || 60_000).catch((err: unknown) => say({ type: 'error', error: errorMessage(err) }));
     else if (cmd === 'quit') quit();
   });
   lines.on('close', quit);

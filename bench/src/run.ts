@@ -8,6 +8,10 @@
  *                            `drover server` (with BENCH_WORKERS > 1: `--workers N`), SQLite and optionally PostgreSQL
  *   4. rollout (only when named in BENCH_PHASES) — the same fleet answering every order Succeeded: a plain activation
  *                            (the limit), the database's write floor, then a rollout in waves (rollout.ts)
+ *   5. storm (only when named) — the fleet reconnecting with the agent's backoff after every server process was
+ *                            killed and the server restarted (storm.ts)
+ *   Before 3 and 5: the limit — the same load against a bare `ws` server, in the same run (limit.ts); the fleet
+ *                            rows give their ratio to it.
  *
  * Env: BENCH_AGENTS (2000, ≤ 100000), BENCH_WORKERS (1), BENCH_PER_LOAD (15000), BENCH_PER_ADDRESS (1000, ≤ 4000),
  * BENCH_ACTIVATE_RUNS (3), BENCH_IDLE_MS (5000), BENCH_SETTLE_MS (20000), BENCH_POSTGRES (postgres://… to add the
@@ -40,7 +44,9 @@ import {
   type TestCache,
 } from '@drover/test-support';
 import { AGENTS, IDLE_MS, intEnv, progress, stringEnv, WORKERS } from './env.js';
-import { createToken, fakeStorePath, postActivate, startDroverServer, withFleet, type Server } from './fleet.js';
+import { createToken, fakeStorePath, measureDelivery, startDroverServer, withFleet, type Server } from './fleet.js';
+import { limitPhase, timesLimit, type LimitFigures } from './limit.js';
+import { stormPhase } from './storm.js';
 import { agentName, monotonicMs } from './load.js';
 import { cpuMsSum, DROVER, drover, openFiles, readMemory, readMemorySum, run, spawnDrover, spawnNode, stopAll, type Memory, type Proc } from './proc.js';
 import { rolloutPhase } from './rollout.js';
@@ -55,6 +61,8 @@ for (const b of BACKENDS) if (b !== 'sqlite' && b !== 'postgres') throw new Erro
 if (BACKENDS.has('postgres') && !POSTGRES) throw new Error('BENCH_BACKENDS names postgres but BENCH_POSTGRES (a postgres:// URL) is not set');
 const PHASES = new Set((process.env['BENCH_PHASES'] ?? 'agent,activate,fanout').split(',').map((s) => s.trim()));
 const KEEP = !!process.env['BENCH_KEEP'];
+/** The bare-ws limit of this run (limit.ts), measured before the fleet phases when one of them runs. */
+let limit: LimitFigures | undefined;
 
 const rows: Row[] = [];
 /** Undone on Ctrl-C too (temp dir, PostgreSQL schema); each removes itself once done. */
@@ -258,11 +266,12 @@ async function fanout(label: string, dbFlags: readonly string[], workDir: string
     const regNote = fleet.failed > 0 ? `; ${fleet.failed} FAILED, first: ${fleet.firstError}` : '';
     const loadNote = fleet.loads.length > 1 ? `${fleet.loads.length} load processes × 64 handshakes in flight` : '64 handshakes in flight';
     row(`[${label}] connect + register ${AGENTS} agents`, ms(fleet.connectMs), 'ms', `${registered}/${AGENTS} registered, ${loadNote}${regNote}`);
+    const rate = registered / (fleet.connectMs / 1000);
     row(
       `[${label}] connect rate`,
-      (registered / (fleet.connectMs / 1000)).toFixed(0),
+      rate.toFixed(0),
       'agents/s',
-      `server CPU meanwhile ${(fleet.cpuConnect / 1000).toFixed(1)} s (${((fleet.cpuConnect * 1000) / registered).toFixed(0)} µs per agent, ${workerNote}` +
+      `${limit ? `${(rate / limit.rate).toFixed(2)}× the bare-ws rate (${limit.rate.toFixed(0)}/s); CPU per agent ${((fleet.cpuConnect * 1000) / registered / limit.cpuPerAgentUs).toFixed(2)}× the bare-ws server's (${limit.cpuPerAgentUs.toFixed(0)} µs); ` : ''}server CPU meanwhile ${(fleet.cpuConnect / 1000).toFixed(1)} s (${((fleet.cpuConnect * 1000) / registered).toFixed(0)} µs per agent, ${workerNote}` +
         `${WORKERS > 1 ? `; primary alone ${(fleet.primaryConnect / 1000).toFixed(1)} s` : ''})`,
     );
     progress(`fan-out ${label}: ${registered} registered in ${ms(fleet.connectMs)} ms; idling ${IDLE_MS} ms`);
@@ -302,30 +311,29 @@ async function fanout(label: string, dbFlags: readonly string[], workDir: string
       );
     }
 
-    const { targets } = fleet;
-    fleet.send('arm');
-    await fleet.reports(/^(\{"type":"armed"\})\n/m, 'armed', 30_000);
-    const post = await postActivate(server.url, activateToken, { agents: Object.fromEntries(targets.map((n) => [n, storePath])) }, deliverTimeoutMs);
-    fleet.send(`collect ${deliverTimeoutMs}`);
-    const fans = await fleet.reports(/^(\{"type":"fanout".*)\n/m, 'fanout', deliverTimeoutMs + 30_000);
-    const d = fans.flatMap((f) => f.deployAt.map((t) => t - post.at)).sort((a, b) => a - b);
-    const armed = fans.reduce((n, f) => n + f.agents, 0);
+    const { post, arrivals: d, armed, lastMs: last, cpuMs: fanoutCpu } = await measureDelivery(fleet, storePath, deliverTimeoutMs);
     const missing = armed - d.length;
-    const last = d.length > 0 ? d[d.length - 1]! : NaN;
-    row(`[${label}] POST /activate latency`, ms(post.ms), 'ms', `${targets.length} agents, one store path, HTTP ${post.status}`);
+    row(`[${label}] POST /activate latency`, ms(post.ms), 'ms', `${fleet.targets.length} agents, one store path, HTTP ${post.status}`);
     row(
       `[${label}] POST → last agent got \`deploy\``,
       ms(last),
       'ms',
-      missing > 0
+      (missing > 0
         ? `${missing} agents got NO deploy within ${deliverTimeoutMs} ms`
-        : `all ${armed} delivered${fleet.loads.length > 1 ? ` (merged from ${fleet.loads.length} load processes)` : ''}`,
+        : `all ${armed} delivered${fleet.loads.length > 1 ? ` (merged from ${fleet.loads.length} load processes)` : ''}`) +
+        (limit ? `; ${timesLimit(last, limit.fanoutMs)}` : ''),
     );
     row(
       `[${label}] per-agent delivery p50 / p99`,
       `${ms(percentile(d, 50))} / ${ms(percentile(d, 99))}`,
       'ms',
       `from sending the POST; first ${ms(d[0] ?? NaN)} ms`,
+    );
+    row(
+      `[${label}] server CPU, POST → all delivered`,
+      ms(fanoutCpu),
+      'ms',
+      `${timesLimit(fanoutCpu, limit?.fanoutCpuMs, 'ms CPU')}; ${workerNote}; less sensitive to other load than the wall clock`,
     );
 
     // What the web UI's agents table asks for, with every agent in the workspace.
@@ -379,9 +387,15 @@ async function main(): Promise<number> {
   progress(`work dir ${workDir}`);
   try {
     if (PHASES.has('agent') || PHASES.has('activate')) await phase('agent phases', () => agentPhases(workDir));
+    if (PHASES.has('fanout') || PHASES.has('storm')) {
+      await phase('limit', async () => {
+        limit = await limitPhase(workDir, row);
+      });
+    }
     const fleetPhases = [
       ['fanout', 'fan-out', fanout],
       ['rollout', 'rollout', (label: string, dbFlags: readonly string[], dir: string) => rolloutPhase(label, dbFlags, dir, row)],
+      ['storm', 'reconnect storm', (label: string, dbFlags: readonly string[], dir: string) => stormPhase(label, dbFlags, dir, row, limit)],
     ] as const;
     for (const [key, name, fn] of fleetPhases) {
       if (!PHASES.has(key)) continue;

@@ -26,6 +26,7 @@ import type { Logger } from 'pino';
 import { DroverError } from '@drover/protocol';
 import { migrationProvider } from './migrations.js';
 import type { Database } from './schema.js';
+import { withStatementCache } from './statement-cache.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -187,7 +188,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenDataba
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 10000');
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new DroverSqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new DroverSqliteDialect({ database: withStatementCache(sqlite) }) });
   return { db, dialect: 'sqlite', schema: 'main', close: () => db.destroy() };
 }
 

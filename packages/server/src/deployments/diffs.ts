@@ -19,11 +19,12 @@ import { recordDiff } from './diffs-repository.js';
 /** Distinct (from, to) pairs one activation diffs on the server. */
 const MAX_PAIRS = 16;
 
-/** Diffs the new deployments whose both closures the built-in cache holds, and stores those diffs. */
-export async function recordServerDiffs(ctx: ServerContext, workspaceId: string, rows: readonly DeploymentRow[]): Promise<void> {
+/** Diffs the new deployments whose both closures the built-in cache holds, and stores those diffs; the ids of the deployments that got one. */
+export async function recordServerDiffs(ctx: ServerContext, workspaceId: string, rows: readonly DeploymentRow[]): Promise<Set<string>> {
+  const diffed = new Set<string>();
   try {
     const cache = await agentCacheOf(ctx.db, workspaceId);
-    if (!cache || !('builtin' in cache) || rows.length === 0) return;
+    if (!cache || !('builtin' in cache) || rows.length === 0) return diffed;
     const cacheId = cache.builtin.id;
     const current = await currentPathsById(
       ctx.db,
@@ -49,8 +50,10 @@ export async function recordServerDiffs(ctx: ServerContext, workspaceId: string,
       if (!fromClosure || !toClosure) continue;
       const diff: ClosureDiff = diffClosures({ from, to, source: 'server', fromClosure, toClosure });
       await recordDiff(ctx.db, workspaceId, diff, ids);
+      for (const id of ids) diffed.add(id);
     }
   } catch (err) {
     ctx.log.warn({ err, workspace: workspaceId }, 'closure diffs could not be computed on the server; the agents will compute them');
   }
+  return diffed;
 }

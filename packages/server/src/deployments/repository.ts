@@ -283,25 +283,37 @@ function rollbackFor(scripts: string | null, system: string | null): string | nu
   return scripts && system ? (rollbackMap(scripts)[system] ?? null) : null;
 }
 
+/** What an order is made of: a deployment's columns (as read, or as just inserted). */
+type OrderSource = Pick<
+  DeploymentRow,
+  'id' | 'index_no' | 'store_path' | 'rollback_script' | 'rollback_scripts' | 'activation_timeout_ms' | 'confirm_timeout_ms' | 'dry' | 'secrets_only'
+>;
+
+/**
+ * The order an agent is sent for a deployment (without the cache and secrets, added when sent): `system` is the
+ * agent's (for a rollbackScript kept by system), `hasDiff` whether the server has its closure diff (a secrets-only
+ * deployment never asks for one).
+ */
+export function orderOf(r: OrderSource, system: string | null, hasDiff: boolean): Omit<DeploymentOrder, 'cache'> {
+  return {
+    id: r.id,
+    index: r.index_no,
+    storePath: r.store_path,
+    rollbackScript: r.rollback_script ?? rollbackFor(r.rollback_scripts, system),
+    ...(r.activation_timeout_ms !== null ? { activationTimeoutMs: r.activation_timeout_ms } : {}),
+    ...(r.confirm_timeout_ms !== null ? { confirmTimeoutMs: r.confirm_timeout_ms } : {}),
+    ...(hasDiff || r.secrets_only === 1 ? {} : { wantDiff: true }),
+    ...(r.dry === 1 ? { dry: true } : {}),
+    ...(r.secrets_only === 1 ? { secretsOnly: true } : {}),
+  };
+}
+
 /** The newest order per agent among these rows. */
 function newestPerAgent(rows: readonly OrderRow[], into: Map<string, PendingOrder>): void {
   for (const r of rows) {
-    const index = r.index_no;
     const seen = into.get(r.agent_id);
-    if (seen && seen.order.index >= index) continue;
-    const rollbackScript = r.rollback_script ?? rollbackFor(r.rollback_scripts, r.system);
-    const order = {
-      id: r.id,
-      index,
-      storePath: r.store_path,
-      rollbackScript,
-      ...(r.activation_timeout_ms !== null ? { activationTimeoutMs: r.activation_timeout_ms } : {}),
-      ...(r.confirm_timeout_ms !== null ? { confirmTimeoutMs: r.confirm_timeout_ms } : {}),
-      ...(r.diff_pair === null && r.secrets_only !== 1 ? { wantDiff: true } : {}),
-      ...(r.dry === 1 ? { dry: true } : {}),
-      ...(r.secrets_only === 1 ? { secretsOnly: true } : {}),
-    };
-    into.set(r.agent_id, { agentId: r.agent_id, workspaceId: r.workspace_id, order });
+    if (seen && seen.order.index >= r.index_no) continue;
+    into.set(r.agent_id, { agentId: r.agent_id, workspaceId: r.workspace_id, order: orderOf(r, r.system, r.diff_pair !== null) });
   }
 }
 
@@ -321,23 +333,29 @@ export async function pendingOrders(db: Kysely<Database>, ids: readonly string[]
 
 /**
  * Once an agent says which system it runs, its Pending deployments created
- * before it ever connected get the rollbackScript for that system stored.
+ * before it ever connected get the rollbackScript for that system stored;
+ * for several agents at once (hellos that arrived together), one read for all.
  */
-export async function resolveRollbackScripts(db: Kysely<Database>, agentId: string, system: string): Promise<void> {
-  const rows = await db
-    .selectFrom('deployments')
-    .select(['id', 'rollback_scripts'])
-    .where('agent_id', '=', agentId)
-    .where('status', '=', 'Pending')
-    .where('rollback_scripts', 'is not', null)
-    .execute();
-  for (const r of rows) {
-    await db
-      .updateTable('deployments')
-      .set({ rollback_script: rollbackFor(r.rollback_scripts, system), rollback_scripts: null })
-      .where('id', '=', r.id)
+export async function resolveRollbackScriptsOf(db: Kysely<Database>, agents: readonly { agentId: string; system: string }[]): Promise<void> {
+  const systemOf = new Map<string, string>();
+  // Two hellos of one agent: the first one's system, as one call after the other would leave it.
+  for (const a of agents) if (!systemOf.has(a.agentId)) systemOf.set(a.agentId, a.system);
+  for (const part of chunks([...systemOf.keys()])) {
+    const rows = await db
+      .selectFrom('deployments')
+      .select(['id', 'agent_id', 'rollback_scripts'])
+      .where('agent_id', 'in', part)
       .where('status', '=', 'Pending')
+      .where('rollback_scripts', 'is not', null)
       .execute();
+    for (const r of rows) {
+      await db
+        .updateTable('deployments')
+        .set({ rollback_script: rollbackFor(r.rollback_scripts, systemOf.get(r.agent_id) ?? null), rollback_scripts: null })
+        .where('id', '=', r.id)
+        .where('status', '=', 'Pending')
+        .execute();
+    }
   }
 }
 

@@ -65,9 +65,14 @@ async function createAndAnnounce(
     ...(plan ? { within: (tx: Parameters<typeof storeActivation>[0], id: string) => storeActivation(tx, access, id, plan) } : {}),
   });
   ctx.metrics.deploymentsCreated.inc(created.rows.length);
-  await recordServerDiffs(ctx, access.workspaceId, created.rows);
+  const diffed = await recordServerDiffs(ctx, access.workspaceId, created.rows);
   const announced = queued ? [] : created.rows.map((r) => ({ id: r.id, agentId: r.agent_id }));
+  // This replica's own agents get theirs from the rows in hand; the event is for the other replicas (agent-hub.ts).
+  const delivered = queued
+    ? Promise.resolve()
+    : ctx.hub.deliverFresh(created.rows, diffed).catch((err: unknown) => ctx.log.error({ err }, 'delivering deployments failed'));
   await ctx.bus.publish({ kind: 'deploy', deployments: announced, superseded: created.superseded });
+  await delivered;
   // The first wave goes out with the answer; should this step fail, the engine's sweep takes it again.
   if (queued)
     await ctx.rollouts

@@ -7,6 +7,14 @@
  * Idle agents cost no database work: one shared timer pings all sockets and
  * pongs only mark agents as seen in memory; `last_seen_at` is flushed in
  * batches.
+ *
+ * Deployments are delivered from the bus's 'deploy' event, read back from
+ * the database by id (still Pending, newest per agent) — except on the
+ * replica that created them: it sends them from the rows it just inserted
+ * (`deliverFresh`) and its copy of the event skips them, so a fan-out costs
+ * no read here. A fresh order is not sent to an agent that was already sent
+ * a newer order of the same kind (a later activation that got here first),
+ * as reading it back would have found it Superseded.
  */
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
@@ -21,12 +29,14 @@ import {
   parseAgentName,
   PROTOCOL_VERSION,
   type AgentMessage,
+  type CacheConfig,
+  type DeploymentOrder,
   type HelloMessage,
   type ServerMessage,
 } from '@drover/protocol';
 import { claimAgentName, liveTokenIds, type Principal } from '../auth/tokens.js';
 import type { Bus, BusEvent } from '../bus/bus.js';
-import type { Database } from '../db/schema.js';
+import type { Database, DeploymentRow } from '../db/schema.js';
 import { markDisconnected, markReplicaDisconnected, registerAgent, setAgentProblems, touchLastSeen } from '../agents/repository.js';
 import { recordAgentDiff } from '../deployments/diffs-repository.js';
 import {
@@ -35,8 +45,9 @@ import {
   markFinished,
   markStarted,
   newestPendingOrders,
+  orderOf,
   pendingOrders,
-  resolveRollbackScripts,
+  resolveRollbackScriptsOf,
   setClosureSize,
   setWouldRestart,
   type PendingOrder,
@@ -46,6 +57,7 @@ import { secretOrdersFor } from '../secrets/repository.js';
 import { isConnectionLost } from '../db/connect.js';
 import { refusedValue } from '../db/refused-value.js';
 import { repairFrame } from './repair-frame.js';
+import { Batched } from './batch.js';
 import type { Metrics } from '../metrics.js';
 
 export interface HubOptions {
@@ -65,6 +77,8 @@ export interface HubOptions {
 const MAX_QUEUED_FRAMES = 512;
 /** How often connects and disconnects are announced to live views, batched. */
 const CHANGED_FLUSH_MS = 300;
+/** How long a deployment sent by `deliverFresh` waits for its own 'deploy' event to skip it (the bus brings it back at once). */
+const FRESH_KEPT_MS = 60_000;
 
 /** Close reasons are limited to 123 bytes of UTF-8; cut whole characters only. */
 function closeReason(reason: string): string {
@@ -103,6 +117,10 @@ class AgentConnection {
   /** Frames are handled strictly in order, one at a time. */
   chain: Promise<void> = Promise.resolve();
   helloTimer: NodeJS.Timeout | undefined;
+  /** The agent's system, from its hello (what a rollbackScript kept by system is chosen by). */
+  system: string | null = null;
+  /** The highest index of an order sent on this connection, real deployments and dry runs apart (each kind supersedes only its own). */
+  readonly sentIndex = { real: 0, dry: 0 };
 
   constructor(
     readonly socket: WebSocket,
@@ -114,6 +132,13 @@ class AgentConnection {
     if (this.socket.readyState !== this.socket.OPEN) return;
     const text = this.dialect ? this.dialect.encode(message) : encodeMessage(message);
     if (text !== null) this.socket.send(text);
+  }
+
+  /** Sends an order and remembers its index. */
+  sendOrder(deployment: DeploymentOrder): void {
+    const kind = deployment.dry ? 'dry' : 'real';
+    this.sentIndex[kind] = Math.max(this.sentIndex[kind], deployment.index);
+    this.send({ type: 'deploy', deployment });
   }
 
   close(code: number, reason: string): void {
@@ -132,18 +157,40 @@ export class AgentHub {
   private readonly byAgent = new Map<string, AgentConnection>();
   private readonly all = new Set<AgentConnection>();
   private readonly seen = new Set<string>();
+  /** Deployments `deliverFresh` sent, until their 'deploy' event arrives here too (id → when sent). */
+  private readonly sentFresh = new Map<string, number>();
   /** Agents that connected or disconnected since the last announcement. */
   private changed = new Set<string>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly unsubscribe: () => void;
   private readonly log: Logger;
+  /** What a `hello` reads, one statement for the hellos that arrived together (batch.ts). */
+  private readonly helloReads: {
+    readonly rollbackScripts: Batched<{ agentId: string; system: string }, true>;
+    readonly cache: Batched<string, CacheConfig | null>;
+    readonly newest: Batched<string, PendingOrder>;
+  };
 
   constructor(private readonly opts: HubOptions) {
     this.log = opts.log.child({ component: 'hub' });
+    this.helloReads = {
+      rollbackScripts: new Batched(async (agents) => {
+        await resolveRollbackScriptsOf(opts.db, agents);
+        return new Map(agents.map((a) => [a, true]));
+      }),
+      cache: new Batched((workspaceIds) => agentCaches(opts.db, workspaceIds)),
+      newest: new Batched((agentIds) => newestPendingOrders(opts.db, agentIds)),
+    };
     this.unsubscribe = opts.bus.subscribe((event) => this.onBusEvent(event));
     this.timers.push(setInterval(() => this.pingAll(), opts.pingIntervalMs).unref());
     this.timers.push(setInterval(() => void this.flushLastSeen(), opts.lastSeenFlushMs).unref());
     this.timers.push(setInterval(() => void this.announceChanged(), CHANGED_FLUSH_MS).unref());
+    this.timers.push(setInterval(() => this.forgetFresh(Date.now() - FRESH_KEPT_MS), FRESH_KEPT_MS).unref());
+  }
+
+  /** Drops what `deliverFresh` remembered before `before` (its event was lost: a bus that failed to publish). */
+  private forgetFresh(before: number): void {
+    for (const [id, at] of this.sentFresh) if (at < before) this.sentFresh.delete(id);
   }
 
   /** One bus event for all agents that came or went in the last moment, not one per agent. */
@@ -304,23 +351,28 @@ export class AgentHub {
     }
     conn.agentId = row.id;
     conn.agentName = row.name;
+    conn.system = hello.system;
     this.byAgent.set(row.id, conn);
     if (connectedElsewhere)
       await this.opts.bus.publish({ kind: 'agent-connected', agentId: row.id, connectionId: conn.connectionId, hostname: hello.hostname });
     // Deployments queued before the agent ever said which system it runs now get their rollbackScript.
-    await resolveRollbackScripts(db, row.id, hello.system);
+    await this.helloReads.rollbackScripts.load({ agentId: row.id, system: hello.system });
     const workspaceId = conn.principal.workspaceId;
     conn.send({
       type: 'registered',
       agentId: row.id,
       workspace: conn.principal.workspaceName,
-      cache: (await agentCaches(db, [workspaceId])).get(workspaceId) ?? null,
+      cache: (await this.helloReads.cache.load(workspaceId)) ?? null,
       pingIntervalMs: this.opts.pingIntervalMs,
     });
     this.opts.metrics.agentConnections.inc();
     this.changed.add(row.id);
     this.log.info({ agent: row.name, workspace: conn.principal.workspaceName, version: hello.version }, 'agent connected');
-    await this.deliverNewest([row.id]);
+    // Its newest Pending deployment, as deliverNewest reads it.
+    if (this.byAgent.has(row.id)) {
+      const newest = await this.helloReads.newest.load(row.id);
+      if (newest) await this.send(new Map([[row.id, newest]]));
+    }
   }
 
   private async onEvent(conn: AgentConnection, agentId: string, message: Exclude<AgentMessage, HelloMessage>): Promise<void> {
@@ -387,23 +439,47 @@ export class AgentHub {
     if (local.length > 0) await this.send(await newestPendingOrders(this.opts.db, local));
   }
 
-  /** Sends the deployments a 'deploy' event announced to those of their agents connected here. */
+  /** Sends the deployments a 'deploy' event announced to those of their agents connected here (but not what `deliverFresh` sent). */
   private async deliverCreated(deployments: readonly { id: string; agentId: string }[]): Promise<void> {
-    const local = deployments.filter((d) => this.byAgent.has(d.agentId)).map((d) => d.id);
+    const local: string[] = [];
+    for (const d of deployments) {
+      if (this.sentFresh.delete(d.id)) continue;
+      if (this.byAgent.has(d.agentId)) local.push(d.id);
+    }
     if (local.length > 0) await this.send(await pendingOrders(this.opts.db, local));
   }
 
-  /** Sends orders with the cache each agent uses (cache/agents.ts), one query for the whole batch, and each agent's complete secret set as it is now (secrets/). */
-  private async send(orders: ReadonlyMap<string, PendingOrder>): Promise<void> {
+  /**
+   * Sends deployments this replica just inserted (Pending, one per agent, committed, their server diffs recorded:
+   * `diffed`) to those of their agents connected here, from the rows in hand. Call it before publishing their
+   * 'deploy' event: it marks them at once, so that event skips them here.
+   */
+  async deliverFresh(rows: readonly DeploymentRow[], diffed: ReadonlySet<string>): Promise<void> {
+    const orders = new Map<string, PendingOrder>();
+    const now = Date.now();
+    for (const row of rows) {
+      const conn = this.byAgent.get(row.agent_id);
+      if (!conn || row.status !== 'Pending') continue;
+      this.sentFresh.set(row.id, now);
+      orders.set(row.agent_id, { agentId: row.agent_id, workspaceId: row.workspace_id, order: orderOf(row, conn.system, diffed.has(row.id)) });
+    }
+    if (orders.size > 0) await this.send(orders, true);
+  }
+
+  /**
+   * Sends orders with the cache each agent uses (cache/agents.ts), one query for the whole batch, and each agent's
+   * complete secret set as it is now (secrets/). `fresh`: not to an agent already sent a newer order of the same kind.
+   */
+  private async send(orders: ReadonlyMap<string, PendingOrder>, fresh = false): Promise<void> {
     const caches = await agentCaches(
       this.opts.db,
       [...orders.values()].map((o) => o.workspaceId),
     );
     const secrets = await secretOrdersFor(this.opts.db, [...orders.values()]);
     for (const { agentId, workspaceId, order } of orders.values()) {
-      this.byAgent
-        .get(agentId)
-        ?.send({ type: 'deploy', deployment: { ...order, cache: caches.get(workspaceId) ?? null, secrets: secrets.get(agentId) ?? [] } });
+      const conn = this.byAgent.get(agentId);
+      if (!conn || (fresh && order.index <= conn.sentIndex[order.dry ? 'dry' : 'real'])) continue;
+      conn.sendOrder({ ...order, cache: caches.get(workspaceId) ?? null, secrets: secrets.get(agentId) ?? [] });
     }
   }
 

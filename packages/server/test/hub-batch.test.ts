@@ -1,0 +1,47 @@
+/**
+ * The hub's batched reads (hub/batch.ts): keys asked for in one turn of the
+ * event loop share one read that starts after the last of them asked; a key
+ * asked for once that read began gets a read of its own; a failed read
+ * fails every caller of its batch, and only those.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Batched } from '../src/hub/batch.js';
+
+describe('batched hello reads', () => {
+  test('one read for the keys of one turn, read after every one of them asked', async () => {
+    const reads: string[][] = [];
+    let asked = 0;
+    let askedWhenRead = -1;
+    const batched = new Batched<string, number>(async (keys) => {
+      reads.push([...keys]);
+      askedWhenRead = asked;
+      return new Map(keys.filter((k) => k !== 'none').map((k) => [k, k.length]));
+    });
+    const ask = (key: string) => {
+      asked++;
+      return batched.load(key);
+    };
+    const answers = await Promise.all([ask('a'), ask('bb'), ask('a'), ask('none')]);
+    assert.deepEqual(answers, [1, 2, 1, undefined]);
+    assert.deepEqual(reads, [['a', 'bb', 'none']]);
+    assert.equal(askedWhenRead, 4, 'the read started after all four asked');
+    assert.equal(await ask('ccc'), 3);
+    assert.deepEqual(reads[1], ['ccc'], 'a later key gets a read of its own');
+  });
+
+  test('a failed read fails the callers of its batch, and the next batch reads again', async () => {
+    let fail = true;
+    const batched = new Batched<string, string>(async (keys) => {
+      if (fail) throw new Error('database gone');
+      return new Map(keys.map((k) => [k, k]));
+    });
+    const results = await Promise.allSettled([batched.load('x'), batched.load('y')]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['rejected', 'rejected'],
+    );
+    fail = false;
+    assert.equal(await batched.load('x'), 'x');
+  });
+});
