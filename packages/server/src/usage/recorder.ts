@@ -16,7 +16,8 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Presence } from '../agents/repository.js';
-import type { Bus, BusEvent } from '../bus/bus.js';
+import type { Bus } from '../bus/bus.js';
+import { SerialJobs } from '../bus/serial-jobs.js';
 import type { Database } from '../db/schema.js';
 import { addSlot, monthOf, onlineCounts, raisePeak } from './repository.js';
 
@@ -31,41 +32,22 @@ export interface UsageOptions {
 const PEAK_FLUSH_MS = 1000;
 
 export class UsageRecorder {
-  private readonly changedAgents = new Set<string>();
-  private peakTimer: NodeJS.Timeout | undefined;
   private readonly sampleTimer: NodeJS.Timeout;
-  private running: Promise<void> = Promise.resolve();
+  private readonly jobs: SerialJobs;
   private readonly unsubscribe: () => void;
-  private stopped = false;
   private readonly log: Logger;
 
   constructor(private readonly opts: UsageOptions) {
     this.log = opts.log.child({ component: 'usage' });
-    this.unsubscribe = opts.bus.subscribe((event) => this.onBusEvent(event));
-    this.sampleTimer = setInterval(() => this.serially(() => this.sample()), opts.sampleMs).unref();
-  }
-
-  private onBusEvent(event: BusEvent): void {
-    if (event.kind !== 'agents-changed') return;
-    for (const id of event.agentIds) this.changedAgents.add(id);
-    if (this.stopped || this.peakTimer) return;
-    this.peakTimer = setTimeout(() => {
-      this.peakTimer = undefined;
-      const ids = [...this.changedAgents];
-      this.changedAgents.clear();
-      this.serially(() => this.peaks(ids));
-    }, PEAK_FLUSH_MS).unref();
-  }
-
-  private serially(job: () => Promise<void>): void {
-    this.running = this.running.then(async () => {
-      if (this.stopped) return;
-      try {
-        await job();
-      } catch (err) {
-        this.log.warn({ err }, 'usage could not be recorded; the next sample retries');
-      }
+    this.jobs = new SerialJobs({
+      delayMs: PEAK_FLUSH_MS,
+      flush: (agentIds) => this.peaks(agentIds),
+      onError: (err) => this.log.warn({ err }, 'usage could not be recorded; the next sample retries'),
     });
+    this.unsubscribe = opts.bus.subscribe((event) => {
+      if (event.kind === 'agents-changed') this.jobs.add(event.agentIds);
+    });
+    this.sampleTimer = setInterval(() => this.jobs.run(() => this.sample()), opts.sampleMs).unref();
   }
 
   private async peaks(agentIds: readonly string[]): Promise<void> {
@@ -96,10 +78,8 @@ export class UsageRecorder {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
     this.unsubscribe();
     clearInterval(this.sampleTimer);
-    clearTimeout(this.peakTimer);
-    await this.running;
+    await this.jobs.stop();
   }
 }

@@ -19,6 +19,7 @@ import { FINAL_STATUSES, isFinalStatus, type DeploymentStatus, type WebhookEvent
 import { lastSeen, type Presence } from '../agents/repository.js';
 import { agentStatusSql } from '../agents/status-sql.js';
 import type { Bus, BusEvent } from '../bus/bus.js';
+import { SerialJobs } from '../bus/serial-jobs.js';
 import type { Database } from '../db/schema.js';
 import { getDeployments, toDeploymentApi, type DeploymentView } from '../deployments/repository.js';
 import { activationUrl } from '../rollouts/service.js';
@@ -67,12 +68,9 @@ function wants(hook: WebhookRow, event: WebhookEvent): boolean {
 }
 
 export class WebhookDetector {
-  private readonly changed = new Set<string>();
-  private flushTimer: NodeJS.Timeout | undefined;
   private readonly sweepTimer: NodeJS.Timeout;
-  private running: Promise<void> = Promise.resolve();
+  private readonly jobs: SerialJobs;
   private readonly unsubscribe: () => void;
-  private stopped = false;
   private warnedAt = 0;
   /** A job failed (or the bus resynced): the next sweep re-reads the recent deployments. */
   private resyncDue = false;
@@ -80,37 +78,24 @@ export class WebhookDetector {
 
   constructor(private readonly opts: DetectorOptions) {
     this.log = opts.log.child({ component: 'webhooks' });
-    this.unsubscribe = opts.bus.subscribe((event) => this.onBusEvent(event));
-    this.sweepTimer = setInterval(() => this.serially(() => this.sweep(this.resyncDue)), opts.sweepMs).unref();
-    this.serially(() => this.sweep(true));
-  }
-
-  private onBusEvent(event: BusEvent): void {
-    if (event.kind === 'deployment-changed') for (const id of event.deploymentIds) this.changed.add(id);
-    else if (event.kind === 'deploy') for (const id of event.superseded) this.changed.add(id);
-    else if (event.kind === 'resync') return this.serially(() => this.sweep(true));
-    else return;
-    if (this.stopped || this.flushTimer) return;
-    this.flushTimer = setTimeout(() => {
-      this.flushTimer = undefined;
-      const ids = [...this.changed];
-      this.changed.clear();
-      this.serially(() => this.deploymentsChanged(ids));
-    }, FLUSH_MS).unref();
-  }
-
-  /** Runs one job after the one before (a flush and a sweep never overlap); failures are logged, the next sweep retries. */
-  private serially(job: () => Promise<void>): void {
-    this.running = this.running.then(async () => {
-      if (this.stopped) return;
-      try {
-        await job();
-      } catch (err) {
+    this.jobs = new SerialJobs({
+      delayMs: FLUSH_MS,
+      flush: (ids) => this.deploymentsChanged(ids),
+      onError: (err) => {
         // What this job should have queued is found again by the next sweep's look at recent deployments.
         this.resyncDue = true;
         this.log.warn({ err }, 'webhook events could not be read or queued; the next sweep looks again');
-      }
+      },
     });
+    this.unsubscribe = opts.bus.subscribe((event) => this.onBusEvent(event));
+    this.sweepTimer = setInterval(() => this.jobs.run(() => this.sweep(this.resyncDue)), opts.sweepMs).unref();
+    this.jobs.run(() => this.sweep(true));
+  }
+
+  private onBusEvent(event: BusEvent): void {
+    if (event.kind === 'deployment-changed') this.jobs.add(event.deploymentIds);
+    else if (event.kind === 'deploy') this.jobs.add(event.superseded);
+    else if (event.kind === 'resync') this.jobs.run(() => this.sweep(true));
   }
 
   /** The enabled hooks by workspace. */
@@ -335,10 +320,8 @@ export class WebhookDetector {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
     this.unsubscribe();
     clearInterval(this.sweepTimer);
-    clearTimeout(this.flushTimer);
-    await this.running;
+    await this.jobs.stop();
   }
 }
