@@ -130,7 +130,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           ? new ClusterBus()
           : new LocalBus();
     bus = openedBus;
-    const openedCache = await CacheService.open(database.db, log, {
+    const openedCache = await CacheService.open(database.db, openedBus, log, {
       ...options.cache,
       storage: options.cache?.storage ?? { kind: 'local', dir: join(options.dataDir, 'cache') },
     });

@@ -24,6 +24,7 @@ import { workspacesRoutes } from './routes/workspaces.js';
 import { access, installAccess } from './access.js';
 import { mountRoutes, mountWorkspaceRoutes } from './mounts.js';
 import { cacheRoutes } from './routes/cache.js';
+import { installCacheFastPath } from './cache-fast-path.js';
 import { version } from '../version.js';
 
 /** Largest accepted request body: a deploy.json naming 10,000+ agents fits. */
@@ -90,5 +91,7 @@ export async function buildApp(ctx: ServerContext, options: AppOptions = {}): Pr
   await mountWorkspaceRoutes(app, ctx, [workspaceRoutes, activateRoutes, activationRoutes, deploymentRoutes, agentRoutes, tokenRoutes, cacheAdminRoutes]);
   await app.register(async (scope) => webRoutes(scope, ctx.webRoot));
   app.get('/api/v1/openapi.json', { config: { access: access.public }, schema: { hide: true } }, async () => app.swagger());
+  // Known public narinfos are answered before Fastify (the binary cache's hottest request).
+  installCacheFastPath(app, ctx, () => closing);
   return app;
 }
