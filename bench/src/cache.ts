@@ -35,6 +35,20 @@ const HUGE_MB = Number(process.env['BENCH_HUGE_MB'] ?? 0);
 const PHASES = new Set((process.env['BENCH_PHASES'] ?? 'serve,push,huge').split(',').map((p) => p.trim()));
 const MB = 1024 * 1024;
 
+/** `node -e` script: serves DIR's *.narinfo from memory on 127.0.0.1:PORT, as nginx would (type, length, cache-control). */
+const BARE_NODE_SERVER = `
+const { createServer } = require('node:http');
+const { readdirSync, readFileSync } = require('node:fs');
+const [dir, port] = process.argv.slice(1);
+const files = new Map(readdirSync(dir).filter((f) => f.endsWith('.narinfo')).map((f) => ['/' + f, readFileSync(dir + '/' + f)]));
+createServer((req, res) => {
+  const body = files.get(req.url);
+  if (!body) { res.writeHead(404).end(); return; }
+  res.writeHead(200, { 'content-type': 'text/x-nix-narinfo', 'cache-control': 'public, max-age=300', 'content-length': body.length });
+  res.end(body);
+}).listen(Number(port), '127.0.0.1');
+`;
+
 /** The nginx binary the serve phase compares against (BENCH_NGINX, else `nginx` on PATH or in /usr/sbin). */
 const NGINX = process.env['BENCH_NGINX'] ?? (spawnSync('nginx', ['-v']).error ? '/usr/sbin/nginx' : 'nginx');
 
@@ -248,10 +262,16 @@ http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
   // Drover and nginx take turns, ROUNDS times each, so load from elsewhere on the machine hits both
   // alike; each figure is the median over the rounds, each ratio the median of the rounds' ratios.
   // Server CPU per request (drover's process; nginx's master and workers) is less sensitive to that load.
+  // The floor for any Node server: the same narinfo bytes from a Map, node:http and nothing else.
+  const barePort = port + 3;
+  const bare = spawn(process.execPath, ['-e', BARE_NODE_SERVER, join(dir, 'static'), String(barePort)], { stdio: 'ignore' });
+  procs.push(bare);
+  await new Promise((r) => setTimeout(r, 500));
+  const bareSide = { base: `http://127.0.0.1:${barePort}`, pids: [bare.pid!] };
   const drover = { base: `${url}/cache/serve`, pids: [serverPid] };
   const nginxSide = { base: `http://127.0.0.1:${nginxPort}`, pids: processTree(nginx.pid!) };
   const misses = narinfos.map((x) => `00000${x.slice(5)}`);
-  const rounds: { d: Measured; n: Measured; miss: Measured; dBig: Measured; nBig: Measured }[] = [];
+  const rounds: { d: Measured; n: Measured; b: Measured; miss: Measured; dBig: Measured; nBig: Measured }[] = [];
   let errors = 0;
   const before = readStatusBytes(serverPid, 'VmRSS');
   resetPeakRss(serverPid);
@@ -259,13 +279,14 @@ http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
   for (let r = 0; r < ROUNDS; r++) {
     const d = await measured(drover.pids, () => load(drover.base, narinfos));
     const n = await measured(nginxSide.pids, () => load(nginxSide.base, narinfos));
+    const b = await measured(bareSide.pids, () => load(bareSide.base, narinfos));
     const miss = await measured(drover.pids, () => load(drover.base, misses));
-    errors += d.errors + n.errors + (miss.count - miss.errors); // a missing path answered 200 is an error too
+    errors += d.errors + n.errors + b.errors + (miss.count - miss.errors); // a missing path answered 200 is an error too
     const dBig = await measured(drover.pids, () => download(`${drover.base}/${bigUrl}`, 8));
     const nBig = await measured(nginxSide.pids, () => download(`${nginxSide.base}/${bigUrl}`, 8));
-    rounds.push({ d, n, miss, dBig, nBig });
+    rounds.push({ d, n, b, miss, dBig, nBig });
     process.stderr.write(
-      `round ${r + 1}/${ROUNDS}: narinfo drover ${d.rate.toFixed(0)}, nginx ${n.rate.toFixed(0)}, drover 404 ${miss.rate.toFixed(0)} req/s; ` +
+      `round ${r + 1}/${ROUNDS}: narinfo drover ${d.rate.toFixed(0)}, nginx ${n.rate.toFixed(0)}, bare node ${b.rate.toFixed(0)}, drover 404 ${miss.rate.toFixed(0)} req/s; ` +
         `NAR drover ${dBig.rate.toFixed(0)}, nginx ${nBig.rate.toFixed(0)} MB/s\n`,
     );
   }
@@ -290,8 +311,14 @@ http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
       note: `${spread((r) => r.n.rate)}; **drover/nginx = ${med((r) => r.d.rate / r.n.rate).toFixed(2)}** (median of the rounds' ratios)`,
     },
     {
-      metric: 'server CPU per narinfo GET, drover / nginx',
-      value: `${med((r) => us(r.d)).toFixed(0)} / ${med((r) => us(r.n)).toFixed(0)}`,
+      metric: 'narinfo GET, bare node:http (same bytes from a Map)',
+      value: med((r) => r.b.rate).toFixed(0),
+      unit: 'req/s',
+      note: `${spread((r) => r.b.rate)}; the floor of a Node server: drover/bare = ${med((r) => r.d.rate / r.b.rate).toFixed(2)}, bare/nginx = ${med((r) => r.b.rate / r.n.rate).toFixed(2)}`,
+    },
+    {
+      metric: 'server CPU per narinfo GET, drover / bare node / nginx',
+      value: `${med((r) => us(r.d)).toFixed(0)} / ${med((r) => us(r.b)).toFixed(0)} / ${med((r) => us(r.n)).toFixed(0)}`,
       unit: 'µs',
       note: `nginx/drover = ${med((r) => us(r.n) / us(r.d)).toFixed(2)} (drover's process; nginx's master and 2 workers)`,
     },
