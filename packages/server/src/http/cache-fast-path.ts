@@ -25,10 +25,10 @@ const FAST_PATH_RE = new RegExp(`^${CACHE_PATH_PREFIX}/([a-z0-9][a-z0-9-]{0,63})
 const ROUTE = `${CACHE_PATH_PREFIX}/:name/:file`;
 
 /** A request handler that answers what it can from memory and returns true, or returns false and leaves the request alone. */
-export type FastPath = (req: IncomingMessage, res: ServerResponse) => boolean;
+type FastPath = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 /** The fast path over `ctx`; `closing()` says the server is shutting down (then Fastify answers, with its 503). */
-export function cacheFastPath(ctx: ServerContext, closing: () => boolean): FastPath {
+function cacheFastPath(ctx: ServerContext, closing: () => boolean): FastPath {
   // The series each answer is counted in, looked up once (not hashed from labels per request).
   const counted = {
     GET: ctx.metrics.httpDuration.labels({ method: 'GET', route: ROUTE, status: '200' }),
