@@ -39,8 +39,10 @@ export class CacheMemo {
   private readonly ttlMs: number;
   private readonly maxBytes: number;
   private readonly caches = new Map<string, Entry<CacheRow>>();
-  /** Key: `${cacheId}/${storeHash}`; insertion order is age (oldest first). */
-  private readonly narinfos = new Map<string, Entry<Buffer>>();
+  /** By cache id, then store hash (no key string built per lookup). */
+  private readonly narinfos = new Map<string, Map<string, Entry<Buffer>>>();
+  /** Every remembered narinfo, oldest first: what goes when the size bound is reached. */
+  private readonly age = new Map<Entry<Buffer>, { readonly cacheId: string; readonly storeHash: string }>();
   private bytes = 0;
   private invalidations = 0;
 
@@ -68,40 +70,32 @@ export class CacheMemo {
 
   /** The narinfo as served (UTF-8 bytes), when remembered and fresh. */
   narinfo(cacheId: string, storeHash: string): Buffer | undefined {
-    const key = `${cacheId}/${storeHash}`;
-    const e = this.narinfos.get(key);
+    const e = this.narinfos.get(cacheId)?.get(storeHash);
     if (!e) return undefined;
     if (e.expires > Date.now()) return e.value;
-    this.dropNarinfo(key, e);
+    this.dropNarinfo(cacheId, storeHash);
     return undefined;
   }
 
   rememberNarinfo(epoch: number, cacheId: string, storeHash: string, text: Buffer): void {
     if (epoch !== this.invalidations || text.length > this.maxBytes / 16) return;
-    const key = `${cacheId}/${storeHash}`;
-    const old = this.narinfos.get(key);
-    if (old) this.dropNarinfo(key, old);
-    this.narinfos.set(key, { value: text, expires: Date.now() + this.ttlMs });
+    this.dropNarinfo(cacheId, storeHash);
+    let ofCache = this.narinfos.get(cacheId);
+    if (!ofCache) this.narinfos.set(cacheId, (ofCache = new Map<string, Entry<Buffer>>()));
+    const entry = { value: text, expires: Date.now() + this.ttlMs };
+    ofCache.set(storeHash, entry);
+    this.age.set(entry, { cacheId, storeHash });
     this.bytes += text.length + ENTRY_OVERHEAD_BYTES;
-    for (const [k, e] of this.narinfos) {
+    for (const oldest of this.age.values()) {
       if (this.bytes <= this.maxBytes) break;
-      this.dropNarinfo(k, e);
+      this.dropNarinfo(oldest.cacheId, oldest.storeHash);
     }
   }
 
   /** These narinfos of the cache (all of its narinfos when `storeHashes` is absent) were removed or replaced. */
   forgetPaths(cacheId: string, storeHashes?: readonly string[]): void {
     this.invalidations++;
-    if (storeHashes) {
-      for (const hash of storeHashes) {
-        const key = `${cacheId}/${hash}`;
-        const e = this.narinfos.get(key);
-        if (e) this.dropNarinfo(key, e);
-      }
-      return;
-    }
-    const prefix = `${cacheId}/`;
-    for (const [k, e] of this.narinfos) if (k.startsWith(prefix)) this.dropNarinfo(k, e);
+    for (const hash of storeHashes ?? [...(this.narinfos.get(cacheId)?.keys() ?? [])]) this.dropNarinfo(cacheId, hash);
   }
 
   /** Caches may have been deleted, or events missed: nothing remembered holds. */
@@ -109,6 +103,7 @@ export class CacheMemo {
     this.invalidations++;
     this.caches.clear();
     this.narinfos.clear();
+    this.age.clear();
     this.bytes = 0;
   }
 
@@ -121,8 +116,13 @@ export class CacheMemo {
     }
   }
 
-  private dropNarinfo(key: string, e: Entry<Buffer>): void {
-    this.narinfos.delete(key);
+  private dropNarinfo(cacheId: string, storeHash: string): void {
+    const ofCache = this.narinfos.get(cacheId);
+    const e = ofCache?.get(storeHash);
+    if (!ofCache || !e) return;
+    ofCache.delete(storeHash);
+    if (ofCache.size === 0) this.narinfos.delete(cacheId);
+    this.age.delete(e);
     this.bytes -= e.value.length + ENTRY_OVERHEAD_BYTES;
   }
 }

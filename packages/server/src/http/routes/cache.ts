@@ -34,9 +34,12 @@ function cacheControl(cache: CacheRow, maxAge: number, immutable = false): strin
   return `${cache.public === 1 ? 'public' : 'private'}, max-age=${maxAge}${immutable ? ', immutable' : ''}`;
 }
 
-/** How long clients may keep a narinfo. */
+const NARINFO_MAX_AGE = 300;
+const NARINFO_CACHE_CONTROL = { public: `public, max-age=${NARINFO_MAX_AGE}`, private: `private, max-age=${NARINFO_MAX_AGE}` } as const;
+
+/** How long clients may keep a narinfo (one string per visibility, not built per request). */
 export function narinfoCacheControl(cache: CacheRow): string {
-  return cacheControl(cache, 300);
+  return cache.public === 1 ? NARINFO_CACHE_CONTROL.public : NARINFO_CACHE_CONTROL.private;
 }
 
 /** Refuses an empty or oversized body before reading it (Nix 2.8 retries a failed PUT without its body). */
