@@ -3,7 +3,10 @@
  *
  *   - narinfo GET requests/s and NAR download MB/s on loopback, side by side
  *     with nginx (Debian package) serving the same paths as static files in
- *     Nix's file:// layout;
+ *     Nix's file:// layout, and for narinfos a bare node:http server serving
+ *     the same bytes from memory (a Node server's floor): BENCH_ROUNDS turns
+ *     each, after one uncounted warm-up second, with the serving processes'
+ *     CPU per request (less sensitive to other load on the machine);
  *   - `drover push` vs `nix copy --to` for BENCH_PATHS (200) small paths, on
  *     loopback and through a TCP proxy adding BENCH_RTT_MS (20) of round trip,
  *     with the request counts the server saw;
@@ -12,8 +15,11 @@
  *     downloaded again with a streaming GET (issue 7: memory stays flat).
  *
  * Env: BENCH_PHASES (serve,push,huge), BENCH_PATHS (200), BENCH_BIG_MB (200),
- * BENCH_SECONDS (5, per load run), BENCH_CONCURRENCY (64), BENCH_RTT_MS (20),
- * BENCH_HUGE_MB (unset: no huge phase). Run: `node bench/dist/src/cache.js`.
+ * BENCH_SECONDS (5, per load run), BENCH_ROUNDS (3), BENCH_CONCURRENCY (64),
+ * BENCH_RTT_MS (20), BENCH_HUGE_MB (unset: no huge phase), BENCH_NGINX (the
+ * nginx binary; missing: the command says how to install it),
+ * BENCH_SERVER_NODE_FLAGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+ * Run: `node bench/dist/src/cache.js`.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { rm, statfs, writeFile } from 'node:fs/promises';
@@ -82,9 +88,9 @@ function makePaths(dir: string, count: number, tag: string): string[] {
 }
 
 /** GETs `paths` round-robin over keep-alive connections for SECONDS; requests/s. */
-async function load(base: string, paths: readonly string[], auth?: string): Promise<{ rate: number; count: number; errors: number }> {
+async function load(base: string, paths: readonly string[], auth?: string, seconds = SECONDS): Promise<{ rate: number; count: number; errors: number }> {
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-  const end = Date.now() + SECONDS * 1000;
+  const end = Date.now() + seconds * 1000;
   let done = 0;
   let errors = 0;
   let i = 0;
@@ -276,6 +282,8 @@ http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
   const before = readStatusBytes(serverPid, 'VmRSS');
   resetPeakRss(serverPid);
   const sampler = sampleRss(serverPid);
+  // One uncounted second each first: drover's first requests fill its memory copy and run before V8 compiled the path.
+  for (const side of [drover, nginxSide, bareSide]) await load(side.base, narinfos, undefined, 1);
   for (let r = 0; r < ROUNDS; r++) {
     const d = await measured(drover.pids, () => load(drover.base, narinfos));
     const n = await measured(nginxSide.pids, () => load(nginxSide.base, narinfos));
