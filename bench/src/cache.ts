@@ -3,7 +3,10 @@
  *
  *   - narinfo GET requests/s and NAR download MB/s on loopback, side by side
  *     with nginx (Debian package) serving the same paths as static files in
- *     Nix's file:// layout;
+ *     Nix's file:// layout, and for narinfos a bare node:http server serving
+ *     the same bytes from memory (a Node server's floor): BENCH_ROUNDS turns
+ *     each, after one uncounted warm-up second, with the serving processes'
+ *     CPU per request (less sensitive to other load on the machine);
  *   - `drover push` vs `nix copy --to` for BENCH_PATHS (200) small paths, on
  *     loopback and through a TCP proxy adding BENCH_RTT_MS (20) of round trip,
  *     with the request counts the server saw;
@@ -12,8 +15,11 @@
  *     downloaded again with a streaming GET (issue 7: memory stays flat).
  *
  * Env: BENCH_PHASES (serve,push,huge), BENCH_PATHS (200), BENCH_BIG_MB (200),
- * BENCH_SECONDS (5, per load run), BENCH_CONCURRENCY (64), BENCH_RTT_MS (20),
- * BENCH_HUGE_MB (unset: no huge phase). Run: `node bench/dist/src/cache.js`.
+ * BENCH_SECONDS (5, per load run), BENCH_ROUNDS (3), BENCH_CONCURRENCY (64),
+ * BENCH_RTT_MS (20), BENCH_HUGE_MB (unset: no huge phase), BENCH_NGINX (the
+ * nginx binary; missing: the command says how to install it),
+ * BENCH_SERVER_NODE_FLAGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+ * Run: `node bench/dist/src/cache.js`.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { rm, statfs, writeFile } from 'node:fs/promises';
@@ -21,18 +27,46 @@ import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runOk, startTcpProxy, tempDir } from '@drover/test-support';
-import { cpuMs, DROVER, readStatusBytes, resetPeakRss, sampleRss } from './proc.js';
+import { cpuMs, cpuMsSum, DROVER, processTree, readStatusBytes, resetPeakRss, sampleRss } from './proc.js';
 import { renderTable, type Row } from './table.js';
 
 const N = Number(process.env['BENCH_PATHS'] ?? 200);
 const BIG_MB = Number(process.env['BENCH_BIG_MB'] ?? 200);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
+const ROUNDS = Math.max(1, Number(process.env['BENCH_ROUNDS'] ?? 3));
 const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 64);
 const RTT = Number(process.env['BENCH_RTT_MS'] ?? 20);
 const PUSH_TIMEOUT_S = Number(process.env['BENCH_PUSH_TIMEOUT'] ?? 120);
 const HUGE_MB = Number(process.env['BENCH_HUGE_MB'] ?? 0);
 const PHASES = new Set((process.env['BENCH_PHASES'] ?? 'serve,push,huge').split(',').map((p) => p.trim()));
 const MB = 1024 * 1024;
+
+/** `node -e` script: serves DIR's *.narinfo from memory on 127.0.0.1:PORT, as nginx would (type, length, cache-control). */
+const BARE_NODE_SERVER = `
+const { createServer } = require('node:http');
+const { readdirSync, readFileSync } = require('node:fs');
+const [dir, port] = process.argv.slice(1);
+const files = new Map(readdirSync(dir).filter((f) => f.endsWith('.narinfo')).map((f) => ['/' + f, readFileSync(dir + '/' + f)]));
+createServer((req, res) => {
+  const body = files.get(req.url);
+  if (!body) { res.writeHead(404).end(); return; }
+  res.writeHead(200, { 'content-type': 'text/x-nix-narinfo', 'cache-control': 'public, max-age=300', 'content-length': body.length });
+  res.end(body);
+}).listen(Number(port), '127.0.0.1');
+`;
+
+/** The nginx binary the serve phase compares against (BENCH_NGINX, else `nginx` on PATH or in /usr/sbin). */
+const NGINX = process.env['BENCH_NGINX'] ?? (spawnSync('nginx', ['-v']).error ? '/usr/sbin/nginx' : 'nginx');
+
+/** Why the serve phase cannot run, when nginx is missing: what to install (or how to skip it). */
+function nginxMissing(): string | null {
+  if (!spawnSync(NGINX, ['-v']).error) return null;
+  return [
+    `nginx (${NGINX}) is not installed; the serve phase measures drover next to it.`,
+    'Install it: `apt-get install -y nginx-light` (Debian/Ubuntu; `nginx` works too), or `nix profile install nixpkgs#nginx`,',
+    'or point BENCH_NGINX at a binary, or skip the phase: BENCH_PHASES=push,huge.',
+  ].join('\n');
+}
 
 function sh(cmd: string, env: NodeJS.ProcessEnv = {}): string {
   const r = spawnSync('bash', ['-c', cmd], { env: { ...process.env, ...env }, maxBuffer: 1 << 28 });
@@ -54,9 +88,9 @@ function makePaths(dir: string, count: number, tag: string): string[] {
 }
 
 /** GETs `paths` round-robin over keep-alive connections for SECONDS; requests/s. */
-async function load(base: string, paths: readonly string[], auth?: string): Promise<{ rps: number; errors: number }> {
+async function load(base: string, paths: readonly string[], auth?: string, seconds = SECONDS): Promise<{ rate: number; count: number; errors: number }> {
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-  const end = Date.now() + SECONDS * 1000;
+  const end = Date.now() + seconds * 1000;
   let done = 0;
   let errors = 0;
   let i = 0;
@@ -82,10 +116,11 @@ async function load(base: string, paths: readonly string[], auth?: string): Prom
   const t = Date.now();
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   agent.destroy();
-  return { rps: done / ((Date.now() - t) / 1000), errors };
+  return { rate: done / ((Date.now() - t) / 1000), count: done, errors };
 }
 
-async function download(url: string, times: number): Promise<number> {
+/** `times` downloads of `url`, 4 at a time; MB/s and MB. */
+async function download(url: string, times: number): Promise<{ rate: number; count: number; errors: number }> {
   const t = Date.now();
   let bytes = 0;
   await Promise.all(
@@ -96,7 +131,7 @@ async function download(url: string, times: number): Promise<number> {
       }
     }),
   );
-  return bytes / 1024 / 1024 / ((Date.now() - t) / 1000);
+  return { rate: bytes / MB / ((Date.now() - t) / 1000), count: bytes / MB, errors: 0 };
 }
 
 async function requestCount(server: string, admin: string): Promise<number> {
@@ -203,7 +238,7 @@ async function hugePhase({ dir, url, netrc, admin, serverPid }: Bench): Promise<
 }
 
 /** narinfo GETs and NAR downloads, drover vs nginx serving the same files. */
-async function servePhase({ dir, port, url, netrc, admin, procs }: Bench): Promise<Row[]> {
+async function servePhase({ dir, port, url, netrc, admin, procs, serverPid }: Bench): Promise<Row[]> {
   sh(`${process.execPath} ${DROVER} cache create serve --public --server ${url}`, { DROVER_ADMIN_TOKEN: admin });
   const xdg = { XDG_CACHE_HOME: join(dir, 'xdg') };
   // The same paths in drover and, via nix copy --to file://, for nginx.
@@ -221,33 +256,126 @@ http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
   types { text/x-nix-narinfo narinfo; application/x-nix-nar zst; }
   server { listen 127.0.0.1:${nginxPort}; root ${dir}/static; } }\n`,
   );
-  const nginx = spawn('nginx', ['-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
+  const nginx = spawn(NGINX, ['-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
   procs.push(nginx);
-  await new Promise((r) => setTimeout(r, 500));
+  const failed = new Promise<never>((_, reject) => nginx.once('error', (err) => reject(new Error(`nginx did not start: ${err.message}`))));
+  await Promise.race([new Promise((r) => setTimeout(r, 500)), failed]);
+  if (nginx.exitCode !== null) throw new Error(`nginx exited at once (code ${nginx.exitCode}); see ${dir}/nginx.err (BENCH_KEEP=1 keeps it)`);
   const narinfos = served.map((p) => `${p.slice(11, 43)}.narinfo`);
   const bigNarinfo = sh(`cat ${dir}/static/${big.slice(11, 43)}.narinfo`);
   const bigUrl = /^URL: (.*)$/m.exec(bigNarinfo)![1]!;
 
-  const dN = await load(`${url}/cache/serve`, narinfos);
-  const nN = await load(`http://127.0.0.1:${nginxPort}`, narinfos);
-  const dMiss = await load(
-    `${url}/cache/serve`,
-    narinfos.map((n) => `00000${n.slice(5)}`),
-  );
-  const dBig = await download(`${url}/cache/serve/${bigUrl}`, 8);
-  const nBig = await download(`http://127.0.0.1:${nginxPort}/${bigUrl}`, 8);
+  // Drover and nginx take turns, ROUNDS times each, so load from elsewhere on the machine hits both
+  // alike; each figure is the median over the rounds, each ratio the median of the rounds' ratios.
+  // Server CPU per request (drover's process; nginx's master and workers) is less sensitive to that load.
+  // The floor for any Node server: the same narinfo bytes from a Map, node:http and nothing else.
+  const barePort = port + 3;
+  const bare = spawn(process.execPath, ['-e', BARE_NODE_SERVER, join(dir, 'static'), String(barePort)], { stdio: 'ignore' });
+  procs.push(bare);
+  await new Promise((r) => setTimeout(r, 500));
+  const bareSide = { base: `http://127.0.0.1:${barePort}`, pids: [bare.pid!] };
+  const drover = { base: `${url}/cache/serve`, pids: [serverPid] };
+  const nginxSide = { base: `http://127.0.0.1:${nginxPort}`, pids: processTree(nginx.pid!) };
+  const misses = narinfos.map((x) => `00000${x.slice(5)}`);
+  const rounds: { d: Measured; n: Measured; b: Measured; miss: Measured; dBig: Measured; nBig: Measured }[] = [];
+  let errors = 0;
+  const before = readStatusBytes(serverPid, 'VmRSS');
+  resetPeakRss(serverPid);
+  const sampler = sampleRss(serverPid);
+  // One uncounted second each first: drover's first requests fill its memory copy and run before V8 compiled the path.
+  for (const side of [drover, nginxSide, bareSide]) await load(side.base, narinfos, undefined, 1);
+  for (let r = 0; r < ROUNDS; r++) {
+    const d = await measured(drover.pids, () => load(drover.base, narinfos));
+    const n = await measured(nginxSide.pids, () => load(nginxSide.base, narinfos));
+    const b = await measured(bareSide.pids, () => load(bareSide.base, narinfos));
+    const miss = await measured(drover.pids, () => load(drover.base, misses));
+    errors += d.errors + n.errors + b.errors + (miss.count - miss.errors); // a missing path answered 200 is an error too
+    const dBig = await measured(drover.pids, () => download(`${drover.base}/${bigUrl}`, 8));
+    const nBig = await measured(nginxSide.pids, () => download(`${nginxSide.base}/${bigUrl}`, 8));
+    rounds.push({ d, n, b, miss, dBig, nBig });
+    process.stderr.write(
+      `round ${r + 1}/${ROUNDS}: narinfo drover ${d.rate.toFixed(0)}, nginx ${n.rate.toFixed(0)}, bare node ${b.rate.toFixed(0)}, drover 404 ${miss.rate.toFixed(0)} req/s; ` +
+        `NAR drover ${dBig.rate.toFixed(0)}, nginx ${nBig.rate.toFixed(0)} MB/s\n`,
+    );
+  }
+  const peak = sampler.stop();
+  const med = (f: (r: (typeof rounds)[number]) => number) => median(rounds.map(f));
+  const spread = (f: (r: (typeof rounds)[number]) => number) => {
+    const xs = rounds.map(f);
+    return `${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}`;
+  };
+  const us = (m: Measured) => (m.cpuMs * 1000) / m.count;
   return [
     {
       metric: 'narinfo GET, drover',
-      value: dN.rps.toFixed(0),
+      value: med((r) => r.d.rate).toFixed(0),
       unit: 'req/s',
-      note: `${CONCURRENCY} keep-alive connections, ${SECONDS} s, errors ${dN.errors}`,
+      note: `median of ${ROUNDS} × ${SECONDS} s (${spread((r) => r.d.rate)}), ${CONCURRENCY} keep-alive connections, errors ${errors}`,
     },
-    { metric: 'narinfo GET, nginx (same files)', value: nN.rps.toFixed(0), unit: 'req/s', note: `drover/nginx = ${(dN.rps / nN.rps).toFixed(2)}` },
-    { metric: 'narinfo GET 404, drover', value: dMiss.rps.toFixed(0), unit: 'req/s', note: 'missing paths' },
-    { metric: `NAR download ${BIG_MB} MB, drover`, value: dBig.toFixed(0), unit: 'MB/s', note: '4 parallel, 8 downloads' },
-    { metric: `NAR download ${BIG_MB} MB, nginx`, value: nBig.toFixed(0), unit: 'MB/s', note: `drover/nginx = ${(dBig / nBig).toFixed(2)}` },
+    {
+      metric: 'narinfo GET, nginx (same files)',
+      value: med((r) => r.n.rate).toFixed(0),
+      unit: 'req/s',
+      note: `${spread((r) => r.n.rate)}; **drover/nginx = ${med((r) => r.d.rate / r.n.rate).toFixed(2)}** (median of the rounds' ratios)`,
+    },
+    {
+      metric: 'narinfo GET, bare node:http (same bytes from a Map)',
+      value: med((r) => r.b.rate).toFixed(0),
+      unit: 'req/s',
+      note: `${spread((r) => r.b.rate)}; the floor of a Node server: drover/bare = ${med((r) => r.d.rate / r.b.rate).toFixed(2)}, bare/nginx = ${med((r) => r.b.rate / r.n.rate).toFixed(2)}`,
+    },
+    {
+      metric: 'server CPU per narinfo GET, drover / bare node / nginx',
+      value: `${med((r) => us(r.d)).toFixed(0)} / ${med((r) => us(r.b)).toFixed(0)} / ${med((r) => us(r.n)).toFixed(0)}`,
+      unit: 'µs',
+      note: `nginx/drover = ${med((r) => us(r.n) / us(r.d)).toFixed(2)} (drover's process; nginx's master and 2 workers)`,
+    },
+    { metric: 'narinfo GET 404, drover', value: med((r) => r.miss.rate).toFixed(0), unit: 'req/s', note: `missing paths (${spread((r) => r.miss.rate)})` },
+    {
+      metric: `NAR download ${BIG_MB} MB, drover`,
+      value: med((r) => r.dBig.rate).toFixed(0),
+      unit: 'MB/s',
+      note: `median of ${ROUNDS} × 8 downloads, 4 parallel (${spread((r) => r.dBig.rate)})`,
+    },
+    {
+      metric: `NAR download ${BIG_MB} MB, nginx`,
+      value: med((r) => r.nBig.rate).toFixed(0),
+      unit: 'MB/s',
+      note: `${spread((r) => r.nBig.rate)}; **drover/nginx = ${med((r) => r.dBig.rate / r.nBig.rate).toFixed(2)}**`,
+    },
+    {
+      metric: 'server CPU per NAR MB, drover / nginx',
+      value: `${med((r) => us(r.dBig)).toFixed(0)} / ${med((r) => us(r.nBig)).toFixed(0)}`,
+      unit: 'µs',
+      note: `nginx/drover = ${med((r) => us(r.nBig) / us(r.dBig)).toFixed(2)} (nginx: sendfile)`,
+    },
+    {
+      metric: 'server peak RSS, narinfo + NAR rounds',
+      value: (peak.peak / MB).toFixed(0),
+      unit: 'MB',
+      note: `${peak.peak >= before ? '+' : '−'}${(Math.abs(peak.peak - before) / MB).toFixed(0)} MB over before (${peak.samples} samples + VmHWM)`,
+    },
   ];
+}
+
+/** One load run: its rate (requests or MB per second), how many (requests or MB), errors, and the CPU the serving processes spent. */
+interface Measured {
+  readonly rate: number;
+  readonly count: number;
+  readonly errors: number;
+  readonly cpuMs: number;
+}
+
+async function measured(pids: readonly number[], run: () => Promise<{ rate: number; count: number; errors: number }>): Promise<Measured> {
+  const cpu = cpuMsSum(pids);
+  const r = await run();
+  return { ...r, cpuMs: cpuMsSum(pids) - cpu };
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 /** Pushing N small paths: nix copy vs drover push, loopback and through the latency proxy. */
@@ -303,15 +431,26 @@ async function pushPhase({ dir, port, url, netrc, admin, push, procs }: Bench): 
 }
 
 async function main(): Promise<void> {
+  const missing = PHASES.has('serve') ? nginxMissing() : null;
+  if (missing) {
+    process.stderr.write(`${missing}\n`);
+    process.exitCode = 1;
+    return;
+  }
   const work = await tempDir('drover-bench-cache-');
   const dir = work.path;
   const procs: ChildProcess[] = [];
   try {
     const port = 17_000 + Math.floor(Math.random() * 1000);
     const url = `http://127.0.0.1:${port}`;
-    const server = spawn(process.execPath, [DROVER, 'server', '--listen', `127.0.0.1:${port}`, '--data-dir', join(dir, 'data'), '--log-level', 'warn'], {
-      stdio: 'ignore',
-    });
+    const nodeFlags = (process.env['BENCH_SERVER_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
+    const server = spawn(
+      process.execPath,
+      [...nodeFlags, DROVER, 'server', '--listen', `127.0.0.1:${port}`, '--data-dir', join(dir, 'data'), '--log-level', 'warn'],
+      {
+        stdio: 'ignore',
+      },
+    );
     procs.push(server);
     for (let i = 0; i < 100 && !(await fetch(`${url}/api/v1/health`).catch(() => null))?.ok; i++) await new Promise((r) => setTimeout(r, 100));
     const admin = sh(`${process.execPath} ${DROVER} token create --kind admin --data-dir ${join(dir, 'data')}`);
@@ -326,7 +465,7 @@ async function main(): Promise<void> {
     process.stdout.write(renderTable(rows) + '\n');
   } finally {
     for (const p of procs) p.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, process.env['BENCH_SERVER_NODE_FLAGS'] ? 3000 : 300));
     if (!process.env['BENCH_KEEP']) await work.remove();
   }
 }

@@ -4,13 +4,17 @@
  * process may have open files, on more than one core.
  *
  * The primary migrates the database once, forks the workers, relays the bus
- * between them (SQLite) and restarts a worker that dies. Each worker is an
+ * between them (SQLite), restarts a worker that dies, and gathers the
+ * workers' metrics for the one a scrape reached (`clusterMetrics`: a
+ * Prometheus scrape of the shared port sees the whole server). Each worker is an
  * ordinary replica: its own hub, its own agents, state in the shared
  * database. Workers re-run the same command line; `isClusterWorker()` tells
  * them apart.
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
+import { AggregatorRegistry, type PrometheusContentType } from 'prom-client';
+import { DroverError } from '@drover/protocol';
 import { relayBus } from './bus/cluster-bus.js';
 import { logConnectionLost, migrateToLatest, openDatabase, type DatabaseOptions } from './db/connect.js';
 import { ensureDefaultWorkspace } from './workspaces/repository.js';
@@ -18,6 +22,79 @@ import { ensureDefaultWorkspace } from './workspaces/repository.js';
 interface ListeningMessage {
   readonly drover: 'listening';
   readonly url: string;
+}
+
+/** A worker asks the primary for every worker's metrics, aggregated. */
+interface MetricsRequest {
+  readonly drover: 'metrics-request';
+  readonly id: number;
+}
+
+/** The primary's answer: the exposition text, or why there is none. */
+interface MetricsResponse {
+  readonly drover: 'metrics-response';
+  readonly id: number;
+  readonly text?: string;
+  readonly error?: string;
+}
+
+/** Longer than prom-client's own 5 s wait for the workers' answers. */
+const METRICS_TIMEOUT_MS = 8_000;
+let metricsRequests = 0;
+
+function isMessage<T extends { drover: string }>(message: unknown, kind: T['drover']): message is T {
+  return typeof message === 'object' && message !== null && Reflect.get(message, 'drover') === kind;
+}
+
+/**
+ * In a worker: the whole server's metrics, every worker's registry summed
+ * by the primary (prom-client's AggregatorRegistry). Fails with
+ * DROVER_ERR_UNAVAILABLE when the primary does not answer in time: a partial
+ * scrape would look like a drop in every counter.
+ */
+export function clusterMetrics(): Promise<string> {
+  const send = process.send?.bind(process);
+  if (!send) return Promise.reject(new DroverError('DROVER_ERR_INTERNAL', 'cluster metrics asked outside a cluster worker'));
+  const id = metricsRequests++;
+  return new Promise((resolve, reject) => {
+    const done = (err: Error | null, text?: string) => {
+      clearTimeout(timer);
+      process.off('message', onMessage);
+      if (err) reject(err);
+      else resolve(text ?? '');
+    };
+    const onMessage = (message: unknown) => {
+      if (!isMessage<MetricsResponse>(message, 'metrics-response') || message.id !== id) return;
+      if (message.text === undefined)
+        done(new DroverError('DROVER_ERR_UNAVAILABLE', `the server's workers could not be asked for their metrics: ${message.error ?? 'no answer'}`));
+      else done(null, message.text);
+    };
+    const timer = setTimeout(
+      () => done(new DroverError('DROVER_ERR_UNAVAILABLE', `the primary process did not gather the workers' metrics within ${METRICS_TIMEOUT_MS} ms`)),
+      METRICS_TIMEOUT_MS,
+    );
+    process.on('message', onMessage);
+    const request: MetricsRequest = { drover: 'metrics-request', id };
+    send(request);
+  });
+}
+
+/** The primary's side of `clusterMetrics`: answers a worker's request with every live worker's metrics, aggregated. */
+function answerMetrics(aggregator: AggregatorRegistry<PrometheusContentType>, worker: Worker, log: Logger): void {
+  worker.on('message', (message: unknown) => {
+    if (!isMessage<MetricsRequest>(message, 'metrics-request')) return;
+    const reply = (answer: Omit<MetricsResponse, 'drover' | 'id'>) => {
+      const response: MetricsResponse = { drover: 'metrics-response', id: message.id, ...answer };
+      if (worker.isConnected()) worker.send(response);
+    };
+    aggregator.clusterMetrics().then(
+      (text) => reply({ text }),
+      (err: unknown) => {
+        log.warn({ err }, "gathering the workers' metrics failed");
+        reply({ error: err instanceof Error ? err.message : String(err) });
+      },
+    );
+  });
 }
 
 export function isClusterWorker(): boolean {
@@ -55,10 +132,12 @@ export async function startCluster(options: { workers: number; database: Databas
     rejectReady = reject;
   });
   let everReady = false;
+  const aggregator = new AggregatorRegistry<PrometheusContentType>();
 
   const fork = (): void => {
     const worker = cluster.fork({ DROVER_CLUSTER_WORKER: '1' });
     relayBus(live, worker);
+    answerMetrics(aggregator, worker, log);
     worker.on('message', (message: unknown) => {
       if ((message as ListeningMessage | undefined)?.drover !== 'listening') return;
       listening++;

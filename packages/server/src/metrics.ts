@@ -2,8 +2,13 @@
  * Prometheus metrics of one server process, on its own registry (so several
  * servers in one process, as in tests, do not share counters). Served at
  * GET /metrics to admin tokens (`bearer_token` in Prometheus' scrape config).
+ *
+ * With `drover server --workers N` a scrape reaches one worker, which asks
+ * the primary for the whole server's figures (cluster.ts `clusterMetrics`):
+ * counters, histograms and the agent gauge summed over the workers,
+ * `drover_build_info` once.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { DeploymentStatus } from '@drover/protocol';
 import { version } from './version.js';
 
@@ -50,8 +55,16 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  /** `connected` is read at scrape time: the number of agent sockets this process holds. */
-  constructor(connected: () => number) {
+  /**
+   * `connected` is read at scrape time: the number of agent sockets this
+   * process holds. In a cluster worker (`clusterWorker`), the primary's
+   * requests for this registry's figures are answered (prom-client's IPC
+   * protocol), and `text()` returns the whole server's.
+   */
+  constructor(
+    connected: () => number,
+    private readonly clusterWide?: () => Promise<string>,
+  ) {
     new Gauge({
       name: 'drover_agents_connected',
       help: 'Agent websockets held by this server process',
@@ -60,8 +73,23 @@ export class Metrics {
         this.set(connected());
       },
     });
-    new Gauge({ name: 'drover_build_info', help: 'Drover version', labelNames: ['version'] as const, registers: [this.registry] }).set({ version }, 1);
+    new Gauge({
+      name: 'drover_build_info',
+      help: 'Drover version',
+      labelNames: ['version'] as const,
+      registers: [this.registry],
+      aggregator: 'first',
+    }).set({ version }, 1);
     collectDefaultMetrics({ register: this.registry, prefix: 'drover_process_' });
+    if (clusterWide) {
+      new AggregatorRegistry(); // installs the worker's answer to the primary's requests
+      AggregatorRegistry.setRegistries([this.registry]);
+    }
+  }
+
+  /** What GET /metrics serves: this process's figures, or with `--workers` the whole server's. */
+  text(): Promise<string> {
+    return this.clusterWide ? this.clusterWide() : this.registry.metrics();
   }
 
   finished(status: DeploymentStatus): void {

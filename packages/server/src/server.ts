@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { LocalBus, type Bus } from './bus/bus.js';
 import { PostgresBus } from './bus/postgres-bus.js';
 import { ClusterBus } from './bus/cluster-bus.js';
+import { clusterMetrics } from './cluster.js';
 import type { ServerContext } from './context.js';
 import { logConnectionLost, migrateToLatest, openDatabase, type OpenDatabase } from './db/connect.js';
 import { DeploymentWatcher } from './deployments/watcher.js';
@@ -144,7 +145,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           ? new ClusterBus()
           : new LocalBus();
     bus = openedBus;
-    const openedCache = await CacheService.open(database.db, log, {
+    const openedCache = await CacheService.open(database.db, openedBus, log, {
       ...options.cache,
       storage: options.cache?.storage ?? { kind: 'local', dir: join(options.dataDir, 'cache') },
     });
@@ -152,7 +153,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const replicaId = randomUUID();
     const usage = new TokenUsage(database.db, log, lastSeenFlushMs);
     // Read at scrape time, when the hub exists.
-    const metrics: Metrics = new Metrics((): number => hub.size);
+    const metrics: Metrics = new Metrics((): number => hub.size, options.clusterWorker ? clusterMetrics : undefined);
     const hub: AgentHub = new AgentHub({
       db: database.db,
       bus,

@@ -86,13 +86,21 @@ async function openTestDatabase(backend: BackendName): Promise<{ database: OpenD
 /** One database per test: GC of NAR files looks at every cache, so tests must not see each other's rows. */
 class Fixture {
   readonly storage = new RecordingStorage();
+  /** Store hashes GC said it deleted (what replicas are told to forget). */
+  readonly forgotten: string[] = [];
   readonly gc: GcContext;
   private constructor(
     readonly database: OpenDatabase,
     readonly workspaceId: string,
     readonly cleanup: () => Promise<void>,
   ) {
-    this.gc = { db: database.db, storage: this.storage, graceSeconds: 3600, keepDeployments: 3 };
+    this.gc = {
+      db: database.db,
+      storage: this.storage,
+      graceSeconds: 3600,
+      keepDeployments: 3,
+      pathsChanged: async (_cache, hashes) => void this.forgotten.push(...hashes),
+    };
   }
 
   static async open(backend: BackendName): Promise<Fixture | string> {
@@ -225,6 +233,11 @@ for (const { backend, skip: backendSkip } of await backendCases()) {
       assert.equal(report.narsDeleted, 4);
       assert.equal(report.bytesFreed, 4 * NAR_SIZE);
       assert.equal(f.storage.deleted.length, 4);
+      assert.deepEqual(
+        new Set(f.forgotten),
+        new Set([expired, dead1, dead2, stray].map((p) => p.slice(11, 43))),
+        'replicas are told to forget exactly the deleted narinfos',
+      );
     });
 
     withFixture("a NAR goes only once no cache's narinfo refers to it and it is older than the grace period", async (f) => {
@@ -244,6 +257,7 @@ for (const { backend, skip: backendSkip } of await backendCases()) {
       assert.equal(dry.narsDeleted, 2, 'the own NAR and the old orphan would go; the shared one stays');
       assert.equal((await f.storedPaths(main)).size, 2, 'a dry run deletes nothing');
       assert.deepEqual(f.storage.deleted, []);
+      assert.deepEqual(f.forgotten, [], 'a dry run makes no replica forget anything');
 
       const report = await collectGarbage(f.gc, main, { dryRun: false });
       assert.deepEqual(

@@ -3,7 +3,7 @@
  *
  * All state lives in the database; the bus says what happened, by id: these
  * deployments were created for these agents (superseding those), a log grew,
- * a token was revoked, a session ended.
+ * a token was revoked, a session ended, cached narinfos went away.
  * One process with SQLite uses the in-process bus; replicas sharing
  * PostgreSQL use LISTEN/NOTIFY (postgres-bus.ts). A subscriber must be able
  * to recover from a missed event by re-reading the database (`resync`).
@@ -34,6 +34,12 @@ const BusEventSchema = Type.Union([
   Type.Object({ kind: Type.Literal('token-revoked'), tokenId: Type.String() }),
   /** A web UI session ended (signed out); streams opened with it must close. */
   Type.Object({ kind: Type.Literal('session-ended'), sessionId: Type.String() }),
+  /**
+   * Binary cache narinfos were removed or replaced — these `storeHashes` of
+   * cache `cacheId`, any of its narinfos when absent — or, without `cacheId`,
+   * caches were deleted: in-memory copies must go (cache/memo.ts).
+   */
+  Type.Object({ kind: Type.Literal('cache-changed'), cacheId: Type.Optional(Type.String()), storeHashes: Type.Optional(Ids) }),
   /** Events may have been missed (bus reconnected): re-read state. */
   Type.Object({ kind: Type.Literal('resync') }),
 ]);
@@ -104,6 +110,11 @@ export function splitEvent(event: BusEvent, maxIds: number): BusEvent[] {
     for (let i = 0; i < event.deploymentIds.length; i += maxIds) {
       parts.push({ kind: 'deployment-changed', deploymentIds: event.deploymentIds.slice(i, i + maxIds) });
     }
+    return parts;
+  }
+  if (event.kind === 'cache-changed' && event.storeHashes && event.storeHashes.length > maxIds) {
+    const parts: BusEvent[] = [];
+    for (let i = 0; i < event.storeHashes.length; i += maxIds) parts.push({ ...event, storeHashes: event.storeHashes.slice(i, i + maxIds) });
     return parts;
   }
   return [event];

@@ -11,6 +11,7 @@
  * period.
  */
 import type { Kysely } from 'kysely';
+import { storeHashOf } from '@drover/nix';
 import { isStorePath, type GcReport } from '@drover/protocol';
 import { currentStorePaths } from '../agents/repository.js';
 import type { Database } from '../db/schema.js';
@@ -33,6 +34,8 @@ export interface GcContext {
   readonly storage: NarStorage;
   readonly graceSeconds: number;
   readonly keepDeployments: number;
+  /** Told the narinfos deleted (store hashes), before their NARs go: replicas forget their copies (memo.ts). */
+  pathsChanged(cache: CacheRow, storeHashes: readonly string[]): Promise<void>;
 }
 
 /** Every root of a cache at `now`: its workspace's deployments and agents, and the cache's unexpired pins. */
@@ -109,6 +112,11 @@ export async function collectGarbage(gc: GcContext, cache: CacheRow, options: Gc
   const roots = await rootsOf(gc, cache, now);
   const live = markLive(graph, roots, cutoff);
   const { deleted, survivors, narCandidates } = await sweepPaths(gc, cache, graph, live, cutoff, options.dryRun);
+  if (!options.dryRun)
+    await gc.pathsChanged(
+      cache,
+      deleted.map((d) => storeHashOf(d.storePath)),
+    );
   const nars = await sweepNars(gc, cache, narCandidates, cutoff, options.dryRun);
   const kept = rows
     .filter((r) => live.has(r.store_hash) || survivors.has(r.store_hash))

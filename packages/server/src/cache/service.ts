@@ -38,6 +38,7 @@ import {
   type NarCompression,
   type SigningKey,
 } from '@drover/nix';
+import type { Bus } from '../bus/bus.js';
 import type { Database } from '../db/schema.js';
 import { nowIso } from '../db/time.js';
 import { getWorkspaceById } from '../workspaces/repository.js';
@@ -59,6 +60,8 @@ import {
   type NarRow,
   type PathRow,
 } from './paths-repository.js';
+import { pullNeedsToken } from './access.js';
+import { CacheMemo, type MemoOptions } from './memo.js';
 import { insertPin } from './pins-repository.js';
 import { receiveNar, type ReceivedNar } from './upload.js';
 import { openStorage } from './storage/open.js';
@@ -85,6 +88,8 @@ export interface CacheOptions {
   readonly maxNarBytes?: number | undefined;
   /** Priority advertised in nix-cache-info (default 40; cache.nixos.org is 40 too). */
   readonly priority?: number | undefined;
+  /** The in-memory copies of cache rows and narinfos (cache/memo.ts). */
+  readonly memo?: MemoOptions | undefined;
 }
 
 /** What a pusher says about a path besides its NAR (drover push, or a narinfo). */
@@ -107,15 +112,20 @@ export class CacheService {
   readonly maxNarBytes: number;
   readonly priority: number;
   private readonly keys = new Map<string, SigningKey>();
+  private readonly memo: CacheMemo;
+  private readonly unsubscribe: () => void;
   private gcTimer: NodeJS.Timeout | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     readonly db: Kysely<Database>,
+    private readonly bus: Bus,
     readonly storage: NarStorage,
     readonly log: Logger,
     options: CacheOptions,
   ) {
+    this.memo = new CacheMemo(options.memo);
+    this.unsubscribe = bus.subscribe((event) => this.memo.onBusEvent(event));
     this.graceSeconds = options.gcGraceSeconds ?? 3600;
     this.keepDeployments = options.gcKeepDeployments ?? 3;
     this.uploadIdleMs = options.uploadIdleMs ?? 10_000;
@@ -124,9 +134,9 @@ export class CacheService {
     this.priority = options.priority ?? 40;
   }
 
-  static async open(db: Kysely<Database>, log: Logger, options: CacheOptions): Promise<CacheService> {
+  static async open(db: Kysely<Database>, bus: Bus, log: Logger, options: CacheOptions): Promise<CacheService> {
     const storage = await openStorage(options.storage);
-    const service = new CacheService(db, storage, log.child({ component: 'cache' }), options);
+    const service = new CacheService(db, bus, storage, log.child({ component: 'cache' }), options);
     const every = options.gcIntervalSeconds ?? 0;
     if (every > 0) {
       service.gcTimer = setInterval(() => void service.collectAll(), every * 1000);
@@ -152,6 +162,7 @@ export class CacheService {
   }
 
   async close(): Promise<void> {
+    this.unsubscribe();
     clearInterval(this.gcTimer);
     clearInterval(this.sweepTimer);
     await this.storage.close();
@@ -187,6 +198,32 @@ export class CacheService {
   /** The cache called `name`; with `workspaceId`, only if it belongs to that workspace. */
   findCache(name: string, workspaceId?: string): Promise<CacheRow> {
     return findCache(this.db, name, workspaceId);
+  }
+
+  /** The cache a `/cache/NAME/…` request names (remembered: caches change only by being deleted, see memo.ts). */
+  async servedCache(name: string): Promise<CacheRow> {
+    const known = this.memo.cache(name);
+    if (known) return known;
+    const epoch = this.memo.epoch;
+    const row = await findCache(this.db, name);
+    this.memo.rememberCache(epoch, row);
+    return row;
+  }
+
+  /**
+   * Narinfos of this cache were removed or replaced (committed already):
+   * this replica forgets them now, the others when the bus tells them. A
+   * failed publication is logged, not thrown: what was removed stays removed,
+   * and the others' copies expire (memo.ts).
+   */
+  async pathsChanged(cache: CacheRow, storeHashes: readonly string[]): Promise<void> {
+    if (storeHashes.length === 0) return;
+    this.memo.forgetPaths(cache.id, storeHashes);
+    try {
+      await this.bus.publish({ kind: 'cache-changed', cacheId: cache.id, storeHashes: [...storeHashes] });
+    } catch (err) {
+      this.log.warn({ err, cache: cache.name }, 'could not tell the other replicas that narinfos changed; their copies expire within a minute');
+    }
   }
 
   /** The workspace's caches with what they hold, oldest first. */
@@ -271,8 +308,28 @@ export class CacheService {
 
   // ── reading ───────────────────────────────────────────────────────────────
 
-  async narinfo(cache: CacheRow, storeHash: string): Promise<string | null> {
-    return narinfoText(this.db, cache.id, storeHash);
+  /**
+   * The narinfo, when this replica remembers it and the cache it names is
+   * public (pulling needs nobody): what the fast path (http/cache-fast-path.ts)
+   * answers without a database query or the authorization hook.
+   */
+  rememberedPublicNarinfo(name: string, storeHash: string): { readonly cache: CacheRow; readonly narinfo: Buffer } | undefined {
+    const cache = this.memo.cache(name);
+    if (!cache || pullNeedsToken(cache)) return undefined;
+    const narinfo = this.memo.narinfo(cache.id, storeHash);
+    return narinfo ? { cache, narinfo } : undefined;
+  }
+
+  /** The narinfo as served (UTF-8), from memory when this replica read it before (memo.ts). */
+  async narinfo(cache: CacheRow, storeHash: string): Promise<Buffer | null> {
+    const known = this.memo.narinfo(cache.id, storeHash);
+    if (known) return known;
+    const epoch = this.memo.epoch;
+    const text = await narinfoText(this.db, cache.id, storeHash);
+    if (text === null) return null;
+    const bytes = Buffer.from(text, 'utf8');
+    this.memo.rememberNarinfo(epoch, cache.id, storeHash, bytes);
+    return bytes;
   }
 
   /**
@@ -394,9 +451,12 @@ export class CacheService {
     const failed = settled.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
     const received = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-    await this.db.transaction().execute(async (tx) => {
-      for (const r of received) await this.commitPath(tx, cache, r.claim, r.nar);
+    const replaced = await this.db.transaction().execute(async (tx) => {
+      const hashes: string[] = [];
+      for (const r of received) if (await this.commitPath(tx, cache, r.claim, r.nar)) hashes.push(storeHashOf(r.claim.storePath));
+      return hashes;
     });
+    await this.pathsChanged(cache, replaced);
   }
 
   /** Receives a NAR, checks it against the claimed NarHash/NarSize, and registers it. */
@@ -414,11 +474,11 @@ export class CacheService {
 
   /** Signs and stores a narinfo once its NAR and every reference are present — atomically with touching them. */
   private async accept(cache: CacheRow, claim: PathClaim, nar: NarRow): Promise<void> {
-    await this.db.transaction().execute((tx) => this.commitPath(tx, cache, claim, nar));
+    if (await this.db.transaction().execute((tx) => this.commitPath(tx, cache, claim, nar))) await this.pathsChanged(cache, [storeHashOf(claim.storePath)]);
   }
 
-  /** Within `tx`: touches the NAR and the references (all must be present), then stores the signed narinfo. */
-  private async commitPath(tx: Transaction<Database>, cache: CacheRow, claim: PathClaim, nar: NarRow): Promise<void> {
+  /** Within `tx`: touches the NAR and the references (all must be present), then stores the signed narinfo; true when it replaced a stored one. */
+  private async commitPath(tx: Transaction<Database>, cache: CacheRow, claim: PathClaim, nar: NarRow): Promise<boolean> {
     const self = claim.storePath.slice(STORE_DIR.length + 1);
     const references = [...new Set(claim.references)].sort();
     const others = references.filter((r) => r !== self);
@@ -449,7 +509,7 @@ export class CacheService {
         `${claim.storePath} references ${absent.length} path(s) this cache does not hold (${absent.slice(0, 3).join(', ')}${absent.length > 3 ? ', …' : ''}); push its whole closure`,
       );
     }
-    await this.storePath(tx, {
+    return this.storePath(tx, {
       cache_id: cache.id,
       store_hash: storeHashOf(claim.storePath),
       store_path: claim.storePath,
@@ -466,19 +526,21 @@ export class CacheService {
    * The first upload of a path wins; a repeated one only keeps it young —
    * unless the stored narinfo breaks today's rules (stored before a rule was
    * added): then this valid upload replaces it, so a poisoned one never sticks.
+   * True when it replaced one (copies in memory must go once committed).
    */
-  private async storePath(tx: Transaction<Database>, row: PathRow): Promise<void> {
-    if (await insertPath(tx, row)) return;
+  private async storePath(tx: Transaction<Database>, row: PathRow): Promise<boolean> {
+    if (await insertPath(tx, row)) return false;
     const stored = await narinfoText(tx, row.cache_id, row.store_hash);
     if (stored === null) {
       await insertPath(tx, row); // collected in between
-      return;
+      return false;
     }
     if (isSoundNarinfo(stored)) {
       await touchPaths(tx, row.cache_id, [row.store_hash], row.touched_at);
-      return;
+      return false;
     }
     this.log.warn({ storePath: row.store_path }, 'replacing a stored narinfo that fails validation');
     await replacePath(tx, row);
+    return true;
   }
 }

@@ -15,7 +15,7 @@ import { DroverError, type Action } from '@drover/protocol';
 import type { Access } from '../auth/access.js';
 import type { Principal } from '../auth/tokens.js';
 import type { CacheRow } from '../cache/caches-repository.js';
-import { cacheCredential } from '../cache/access.js';
+import { cacheCredential, pullNeedsToken } from '../cache/access.js';
 import type { ServerContext } from '../context.js';
 import {
   authenticateToken,
@@ -99,8 +99,8 @@ function param(request: FastifyRequest, name: string): string | undefined {
 async function resolveCache(ctx: ServerContext, request: FastifyRequest, reply: FastifyReply, action: CacheAction): Promise<Resolved> {
   const name = param(request, 'name');
   if (name === undefined) throw new DroverError('DROVER_ERR_INTERNAL', `route ${request.routeOptions.url ?? ''} declares cache access but has no :name`);
-  const cache = await ctx.cache.findCache(name);
-  if (action === 'cache-pull' && cache.public === 1) return { kind: 'cache', cache, principal: null };
+  const cache = await ctx.cache.servedCache(name);
+  if (action === 'cache-pull' && !pullNeedsToken(cache)) return { kind: 'cache', cache, principal: null };
   let principal: Principal;
   try {
     principal = await authenticateToken(ctx, cacheCredential(request.headers.authorization), action);

@@ -30,6 +30,7 @@ import { cacheRoutes } from './routes/cache.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { usageRoutes } from './routes/usage.js';
 import { cachixRoutes } from './routes/cachix.js';
+import { installCacheFastPath } from './cache-fast-path.js';
 import { version } from '../version.js';
 import { installCacheHostSignatures, rewriteCacheHost } from '../cachix/cache.js';
 
@@ -114,5 +115,7 @@ export async function buildApp(ctx: ServerContext, options: AppOptions = {}): Pr
   ]);
   await app.register(async (scope) => webRoutes(scope, ctx.webRoot));
   app.get('/api/v1/openapi.json', { config: { access: access.public }, schema: { hide: true } }, async () => app.swagger());
+  // Known public narinfos are answered before Fastify (the binary cache's hottest request).
+  installCacheFastPath(app, ctx, () => closing);
   return app;
 }

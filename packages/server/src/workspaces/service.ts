@@ -24,7 +24,8 @@ export async function visibleWorkspaces(db: Kysely<Database>, roles: UserRoles):
 /**
  * Deletes a workspace and, by cascade, its agents, tokens, deployments and
  * logs, and the role grants naming it; agents connected with its tokens are
- * disconnected at once on every replica.
+ * disconnected at once on every replica, and its binary caches stop being
+ * served.
  */
 export async function deleteWorkspace(db: Kysely<Database>, bus: Bus, id: string): Promise<void> {
   const tokenIds = await db.transaction().execute(async (tx) => {
@@ -34,4 +35,6 @@ export async function deleteWorkspace(db: Kysely<Database>, bus: Bus, id: string
     return ids;
   });
   for (const tokenId of tokenIds) await bus.publish({ kind: 'token-revoked', tokenId });
+  // Its caches went too: replicas forget the rows and narinfos they remember (cache/memo.ts).
+  await bus.publish({ kind: 'cache-changed' });
 }

@@ -23,6 +23,7 @@ import { access, cacheAccess } from '../access.js';
 const NameParams = Type.Object({ name: CacheNameSchema });
 const FileParams = Type.Object({ name: CacheNameSchema, file: Type.String({ maxLength: 100 }) });
 const NARINFO_RE = /^([0-9abcdfghijklmnpqrsvwxyz]{32})\.narinfo$/;
+export const NARINFO_TYPE = 'text/x-nix-narinfo';
 const MAX_NARINFO_BYTES = 64 * 1024;
 
 const pathInfoCheck = TypeCompiler.Compile(PathInfoSchema);
@@ -31,6 +32,14 @@ const PATH_INFO_HEADER = 'x-drover-path-info';
 
 function cacheControl(cache: CacheRow, maxAge: number, immutable = false): string {
   return `${cache.public === 1 ? 'public' : 'private'}, max-age=${maxAge}${immutable ? ', immutable' : ''}`;
+}
+
+const NARINFO_MAX_AGE = 300;
+const NARINFO_CACHE_CONTROL = { public: `public, max-age=${NARINFO_MAX_AGE}`, private: `private, max-age=${NARINFO_MAX_AGE}` } as const;
+
+/** How long clients may keep a narinfo (one string per visibility, not built per request). */
+export function narinfoCacheControl(cache: CacheRow): string {
+  return cache.public === 1 ? NARINFO_CACHE_CONTROL.public : NARINFO_CACHE_CONTROL.private;
 }
 
 /** Refuses an empty or oversized body before reading it (Nix 2.8 retries a failed PUT without its body). */
@@ -142,7 +151,7 @@ async function nixProtocolRoutes(app: FastifyInstance, ctx: ServerContext): Prom
         void reply.header('cache-control', 'no-cache');
         throw notFound(request.params.file);
       }
-      return reply.type('text/x-nix-narinfo').header('cache-control', cacheControl(cache, 300)).send(text);
+      return reply.type(NARINFO_TYPE).header('cache-control', narinfoCacheControl(cache)).send(text);
     },
   );
 

@@ -26,9 +26,9 @@ export const healthRoutes: Routes = async (app, ctx) => {
   );
   app.get(
     '/metrics',
-    { config: { access: access.token('admin') }, schema: { summary: 'Prometheus metrics of this server process (admin token)' } },
+    { config: { access: access.token('admin') }, schema: { summary: 'Prometheus metrics of the whole server, all --workers summed (admin token)' } },
     async (_request, reply) => {
-      return reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
+      return reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.text());
     },
   );
   // Used by a deployment after activation: can this machine still reach the
