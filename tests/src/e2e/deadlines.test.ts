@@ -95,11 +95,10 @@ describe('deadlines, health checks and free space', { timeout: 600_000 }, () => 
     const r = await world.activate([await world.specFile({ [agent.name]: world.fixtures.nixos_slow }), '--async']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const id = deploymentIds(r.stdout).get(agent.name)!;
-    // Cut as soon as the server has heard that the runner started (InProgress; its first journal line alone can come
-    // before the agent reported it): the cache is reached directly, so it still fetches and activates (6 s), and the
-    // confirm step surely meets the cut link (cutting at "activating slowly" raced the confirm step on a loaded machine).
+    // Cut as soon as the runner has started: the cache is reached directly, so it still fetches and activates (6 s),
+    // and the confirm step surely meets the cut link. (Waiting for the server to hear it started raced the confirm
+    // step on a loaded machine: the agent's report can lag the runner by seconds, as cutting at "activating slowly" did.)
     await waitFor('the runner to start', () => journal(agent, id).length > 0, 60_000);
-    await world.waitForStatus(id, 'InProgress', 60_000);
     proxy.cut('reset');
     const finished = await waitFor('the runner to finish on its own', () => journal(agent, id).find((l) => l.finished), 60_000);
     const lines = journal(agent, id);
@@ -108,7 +107,8 @@ describe('deadlines, health checks and free space', { timeout: 600_000 }, () => 
     const waited = finished.time - confirming.time;
     assert.ok(waited >= 3500 && waited < 15_000, `rolled back ${String(waited)} ms after activation ended (confirm timeout 4 s)`);
     assert.equal(await activePath(agent.profile), world.fixtures.nixos, 'rolled back while the server was unreachable');
-    assert.equal((await world.deployment(id)).status, 'InProgress', 'the server has not heard yet');
+    // The server has not heard the outcome (nor, if the cut came first, that it started).
+    assert.ok(['Pending', 'InProgress'].includes((await world.deployment(id)).status), 'the server has not heard yet');
     proxy.restore();
     const d = await world.waitForStatus(id, 'Failed', 120_000);
     assert.match(d.reason ?? '', /the server was not reached within the confirm timeout of 4\.0s after activation/);
