@@ -51,7 +51,7 @@ import {
   type Labels,
   type SecretOrder,
   type ServerMessage,
-} from '@drover/protocol';
+} from '@drover/protocol/wire';
 import { ServerConnection } from './connection.js';
 import { appendEntry, finishedEntry } from './journal/entry.js';
 import { Outbox } from './outbox.js';

@@ -33,7 +33,7 @@ import {
   type HelloMessage,
   type RegisteredMessage,
   type ServerMessage,
-} from '@drover/protocol';
+} from '@drover/protocol/wire';
 import { Backoff } from './backoff.js';
 import { frameText } from './frame-text.js';
 

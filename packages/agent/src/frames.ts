@@ -4,7 +4,7 @@
  * into frames of at most MAX_LOG_LINES_PER_FRAME lines and about half the
  * frame size limit (lines may hold up to 16 KiB each, more once JSON-escaped).
  */
-import { MAX_FRAME_BYTES, MAX_LOG_LINES_PER_FRAME, type LogLine } from '@drover/protocol';
+import { MAX_FRAME_BYTES, MAX_LOG_LINES_PER_FRAME, type LogLine } from '@drover/protocol/wire';
 import type { JournalEntry } from './journal/entry.js';
 
 /** A generous estimate of a line's bytes in a frame. */

@@ -17,7 +17,7 @@
  * it is replayed and acknowledged again.
  */
 import type { Logger } from 'pino';
-import type { AgentMessage, DeploymentFinishedMessage } from '@drover/protocol';
+import type { AgentMessage, DeploymentFinishedMessage } from '@drover/protocol/wire';
 import { framesOf } from './frames.js';
 import type { JournalEntry } from './journal/entry.js';
 import { JournalReader } from './journal/reader.js';

@@ -15,7 +15,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, renameSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { CacheConfig, DeploymentOrder } from '@drover/protocol';
+import type { CacheConfig, DeploymentOrder } from '@drover/protocol/wire';
 
 export interface RunnerOrder {
   readonly deployment: DeploymentOrder;

@@ -4,7 +4,7 @@
  * and what to do — the reason a deployment is reported Failed with when the
  * agent or the runner cannot record it (DROVER_ERR_AGENT_STATE_UNWRITABLE).
  */
-import { ERRORS } from '@drover/protocol';
+import { ERRORS } from '@drover/protocol/wire';
 
 const CODE = 'DROVER_ERR_AGENT_STATE_UNWRITABLE';
 

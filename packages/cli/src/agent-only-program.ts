@@ -1,12 +1,11 @@
 /**
  * The command line of the agent-only `drover` (see agent-only.ts): the same
  * `agent` command as the full CLI, and a clear refusal of every other one.
+ * A plain agent line is read without commander (agent-argv.ts), which is
+ * loaded only for help, the version and lines that need its messages.
  */
-import { Command } from 'commander';
-import { DROVER_VERSION } from '@drover/protocol';
 import { info } from './output.js';
-import { registerAgentCommand } from './commands/agent-register.js';
-import { run } from './commands/run-action.js';
+import { runPlainAgentLine } from './agent-argv.js';
 
 const ANSWERED = new Set(['agent', 'help']);
 
@@ -18,6 +17,13 @@ export async function runAgentOnly(argv: readonly string[]): Promise<void> {
     process.exitCode = 1;
     return;
   }
+  if (await runPlainAgentLine(argv)) return;
+  const [{ Command }, { DROVER_VERSION }, { registerAgentCommand }, { run }] = await Promise.all([
+    import('commander'),
+    import('@drover/protocol'),
+    import('./commands/agent-register.js'),
+    import('./commands/run-action.js'),
+  ]);
   const program = new Command('drover')
     .description('Drover agent (the agent-only package: `drover agent NAME …`)')
     .version(DROVER_VERSION)

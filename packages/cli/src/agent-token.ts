@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DroverError } from '@drover/protocol';
+import { DroverError } from '@drover/protocol/light';
 
 /** The credential name the service modules pass to LoadCredential= (nix/modules/common.nix). */
 const AGENT_TOKEN_CREDENTIAL = 'agent-token';

@@ -4,7 +4,7 @@
  * `request(method, path, body, decode)` is the short form the commands use.
  */
 import { DroverClient } from '@drover/client';
-import { DroverError, type Decoder } from '@drover/protocol';
+import { DroverError, type Decoder } from '@drover/protocol/light';
 
 export { ApiError } from '@drover/client';
 

@@ -2,7 +2,7 @@
  * Terminal output: what the CLI prints to stdout (results a script reads)
  * and stderr (progress, errors with their hint), and simple tables.
  */
-import { DroverError } from '@drover/protocol';
+import { DroverError } from '@drover/protocol/light';
 import { ApiError } from './client.js';
 
 export function out(line: string): void {

@@ -4,7 +4,7 @@
  * the bytes are read from the end, so the first character holds the highest
  * bits of the last byte.
  */
-import { DroverError, NIX_BASE32_ALPHABET } from '@drover/protocol';
+import { DroverError, NIX_BASE32_ALPHABET } from '@drover/protocol/light';
 
 const DECODE = new Map<string, number>(NIX_BASE32_ALPHABET.split('').map((c, i) => [c, i]));
 

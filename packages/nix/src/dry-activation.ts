@@ -14,7 +14,7 @@
  *   closure diff tells what would change).
  */
 import { join } from 'node:path';
-import { MAX_DRY_RUN_UNITS, type StorePath, type UnitAction, type WouldRestart } from '@drover/protocol';
+import { MAX_DRY_RUN_UNITS, type StorePath, type UnitAction, type WouldRestart } from '@drover/protocol/light';
 import type { Command } from './command.js';
 import type { ProfileType } from './profile.js';
 

@@ -6,7 +6,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { DroverError } from '@drover/protocol';
+import { DroverError } from '@drover/protocol/light';
 import { fromNixBase32, toNixBase32 } from './base32.js';
 
 export const SHA256_BYTES = 32;

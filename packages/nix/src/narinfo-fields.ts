@@ -5,7 +5,7 @@
  * could change the signed narinfo's lines (a newline or any other control
  * character) never passes, and CA takes only the forms Nix itself writes.
  */
-import { DroverError, isStorePath, STORE_DIR } from '@drover/protocol';
+import { DroverError, isStorePath, STORE_DIR } from '@drover/protocol/light';
 import { fromNixBase32, nixBase32Length } from './base32.js';
 
 /** C0 control characters and DEL: never part of a narinfo value. */

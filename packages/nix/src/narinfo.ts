@@ -5,7 +5,7 @@
  * `formatNarinfo` writes the canonical form Nix reads back and never a value
  * that could add a line. Unknown keys are ignored, as Nix does.
  */
-import { DroverError, isStorePath, STORE_DIR, type StorePath } from '@drover/protocol';
+import { DroverError, isStorePath, STORE_DIR, type StorePath } from '@drover/protocol/light';
 import { formatNixHash, parseNixHash, type Sha256 } from './hash.js';
 import { checkPathMetadata, checkPrintable, checkSignature } from './narinfo-fields.js';
 

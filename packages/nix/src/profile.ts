@@ -5,7 +5,7 @@
 import { constants } from 'node:fs';
 import { access, readlink, realpath } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import { isStorePath, type StorePath } from '@drover/protocol';
+import { isStorePath, type StorePath } from '@drover/protocol/light';
 import type { Command } from './command.js';
 
 export const PROFILES_DIR = '/nix/var/nix/profiles';

@@ -7,7 +7,7 @@
  * NAR hash as `sha256:<nix base-32>` and references as full store paths.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { DroverError, STORE_DIR } from '@drover/protocol';
+import { DroverError, STORE_DIR } from '@drover/protocol/light';
 import { formatNixHash } from './hash.js';
 import type { Narinfo } from './narinfo.js';
 

@@ -3,7 +3,7 @@
  * real Nix tools. The agent never evaluates or builds: `nix-store --realise`
  * of a store path only substitutes it, with signatures required.
  */
-import type { StorePath } from '@drover/protocol';
+import type { StorePath } from '@drover/protocol/light';
 import type { Command } from './command.js';
 
 export interface SubstituteSource {

@@ -19,8 +19,11 @@ const OPTIONAL = new Set(['bufferutil', 'utf-8-validate']);
 
 test('the bundle requires and imports only Node built-ins (no node_modules, no .node addon)', { timeout: 120_000 }, async () => {
   const text = readFileSync(await bundledAgentPath(), 'utf8');
-  const required = [...text.matchAll(/(?<![\w$])(?:__require|require)\(\s*(["'`])([^"'`]+)\1\s*\)/g)].map((m) => m[2] ?? '');
-  const imported = [...text.matchAll(/^\s*import\s[^;]*?\bfrom\s*["']([^"']+)["']/gm), ...text.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g)].map(
+  // The bundle is minified: esbuild's require helper (`__require`) has a short name; it is the one defined as `typeof require<"u"?require:…`.
+  const helper = /([\w$]+)=\(?\w+=>typeof require\s*<\s*"u"\s*\?\s*require/.exec(text)?.[1] ?? '__require';
+  const requireCall = new RegExp(`(?<![\\w$])(?:${helper.replace(/\$/g, '\\$')}|require)\\(\\s*(["'\`])([^"'\`]+)\\1\\s*\\)`, 'g');
+  const required = [...text.matchAll(requireCall)].map((m) => m[2] ?? '');
+  const imported = [...text.matchAll(/(?<![\w$.])import\s*[^;()'"`]*?\bfrom\s*["']([^"']+)["']/g), ...text.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g)].map(
     (m) => m[1] ?? '',
   );
   assert.ok(required.length > 0 && imported.length > 0, 'the scan finds the requires and imports');

@@ -5,7 +5,7 @@
  * lines as they are (log lines batched into bigger frames).
  */
 import { appendFileSync } from 'node:fs';
-import type { AgentMessage, AgentProblemsMessage, DeploymentFinishedMessage, HelloMessage, OutcomeStatus } from '@drover/protocol';
+import type { AgentMessage, AgentProblemsMessage, DeploymentFinishedMessage, HelloMessage, OutcomeStatus } from '@drover/protocol/wire';
 import { files } from '../state.js';
 
 /** What a journal line holds: any agent→server message but `hello`. */

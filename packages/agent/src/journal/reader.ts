@@ -8,7 +8,7 @@
  * over from byte 0 — the agent's replay after a (re)registration.
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { decodeAgentMessage } from '@drover/protocol';
+import { decodeAgentMessage } from '@drover/protocol/wire';
 import type { JournalEntry } from './entry.js';
 import { fromLegacyLine } from './legacy.js';
 

@@ -7,7 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import type { SecretOrder } from '@drover/protocol';
+import type { SecretOrder } from '@drover/protocol/wire';
 import { SecretFailure } from './failure.js';
 
 export interface FileOwner {

@@ -7,7 +7,7 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SecretOrder } from '@drover/protocol';
+import type { SecretOrder } from '@drover/protocol/wire';
 
 function appliedFile(stateDir: string): string {
   return join(stateDir, 'secrets.json');

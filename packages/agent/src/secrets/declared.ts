@@ -9,7 +9,7 @@
  *     { "secrets": { "db": { "path": "/run/drover/secrets/db", "owner": "postgres", "group": null, "mode": "0400" } } }
  */
 import { readFileSync } from 'node:fs';
-import type { SecretOrder } from '@drover/protocol';
+import type { SecretOrder } from '@drover/protocol/wire';
 
 interface DeclaredSecret {
   readonly path: string;

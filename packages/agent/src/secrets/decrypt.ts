@@ -9,7 +9,7 @@
  * (secrets-at-start.ts), never in the long-lived agent process.
  */
 import type { Decrypter } from 'age-encryption';
-import type { SecretOrder } from '@drover/protocol';
+import type { SecretOrder } from '@drover/protocol/wire';
 import { readIdentityKey, recipientOf } from './identity.js';
 import { SecretFailure } from './failure.js';
 

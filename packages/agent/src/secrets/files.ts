@@ -9,7 +9,7 @@
  */
 import { chmodSync, closeSync, existsSync, fchmodSync, fchownSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { SECRETS_DIR } from '@drover/protocol';
+import { SECRETS_DIR } from '@drover/protocol/wire';
 import type { FileOwner } from './accounts.js';
 
 /** Mode of the directories Drover creates for secrets. */

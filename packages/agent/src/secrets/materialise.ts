@@ -16,7 +16,7 @@
  */
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { SecretOrder } from '@drover/protocol';
+import type { SecretOrder } from '@drover/protocol/wire';
 import { resolveOwner, type FileOwner } from './accounts.js';
 import { readApplied, saveApplied } from './applied.js';
 import { decryptSecrets, type DecryptedSecret } from './decrypt.js';

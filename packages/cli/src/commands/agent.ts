@@ -7,7 +7,7 @@
  * service-managed agent of the same name has connected in its place.
  */
 import { pino } from 'pino';
-import { DroverError, parseAgentName, parseDeadline, parseDuration, parseLabelAssignment, parseLabels, type DeadlineName } from '@drover/protocol';
+import { DroverError, parseAgentName, parseDeadline, parseDuration, parseLabelAssignment, parseLabels, type DeadlineName } from '@drover/protocol/light';
 import { reportError } from '../output.js';
 import { agentTokenSource } from '../agent-token.js';
 
