@@ -76,8 +76,10 @@ function renameSignatures(narinfo: string, keyName: string): string {
 export function installCacheHostSignatures(app: FastifyInstance): void {
   app.addHook('onSend', async (request, reply, payload) => {
     const keyName = fromCacheHost.get(request.raw);
-    if (keyName === undefined || typeof payload !== 'string') return payload;
-    if (!String(reply.getHeader('content-type') ?? '').startsWith('text/x-nix-narinfo')) return payload;
-    return renameSignatures(payload, keyName);
+    if (keyName === undefined || !String(reply.getHeader('content-type') ?? '').startsWith('text/x-nix-narinfo')) return payload;
+    // The route sends a narinfo as text, or as the bytes the in-memory cache holds (cache/memo.ts).
+    if (typeof payload === 'string') return renameSignatures(payload, keyName);
+    if (Buffer.isBuffer(payload)) return renameSignatures(payload.toString('utf8'), keyName);
+    return payload;
   });
 }
