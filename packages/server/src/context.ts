@@ -11,6 +11,7 @@ import type { DialectName } from './db/connect.js';
 import type { AgentHub } from './hub/agent-hub.js';
 import type { DeploymentWatcher } from './deployments/watcher.js';
 import type { TokenUsage } from './auth/usage.js';
+import type { TokenVerifier } from './auth/tokens.js';
 import type { Metrics } from './metrics.js';
 import type { CacheService } from './cache/service.js';
 import type { SignInGate } from './auth/sign-in.js';
@@ -32,6 +33,8 @@ export interface ServerContext {
   readonly webhooks: Webhooks;
   /** Records agents per workspace and month (usage/recorder.ts). */
   readonly usage: UsageRecorder;
+  /** Checks bearer tokens, reading the ones presented together at once (auth/tokens.ts). */
+  readonly tokens: TokenVerifier;
   readonly tokenUsage: TokenUsage;
   readonly metrics: Metrics;
   readonly log: Logger;

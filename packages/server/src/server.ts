@@ -21,6 +21,7 @@ import { AgentHub } from './hub/agent-hub.js';
 import { createLogger } from './logger.js';
 import { ensureDefaultWorkspace } from './workspaces/repository.js';
 import { TokenUsage } from './auth/usage.js';
+import { TokenVerifier } from './auth/tokens.js';
 import { DEFAULT_SESSION_TTL_MS } from './auth/sessions.js';
 import { defaultHashQueueOptions } from './auth/hash-queue.js';
 import { SignInGate, type PasswordVerifier } from './auth/sign-in.js';
@@ -181,6 +182,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       rollouts: new RolloutEngine({ db: database.db, bus, log, sweepMs: options.rolloutSweepMs }),
       webhooks,
       usage: new UsageRecorder({ db: database.db, bus, log, presence, sampleMs: options.usageSampleMs ?? 60_000 }),
+      tokens: new TokenVerifier(database.db),
       tokenUsage: usage,
       metrics,
       log,

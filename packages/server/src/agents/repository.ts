@@ -64,53 +64,176 @@ function newAgentRow(workspaceId: string, name: string, now: string): Insertable
 /** How long a replacement from another host stays flagged as a conflict (a persisting one renews it every retry, 10 min). */
 const CONFLICT_SHOWN_MS = 60 * 60_000;
 
+export interface Registration {
+  readonly workspaceId: string;
+  readonly hello: HelloMessage;
+  readonly connectionId: string;
+  readonly replicaId: string;
+}
+
+interface Registered {
+  readonly row: AgentRow;
+  readonly connectedElsewhere: boolean;
+  readonly replacedHost: string | null;
+  /** The system the row had before this hello (null: never connected, or connected before agents said); see rollbackScripts in the hub. */
+  readonly systemBefore: string | null;
+}
+
+/** What registering one agent came to: its row, or the error that agent's own write met. */
+export type RegistrationOutcome = { readonly ok: Registered } | { readonly error: unknown };
+
+/** Rows per upsert statement: ~20 parameters a row stays far below SQLite's and PostgreSQL's limits. */
+const UPSERT_ROWS = 200;
+
 /**
- * Records a connected agent (creating it on first contact) with what its
- * hello said. `connectedElsewhere` says whether another replica still had it
- * connected — only then must the other replicas be told to drop their socket,
- * so a fleet reconnecting after a restart costs no broadcast per agent.
- * `replacedHost` is the host of a connection still open (its socket is
- * closed as replaced); one from another host is recorded as a conflict —
+ * Records connected agents (creating each on first contact) with what their
+ * hellos said: the hellos that arrived together cost one transaction, a
+ * read of the rows before and one multi-row upsert per 200 agents, instead
+ * of two statements and a commit (a WAL write, on PostgreSQL an fsync) each.
+ *
+ * `connectedElsewhere` says whether another replica still had the agent
+ * connected — only then must the other replicas be told to drop their
+ * socket, so a fleet reconnecting after a restart costs no broadcast per
+ * agent. `replacedHost` is the host of a connection still open (its socket
+ * is closed as replaced); one from another host is recorded as a conflict —
  * from the same host it is the agent's own reconnect (or its bootstrap
  * handing over), not flagged.
+ *
+ * Two hellos of one name in one batch are written in order, each in its own
+ * round. If the batch's transaction fails, each registration is tried alone,
+ * so a value the database refuses fails only the hello that carried it.
  */
-export async function registerAgent(
-  db: Kysely<Database>,
-  input: { workspaceId: string; hello: HelloMessage; connectionId: string; replicaId: string },
-): Promise<{ row: AgentRow; connectedElsewhere: boolean; replacedHost: string | null }> {
+export async function registerAgents(db: Kysely<Database>, inputs: readonly Registration[]): Promise<Map<Registration, RegistrationOutcome>> {
+  const outcomes = new Map<Registration, RegistrationOutcome>();
+  try {
+    // One hello alone needs no transaction: its two statements commit as they run, as they always did.
+    const results = inputs.length === 1 ? await registerInRounds(db, inputs) : await db.transaction().execute((tx) => registerInRounds(tx, inputs));
+    for (const [input, ok] of results) outcomes.set(input, { ok });
+  } catch (err) {
+    for (const input of inputs) {
+      if (inputs.length === 1) {
+        outcomes.set(input, { error: err });
+        continue;
+      }
+      try {
+        const results = await registerRound(db, [input]);
+        const ok = results.get(input);
+        outcomes.set(input, ok ? { ok } : { error: err });
+      } catch (error) {
+        outcomes.set(input, { error });
+      }
+    }
+  }
+  return outcomes;
+}
+
+/** Splits the inputs into rounds in which every (workspace, name) appears once, in arrival order. */
+function rounds(inputs: readonly Registration[]): Registration[][] {
+  const out: Registration[][] = [];
+  const roundOf = new Map<string, number>();
+  for (const input of inputs) {
+    const key = `${input.workspaceId}\u0000${input.hello.agent}`;
+    const round = (roundOf.get(key) ?? -1) + 1;
+    roundOf.set(key, round);
+    (out[round] ??= []).push(input);
+  }
+  return out;
+}
+
+async function registerInRounds(db: Kysely<Database>, inputs: readonly Registration[]): Promise<Map<Registration, Registered>> {
+  const results = new Map<Registration, Registered>();
+  for (const round of rounds(inputs)) for (const part of chunks(round, UPSERT_ROWS)) for (const [k, v] of await registerRound(db, part)) results.set(k, v);
+  return results;
+}
+
+type RowBefore = Pick<AgentRow, 'workspace_id' | 'name' | 'connection_id' | 'replica_id' | 'hostname' | 'labels' | 'system'>;
+
+async function registerRound(db: Kysely<Database>, inputs: readonly Registration[]): Promise<Map<Registration, Registered>> {
+  const results = new Map<Registration, Registered>();
   const now = nowIso();
-  const { hello } = input;
-  const before = await db
-    .selectFrom('agents')
-    .select(['connection_id', 'replica_id', 'hostname', 'labels'])
-    .where('workspace_id', '=', input.workspaceId)
-    .where('name', '=', hello.agent)
-    .executeTakeFirst();
-  const fields = {
-    version: hello.version,
-    system: hello.system,
-    profile: hello.profile,
-    hostname: hello.hostname,
-    problems: hello.problems && hello.problems.length > 0 ? JSON.stringify(hello.problems) : null,
-    recipient: hello.recipient ?? null,
-    connection_id: input.connectionId,
-    replica_id: input.replicaId,
-    connected_at: now,
-    last_seen_at: now,
-    // The agent's own labels come with every hello; an admin's changes stay.
-    labels: storedLabels(hello.labels ?? {}, labelSetsOf(before ?? { labels: null }).admin),
-    // A decommissioned agent that connects again (with a valid token) is back.
-    removed_at: null,
-  };
-  const replacedHost = before?.connection_id ? before.hostname : null;
-  const conflict = replacedHost !== null && replacedHost !== hello.hostname ? { conflict_at: now, conflict_hostname: replacedHost } : {};
-  const row = await db
+  const key = (workspaceId: string, name: string) => `${workspaceId}\u0000${name}`;
+  const before = new Map<string, RowBefore>();
+  for (const [workspaceId, names] of groupNames(inputs)) {
+    const rows = await db
+      .selectFrom('agents')
+      .select(['workspace_id', 'name', 'connection_id', 'replica_id', 'hostname', 'labels', 'system'])
+      .where('workspace_id', '=', workspaceId)
+      .where('name', 'in', names)
+      .execute();
+    for (const row of rows) before.set(key(row.workspace_id, row.name), row);
+  }
+  const values = inputs.map((input) => {
+    const { hello } = input;
+    const was = before.get(key(input.workspaceId, hello.agent));
+    const replacedHost = was?.connection_id ? was.hostname : null;
+    const conflict = replacedHost !== null && replacedHost !== hello.hostname;
+    return {
+      ...newAgentRow(input.workspaceId, hello.agent, now),
+      version: hello.version,
+      system: hello.system,
+      profile: hello.profile,
+      hostname: hello.hostname,
+      problems: hello.problems && hello.problems.length > 0 ? JSON.stringify(hello.problems) : null,
+      recipient: hello.recipient ?? null,
+      connection_id: input.connectionId,
+      replica_id: input.replicaId,
+      connected_at: now,
+      last_seen_at: now,
+      // The agent's own labels come with every hello; an admin's changes stay.
+      labels: storedLabels(hello.labels ?? {}, labelSetsOf(was ?? { labels: null }).admin),
+      conflict_at: conflict ? now : null,
+      conflict_hostname: conflict ? replacedHost : null,
+    };
+  });
+  const rows = await db
     .insertInto('agents')
-    .values({ ...newAgentRow(input.workspaceId, hello.agent, now), ...fields })
-    .onConflict((oc) => oc.columns(['workspace_id', 'name']).doUpdateSet({ ...fields, ...conflict }))
+    .values(values)
+    .onConflict((oc) =>
+      oc.columns(['workspace_id', 'name']).doUpdateSet((eb) => ({
+        version: eb.ref('excluded.version'),
+        system: eb.ref('excluded.system'),
+        profile: eb.ref('excluded.profile'),
+        hostname: eb.ref('excluded.hostname'),
+        problems: eb.ref('excluded.problems'),
+        recipient: eb.ref('excluded.recipient'),
+        connection_id: eb.ref('excluded.connection_id'),
+        replica_id: eb.ref('excluded.replica_id'),
+        connected_at: eb.ref('excluded.connected_at'),
+        last_seen_at: eb.ref('excluded.last_seen_at'),
+        labels: eb.ref('excluded.labels'),
+        // A decommissioned agent that connects again (with a valid token) is back.
+        removed_at: null,
+        // A conflict is recorded only when this hello replaced another host's connection; else the last one stays.
+        conflict_at: eb.fn.coalesce('excluded.conflict_at', 'agents.conflict_at'),
+        conflict_hostname: sql<string | null>`case when excluded.conflict_at is null then agents.conflict_hostname else excluded.conflict_hostname end`,
+      })),
+    )
     .returningAll()
-    .executeTakeFirstOrThrow();
-  return { row, connectedElsewhere: !!before?.connection_id && before.replica_id !== input.replicaId, replacedHost };
+    .execute();
+  const byName = new Map(rows.map((row) => [key(row.workspace_id, row.name), row]));
+  for (const input of inputs) {
+    const k = key(input.workspaceId, input.hello.agent);
+    const was = before.get(k);
+    const row = byName.get(k);
+    if (!row) throw new Error(`the agents upsert returned no row for "${input.hello.agent}"`);
+    results.set(input, {
+      row,
+      connectedElsewhere: !!was?.connection_id && was.replica_id !== input.replicaId,
+      replacedHost: was?.connection_id ? was.hostname : null,
+      systemBefore: was?.system ?? null,
+    });
+  }
+  return results;
+}
+
+function groupNames(inputs: readonly Registration[]): Map<string, string[]> {
+  const byWorkspace = new Map<string, string[]>();
+  for (const input of inputs) {
+    const names = byWorkspace.get(input.workspaceId);
+    if (names) names.push(input.hello.agent);
+    else byWorkspace.set(input.workspaceId, [input.hello.agent]);
+  }
+  return byWorkspace;
 }
 
 /** What keeps the agent from deploying now (`agent.problems`, after its hello). */

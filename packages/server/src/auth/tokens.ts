@@ -13,6 +13,7 @@ import type { Database, TokenRow } from '../db/schema.js';
 import { chunks } from '../db/chunks.js';
 import { nowIso } from '../db/time.js';
 import { declareAgent } from '../agents/repository.js';
+import { Batched } from '../db/batched-read.js';
 
 /** Who a verified token speaks for. */
 export interface Principal {
@@ -97,12 +98,85 @@ export function bearerFrom(header: string | undefined): string | null {
   return /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] ?? null;
 }
 
+/** The columns verification reads, one row per token id. */
+async function readTokenRows(db: Kysely<Database>, ids: readonly string[]) {
+  const found = new Map<string, TokenCheckRow>();
+  for (const part of chunks(ids)) {
+    const rows = await db
+      .selectFrom('tokens')
+      .innerJoin('workspaces', 'workspaces.id', 'tokens.workspace_id')
+      .leftJoin('token_caches', 'token_caches.token_id', 'tokens.id')
+      .select([
+        'tokens.id',
+        'tokens.kind',
+        'tokens.secret_hash',
+        'tokens.revoked_at',
+        'tokens.agent_name',
+        'tokens.claims_agent',
+        'tokens.description',
+        'tokens.workspace_id',
+        'workspaces.name as workspace_name',
+        'token_caches.cache_id',
+      ])
+      .where('tokens.id', 'in', part)
+      .execute();
+    // A push or pull token has at most one cache; the first row stands, as a single read's would.
+    for (const row of rows) if (!found.has(row.id)) found.set(row.id, row);
+  }
+  return found;
+}
+
+interface TokenCheckRow {
+  id: string;
+  kind: TokenKind;
+  secret_hash: string;
+  revoked_at: string | null;
+  agent_name: string | null;
+  claims_agent: number;
+  description: string;
+  workspace_id: string;
+  workspace_name: string;
+  cache_id: string | null;
+}
+
+/** Reads token rows by id; `verifyToken` reads one at a time, a `TokenVerifier` the ids asked for together. */
+type TokenRowReader = (id: string) => Promise<TokenCheckRow | undefined>;
+
 /**
  * Checks a token and says whom it speaks for; throws a DroverError saying
  * exactly what is wrong (missing, malformed, unknown, revoked). What its kind
  * may do is decided by the route's declared action (http/access.ts).
  */
 export async function verifyToken(db: Kysely<Database>, token: string | null): Promise<Principal> {
+  return checkToken(async (id) => (await readTokenRows(db, [id])).get(id), token);
+}
+
+/**
+ * The server's token check: `verifyToken`, with the rows of the tokens
+ * presented together read by one statement (db/batched-read.ts). Each is
+ * still read after it was presented, so a revocation committed before is
+ * always seen. Requests are checked as they come (one turn of the event
+ * loop); agent connections — a fleet reconnecting presents thousands of
+ * agent tokens, one per handshake, at the pace of its round trips — are
+ * gathered for up to 2 ms, as their hellos are (hub/agent-hub.ts).
+ */
+export class TokenVerifier {
+  private readonly now: Batched<string, TokenCheckRow>;
+  private readonly gathered: Batched<string, TokenCheckRow>;
+
+  constructor(db: Kysely<Database>) {
+    this.now = new Batched((ids) => readTokenRows(db, ids));
+    this.gathered = new Batched((ids) => readTokenRows(db, ids), { windowMs: 2, maxKeys: 500 });
+  }
+
+  /** `gather`: an agent connection, which may wait 2 ms for others to share its read. */
+  verify(token: string | null, gather = false): Promise<Principal> {
+    const rows = gather ? this.gathered : this.now;
+    return checkToken((id) => rows.load(id), token);
+  }
+}
+
+async function checkToken(read: TokenRowReader, token: string | null): Promise<Principal> {
   if (!token) {
     throw new DroverError('DROVER_ERR_UNAUTHORIZED', 'no token: send "Authorization: Bearer TOKEN"');
   }
@@ -110,24 +184,7 @@ export async function verifyToken(db: Kysely<Database>, token: string | null): P
   if (!parsed) {
     throw new DroverError('DROVER_ERR_UNAUTHORIZED', 'the token is malformed (expected drover_<kind>_<id>_<secret>); copy it again from `drover token create`');
   }
-  const row = await db
-    .selectFrom('tokens')
-    .innerJoin('workspaces', 'workspaces.id', 'tokens.workspace_id')
-    .leftJoin('token_caches', 'token_caches.token_id', 'tokens.id')
-    .select([
-      'tokens.id',
-      'tokens.kind',
-      'tokens.secret_hash',
-      'tokens.revoked_at',
-      'tokens.agent_name',
-      'tokens.claims_agent',
-      'tokens.description',
-      'tokens.workspace_id',
-      'workspaces.name as workspace_name',
-      'token_caches.cache_id',
-    ])
-    .where('tokens.id', '=', parsed.id)
-    .executeTakeFirst();
+  const row = await read(parsed.id);
   const presented = hashSecret(parsed.secret);
   // Compare even when the row is missing, so timing does not tell ids apart.
   const stored = row ? Buffer.from(row.secret_hash, 'hex') : Buffer.alloc(presented.length);

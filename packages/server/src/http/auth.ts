@@ -11,7 +11,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CSRF_HEADER, DroverError, SESSION_COOKIE, roleAllows, tokenAllows, tokenKindsAllowed, tokenRole, type Action, type Role } from '@drover/protocol';
-import { bearerFrom, verifyToken, type Principal } from '../auth/tokens.js';
+import { bearerFrom, type Principal } from '../auth/tokens.js';
 import { csrfMatches, verifySession, type SignedIn } from '../auth/sessions.js';
 import { roleIn, rolesOf, type UserRoles } from '../auth/users.js';
 import type { Access } from '../auth/access.js';
@@ -54,7 +54,8 @@ export function usesToken(request: FastifyRequest): boolean {
 
 /** A verified token allowed to do `action` by the permission table (else 403 naming the kinds that may); records its use. */
 export async function authenticateToken(ctx: ServerContext, token: string | null, action: Action): Promise<Principal> {
-  const principal = await verifyToken(ctx.db, token);
+  // Agent connections come as a fleet: their token reads are gathered (auth/tokens.ts).
+  const principal = await ctx.tokens.verify(token, action === 'agent');
   if (!tokenAllows(principal.kind, action)) {
     throw new DroverError(
       'DROVER_ERR_FORBIDDEN',

@@ -37,7 +37,15 @@ import {
 import { claimAgentName, liveTokenIds, type Principal } from '../auth/tokens.js';
 import type { Bus, BusEvent } from '../bus/bus.js';
 import type { Database, DeploymentRow } from '../db/schema.js';
-import { markDisconnected, markReplicaDisconnected, registerAgent, setAgentProblems, touchLastSeen } from '../agents/repository.js';
+import {
+  markDisconnected,
+  markReplicaDisconnected,
+  registerAgents,
+  setAgentProblems,
+  touchLastSeen,
+  type Registration,
+  type RegistrationOutcome,
+} from '../agents/repository.js';
 import { recordAgentDiff } from '../deployments/diffs-repository.js';
 import {
   appendLog,
@@ -57,7 +65,7 @@ import { secretOrdersFor } from '../secrets/repository.js';
 import { isConnectionLost } from '../db/connect.js';
 import { refusedValue } from '../db/refused-value.js';
 import { repairFrame } from './repair-frame.js';
-import { Batched } from './batch.js';
+import { Batched } from '../db/batched-read.js';
 import type { Metrics } from '../metrics.js';
 
 export interface HubOptions {
@@ -75,6 +83,9 @@ export interface HubOptions {
 
 /** Most frames waiting to be processed for one agent before it is cut off. */
 const MAX_QUEUED_FRAMES = 512;
+/** Hellos registered together: those of the next 2 ms, at most 200 (one upsert statement's worth; db/batched-read.ts). */
+const REGISTRATION_WINDOW = { windowMs: 2, maxKeys: 200 };
+
 /** How often connects and disconnects are announced to live views, batched. */
 const CHANGED_FLUSH_MS = 300;
 /** How long a deployment sent by `deliverFresh` waits for its own 'deploy' event to skip it (the bus brings it back at once). */
@@ -164,8 +175,9 @@ export class AgentHub {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly unsubscribe: () => void;
   private readonly log: Logger;
-  /** What a `hello` reads, one statement for the hellos that arrived together (batch.ts). */
+  /** What a `hello` writes and reads, one transaction or statement for the hellos that arrived together (db/batched-read.ts). */
   private readonly helloReads: {
+    readonly register: Batched<Registration, RegistrationOutcome>;
     readonly rollbackScripts: Batched<{ agentId: string; system: string }, true>;
     readonly cache: Batched<string, CacheConfig | null>;
     readonly newest: Batched<string, PendingOrder>;
@@ -174,6 +186,7 @@ export class AgentHub {
   constructor(private readonly opts: HubOptions) {
     this.log = opts.log.child({ component: 'hub' });
     this.helloReads = {
+      register: new Batched((inputs) => registerAgents(opts.db, inputs), REGISTRATION_WINDOW),
       rollbackScripts: new Batched(async (agents) => {
         await resolveRollbackScriptsOf(opts.db, agents);
         return new Map(agents.map((a) => [a, true]));
@@ -331,12 +344,15 @@ export class AgentHub {
       return;
     }
     const { db } = this.opts;
-    const { row, connectedElsewhere, replacedHost } = await registerAgent(db, {
+    const registered = await this.helloReads.register.load({
       workspaceId: conn.principal.workspaceId,
       hello,
       connectionId: conn.connectionId,
       replicaId: this.opts.replicaId,
     });
+    if (!registered) throw new Error('registration returned no outcome');
+    if ('error' in registered) throw registered.error;
+    const { row, connectedElsewhere, replacedHost } = registered.ok;
     if (conn.socket.readyState !== conn.socket.OPEN) {
       await markDisconnected(db, row.id, conn.connectionId);
       return;
@@ -355,8 +371,9 @@ export class AgentHub {
     this.byAgent.set(row.id, conn);
     if (connectedElsewhere)
       await this.opts.bus.publish({ kind: 'agent-connected', agentId: row.id, connectionId: conn.connectionId, hostname: hello.hostname });
-    // Deployments queued before the agent ever said which system it runs now get their rollbackScript.
-    await this.helloReads.rollbackScripts.load({ agentId: row.id, system: hello.system });
+    // Deployments queued before the agent ever said which system it runs now get their rollbackScript. (Those queued
+    // once its system was known were given theirs; a row still unresolved is resolved again when read, orderOf.)
+    if (registered.ok.systemBefore === null) await this.helloReads.rollbackScripts.load({ agentId: row.id, system: hello.system });
     const workspaceId = conn.principal.workspaceId;
     conn.send({
       type: 'registered',

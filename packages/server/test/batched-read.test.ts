@@ -1,12 +1,13 @@
 /**
- * The hub's batched reads (hub/batch.ts): keys asked for in one turn of the
+ * Batched reads (db/batched-read.ts): keys asked for in one turn of the
  * event loop share one read that starts after the last of them asked; a key
  * asked for once that read began gets a read of its own; a failed read
- * fails every caller of its batch, and only those.
+ * fails every caller of its batch, and only those. With a window, keys
+ * asked for in several turns share a read, up to its key limit.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Batched } from '../src/hub/batch.js';
+import { Batched } from '../src/db/batched-read.js';
 
 describe('batched hello reads', () => {
   test('one read for the keys of one turn, read after every one of them asked', async () => {
@@ -43,5 +44,26 @@ describe('batched hello reads', () => {
     );
     fail = false;
     assert.equal(await batched.load('x'), 'x');
+  });
+
+  test('a window gathers the keys of several turns into one read, and a full batch is read at once', async () => {
+    const reads: string[][] = [];
+    const batched = new Batched<string, string>(
+      async (keys) => {
+        reads.push([...keys]);
+        return new Map(keys.map((k) => [k, k]));
+      },
+      { windowMs: 30, maxKeys: 3 },
+    );
+    const first = batched.load('a');
+    await new Promise((resolve) => setImmediate(resolve));
+    const second = batched.load('b');
+    assert.deepEqual(await Promise.all([first, second]), ['a', 'b']);
+    assert.deepEqual(reads, [['a', 'b']], 'two turns, one read');
+    // A window far longer than the test may take: only a full batch can be read before it ends.
+    const full = new Batched<string, string>(async (keys) => new Map(keys.map((k) => [k, k])), { windowMs: 600_000, maxKeys: 3 });
+    const timeout = new Promise<'window waited'>((resolve) => setTimeout(() => resolve('window waited'), 5000).unref());
+    const answers = await Promise.race([Promise.all([full.load('c'), full.load('d'), full.load('e')]), timeout]);
+    assert.deepEqual(answers, ['c', 'd', 'e'], 'a full batch is read without waiting for its window');
   });
 });
