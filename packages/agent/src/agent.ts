@@ -38,7 +38,9 @@ import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { currentSystem, resolveProfilePath } from '@drover/nix';
+// Subpaths, not the whole @drover/nix (NARs, narinfo, signing): this process idles for months (bench/README.md, agent memory).
+import { resolveProfilePath } from '@drover/nix/profile';
+import { currentSystem } from '@drover/nix/system';
 import {
   DEADLINES,
   DROVER_VERSION,

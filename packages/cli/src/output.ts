@@ -3,7 +3,8 @@
  * and stderr (progress, errors with their hint), and simple tables.
  */
 import { DroverError } from '@drover/protocol/light';
-import { ApiError } from './client.js';
+// The class alone, not the whole API client: `drover agent` prints its errors here too (bench/README.md, agent memory).
+import { ApiError } from '@drover/client/api-error';
 
 export function out(line: string): void {
   process.stdout.write(line + '\n');

@@ -2,6 +2,7 @@
 export * from './light.js';
 export * from './schemas.js';
 export * from './messages.js';
+export * from './wire-codec.js';
 export * from './api.js';
 export * from './secrets-api.js';
 export * from './webhooks-api.js';

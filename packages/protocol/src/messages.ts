@@ -13,9 +13,12 @@
  * idempotent (log lines carry a per-deployment `seq`), so an agent replays
  * everything it has not seen acknowledged after any reconnect.
  * Server → agent: `registered`, `deploy`, `deployment.ack`, `deployment.cancel`.
+ *
+ * The frames are decoded by wire-codec.ts with checks generated from these
+ * schemas (frame-checks-gen.ts: `npm run generate -w @drover/protocol` after
+ * changing one).
  */
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { Type, type Static } from '@sinclair/typebox';
 import { DEADLINES } from './deploy-spec.js';
 import { ClosureDiffSchema } from './closure-diff-schema.js';
 import {
@@ -221,57 +224,3 @@ export const DeploymentCancelMessage = Type.Object({
 export const ServerMessage = Type.Union([RegisteredMessage, DeployMessage, DeploymentAckMessage, DeploymentCancelMessage]);
 export type ServerMessage = Static<typeof ServerMessage>;
 export type RegisteredMessage = Static<typeof RegisteredMessage>;
-
-// ── decoding ───────────────────────────────────────────────────────────────
-
-export type DecodeResult<T> = { ok: true; message: T } | { ok: false; error: string };
-
-/**
- * A frame decoder for one direction. Validators are compiled on first use,
- * so the agent never compiles the server-bound schemas and vice versa.
- */
-function decoder<T extends TSchema>(schema: T, direction: string) {
-  let compiled: Map<string, ReturnType<typeof TypeCompiler.Compile>> | undefined;
-  const variants = () => {
-    if (!compiled) {
-      compiled = new Map();
-      for (const variant of (schema as unknown as { anyOf: TSchema[] }).anyOf) {
-        const tag = (variant as unknown as { properties: { type: { const: string } } }).properties.type.const;
-        compiled.set(tag, TypeCompiler.Compile(variant));
-      }
-    }
-    return compiled;
-  };
-  return (data: string): DecodeResult<Static<T>> => {
-    const byType = variants();
-    let value: unknown;
-    try {
-      value = JSON.parse(data);
-    } catch {
-      return { ok: false, error: `${direction} frame is not JSON` };
-    }
-    const tag = typeof value === 'object' && value !== null && 'type' in value ? value.type : undefined;
-    const variant = typeof tag === 'string' ? byType.get(tag) : undefined;
-    if (typeof tag !== 'string' || !variant) {
-      const shown = typeof tag === 'string' && tag.length > 40 ? `${tag.slice(0, 40)}…` : tag;
-      return { ok: false, error: `${direction} frame has unknown type ${JSON.stringify(shown)} (expected one of ${[...byType.keys()].join(', ')})` };
-    }
-    if (!variant.Check(value)) {
-      const first = variant.Errors(value).First();
-      return {
-        ok: false,
-        error: `${direction} frame "${tag}" is invalid at ${!first || first.path === '' ? '/' : first.path}: ${first?.message ?? 'schema mismatch'}`,
-      };
-    }
-    return { ok: true, message: value as Static<T> };
-  };
-}
-
-/** Parses and validates one frame the agent sent. */
-export const decodeAgentMessage = decoder(AgentMessage, 'agent');
-/** Parses and validates one frame the server sent. */
-export const decodeServerMessage = decoder(ServerMessage, 'server');
-
-export function encodeMessage(message: AgentMessage | ServerMessage): string {
-  return JSON.stringify(message);
-}

@@ -1,6 +1,6 @@
 /**
- * The runtime-light entry (light.ts): nothing it loads imports TypeBox, and
- * its decoders (api-decoders.ts, sse-events.ts) decode exactly the types of
+ * The runtime-light entries (light.ts, wire.ts): nothing they load imports TypeBox, and
+ * light's decoders (api-decoders.ts, sse-events.ts) decode exactly the types of
  * the TypeBox schemas in api.ts — checked at compile time — and accept what
  * those schemas accept.
  */
@@ -38,18 +38,20 @@ same<Decoded<typeof decodeDeploymentLog>, Static<typeof DeploymentLogSchema>>(tr
 same<Decoded<typeof decodeActivateResponse>, Static<typeof ActivateResponseSchema>>(true);
 same<Decoded<typeof decodeActivationView>, Static<typeof ActivationViewSchema>>(true);
 
-test('light.js and everything it imports stay free of TypeBox', () => {
-  const seen = new Set<string>();
-  const visit = (file: string) => {
-    if (seen.has(file)) return;
-    seen.add(file);
-    const text = readFileSync(file, 'utf8');
-    assert.doesNotMatch(text, /@sinclair\/typebox/, `${file} imports TypeBox`);
-    for (const m of text.matchAll(/^(?:import|export)\b[^'"]*?from\s+'(\.[^']+)'|^import\s+'(\.[^']+)'/gm)) visit(resolve(dirname(file), (m[1] ?? m[2])!));
-  };
-  visit(join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'light.js'));
-  assert.ok(seen.size > 5, `followed the imports (${seen.size} files)`);
-});
+for (const entry of ['light.js', 'wire.js']) {
+  test(`${entry} and everything it imports stay free of TypeBox`, () => {
+    const seen = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const text = readFileSync(file, 'utf8');
+      assert.doesNotMatch(text, /@sinclair\/typebox/, `${file} imports TypeBox`);
+      for (const m of text.matchAll(/^(?:import|export)\b[^'"]*?from\s+'(\.[^']+)'|^import\s+'(\.[^']+)'/gm)) visit(resolve(dirname(file), (m[1] ?? m[2])!));
+    };
+    visit(join(dirname(fileURLToPath(import.meta.url)), '..', 'src', entry));
+    assert.ok(seen.size > 5, `followed the imports (${seen.size} files)`);
+  });
+}
 
 const deployment = {
   id: '0b7e1c52-7d0e-4a43-9f6a-1f2f3a4b5c6d',

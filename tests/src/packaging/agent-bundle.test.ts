@@ -3,14 +3,20 @@
  * bundle`): it loads nothing but Node's own modules (no node_modules, no
  * native `.node` addon), and copied ALONE to an empty directory it runs with
  * only `node`: `--version`, `agent` (up to its configuration check), the
- * hidden runner mode, and a clear refusal of the other commands. A whole
- * deployment through it is in the deploy suite ("the single-file agent …").
+ * hidden runner mode, and a clear refusal of the other commands; an invalid
+ * server frame gets TypeBox's explanation, which the bundle loads only then
+ * (@drover/protocol's wire-codec.ts). A whole deployment through it is in
+ * the deploy suite ("the single-file agent …").
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { copyFileSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { WebSocketServer } from 'ws';
 import { bundledAgentPath, repoRoot, run, tempDir } from '@drover/test-support';
 
 const root = repoRoot();
@@ -74,6 +80,46 @@ test('copied alone to an empty directory, it runs with only node', { timeout: 12
     assert.equal(runner.code, 2, 'the hidden mode is the deployment runner');
     assert.match(runner.stderr, /usage: runner DEPLOYMENT_DIR/);
   } finally {
+    await dir.remove();
+  }
+});
+
+test("an invalid server frame gets TypeBox's explanation from the bundle", { timeout: 120_000 }, async () => {
+  const dir = await tempDir('drover-bundle-');
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await once(wss, 'listening');
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => {
+    wss.on('connection', (ws) => {
+      ws.once('message', () => {
+        ws.send(JSON.stringify({ type: 'registered', agentId: '0b7e1c52-7d0e-4a43-9f6a-1f2f3a4b5c6d', workspace: 'default', cache: null, pingIntervalMs: 10 }));
+      });
+      ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() }));
+    });
+  });
+  const file = join(dir.path, 'drover-agent.mjs');
+  copyFileSync(await bundledAgentPath(), file);
+  const server = `http://127.0.0.1:${(wss.address() as AddressInfo).port}`;
+  const agent = spawn(
+    process.execPath,
+    [file, 'agent', 'web-1', '--server', server, '--profile', join(dir.path, 'profile'), '--state-dir', join(dir.path, 'state')],
+    {
+      env: { ...process.env, DROVER_AGENT_TOKEN: 'any', NODE_PATH: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let output = '';
+  agent.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  agent.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  try {
+    const close = await closed;
+    assert.equal(close.code, 4400, 'closed as a bad frame');
+    assert.match(close.reason, /^server frame "registered" is invalid at \/pingIntervalMs: Expected integer to be greater or equal to 1000$/);
+    while (!output.includes('server sent an invalid frame')) await once(agent.stdout, 'data');
+    assert.match(output, /"error":"server frame \\"registered\\" is invalid at \/pingIntervalMs: Expected integer/, 'the agent logs the explanation');
+  } finally {
+    agent.kill('SIGTERM');
+    if (agent.exitCode === null) await once(agent, 'exit');
+    wss.close();
     await dir.remove();
   }
 });
