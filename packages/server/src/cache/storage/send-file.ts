@@ -11,7 +11,7 @@ import type { FileHandle } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 
 /** Bytes per read, and per buffer (two per download). */
-export const SEND_CHUNK_BYTES = 1024 * 1024;
+const SEND_CHUNK_BYTES = 1024 * 1024;
 
 /**
  * Writes `size` bytes of `file` from offset 0 to `res` (whose head is
