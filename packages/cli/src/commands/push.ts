@@ -81,6 +81,20 @@ class Progress {
   }
 }
 
+/**
+ * An upload whose connection broke twice. A server that refuses an upload
+ * (a full disk, a body too large) answers while the body is still coming;
+ * when it closes the connection before the client read that answer, all the
+ * client sees is EPIPE or ECONNRESET, so it says what that may mean.
+ */
+function brokenUpload(err: ApiError, what: string): ApiError {
+  return new ApiError(0, {
+    code: err.code,
+    message: `${what}: the connection broke during the upload, also when sent again (${err.message}); the server may have refused the upload and closed the connection before its answer arrived (its log says why)`,
+    hint: err.hint,
+  });
+}
+
 export interface PushFlags {
   server?: string;
   jobs?: string;
@@ -145,27 +159,37 @@ export async function pushClosures(target: PushTarget, rawPaths: readonly string
     running--;
     waiting.shift()?.();
   };
-  const request = async (method: string, path: string, upload: Pick<SendOptions, 'headers' | 'body' | 'init'>, what: string) => {
-    const res = await api.http.send(method, `${url}${path}`, upload);
+  // `upload()` makes the request's body afresh: an upload whose connection broke is sent once more, then reported as brokenUpload.
+  const request = async (method: string, path: string, upload: () => Pick<SendOptions, 'headers' | 'body' | 'init'>, what: string) => {
+    const once = () => api.http.send(method, `${url}${path}`, upload());
+    const res = await once().catch(async (err: unknown) => {
+      if (!(err instanceof ApiError) || err.status !== 0) throw err;
+      return once().catch((again: unknown) => {
+        throw again instanceof ApiError && again.status === 0 ? brokenUpload(again, what) : again;
+      });
+    });
     if (!res.ok) throw (await api.http.failure(res)).during(what);
     await res.arrayBuffer();
   };
   const uploadOne = async (p: PathInfo): Promise<void> => {
-    const nar = dumpNar(p.path);
-    const body = compression === 'zstd' ? nar.pipe(new CompressStream()) : nar;
-    nar.on('error', (err) => body.destroy(err));
+    const stream = () => {
+      const nar = dumpNar(p.path);
+      const body = compression === 'zstd' ? nar.pipe(new CompressStream()) : nar;
+      nar.on('error', (err) => body.destroy(err));
+      return Readable.toWeb(body) as ReadableStream;
+    };
     await request(
       'PUT',
       '/paths',
-      {
+      () => ({
         headers: {
           'content-type': 'application/x-nix-nar',
           'x-drover-compression': compression,
           'x-drover-path-info': Buffer.from(JSON.stringify(pathInfoOf(p))).toString('base64url'),
         },
-        body: Readable.toWeb(body) as ReadableStream,
+        body: stream(),
         init: { duplex: 'half' },
-      },
+      }),
       `pushing ${p.path}`,
     );
   };
@@ -181,12 +205,8 @@ export async function pushClosures(target: PushTarget, rawPaths: readonly string
     const length = Buffer.alloc(4);
     length.writeUInt32LE(header.length);
     const what = `pushing ${paths.length} paths (${paths[0].path}${paths.length > 1 ? ', …' : ''})`;
-    await request(
-      'POST',
-      '/paths',
-      { headers: { 'content-type': 'application/x-drover-path-batch' }, body: Buffer.concat([length, header, ...files.map(({ file }) => file)]) },
-      what,
-    );
+    const body = Buffer.concat([length, header, ...files.map(({ file }) => file)]);
+    await request('POST', '/paths', () => ({ headers: { 'content-type': 'application/x-drover-path-batch' }, body }), what);
   };
   const finished = new Map<Unit<PathInfo>, Promise<void>>();
   // Each unit starts once the units holding the missing paths it references are in; the server refuses it otherwise.

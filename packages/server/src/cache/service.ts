@@ -17,6 +17,7 @@
  * caches-repository.ts, paths-repository.ts and pins-repository.ts.
  */
 import { randomUUID } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from 'pino';
@@ -102,6 +103,9 @@ export interface PathClaim {
 }
 
 /** A `drover push` upload's claim: the path, and the NarHash/NarSize its NAR must have. */
+/** A NAR to serve: an open local file (send-file.ts) or a stream (S3), and its size. */
+export type OpenNar = { readonly file: FileHandle; readonly size: number } | { readonly stream: Readable; readonly size: number };
+
 export type UploadClaim = PathClaim & { readonly narHash: string; readonly narSize: number };
 
 export class CacheService {
@@ -342,9 +346,13 @@ export class CacheService {
   }
 
   /** The NAR's bytes, if a narinfo of this cache refers to it. */
-  async openNar(cache: CacheRow, file: string): Promise<{ stream: Readable; size: number } | null> {
+  async openNar(cache: CacheRow, file: string): Promise<OpenNar | null> {
     const nar = await narOfCache(this.db, cache.id, file);
     if (!nar) return null;
+    if (this.storage.openFile) {
+      const handle = await this.storage.openFile(nar.storageKey);
+      return handle ? { file: handle, size: nar.fileSize } : null;
+    }
     const stream = await this.storage.read(nar.storageKey);
     return stream ? { stream, size: nar.fileSize } : null;
   }

@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { lstat, mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -80,6 +80,15 @@ export class LocalStorage implements NarStorage {
       stream.once('open', () => ok(stream));
       stream.once('error', (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? ok(null) : fail(err)));
     });
+  }
+
+  async openFile(key: string): Promise<FileHandle | null> {
+    try {
+      return await open(this.path(key), 'r');
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return null;
+      throw err;
+    }
   }
 
   async delete(keys: readonly string[]): Promise<void> {

@@ -5,6 +5,7 @@
  * S3-compatible object store as an option. Bytes stream in and out.
  * Types only; open.ts opens one.
  */
+import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 
 export interface NarStorage {
@@ -14,6 +15,8 @@ export interface NarStorage {
   write(key: string, body: Readable): Promise<void>;
   /** The object's bytes; null when it does not exist. */
   read(key: string): Promise<Readable | null>;
+  /** The object as an open local file (served without a stream, see send-file.ts); null when it does not exist. Local storage only. */
+  openFile?(key: string): Promise<FileHandle | null>;
   /** Removes objects; missing ones are not an error. */
   delete(keys: readonly string[]): Promise<void>;
   /**

@@ -10,6 +10,7 @@
  */
 import type {} from '@fastify/swagger'; // route schema fields: summary, hide
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { OutgoingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
@@ -17,6 +18,7 @@ import { CACHE_PATH_PREFIX, CacheNameSchema, DroverError, MissingRequestSchema, 
 import { NAR_COMPRESSIONS } from '@drover/nix';
 import { MAX_BATCH_BYTES, parseBatch, PathInfoSchema } from '../../cache/batch.js';
 import type { CacheRow } from '../../cache/caches-repository.js';
+import { sendFile } from '../../cache/storage/send-file.js';
 import type { ServerContext } from '../../context.js';
 import { access, cacheAccess } from '../access.js';
 
@@ -89,43 +91,44 @@ function notFound(what: string): DroverError {
   return new DroverError('DROVER_ERR_CACHE_PATH_NOT_FOUND', `${what} is not in this cache`);
 }
 
-/** The most of a refused upload's body that is read and dropped so the client sees the answer. */
+/** The most of a refused upload's body that is read and dropped after the answer, and for how long. */
 const DRAIN_MAX_BYTES = 32 * 1024 * 1024;
 const DRAIN_MAX_MS = 5_000;
 
-/** Reads and drops the rest of a refused body when it is declared small; false when it was not (or did not end in time). */
-async function drainedRest(request: FastifyRequest, error: Error): Promise<boolean> {
-  const declared = Number(request.headers['content-length']);
-  const stalled = error instanceof DroverError && (error.code === 'DROVER_ERR_UPLOAD_TIMEOUT' || error.code === 'DROVER_ERR_REQUEST_TIMEOUT');
-  if (stalled || !Number.isSafeInteger(declared) || declared > DRAIN_MAX_BYTES) return false;
+/**
+ * After a refused upload is answered, the rest of its body is read and
+ * dropped (up to DRAIN_MAX_BYTES, then reading pauses) for DRAIN_MAX_MS, and
+ * the connection closed only if the body has not ended by then. Closing at
+ * once with bytes unread makes the kernel reset the connection, and a client
+ * still writing (undici's fetch, which `drover push` uses) then fails with
+ * EPIPE before it reads the answer already in its socket buffer; given the
+ * time, it reads the answer and stops sending by itself.
+ */
+function lingerOnRest(request: FastifyRequest): void {
   const raw = request.raw;
-  if (raw.destroyed) return false;
+  if (raw.destroyed) return;
   raw.unpipe();
-  return new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => done(false), DRAIN_MAX_MS);
-    const done = (ok: boolean) => {
-      clearTimeout(timer);
-      raw.off('end', onEnd).off('error', onError);
-      resolve(ok);
-    };
-    const onEnd = () => done(true);
-    const onError = () => done(false);
-    raw.on('end', onEnd).on('error', onError);
-    raw.resume();
+  let bytes = 0;
+  const timer = setTimeout(() => raw.destroy(), DRAIN_MAX_MS).unref();
+  raw.on('data', (chunk: Buffer) => {
+    bytes += chunk.length;
+    if (bytes > DRAIN_MAX_BYTES) raw.pause();
   });
+  raw.once('end', () => clearTimeout(timer)).once('close', () => clearTimeout(timer));
+  raw.resume();
 }
 
 /** The Nix binary cache protocol; bodies arrive as raw streams. */
 async function nixProtocolRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
-  // A refused upload leaves its body unread. A small rest is read and dropped
-  // first, so a client that reads the answer only after sending everything
-  // (undici's fetch, which `drover push` uses) sees the 507 or 4xx instead of
-  // EPIPE; a large or stalled one is not waited for: the connection closes.
+  // A refused upload leaves its body unread: answered at once, its rest read and dropped for a while (lingerOnRest);
+  // a stalled one is not waited for: the connection closes.
   app.addHook('onError', async (request, reply, error) => {
     if (request.raw.complete) return;
-    if (!(await drainedRest(request, error))) void reply.header('connection', 'close');
+    const stalled = error instanceof DroverError && (error.code === 'DROVER_ERR_UPLOAD_TIMEOUT' || error.code === 'DROVER_ERR_REQUEST_TIMEOUT');
+    if (stalled) void reply.header('connection', 'close');
+    else lingerOnRest(request);
   });
   const svc = ctx.cache;
   const base = `${CACHE_PATH_PREFIX}/:name`;
@@ -172,12 +175,23 @@ async function nixProtocolRoutes(app: FastifyInstance, ctx: ServerContext): Prom
       }
       const nar = await svc.openNar(cache, file);
       if (!nar) throw notFound(`nar/${file}`);
-      return reply
+      void reply
         .type('application/x-nix-nar')
         .header('content-length', nar.size)
         .header('etag', `"${file}"`)
-        .header('cache-control', cacheControl(cache, 31_536_000, true))
-        .send(nar.stream);
+        .header('cache-control', cacheControl(cache, 31_536_000, true));
+      if ('stream' in nar) return reply.send(nar.stream);
+      // A local file goes to the socket directly (send-file.ts); the onResponse hooks still run when it ends.
+      reply.hijack();
+      reply.raw.writeHead(200, reply.getHeaders() as OutgoingHttpHeaders);
+      try {
+        await sendFile(nar.file, nar.size, reply.raw);
+      } catch (err) {
+        request.log.debug({ err, file }, 'NAR download cut short');
+      } finally {
+        await nar.file.close();
+      }
+      return reply;
     },
   );
 
