@@ -11,7 +11,7 @@ import { CompiledQuery, sql, type Kysely } from 'kysely';
 import type { Database, NewDeployment } from '../db/schema.js';
 
 /** The columns a new deployment binds, in the order of its values. */
-export const INSERTED_COLUMNS = [
+const INSERTED_COLUMNS = [
   'id',
   'workspace_id',
   'agent_id',
