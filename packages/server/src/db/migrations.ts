@@ -12,6 +12,7 @@ import { agentLabelsMigration } from '../agents/labels-migration.js';
 import { rolloutsMigration } from '../rollouts/migration.js';
 import { closureDiffsMigration } from '../deployments/diffs-migration.js';
 import { dryRunMigration } from '../deployments/dry-migration.js';
+import { activationIndexMigration } from '../deployments/index-migration.js';
 import { secretsMigration } from '../secrets/migration.js';
 import { auditLogMigration } from '../audit/migration.js';
 import { webhooksMigration } from '../webhooks/migration.js';
@@ -169,6 +170,7 @@ const migrations: Record<string, Migration> = {
   '0015_audit_log': auditLogMigration,
   '0016_webhooks': webhooksMigration,
   '0017_usage': usageMigration,
+  '0018_deployments_activation_index': activationIndexMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -34,8 +34,10 @@ function listed(items: readonly string[], max: number): string {
 
 /** Throws DROVER_ERR_NOT_IN_CACHE naming every path of `body` the agents' cache lacks; the body's paths are valid store paths. */
 export async function requireInAgentCache(ctx: ServerContext, access: Access, body: ActivateRequest): Promise<void> {
-  const uses = usesOf(body);
-  const presence = await absentFromAgentCache(ctx.db, access.workspaceId, [...uses.keys()]);
+  const paths = new Set<StorePath>();
+  for (const path of Object.values(body.agents)) paths.add(path as StorePath);
+  for (const path of Object.values(body.rollbackScript ?? {})) paths.add(path as StorePath);
+  const presence = await absentFromAgentCache(ctx.db, access.workspaceId, [...paths]);
   if (!presence) return;
   if (presence.unchecked > 0) {
     ctx.log.warn(
@@ -44,6 +46,8 @@ export async function requireInAgentCache(ctx: ServerContext, access: Access, bo
     );
   }
   if (presence.absent.length === 0) return;
+  // Where each path is used only matters for a refusal: not worked out per agent for an activation that goes ahead.
+  const uses = usesOf(body);
   const fix = presence.builtin ? `drover push ${presence.cache}` : `nix copy --to ${presence.cache}`;
   const details: ErrorDetail[] = presence.absent.map(({ path, reason }) => {
     const use = uses.get(path) ?? { pointers: [''], labels: [] };
@@ -53,13 +57,13 @@ export async function requireInAgentCache(ctx: ServerContext, access: Access, bo
       message: `${path} (${listed(use.labels, 3)}): ${reason}; fix: ${fix} ${path}`,
     };
   });
-  const paths = presence.absent.map((a) => a.path);
-  const count = paths.length === 1 ? '1 store path is' : `${paths.length} store paths are`;
+  const absent = presence.absent.map((a) => a.path);
+  const count = absent.length === 1 ? '1 store path is' : `${absent.length} store paths are`;
   const unknown = presence.absent.some((a) => a.reason !== NOT_IN_CACHE) ? ' (or could not be checked in)' : '';
   throw new DroverError(
     'DROVER_ERR_NOT_IN_CACHE',
     `nothing was deployed: ${count} not in${unknown} ${presence.builtin ? `built-in cache ${presence.cache}` : `cache ${presence.cache}`}, which the agents substitute from: ` +
-      `${listed(paths, LISTED)}. Push ${paths.length === 1 ? 'it' : 'them'} first: ${fix} ${paths.slice(0, LISTED).join(' ')}${paths.length > LISTED ? ' …' : ''} ` +
+      `${listed(absent, LISTED)}. Push ${absent.length === 1 ? 'it' : 'them'} first: ${fix} ${absent.slice(0, LISTED).join(' ')}${absent.length > LISTED ? ' …' : ''} ` +
       `(or skip this check with --no-cache-check)`,
     details,
   );

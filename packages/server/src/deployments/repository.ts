@@ -22,7 +22,8 @@ import {
   type WouldRestart,
 } from '@drover/protocol';
 import { chunks } from '../db/chunks.js';
-import type { Database, DeploymentRow, NewDeployment } from '../db/schema.js';
+import { bumpIssuedIndex, insertDeployments, supersedeOlder, type InsertedDeployment } from './bulk.js';
+import type { Database, DeploymentRow } from '../db/schema.js';
 import { nowIso } from '../db/time.js';
 import { parseStoredDiff } from './diffs-repository.js';
 import { parseWouldRestart, storedWouldRestart } from './dry-run.js';
@@ -179,6 +180,15 @@ export async function createDeployments(
 ): Promise<CreatedDeployments> {
   const activationId = randomUUID();
   const now = nowIso();
+  const createdBy = input.createdBy ? storedActor(input.createdBy) : null;
+  const createdByLabel = input.createdBy?.label ?? null;
+  // One activation hands most agents the same map: encoded once per distinct map.
+  const scriptsJson = new Map<Readonly<Record<string, string>>, string>();
+  const scriptsOf = (scripts: Readonly<Record<string, string>>): string => {
+    let json = scriptsJson.get(scripts);
+    if (json === undefined) scriptsJson.set(scripts, (json = JSON.stringify(scripts)));
+    return json;
+  };
   let rows: DeploymentRow[] = [];
   let superseded: string[] = [];
   await retryOnConflict(() =>
@@ -193,27 +203,11 @@ export async function createDeployments(
           const ids = part.filter((p) => kindOf(p) === kind).map((p) => p.agentId);
           if (ids.length === 0) continue;
           // Every deployment takes the next issued index; only a real one becomes the agent's latest.
-          const bumped = await tx
-            .updateTable('agents')
-            .set((eb) =>
-              kind === 'real'
-                ? { issued_index: eb('issued_index', '+', 1), last_index: eb('issued_index', '+', 1) }
-                : { issued_index: eb('issued_index', '+', 1) },
-            )
-            .where('id', 'in', ids)
-            .returning(['id', 'issued_index'])
-            .execute();
-          for (const b of bumped) indexOf.set(b.id, b.issued_index);
-          let older = tx
-            .updateTable('deployments')
-            .set({ status: 'Superseded', finished_at: now, reason: 'superseded by a newer deployment' })
-            .where('agent_id', 'in', ids)
-            .where('status', 'in', ['Pending', 'Queued']);
+          for (const [id, index] of await bumpIssuedIndex(tx, ids, kind === 'real')) indexOf.set(id, index);
           // A real deployment supersedes real and secrets-only ones (dry = 0), a dry run only dry runs, a secrets-only one only secrets-only ones.
-          older = kind === 'secrets' ? older.where('secrets_only', '=', 1) : older.where('dry', '=', kind === 'dry' ? 1 : 0);
-          superseded.push(...(await older.returning('id').execute()).map((o) => o.id));
+          superseded.push(...(await supersedeOlder(tx, ids, kind, now)));
         }
-        const values: NewDeployment[] = part.map((p) => ({
+        const values: InsertedDeployment[] = part.map((p) => ({
           id: randomUUID(),
           workspace_id: input.workspaceId,
           agent_id: p.agentId,
@@ -221,7 +215,7 @@ export async function createDeployments(
           activation_id: activationId,
           store_path: p.storePath,
           rollback_script: p.rollbackScript,
-          rollback_scripts: p.rollbackScripts ? JSON.stringify(p.rollbackScripts) : null,
+          rollback_scripts: p.rollbackScripts ? scriptsOf(p.rollbackScripts) : null,
           activation_timeout_ms: p.deadlines?.activationTimeoutMs ?? null,
           confirm_timeout_ms: p.deadlines?.confirmTimeoutMs ?? null,
           wave: p.wave ?? null,
@@ -232,13 +226,13 @@ export async function createDeployments(
           started_at: null,
           finished_at: null,
           closure_size: null,
-          created_by: input.createdBy ? storedActor(input.createdBy) : null,
-          created_by_label: input.createdBy?.label ?? null,
+          created_by: createdBy,
+          created_by_label: createdByLabel,
           dry: p.dry ? 1 : 0,
           would_restart: null,
           secrets_only: p.secretsOnly ? 1 : 0,
         }));
-        await tx.insertInto('deployments').values(values).execute();
+        await insertDeployments(tx, values);
         rows.push(...(values as DeploymentRow[]));
       }
       await input.within?.(tx, activationId);

@@ -62,6 +62,7 @@ import {
 } from '../deployments/repository.js';
 import { agentCaches } from '../cache/agents.js';
 import { secretOrdersFor } from '../secrets/repository.js';
+import { DeployFrames, deployMessage, type OrderWithoutCache } from '../deployments/order-frames.js';
 import { isConnectionLost } from '../db/connect.js';
 import { refusedValue } from '../db/refused-value.js';
 import { repairFrame } from './repair-frame.js';
@@ -145,11 +146,12 @@ class AgentConnection {
     if (text !== null) this.socket.send(text);
   }
 
-  /** Sends an order and remembers its index. */
-  sendOrder(deployment: DeploymentOrder): void {
-    const kind = deployment.dry ? 'dry' : 'real';
-    this.sentIndex[kind] = Math.max(this.sentIndex[kind], deployment.index);
-    this.send({ type: 'deploy', deployment });
+  /** Sends an order and remembers its index; `frames` encodes it (shared by the orders of one batch). */
+  sendOrder(order: OrderWithoutCache, cache: CacheConfig | null, secrets: DeploymentOrder['secrets'], frames: DeployFrames): void {
+    const kind = order.dry ? 'dry' : 'real';
+    this.sentIndex[kind] = Math.max(this.sentIndex[kind], order.index);
+    if (this.dialect) this.send(deployMessage(order, cache, secrets));
+    else if (this.socket.readyState === this.socket.OPEN) this.socket.send(frames.encode(order, cache, secrets));
   }
 
   close(code: number, reason: string): void {
@@ -493,10 +495,11 @@ export class AgentHub {
       [...orders.values()].map((o) => o.workspaceId),
     );
     const secrets = await secretOrdersFor(this.opts.db, [...orders.values()]);
+    const frames = new DeployFrames();
     for (const { agentId, workspaceId, order } of orders.values()) {
       const conn = this.byAgent.get(agentId);
       if (!conn || (fresh && order.index <= conn.sentIndex[order.dry ? 'dry' : 'real'])) continue;
-      conn.sendOrder({ ...order, cache: caches.get(workspaceId) ?? null, secrets: secrets.get(agentId) ?? [] });
+      conn.sendOrder(order, caches.get(workspaceId) ?? null, secrets.get(agentId) ?? [], frames);
     }
   }
 
