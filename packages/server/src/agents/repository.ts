@@ -105,26 +105,32 @@ const UPSERT_ROWS = 200;
  */
 export async function registerAgents(db: Kysely<Database>, inputs: readonly Registration[]): Promise<Map<Registration, RegistrationOutcome>> {
   const outcomes = new Map<Registration, RegistrationOutcome>();
-  try {
-    // One hello alone needs no transaction: its two statements commit as they run, as they always did.
-    const results = inputs.length === 1 ? await registerInRounds(db, inputs) : await db.transaction().execute((tx) => registerInRounds(tx, inputs));
-    for (const [input, ok] of results) outcomes.set(input, { ok });
-  } catch (err) {
-    for (const input of inputs) {
-      if (inputs.length === 1) {
-        outcomes.set(input, { error: err });
-        continue;
-      }
-      try {
-        const results = await registerRound(db, [input]);
-        const ok = results.get(input);
-        outcomes.set(input, ok ? { ok } : { error: err });
-      } catch (error) {
-        outcomes.set(input, { error });
-      }
+  // One hello alone needs no transaction: its two statements commit as they run, as they always did.
+  if (inputs.length > 1) {
+    try {
+      const results = await db.transaction().execute((tx) => registerInRounds(tx, inputs));
+      for (const [input, ok] of results) outcomes.set(input, { ok });
+      return outcomes;
+    } catch {
+      // Tried alone below: each hello gets the error its own write meets, if any.
     }
   }
+  for (const input of inputs) outcomes.set(input, await registerAlone(db, input));
   return outcomes;
+}
+
+async function registerAlone(db: Kysely<Database>, input: Registration): Promise<RegistrationOutcome> {
+  try {
+    const ok = (await registerRound(db, [input])).get(input);
+    return ok ? { ok } : { error: new Error(`registering "${input.hello.agent}" gave no outcome`) };
+  } catch (error) {
+    return { error };
+  }
+}
+
+/** One key per agent: its workspace and name. */
+function agentKey(workspaceId: string, name: string): string {
+  return `${workspaceId}\u0000${name}`;
 }
 
 /** Splits the inputs into rounds in which every (workspace, name) appears once, in arrival order. */
@@ -132,7 +138,7 @@ function rounds(inputs: readonly Registration[]): Registration[][] {
   const out: Registration[][] = [];
   const roundOf = new Map<string, number>();
   for (const input of inputs) {
-    const key = `${input.workspaceId}\u0000${input.hello.agent}`;
+    const key = agentKey(input.workspaceId, input.hello.agent);
     const round = (roundOf.get(key) ?? -1) + 1;
     roundOf.set(key, round);
     (out[round] ??= []).push(input);
@@ -151,7 +157,6 @@ type RowBefore = Pick<AgentRow, 'workspace_id' | 'name' | 'connection_id' | 'rep
 async function registerRound(db: Kysely<Database>, inputs: readonly Registration[]): Promise<Map<Registration, Registered>> {
   const results = new Map<Registration, Registered>();
   const now = nowIso();
-  const key = (workspaceId: string, name: string) => `${workspaceId}\u0000${name}`;
   const before = new Map<string, RowBefore>();
   for (const [workspaceId, names] of groupNames(inputs)) {
     const rows = await db
@@ -160,11 +165,11 @@ async function registerRound(db: Kysely<Database>, inputs: readonly Registration
       .where('workspace_id', '=', workspaceId)
       .where('name', 'in', names)
       .execute();
-    for (const row of rows) before.set(key(row.workspace_id, row.name), row);
+    for (const row of rows) before.set(agentKey(row.workspace_id, row.name), row);
   }
   const values = inputs.map((input) => {
     const { hello } = input;
-    const was = before.get(key(input.workspaceId, hello.agent));
+    const was = before.get(agentKey(input.workspaceId, hello.agent));
     const replacedHost = was?.connection_id ? was.hostname : null;
     const conflict = replacedHost !== null && replacedHost !== hello.hostname;
     return {
@@ -210,9 +215,9 @@ async function registerRound(db: Kysely<Database>, inputs: readonly Registration
     )
     .returningAll()
     .execute();
-  const byName = new Map(rows.map((row) => [key(row.workspace_id, row.name), row]));
+  const byName = new Map(rows.map((row) => [agentKey(row.workspace_id, row.name), row]));
   for (const input of inputs) {
-    const k = key(input.workspaceId, input.hello.agent);
+    const k = agentKey(input.workspaceId, input.hello.agent);
     const was = before.get(k);
     const row = byName.get(k);
     if (!row) throw new Error(`the agents upsert returned no row for "${input.hello.agent}"`);

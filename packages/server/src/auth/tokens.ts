@@ -126,18 +126,11 @@ async function readTokenRows(db: Kysely<Database>, ids: readonly string[]) {
   return found;
 }
 
-interface TokenCheckRow {
-  id: string;
-  kind: TokenKind;
-  secret_hash: string;
-  revoked_at: string | null;
-  agent_name: string | null;
-  claims_agent: number;
-  description: string;
-  workspace_id: string;
+/** A token row as verification reads it: with its workspace's name and its cache (push and pull tokens). */
+type TokenCheckRow = Pick<TokenRow, 'id' | 'kind' | 'secret_hash' | 'revoked_at' | 'agent_name' | 'claims_agent' | 'description' | 'workspace_id'> & {
   workspace_name: string;
   cache_id: string | null;
-}
+};
 
 /** Reads token rows by id; `verifyToken` reads one at a time, a `TokenVerifier` the ids asked for together. */
 type TokenRowReader = (id: string) => Promise<TokenCheckRow | undefined>;

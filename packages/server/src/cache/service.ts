@@ -102,10 +102,10 @@ export interface PathClaim {
   readonly sigs: readonly string[];
 }
 
-/** A `drover push` upload's claim: the path, and the NarHash/NarSize its NAR must have. */
 /** A NAR to serve: an open local file (send-file.ts) or a stream (S3), and its size. */
 export type OpenNar = { readonly file: FileHandle; readonly size: number } | { readonly stream: Readable; readonly size: number };
 
+/** A `drover push` upload's claim: the path, and the NarHash/NarSize its NAR must have. */
 export type UploadClaim = PathClaim & { readonly narHash: string; readonly narSize: number };
 
 export class CacheService {

@@ -38,25 +38,24 @@ export class Batched<K, V> {
       const callers = this.waiting.get(key);
       if (callers) callers.push({ resolve, reject });
       else this.waiting.set(key, [{ resolve, reject }]);
-      if (this.window && this.waiting.size >= this.window.maxKeys) {
-        clearTimeout(this.timer);
-        this.timer = undefined;
-        this.scheduled = true;
-        setImmediate(() => void this.flush());
-      } else if (!this.scheduled) {
+      if (!this.scheduled) {
         this.scheduled = true;
         if (this.window) this.timer = setTimeout(() => void this.flush(), this.window.windowMs);
         else setImmediate(() => void this.flush());
+      }
+      // A full batch does not wait out its window.
+      if (this.timer && this.window && this.waiting.size >= this.window.maxKeys) {
+        clearTimeout(this.timer);
+        this.timer = undefined;
+        setImmediate(() => void this.flush());
       }
     });
   }
 
   private async flush(): Promise<void> {
     const batch = this.waiting;
-    if (batch.size === 0) return;
     this.waiting = new Map();
     this.scheduled = false;
-    clearTimeout(this.timer);
     this.timer = undefined;
     try {
       const values = await this.readMany([...batch.keys()]);

@@ -42,7 +42,6 @@ export async function sendFile(file: FileHandle, size: number, res: ServerRespon
       writing[i] = write(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead));
     }
     await Promise.all(writing);
-    res.off('close', onClose);
     res.end();
   } catch (err) {
     res.destroy();
