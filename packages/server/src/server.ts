@@ -131,7 +131,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const { host, port } = splitListen(options.listen);
   const pingIntervalMs = options.pingIntervalMs ?? 30_000;
   const lastSeenFlushMs = options.lastSeenFlushMs ?? 15_000;
-  const database: OpenDatabase = await openDatabase({ ...options, onConnectionError: (err) => logConnectionLost(log, err) });
+  const database: OpenDatabase = await openDatabase({
+    ...options,
+    onConnectionError: (err) => logConnectionLost(log, err),
+    onCheckpointFailed: (problem) => log.warn({ problem }, 'checkpointing the SQLite write-ahead log failed; it grows until a checkpoint succeeds'),
+  });
   let bus: Bus | undefined;
   let cache: CacheService | undefined;
   try {

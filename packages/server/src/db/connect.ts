@@ -26,6 +26,7 @@ import type { Logger } from 'pino';
 import { DroverError } from '@drover/protocol';
 import { migrationProvider } from './migrations.js';
 import type { Database } from './schema.js';
+import { startWalCheckpointer } from './wal-checkpointer.js';
 import { withStatementCache } from './statement-cache.js';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -51,6 +52,11 @@ export interface DatabaseOptions {
    * database whose tokens the server never sees. The server creates its own.
    */
   readonly create?: boolean | undefined;
+  /**
+   * SQLite only, for the server: checkpoint the write-ahead log from a worker thread (wal-checkpointer.ts) instead of
+   * inside the commits that fill it; told of a checkpoint that failed. Short-lived commands leave it to SQLite.
+   */
+  readonly onCheckpointFailed?: ((problem: string) => void) | undefined;
 }
 
 /** The SQLite file of a data directory. */
@@ -188,8 +194,17 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenDataba
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 10000');
   sqlite.pragma('foreign_keys = ON');
+  const checkpointer = options.onCheckpointFailed ? startWalCheckpointer(sqlite, file, options.onCheckpointFailed) : null;
   const db = new Kysely<Database>({ dialect: new DroverSqliteDialect({ database: withStatementCache(sqlite) }) });
-  return { db, dialect: 'sqlite', schema: 'main', close: () => db.destroy() };
+  return {
+    db,
+    dialect: 'sqlite',
+    schema: 'main',
+    close: async () => {
+      await checkpointer?.close();
+      await db.destroy();
+    },
+  };
 }
 
 /**

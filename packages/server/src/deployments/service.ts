@@ -22,9 +22,8 @@ import {
   type ErrorDetail,
   type RolloutSpec,
 } from '@drover/protocol';
-import { findAgentsByName, type AgentSeen } from '../agents/repository.js';
+import { findActivationTargets, findAgentsByName, type ActivationTarget } from '../agents/repository.js';
 import type { ServerContext } from '../context.js';
-import type { AgentRow } from '../db/schema.js';
 import type { Access } from '../auth/access.js';
 import { requireInAgentCache } from './cache-check.js';
 import { recordServerDiffs } from './diffs.js';
@@ -119,7 +118,7 @@ export interface ActivateOptions {
 
 export interface Activated {
   readonly created: CreatedDeployments;
-  readonly agents: (AgentRow & AgentSeen)[];
+  readonly agents: ActivationTarget[];
   /** Agents already on their path: no deployment. */
   readonly unchanged: string[];
 }
@@ -135,7 +134,7 @@ export interface Activated {
 export async function activate(ctx: ServerContext, access: Access, body: ActivateRequest, options: ActivateOptions = { cacheCheck: true }): Promise<Activated> {
   const problems: ErrorDetail[] = deploySpecProblems(body);
   const names = Object.keys(body.agents);
-  const found = await findAgentsByName(ctx.db, access.workspaceId, names);
+  const found = await findActivationTargets(ctx.db, access.workspaceId, names);
   const byName = new Map(found.map((a) => [a.name, a]));
   // One problem per entry: an entry already reported (bad name, bad path) is not also called unknown.
   const reported = new Set(problems.map((p) => p.path));
@@ -186,7 +185,7 @@ export async function activate(ctx: ServerContext, access: Access, body: Activat
 }
 
 /** The spec's agents in the spec's order (what the cache check reports by), narrowed to those matching `on` (refused when none does). */
-function selectAgents(body: ActivateRequest, byName: ReadonlyMap<string, AgentRow & AgentSeen>, on: string | undefined): (AgentRow & AgentSeen)[] {
+function selectAgents(body: ActivateRequest, byName: ReadonlyMap<string, ActivationTarget>, on: string | undefined): ActivationTarget[] {
   const inSpec = Object.keys(body.agents).flatMap((name) => {
     const agent = byName.get(name);
     return agent ? [agent] : [];
@@ -204,7 +203,7 @@ function selectAgents(body: ActivateRequest, byName: ReadonlyMap<string, AgentRo
 }
 
 /** Agents whose current path is the one asked for and whose latest deployment put it there (not behind). */
-async function unchangedAgents(ctx: ServerContext, agents: readonly AgentRow[], body: ActivateRequest): Promise<Set<string>> {
+async function unchangedAgents(ctx: ServerContext, agents: readonly ActivationTarget[], body: ActivateRequest): Promise<Set<string>> {
   const same = agents.filter((a) => a.current_store_path !== null && a.current_store_path === body.agents[a.name]);
   if (same.length === 0) return new Set();
   const latest = await latestPaths(
