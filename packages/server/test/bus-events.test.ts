@@ -25,6 +25,23 @@ describe('bus events', () => {
     );
   });
 
+  test('agents connected together split under the NOTIFY limit by their encoded size, long hostnames included, none lost', () => {
+    const uuid = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+    const agents = Array.from({ length: 400 }, (_, i) => ({
+      agentId: uuid(i),
+      connectionId: uuid(10_000 + i),
+      ...(i % 3 === 0 ? {} : { hostname: (i % 3 === 1 ? 'h' : 'long-host-name-').repeat(i % 3 === 1 ? 8 : 17) }),
+    }));
+    const parts = splitEvent({ kind: 'agents-connected', agents }, 150);
+    assert.ok(parts.length > 1, 'one notification cannot hold 400');
+    for (const p of parts) assert.ok(Buffer.byteLength(JSON.stringify(p)) < 8000, `${Buffer.byteLength(JSON.stringify(p))} bytes`);
+    assert.deepEqual(
+      parts.flatMap((p) => (p.kind === 'agents-connected' ? p.agents : [])),
+      agents,
+    );
+    assert.deepEqual(splitEvent({ kind: 'agents-connected', agents: agents.slice(0, 2) }, 150), [{ kind: 'agents-connected', agents: agents.slice(0, 2) }]);
+  });
+
   test('payloads are decoded against the event schema; anything else is refused', () => {
     const event: BusEvent = { kind: 'deploy', deployments: [{ id: 'd', agentId: 'a' }], superseded: ['s'] };
     assert.deepEqual(decodeBusEvent(JSON.parse(JSON.stringify(event))), event);

@@ -63,6 +63,8 @@ export interface TestServer {
    * bound became the default (any name), unless `unbound: 'claim'`.
    */
   mint(kind: TokenKind, opts?: { agent?: string; unbound?: 'claim' | 'any'; workspaceId?: string; description?: string }): Promise<MintedToken>;
+  /** PostgreSQL only: another replica on the same database and schema (stopped by the caller, before `close`). */
+  replica(): Promise<RunningServer>;
   close(): Promise<void>;
 }
 
@@ -118,6 +120,10 @@ export async function startTestServer(
         description: o.description,
       });
       return { token, id: row.id };
+    },
+    async replica() {
+      if (!databaseUrl) throw new Error('replica(): only a PostgreSQL test server has replicas');
+      return startServer({ listen: '127.0.0.1:0', dataDir: join(tmpdir(), 'drover-api-test-unused'), databaseUrl, databaseSchema, logger });
     },
     close: () =>
       (closing ??= (async () => {

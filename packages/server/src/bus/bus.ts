@@ -24,8 +24,11 @@ const BusEventSchema = Type.Union([
   Type.Object({ kind: Type.Literal('cancel'), agentId: Type.String(), deploymentId: Type.String() }),
   /** Log lines or status of these deployments changed. */
   Type.Object({ kind: Type.Literal('deployment-changed'), deploymentIds: Ids }),
-  /** An agent (re)connected on some replica; older connections of it must close. */
-  Type.Object({ kind: Type.Literal('agent-connected'), agentId: Type.String(), connectionId: Type.String(), hostname: Type.Optional(Type.String()) }),
+  /** These agents (re)connected on some replica, gathered for a moment (a fleet reconnects at once); older connections of them must close. */
+  Type.Object({
+    kind: Type.Literal('agents-connected'),
+    agents: Type.Array(Type.Object({ agentId: Type.String(), connectionId: Type.String(), hostname: Type.Optional(Type.String()) })),
+  }),
   /** These agents connected or disconnected (batched); live views refresh them. */
   Type.Object({ kind: Type.Literal('agents-changed'), agentIds: Ids }),
   /** An admin decommissioned this agent; its connection must close. */
@@ -89,6 +92,30 @@ export class LocalBus implements Bus {
   async close(): Promise<void> {}
 }
 
+type AgentsConnected = Extract<BusEvent, { kind: 'agents-connected' }>;
+
+/** An id's share of a notification, in characters: what `maxIds` ids take, an agents-connected part may take (hostnames vary in length). */
+const CHARS_PER_ID = 40;
+
+function splitConnected(event: AgentsConnected, maxIds: number): BusEvent[] {
+  const budget = maxIds * CHARS_PER_ID;
+  const parts: AgentsConnected[] = [];
+  let part: AgentsConnected['agents'][number][] = [];
+  let size = 0;
+  for (const agent of event.agents) {
+    const cost = JSON.stringify(agent).length + 1;
+    if (part.length > 0 && size + cost > budget) {
+      parts.push({ kind: 'agents-connected', agents: part });
+      part = [];
+      size = 0;
+    }
+    part.push(agent);
+    size += cost;
+  }
+  if (part.length > 0 || parts.length === 0) parts.push({ kind: 'agents-connected', agents: part });
+  return parts;
+}
+
 /** Splits events whose id lists would not fit one notification. */
 export function splitEvent(event: BusEvent, maxIds: number): BusEvent[] {
   if (event.kind === 'deploy' && 2 * event.deployments.length + event.superseded.length > maxIds) {
@@ -100,6 +127,7 @@ export function splitEvent(event: BusEvent, maxIds: number): BusEvent[] {
       parts.push({ kind: 'deploy', deployments: [], superseded: event.superseded.slice(i, i + maxIds) });
     return parts;
   }
+  if (event.kind === 'agents-connected') return splitConnected(event, maxIds);
   if (event.kind === 'agents-changed' && event.agentIds.length > maxIds) {
     const parts: BusEvent[] = [];
     for (let i = 0; i < event.agentIds.length; i += maxIds) parts.push({ kind: event.kind, agentIds: event.agentIds.slice(i, i + maxIds) });

@@ -87,6 +87,8 @@ const MAX_QUEUED_FRAMES = 512;
 /** Hellos registered together: those of the next 2 ms, at most 200 (one upsert statement's worth; db/batched-read.ts). */
 const REGISTRATION_WINDOW = { windowMs: 2, maxKeys: 200 };
 
+type ConnectedAgent = Extract<BusEvent, { kind: 'agents-connected' }>['agents'][number];
+
 /** How often connects and disconnects are announced to live views, batched. */
 const CHANGED_FLUSH_MS = 300;
 /** How long a deployment sent by `deliverFresh` waits for its own 'deploy' event to skip it (the bus brings it back at once). */
@@ -183,6 +185,8 @@ export class AgentHub {
     readonly rollbackScripts: Batched<{ agentId: string; system: string }, true>;
     readonly cache: Batched<string, CacheConfig | null>;
     readonly newest: Batched<string, PendingOrder>;
+    /** Announces agents that were connected elsewhere, one event for those registered together (a NOTIFY each cost PostgreSQL a commit). */
+    readonly connected: Batched<ConnectedAgent, true>;
   };
 
   constructor(private readonly opts: HubOptions) {
@@ -195,6 +199,11 @@ export class AgentHub {
       }),
       cache: new Batched((workspaceIds) => agentCaches(opts.db, workspaceIds)),
       newest: new Batched((agentIds) => newestPendingOrders(opts.db, agentIds)),
+      // The hellos of one registration batch go on in the same turn: one event for them all.
+      connected: new Batched(async (agents) => {
+        await opts.bus.publish({ kind: 'agents-connected', agents: [...agents] });
+        return new Map(agents.map((a) => [a, true]));
+      }),
     };
     this.unsubscribe = opts.bus.subscribe((event) => this.onBusEvent(event));
     this.timers.push(setInterval(() => this.pingAll(), opts.pingIntervalMs).unref());
@@ -371,8 +380,7 @@ export class AgentHub {
     conn.agentName = row.name;
     conn.system = hello.system;
     this.byAgent.set(row.id, conn);
-    if (connectedElsewhere)
-      await this.opts.bus.publish({ kind: 'agent-connected', agentId: row.id, connectionId: conn.connectionId, hostname: hello.hostname });
+    if (connectedElsewhere) await this.helloReads.connected.load({ agentId: row.id, connectionId: conn.connectionId, hostname: hello.hostname });
     // Deployments queued before the agent ever said which system it runs now get their rollbackScript. (Those queued
     // once its system was known were given theirs; a row still unresolved is resolved again when read, orderOf.)
     if (registered.ok.systemBefore === null) await this.helloReads.rollbackScripts.load({ agentId: row.id, system: hello.system });
@@ -511,14 +519,15 @@ export class AgentHub {
       case 'cancel':
         this.byAgent.get(event.agentId)?.send({ type: 'deployment.cancel', id: event.deploymentId, reason: 'cancelled by a user' });
         break;
-      case 'agent-connected': {
-        const conn = this.byAgent.get(event.agentId);
-        if (conn && conn.connectionId !== event.connectionId) {
-          this.byAgent.delete(event.agentId);
-          conn.close(CLOSE_CODES.replaced, replacedReason(event.hostname));
+      case 'agents-connected':
+        for (const connected of event.agents) {
+          const conn = this.byAgent.get(connected.agentId);
+          if (conn && conn.connectionId !== connected.connectionId) {
+            this.byAgent.delete(connected.agentId);
+            conn.close(CLOSE_CODES.replaced, replacedReason(connected.hostname));
+          }
         }
         break;
-      }
       case 'token-revoked':
         this.closeTokens(new Set([event.tokenId]));
         break;
