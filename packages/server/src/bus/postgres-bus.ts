@@ -77,10 +77,14 @@ export class PostgresBus implements Bus {
     }, delay).unref();
   }
 
+  /**
+   * One statement for all parts of a big event: each NOTIFY commit takes a lock shared by the whole database, so a
+   * 10,000-deployment event sent as 134 statements waited for 134 commits in a row. Parts arrive in order.
+   */
   async publish(event: BusEvent): Promise<void> {
-    for (const part of splitEvent(event, IDS_PER_NOTIFY)) {
-      await sql`select pg_notify(${this.channel}, ${JSON.stringify(part)})`.execute(this.db);
-    }
+    const parts = splitEvent(event, IDS_PER_NOTIFY).map((part) => JSON.stringify(part));
+    if (parts.length === 1) await sql`select pg_notify(${this.channel}, ${parts[0]})`.execute(this.db);
+    else await sql`select pg_notify(${this.channel}, part) from unnest(${parts}::text[]) with ordinality as parts(part, n) order by n`.execute(this.db);
   }
 
   subscribe(listener: BusListener): () => void {
