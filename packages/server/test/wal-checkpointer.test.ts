@@ -29,12 +29,26 @@ async function waitFor(what: string, ok: () => boolean, ms = 10_000): Promise<vo
   }
 }
 
+/** A database file in WAL mode in a new directory, and how to remove both. */
+function walDatabase(): { dir: string; file: string; sqlite: SQLite.Database; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'drover-wal-'));
+  const file = join(dir, 'db.sqlite');
+  const sqlite = new SQLite(file);
+  sqlite.pragma('journal_mode = WAL');
+  return {
+    dir,
+    file,
+    sqlite,
+    remove: () => {
+      sqlite.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 describe('background WAL checkpoint', () => {
   test('the commit leaves its pages in the log; the thread copies them into the database file', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'drover-wal-'));
-    const file = join(dir, 'db.sqlite');
-    const sqlite = new SQLite(file);
-    sqlite.pragma('journal_mode = WAL');
+    const { file, sqlite, remove } = walDatabase();
     const failures: string[] = [];
     const checkpointer = startWalCheckpointer(sqlite, file, (m) => failures.push(m), 50);
     try {
@@ -45,16 +59,12 @@ describe('background WAL checkpoint', () => {
       assert.deepEqual(failures, []);
     } finally {
       await checkpointer.close();
-      sqlite.close();
-      rmSync(dir, { recursive: true, force: true });
+      remove();
     }
   });
 
   test('a thread that cannot open the file is reported, and commits checkpoint themselves again', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'drover-wal-'));
-    const file = join(dir, 'db.sqlite');
-    const sqlite = new SQLite(file);
-    sqlite.pragma('journal_mode = WAL');
+    const { dir, sqlite, remove } = walDatabase();
     const failures: string[] = [];
     const checkpointer = startWalCheckpointer(sqlite, join(dir, 'missing.sqlite'), (m) => failures.push(m), 50);
     try {
@@ -63,8 +73,7 @@ describe('background WAL checkpoint', () => {
       assert.equal(sqlite.pragma('wal_autocheckpoint', { simple: true }), 1000);
       await checkpointer.close(); // the thread is gone: close still resolves
     } finally {
-      sqlite.close();
-      rmSync(dir, { recursive: true, force: true });
+      remove();
     }
   });
 });
