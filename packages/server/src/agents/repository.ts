@@ -314,20 +314,19 @@ export async function findAgentsByName(db: Kysely<Database>, workspaceId: string
  */
 export type ActivationTarget = Pick<AgentRow, 'id' | 'name' | 'system' | 'current_store_path' | 'labels'> & AgentSeen;
 
+const ACTIVATION_TARGET_COLUMNS = [
+  'agents.id',
+  'agents.name',
+  'agents.system',
+  'agents.current_store_path',
+  'agents.labels',
+  'agents.connection_id',
+  'agents.last_seen_at',
+] as const;
+
 export async function findActivationTargets(db: Kysely<Database>, workspaceId: string, names: readonly string[]): Promise<ActivationTarget[]> {
   const out: ActivationTarget[] = [];
-  for (const part of chunks(names)) {
-    const columns = [
-      'agents.id',
-      'agents.name',
-      'agents.system',
-      'agents.current_store_path',
-      'agents.labels',
-      'agents.connection_id',
-      'agents.last_seen_at',
-    ] as const;
-    out.push(...(await namedAgents(db, workspaceId, part).select(columns).execute()));
-  }
+  for (const part of chunks(names)) out.push(...(await namedAgents(db, workspaceId, part).select(ACTIVATION_TARGET_COLUMNS).execute()));
   return out;
 }
 

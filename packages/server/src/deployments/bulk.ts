@@ -49,6 +49,8 @@ export type InsertedDeployment = { [K in keyof typeof INSERTED]-?: Exclude<NewDe
  */
 interface ManyValues {
   readonly key: string;
+  /** The placeholder of the one parameter at `position` (1-based). */
+  one(position: number): string;
   /** `"column" in (…)` for `count` values, its parameters from `first`. */
   inList(column: string, first: number, count: number): string;
   /** The parameters of an `inList`. */
@@ -63,6 +65,7 @@ const plain = (count: number): string => (count > 0 ? '?' + ', ?'.repeat(count -
 
 const sqliteValues: ManyValues = {
   key: 'sqlite',
+  one: () => '?',
   inList: (column, _first, count) => `"${column}" in (${plain(count)})`,
   listParameters: (values) => [...values],
   rows: (count) => `values ${Array.from({ length: count }, () => `(${plain(INSERTED_COLUMNS.length)})`).join(', ')}`,
@@ -76,6 +79,7 @@ const sqliteValues: ManyValues = {
 
 const postgresValues: ManyValues = {
   key: 'postgres',
+  one: (position) => `$${position}`,
   inList: (column, first) => `"${column}" = any($${first}::text[])`,
   listParameters: (values) => [values],
   rows: () => `select * from unnest(${INSERTED_COLUMNS.map((c, i) => `$${i + 1}::${INSERTED[c]}[]`).join(', ')})`,
@@ -123,8 +127,8 @@ export async function bumpIssuedIndex(db: Kysely<Database>, agentIds: readonly s
       `update "agents" set "issued_index" = "issued_index" + 1${latest ? ', "last_index" = "issued_index" + 1' : ''}` +
       ` where ${many.inList('id', 1, agentIds.length)} returning "id", "issued_index"`,
   );
-  const { rows } = await db.executeQuery<{ id: string; issued_index: number | string }>(CompiledQuery.raw(query, many.listParameters(agentIds)));
-  return new Map(rows.map((r) => [r.id, Number(r.issued_index)]));
+  const { rows } = await db.executeQuery<{ id: string; issued_index: number }>(CompiledQuery.raw(query, many.listParameters(agentIds)));
+  return new Map(rows.map((r) => [r.id, r.issued_index]));
 }
 
 /** Which older deployments of an agent a new one supersedes: real and secrets-only ones (dry = 0), dry runs, or secrets-only ones. */
@@ -135,9 +139,8 @@ export async function supersedeOlder(db: Kysely<Database>, agentIds: readonly st
   const many = manyValuesOf(db);
   const query = text(many, `supersede:${kind}:${agentIds.length}`, () => {
     const ofKind = kind === 'secrets' ? `"secrets_only" = 1` : `"dry" = ${kind === 'dry' ? 1 : 0}`;
-    const first = many === postgresValues ? '$1' : '?';
     return (
-      `update "deployments" set "status" = 'Superseded', "finished_at" = ${first}, "reason" = 'superseded by a newer deployment'` +
+      `update "deployments" set "status" = 'Superseded', "finished_at" = ${many.one(1)}, "reason" = 'superseded by a newer deployment'` +
       ` where ${many.inList('agent_id', 2, agentIds.length)} and "status" in ('Pending', 'Queued') and ${ofKind} returning "id"`
     );
   });
