@@ -49,7 +49,7 @@ for (const { backend, skip } of await backendCases()) {
     });
 
     test('both together, and with paging the total counts every match', async () => {
-      assert.deepEqual((await list('agentContains=web-1&path=db')).names, ['web-1 db']);
+      assert.deepEqual((await list('agentContains=web-1&path=system-db')).names, ['web-1 db']);
       const page = await list('path=nixos-system&limit=2&offset=0');
       assert.equal(page.names.length, 2);
       assert.equal(page.total, 5);
