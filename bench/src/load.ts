@@ -121,6 +121,8 @@ export interface RejoinedReport {
   /** Any other failed attempt (HTTP error at upgrade, close before `registered`, timeout), and the first. */
   readonly errors: number;
   readonly firstError: string | null;
+  /** The errors by what failed and how long the attempt had lasted ("socket hang up after 1-10 s" → count). */
+  readonly errorKinds: Record<string, number>;
 }
 
 /** How long a connection must stay registered before the backoff starts over (the agent's default). */
@@ -151,6 +153,14 @@ export interface StatsReport {
 export type LoadReport =
   RegisteredReport | FanoutReport | AnsweredReport | StatsReport | RejoinedReport | { type: 'armed' } | { type: 'stormed' } | { type: 'error'; error: string };
 
+/** How long a failed attempt lasted, coarsely: tells a reset at once from a wait that ran out. */
+function lastedBucket(ms: number): string {
+  if (ms < 1_000) return '<1 s';
+  if (ms < 10_000) return '1-10 s';
+  if (ms < 30_000) return '10-30 s';
+  return '≥30 s';
+}
+
 function main(config: LoadConfig): void {
   const say = (obj: LoadReport) => process.stdout.write(JSON.stringify(obj) + '\n');
   const sims: Sim[] = Array.from({ length: config.agents }, (_, i) => ({
@@ -180,6 +190,7 @@ function main(config: LoadConfig): void {
     refused: 0,
     errors: 0,
     firstError: null as string | null,
+    errorKinds: {} as Record<string, number>,
     lastAt: null as number | null,
     onRejoined: null as (() => void) | null,
   };
@@ -205,6 +216,7 @@ function main(config: LoadConfig): void {
         hostname: sim.name,
       };
       let settled = false;
+      const startedAt = monotonicMs();
       if (storm.on) storm.attempts++;
       const settle = (ok: boolean, why?: string, refused = false) => {
         if (settled) return;
@@ -212,7 +224,11 @@ function main(config: LoadConfig): void {
         if (!ok && why && firstError === null) firstError = `${sim.name}: ${why}`;
         if (!ok && storm.on) {
           if (refused) storm.refused++;
-          else if (++storm.errors === 1) storm.firstError = `${sim.name}: ${why ?? 'failed'}`;
+          else {
+            if (++storm.errors === 1) storm.firstError = `${sim.name}: ${why ?? 'failed'}`;
+            const kind = `${(why ?? 'failed').slice(0, 40)} after ${lastedBucket(monotonicMs() - startedAt)}`;
+            storm.errorKinds[kind] = (storm.errorKinds[kind] ?? 0) + 1;
+          }
         }
         if (!ok && config.reconnect && !quitting) setTimeout(() => void connect(sim, index), sim.backoff.next()).unref();
         done(ok);
@@ -349,6 +365,7 @@ function main(config: LoadConfig): void {
       refused: storm.refused,
       errors: storm.errors,
       firstError: storm.firstError,
+      errorKinds: storm.errorKinds,
     });
   }
 

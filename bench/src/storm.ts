@@ -70,6 +70,13 @@ export async function stormPhase(label: string, dbFlags: readonly string[], work
         const lost = sum('lost');
         const rejoined = sum('rejoined');
         const firstError = reports.find((r) => r.firstError)?.firstError ?? null;
+        const kinds = new Map<string, number>();
+        for (const r of reports) for (const [k, n] of Object.entries(r.errorKinds)) kinds.set(k, (kinds.get(k) ?? 0) + n);
+        const errorKinds = [...kinds]
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 4)
+          .map(([k, n]) => `${n} ${k}`)
+          .join(', ');
         const logErrors = await errorLines(join(workDir, `${name}.log`));
         const allBack = rejoined === lost && lost === fleet.registered;
         row(
@@ -89,7 +96,7 @@ export async function stormPhase(label: string, dbFlags: readonly string[], work
           `[${label}] storm: attempts / refused / errors`,
           `${sum('attempts')} / ${sum('refused')} / ${sum('errors')}`,
           '',
-          `refused = the server was down (TCP); errors = anything else${firstError ? `, first: ${firstError.slice(0, 120)}` : ''}; ` +
+          `refused = the server was down (TCP); errors = anything else${firstError ? `, first: ${firstError.slice(0, 120)}` : ''}${errorKinds ? ` (${errorKinds})` : ''}; ` +
             `${logErrors.length} error line(s) in the server log${logErrors[0] ? `, first: ${logErrors[0].slice(0, 160)}` : ''}`,
         );
         row(

@@ -4,7 +4,8 @@
  * process may have open files, on more than one core.
  *
  * The primary migrates the database once, forks the workers, relays the bus
- * between them (SQLite), restarts a worker that dies, and gathers the
+ * between them and grants SQLite's write lock to one at a time (SQLite:
+ * db/cluster-write-lock.ts), restarts a worker that dies, and gathers the
  * workers' metrics for the one a scrape reached (`clusterMetrics`: a
  * Prometheus scrape of the shared port sees the whole server). Each worker is an
  * ordinary replica: its own hub, its own agents, state in the shared
@@ -18,6 +19,7 @@ import { DroverError } from '@drover/protocol';
 import { relayBus } from './bus/cluster-bus.js';
 import { logConnectionLost, migrateToLatest, openDatabase, type DatabaseOptions } from './db/connect.js';
 import { ensureDefaultWorkspace } from './workspaces/repository.js';
+import { WriteLockGranter } from './db/cluster-write-lock.js';
 
 interface ListeningMessage {
   readonly drover: 'listening';
@@ -133,10 +135,12 @@ export async function startCluster(options: { workers: number; database: Databas
   });
   let everReady = false;
   const aggregator = new AggregatorRegistry<PrometheusContentType>();
+  const writeLock = new WriteLockGranter();
 
   const fork = (): void => {
     const worker = cluster.fork({ DROVER_CLUSTER_WORKER: '1' });
     relayBus(live, worker);
+    writeLock.attach(worker);
     answerMetrics(aggregator, worker, log);
     worker.on('message', (message: unknown) => {
       if ((message as ListeningMessage | undefined)?.drover !== 'listening') return;

@@ -14,7 +14,8 @@ import { PostgresBus } from './bus/postgres-bus.js';
 import { ClusterBus } from './bus/cluster-bus.js';
 import { clusterMetrics } from './cluster.js';
 import type { ServerContext } from './context.js';
-import { logConnectionLost, migrateToLatest, openDatabase, type OpenDatabase } from './db/connect.js';
+import { isPostgresUrl, logConnectionLost, migrateToLatest, openDatabase, SQLITE_BUSY_TIMEOUT_MS, type OpenDatabase } from './db/connect.js';
+import { ClusterWriteLock } from './db/cluster-write-lock.js';
 import { DeploymentWatcher } from './deployments/watcher.js';
 import { buildApp } from './http/app.js';
 import { AgentHub } from './hub/agent-hub.js';
@@ -131,8 +132,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const { host, port } = splitListen(options.listen);
   const pingIntervalMs = options.pingIntervalMs ?? 30_000;
   const lastSeenFlushMs = options.lastSeenFlushMs ?? 15_000;
+  // The workers of --workers N on SQLite take turns writing without blocking (db/cluster-write-lock.ts).
+  const writeLock = options.clusterWorker && !isPostgresUrl(options.databaseUrl) ? new ClusterWriteLock(SQLITE_BUSY_TIMEOUT_MS) : undefined;
   const database: OpenDatabase = await openDatabase({
     ...options,
+    writeLock,
     onConnectionError: (err) => logConnectionLost(log, err),
     onCheckpointFailed: (problem) => log.warn({ problem }, 'checkpointing the SQLite write-ahead log failed; it grows until a checkpoint succeeds'),
   });
@@ -227,12 +231,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           await openedBus.close();
           await openedCache.close();
           await database.close();
+          writeLock?.close();
         })()),
     };
   } catch (err) {
     await bus?.close().catch(() => {});
     await cache?.close().catch(() => {});
     await database.close().catch(() => {});
+    writeLock?.close();
     throw err;
   }
 }

@@ -9,18 +9,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import {
-  CompiledQuery,
-  Kysely,
-  Migrator,
-  PostgresDialect,
-  sql,
-  SqliteDialect,
-  SqliteDriver,
-  type DatabaseConnection,
-  type Driver,
-  type SqliteDialectConfig,
-} from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { DroverError } from '@drover/protocol';
@@ -28,8 +17,13 @@ import { migrationProvider } from './migrations.js';
 import type { Database } from './schema.js';
 import { startWalCheckpointer } from './wal-checkpointer.js';
 import { withStatementCache } from './statement-cache.js';
+import { DroverSqliteDialect } from './sqlite-driver.js';
+import type { WriteLock } from './cluster-write-lock.js';
 
 export type DialectName = 'sqlite' | 'postgres';
+
+/** How long a write waits for SQLite's write lock (busy_timeout), and for the workers' shared one. */
+export const SQLITE_BUSY_TIMEOUT_MS = 10_000;
 
 export interface DatabaseOptions {
   /** `postgres://…` / `postgresql://…`; when absent, SQLite in `dataDir`. */
@@ -57,6 +51,8 @@ export interface DatabaseOptions {
    * inside the commits that fill it; told of a checkpoint that failed. Short-lived commands leave it to SQLite.
    */
   readonly onCheckpointFailed?: ((problem: string) => void) | undefined;
+  /** SQLite only, for the workers of `--workers N`: the lock a write waits for without blocking the process (cluster-write-lock.ts). */
+  readonly writeLock?: WriteLock | undefined;
 }
 
 /** The SQLite file of a data directory. */
@@ -107,43 +103,6 @@ function pgConfigFor(url: string, schema: string): pg.ClientConfig {
   };
 }
 
-/**
- * Two fixes to Kysely's SQLite driver:
- *
- * - Transactions begin IMMEDIATE: they take the write lock first, waiting up
- *   to busy_timeout for it. A deferred one that read and then wrote would get
- *   SQLITE_BUSY at once, with no wait, whenever another process (a `drover
- *   admin` command, a second server on the same file) wrote in between.
- * - SQLite rolls a transaction back by itself when a statement fails with
- *   SQLITE_FULL, IOERR or NOMEM; Kysely's own ROLLBACK then fails with "no
- *   transaction is active" and that error would hide the real one (a full
- *   disk would read as an internal error). The first error stands.
- */
-class SqliteDriverKeepingCause extends SqliteDriver {
-  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
-  }
-
-  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    try {
-      await super.rollbackTransaction(connection);
-    } catch (err) {
-      if (!(err instanceof Error && err.message.includes('no transaction is active'))) throw err;
-    }
-  }
-}
-
-class DroverSqliteDialect extends SqliteDialect {
-  readonly #config: SqliteDialectConfig;
-  constructor(config: SqliteDialectConfig) {
-    super(config);
-    this.#config = config;
-  }
-  override createDriver(): Driver {
-    return new SqliteDriverKeepingCause(this.#config);
-  }
-}
-
 export function isPostgresUrl(url: string | undefined): boolean {
   return !!url && /^postgres(ql)?:\/\//.test(url);
 }
@@ -192,10 +151,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenDataba
   const sqlite = new SQLite(file);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma('busy_timeout = 10000');
+  sqlite.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
   sqlite.pragma('foreign_keys = ON');
   const checkpointer = options.onCheckpointFailed ? startWalCheckpointer(sqlite, file, options.onCheckpointFailed) : null;
-  const db = new Kysely<Database>({ dialect: new DroverSqliteDialect({ database: withStatementCache(sqlite) }) });
+  const db = new Kysely<Database>({ dialect: new DroverSqliteDialect({ database: withStatementCache(sqlite), writeLock: options.writeLock }) });
   return {
     db,
     dialect: 'sqlite',

@@ -14,7 +14,12 @@ import type { SqliteDatabase } from 'kysely';
 /** Distinct SQL texts kept (id-list chunks of other lengths are other texts). */
 const STATEMENTS_KEPT = 500;
 
-export function withStatementCache(sqlite: SQLiteDatabase, kept = STATEMENTS_KEPT): SqliteDatabase {
+/** Kysely's view of the database, with better-sqlite3's statements (which say whether they write, sqlite-driver.ts). */
+export interface CachingDatabase extends SqliteDatabase {
+  prepare(sql: string): Statement;
+}
+
+export function withStatementCache(sqlite: SQLiteDatabase, kept = STATEMENTS_KEPT): CachingDatabase {
   const statements = new Map<string, Statement>();
   return {
     close: () => sqlite.close(),
