@@ -51,11 +51,17 @@ export class Proc {
       this.output += c;
       if (this.output.length > 2_000_000) this.output = this.output.slice(-1_000_000);
     };
-    child.stderr?.setEncoding('utf8').on('data', keep);
     if (stdoutFile) {
-      this.logStream = createWriteStream(stdoutFile, { flags: 'a' });
-      child.stdout?.pipe(this.logStream);
+      const logStream = createWriteStream(stdoutFile, { flags: 'a' });
+      this.logStream = logStream;
+      child.stdout?.pipe(logStream, { end: false });
+      // Its stderr (a crash's stack, say) goes to the log file too, not only to the tail kept here.
+      child.stderr?.setEncoding('utf8').on('data', (c: string) => {
+        keep(c);
+        logStream.write(c);
+      });
     } else {
+      child.stderr?.setEncoding('utf8').on('data', keep);
       child.stdout?.setEncoding('utf8').on('data', keep);
     }
     this.exited = new Promise((r) => {

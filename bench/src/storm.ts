@@ -64,6 +64,7 @@ export async function stormPhase(label: string, dbFlags: readonly string[], work
         progress(`storm ${label}: restarted in ${ms(readyAt - killedAt)} ms after the kill; waiting for every agent to register again`);
         fleet.send(`rejoin ${rejoinTimeoutMs}`);
         const reports = await fleet.reports(/^(\{"type":"rejoined".*)\n/m, 'rejoined', rejoinTimeoutMs + 30_000);
+        if (!restarted.proc.running) throw new Error(`the restarted server exited during the storm; its last output:\n${restarted.proc.tail(20)}`);
         const cpu = cpuMsSum(pids);
         const sum = (k: 'lost' | 'rejoined' | 'attempts' | 'refused' | 'errors') => reports.reduce((n, r) => n + r[k], 0);
         const lastAt = Math.max(...reports.map((r) => r.lastAt ?? NaN));

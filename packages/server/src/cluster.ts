@@ -139,6 +139,8 @@ export async function startCluster(options: { workers: number; database: Databas
 
   const fork = (): void => {
     const worker = cluster.fork({ DROVER_CLUSTER_WORKER: '1' });
+    // A send on a channel that just closed (a worker dying) is told as an 'error' on its Worker: without a listener it would end the primary.
+    worker.on('error', (err: Error) => log.warn({ err, pid: worker.process.pid }, 'IPC with a server worker failed'));
     relayBus(live, worker);
     writeLock.attach(worker);
     answerMetrics(aggregator, worker, log);

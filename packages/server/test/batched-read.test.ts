@@ -3,7 +3,9 @@
  * event loop share one read that starts after the last of them asked; a key
  * asked for once that read began gets a read of its own; a failed read
  * fails every caller of its batch, and only those. With a window, keys
- * asked for in several turns share a read, up to its key limit.
+ * asked for in several turns share a read, up to its key limit; a serial
+ * window writes one batch at a time, and what came meanwhile goes next,
+ * together, split at the key limit.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -65,5 +67,27 @@ describe('batched hello reads', () => {
     const timeout = new Promise<'window waited'>((resolve) => setTimeout(() => resolve('window waited'), 5000).unref());
     const answers = await Promise.race([Promise.all([full.load('c'), full.load('d'), full.load('e')]), timeout]);
     assert.deepEqual(answers, ['c', 'd', 'e'], 'a full batch is read without waiting for its window');
+  });
+
+  test('serial: keys that come while a batch is written wait for it and go together, at most maxKeys at a time', async () => {
+    const batches: string[][] = [];
+    let running = 0;
+    let overlapped = false;
+    const batched = new Batched<string, string>(
+      async (keys) => {
+        if (++running > 1) overlapped = true;
+        batches.push([...keys]);
+        await new Promise((r) => setTimeout(r, 30));
+        running--;
+        return new Map(keys.map((k) => [k, k]));
+      },
+      { windowMs: 1, maxKeys: 3, serial: true },
+    );
+    const first = batched.load('a');
+    await new Promise((r) => setTimeout(r, 10)); // 'a' is being written
+    const later = ['b', 'c', 'd', 'e'].map((k) => batched.load(k));
+    assert.deepEqual(await Promise.all([first, ...later]), ['a', 'b', 'c', 'd', 'e']);
+    assert.equal(overlapped, false, 'two batches were written at once');
+    assert.deepEqual(batches, [['a'], ['b', 'c', 'd'], ['e']]);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * SerialJobs (bus/serial-jobs.ts): ids from many events make one flush, jobs
  * never overlap, a failure reaches onError without stopping the next job, and
- * stop() waits for the running job and starts nothing after it.
+ * stop() waits for the running job and starts nothing after it; paceFactor
+ * spaces out flushes that take long.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -58,4 +59,26 @@ test('stop() waits for the running job; queued jobs and gathered ids never start
   jobs.run(async () => void events.push('after stop'));
   await sleep(30);
   assert.deepEqual(events, ['running job ended']);
+});
+
+test('paceFactor: a slow flush holds the next one back for that many times its duration', async () => {
+  const started: number[] = [];
+  const jobs = new SerialJobs({
+    delayMs: 1,
+    paceFactor: 10,
+    flush: async () => {
+      started.push(Date.now());
+      await sleep(20);
+    },
+    onError: (err) => assert.fail(String(err)),
+  });
+  jobs.add(['a']);
+  await sleep(40); // the first flush ran (20 ms) and ended
+  jobs.add(['b']);
+  await sleep(100);
+  assert.equal(started.length, 1, 'the second flush waited: 10 × 20 ms after the first ended');
+  await sleep(200);
+  assert.equal(started.length, 2);
+  assert.ok(started[1]! - started[0]! >= 200, `${started[1]! - started[0]!} ms between the flushes`);
+  await jobs.stop();
 });

@@ -10,6 +10,13 @@
 export interface SerialJobsOptions {
   /** How long ids gather before their flush. */
   readonly delayMs: number;
+  /**
+   * A flush that took `t` ms is followed by one at the earliest `paceFactor × t`
+   * ms after it ended (and `delayMs` after the next ids came): a job whose cost
+   * grows with the fleet (a count over every agent) then takes at most
+   * 1 / paceFactor of the process however often ids arrive. Default 0 (no pacing).
+   */
+  readonly paceFactor?: number;
   /** The job for the gathered ids. */
   readonly flush: (ids: string[]) => Promise<void>;
   /** What a failed job (flush or `run`) does with its error: log it, mark a resync. */
@@ -21,6 +28,8 @@ export class SerialJobs {
   private stopped = false;
   private readonly gathered = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
+  /** When (Date.now()) the next flush may start at the earliest (paceFactor). */
+  private notBefore = 0;
 
   constructor(private readonly opts: SerialJobsOptions) {}
 
@@ -40,12 +49,21 @@ export class SerialJobs {
   add(ids: Iterable<string>): void {
     for (const id of ids) this.gathered.add(id);
     if (this.stopped || this.timer || this.gathered.size === 0) return;
+    const delayMs = Math.max(this.opts.delayMs, this.notBefore - Date.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;
       const batch = [...this.gathered];
       this.gathered.clear();
-      this.run(() => this.opts.flush(batch));
-    }, this.opts.delayMs).unref();
+      this.run(async () => {
+        const startedAt = Date.now();
+        try {
+          await this.opts.flush(batch);
+        } finally {
+          const endedAt = Date.now();
+          this.notBefore = endedAt + (this.opts.paceFactor ?? 0) * (endedAt - startedAt);
+        }
+      });
+    }, delayMs).unref();
   }
 
   async stop(): Promise<void> {

@@ -13,10 +13,21 @@ export interface BatchWindow {
   readonly windowMs: number;
   /** …but read at once when this many are waiting. */
   readonly maxKeys: number;
+  /**
+   * One batch at a time: keys that come while a batch is being written wait
+   * for it to end and then go together, at most `maxKeys` per batch (group
+   * commit). For a write that waits for a lock shared with other processes
+   * (SQLite under `--workers`): the longer the wait, the bigger the next
+   * batch, instead of more small batches queueing for the same lock.
+   */
+  readonly serial?: boolean;
 }
 
+/** The callers waiting for each key. */
+type Waiting<K, V> = Map<K, { resolve: (v: V | undefined) => void; reject: (err: unknown) => void }[]>;
+
 export class Batched<K, V> {
-  private waiting = new Map<K, { resolve: (v: V | undefined) => void; reject: (err: unknown) => void }[]>();
+  private waiting: Waiting<K, V> = new Map();
   private scheduled = false;
   private timer: NodeJS.Timeout | undefined;
 
@@ -43,7 +54,7 @@ export class Batched<K, V> {
         if (this.window) this.timer = setTimeout(() => void this.flush(), this.window.windowMs);
         else setImmediate(() => void this.flush());
       }
-      // A full batch does not wait out its window.
+      // A full batch does not wait out its window (a serial batch being written leaves no timer).
       if (this.timer && this.window && this.waiting.size >= this.window.maxKeys) {
         clearTimeout(this.timer);
         this.timer = undefined;
@@ -53,15 +64,39 @@ export class Batched<K, V> {
   }
 
   private async flush(): Promise<void> {
-    const batch = this.waiting;
-    this.waiting = new Map();
-    this.scheduled = false;
     this.timer = undefined;
+    const window = this.window;
+    const serial = window?.serial === true;
+    const batch = serial ? this.take(window.maxKeys) : this.waiting;
+    if (!serial) {
+      this.waiting = new Map();
+      this.scheduled = false;
+    }
     try {
       const values = await this.readMany([...batch.keys()]);
       for (const [key, callers] of batch) for (const c of callers) c.resolve(values.get(key));
     } catch (err) {
       for (const callers of batch.values()) for (const c of callers) c.reject(err);
     }
+    if (!serial) return;
+    // Serial: what came meanwhile has waited a whole batch already and goes at once.
+    if (this.waiting.size > 0) setImmediate(() => void this.flush());
+    else this.scheduled = false;
+  }
+
+  /** The first `max` keys waiting (in the order asked), taken out of the wait. */
+  private take(max: number): Waiting<K, V> {
+    if (this.waiting.size <= max) {
+      const all = this.waiting;
+      this.waiting = new Map();
+      return all;
+    }
+    const batch: Waiting<K, V> = new Map();
+    for (const [key, callers] of this.waiting) {
+      if (batch.size >= max) break;
+      batch.set(key, callers);
+      this.waiting.delete(key);
+    }
+    return batch;
   }
 }

@@ -84,8 +84,11 @@ export interface HubOptions {
 
 /** Most frames waiting to be processed for one agent before it is cut off. */
 const MAX_QUEUED_FRAMES = 512;
-/** Hellos registered together: those of the next 2 ms, at most 200 (one upsert statement's worth; db/batched-read.ts). */
-const REGISTRATION_WINDOW = { windowMs: 2, maxKeys: 200 };
+/**
+ * Hellos registered together: those of the next 2 ms, at most 200 (one upsert statement's worth; db/batched-read.ts),
+ * one batch at a time — those that come while one is written go in the next.
+ */
+const REGISTRATION_WINDOW = { windowMs: 2, maxKeys: 200, serial: true };
 
 type ConnectedAgent = Extract<BusEvent, { kind: 'agents-connected' }>['agents'][number];
 
