@@ -39,9 +39,9 @@
  */
 import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
-import { Backoff } from '@drover/agent';
+import { Backoff, retryAfterMs } from '@drover/agent';
 import { AGENT_WS_PATH, encodeMessage, PROTOCOL_VERSION, type HelloMessage, type ServerMessage } from '@drover/protocol';
-import { errorMessage, wsText } from '@drover/test-support';
+import { errorMessage, sleep, wsText } from '@drover/test-support';
 
 export interface LoadConfig {
   readonly server: string;
@@ -140,6 +140,8 @@ interface Sim {
   readonly backoff: Backoff;
   registeredAt: number;
   lost: boolean;
+  /** The last attempt got a 503 with a Retry-After (a worker at its cap): it is tried again then, as the agent does. */
+  askedMs: number | null;
 }
 
 export interface StatsReport {
@@ -173,6 +175,7 @@ function main(config: LoadConfig): void {
     backoff: new Backoff({ initialMs: 1000, maxMs: 60_000 }),
     registeredAt: 0,
     lost: false,
+    askedMs: null,
   }));
   const wsUrl = config.server.replace(/^http/, 'ws').replace(/\/$/, '') + AGENT_WS_PATH;
   let armed = false;
@@ -218,7 +221,7 @@ function main(config: LoadConfig): void {
       let settled = false;
       const startedAt = monotonicMs();
       if (storm.on) storm.attempts++;
-      const settle = (ok: boolean, why?: string, refused = false) => {
+      const settle = (ok: boolean, why?: string, refused = false, askedMs: number | null = null) => {
         if (settled) return;
         settled = true;
         if (!ok && why && firstError === null) firstError = `${sim.name}: ${why}`;
@@ -230,7 +233,8 @@ function main(config: LoadConfig): void {
             storm.errorKinds[kind] = (storm.errorKinds[kind] ?? 0) + 1;
           }
         }
-        if (!ok && config.reconnect && !quitting) setTimeout(() => void connect(sim, index), sim.backoff.next()).unref();
+        sim.askedMs = ok ? null : askedMs;
+        if (!ok && (config.reconnect || askedMs !== null) && !quitting) setTimeout(() => void connect(sim, index), askedMs ?? sim.backoff.next()).unref();
         done(ok);
       };
       socket.on('open', () => socket.send(encodeMessage(hello)));
@@ -262,7 +266,8 @@ function main(config: LoadConfig): void {
         }
       });
       socket.on('unexpected-response', (_req, res) => {
-        settle(false, `HTTP ${res.statusCode} at upgrade`);
+        // As the agent (connection.ts): a 503's Retry-After instead of the backoff.
+        settle(false, `HTTP ${res.statusCode} at upgrade`, false, res.statusCode === 503 ? retryAfterMs(res.headers['retry-after'], 60_000) : null);
         socket.terminate();
       });
       socket.on('error', (err: Error & { code?: string }) => settle(false, err.message, err.code === 'ECONNREFUSED'));
@@ -298,6 +303,8 @@ function main(config: LoadConfig): void {
       }
     };
     await Promise.all(Array.from({ length: Math.min(config.concurrency, sims.length) }, worker));
+    // Those told to come back (503 + Retry-After) count once they did, or once the deadline passed.
+    while (Date.now() < deadline && sims.some((s) => !s.registered && s.askedMs !== null)) await sleep(100);
     const endAt = monotonicMs();
     const failedNames = sims.filter((s) => !s.registered).map((s) => s.name);
     say({ type: 'registered', registered: sims.length - failedNames.length, failed: failedNames.length, startAt, endAt, firstError, failedNames });

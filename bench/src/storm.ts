@@ -15,6 +15,7 @@ import { AGENTS, SERVER_NODE_FLAGS, WORKERS, progress } from './env.js';
 import { startDroverServer, withFleet, type Server } from './fleet.js';
 import { timesLimit, type LimitFigures } from './limit.js';
 import { monotonicMs } from './load.js';
+import { tcpCounters, tcpCountersSince } from './netstat.js';
 import { cpuMsSum, processTree } from './proc.js';
 import { ms } from './table.js';
 
@@ -52,6 +53,7 @@ export async function stormPhase(label: string, dbFlags: readonly string[], work
       await fleet.reports(/^(\{"type":"stormed"\})\n/m, 'stormed', 30_000);
       progress(`storm ${label}: killing server process(es) ${fleet.serverPids.join(', ')} (SIGKILL)`);
       const killedAt = monotonicMs();
+      const countersAtKill = tcpCounters();
       for (const pid of fleet.serverPids) process.kill(pid, 'SIGKILL');
       await fleet.server.proc.exited;
       for (let i = 0; i < 100 && fleet.serverPids.some(alive); i++) await sleep(50);
@@ -66,6 +68,7 @@ export async function stormPhase(label: string, dbFlags: readonly string[], work
         const reports = await fleet.reports(/^(\{"type":"rejoined".*)\n/m, 'rejoined', rejoinTimeoutMs + 30_000);
         if (!restarted.proc.running) throw new Error(`the restarted server exited during the storm; its last output:\n${restarted.proc.tail(20)}`);
         const cpu = cpuMsSum(pids);
+        const counters = tcpCountersSince(countersAtKill);
         const sum = (k: 'lost' | 'rejoined' | 'attempts' | 'refused' | 'errors') => reports.reduce((n, r) => n + r[k], 0);
         const lastAt = Math.max(...reports.map((r) => r.lastAt ?? NaN));
         const lost = sum('lost');
@@ -99,6 +102,12 @@ export async function stormPhase(label: string, dbFlags: readonly string[], work
           '',
           `refused = the server was down (TCP); errors = anything else${firstError ? `, first: ${firstError.slice(0, 120)}` : ''}${errorKinds ? ` (${errorKinds})` : ''}; ` +
             `${logErrors.length} error line(s) in the server log${logErrors[0] ? `, first: ${logErrors[0].slice(0, 160)}` : ''}`,
+        );
+        row(
+          `[${label}] storm: kernel TCP counters`,
+          counters,
+          '',
+          'kill → all back, this network namespace (/proc/net/netstat): connections the listen queue lost, and closed unread',
         );
         row(
           `[${label}] storm: restarted server CPU`,

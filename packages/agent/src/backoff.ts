@@ -8,6 +8,18 @@ export interface BackoffOptions {
   readonly random?: () => number;
 }
 
+/**
+ * The delay a `Retry-After` header asks for (delay-seconds or an HTTP date), plus up to a second of jitter, at most
+ * `maxMs`; null when there is none or it cannot be read.
+ */
+export function retryAfterMs(header: string | string[] | undefined, maxMs: number, now = Date.now(), random: () => number = Math.random): number | null {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined || value.trim() === '') return null;
+  const seconds = /^\d+$/.test(value.trim()) ? Number(value.trim()) * 1000 : Date.parse(value) - now;
+  if (!Number.isFinite(seconds)) return null;
+  return Math.min(maxMs, Math.max(0, seconds) + Math.round(random() * 1000));
+}
+
 export class Backoff {
   private attempt = 0;
 

@@ -34,7 +34,7 @@ import {
   type RegisteredMessage,
   type ServerMessage,
 } from '@drover/protocol/wire';
-import { Backoff } from './backoff.js';
+import { Backoff, retryAfterMs } from './backoff.js';
 import { frameText } from './frame-text.js';
 
 export interface ConnectionOptions {
@@ -160,11 +160,13 @@ export class ServerConnection {
           /* not JSON: show as is */
         }
         const auth = res.statusCode === 401 || res.statusCode === 403;
-        retryMs = auth ? (this.opts.authRetryMs ?? 60_000) : null;
+        // A busy server says when to come back (503 DROVER_ERR_AGENTS_FULL): then, without growing the backoff.
+        const asked = res.statusCode === 503 ? retryAfterMs(res.headers['retry-after'], this.opts.backoff?.maxMs ?? 60_000) : null;
+        retryMs = auth ? (this.opts.authRetryMs ?? 60_000) : asked;
         this.problem(
           auth
             ? `the server rejected the agent token (HTTP ${res.statusCode}) — ${detail}; retrying in ${Math.round((retryMs ?? 0) / 1000)}s`
-            : `server answered HTTP ${res.statusCode} instead of a websocket: ${detail}`,
+            : `server answered HTTP ${res.statusCode} instead of a websocket: ${detail}${asked === null ? '' : `; retrying in ${Math.round(asked / 1000)}s as it asked`}`,
         );
         socket.terminate();
       });

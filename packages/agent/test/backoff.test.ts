@@ -1,11 +1,12 @@
 /**
  * Reconnect backoff (backoff.ts): delays double from initialMs up to maxMs,
  * every delay lies in [cap/2, cap] whatever the random source says, many
- * attempts never overflow, and reset() starts over.
+ * attempts never overflow, and reset() starts over; a Retry-After header
+ * is read as the delay it asks for.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Backoff } from '../src/backoff.js';
+import { Backoff, retryAfterMs } from '../src/backoff.js';
 
 function delays(b: Backoff, count: number): number[] {
   return Array.from({ length: count }, () => b.next());
@@ -51,4 +52,31 @@ test('reset starts again from initialMs', () => {
   assert.equal(b.next(), 3200);
   b.reset();
   assert.deepEqual(delays(b, 3), [100, 200, 400]);
+});
+
+test('Retry-After: seconds or an HTTP date, plus up to a second of jitter, capped; anything else is none', () => {
+  const now = Date.parse('2026-12-03T06:00:00Z');
+  assert.equal(
+    retryAfterMs('3', 60_000, now, () => 0),
+    3000,
+  );
+  assert.equal(
+    retryAfterMs(['3'], 60_000, now, () => 1),
+    4000,
+  );
+  assert.equal(
+    retryAfterMs('Thu, 03 Dec 2026 06:00:10 GMT', 60_000, now, () => 0),
+    10_000,
+  );
+  assert.equal(
+    retryAfterMs('Thu, 03 Dec 2026 05:00:00 GMT', 60_000, now, () => 0),
+    0,
+  );
+  assert.equal(
+    retryAfterMs('600', 60_000, now, () => 0),
+    60_000,
+  );
+  assert.equal(retryAfterMs(undefined, 60_000, now), null);
+  assert.equal(retryAfterMs(' ', 60_000, now), null);
+  assert.equal(retryAfterMs('soon', 60_000, now), null);
 });

@@ -273,6 +273,10 @@ export const ERRORS = {
     status: 408,
     hint: 'The request body stopped arriving before it was complete; retry over a working connection (the server limit is request_body_idle_timeout).',
   },
+  DROVER_ERR_AGENTS_FULL: {
+    status: 503,
+    hint: 'This server process holds as many agent connections as its open-files limit allows; the agent retries after the Retry-After seconds. Raise the limit (systemd LimitNOFILE=, ulimit -n) or run more workers (--workers).',
+  },
   DROVER_ERR_SIGN_IN_BUSY: {
     status: 503,
     hint: 'The server is checking as many sign-ins as it allows (sign_in_concurrency, sign_in_queue); wait the Retry-After seconds and sign in again.',

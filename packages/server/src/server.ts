@@ -18,6 +18,7 @@ import { isPostgresUrl, logConnectionLost, migrateToLatest, openDatabase, SQLITE
 import { ClusterWriteLock } from './db/cluster-write-lock.js';
 import { DeploymentWatcher } from './deployments/watcher.js';
 import { buildApp } from './http/app.js';
+import { agentSocketCap, capConnections, connectionCap, LISTEN_BACKLOG, ownOpenFilesLimit } from './http/connection-limits.js';
 import { AgentHub } from './hub/agent-hub.js';
 import { createLogger } from './logger.js';
 import { ensureDefaultWorkspace } from './workspaces/repository.js';
@@ -69,6 +70,8 @@ export interface ServerOptions {
   readonly webRoot?: string | null | undefined;
   /** Set in a `--workers` cluster worker: the primary migrated already; on SQLite the bus runs over IPC. */
   readonly clusterWorker?: boolean | undefined;
+  /** Agent sockets one process holds before answering 503 DROVER_ERR_AGENTS_FULL; default: by its open-files limit (http/connection-limits.ts). */
+  readonly maxAgentSockets?: number | undefined;
   /** A request body silent this long fails with 408 (DROVER_ERR_REQUEST_TIMEOUT); default 30 s. */
   readonly requestBodyIdleMs?: number | undefined;
   /** The built-in binary cache; NARs default to DATA_DIR/cache. */
@@ -163,6 +166,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const usage = new TokenUsage(database.db, log, lastSeenFlushMs);
     // Read at scrape time, when the hub exists.
     const metrics: Metrics = new Metrics((): number => hub.size, options.clusterWorker ? clusterMetrics : undefined);
+    const openFiles = ownOpenFilesLimit();
     const hub: AgentHub = new AgentHub({
       db: database.db,
       bus,
@@ -172,6 +176,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       pingIntervalMs,
       lastSeenFlushMs,
       helloTimeoutMs: 15_000,
+      maxSockets: options.maxAgentSockets ?? (openFiles === null ? null : agentSocketCap(connectionCap(openFiles))),
       maxLogBytes: orUnlimited(options.maxLogBytes, DEFAULT_MAX_LOG_BYTES),
     });
     // Online = connection open and seen within two pings plus one flush.
@@ -206,7 +211,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       auditRetention: new AuditRetention(database.db, log, options.auditRetentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS),
     };
     const app = await buildApp(ctx, { bodyIdleMs: options.requestBodyIdleMs });
-    await app.listen({ host, port });
+    capConnections(app.server, log, openFiles);
+    await app.listen({ host, port, backlog: LISTEN_BACKLOG });
     const address = app.server.address();
     const actualPort = typeof address === 'object' && address ? address.port : port;
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;

@@ -4,6 +4,7 @@
  * protocol's decoder) and reports how the server closed it; and upgrades
  * expected to be refused, with their HTTP status and error body.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import WebSocket from 'ws';
 import { decodeServerMessage, PROTOCOL_VERSION, type HelloMessage, type ServerMessage } from '@drover/protocol';
 import { wsText } from '@drover/test-support';
@@ -138,7 +139,10 @@ export class AgentSocket {
 }
 
 /** Attempts an upgrade expected to be refused; resolves with the HTTP status and JSON body. */
-export function refusedUpgrade(url: string, token: string | undefined): Promise<{ status: number; body: { code?: string; message?: string; hint?: string } }> {
+export function refusedUpgrade(
+  url: string,
+  token: string | undefined,
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: { code?: string; message?: string; hint?: string } }> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` };
     const socket = new WebSocket(url, { headers });
@@ -153,7 +157,7 @@ export function refusedUpgrade(url: string, token: string | undefined): Promise<
         socket.terminate();
         const text = Buffer.concat(chunks).toString();
         try {
-          resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as { code?: string } });
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: JSON.parse(text) as { code?: string } });
         } catch {
           reject(new Error(`HTTP ${res.statusCode} with a body that is not JSON: ${text}`));
         }

@@ -77,10 +77,13 @@ function toDroverError(error: FastifyError | Error): DroverError {
   return new DroverError('DROVER_ERR_INTERNAL', 'internal server error');
 }
 
+/** 503s the server chose, to shed load: not failures; what decides them logs them (routes/agent-admission.ts: a warning a minute at most). */
+const LOAD_SHEDDING: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['DROVER_ERR_AGENTS_FULL']);
+
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const e = toDroverError(error);
-    if (e.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+    if (e.statusCode >= 500 && !LOAD_SHEDDING.has(e.code)) request.log.error({ err: error }, 'request failed');
     else request.log.debug({ code: e.code }, e.message);
     void reply.status(e.statusCode).send(e.toBody());
   });

@@ -78,6 +78,8 @@ export interface HubOptions {
   readonly pingIntervalMs: number;
   readonly lastSeenFlushMs: number;
   readonly helloTimeoutMs: number;
+  /** Agent sockets this replica holds at most (http/connection-limits.ts `agentSocketCap`); null: no limit. */
+  readonly maxSockets: number | null;
   /** The most log text one deployment stores (DROVER_MAX_LOG_BYTES). */
   readonly maxLogBytes: number;
 }
@@ -236,6 +238,15 @@ export class AgentHub {
   /** Agents connected to this replica. */
   get size(): number {
     return this.byAgent.size;
+  }
+
+  /**
+   * Whether this replica takes one more agent socket. Past `maxSockets` the upgrade is refused (503 with a
+   * Retry-After, http/routes/agent-admission.ts), so the agent comes back soon, most likely to a less loaded worker,
+   * instead of this process running out of files.
+   */
+  admitsSocket(): boolean {
+    return this.opts.maxSockets === null || this.all.size < this.opts.maxSockets;
   }
 
   /** Takes over a freshly upgraded socket whose token was verified; a `dialect` connection is registered at once with its hello. */

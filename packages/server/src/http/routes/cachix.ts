@@ -24,6 +24,7 @@ import { valueAt, type AuditDeclaration } from '../audit.js';
 import type { Routes } from '../mounts.js';
 import type { Access } from '../../auth/access.js';
 import type { ServerContext } from '../../context.js';
+import { admitAgentSocket } from './agent-admission.js';
 
 const spec = TypeCompiler.Compile(ActivateRequestSchema);
 
@@ -51,30 +52,34 @@ export const cachixRoutes: Routes = async (app, ctx) => {
   const resend = new CachixResend(ctx);
   app.addHook('onClose', async () => resend.close());
 
-  app.get('/ws', { websocket: true, config: { access: access.token('agent') }, schema: { hide: true } }, async (socket, request) => {
-    const principal = tokenAccess(request);
-    const name = header(request, 'name');
-    const system = header(request, 'system');
-    if (!isAgentName(name) || !isSystem(system)) {
-      socket.close(CLOSE_CODES.badFrame, 'the "name" and "system" headers must name an agent and a Nix system');
-      return;
-    }
-    const hello = cachixHello({ name, system, version: (header(request, 'version') ?? 'unknown').slice(0, 64), address: request.ip });
-    const cache = await cachixCacheFor(ctx, principal.workspaceId).catch((err: unknown) => {
-      request.log.warn({ err }, 'could not read the cache for a Cachix agent; it reconnects');
-      socket.close(1011, 'server error; reconnect');
-      return undefined;
-    });
-    // Closed while the cache was read: nothing to register.
-    if (cache === undefined || socket.readyState !== socket.OPEN) return;
-    const workspaceId = principal.workspaceId;
-    const dialect = new CachixDialect(hello, workspaceId, cache, {
-      refuse: (agentId, orderId, reason) => refuseOrder(ctx, { id: agentId, name, workspaceId }, orderId, reason),
-    });
-    const untrack = resend.track(dialect);
-    socket.on('close', untrack);
-    ctx.hub.accept(socket, principal, dialect);
-  });
+  app.get(
+    '/ws',
+    { websocket: true, config: { access: access.token('agent') }, preHandler: admitAgentSocket(ctx), schema: { hide: true } },
+    async (socket, request) => {
+      const principal = tokenAccess(request);
+      const name = header(request, 'name');
+      const system = header(request, 'system');
+      if (!isAgentName(name) || !isSystem(system)) {
+        socket.close(CLOSE_CODES.badFrame, 'the "name" and "system" headers must name an agent and a Nix system');
+        return;
+      }
+      const hello = cachixHello({ name, system, version: (header(request, 'version') ?? 'unknown').slice(0, 64), address: request.ip });
+      const cache = await cachixCacheFor(ctx, principal.workspaceId).catch((err: unknown) => {
+        request.log.warn({ err }, 'could not read the cache for a Cachix agent; it reconnects');
+        socket.close(1011, 'server error; reconnect');
+        return undefined;
+      });
+      // Closed while the cache was read: nothing to register.
+      if (cache === undefined || socket.readyState !== socket.OPEN) return;
+      const workspaceId = principal.workspaceId;
+      const dialect = new CachixDialect(hello, workspaceId, cache, {
+        refuse: (agentId, orderId, reason) => refuseOrder(ctx, { id: agentId, name, workspaceId }, orderId, reason),
+      });
+      const untrack = resend.track(dialect);
+      socket.on('close', untrack);
+      ctx.hub.accept(socket, principal, dialect);
+    },
+  );
 
   app.get('/ws-deployment', { websocket: true, config: { access: access.token('agent') }, schema: { hide: true } }, async (socket, request) => {
     const agent = await cachixAgentOf(ctx, tokenAccess(request), header(request, 'name'));
