@@ -267,7 +267,7 @@ function main(config: LoadConfig): void {
       });
       socket.on('unexpected-response', (_req, res) => {
         // As the agent (connection.ts): a 503's Retry-After instead of the backoff.
-        settle(false, `HTTP ${res.statusCode} at upgrade`, false, res.statusCode === 503 ? retryAfterMs(res.headers['retry-after'], 60_000) : null);
+        settle(false, `HTTP ${res.statusCode} at upgrade`, false, res.statusCode === 503 ? retryAfterMs(res.headers['retry-after'], sim.backoff.maxMs) : null);
         socket.terminate();
       });
       socket.on('error', (err: Error & { code?: string }) => settle(false, err.message, err.code === 'ECONNREFUSED'));

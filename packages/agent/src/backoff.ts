@@ -13,9 +13,9 @@ export interface BackoffOptions {
  * `maxMs`; null when there is none or it cannot be read.
  */
 export function retryAfterMs(header: string | string[] | undefined, maxMs: number, now = Date.now(), random: () => number = Math.random): number | null {
-  const value = Array.isArray(header) ? header[0] : header;
-  if (value === undefined || value.trim() === '') return null;
-  const seconds = /^\d+$/.test(value.trim()) ? Number(value.trim()) * 1000 : Date.parse(value) - now;
+  const value = (Array.isArray(header) ? header[0] : header)?.trim();
+  if (value === undefined || value === '') return null;
+  const seconds = /^\d+$/.test(value) ? Number(value) * 1000 : Date.parse(value) - now;
   if (!Number.isFinite(seconds)) return null;
   return Math.min(maxMs, Math.max(0, seconds) + Math.round(random() * 1000));
 }
@@ -24,6 +24,11 @@ export class Backoff {
   private attempt = 0;
 
   constructor(private readonly opts: BackoffOptions) {}
+
+  /** The longest delay it gives. */
+  get maxMs(): number {
+    return this.opts.maxMs;
+  }
 
   /** The next delay: uniformly random in [cap/2, cap], cap doubling up to maxMs. */
   next(): number {

@@ -161,7 +161,7 @@ export class ServerConnection {
         }
         const auth = res.statusCode === 401 || res.statusCode === 403;
         // A busy server says when to come back (503 DROVER_ERR_AGENTS_FULL): then, without growing the backoff.
-        const asked = res.statusCode === 503 ? retryAfterMs(res.headers['retry-after'], this.opts.backoff?.maxMs ?? 60_000) : null;
+        const asked = res.statusCode === 503 ? retryAfterMs(res.headers['retry-after'], this.backoff.maxMs) : null;
         retryMs = auth ? (this.opts.authRetryMs ?? 60_000) : asked;
         this.problem(
           auth

@@ -23,3 +23,18 @@ export function createLogger(level: LevelWithSilent = 'info', name = 'drover'): 
     pino.destination({ dest: 1, sync: false }),
   );
 }
+
+/** A warning said at most once per `everyMs`: `due()` asks, `said()` records that it was said. */
+export class WarningThrottle {
+  private saidAt = -Infinity;
+
+  constructor(private readonly everyMs: number) {}
+
+  due(now = Date.now()): boolean {
+    return now - this.saidAt >= this.everyMs;
+  }
+
+  said(now = Date.now()): void {
+    this.saidAt = now;
+  }
+}

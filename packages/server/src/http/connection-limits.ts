@@ -21,6 +21,7 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:net';
 import type { Logger } from 'pino';
+import { WarningThrottle } from '../logger.js';
 
 /** Node's default is 511; the kernel caps it at net.core.somaxconn (4096 on current Linux). */
 export const LISTEN_BACKLOG = 4096;
@@ -58,22 +59,21 @@ export function ownOpenFilesLimit(): number | null {
   }
 }
 
-/** Caps `server`'s connections by this process's open-files limit and warns once each time the cap is reached. */
-export function capConnections(server: Server, log: Logger, openFiles = ownOpenFilesLimit()): number | null {
+/** Caps `server`'s connections by `openFiles` (`ownOpenFilesLimit`; null: no cap) and warns, at most once a minute, when the cap is reached. */
+export function capConnections(server: Server, log: Logger, openFiles: number | null): number | null {
   if (openFiles === null) return null;
   const cap = connectionCap(openFiles);
   server.maxConnections = cap;
-  let warned = false;
+  // Again once the process was below the cap for a while: a later burst is news.
+  const warning = new WarningThrottle(60_000);
   server.on('drop', () => {
-    if (warned) return;
-    warned = true;
+    if (!warning.due()) return;
+    warning.said();
     log.warn(
       { maxConnections: cap, openFilesLimit: openFiles },
       `this server process holds ${cap} connections, all its open-files limit (${openFiles}) allows beside its own files; ` +
         'new connections are closed until some end: raise the limit (systemd LimitNOFILE=, ulimit -n) or add workers (--workers)',
     );
-    // Warn again once the process is below the cap for a while (a later burst is news).
-    setTimeout(() => (warned = false), 60_000).unref();
   });
   return cap;
 }

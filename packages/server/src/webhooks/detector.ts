@@ -20,6 +20,7 @@ import { lastSeen, type Presence } from '../agents/repository.js';
 import { agentStatusSql } from '../agents/status-sql.js';
 import type { Bus, BusEvent } from '../bus/bus.js';
 import { SerialJobs } from '../bus/serial-jobs.js';
+import { WarningThrottle } from '../logger.js';
 import type { Database } from '../db/schema.js';
 import { getDeployments, toDeploymentApi, type DeploymentView } from '../deployments/repository.js';
 import { activationUrl } from '../rollouts/service.js';
@@ -71,7 +72,7 @@ export class WebhookDetector {
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly jobs: SerialJobs;
   private readonly unsubscribe: () => void;
-  private warnedAt = 0;
+  private readonly foreignKeyWarning = new WarningThrottle(WARN_EVERY_MS);
   /** A job failed (or the bus resynced): the next sweep re-reads the recent deployments. */
   private resyncDue = false;
   private readonly log: Logger;
@@ -279,10 +280,10 @@ export class WebhookDetector {
 
   /** Says (at most hourly) that hooks were sealed with another webhook key, whose deliveries this replica leaves to others. */
   private async warnForeignKeys(): Promise<void> {
-    if (Date.now() - this.warnedAt < WARN_EVERY_MS) return;
+    if (!this.foreignKeyWarning.due()) return;
     const n = await foreignKeyHooks(this.opts.db, this.opts.sealedPrefix);
     if (n === 0) return;
-    this.warnedAt = Date.now();
+    this.foreignKeyWarning.said();
     this.log.error(
       { webhooks: n },
       "webhooks were created with another webhook key than this server's: this replica sends none of their deliveries; give every replica the same webhook_key_file",

@@ -11,21 +11,20 @@ import { randomInt } from 'node:crypto';
 import type { preHandlerAsyncHookHandler } from 'fastify';
 import { DroverError, ERRORS } from '@drover/protocol';
 import type { ServerContext } from '../../context.js';
+import { WarningThrottle } from '../../logger.js';
 
 /** Seconds a refused agent is told to wait: at least, and at most. */
 export const AGENTS_FULL_RETRY_SECONDS = { min: 1, max: 5 } as const;
 
-/** Refusals are told in one warning a minute at most, with how many there were. */
-const WARN_EVERY_MS = 60_000;
-
 export function admitAgentSocket(ctx: Pick<ServerContext, 'hub' | 'log'>): preHandlerAsyncHookHandler {
   let refused = 0;
-  let warnedAt = -Infinity;
+  // Refusals are told in one warning a minute at most, with how many there were.
+  const warning = new WarningThrottle(60_000);
   return async (_request, reply) => {
     if (ctx.hub.admitsSocket()) return;
     refused++;
-    if (Date.now() - warnedAt >= WARN_EVERY_MS) {
-      warnedAt = Date.now();
+    if (warning.due()) {
+      warning.said();
       ctx.log.warn(
         { refused, agents: ctx.hub.size, hint: ERRORS.DROVER_ERR_AGENTS_FULL.hint },
         'agent connections refused (503 DROVER_ERR_AGENTS_FULL): this server process holds as many agent sockets as its open-files limit allows',
