@@ -66,6 +66,7 @@ import { DeployFrames, deployMessage, type OrderWithoutCache } from '../deployme
 import { isConnectionLost } from '../db/connect.js';
 import { refusedValue } from '../db/refused-value.js';
 import { repairFrame } from './repair-frame.js';
+import { ConnectionLog } from './connection-log.js';
 import { Batched } from '../db/batched-read.js';
 import type { Metrics } from '../metrics.js';
 
@@ -184,6 +185,8 @@ export class AgentHub {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly unsubscribe: () => void;
   private readonly log: Logger;
+  /** `agent connected` / `agent disconnected`, summarised when a fleet comes back at once. */
+  private readonly connectionLog: ConnectionLog;
   /** What a `hello` writes and reads, one transaction or statement for the hellos that arrived together (db/batched-read.ts). */
   private readonly helloReads: {
     readonly register: Batched<Registration, RegistrationOutcome>;
@@ -196,6 +199,7 @@ export class AgentHub {
 
   constructor(private readonly opts: HubOptions) {
     this.log = opts.log.child({ component: 'hub' });
+    this.connectionLog = new ConnectionLog(this.log);
     this.helloReads = {
       register: new Batched((inputs) => registerAgents(opts.db, inputs), REGISTRATION_WINDOW),
       rollbackScripts: new Batched(async (agents) => {
@@ -408,7 +412,7 @@ export class AgentHub {
     });
     this.opts.metrics.agentConnections.inc();
     this.changed.add(row.id);
-    this.log.info({ agent: row.name, workspace: conn.principal.workspaceName, version: hello.version }, 'agent connected');
+    this.connectionLog.connected({ agent: row.name, workspace: conn.principal.workspaceName, version: hello.version });
     // Its newest Pending deployment, as deliverNewest reads it.
     if (this.byAgent.has(row.id)) {
       const newest = await this.helloReads.newest.load(row.id);
@@ -567,7 +571,7 @@ export class AgentHub {
     try {
       await markDisconnected(this.opts.db, agentId, conn.connectionId);
       this.changed.add(agentId);
-      this.log.info({ agent: conn.agentName }, 'agent disconnected');
+      this.connectionLog.disconnected({ agent: conn.agentName });
     } catch (err) {
       this.log.warn({ err, agent: conn.agentName }, 'could not record disconnect');
     }
@@ -632,5 +636,6 @@ export class AgentHub {
     await this.flushLastSeen();
     await markReplicaDisconnected(this.opts.db, this.opts.replicaId).catch(() => {});
     await this.announceChanged();
+    this.connectionLog.flush();
   }
 }
