@@ -6,7 +6,7 @@
  * A fleet reconnecting after a restart logs a line per agent: 100,000 lines
  * in a minute that nobody reads one by one, which journald's default rate
  * limit (10,000 a service per 30 s) would drop anyway, and whose formatting
- * and writing cost the server a tenth of its CPU per registration
+ * and writing took ~8 % of the server's CPU per registration
  * (bench/README.md). So the first `burst` lines of each `windowMs` window
  * are logged at info as always; after them each line goes to debug (lost
  * only at the default level), and when the window ends one info line says how
