@@ -17,7 +17,7 @@ import { pino } from 'pino';
 import { CSRF_HEADER, type AuditEntry, type Role } from '@drover/protocol';
 import { createUser } from '../src/auth/users.js';
 import { installAccess, access } from '../src/http/access.js';
-import { installAudit } from '../src/http/audit.js';
+import { fromResponse, installAudit } from '../src/http/audit.js';
 import { REDACTED, recordAudit, safeDetails } from '../src/audit/service.js';
 import { AuditRetention } from '../src/audit/retention.js';
 import { createWorkspace } from '../src/workspaces/repository.js';
@@ -99,6 +99,37 @@ for (const { backend, skip } of await backendCases()) {
       );
       bare.post('/nothing', { config: { access: access.user, audit: false } }, async () => 'said so');
       await bare.close();
+    });
+
+    test('facts are read from the object the route answered, not parsed back from the text sent', async () => {
+      const bare = Fastify();
+      installAccess(bare, t.server.context);
+      installAudit(bare, t.server.context);
+      const target = `answered-${randomUUID()}`;
+      bare.post(
+        '/answered',
+        {
+          config: {
+            access: access.public,
+            audit: {
+              action: 'test.answer',
+              target: fromResponse('id'),
+              actor: () => ({ kind: 'local', id: 'tester', label: 'tester' }),
+              workspace: () => 'default',
+            },
+          },
+        },
+        // A serializer whose text says otherwise: the entry must carry the object's id.
+        async (_request, reply) => reply.serializer(() => JSON.stringify({ id: 'from-the-text' })).send({ id: target }),
+      );
+      const res = await bare.inject({ method: 'POST', url: '/answered' });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(res.json<{ id: string }>().id, 'from-the-text');
+      await bare.close();
+      const found = await entries(`?target=${target}`);
+      assert.equal(found.length, 1, 'the entry should name the id of the object answered');
+      assert.equal(found[0]?.action, 'test.answer');
+      assert.equal((await entries('?target=from-the-text')).length, 0);
     });
 
     test('a token creating and revoking a token is recorded with who, what, target, workspace and address; a failed revoke is not', async () => {
