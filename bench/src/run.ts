@@ -47,6 +47,7 @@ import { AGENTS, IDLE_MS, intEnv, progress, stringEnv, WORKERS } from './env.js'
 import { createToken, fakeStorePath, measureDelivery, startDroverServer, withFleet, type Delivery, type Server } from './fleet.js';
 import { limitPhase, timesLimit, type LimitFigures } from './limit.js';
 import { stormPhase } from './storm.js';
+import { dbPhase } from './db.js';
 import { agentName, monotonicMs } from './load.js';
 import { cpuMsSum, DROVER, drover, openFiles, readMemory, readMemorySum, run, spawnDrover, spawnNode, stopAll, type Memory, type Proc } from './proc.js';
 import { rolloutPhase } from './rollout.js';
@@ -404,6 +405,7 @@ async function main(): Promise<number> {
       ['fanout', 'fan-out', fanout],
       ['rollout', 'rollout', (label: string, dbFlags: readonly string[], dir: string) => rolloutPhase(label, dbFlags, dir, row)],
       ['storm', 'reconnect storm', (label: string, dbFlags: readonly string[], dir: string) => stormPhase(label, dbFlags, dir, row, limit)],
+      ['db', 'database work', (label: string, dbFlags: readonly string[]) => dbPhase(label, dbFlags, row)],
     ] as const;
     for (const [key, name, fn] of fleetPhases) {
       if (!PHASES.has(key)) continue;

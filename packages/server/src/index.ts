@@ -16,7 +16,9 @@ export {
 export { createUser, deleteUser, grantRole, listUsers, revokeRole, setPassword } from './auth/users.js';
 export { recordAudit, type AuditRecord } from './audit/service.js';
 export { listAuditEntries, type AuditFilter } from './audit/repository.js';
-export { appendLog, markFinished, markStarted } from './deployments/repository.js';
+export { appendLog, createDeployments, markFinished, markStarted } from './deployments/repository.js';
+/** For the benchmark's `db` phase: a registration's and an activation's database work without a server. */
+export { findActivationTargets, registerAgents, type Registration } from './agents/repository.js';
 export { version } from './version.js';
 export { CacheService, type CacheOptions } from './cache/service.js';
 export { findCache } from './cache/caches-repository.js';

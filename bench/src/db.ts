@@ -1,0 +1,148 @@
+/**
+ * The `db` phase: the database work of registering BENCH_AGENTS agents and of
+ * one activation naming them all, in this process — no server, no socket, no
+ * frame — on the backend the phase is given (a fresh SQLite directory, or a
+ * fresh PostgreSQL schema). It is what the fan-out's and the registration's
+ * rows spend before any frame is sent, measured without the load generators
+ * sharing the cores, so it moves little between runs.
+ *
+ * Its floor, in the same run: the same deployment rows written into a bare
+ * table (the same columns; no key, index or constraint), 200 rows a
+ * statement, in one transaction — what writing the rows at all costs here.
+ */
+import { randomUUID } from 'node:crypto';
+import { CompiledQuery } from 'kysely';
+import { parseStorePath, PROTOCOL_VERSION, type HelloMessage } from '@drover/protocol';
+import {
+  createDeployments,
+  DEFAULT_WORKSPACE,
+  findActivationTargets,
+  findWorkspace,
+  migrateToLatest,
+  ensureDefaultWorkspace,
+  registerAgents,
+  type OpenDatabase,
+  type Registration,
+} from '@drover/server';
+import { AGENTS, progress } from './env.js';
+import { openServerDatabase } from './fleet-token.js';
+import { agentName, monotonicMs } from './load.js';
+import { fakeStorePath } from './fleet.js';
+import { ms } from './table.js';
+
+type AddRow = (metric: string, value: string, unit: string, note?: string) => void;
+type Db = OpenDatabase['db'];
+
+/** Rows of a statement, as the server's own bulk statements take them (deployments/bulk.ts). */
+const ROWS_PER_STATEMENT = 200;
+
+function hello(name: string): HelloMessage {
+  return {
+    type: 'hello',
+    protocol: PROTOCOL_VERSION,
+    agent: name,
+    version: 'bench',
+    system: 'x86_64-linux',
+    profile: '/nix/var/nix/profiles/system',
+    hostname: name,
+  };
+}
+
+/** Registers every name in batches of `batch`, one after the other, as the hub's registration batches do; the time taken. */
+async function registerAll(db: Db, workspaceId: string, names: readonly string[], batch: number): Promise<number> {
+  const started = monotonicMs();
+  for (let i = 0; i < names.length; i += batch) {
+    const inputs: Registration[] = names
+      .slice(i, i + batch)
+      .map((name) => ({ workspaceId, hello: hello(name), connectionId: randomUUID(), replicaId: 'bench-db' }));
+    for (const [input, outcome] of await registerAgents(db, inputs))
+      if ('error' in outcome) throw new Error(`registering ${input.hello.agent} failed: ${String(outcome.error)}`);
+  }
+  return monotonicMs() - started;
+}
+
+/** The floor: `count` rows as wide as a deployment's into a bare table, ROWS_PER_STATEMENT a statement, one transaction; the time taken. */
+async function bareInsert(db: Db, dialect: 'sqlite' | 'postgres', count: number): Promise<number> {
+  const columns = ['id', 'workspace_id', 'agent_id', 'index_no', 'activation_id', 'store_path', 'status', 'created_at'];
+  const table = `bench_floor_${randomUUID().slice(0, 8)}`;
+  await db.executeQuery(CompiledQuery.raw(`create table ${table} (${columns.map((c) => `${c} text`).join(', ')})`));
+  const workspace = randomUUID();
+  const activation = randomUUID();
+  const path = fakeStorePath();
+  const now = new Date().toISOString();
+  const placeholder = (n: number) => (dialect === 'postgres' ? `$${n}` : '?');
+  const started = monotonicMs();
+  await db.transaction().execute(async (tx) => {
+    for (let i = 0; i < count; i += ROWS_PER_STATEMENT) {
+      const n = Math.min(ROWS_PER_STATEMENT, count - i);
+      const parameters: unknown[] = [];
+      const tuples: string[] = [];
+      for (let r = 0; r < n; r++) {
+        tuples.push(`(${columns.map((_, c) => placeholder(parameters.length + c + 1)).join(', ')})`);
+        parameters.push(randomUUID(), workspace, randomUUID(), String(i + r), activation, path, 'Pending', now);
+      }
+      await tx.executeQuery(CompiledQuery.raw(`insert into ${table} (${columns.join(', ')}) values ${tuples.join(', ')}`, parameters));
+    }
+  });
+  const took = monotonicMs() - started;
+  await db.executeQuery(CompiledQuery.raw(`drop table ${table}`));
+  return took;
+}
+
+export async function dbPhase(label: string, dbFlags: readonly string[], row: AddRow): Promise<void> {
+  const database = await openServerDatabase(dbFlags);
+  try {
+    const { db } = database;
+    await migrateToLatest(database);
+    await ensureDefaultWorkspace(db);
+    const workspaceId = (await findWorkspace(db, DEFAULT_WORKSPACE)).id;
+    const width = String(AGENTS).length;
+    const names = Array.from({ length: AGENTS }, (_, i) => agentName('sim-', i + 1, width));
+    const perAgent = (took: number) => `${((took * 1000) / AGENTS).toFixed(1)} µs per agent`;
+
+    progress(`db ${label}: registering ${AGENTS} agents`);
+    const first = await registerAll(db, workspaceId, names, ROWS_PER_STATEMENT);
+    row(
+      `[db ${label}] register ${AGENTS} new agents, 200 a batch`,
+      ms(first),
+      'ms',
+      `${perAgent(first)}; the hellos' upserts (agents/repository.ts registerAgents), one transaction a batch`,
+    );
+    const again = await registerAll(db, workspaceId, names, 5);
+    row(
+      `[db ${label}] register them again, 5 a batch`,
+      ms(again),
+      'ms',
+      `${perAgent(again)}; a fleet coming back, in batches of the size a worker of six gathers (bench/README.md, seventh pass)`,
+    );
+
+    const started = monotonicMs();
+    const targets = await findActivationTargets(db, workspaceId, names);
+    const found = monotonicMs() - started;
+    row(`[db ${label}] activation targets of ${AGENTS} agents`, ms(found), 'ms', `${perAgent(found)}; the agents an activation names, read by name`);
+
+    progress(`db ${label}: creating ${AGENTS} deployments, twice`);
+    const floor = await bareInsert(db, database.dialect, AGENTS);
+    for (const which of ['', ', superseding'] as const) {
+      const storePath = parseStorePath(fakeStorePath());
+      const planned = targets.map((t) => ({ agentId: t.id, storePath, rollbackScript: null, rollbackScripts: null }));
+      const t0 = monotonicMs();
+      const created = await createDeployments(db, { workspaceId, createdBy: null, planned });
+      const took = monotonicMs() - t0;
+      row(
+        `[db ${label}] create ${AGENTS} deployments${which}`,
+        ms(took),
+        'ms',
+        `${perAgent(took)}, ${(took / floor).toFixed(2)}× the floor; each agent's index bumped, ${created.superseded.length} older Pending superseded, the rows inserted, one transaction`,
+      );
+    }
+    row(
+      `[db ${label}] floor: ${AGENTS} rows into a bare table`,
+      ms(floor),
+      'ms',
+      `${perAgent(floor)}; no key, index or constraint, 200 rows a statement, one transaction`,
+    );
+  } finally {
+    await database.close();
+  }
+}
