@@ -11,6 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Insertable, type Kysely, type SelectQueryBuilder } from 'kysely';
 import { type Agent, type AgentStatusFilter, type Fleet, type HelloMessage, type Selector } from '@drover/protocol';
+import { commitWithoutFlush } from '../db/async-commit.js';
 import { chunks } from '../db/chunks.js';
 import type { AgentPresenceTable, AgentRow, AgentsTable, Database } from '../db/schema.js';
 import { nowIso } from '../db/time.js';
@@ -108,7 +109,11 @@ export async function registerAgents(db: Kysely<Database>, inputs: readonly Regi
   // One hello alone needs no transaction: its two statements commit as they run, as they always did.
   if (inputs.length > 1) {
     try {
-      const results = await db.transaction().execute((tx) => registerInRounds(tx, inputs));
+      const results = await db.transaction().execute(async (tx) => {
+        // Connection state: after a database crash every agent says hello again (db/async-commit.ts).
+        await commitWithoutFlush(tx);
+        return registerInRounds(tx, inputs);
+      });
       for (const [input, ok] of results) outcomes.set(input, { ok });
       return outcomes;
     } catch {
