@@ -66,3 +66,31 @@ test('the agents past the burst are still logged one by one at debug level', () 
   connections.flush();
   assert.equal(lines.length, 3, 'a second flush has nothing to say');
 });
+
+test('after close the window is summarised at once and later lines go to debug alone, with no timer left', () => {
+  const { log, lines } = capture('debug');
+  const connections = new ConnectionLog(log, { windowMs: 60_000, burst: 1 }, () => 0);
+  connections.connected({ agent: 'a', workspace: 'default', version: '1' });
+  connections.connected({ agent: 'b', workspace: 'default', version: '1' });
+  connections.close();
+  assert.deepEqual(
+    lines.map((l) => [l.level, l.msg.slice(0, 25)]),
+    [
+      [INFO, 'agent connected'],
+      [DEBUG, 'agent connected'],
+      [INFO, '1 agents connected and 0 '],
+    ],
+  );
+  connections.disconnected({ agent: 'a' });
+  connections.disconnected({ agent: 'b' });
+  assert.deepEqual(
+    lines.slice(3).map((l) => [l.level, l.msg]),
+    [
+      [DEBUG, 'agent disconnected'],
+      [DEBUG, 'agent disconnected'],
+    ],
+    'the sockets a shutdown closes are not named at info, one by one',
+  );
+  connections.close();
+  assert.equal(lines.length, 5, 'nothing was left to summarise');
+});

@@ -630,12 +630,14 @@ export class AgentHub {
     for (const id of this.byAgent.keys()) this.changed.add(id);
     this.unsubscribe();
     for (const t of this.timers) clearInterval(t);
+    // One line for them all: the disconnects that follow go to debug (hub/connection-log.ts).
+    this.connectionLog.close();
+    if (this.all.size > 0) this.log.info({ agents: this.all.size }, `closing ${this.all.size} agent connections: server shutting down`);
     for (const conn of this.all) conn.close(CLOSE_CODES.goingAway, 'server shutting down');
     this.all.clear();
     this.byAgent.clear();
     await this.flushLastSeen();
     await markReplicaDisconnected(this.opts.db, this.opts.replicaId).catch(() => {});
     await this.announceChanged();
-    this.connectionLog.flush();
   }
 }

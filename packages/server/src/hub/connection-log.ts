@@ -11,7 +11,9 @@
  * are logged at info as always; after them each line goes to debug (lost
  * only at the default level), and when the window ends one info line says how
  * many agents connected and disconnected that were not named. A single agent
- * flapping still shows up line by line.
+ * flapping still shows up line by line. Once the replica shuts down
+ * (`close`: the hub said how many connections it closes) each line goes to
+ * debug, with no summary a stopping process could not write.
  */
 import type { Logger } from 'pino';
 
@@ -32,6 +34,7 @@ export class ConnectionLog {
   /** Agents not named at info in the current window, by change. */
   private readonly unnamed = { connected: 0, disconnected: 0 };
   private summaryTimer: NodeJS.Timeout | undefined;
+  private closed = false;
 
   constructor(
     private readonly log: Logger,
@@ -61,7 +64,17 @@ export class ConnectionLog {
     );
   }
 
+  /** Says the window's summary now; later lines (the sockets the shutdown closes) go to debug alone. */
+  close(): void {
+    this.flush();
+    this.closed = true;
+  }
+
   private say(change: Change, fields: object): void {
+    if (this.closed) {
+      this.log.debug(fields, `agent ${change}`);
+      return;
+    }
     const now = this.now();
     if (now - this.windowStart >= this.options.windowMs) {
       this.flush();
