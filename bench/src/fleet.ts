@@ -18,6 +18,7 @@ import { NIX_BASE32_ALPHABET } from '@drover/protocol';
 import { freePort, sleep, waitFor } from '@drover/test-support';
 import { AGENTS, IDLE_MS, PER_ADDRESS, PER_LOAD, progress, SERVER_NODE_FLAGS, WORKERS } from './env.js';
 import { mintFleetToken } from './fleet-token.js';
+import { PERF, PERF_NODE_FLAGS, perfDir, recordPerf, type Split } from './perf.js';
 import { agentName, monotonicMs, type LoadConfig, type LoadReport, type RegisteredReport } from './load.js';
 import { cpuMsSum, drover, openFiles, processTree, readMemorySum, run, spawnDrover, spawnNode, WANTED_NOFILE, type Memory, type Proc } from './proc.js';
 
@@ -40,7 +41,8 @@ export async function startDroverServer(
   const port = fixedPort ?? (await freePort());
   const proc = spawnDrover(name, ['server', '--listen', `127.0.0.1:${port}`, ...dbFlags, ...extra], {
     raiseNofile: true,
-    nodeFlags,
+    nodeFlags: [...nodeFlags, ...PERF_NODE_FLAGS],
+    ...(PERF ? { cwd: perfDir(workDir) } : {}),
     stdoutFile: join(workDir, `${name}.log`),
     env: { DROVER_LOG_LEVEL: 'info' },
   });
@@ -160,6 +162,8 @@ export interface Fleet {
   /** Server CPU ms during the connect phase, all processes and the primary alone. */
   readonly cpuConnect: number;
   readonly primaryConnect: number;
+  /** BENCH_PERF: the server's CPU during the connect phase, by package (perf.ts). */
+  readonly registrationSplit?: Split;
   /** Server memory before the load processes started. */
   readonly before: Memory;
   readonly fdsBefore: readonly number[];
@@ -222,6 +226,7 @@ export async function withFleet(
       `${label}: connecting ${AGENTS} simulated agents from ${plans.length} load process(es) over ` +
         `${plans.reduce((n, p) => n + Math.ceil(p.agents / PER_ADDRESS), 0)} source address(es)`,
     );
+    const perfWindow = PERF && !options.limit ? recordPerf(serverPids, perfDir(workDir), `${slug}-registration`) : null;
     const cpuBeforeConnect = cpuMsSum(serverPids);
     const primaryBeforeConnect = cpuMsSum(serverPids.slice(0, 1));
     const loads = plans.map((plan, k) => {
@@ -251,6 +256,8 @@ export async function withFleet(
     const regs = await reports(/^(\{"type":"registered".*)\n/m, 'registered', registerTimeoutMs + 30_000);
     const cpuConnect = cpuMsSum(serverPids) - cpuBeforeConnect;
     const primaryConnect = cpuMsSum(serverPids.slice(0, 1)) - primaryBeforeConnect;
+    if (perfWindow) progress(`${label}: perf: naming the registration's samples`);
+    const registrationSplit = await perfWindow?.stop();
     const registered = regs.reduce((n, r) => n + r.registered, 0);
     const firstError = regs.find((r) => r.firstError)?.firstError ?? null;
     if (registered === 0) throw new Error(`no simulated agent registered: ${firstError ?? 'unknown reason'}`);
@@ -272,6 +279,7 @@ export async function withFleet(
       connectMs: Math.max(...regs.map((r) => r.endAt)) - Math.min(...regs.map((r) => r.startAt)),
       cpuConnect,
       primaryConnect,
+      ...(registrationSplit ? { registrationSplit } : {}),
       before,
       fdsBefore,
       activateToken,

@@ -32,6 +32,8 @@ export interface SpawnOptions {
   readonly stdoutFile?: string;
   /** Keep stdin open as a pipe (the load generator reads commands from it). */
   readonly stdinPipe?: boolean;
+  /** The working directory (BENCH_PERF: where the server's jit dumps go). */
+  readonly cwd?: string;
 }
 
 /** A node child process whose stderr (and stdout unless sent to a file) is kept, capped, for diagnostics. */
@@ -132,6 +134,7 @@ export function spawnNode(name: string, script: string, args: readonly string[],
       ]
     : nodeArgv;
   const child = spawn(cmd!, argv, {
+    cwd: opts.cwd,
     env: { ...process.env, ...opts.env },
     stdio: [opts.stdinPipe ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });

@@ -48,6 +48,7 @@ import { createToken, fakeStorePath, measureDelivery, startDroverServer, withFle
 import { limitPhase, timesLimit, type LimitFigures } from './limit.js';
 import { stormPhase } from './storm.js';
 import { dbPhase } from './db.js';
+import { describeSplit, PERF, perfDir, recordPerf, requirePerf } from './perf.js';
 import { agentName, monotonicMs } from './load.js';
 import { cpuMsSum, DROVER, drover, openFiles, readMemory, readMemorySum, run, spawnDrover, spawnNode, stopAll, type Memory, type Proc } from './proc.js';
 import { rolloutPhase } from './rollout.js';
@@ -312,7 +313,12 @@ async function fanout(label: string, dbFlags: readonly string[], workDir: string
       );
     }
 
+    if (fleet.registrationSplit)
+      row(`[${label}] registration CPU by package (perf)`, String(fleet.registrationSplit.samples), 'samples', describeSplit(fleet.registrationSplit));
+    const perfWindow = PERF ? recordPerf(serverPids, perfDir(workDir), `fanout-${label}`) : null;
     const first = await measureDelivery(fleet, storePath, deliverTimeoutMs);
+    const fanoutSplit = await perfWindow?.stop();
+    if (fanoutSplit) row(`[${label}] fan-out CPU by package (perf)`, String(fanoutSplit.samples), 'samples', describeSplit(fanoutSplit));
     const { post, arrivals: d, armed, lastMs: last, cpuMs: fanoutCpu } = first;
     const missing = armed - d.length;
     const delivered = (delivery: Delivery, missed: number): string =>
@@ -394,6 +400,7 @@ async function main(): Promise<number> {
   cleanups.add(removeWorkDir);
   await mkdir(join(workDir, 'profiles'), { recursive: true });
   progress(`work dir ${workDir}`);
+  if (PERF) await requirePerf();
   try {
     if (PHASES.has('agent') || PHASES.has('activate')) await phase('agent phases', () => agentPhases(workDir));
     if (PHASES.has('fanout') || PHASES.has('storm')) {

@@ -8,6 +8,8 @@ import { constants as osConstants } from 'node:os';
 export interface RunOptions {
   /** Extra environment, merged over `process.env`. */
   readonly env?: NodeJS.ProcessEnv;
+  /** The child's working directory (default: this process's). */
+  readonly cwd?: string;
   /** Written to the child's stdin (stdin is closed either way). */
   readonly input?: string;
   /** Kill the child with SIGKILL after this long (no limit when absent). */
@@ -50,7 +52,7 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
         stderr: Buffer.concat(stderr).toString('utf8') + extraErr + killed,
       });
     };
-    const child = spawn(cmd, args, { env: opts.env ? { ...process.env, ...opts.env } : process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ? { ...process.env, ...opts.env } : process.env, stdio: ['pipe', 'pipe', 'pipe'] });
     opts.onSpawn?.(child);
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
