@@ -33,7 +33,7 @@ import { ms } from './table.js';
 type AddRow = (metric: string, value: string, unit: string, note?: string) => void;
 type Db = OpenDatabase['db'];
 
-/** Rows of a statement, as the server's own bulk statements take them (deployments/bulk.ts). */
+/** The most hellos the hub registers together, and the rows of its upsert statement (agents/repository.ts). */
 const ROWS_PER_STATEMENT = 200;
 
 function hello(name: string): HelloMessage {
