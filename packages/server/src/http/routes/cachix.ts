@@ -14,6 +14,7 @@ import { deploymentUrl, getDeployment } from '../../deployments/repository.js';
 import { activate, deploySpecShapeError } from '../../deployments/service.js';
 import { CachixDialect, cachixHello } from '../../cachix/agent-dialect.js';
 import { acceptLogUpload, acceptSubprocess, cachixAgentOf } from '../../cachix/agent-sockets.js';
+import { holdFrames } from '../held-frames.js';
 import { watchLog } from '../../cachix/log-watch.js';
 import { refuseOrder } from '../../cachix/reports.js';
 import { CachixResend } from '../../cachix/resend.js';
@@ -64,13 +65,18 @@ export const cachixRoutes: Routes = async (app, ctx) => {
         return;
       }
       const hello = cachixHello({ name, system, version: (header(request, 'version') ?? 'unknown').slice(0, 64), address: request.ip });
+      // Frames sent while the cache is read go to the hub once it listens (http/held-frames.ts).
+      const release = holdFrames(socket);
       const cache = await cachixCacheFor(ctx, principal.workspaceId).catch((err: unknown) => {
         request.log.warn({ err }, 'could not read the cache for a Cachix agent; it reconnects');
         socket.close(1011, 'server error; reconnect');
         return undefined;
       });
       // Closed while the cache was read: nothing to register.
-      if (cache === undefined || socket.readyState !== socket.OPEN) return;
+      if (cache === undefined || socket.readyState !== socket.OPEN) {
+        release();
+        return;
+      }
       const workspaceId = principal.workspaceId;
       const dialect = new CachixDialect(hello, workspaceId, cache, {
         refuse: (agentId, orderId, reason) => refuseOrder(ctx, { id: agentId, name, workspaceId }, orderId, reason),
@@ -78,13 +84,17 @@ export const cachixRoutes: Routes = async (app, ctx) => {
       const untrack = resend.track(dialect);
       socket.on('close', untrack);
       ctx.hub.accept(socket, principal, dialect);
+      release();
     },
   );
 
   app.get('/ws-deployment', { websocket: true, config: { access: access.token('agent') }, schema: { hide: true } }, async (socket, request) => {
+    // The subprocess reports DeploymentStarted as soon as the socket opens: held while its agent is looked up.
+    const release = holdFrames(socket);
     const agent = await cachixAgentOf(ctx, tokenAccess(request), header(request, 'name'));
     if ('error' in agent) socket.close(CLOSE_CODES.forbidden, agent.error);
     else acceptSubprocess(ctx, socket, agent);
+    release();
   });
 
   const uploadOrView = access.choice({ upload: access.token('agent'), view: access.workspace('read') }, (request) =>
@@ -101,10 +111,13 @@ export const cachixRoutes: Routes = async (app, ctx) => {
         else watchLog(ctx, socket, found.id);
         return;
       }
+      // The first log line comes as soon as the socket opens: held while its agent is looked up.
+      const release = holdFrames(socket);
       const agent = await cachixAgentOf(ctx, tokenAccess(request), header(request, 'name'));
       if ('error' in agent) socket.close(CLOSE_CODES.forbidden, agent.error);
       else if (!isUuid(id)) socket.close(CLOSE_CODES.forbidden, 'the deployment id is not a UUID');
       else acceptLogUpload(ctx, socket, agent, id);
+      release();
     },
   );
 
