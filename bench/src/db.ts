@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CompiledQuery } from 'kysely';
-import { parseStorePath, PROTOCOL_VERSION, type HelloMessage } from '@drover/protocol';
+import { parseStorePath } from '@drover/protocol';
 import {
   createDeployments,
   DEFAULT_WORKSPACE,
@@ -26,27 +26,14 @@ import {
 } from '@drover/server';
 import { AGENTS, progress } from './env.js';
 import { openServerDatabase } from './fleet-token.js';
-import { agentName, monotonicMs } from './load.js';
+import { agentName, monotonicMs, simHello } from './load.js';
 import { fakeStorePath } from './fleet.js';
-import { ms } from './table.js';
+import { ms, type AddRow } from './table.js';
 
-type AddRow = (metric: string, value: string, unit: string, note?: string) => void;
 type Db = OpenDatabase['db'];
 
 /** The most hellos the hub registers together, and the rows of its upsert statement (agents/repository.ts). */
 const ROWS_PER_STATEMENT = 200;
-
-function hello(name: string): HelloMessage {
-  return {
-    type: 'hello',
-    protocol: PROTOCOL_VERSION,
-    agent: name,
-    version: 'bench',
-    system: 'x86_64-linux',
-    profile: '/nix/var/nix/profiles/system',
-    hostname: name,
-  };
-}
 
 /** Registers every name in batches of `batch`, one after the other, as the hub's registration batches do; the time taken. */
 async function registerAll(db: Db, workspaceId: string, names: readonly string[], batch: number): Promise<number> {
@@ -54,7 +41,7 @@ async function registerAll(db: Db, workspaceId: string, names: readonly string[]
   for (let i = 0; i < names.length; i += batch) {
     const inputs: Registration[] = names
       .slice(i, i + batch)
-      .map((name) => ({ workspaceId, hello: hello(name), connectionId: randomUUID(), replicaId: 'bench-db' }));
+      .map((name) => ({ workspaceId, hello: simHello(name), connectionId: randomUUID(), replicaId: 'bench-db' }));
     for (const [input, outcome] of await registerAgents(db, inputs))
       if ('error' in outcome) throw new Error(`registering ${input.hello.agent} failed: ${String(outcome.error)}`);
   }

@@ -8,7 +8,7 @@
  */
 import { AGENTS, WORKERS } from './env.js';
 import { fakeStorePath, measureDelivery, withFleet, type Delivery } from './fleet.js';
-import { ms, percentile } from './table.js';
+import { ms, percentile, type AddRow } from './table.js';
 
 export interface LimitFigures {
   /** First connect → last `registered`. */
@@ -24,8 +24,6 @@ export interface LimitFigures {
   readonly fanoutCpuMs: number;
   readonly warmFanoutCpuMs: number;
 }
-
-type AddRow = (metric: string, value: string, unit: string, note?: string) => void;
 
 /** "1.42× the bare-ws limit (…)" (a time: higher is worse), or "" when either side is missing. */
 export function timesLimit(value: number, limit: number | undefined, what = 'ms'): string {
@@ -51,8 +49,7 @@ export async function limitPhase(workDir: string, row: AddRow): Promise<LimitFig
           (fleet.failed > 0 ? `; ${fleet.failed} FAILED, first: ${fleet.firstError}` : ''),
       );
       // Twice: a fresh server's first broadcast runs cold code; the second is what a server that has run a while does.
-      const deliveries = [];
-      for (const which of ['', ', again (warm)']) {
+      const broadcast = async (which: string): Promise<Delivery> => {
         const delivery = await measureDelivery(fleet, fakeStorePath(), Math.max(60_000, AGENTS));
         const missing = delivery.armed - delivery.arrivals.length;
         row(
@@ -63,10 +60,10 @@ export async function limitPhase(workDir: string, row: AddRow): Promise<LimitFig
             `server CPU ${ms(delivery.cpuMs)} ms` +
             (missing > 0 ? `; ${missing} agents got NO deploy` : ''),
         );
-        deliveries.push(delivery);
-      }
-      const [cold, warm] = deliveries as [Delivery, Delivery];
-      await fleet.checkAlive();
+        return delivery;
+      };
+      const cold = await broadcast('');
+      const warm = await broadcast(', again (warm)');
       figures = {
         connectMs: fleet.connectMs,
         rate,

@@ -99,6 +99,19 @@ export interface FanoutReport {
 /** Milliseconds on CLOCK_MONOTONIC: comparable between processes on one machine. */
 export const monotonicMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
+/** The hello a simulated agent sends (the db phase registers the same). */
+export function simHello(name: string): HelloMessage {
+  return {
+    type: 'hello',
+    protocol: PROTOCOL_VERSION,
+    agent: name,
+    version: 'bench',
+    system: 'x86_64-linux',
+    profile: '/nix/var/nix/profiles/system',
+    hostname: name,
+  };
+}
+
 export function agentName(prefix: string, index: number, width: number): string {
   return `${prefix}${String(index + 1).padStart(width, '0')}`;
 }
@@ -209,15 +222,7 @@ function main(config: LoadConfig): void {
         handshakeTimeout: 30_000,
       });
       sim.socket = socket;
-      const hello: HelloMessage = {
-        type: 'hello',
-        protocol: PROTOCOL_VERSION,
-        agent: sim.name,
-        version: 'bench',
-        system: 'x86_64-linux',
-        profile: '/nix/var/nix/profiles/system',
-        hostname: sim.name,
-      };
+      const hello = simHello(sim.name);
       let settled = false;
       const startedAt = monotonicMs();
       if (storm.on) storm.attempts++;

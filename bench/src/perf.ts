@@ -23,7 +23,8 @@ import { createInterface } from 'node:readline';
 import { stringEnv } from './env.js';
 import { run } from './proc.js';
 
-export const PERF = stringEnv('BENCH_PERF') !== undefined && stringEnv('BENCH_PERF') !== '0';
+const PERF_KNOB = stringEnv('BENCH_PERF');
+export const PERF = PERF_KNOB !== undefined && PERF_KNOB !== '0';
 
 /** Node flags the server needs for perf to name its JavaScript frames. */
 export const PERF_NODE_FLAGS: readonly string[] = PERF ? ['--perf-prof', '--interpreted-frames-native-stack'] : [];

@@ -19,7 +19,7 @@ import { AGENTS, intEnv, progress, stringEnv } from './env.js';
 import { fakeStorePath, postActivate, withFleet, type Fleet, type Posted } from './fleet.js';
 import { openServerDatabase } from './fleet-token.js';
 import { monotonicMs } from './load.js';
-import { mib, ms } from './table.js';
+import { mib, ms, type AddRow } from './table.js';
 
 /** Cumulative percents of the waves (BENCH_ROLLOUT_WAVES, e.g. "1,10,100"). */
 const WAVES = (stringEnv('BENCH_ROLLOUT_WAVES') ?? '1,10,100').split(',').map((p) => {
@@ -32,8 +32,6 @@ const ROUND_TIMEOUT_MS = intEnv('BENCH_ROLLOUT_TIMEOUT_MS', Math.max(180_000, AG
 const SAMPLE_EVERY_MS = 100;
 /** Reports written at once by the database floor: the server's PostgreSQL pool holds 10 connections. */
 const FLOOR_IN_FLIGHT = 10;
-
-type RowFn = (metric: string, value: string, unit: string, note?: string) => void;
 
 interface Sample {
   readonly at: number;
@@ -187,7 +185,7 @@ async function writeFloor(dbFlags: readonly string[], activationId: string): Pro
   }
 }
 
-export async function rolloutPhase(label: string, dbFlags: readonly string[], workDir: string, row: RowFn): Promise<void> {
+export async function rolloutPhase(label: string, dbFlags: readonly string[], workDir: string, row: AddRow): Promise<void> {
   await withFleet(`rollout ${label}`, dbFlags, workDir, async (fleet) => {
     const n = fleet.targets.length;
     const tag = `[${label}]`;

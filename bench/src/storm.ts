@@ -17,9 +17,7 @@ import { timesLimit, type LimitFigures } from './limit.js';
 import { monotonicMs } from './load.js';
 import { tcpCounters, tcpCountersSince } from './netstat.js';
 import { cpuMsSum, processTree } from './proc.js';
-import { ms } from './table.js';
-
-type AddRow = (metric: string, value: string, unit: string, note?: string) => void;
+import { ms, type AddRow } from './table.js';
 
 function alive(pid: number): boolean {
   try {

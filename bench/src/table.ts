@@ -7,6 +7,9 @@ export interface Row {
   readonly note: string;
 }
 
+/** How a phase adds a row to the run's table (run.ts `row`). */
+export type AddRow = (metric: string, value: string, unit: string, note?: string) => void;
+
 export function renderTable(rows: readonly Row[]): string {
   const header: Row = { metric: 'metric', value: 'value', unit: 'unit', note: 'note / target' };
   const all = [header, ...rows];
