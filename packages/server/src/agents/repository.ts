@@ -8,11 +8,11 @@
  * statement per few hundred agents. A decommissioned agent (`removed_at`)
  * is left out of every list and lookup until it connects again.
  */
-import { randomUUID } from 'node:crypto';
 import { sql, type Insertable, type Kysely, type SelectQueryBuilder } from 'kysely';
 import { type Agent, type AgentStatusFilter, type Fleet, type HelloMessage, type Selector } from '@drover/protocol';
 import { commitWithoutFlush } from '../db/async-commit.js';
 import { chunks } from '../db/chunks.js';
+import { newRowId } from '../db/row-id.js';
 import type { AgentPresenceTable, AgentRow, AgentsTable, Database } from '../db/schema.js';
 import { nowIso } from '../db/time.js';
 import { agentMatches, labelSetsOf, labelsOf, storedLabels, type AdminLabels, type LabelSets } from './labels.js';
@@ -41,7 +41,7 @@ export function isOnline(row: AgentSeen, presence: Presence, now = Date.now()): 
 /** A row for an agent that has never connected; registration fills in the rest. */
 function newAgentRow(workspaceId: string, name: string, now: string): Insertable<AgentsTable> {
   return {
-    id: randomUUID(),
+    id: newRowId(),
     workspace_id: workspaceId,
     name,
     created_at: now,

@@ -6,7 +6,6 @@
  * deployment backwards. Handing out work is O(1) statements per chunk of
  * agents, not per agent.
  */
-import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import {
   DroverError,
@@ -22,6 +21,7 @@ import {
   type WouldRestart,
 } from '@drover/protocol';
 import { chunks } from '../db/chunks.js';
+import { newRowId } from '../db/row-id.js';
 import { bumpIssuedIndex, insertDeployments, supersedeOlder, type InsertedDeployment } from './bulk.js';
 import type { Database, DeploymentRow } from '../db/schema.js';
 import { nowIso } from '../db/time.js';
@@ -178,7 +178,7 @@ export async function createDeployments(
     within?: (tx: Kysely<Database>, activationId: string) => Promise<void>;
   },
 ): Promise<CreatedDeployments> {
-  const activationId = randomUUID();
+  const activationId = newRowId();
   const now = nowIso();
   const createdBy = input.createdBy ? storedActor(input.createdBy) : null;
   const createdByLabel = input.createdBy?.label ?? null;
@@ -208,7 +208,7 @@ export async function createDeployments(
           superseded.push(...(await supersedeOlder(tx, ids, kind, now)));
         }
         const values: InsertedDeployment[] = part.map((p) => ({
-          id: randomUUID(),
+          id: newRowId(),
           workspace_id: input.workspaceId,
           agent_id: p.agentId,
           index_no: indexOf.get(p.agentId) ?? 1,
