@@ -5,9 +5,9 @@
  * as its created_at index does, instead of each insert landing on a random
  * page: once the rows outgrow the page cache, a random id costs every new
  * row a page read and a split. Measured (bench/README.md, ninth pass,
- * `BENCH_PHASES=db`, 100,000 agents, SQLite): registering new agents 55–58
- * → 32–33 µs each, 100,000 deployments over 100,000 existing ones 42–45 →
- * 28 µs each.
+ * `BENCH_PHASES=db`, 100,000 agents, SQLite): registering new agents
+ * 106–111 → 61–65 µs each, 100,000 deployments over 100,000 existing ones
+ * 79–90 → 44–49 µs each.
  *
  * Written here rather than taken from the `uuid` package: its v7 asks Web
  * Crypto for 16 bytes per id, 2.7 µs an id on Node 20 (crypto.randomUUID:
@@ -51,19 +51,10 @@ export function newRowId(): string {
     lastMs++;
     counter = 0;
   }
-  const b = pool;
-  // 48 bits of milliseconds, then the version (7) over the counter's top 4 bits.
-  const high = Math.floor(lastMs / 0x1000000);
-  const low = lastMs % 0x1000000;
-  b[at] = high >>> 16;
-  b[at + 1] = (high >>> 8) & 0xff;
-  b[at + 2] = high & 0xff;
-  b[at + 3] = low >>> 16;
-  b[at + 4] = (low >>> 8) & 0xff;
-  b[at + 5] = low & 0xff;
-  b[at + 6] = 0x70 | (counter >>> 8);
-  b[at + 7] = counter & 0xff;
-  b[at + 8] = 0x80 | ((b[at + 8] ?? 0) & 0x3f);
-  const h = b.toString('hex', at, at + 16);
+  // 48 bits of milliseconds, the version (7) over the counter's 12 bits, the variant (10) over random bits.
+  pool.writeUIntBE(lastMs, at, 6);
+  pool.writeUInt16BE(0x7000 | counter, at + 6);
+  pool.writeUInt8(0x80 | (pool.readUInt8(at + 8) & 0x3f), at + 8);
+  const h = pool.toString('hex', at, at + 16);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
