@@ -3,11 +3,12 @@
  * §2, and §3's network cut between agent and server after activation): real
  * `drover server` (SQLite), real agents, real Nix substitution from a signed
  * cache, real profiles. Fixtures of their own are built by name from
- * tests/fixtures/fixtures.nix (nixos_hanging, nixos_checked).
+ * tests/fixtures/fixtures.nix (nixos_hanging, nixos_checked, nixos_gated).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -17,8 +18,8 @@ import { waitFor } from '../support/drover.js';
 import { activePath, deploymentIds, World, type TestAgent } from './harness.js';
 
 /** Builds nixos_hanging or nixos_checked (with its drover-checks.json), in the world's cache only. */
-const extraFixture = (world: World, attr: 'nixos_hanging' | 'nixos_checked', checksJson?: string) =>
-  world.extraFixture(attr, checksJson !== undefined ? { checksJson } : {});
+const extraFixture = (world: World, attr: 'nixos_hanging' | 'nixos_checked' | 'nixos_gated', checksJson?: string, gate?: string) =>
+  world.extraFixture(attr, { ...(checksJson !== undefined ? { checksJson } : {}), ...(gate !== undefined ? { gate } : {}) });
 
 /** The texts of a deployment's journal on the agent's machine, with their times (what the runner wrote, sent or not). */
 function journal(agent: TestAgent, id: string): { time: number; text: string; finished: boolean }[] {
@@ -88,27 +89,46 @@ describe('deadlines, health checks and free space', { timeout: 600_000 }, () => 
     await waitFor(`the hanging activation's child ${String(child)} to be gone`, () => !existsSync(`/proc/${String(child)}`), 10_000);
   });
 
-  test('network cut between agent and server after activation: the runner rolls back alone within --confirm-timeout; the outcome arrives when the network returns', async () => {
+  /**
+   * A deployment of nixos_gated to a new agent reached through a TCP proxy: its activation waits on a gate file,
+   * so the test can break the link at a point the confirm step cannot have reached (a sleep in the activation
+   * raced it on a loaded machine). `open()` lets the activation finish; `lines()` is the agent's local journal.
+   */
+  async function gatedDeployment(confirmTimeout: string) {
     const proxy = await startTcpProxy(world.server.port);
     world.onTearDown(() => proxy.close());
-    const agent = await agentOnNixos({ server: proxy.url, extraArgs: ['--confirm-timeout', '4s'] });
-    const r = await world.activate([await world.specFile({ [agent.name]: world.fixtures.nixos_slow }), '--async']);
+    const gate = join(world.fixtures.markerDir, `gate-${randomBytes(4).toString('hex')}`);
+    const gated = await extraFixture(world, 'nixos_gated', undefined, gate);
+    const agent = await agentOnNixos({ server: proxy.url, extraArgs: ['--confirm-timeout', confirmTimeout] });
+    const r = await world.activate([await world.specFile({ [agent.name]: gated }), '--async']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const id = deploymentIds(r.stdout).get(agent.name)!;
-    // Cut as soon as the runner has started: the cache is reached directly, so it still fetches and activates (6 s),
-    // and the confirm step surely meets the cut link. (Waiting for the server to hear it started raced the confirm
-    // step on a loaded machine: the agent's report can lag the runner by seconds, as cutting at "activating slowly" did.)
-    await waitFor('the runner to start', () => journal(agent, id).length > 0, 60_000);
+    const lines = () => journal(agent, id);
+    await waitFor('the activation to wait at its gate', () => lines().some((l) => l.text === 'activation waits for the gate'), 60_000);
+    await world.waitForStatus(id, 'InProgress', 60_000);
+    return { proxy, agent, id, lines, open: () => writeFileSync(gate, '') };
+  }
+
+  /** How long after the confirm step began the runner finished, with the journal in the message should it not say so. */
+  async function confirmWait(lines: () => ReturnType<typeof journal>, confirmTimeout: string): Promise<number> {
+    const finished = await waitFor('the runner to finish on its own', () => lines().find((l) => l.finished), 60_000);
+    const all = lines();
+    const confirming = all.find((l) => l.text.startsWith(`checking that the server is reached again within ${confirmTimeout}`));
+    assert.ok(confirming, all.map((l) => l.text).join('\n'));
+    return finished.time - confirming.time;
+  }
+
+  test('network cut between agent and server after activation: the runner rolls back alone within --confirm-timeout; the outcome arrives when the network returns', async () => {
+    const { proxy, agent, id, lines, open } = await gatedDeployment('4s');
+    // The activation is blocked at its gate: the confirm step cannot have run. The cache is reached directly.
     proxy.cut('reset');
-    const finished = await waitFor('the runner to finish on its own', () => journal(agent, id).find((l) => l.finished), 60_000);
-    const lines = journal(agent, id);
-    const confirming = lines.find((l) => l.text.startsWith('checking that the server is reached again within 4.0s'));
-    assert.ok(confirming, lines.map((l) => l.text).join('\n'));
-    const waited = finished.time - confirming.time;
-    assert.ok(waited >= 3500 && waited < 15_000, `rolled back ${String(waited)} ms after activation ended (confirm timeout 4 s)`);
+    open();
+    const waited = await confirmWait(lines, '4.0s');
+    const journalText = () => lines().map((l) => l.text).join('\n');
+    assert.ok(waited >= 3500 && waited < 15_000, `rolled back ${String(waited)} ms after activation ended (confirm timeout 4 s):\n${journalText()}`);
     assert.equal(await activePath(agent.profile), world.fixtures.nixos, 'rolled back while the server was unreachable');
-    // The server has not heard the outcome (nor, if the cut came first, that it started).
-    assert.ok(['Pending', 'InProgress'].includes((await world.deployment(id)).status), 'the server has not heard yet');
+    // The server has not heard the outcome.
+    assert.equal((await world.deployment(id)).status, 'InProgress', 'the server has not heard yet');
     proxy.restore();
     const d = await world.waitForStatus(id, 'Failed', 120_000);
     assert.match(d.reason ?? '', /the server was not reached within the confirm timeout of 4\.0s after activation/);
@@ -121,19 +141,12 @@ describe('deadlines, health checks and free space', { timeout: 600_000 }, () => 
   });
 
   test('the switch restarted the agent and the link went silent (black hole): the runner still rolls back within --confirm-timeout; the restarted agent reports', async () => {
-    const proxy = await startTcpProxy(world.server.port);
-    world.onTearDown(() => proxy.close());
-    const agent = await agentOnNixos({ server: proxy.url, extraArgs: ['--confirm-timeout', '3s'] });
-    const r = await world.activate([await world.specFile({ [agent.name]: world.fixtures.nixos_slow }), '--async']);
-    const id = deploymentIds(r.stdout).get(agent.name)!;
-    await waitFor('the slow activation to start', () => journal(agent, id).some((l) => l.text.startsWith('activating slowly')), 60_000);
+    const { proxy, agent, id, lines, open } = await gatedDeployment('3s');
     // What a NixOS switch does to the agent's unit, and a partition no connection notices: requests hang instead of failing.
     await agent.proc.stop('SIGKILL');
     proxy.cut('blackhole');
-    const finished = await waitFor('the runner to finish on its own', () => journal(agent, id).find((l) => l.finished), 60_000);
-    const confirming = journal(agent, id).find((l) => l.text.startsWith('checking that the server is reached again within 3.0s'));
-    assert.ok(confirming);
-    const waited = finished.time - confirming.time;
+    open();
+    const waited = await confirmWait(lines, '3.0s');
     assert.ok(waited >= 2500 && waited < 9500, `rolled back ${String(waited)} ms after activation ended (confirm timeout 3 s, requests hanging)`);
     assert.equal(await activePath(agent.profile), world.fixtures.nixos);
     proxy.restore();

@@ -160,7 +160,7 @@ export class World {
   }
 
   /** Builds one attribute of fixtures.nix built only by name (salted afresh, `args` as --argstr), pushes it to the cache and removes it from the store. */
-  async extraFixture(attr: 'nixos_hanging' | 'nixos_checked' | 'nixos_dry', args: Record<string, string> = {}): Promise<string> {
+  async extraFixture(attr: 'nixos_hanging' | 'nixos_checked' | 'nixos_dry' | 'nixos_gated', args: Record<string, string> = {}): Promise<string> {
     const argv = [join(repoRoot(), 'tests', 'fixtures', 'fixtures.nix'), '--no-out-link', '-A', attr];
     argv.push('--argstr', 'salt', randomBytes(8).toString('hex'), '--argstr', 'markerDir', this.fixtures.markerDir);
     for (const [name, value] of Object.entries(args)) argv.push('--argstr', name, value);
