@@ -20,6 +20,7 @@ import {
   findWorkspace,
   migrateToLatest,
   ensureDefaultWorkspace,
+  refreshStaleStatistics,
   registerAgents,
   type OpenDatabase,
   type Registration,
@@ -34,6 +35,13 @@ type Db = OpenDatabase['db'];
 
 /** The most hellos the hub registers together, and the rows of its upsert statement (agents/repository.ts). */
 const ROWS_PER_STATEMENT = 200;
+
+/** `run`'s value and how long it took. */
+async function timed<T>(run: () => Promise<T>): Promise<{ value: T; took: number }> {
+  const started = monotonicMs();
+  const value = await run();
+  return { value, took: monotonicMs() - started };
+}
 
 /** Registers every name in batches of `batch`, one after the other, as the hub's registration batches do; the time taken. */
 async function registerAll(db: Db, workspaceId: string, names: readonly string[], batch: number): Promise<number> {
@@ -86,6 +94,11 @@ export async function dbPhase(label: string, dbFlags: readonly string[], row: Ad
     const width = String(AGENTS).length;
     const names = Array.from({ length: AGENTS }, (_, i) => agentName('sim-', i + 1, width));
     const perAgent = (took: number) => `${((took * 1000) / AGENTS).toFixed(1)} µs per agent`;
+    /** db/planner-statistics.ts as an activation of many agents runs it, timed. */
+    const refreshed = async (name: string) => {
+      const { value: tables, took } = await timed(() => refreshStaleStatistics(db, ['agents', 'deployments']));
+      row(name, ms(took), 'ms', tables.length > 0 ? `analyzed ${tables.join(', ')}` : 'none stale (SQLite: never)');
+    };
 
     progress(`db ${label}: registering ${AGENTS} agents`);
     const first = await registerAll(db, workspaceId, names, ROWS_PER_STATEMENT);
@@ -103,14 +116,23 @@ export async function dbPhase(label: string, dbFlags: readonly string[], row: Ad
       `${perAgent(again)}; a fleet coming back, in batches of the size a worker of six gathers (bench/README.md, seventh pass)`,
     );
 
-    const started = monotonicMs();
-    const targets = await findActivationTargets(db, workspaceId, names);
-    const found = monotonicMs() - started;
+    // What an activation of this many agents does first (deployments/service.ts): the read below would be planned
+    // from the statistics of the empty tables on PostgreSQL. Read once before, to show what that costs.
+    const stale = await timed(() => findActivationTargets(db, workspaceId, names));
+    row(
+      `[db ${label}] activation targets, statistics as registration left them`,
+      ms(stale.took),
+      'ms',
+      `${perAgent(stale.took)}; what the read costs without the refresh below`,
+    );
+    await refreshed(`[db ${label}] refresh stale statistics before the activation`);
+    const { value: targets, took: found } = await timed(() => findActivationTargets(db, workspaceId, names));
     row(`[db ${label}] activation targets of ${AGENTS} agents`, ms(found), 'ms', `${perAgent(found)}; the agents an activation names, read by name`);
 
     progress(`db ${label}: creating ${AGENTS} deployments, twice`);
     const floor = await bareInsert(db, database.dialect, AGENTS);
     for (const which of ['', ', superseding'] as const) {
+      if (which !== '') await refreshed(`[db ${label}] refresh stale statistics before the next activation`);
       const storePath = parseStorePath(fakeStorePath());
       const planned = targets.map((t) => ({ agentId: t.id, storePath, rollbackScript: null, rollbackScripts: null }));
       const t0 = monotonicMs();

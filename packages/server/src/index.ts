@@ -19,6 +19,7 @@ export { listAuditEntries, type AuditFilter } from './audit/repository.js';
 export { appendLog, createDeployments, markFinished, markStarted } from './deployments/repository.js';
 /** For the benchmark's `db` phase: a registration's and an activation's database work without a server. */
 export { findActivationTargets, registerAgents, type Registration } from './agents/repository.js';
+export { refreshStaleStatistics } from './db/planner-statistics.js';
 export { version } from './version.js';
 export { CacheService, type CacheOptions } from './cache/service.js';
 export { findCache } from './cache/caches-repository.js';

@@ -124,7 +124,10 @@ describe('deadlines, health checks and free space', { timeout: 600_000 }, () => 
     proxy.cut('reset');
     open();
     const waited = await confirmWait(lines, '4.0s');
-    const journalText = () => lines().map((l) => l.text).join('\n');
+    const journalText = () =>
+      lines()
+        .map((l) => l.text)
+        .join('\n');
     assert.ok(waited >= 3500 && waited < 15_000, `rolled back ${String(waited)} ms after activation ended (confirm timeout 4 s):\n${journalText()}`);
     assert.equal(await activePath(agent.profile), world.fixtures.nixos, 'rolled back while the server was unreachable');
     // The server has not heard the outcome.
