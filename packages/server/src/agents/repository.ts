@@ -10,7 +10,7 @@
  */
 import { sql, type Insertable, type Kysely, type SelectQueryBuilder } from 'kysely';
 import { type Agent, type AgentStatusFilter, type Fleet, type HelloMessage, type Selector } from '@drover/protocol';
-import { commitWithoutFlush } from '../db/async-commit.js';
+import { skipsFlush, transactionWithoutFlush } from '../db/async-commit.js';
 import { chunks } from '../db/chunks.js';
 import { newRowId } from '../db/row-id.js';
 import type { AgentPresenceTable, AgentRow, AgentsTable, Database } from '../db/schema.js';
@@ -106,14 +106,11 @@ const UPSERT_ROWS = 200;
  */
 export async function registerAgents(db: Kysely<Database>, inputs: readonly Registration[]): Promise<Map<Registration, RegistrationOutcome>> {
   const outcomes = new Map<Registration, RegistrationOutcome>();
-  // One hello alone needs no transaction: its two statements commit as they run, as they always did.
-  if (inputs.length > 1) {
+  // Hellos are connection state (db/async-commit.ts): on PostgreSQL even one alone commits without waiting for the
+  // disk. One alone on SQLite needs no transaction: its two statements commit as they run.
+  if (inputs.length > 1 || skipsFlush(db)) {
     try {
-      const results = await db.transaction().execute(async (tx) => {
-        // Connection state: after a database crash every agent says hello again (db/async-commit.ts).
-        await commitWithoutFlush(tx);
-        return registerInRounds(tx, inputs);
-      });
+      const results = await transactionWithoutFlush(db, (tx) => registerInRounds(tx, inputs));
       for (const [input, ok] of results) outcomes.set(input, { ok });
       return outcomes;
     } catch {
