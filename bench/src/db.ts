@@ -36,6 +36,9 @@ type Db = OpenDatabase['db'];
 /** The most hellos the hub registers together, and the rows of its upsert statement (agents/repository.ts). */
 const ROWS_PER_STATEMENT = 200;
 
+/** Agents registered one at a time in their own row: enough for a steady figure, few enough for a second or two. */
+const HELLOS_ALONE = 2000;
+
 /** `run`'s value and how long it took. */
 async function timed<T>(run: () => Promise<T>): Promise<{ value: T; took: number }> {
   const started = monotonicMs();
@@ -114,6 +117,14 @@ export async function dbPhase(label: string, dbFlags: readonly string[], row: Ad
       ms(again),
       'ms',
       `${perAgent(again)}; a fleet coming back, in batches of the size a worker of six gathers (bench/README.md, seventh pass)`,
+    );
+    const alone = names.slice(0, Math.min(names.length, HELLOS_ALONE));
+    const one = await registerAll(db, workspaceId, alone, 1);
+    row(
+      `[db ${label}] register ${alone.length} of them again, one a batch`,
+      ms(one),
+      'ms',
+      `${((one * 1000) / alone.length).toFixed(1)} µs per agent; hellos that arrive alone, as on a server agents trickle back to`,
     );
 
     // What an activation of this many agents does first (deployments/service.ts): the read below would be planned
