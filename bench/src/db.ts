@@ -18,10 +18,12 @@ import {
   DEFAULT_WORKSPACE,
   findActivationTargets,
   findWorkspace,
+  markDisconnected,
   migrateToLatest,
   ensureDefaultWorkspace,
   refreshStaleStatistics,
   registerAgents,
+  type ClosedConnection,
   type OpenDatabase,
   type Registration,
 } from '@drover/server';
@@ -46,16 +48,26 @@ async function timed<T>(run: () => Promise<T>): Promise<{ value: T; took: number
   return { value, took: monotonicMs() - started };
 }
 
-/** Registers every name in batches of `batch`, one after the other, as the hub's registration batches do; the time taken. */
-async function registerAll(db: Db, workspaceId: string, names: readonly string[], batch: number): Promise<number> {
+/** Registers every name in batches of `batch`, one after the other, as the hub's registration batches do: the time taken, and the connections. */
+async function registerAll(db: Db, workspaceId: string, names: readonly string[], batch: number): Promise<{ took: number; connections: ClosedConnection[] }> {
   const started = monotonicMs();
+  const connections: ClosedConnection[] = [];
   for (let i = 0; i < names.length; i += batch) {
     const inputs: Registration[] = names
       .slice(i, i + batch)
       .map((name) => ({ workspaceId, hello: simHello(name), connectionId: randomUUID(), replicaId: 'bench-db' }));
-    for (const [input, outcome] of await registerAgents(db, inputs))
+    for (const [input, outcome] of await registerAgents(db, inputs)) {
       if ('error' in outcome) throw new Error(`registering ${input.hello.agent} failed: ${String(outcome.error)}`);
+      connections.push({ agentId: outcome.ok.row.id, connectionId: input.connectionId });
+    }
   }
+  return { took: monotonicMs() - started, connections };
+}
+
+/** Records these connections closed, `batch` a statement, as the hub does for connections that close together; the time taken. */
+async function disconnectAll(db: Db, connections: readonly ClosedConnection[], batch: number): Promise<number> {
+  const started = monotonicMs();
+  for (let i = 0; i < connections.length; i += batch) await markDisconnected(db, connections.slice(i, i + batch));
   return monotonicMs() - started;
 }
 
@@ -104,14 +116,14 @@ export async function dbPhase(label: string, dbFlags: readonly string[], row: Ad
     };
 
     progress(`db ${label}: registering ${AGENTS} agents`);
-    const first = await registerAll(db, workspaceId, names, ROWS_PER_STATEMENT);
+    const { took: first } = await registerAll(db, workspaceId, names, ROWS_PER_STATEMENT);
     row(
       `[db ${label}] register ${AGENTS} new agents, 200 a batch`,
       ms(first),
       'ms',
       `${perAgent(first)}; the hellos' upserts (agents/repository.ts registerAgents), one transaction a batch`,
     );
-    const again = await registerAll(db, workspaceId, names, 5);
+    const { took: again, connections } = await registerAll(db, workspaceId, names, 5);
     row(
       `[db ${label}] register them again, 5 a batch`,
       ms(again),
@@ -119,12 +131,28 @@ export async function dbPhase(label: string, dbFlags: readonly string[], row: Ad
       `${perAgent(again)}; a fleet coming back, in batches of the size a worker of six gathers (bench/README.md, seventh pass)`,
     );
     const alone = names.slice(0, Math.min(names.length, HELLOS_ALONE));
-    const one = await registerAll(db, workspaceId, alone, 1);
+    const { took: one, connections: aloneConnections } = await registerAll(db, workspaceId, alone, 1);
     row(
       `[db ${label}] register ${alone.length} of them again, one a batch`,
       ms(one),
       'ms',
       `${((one * 1000) / alone.length).toFixed(1)} µs per agent; hellos that arrive alone, as on a server agents trickle back to`,
+    );
+    // The first agents' connections are those they registered alone with.
+    const cut = connections.slice(alone.length);
+    const cutTogether = await disconnectAll(db, cut, ROWS_PER_STATEMENT);
+    row(
+      `[db ${label}] record ${cut.length} connections closed, 200 a batch`,
+      ms(cutTogether),
+      'ms',
+      `${((cutTogether * 1000) / Math.max(1, cut.length)).toFixed(1)} µs per agent; a fleet cut off at once (agents/repository.ts markDisconnected)`,
+    );
+    const cutAlone = await disconnectAll(db, aloneConnections, 1);
+    row(
+      `[db ${label}] record ${alone.length} connections closed, one a statement`,
+      ms(cutAlone),
+      'ms',
+      `${((cutAlone * 1000) / alone.length).toFixed(1)} µs per agent; what each cost before they were batched`,
     );
 
     // What an activation of this many agents does first (deployments/service.ts): the read below would be planned

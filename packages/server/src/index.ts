@@ -18,7 +18,7 @@ export { recordAudit, type AuditRecord } from './audit/service.js';
 export { listAuditEntries, type AuditFilter } from './audit/repository.js';
 export { appendLog, createDeployments, markFinished, markStarted } from './deployments/repository.js';
 /** For the benchmark's `db` phase: a registration's and an activation's database work without a server. */
-export { findActivationTargets, registerAgents, type Registration } from './agents/repository.js';
+export { findActivationTargets, markDisconnected, registerAgents, type ClosedConnection, type Registration } from './agents/repository.js';
 export { refreshStaleStatistics } from './db/planner-statistics.js';
 export { version } from './version.js';
 export { CacheService, type CacheOptions } from './cache/service.js';

@@ -2,7 +2,8 @@
  * Agents over SQLite and PostgreSQL: an unknown agent (404), deploying to a
  * declared agent before it connects, a token bound to another agent (4403),
  * a second connection replacing the first (4409, naming the new host; a
- * conflict when the hosts differ), and the problems an agent's hello carries.
+ * conflict when the hosts differ), connections closing together, and the
+ * problems an agent's hello carries.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -84,6 +85,24 @@ for (const { backend, skip } of await backendCases()) {
       const list = await api(t, 'GET', `/api/v1/agents?q=${name}`, { token: activate });
       assert.deepEqual(list.json.agents[0].conflict.hostnames, ['host-a', 'host-b']);
       newer.close();
+    });
+
+    test('connections that close together are all recorded offline, but not an agent whose closed connection was already replaced', async () => {
+      const names = Array.from({ length: 30 }, (_, i) => unique(`cut-${i}`));
+      const twice = unique('cut-replaced');
+      const tokens = new Map(await Promise.all([...names, twice].map(async (n) => [n, (await t.mint('agent', { agent: n })).token] as const)));
+      const token = (name: string): string => tokens.get(name) ?? '';
+      const fleet = await Promise.all(names.map(async (n) => (await register(token(n), n)).socket));
+      const { socket: older } = await register(token(twice), twice);
+      const { socket: newer } = await register(token(twice), twice);
+      // The replaced connection closes (4409) while the fleet's connections drop, all in one turn.
+      for (const s of fleet) s.close();
+      assert.equal((await older.closedWithin()).code, 4409);
+      const online = async (name: string): Promise<boolean> => (await api(t, 'GET', `/api/v1/agents/${name}`, { token: activate })).json.online as boolean;
+      await waitFor('every closed connection to be recorded', async () => ((await Promise.all(names.map(online))).every((o) => !o) ? true : null), 10_000, 50);
+      assert.equal(await online(twice), true, 'its newer connection is open');
+      newer.close();
+      await waitFor('the newer connection to be recorded closed', async () => ((await online(twice)) ? null : true), 10_000, 50);
     });
 
     test("the problems of an agent's hello are listed until an agent.problems frame or a hello without them", async () => {

@@ -78,6 +78,8 @@ interface Registered {
   readonly replacedHost: string | null;
   /** The system the row had before this hello (null: never connected, or connected before agents said); see rollbackScripts in the hub. */
   readonly systemBefore: string | null;
+  /** This hello created the row: nothing (no deployment) refers to the agent yet. */
+  readonly created: boolean;
 }
 
 /** What registering one agent came to: its row, or the error that agent's own write met. */
@@ -228,6 +230,7 @@ async function registerRound(db: Kysely<Database>, inputs: readonly Registration
       connectedElsewhere: !!was?.connection_id && was.replica_id !== input.replicaId,
       replacedHost: was?.connection_id ? was.hostname : null,
       systemBefore: was?.system ?? null,
+      created: was === undefined,
     });
   }
   return results;
@@ -261,14 +264,38 @@ export async function declareAgent(db: Kysely<Database>, workspaceId: string, na
     .execute();
 }
 
-/** Records a closed connection, unless a newer connection of the agent already replaced it. */
-export async function markDisconnected(db: Kysely<Database>, agentId: string, connectionId: string): Promise<void> {
-  await db
-    .updateTable('agents')
-    .set((eb) => ({ connection_id: null, disconnected_at: eb.val(nowIso()), last_seen_at: eb.val(nowIso()) }))
-    .where('id', '=', agentId)
-    .where('connection_id', '=', connectionId)
-    .execute();
+/** A connection of an agent that closed. */
+export interface ClosedConnection {
+  readonly agentId: string;
+  readonly connectionId: string;
+}
+
+/**
+ * Records closed connections, each unless a newer connection of its agent already replaced it: one statement per
+ * few hundred, so a fleet whose connections drop together (a network cut, a proxy restarting) costs a commit per
+ * batch, not one per agent.
+ */
+export async function markDisconnected(db: Kysely<Database>, closed: readonly ClosedConnection[]): Promise<void> {
+  const now = nowIso();
+  for (const part of chunks(closed)) {
+    await db
+      .updateTable('agents')
+      .set({ connection_id: null, disconnected_at: now, last_seen_at: now })
+      // By id (the primary key), then each agent only with the connection that closed.
+      .where(
+        'id',
+        'in',
+        part.map((c) => c.agentId),
+      )
+      .where((eb) =>
+        eb(
+          eb.refTuple('id', 'connection_id'),
+          'in',
+          part.map((c) => eb.tuple(c.agentId, c.connectionId)),
+        ),
+      )
+      .execute();
+  }
 }
 
 /** Marks every agent connected to a replica offline, when that replica shuts down. */

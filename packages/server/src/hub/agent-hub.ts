@@ -43,6 +43,7 @@ import {
   registerAgents,
   setAgentProblems,
   touchLastSeen,
+  type ClosedConnection,
   type Registration,
   type RegistrationOutcome,
 } from '../agents/repository.js';
@@ -88,10 +89,10 @@ export interface HubOptions {
 /** Most frames waiting to be processed for one agent before it is cut off. */
 const MAX_QUEUED_FRAMES = 512;
 /**
- * Hellos registered together: those of the next 2 ms, at most 200 (one upsert statement's worth; db/batched-read.ts),
- * one batch at a time — those that come while one is written go in the next.
+ * Hellos registered together, and closed connections recorded together: those of the next 2 ms, at most 200 (one
+ * statement's worth; db/batched-read.ts), one batch at a time — those that come while one is written go in the next.
  */
-const REGISTRATION_WINDOW = { windowMs: 2, maxKeys: 200, serial: true };
+const CONNECTION_WRITES = { windowMs: 2, maxKeys: 200, serial: true };
 
 type ConnectedAgent = Extract<BusEvent, { kind: 'agents-connected' }>['agents'][number];
 
@@ -196,12 +197,14 @@ export class AgentHub {
     /** Announces agents that were connected elsewhere, one event for those registered together (a NOTIFY each cost PostgreSQL a commit). */
     readonly connected: Batched<ConnectedAgent, true>;
   };
+  /** Records closed connections, one statement for those that closed together (a fleet cut off at once). */
+  private readonly disconnects: Batched<ClosedConnection, true>;
 
   constructor(private readonly opts: HubOptions) {
     this.log = opts.log.child({ component: 'hub' });
     this.connectionLog = new ConnectionLog(this.log);
     this.helloReads = {
-      register: new Batched((inputs) => registerAgents(opts.db, inputs), REGISTRATION_WINDOW),
+      register: new Batched((inputs) => registerAgents(opts.db, inputs), CONNECTION_WRITES),
       rollbackScripts: new Batched(async (agents) => {
         await resolveRollbackScriptsOf(opts.db, agents);
         return new Map(agents.map((a) => [a, true]));
@@ -214,6 +217,10 @@ export class AgentHub {
         return new Map(agents.map((a) => [a, true]));
       }),
     };
+    this.disconnects = new Batched(async (closed) => {
+      await markDisconnected(opts.db, closed);
+      return new Map(closed.map((c) => [c, true]));
+    }, CONNECTION_WRITES);
     this.unsubscribe = opts.bus.subscribe((event) => this.onBusEvent(event));
     this.timers.push(setInterval(() => this.pingAll(), opts.pingIntervalMs).unref());
     this.timers.push(setInterval(() => void this.flushLastSeen(), opts.lastSeenFlushMs).unref());
@@ -372,7 +379,6 @@ export class AgentHub {
       conn.close(CLOSE_CODES.forbidden, `this token is bound to agent "${bound}", not "${hello.agent}"`);
       return;
     }
-    const { db } = this.opts;
     const registered = await this.helloReads.register.load({
       workspaceId: conn.principal.workspaceId,
       hello,
@@ -383,7 +389,7 @@ export class AgentHub {
     if ('error' in registered) throw registered.error;
     const { row, connectedElsewhere, replacedHost } = registered.ok;
     if (conn.socket.readyState !== conn.socket.OPEN) {
-      await markDisconnected(db, row.id, conn.connectionId);
+      await this.disconnects.load({ agentId: row.id, connectionId: conn.connectionId });
       return;
     }
     const previous = this.byAgent.get(row.id);
@@ -400,8 +406,9 @@ export class AgentHub {
     this.byAgent.set(row.id, conn);
     if (connectedElsewhere) await this.helloReads.connected.load({ agentId: row.id, connectionId: conn.connectionId, hostname: hello.hostname });
     // Deployments queued before the agent ever said which system it runs now get their rollbackScript. (Those queued
-    // once its system was known were given theirs; a row still unresolved is resolved again when read, orderOf.)
-    if (registered.ok.systemBefore === null) await this.helloReads.rollbackScripts.load({ agentId: row.id, system: hello.system });
+    // once its system was known were given theirs; a row still unresolved is resolved again when read, orderOf.) An
+    // agent this hello created has none.
+    if (registered.ok.systemBefore === null && !registered.ok.created) await this.helloReads.rollbackScripts.load({ agentId: row.id, system: hello.system });
     const workspaceId = conn.principal.workspaceId;
     conn.send({
       type: 'registered',
@@ -569,7 +576,7 @@ export class AgentHub {
     if (!agentId) return;
     if (this.byAgent.get(agentId) === conn) this.byAgent.delete(agentId);
     try {
-      await markDisconnected(this.opts.db, agentId, conn.connectionId);
+      await this.disconnects.load({ agentId, connectionId: conn.connectionId });
       this.changed.add(agentId);
       this.connectionLog.disconnected({ agent: conn.agentName });
     } catch (err) {
