@@ -13,8 +13,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { ActivateResponse } from '@drover/protocol';
+import { waitFor } from '@drover/test-support';
 import { api, createToken, makeBackend, startServer, type ServerHandle } from '../support/drover.js';
 import { createUser, launchBrowser, UiUser } from './browser.js';
 import { declareFleet } from './fleet.js';
@@ -25,6 +26,13 @@ const WS = 'default';
 const VIEWER = 'vic';
 const storePath = (c: string) => `/nix/store/${c.repeat(32)}-sim-system-${c}`;
 const [PATH_A, PATH_B, PATH_C, PATH_D, PATH_E] = ['a', 'b', 'c', 'd', 'f'].map(storePath) as [string, string, string, string, string];
+
+/** Waits for the document title to match: the page sets it in an effect, a moment after what it shows. */
+async function titleMatching(page: Page, title: RegExp): Promise<void> {
+  await waitFor(`the title to match ${String(title)}`, async () => title.test(await page.title()), 5000).catch(async () => {
+    assert.match(await page.title(), title);
+  });
+}
 
 describe('the activation page', { timeout: 300_000 }, () => {
   const password = randomBytes(12).toString('hex');
@@ -86,7 +94,7 @@ describe('the activation page', { timeout: 300_000 }, () => {
     for (const name of names) await agent(name).waitForOrders(1);
     await count('InProgress').filter({ hasText: '4' }).waitFor();
     await p.locator('h1 [data-activation-state="running"]').waitFor();
-    assert.match(await p.title(), /running/);
+    await titleMatching(p, /running/);
     await admin.shoot('plain-running');
 
     // Two finish: the page follows without a reload, counts 2 + 2.
@@ -98,7 +106,7 @@ describe('the activation page', { timeout: 300_000 }, () => {
     assert.equal(await count('InProgress').count(), 0);
     await p.locator('h1 [data-activation-state="succeeded"]').waitFor();
     assert.equal(await rows.locator('[data-status="Succeeded"]').count(), 4);
-    assert.match(await p.title(), new RegExp(`Activation ${made.activationId.slice(0, 8)}.*succeeded`));
+    await titleMatching(p, new RegExp(`Activation ${made.activationId.slice(0, 8)}.*succeeded`));
     assert.ok(await admin.stillSameDocument(), 'live, without a reload');
     await admin.shoot('plain-succeeded');
 
@@ -148,7 +156,7 @@ describe('the activation page', { timeout: 300_000 }, () => {
     await wave(0).locator('tbody [data-status="Succeeded"]').waitFor();
     assert.equal(await wave(1).locator('tbody [data-status="Queued"]').count(), 3, 'paused: wave 2 is not released');
     assert.equal(agent(names[1]!).orders.length, before[1], 'no order reached a wave-2 agent');
-    assert.match(await p.title(), /paused/);
+    await titleMatching(p, /paused/);
     await admin.shoot('rollout-paused');
 
     await p.getByRole('button', { name: 'Resume' }).click();
