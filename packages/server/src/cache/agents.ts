@@ -43,6 +43,42 @@ export async function agentCaches(db: Kysely<Database>, workspaceIds: readonly s
   return out;
 }
 
+/** Workspaces whose answer `RecentAgentCaches` keeps; past it the old ones are dropped together. */
+const RECENT_WORKSPACES_KEPT = 1000;
+
+/**
+ * The cache agents of each workspace use, as the `registered` message tells a connecting agent: read from the
+ * database at most once per `maxAgeMs` per workspace. A fleet reconnecting sends thousands of hellos a second, and
+ * each batch of them read the workspace and its caches again. An answer up to that old is harmless there: the agent
+ * only logs it — every `deploy` order reads `agentCaches` fresh, and that is what the agent substitutes from.
+ */
+export class RecentAgentCaches {
+  private readonly read = new Map<string, { readonly cache: CacheConfig | null; readonly at: number }>();
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly maxAgeMs = 1000,
+  ) {}
+
+  async of(workspaceIds: readonly string[]): Promise<Map<string, CacheConfig | null>> {
+    const now = Date.now();
+    const out = new Map<string, CacheConfig | null>();
+    const missing: string[] = [];
+    for (const id of new Set(workspaceIds)) {
+      const recent = this.read.get(id);
+      if (recent && now - recent.at < this.maxAgeMs) out.set(id, recent.cache);
+      else missing.push(id);
+    }
+    if (missing.length === 0) return out;
+    if (this.read.size >= RECENT_WORKSPACES_KEPT) this.read.clear();
+    for (const [id, cache] of await agentCaches(this.db, missing)) {
+      out.set(id, cache);
+      this.read.set(id, { cache, at: now });
+    }
+    return out;
+  }
+}
+
 /** The cache agents of one workspace use, as a check of its contents needs it: the built-in cache's row, or the external substituter (null: none). */
 export async function agentCacheOf(db: Kysely<Database>, workspaceId: string): Promise<AgentCacheSource | null> {
   return (await agentCacheSources(db, [workspaceId])).get(workspaceId) ?? null;

@@ -61,7 +61,7 @@ import {
   setWouldRestart,
   type PendingOrder,
 } from '../deployments/repository.js';
-import { agentCaches } from '../cache/agents.js';
+import { agentCaches, RecentAgentCaches } from '../cache/agents.js';
 import { secretOrdersFor } from '../secrets/repository.js';
 import { DeployFrames, deployMessage, type OrderWithoutCache } from '../deployments/order-frames.js';
 import { isConnectionLost } from '../db/connect.js';
@@ -203,13 +203,15 @@ export class AgentHub {
   constructor(private readonly opts: HubOptions) {
     this.log = opts.log.child({ component: 'hub' });
     this.connectionLog = new ConnectionLog(this.log);
+    const recentCaches = new RecentAgentCaches(opts.db);
     this.helloReads = {
       register: new Batched((inputs) => registerAgents(opts.db, inputs), CONNECTION_WRITES),
       rollbackScripts: new Batched(async (agents) => {
         await resolveRollbackScriptsOf(opts.db, agents);
         return new Map(agents.map((a) => [a, true]));
       }),
-      cache: new Batched((workspaceIds) => agentCaches(opts.db, workspaceIds)),
+      // Read at most once a second per workspace (the agent only logs it; every order reads it fresh).
+      cache: new Batched((workspaceIds) => recentCaches.of(workspaceIds)),
       newest: new Batched((agentIds) => newestPendingOrders(opts.db, agentIds)),
       // The hellos of one registration batch go on in the same turn: one event for them all.
       connected: new Batched(async (agents) => {
