@@ -1,6 +1,6 @@
 /**
- * Bus events carry ids (deploy: the new deployments with their agents and the
- * ids they superseded), split under the NOTIFY size limit without losing
+ * Bus events carry ids (deploy: the new deployments with their agents, or
+ * the activation a large one announces whole, and the ids they superseded), split under the NOTIFY size limit without losing
  * any, and are checked against their schema when they arrive from another
  * process.
  */
@@ -23,6 +23,20 @@ describe('bus events', () => {
       parts.flatMap((p) => (p.kind === 'deploy' ? p.superseded : [])),
       superseded,
     );
+  });
+
+  test('an activation announced whole stays in one part, the first, when the superseded ids it carries split', () => {
+    const superseded = Array.from({ length: 9 }, (_, i) => `s${i}`);
+    const activation = { id: 'activation-1', deployments: 100_000 };
+    const parts = splitEvent({ kind: 'deploy', deployments: [], superseded, activation }, 4);
+    assert.deepEqual(parts[0], { kind: 'deploy', deployments: [], superseded: [], activation });
+    assert.equal(parts.filter((p) => p.kind === 'deploy' && p.activation !== undefined).length, 1);
+    assert.deepEqual(
+      parts.flatMap((p) => (p.kind === 'deploy' ? p.superseded : [])),
+      superseded,
+    );
+    assert.equal(decodeBusEvent({ kind: 'deploy', deployments: [], superseded: [], activation: { id: 'a', deployments: -1 } }), null, 'a negative count');
+    assert.deepEqual(decodeBusEvent(JSON.parse(JSON.stringify(parts[0]))), parts[0]);
   });
 
   test('agents connected together split under the NOTIFY limit by their encoded size, long hostnames included, none lost', () => {

@@ -18,8 +18,18 @@ const NewDeploymentEventSchema = Type.Object({ id: Type.String(), agentId: Type.
 
 /** Every bus event; payloads arriving from another process are checked against it (decodeBusEvent). */
 const BusEventSchema = Type.Union([
-  /** New Pending deployments (id and agent each) and the older ones they superseded. */
-  Type.Object({ kind: Type.Literal('deploy'), deployments: Type.Array(NewDeploymentEventSchema), superseded: Ids }),
+  /**
+   * New Pending deployments (id and agent each) and the older ones they superseded. A large activation is announced
+   * whole instead (`activation`: every Pending deployment of it is new, `deployments` of them), not listed: one small
+   * event that each replica answers with one read of its own agents' part, where a list of 100,000 pairs cost the
+   * cluster's relay and every replica seconds to pass on and parse.
+   */
+  Type.Object({
+    kind: Type.Literal('deploy'),
+    deployments: Type.Array(NewDeploymentEventSchema),
+    superseded: Ids,
+    activation: Type.Optional(Type.Object({ id: Type.String(), deployments: Type.Integer({ minimum: 0 }) })),
+  }),
   /** A deployment was cancelled (Pending ones already are, InProgress ones are asked to stop); tell the agent if it holds it. */
   Type.Object({ kind: Type.Literal('cancel'), agentId: Type.String(), deploymentId: Type.String() }),
   /** Log lines or status of these deployments changed. */
@@ -121,7 +131,7 @@ export function splitEvent(event: BusEvent, maxIds: number): BusEvent[] {
   if (event.kind === 'deploy' && 2 * event.deployments.length + event.superseded.length > maxIds) {
     // A deployment costs two ids (its own and its agent's).
     const per = Math.max(1, Math.floor(maxIds / 2));
-    const parts: BusEvent[] = [];
+    const parts: BusEvent[] = event.activation ? [{ kind: 'deploy', deployments: [], superseded: [], activation: event.activation }] : [];
     for (let i = 0; i < event.deployments.length; i += per) parts.push({ kind: 'deploy', deployments: event.deployments.slice(i, i + per), superseded: [] });
     for (let i = 0; i < event.superseded.length; i += maxIds)
       parts.push({ kind: 'deploy', deployments: [], superseded: event.superseded.slice(i, i + maxIds) });

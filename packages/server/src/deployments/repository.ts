@@ -326,6 +326,33 @@ export async function pendingOrders(db: Kysely<Database>, ids: readonly string[]
 }
 
 /**
+ * The Pending deployments of one activation (a 'deploy' event announcing it whole) for those of these agents it has,
+ * newest per agent. When the agents are fewer than the activation's deployments (`deployments`), a chunk of agents at
+ * a time through the (agent, status) index — the activation is then a filter, written so that no planner takes it
+ * for an index look-up (SQLite, without statistics, would walk the whole activation once per chunk); else the whole
+ * activation at once, keeping only these agents'.
+ */
+export async function pendingOrdersOfActivation(
+  db: Kysely<Database>,
+  activationId: string,
+  agentIds: { readonly size: number; has(id: string): boolean; keys(): IterableIterator<string> },
+  deployments: number,
+): Promise<Map<string, PendingOrder>> {
+  const out = new Map<string, PendingOrder>();
+  if (agentIds.size < deployments) {
+    const inActivation = selectOrders(db).where(sql<string>`${sql.ref('deployments.activation_id')} || ''`, '=', activationId);
+    for (const part of chunks([...agentIds.keys()])) newestPerAgent(await inActivation.where('deployments.agent_id', 'in', part).execute(), out);
+  } else {
+    const ofActivation = await selectOrders(db).where('deployments.activation_id', '=', activationId).execute();
+    newestPerAgent(
+      ofActivation.filter((r) => agentIds.has(r.agent_id)),
+      out,
+    );
+  }
+  return out;
+}
+
+/**
  * Once an agent says which system it runs, its Pending deployments created
  * before it ever connected get the rollbackScript for that system stored;
  * for several agents at once (hellos that arrived together), one read for all.

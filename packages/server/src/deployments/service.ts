@@ -47,6 +47,12 @@ import {
 } from './repository.js';
 
 /**
+ * More new deployments than this are announced as their activation, not one by one (bus.ts): the event stays small
+ * however large the fleet. (Above a live view's rows per flush, http/workspace-events.ts: it re-reads either way.)
+ */
+const LISTED_DEPLOYMENTS = 1000;
+
+/**
  * Stores the deployments (one activation, with its row when `plan` is given), counts them and announces them — and
  * what they superseded — by id. A rollout's are Queued: the engine takes its first step before this returns.
  */
@@ -66,12 +72,21 @@ async function createAndAnnounce(
   });
   ctx.metrics.deploymentsCreated.inc(created.rows.length);
   const diffed = await recordServerDiffs(ctx, access.workspaceId, created.rows);
-  const announced = queued ? [] : created.rows.map((r) => ({ id: r.id, agentId: r.agent_id }));
+  // A large activation is announced whole (bus.ts), a small one deployment by deployment.
+  const whole = !queued && created.rows.length > LISTED_DEPLOYMENTS;
+  const announced = queued || whole ? [] : created.rows.map((r) => ({ id: r.id, agentId: r.agent_id }));
   // This replica's own agents get theirs from the rows in hand; the event is for the other replicas (agent-hub.ts).
   const delivered = queued
     ? Promise.resolve()
-    : ctx.hub.deliverFresh(created.rows, diffed).catch((err: unknown) => ctx.log.error({ err }, 'delivering deployments failed'));
-  await ctx.bus.publish({ kind: 'deploy', deployments: announced, superseded: created.superseded });
+    : ctx.hub
+        .deliverFresh(created.rows, diffed, whole ? created.activationId : undefined)
+        .catch((err: unknown) => ctx.log.error({ err }, 'delivering deployments failed'));
+  await ctx.bus.publish({
+    kind: 'deploy',
+    deployments: announced,
+    superseded: created.superseded,
+    ...(whole ? { activation: { id: created.activationId, deployments: created.rows.length } } : {}),
+  });
   await delivered;
   // The first wave goes out with the answer; should this step fail, the engine's sweep takes it again.
   if (queued)

@@ -40,6 +40,8 @@ export function streamWorkspaceEvents(
         // New deployments and the ones they superseded, by id: both are shown as they are now.
         for (const d of event.deployments) deploymentIds.add(d.id);
         for (const id of event.superseded) deploymentIds.add(id);
+        // An activation announced whole is larger than a flush may send as rows.
+        if (event.activation) resync = true;
         break;
       case 'deployment-changed':
         for (const id of event.deploymentIds) deploymentIds.add(id);

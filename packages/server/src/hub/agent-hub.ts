@@ -9,7 +9,8 @@
  * batches.
  *
  * Deployments are delivered from the bus's 'deploy' event, read back from
- * the database by id (still Pending, newest per agent) — except on the
+ * the database by id (still Pending, newest per agent), or for an activation
+ * announced whole by its id and this replica's agents — except on the
  * replica that created them: it sends them from the rows it just inserted
  * (`deliverFresh`) and its copy of the event skips them, so a fan-out costs
  * no read here. A fresh order is not sent to an agent that was already sent
@@ -56,6 +57,7 @@ import {
   newestPendingOrders,
   orderOf,
   pendingOrders,
+  pendingOrdersOfActivation,
   resolveRollbackScriptsOf,
   setClosureSize,
   setWouldRestart,
@@ -100,6 +102,13 @@ type ConnectedAgent = Extract<BusEvent, { kind: 'agents-connected' }>['agents'][
 const CHANGED_FLUSH_MS = 300;
 /** How long a deployment sent by `deliverFresh` waits for its own 'deploy' event to skip it (the bus brings it back at once). */
 const FRESH_KEPT_MS = 60_000;
+
+/** What `sentFresh` keeps for an activation announced whole (deployment ids are kept as they are). */
+function freshActivationKey(activationId: string): string {
+  return `activation:${activationId}`;
+}
+
+type DeployEvent = Extract<BusEvent, { kind: 'deploy' }>;
 
 /** Close reasons are limited to 123 bytes of UTF-8; cut whole characters only. */
 function closeReason(reason: string): string {
@@ -494,13 +503,17 @@ export class AgentHub {
   }
 
   /** Sends the deployments a 'deploy' event announced to those of their agents connected here (but not what `deliverFresh` sent). */
-  private async deliverCreated(deployments: readonly { id: string; agentId: string }[]): Promise<void> {
+  private async deliverCreated(event: DeployEvent): Promise<void> {
     const local: string[] = [];
-    for (const d of deployments) {
+    for (const d of event.deployments) {
       if (this.sentFresh.delete(d.id)) continue;
       if (this.byAgent.has(d.agentId)) local.push(d.id);
     }
     if (local.length > 0) await this.send(await pendingOrders(this.opts.db, local));
+    // An activation announced whole: this replica's agents' part of it, unless this replica created it.
+    const whole = event.activation;
+    if (whole && !this.sentFresh.delete(freshActivationKey(whole.id)) && this.byAgent.size > 0)
+      await this.send(await pendingOrdersOfActivation(this.opts.db, whole.id, this.byAgent, whole.deployments));
   }
 
   /**
@@ -508,13 +521,14 @@ export class AgentHub {
    * `diffed`) to those of their agents connected here, from the rows in hand. Call it before publishing their
    * 'deploy' event: it marks them at once, so that event skips them here.
    */
-  async deliverFresh(rows: readonly DeploymentRow[], diffed: ReadonlySet<string>): Promise<void> {
+  async deliverFresh(rows: readonly DeploymentRow[], diffed: ReadonlySet<string>, announcedWhole?: string): Promise<void> {
     const orders = new Map<string, PendingOrder>();
     const now = Date.now();
+    if (announcedWhole !== undefined) this.sentFresh.set(freshActivationKey(announcedWhole), now);
     for (const row of rows) {
       const conn = this.byAgent.get(row.agent_id);
       if (!conn || row.status !== 'Pending') continue;
-      this.sentFresh.set(row.id, now);
+      if (announcedWhole === undefined) this.sentFresh.set(row.id, now);
       orders.set(row.agent_id, { agentId: row.agent_id, workspaceId: row.workspace_id, order: orderOf(row, conn.system, diffed.has(row.id)) });
     }
     if (orders.size > 0) await this.send(orders, true);
@@ -541,7 +555,7 @@ export class AgentHub {
   private onBusEvent(event: BusEvent): void {
     switch (event.kind) {
       case 'deploy':
-        this.deliverCreated(event.deployments).catch((err: unknown) => this.log.error({ err }, 'delivering deployments failed'));
+        this.deliverCreated(event).catch((err: unknown) => this.log.error({ err }, 'delivering deployments failed'));
         break;
       case 'cancel':
         this.byAgent.get(event.agentId)?.send({ type: 'deployment.cancel', id: event.deploymentId, reason: 'cancelled by a user' });
