@@ -172,7 +172,7 @@ export async function activate(ctx: ServerContext, access: Access, body: Activat
   const byName = new Map(found.map((a) => [a.name, a]));
   // One problem per entry: an entry already reported (bad name, bad path) is not also called unknown.
   const reported = new Set(problems.map((p) => p.path));
-  for (const name of names.filter((n) => isAgentName(n) && !byName.has(n) && !reported.has(pointer('agents', n)))) {
+  for (const name of names.filter((n) => !byName.has(n) && isAgentName(n) && !reported.has(pointer('agents', n)))) {
     problems.push({
       path: pointer('agents', name),
       code: 'DROVER_ERR_UNKNOWN_AGENT',
@@ -189,8 +189,13 @@ export async function activate(ctx: ServerContext, access: Access, body: Activat
   }
   const selected = selectAgents(body, byName, options.on);
   // Only a spec with no other problem is checked against the agents' cache (see cache-check.ts).
+  // The whole spec when nothing was narrowed away (a spec of 100,000 agents costs ~0.2 s to copy key by key).
   if (options.cacheCheck)
-    await requireInAgentCache(ctx, access, { ...body, agents: Object.fromEntries(selected.map((a) => [a.name, body.agents[a.name] ?? ''])) });
+    await requireInAgentCache(
+      ctx,
+      access,
+      selected.length === names.length ? body : { ...body, agents: Object.fromEntries(selected.map((a) => [a.name, body.agents[a.name] ?? ''])) },
+    );
   const unchanged = options.force ? new Set<string>() : await unchangedAgents(ctx, selected, body);
   const deploying = selected.filter((a) => !unchanged.has(a.name));
   const rollout = options.dry ? null : ((body.rollout ?? null) as RolloutSpec | null);
