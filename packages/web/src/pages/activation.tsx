@@ -6,7 +6,7 @@
  * rollout its settings and, for deployers, Pause/Resume/Abort. Rows follow
  * the workspace's live events.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import type { ActivationInfo, Rollout } from '../api/activation.js';
 import { activationState, countByStatus, groupByWave, isLive, type Counts, type Group } from '../components/activation-summary.js';
 import { ActorLabel } from '../components/deployments-table.js';
@@ -40,9 +40,6 @@ export function ActivationPage({ id }: { id: string }) {
   const view = useActivation(ws.name, id);
   const data = view.data;
   const state = data ? activationState(data) : null;
-  useEffect(() => {
-    document.title = `Activation ${shortId(id)}${state ? ` · ${state}` : ''} — Drover`;
-  }, [id, state]);
 
   const back = <Link href={uiPath(ws.name, 'deployments')}>← All deployments</Link>;
   if (!data || !state) {
@@ -58,6 +55,7 @@ export function ActivationPage({ id }: { id: string }) {
   return (
     <main class="page">
       <PageHeader
+        pageTitle={`Activation ${shortId(id)} · ${state}`}
         title={
           <>
             Activation <span class="mono">{shortId(id)}</span>{' '}
