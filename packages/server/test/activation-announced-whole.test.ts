@@ -64,7 +64,7 @@ for (const { backend, skip } of await backendCases()) {
         assert.deepEqual(announced.activation, { id: created.activationId, deployments: FLEET });
         assert.equal(announced.deployments.length, 0, 'and listed no deployment');
 
-        // Its part for some agents: through the (activation, agent) index, or the whole activation filtered.
+        // Its part for some agents: a chunk of agents at a time through the (agent, status) index, or the whole activation filtered.
         const some = await t.db.selectFrom('agents').select('id').where('name', 'in', names.slice(0, 3)).execute();
         const ids = new Set(some.map((a) => a.id));
         const byIndex = await pendingOrdersOfActivation(t.db, created.activationId, ids, FLEET);

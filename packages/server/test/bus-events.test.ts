@@ -1,8 +1,8 @@
 /**
  * Bus events carry ids (deploy: the new deployments with their agents, or
- * the activation a large one announces whole, and the ids they superseded), split under the NOTIFY size limit without losing
- * any, and are checked against their schema when they arrive from another
- * process.
+ * the activation a large one announces whole, and the ids they superseded),
+ * split under the NOTIFY size limit without losing any, and are checked
+ * against their schema when they arrive from another process.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
