@@ -8,13 +8,14 @@
  * statement per few hundred agents. A decommissioned agent (`removed_at`)
  * is left out of every list and lookup until it connects again.
  */
-import { sql, type Insertable, type Kysely, type SelectQueryBuilder } from 'kysely';
+import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
 import { type Agent, type AgentStatusFilter, type Fleet, type HelloMessage, type Selector } from '@drover/protocol';
 import { skipsFlush, transactionWithoutFlush } from '../db/async-commit.js';
 import { chunks } from '../db/chunks.js';
 import { newRowId } from '../db/row-id.js';
-import type { AgentPresenceTable, AgentRow, AgentsTable, Database } from '../db/schema.js';
+import type { AgentPresenceTable, AgentRow, Database } from '../db/schema.js';
 import { nowIso } from '../db/time.js';
+import { agentsBefore, upsertAgents, type RowBefore, type UpsertedAgent } from './registration-sql.js';
 import { agentMatches, labelSetsOf, labelsOf, storedLabels, type AdminLabels, type LabelSets } from './labels.js';
 import { agentStatusSql, countWhen } from './status-sql.js';
 
@@ -39,7 +40,7 @@ export function isOnline(row: AgentSeen, presence: Presence, now = Date.now()): 
 }
 
 /** A row for an agent that has never connected; registration fills in the rest. */
-function newAgentRow(workspaceId: string, name: string, now: string): Insertable<AgentsTable> {
+function newAgentRow(workspaceId: string, name: string, now: string): UpsertedAgent {
   return {
     id: newRowId(),
     workspace_id: workspaceId,
@@ -59,6 +60,7 @@ function newAgentRow(workspaceId: string, name: string, now: string): Insertable
     conflict_at: null,
     conflict_hostname: null,
     recipient: null,
+    labels: null,
   };
 }
 
@@ -156,22 +158,14 @@ async function registerInRounds(db: Kysely<Database>, inputs: readonly Registrat
   return results;
 }
 
-type RowBefore = Pick<AgentRow, 'workspace_id' | 'name' | 'connection_id' | 'replica_id' | 'hostname' | 'labels' | 'system'>;
-
 async function registerRound(db: Kysely<Database>, inputs: readonly Registration[]): Promise<Map<Registration, Registered>> {
   const results = new Map<Registration, Registered>();
   const now = nowIso();
   const before = new Map<string, RowBefore>();
   for (const [workspaceId, names] of groupNames(inputs)) {
-    const rows = await db
-      .selectFrom('agents')
-      .select(['workspace_id', 'name', 'connection_id', 'replica_id', 'hostname', 'labels', 'system'])
-      .where('workspace_id', '=', workspaceId)
-      .where('name', 'in', names)
-      .execute();
-    for (const row of rows) before.set(agentKey(row.workspace_id, row.name), row);
+    for (const row of await agentsBefore(db, workspaceId, names)) before.set(agentKey(row.workspace_id, row.name), row);
   }
-  const values = inputs.map((input) => {
+  const values = inputs.map((input): UpsertedAgent => {
     const { hello } = input;
     const was = before.get(agentKey(input.workspaceId, hello.agent));
     const replacedHost = was?.connection_id ? was.hostname : null;
@@ -194,31 +188,7 @@ async function registerRound(db: Kysely<Database>, inputs: readonly Registration
       conflict_hostname: conflict ? replacedHost : null,
     };
   });
-  const rows = await db
-    .insertInto('agents')
-    .values(values)
-    .onConflict((oc) =>
-      oc.columns(['workspace_id', 'name']).doUpdateSet((eb) => ({
-        version: eb.ref('excluded.version'),
-        system: eb.ref('excluded.system'),
-        profile: eb.ref('excluded.profile'),
-        hostname: eb.ref('excluded.hostname'),
-        problems: eb.ref('excluded.problems'),
-        recipient: eb.ref('excluded.recipient'),
-        connection_id: eb.ref('excluded.connection_id'),
-        replica_id: eb.ref('excluded.replica_id'),
-        connected_at: eb.ref('excluded.connected_at'),
-        last_seen_at: eb.ref('excluded.last_seen_at'),
-        labels: eb.ref('excluded.labels'),
-        // A decommissioned agent that connects again (with a valid token) is back.
-        removed_at: null,
-        // A conflict is recorded only when this hello replaced another host's connection; else the last one stays.
-        conflict_at: eb.fn.coalesce('excluded.conflict_at', 'agents.conflict_at'),
-        conflict_hostname: sql<string | null>`case when excluded.conflict_at is null then agents.conflict_hostname else excluded.conflict_hostname end`,
-      })),
-    )
-    .returningAll()
-    .execute();
+  const rows = await upsertAgents(db, values);
   const byName = new Map(rows.map((row) => [agentKey(row.workspace_id, row.name), row]));
   for (const input of inputs) {
     const k = agentKey(input.workspaceId, input.hello.agent);

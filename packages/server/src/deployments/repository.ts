@@ -22,6 +22,7 @@ import {
 } from '@drover/protocol';
 import { chunks } from '../db/chunks.js';
 import { newRowId } from '../db/row-id.js';
+import { selectOrders, type OrderRow } from './order-sql.js';
 import { bumpIssuedIndex, insertDeployments, supersedeOlder, type InsertedDeployment } from './bulk.js';
 import type { Database, DeploymentRow } from '../db/schema.js';
 import { nowIso } from '../db/time.js';
@@ -254,30 +255,6 @@ export interface PendingOrder {
   readonly order: Omit<DeploymentOrder, 'cache'>;
 }
 
-function selectOrders(db: Kysely<Database>) {
-  return db
-    .selectFrom('deployments')
-    .innerJoin('agents', 'agents.id', 'deployments.agent_id')
-    .leftJoin('deployment_diffs', 'deployment_diffs.deployment_id', 'deployments.id')
-    .select([
-      'deployment_diffs.pair as diff_pair',
-      'deployments.id',
-      'deployments.agent_id',
-      'deployments.workspace_id',
-      'deployments.index_no',
-      'deployments.store_path',
-      'deployments.rollback_script',
-      'deployments.rollback_scripts',
-      'deployments.activation_timeout_ms',
-      'deployments.confirm_timeout_ms',
-      'deployments.dry',
-      'deployments.secrets_only',
-      'agents.system',
-    ])
-    .where('deployments.status', '=', 'Pending');
-}
-type OrderRow = Awaited<ReturnType<ReturnType<typeof selectOrders>['execute']>>[number];
-
 /** The rollbackScript for the agent's system, from the whole map kept while the system was unknown. */
 function rollbackFor(scripts: string | null, system: string | null): string | null {
   return scripts && system ? (rollbackMap(scripts)[system] ?? null) : null;
@@ -320,14 +297,14 @@ function newestPerAgent(rows: readonly OrderRow[], into: Map<string, PendingOrde
 /** The newest Pending deployment of each of these agents (on hello, after an outcome, on resync). A read: nothing is written. */
 export async function newestPendingOrders(db: Kysely<Database>, agentIds: readonly string[]): Promise<Map<string, PendingOrder>> {
   const out = new Map<string, PendingOrder>();
-  for (const part of chunks(agentIds)) newestPerAgent(await selectOrders(db).where('deployments.agent_id', 'in', part).execute(), out);
+  for (const part of chunks(agentIds)) newestPerAgent(await selectOrders(db, { agentIds: part }), out);
   return out;
 }
 
 /** These deployments (a 'deploy' event names them), those still Pending, newest per agent. A read: nothing is written. */
 export async function pendingOrders(db: Kysely<Database>, ids: readonly string[]): Promise<Map<string, PendingOrder>> {
   const out = new Map<string, PendingOrder>();
-  for (const part of chunks(ids)) newestPerAgent(await selectOrders(db).where('deployments.id', 'in', part).execute(), out);
+  for (const part of chunks(ids)) newestPerAgent(await selectOrders(db, { ids: part }), out);
   return out;
 }
 
@@ -346,10 +323,9 @@ export async function pendingOrdersOfActivation(
 ): Promise<Map<string, PendingOrder>> {
   const out = new Map<string, PendingOrder>();
   if (agentIds.size < deployments) {
-    const inActivation = selectOrders(db).where(sql<string>`${sql.ref('deployments.activation_id')} || ''`, '=', activationId);
-    for (const part of chunks([...agentIds.keys()])) newestPerAgent(await inActivation.where('deployments.agent_id', 'in', part).execute(), out);
+    for (const part of chunks([...agentIds.keys()])) newestPerAgent(await selectOrders(db, { activationId, agentIds: part }), out);
   } else {
-    const ofActivation = await selectOrders(db).where('deployments.activation_id', '=', activationId).execute();
+    const ofActivation = await selectOrders(db, { activationId });
     newestPerAgent(
       ofActivation.filter((r) => agentIds.has(r.agent_id)),
       out,
