@@ -15,7 +15,7 @@ import { chunks } from '../db/chunks.js';
 import { newRowId } from '../db/row-id.js';
 import type { AgentPresenceTable, AgentRow, Database } from '../db/schema.js';
 import { nowIso } from '../db/time.js';
-import { agentsBefore, upsertAgents, type RowBefore, type UpsertedAgent } from './registration-sql.js';
+import { activationTargets, agentsBefore, upsertAgents, type ActivationTarget, type RowBefore, type UpsertedAgent } from './statements.js';
 import { agentMatches, labelSetsOf, labelsOf, storedLabels, type AdminLabels, type LabelSets } from './labels.js';
 import { agentStatusSql, countWhen } from './status-sql.js';
 
@@ -306,26 +306,9 @@ export async function findAgentsByName(db: Kysely<Database>, workspaceId: string
   return out;
 }
 
-/**
- * What an activation needs of each agent it names: who it is, what it runs, its labels (for `on` and waves) and
- * whether it is online (for the answer). Only these columns: reading whole rows for 10,000 agents cost more than
- * the look-up itself.
- */
-export type ActivationTarget = Pick<AgentRow, 'id' | 'name' | 'system' | 'current_store_path' | 'labels'> & AgentSeen;
-
-const ACTIVATION_TARGET_COLUMNS = [
-  'agents.id',
-  'agents.name',
-  'agents.system',
-  'agents.current_store_path',
-  'agents.labels',
-  'agents.connection_id',
-  'agents.last_seen_at',
-] as const;
-
 export async function findActivationTargets(db: Kysely<Database>, workspaceId: string, names: readonly string[]): Promise<ActivationTarget[]> {
   const out: ActivationTarget[] = [];
-  for (const part of chunks(names)) out.push(...(await namedAgents(db, workspaceId, part).select(ACTIVATION_TARGET_COLUMNS).execute()));
+  for (const part of chunks(names)) out.push(...(await activationTargets(db, workspaceId, part)));
   return out;
 }
 

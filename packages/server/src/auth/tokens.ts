@@ -7,10 +7,11 @@
  * once, at creation, and never logged.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
 import { DroverError, formatToken, parseToken, tokenBinding, type AgentBinding, type AgentName, type TokenInfo, type TokenKind } from '@drover/protocol';
 import type { Database, TokenRow } from '../db/schema.js';
 import { chunks } from '../db/chunks.js';
+import { manyValuesOf, sqlText } from '../db/many-values.js';
 import { nowIso } from '../db/time.js';
 import { declareAgent } from '../agents/repository.js';
 import { Batched } from '../db/batched-read.js';
@@ -98,28 +99,19 @@ export function bearerFrom(header: string | undefined): string | null {
   return /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] ?? null;
 }
 
-/** The columns verification reads, one row per token id. */
-async function readTokenRows(db: Kysely<Database>, ids: readonly string[]) {
+/** The columns verification reads, one row per token id: a token with its workspace's name and, for a push or pull token, its cache (db/many-values.ts: the text is built once per list length). */
+const TOKEN_ROWS =
+  `select "tokens"."id", "tokens"."kind", "tokens"."secret_hash", "tokens"."revoked_at", "tokens"."agent_name", "tokens"."claims_agent",` +
+  ` "tokens"."description", "tokens"."workspace_id", "workspaces"."name" as "workspace_name", "token_caches"."cache_id" from "tokens"` +
+  ` inner join "workspaces" on "workspaces"."id" = "tokens"."workspace_id"` +
+  ` left join "token_caches" on "token_caches"."token_id" = "tokens"."id"`;
+
+async function readTokenRows(db: Kysely<Database>, ids: readonly string[]): Promise<Map<string, TokenCheckRow>> {
   const found = new Map<string, TokenCheckRow>();
+  const many = manyValuesOf(db);
   for (const part of chunks(ids)) {
-    const rows = await db
-      .selectFrom('tokens')
-      .innerJoin('workspaces', 'workspaces.id', 'tokens.workspace_id')
-      .leftJoin('token_caches', 'token_caches.token_id', 'tokens.id')
-      .select([
-        'tokens.id',
-        'tokens.kind',
-        'tokens.secret_hash',
-        'tokens.revoked_at',
-        'tokens.agent_name',
-        'tokens.claims_agent',
-        'tokens.description',
-        'tokens.workspace_id',
-        'workspaces.name as workspace_name',
-        'token_caches.cache_id',
-      ])
-      .where('tokens.id', 'in', part)
-      .execute();
+    const query = sqlText(many, `tokens.check:${part.length}`, () => `${TOKEN_ROWS} where ${many.inList('"tokens"."id"', 1, part.length)}`);
+    const { rows } = await db.executeQuery<TokenCheckRow>(CompiledQuery.raw(query, many.listParameters(part)));
     // A push or pull token has at most one cache; the first row stands, as a single read's would.
     for (const row of rows) if (!found.has(row.id)) found.set(row.id, row);
   }

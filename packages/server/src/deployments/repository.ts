@@ -22,7 +22,7 @@ import {
 } from '@drover/protocol';
 import { chunks } from '../db/chunks.js';
 import { newRowId } from '../db/row-id.js';
-import { selectOrders, type OrderRow } from './order-sql.js';
+import { selectOrders, type OrderRow } from './order-statements.js';
 import { bumpIssuedIndex, insertDeployments, supersedeOlder, type InsertedDeployment } from './bulk.js';
 import type { Database, DeploymentRow } from '../db/schema.js';
 import { nowIso } from '../db/time.js';

@@ -22,7 +22,8 @@ import {
   type ErrorDetail,
   type RolloutSpec,
 } from '@drover/protocol';
-import { findActivationTargets, findAgentsByName, type ActivationTarget } from '../agents/repository.js';
+import { findActivationTargets, findAgentsByName } from '../agents/repository.js';
+import type { ActivationTarget } from '../agents/statements.js';
 import type { ServerContext } from '../context.js';
 import { refreshStaleStatistics } from '../db/planner-statistics.js';
 import type { Access } from '../auth/access.js';

@@ -1,14 +1,16 @@
 /**
- * The two statements of a registration round (repository.ts
- * `registerAgents`) as SQL text built once per batch size
- * (db/many-values.ts): the agents' rows before their hellos, and the
- * multi-row upsert that creates or updates them. Built by Kysely's query
- * builder at every hello they were a tenth of a registration's CPU, and in
- * each worker of `--workers N` more code to compile.
+ * The agents' statements on hot paths as SQL text built once per list
+ * length (db/many-values.ts): the two of a registration round (repository.ts
+ * `registerAgents`: the agents' rows before their hellos, and the multi-row
+ * upsert that creates or updates them) and the read of an activation's
+ * targets, 500 names a statement. Built by Kysely's query builder at every
+ * hello they were a tenth of a registration's CPU, and in each worker of
+ * `--workers N` more code to compile.
  */
 import { CompiledQuery, type Kysely } from 'kysely';
 import { columnList, manyValuesOf, sqlText } from '../db/many-values.js';
 import type { AgentRow, AgentsTable, Database } from '../db/schema.js';
+import type { AgentSeen } from './repository.js';
 
 /** What a hello writes of an agent: every column but the indexes (theirs: 0) and removed_at (null). */
 const UPSERTED = {
@@ -78,16 +80,40 @@ export async function upsertAgents(db: Kysely<Database>, rows: readonly Upserted
 /** What a registration needs of an agent's row before its hello. */
 export type RowBefore = Pick<AgentRow, 'workspace_id' | 'name' | 'connection_id' | 'replica_id' | 'hostname' | 'labels' | 'system'>;
 
-/** The rows of these agents of one workspace, those that exist. */
-export async function agentsBefore(db: Kysely<Database>, workspaceId: string, names: readonly string[]): Promise<RowBefore[]> {
+/**
+ * `select` (the columns, from "agents" and what it joins) for these names of one workspace, `also` any further
+ * condition: the statement named `shape`, its text built once per list length.
+ */
+async function byNames<Row>(db: Kysely<Database>, shape: string, select: string, also: string, workspaceId: string, names: readonly string[]): Promise<Row[]> {
   if (names.length === 0) return [];
   const many = manyValuesOf(db);
   const query = sqlText(
     many,
-    `agents.before:${names.length}`,
-    () =>
-      `select "workspace_id", "name", "connection_id", "replica_id", "hostname", "labels", "system" from "agents"` +
-      ` where "workspace_id" = ${many.one(1)} and ${many.inList('"name"', 2, names.length)}`,
+    `agents.${shape}:${names.length}`,
+    () => `${select} where "agents"."workspace_id" = ${many.one(1)} and ${many.inList('"agents"."name"', 2, names.length)}${also}`,
   );
-  return (await db.executeQuery<RowBefore>(CompiledQuery.raw(query, [workspaceId, ...many.listParameters(names)]))).rows;
+  return (await db.executeQuery<Row>(CompiledQuery.raw(query, [workspaceId, ...many.listParameters(names)]))).rows;
+}
+
+const BEFORE = `select "workspace_id", "name", "connection_id", "replica_id", "hostname", "labels", "system" from "agents"`;
+
+/** The rows of these agents of one workspace, those that exist. */
+export function agentsBefore(db: Kysely<Database>, workspaceId: string, names: readonly string[]): Promise<RowBefore[]> {
+  return byNames(db, 'before', BEFORE, '', workspaceId, names);
+}
+
+/**
+ * What an activation needs of each agent it names: who it is, what it runs, its labels (for `on` and waves) and
+ * whether it is online (for the answer). Only these columns: reading whole rows for 10,000 agents cost more than
+ * the look-up itself.
+ */
+export type ActivationTarget = Pick<AgentRow, 'id' | 'name' | 'system' | 'current_store_path' | 'labels'> & AgentSeen;
+
+const TARGETS =
+  `select "p"."last_seen_at" as "pong_at", "agents"."id", "agents"."name", "agents"."system", "agents"."current_store_path", "agents"."labels",` +
+  ` "agents"."connection_id", "agents"."last_seen_at" from "agents" left join "agent_presence" as "p" on "p"."agent_id" = "agents"."id"`;
+
+/** The live (not decommissioned) agents of one workspace among these names, with their latest pong. */
+export function activationTargets(db: Kysely<Database>, workspaceId: string, names: readonly string[]): Promise<ActivationTarget[]> {
+  return byNames(db, 'targets', TARGETS, ' and "agents"."removed_at" is null', workspaceId, names);
 }
