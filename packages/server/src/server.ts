@@ -74,6 +74,8 @@ export interface ServerOptions {
   readonly maxAgentSockets?: number | undefined;
   /** A request body silent this long fails with 408 (DROVER_ERR_REQUEST_TIMEOUT); default 30 s. */
   readonly requestBodyIdleMs?: number | undefined;
+  /** Compile every route's schemas at start-up, as Fastify does by default (http/lazy-schemas.ts): a test that wants a broken schema to fail the start. */
+  readonly compileSchemasAtStart?: boolean | undefined;
   /** The built-in binary cache; NARs default to DATA_DIR/cache. */
   readonly cache?: Partial<CacheOptions> | undefined;
   /** How often every moving staged rollout is looked at, besides the bus events (default 5 s). */
@@ -210,7 +212,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       cache,
       auditRetention: new AuditRetention(database.db, log, options.auditRetentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS),
     };
-    const app = await buildApp(ctx, { bodyIdleMs: options.requestBodyIdleMs });
+    const app = await buildApp(ctx, { bodyIdleMs: options.requestBodyIdleMs, compileSchemasAtStart: options.compileSchemasAtStart });
     capConnections(app.server, log, openFiles);
     await app.listen({ host, port, backlog: LISTEN_BACKLOG });
     const address = app.server.address();

@@ -9,6 +9,7 @@ import { CSRF_HEADER, DroverError, SESSION_COOKIE, MAX_FRAME_BYTES } from '@drov
 import type { ServerContext } from '../context.js';
 import { installErrorHandlers } from './errors.js';
 import { DEFAULT_BODY_IDLE_MS, installBodyIdleTimeout } from './body-idle.js';
+import { lazySchemaController } from './lazy-schemas.js';
 import { activateRoutes } from './routes/activate.js';
 import { activationRoutes } from './routes/activations.js';
 import { cacheAdminRoutes } from './routes/cache-admin.js';
@@ -40,6 +41,8 @@ const BODY_LIMIT_BYTES = 8 * 1024 * 1024;
 export interface AppOptions {
   /** A request body silent this long fails with DROVER_ERR_REQUEST_TIMEOUT (408); default 30 s. */
   readonly bodyIdleMs?: number | undefined;
+  /** Every route's schemas compiled as the routes are added (Fastify's default), not at each route's first call. */
+  readonly compileSchemasAtStart?: boolean | undefined;
 }
 
 export async function buildApp(ctx: ServerContext, options: AppOptions = {}): Promise<FastifyInstance> {
@@ -57,6 +60,8 @@ export async function buildApp(ctx: ServerContext, options: AppOptions = {}): Pr
     // Log streams and idle keep-alive sockets must not hold up a shutdown.
     forceCloseConnections: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    // Each route's schemas compile when it is first called, not at start-up (lazy-schemas.ts).
+    ...(options.compileSchemasAtStart ? {} : { schemaController: lazySchemaController() }),
     // Cachix agents read the built-in cache at NAME.HOST (cachix/cache.ts); every other request keeps its URL.
     rewriteUrl: (req) => rewriteCacheHost(ctx, req),
   });
