@@ -12,7 +12,7 @@
  * of Ajv's function: `errors` after a call, and `schemaEnv` (read before the
  * first call; reading it compiles). A schema that cannot compile then fails
  * its route's first request (500) instead of the start-up; the test
- * `route-schemas.test.ts` starts the server with every schema compiled at
+ * `lazy-schemas.test.ts` starts the server with every schema compiled at
  * start-up (`compileSchemasAtStart`), so a broken one fails there.
  */
 import ValidatorSelector from '@fastify/ajv-compiler';
