@@ -2,7 +2,8 @@
  * Statements on hot paths as SQL text built once per shape, instead of built
  * and compiled by Kysely's query builder at every call: an activation's
  * chunks (deployments/bulk.ts), an agent's hello and what it is sent
- * (agents/statements.ts, deployments/order-statements.ts). Compiling a
+ * (agents/statements.ts, deployments/order-statements.ts), the token check
+ * (auth/tokens.ts). Compiling a
  * 500-row insert cost more than the database's own work, and a hello's
  * statements were a tenth of a registration's CPU in Kysely's builder.
  *
