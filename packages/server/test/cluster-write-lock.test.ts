@@ -16,11 +16,13 @@ import { sql, type Kysely } from 'kysely';
 import { openDatabase } from '../src/db/connect.js';
 import { ClusterWriteLock, WriteLockGranter, type ReleaseWriteLock, type WriteLock, type WriteLockMessage } from '../src/db/cluster-write-lock.js';
 
-/** A lock that records what it was asked, granting when `open` is called (at once unless `closed`). */
+/** A lock that records what it was asked, granting in the order asked, each once `open` is called (at once unless `closed`). */
 class RecordingLock implements WriteLock {
   readonly events: string[] = [];
   held = false;
   private gate: Promise<void> = Promise.resolve();
+  /** Settles when the holder before the next one has released. */
+  private previous: Promise<void> = Promise.resolve();
   open: () => void = () => {};
 
   close(): void {
@@ -29,6 +31,10 @@ class RecordingLock implements WriteLock {
 
   async acquire(): Promise<ReleaseWriteLock> {
     this.events.push('acquire');
+    const before = this.previous;
+    let released = (): void => {};
+    this.previous = new Promise((resolve) => (released = resolve));
+    await before;
     await this.gate;
     assert.equal(this.held, false, 'granted twice at once');
     this.held = true;
@@ -37,6 +43,7 @@ class RecordingLock implements WriteLock {
       if (!this.held) return;
       this.held = false;
       this.events.push('release');
+      released();
     };
   }
 }
@@ -105,6 +112,32 @@ describe('SQLite driver with a write lock', () => {
       lock.open();
       await write;
       assert.equal(await count(db), 1);
+    });
+  });
+
+  test("the process's reads go on while its write and its transaction wait for the lock; both run once granted, the transaction whole", async () => {
+    await withLockedDatabase(async (db, lock) => {
+      lock.close();
+      const order: string[] = [];
+      const write = sql`insert into t (v) values (1)`.execute(db).then(() => order.push('write'));
+      const transaction = db
+        .transaction()
+        .execute(async (tx) => {
+          await sql`insert into t (v) values (2)`.execute(tx);
+          // Nothing of the process runs inside the transaction: the read below waits for its end.
+          await new Promise((r) => setTimeout(r, 20));
+          await sql`insert into t (v) values (3)`.execute(tx);
+        })
+        .then(() => order.push('transaction'));
+      await new Promise((r) => setTimeout(r, 20));
+      // Under Kysely's own mutex this read waited for the write ahead of it, which waits for the lock.
+      assert.equal(await count(db), 0);
+      order.push('read');
+      lock.open();
+      await Promise.all([write, transaction]);
+      assert.deepEqual(order, ['read', 'write', 'transaction']);
+      assert.equal(await count(db), 3);
+      assert.equal(lock.held, false);
     });
   });
 });
