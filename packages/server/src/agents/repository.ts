@@ -15,7 +15,7 @@ import { chunks } from '../db/chunks.js';
 import { newRowId } from '../db/row-id.js';
 import type { AgentPresenceTable, AgentRow, Database } from '../db/schema.js';
 import { nowIso } from '../db/time.js';
-import { activationTargets, agentsBefore, upsertAgents, type ActivationTarget, type RowBefore, type UpsertedAgent } from './statements.js';
+import { activationTargets, agentsBefore, liveAgentRows, upsertAgents, type ActivationTarget, type RowBefore, type UpsertedAgent } from './statements.js';
 import { agentMatches, labelSetsOf, labelsOf, storedLabels, type AdminLabels, type LabelSets } from './labels.js';
 import { agentStatusSql, countWhen } from './status-sql.js';
 
@@ -289,20 +289,9 @@ export async function touchLastSeen(db: Kysely<Database>, agentIds: readonly str
   }
 }
 
-/** The live (not decommissioned) agents of a workspace with these names, with their latest pong: the query before its columns. */
-function namedAgents(db: Kysely<Database>, workspaceId: string, names: readonly string[]) {
-  return db
-    .selectFrom('agents')
-    .leftJoin('agent_presence as p', 'p.agent_id', 'agents.id')
-    .select('p.last_seen_at as pong_at')
-    .where('agents.workspace_id', '=', workspaceId)
-    .where('agents.name', 'in', names)
-    .where('agents.removed_at', 'is', null);
-}
-
 export async function findAgentsByName(db: Kysely<Database>, workspaceId: string, names: readonly string[]): Promise<(AgentRow & AgentSeen)[]> {
   const out: (AgentRow & AgentSeen)[] = [];
-  for (const part of chunks(names)) out.push(...(await namedAgents(db, workspaceId, part).selectAll('agents').execute()));
+  for (const part of chunks(names)) out.push(...(await liveAgentRows(db, workspaceId, part)));
   return out;
 }
 

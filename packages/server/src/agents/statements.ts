@@ -2,8 +2,8 @@
  * The agents' statements on hot paths as SQL text built once per list
  * length (db/many-values.ts): the two of a registration round (repository.ts
  * `registerAgents`: the agents' rows before their hellos, and the multi-row
- * upsert that creates or updates them) and the read of an activation's
- * targets, 500 names a statement. Built by Kysely's query builder at every
+ * upsert that creates or updates them) and the reads of live agents by name
+ * (an activation's targets, 500 names a statement, and whole rows). Built by Kysely's query builder at every
  * hello they were a tenth of a registration's CPU, and in each worker of
  * `--workers N` more code to compile.
  */
@@ -102,6 +102,20 @@ export function agentsBefore(db: Kysely<Database>, workspaceId: string, names: r
   return byNames(db, 'before', BEFORE, '', workspaceId, names);
 }
 
+/** With their latest pong, only the live ones (not decommissioned): what every look-up of agents by name reads. */
+const WITH_PRESENCE = ` from "agents" left join "agent_presence" as "p" on "p"."agent_id" = "agents"."id"`;
+const LIVE = ' and "agents"."removed_at" is null';
+
+/** These `columns` of the live agents of one workspace among these names, with their latest pong (`pong_at`). */
+function liveByNames<Row>(db: Kysely<Database>, shape: string, columns: string, workspaceId: string, names: readonly string[]): Promise<Row[]> {
+  return byNames(db, shape, `select "p"."last_seen_at" as "pong_at", ${columns}${WITH_PRESENCE}`, LIVE, workspaceId, names);
+}
+
+/** The whole rows of the live agents of one workspace among these names, with their latest pong. */
+export function liveAgentRows(db: Kysely<Database>, workspaceId: string, names: readonly string[]): Promise<(AgentRow & AgentSeen)[]> {
+  return liveByNames(db, 'rows', '"agents".*', workspaceId, names);
+}
+
 /**
  * What an activation needs of each agent it names: who it is, what it runs, its labels (for `on` and waves) and
  * whether it is online (for the answer). Only these columns: reading whole rows for 10,000 agents cost more than
@@ -109,11 +123,9 @@ export function agentsBefore(db: Kysely<Database>, workspaceId: string, names: r
  */
 export type ActivationTarget = Pick<AgentRow, 'id' | 'name' | 'system' | 'current_store_path' | 'labels'> & AgentSeen;
 
-const TARGETS =
-  `select "p"."last_seen_at" as "pong_at", "agents"."id", "agents"."name", "agents"."system", "agents"."current_store_path", "agents"."labels",` +
-  ` "agents"."connection_id", "agents"."last_seen_at" from "agents" left join "agent_presence" as "p" on "p"."agent_id" = "agents"."id"`;
+const TARGET_COLUMNS = `"agents"."id", "agents"."name", "agents"."system", "agents"."current_store_path", "agents"."labels", "agents"."connection_id", "agents"."last_seen_at"`;
 
-/** The live (not decommissioned) agents of one workspace among these names, with their latest pong. */
+/** The live agents of one workspace among these names, with what an activation needs of them. */
 export function activationTargets(db: Kysely<Database>, workspaceId: string, names: readonly string[]): Promise<ActivationTarget[]> {
-  return byNames(db, 'targets', TARGETS, ' and "agents"."removed_at" is null', workspaceId, names);
+  return liveByNames(db, 'targets', TARGET_COLUMNS, workspaceId, names);
 }
