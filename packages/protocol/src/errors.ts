@@ -277,6 +277,10 @@ export const ERRORS = {
     status: 503,
     hint: 'This server process holds as many agent connections as its open-files limit allows; the agent retries after the Retry-After seconds. Raise the limit (systemd LimitNOFILE=, ulimit -n) or run more workers (--workers).',
   },
+  DROVER_ERR_AGENTS_UNEVEN: {
+    status: 503,
+    hint: 'This worker of drover server --workers N holds more agents than the others; the agent connects again after the Retry-After seconds and another worker most likely takes it. Nothing to change.',
+  },
   DROVER_ERR_SIGN_IN_BUSY: {
     status: 503,
     hint: 'The server is checking as many sign-ins as it allows (sign_in_concurrency, sign_in_queue); wait the Retry-After seconds and sign in again.',

@@ -5,7 +5,9 @@
  *
  * The primary migrates the database once, forks the workers, relays the bus
  * between them and grants SQLite's write lock to one at a time (SQLite:
- * db/cluster-write-lock.ts), restarts a worker that dies, and gathers the
+ * db/cluster-write-lock.ts), passes on how many agents each worker holds
+ * (the workers accept connections themselves and balance by it:
+ * cluster-share.ts), restarts a worker that dies, and gathers the
  * workers' metrics for the one a scrape reached (`clusterMetrics`: a
  * Prometheus scrape of the shared port sees the whole server). Each worker is an
  * ordinary replica: its own hub, its own agents, state in the shared
@@ -20,6 +22,7 @@ import { relayBus } from './bus/cluster-bus.js';
 import { logConnectionLost, migrateToLatest, openDatabase, type DatabaseOptions } from './db/connect.js';
 import { ensureDefaultWorkspace } from './workspaces/repository.js';
 import { WriteLockGranter } from './db/cluster-write-lock.js';
+import { SocketCounts } from './cluster-share.js';
 
 interface ListeningMessage {
   readonly drover: 'listening';
@@ -136,6 +139,9 @@ export async function startCluster(options: { workers: number; database: Databas
   let everReady = false;
   const aggregator = new AggregatorRegistry<PrometheusContentType>();
   const writeLock = new WriteLockGranter();
+  // Each worker accepts its connections itself, not through the primary (cluster-share.ts says why); set before the first fork.
+  cluster.schedulingPolicy = cluster.SCHED_NONE;
+  const counts = new SocketCounts();
 
   const fork = (): void => {
     const worker = cluster.fork({ DROVER_CLUSTER_WORKER: '1' });
@@ -143,6 +149,7 @@ export async function startCluster(options: { workers: number; database: Databas
     worker.on('error', (err: Error) => log.warn({ err, pid: worker.process.pid }, 'IPC with a server worker failed'));
     relayBus(live, worker);
     writeLock.attach(worker);
+    counts.attach(worker);
     answerMetrics(aggregator, worker, log);
     worker.on('message', (message: unknown) => {
       if ((message as ListeningMessage | undefined)?.drover !== 'listening') return;
@@ -168,6 +175,7 @@ export async function startCluster(options: { workers: number; database: Databas
     ready,
     close: async () => {
       stopping = true;
+      counts.close();
       const exits = live().map(
         (w) =>
           new Promise<void>((resolve) => {

@@ -38,6 +38,7 @@ import { webhookDefaults, Webhooks, type WebhookOptions } from './webhooks/runti
 import { UsageRecorder } from './usage/recorder.js';
 import { registerUsageMetrics } from './usage/service.js';
 import { cachixCacheSetting } from './cachix/cache.js';
+import { WorkerShare } from './cluster-share.js';
 
 export interface ServerOptions {
   /** host:port to listen on; port 0 picks a free one. */
@@ -147,6 +148,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   let bus: Bus | undefined;
   let cache: CacheService | undefined;
+  let share: WorkerShare | undefined;
   try {
     if (!options.clusterWorker) {
       await migrateToLatest(database);
@@ -169,6 +171,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // Read at scrape time, when the hub exists.
     const metrics: Metrics = new Metrics((): number => hub.size, options.clusterWorker ? clusterMetrics : undefined);
     const openFiles = ownOpenFilesLimit();
+    // With --workers N: this worker's share of the agents, by the sockets its hub holds (cluster-share.ts).
+    share = options.clusterWorker ? new WorkerShare(() => hub.sockets) : undefined;
     const hub: AgentHub = new AgentHub({
       db: database.db,
       bus,
@@ -179,6 +183,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       lastSeenFlushMs,
       helloTimeoutMs: 15_000,
       maxSockets: options.maxAgentSockets ?? (openFiles === null ? null : agentSocketCap(connectionCap(openFiles))),
+      share,
       maxLogBytes: orUnlimited(options.maxLogBytes, DEFAULT_MAX_LOG_BYTES),
     });
     // Online = connection open and seen within two pings plus one flush.
@@ -231,6 +236,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           await ctx.rollouts.stop();
           await ctx.webhooks.stop();
           await ctx.usage.stop();
+          share?.close();
           await hub.close();
           await app.close();
           await ctx.auditRetention.stop();
@@ -247,6 +253,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     await cache?.close().catch(() => {});
     await database.close().catch(() => {});
     writeLock?.close();
+    share?.close();
     throw err;
   }
 }

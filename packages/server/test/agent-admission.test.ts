@@ -2,12 +2,17 @@
  * Admission of agent sockets (http/routes/agent-admission.ts): a server
  * process that holds `maxAgentSockets` answers the next agent's upgrade 503
  * DROVER_ERR_AGENTS_FULL with a Retry-After of 1–5 s, still refuses a bad
- * token with 401 first, and takes an agent again once a socket closed.
+ * token with 401 first, and takes an agent again once a socket closed; a
+ * worker of `--workers N` holding more than its share answers 503
+ * DROVER_ERR_AGENTS_UNEVEN with a Retry-After of 1–2 s.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '@drover/test-support';
-import { AGENTS_FULL_RETRY_SECONDS } from '../src/http/routes/agent-admission.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AGENTS_FULL_RETRY_SECONDS, AGENTS_UNEVEN_RETRY_SECONDS, admitAgentSocket } from '../src/http/routes/agent-admission.js';
+import { DroverError } from '@drover/protocol';
+import { createLogger } from '../src/logger.js';
 import { AgentSocket, refusedUpgrade } from './fake-agent.js';
 import { startTestServer } from './support.js';
 
@@ -32,4 +37,24 @@ test('past maxAgentSockets an upgrade gets 503 with a Retry-After, and a freed s
   first.socket.close();
   const third = await waitFor('a freed socket to admit the next agent', () => AgentSocket.register(server.wsUrl, token, 'full-3').catch(() => null), 10_000);
   third.socket.close();
+});
+
+test('a worker holding more than its share refuses with DROVER_ERR_AGENTS_UNEVEN and a short Retry-After', async () => {
+  let refusal: 'full' | 'uneven' | null = 'uneven';
+  const admit = admitAgentSocket({ hub: { refusal: () => refusal, size: 0 }, log: createLogger('silent') });
+  const headers = new Map<string, string>();
+  const reply = { header: (name: string, value: string) => headers.set(name, value) } as unknown as FastifyReply;
+  const request = {} as FastifyRequest;
+
+  await assert.rejects(
+    async () => admit.call(undefined as never, request, reply),
+    (err: unknown) => err instanceof DroverError && err.code === 'DROVER_ERR_AGENTS_UNEVEN',
+  );
+  const seconds = Number(headers.get('retry-after'));
+  assert.ok(seconds >= AGENTS_UNEVEN_RETRY_SECONDS.min && seconds <= AGENTS_UNEVEN_RETRY_SECONDS.max, `Retry-After: ${headers.get('retry-after')}`);
+
+  refusal = null;
+  headers.clear();
+  await admit.call(undefined as never, request, reply);
+  assert.equal(headers.size, 0, 'an admitted agent gets no Retry-After');
 });

@@ -85,5 +85,5 @@ test('drover server caps its connections by its own open-files limit', async (t)
   const server = await startTestServer('sqlite');
   t.after(() => server.close());
   assert.equal(server.server.app.server.maxConnections, connectionCap(own));
-  assert.equal(server.server.context.hub.admitsSocket(), true);
+  assert.equal(server.server.context.hub.refusal(), null);
 });

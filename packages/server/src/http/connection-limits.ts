@@ -44,7 +44,7 @@ export function connectionCap(openFiles: number): number {
 /**
  * The agent sockets to allow within a connection cap: the rest stays for the API, the web UI and the cache, so a
  * full fleet cannot lock its operators out. Past it an agent's upgrade is answered 503 DROVER_ERR_AGENTS_FULL with a
- * Retry-After (hub/agent-hub.ts `admitsSocket`).
+ * Retry-After (hub/agent-hub.ts `refusal`).
  */
 export function agentSocketCap(connections: number): number {
   return Math.max(1, connections - Math.min(500, Math.floor(connections / 10)));

@@ -78,7 +78,7 @@ function toDroverError(error: FastifyError | Error): DroverError {
 }
 
 /** 503s the server chose, to shed load: not failures; what decides them logs them (routes/agent-admission.ts: a warning a minute at most). */
-const LOAD_SHEDDING: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['DROVER_ERR_AGENTS_FULL']);
+const LOAD_SHEDDING: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['DROVER_ERR_AGENTS_FULL', 'DROVER_ERR_AGENTS_UNEVEN']);
 
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {

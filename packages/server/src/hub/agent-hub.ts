@@ -84,6 +84,8 @@ export interface HubOptions {
   readonly helloTimeoutMs: number;
   /** Agent sockets this replica holds at most (http/connection-limits.ts `agentSocketCap`); null: no limit. */
   readonly maxSockets: number | null;
+  /** With `--workers N`: whether this worker holds no more than its share of the agents (cluster-share.ts). */
+  readonly share?: { admits(): boolean } | undefined;
   /** The most log text one deployment stores (DROVER_MAX_LOG_BYTES). */
   readonly maxLogBytes: number;
 }
@@ -263,12 +265,19 @@ export class AgentHub {
   }
 
   /**
-   * Whether this replica takes one more agent socket. Past `maxSockets` the upgrade is refused (503 with a
-   * Retry-After, http/routes/agent-admission.ts), so the agent comes back soon, most likely to a less loaded worker,
-   * instead of this process running out of files.
+   * Why this replica takes no more agent sockets now, or null when it takes one. 'full': it holds `maxSockets`, so
+   * the agent is told to come back soon, most likely to a less loaded worker, instead of this process running out
+   * of files; 'uneven': with `--workers N`, it holds more than its share (cluster-share.ts). Either way the upgrade
+   * is refused with 503 and a Retry-After (http/routes/agent-admission.ts).
    */
-  admitsSocket(): boolean {
-    return this.opts.maxSockets === null || this.all.size < this.opts.maxSockets;
+  refusal(): 'full' | 'uneven' | null {
+    if (this.opts.maxSockets !== null && this.all.size >= this.opts.maxSockets) return 'full';
+    return this.opts.share && !this.opts.share.admits() ? 'uneven' : null;
+  }
+
+  /** Agent sockets open on this replica, registered or not yet. */
+  get sockets(): number {
+    return this.all.size;
   }
 
   /** Takes over a freshly upgraded socket whose token was verified; a `dialect` connection is registered at once with its hello. */

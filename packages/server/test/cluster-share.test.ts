@@ -1,0 +1,94 @@
+/**
+ * Each worker's share of the agent sockets (cluster-share.ts): the rule a
+ * worker admits by, and the counts going from the workers through the
+ * primary to the others — a worker holding more than the fewest plus the
+ * slack refuses, one that stopped reporting is left out, one that exited
+ * too.
+ */
+import { EventEmitter } from 'node:events';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { waitFor } from '@drover/test-support';
+import { SocketCounts, STALE_MS, takesOneMore, WorkerShare, type SharingWorker, type WorkerChannel } from '../src/cluster-share.js';
+
+test('a worker takes one more agent unless it holds the fewest plus a tenth of the average (at least two) or more', () => {
+  assert.equal(takesOneMore(0, []), true, 'a lone worker takes every agent');
+  assert.equal(takesOneMore(1, [0]), true);
+  assert.equal(takesOneMore(2, [0]), false, 'the slack is two at least');
+  assert.equal(takesOneMore(2, [1, 5]), true);
+  // 100,000 agents over six workers: a tenth of the average is the slack.
+  assert.equal(takesOneMore(16_500, [15_000, 16_700, 16_800, 17_000, 16_000]), true);
+  assert.equal(takesOneMore(16_700, [15_000, 16_700, 16_800, 17_000, 16_000]), false);
+  assert.equal(takesOneMore(15_000, [15_000, 16_700, 16_800, 17_000, 16_000]), true, 'the worker with the fewest always takes one');
+});
+
+/** A worker process as both sides see it: the primary's Worker and the worker's own `process` channel. */
+class FakeWorker extends EventEmitter implements SharingWorker {
+  connected = true;
+  readonly channel: WorkerChannel;
+  readonly send: SharingWorker['send'];
+
+  constructor(readonly id: number) {
+    super();
+    const fromPrimary = new EventEmitter();
+    this.channel = {
+      send: (message) => {
+        // As IPC: the primary hears it on a later turn.
+        setImmediate(() => this.emit('message', message));
+        return true;
+      },
+      on: (event, listener) => fromPrimary.on(event, listener),
+      off: (event, listener) => fromPrimary.off(event, listener),
+    };
+    this.send = (message) => {
+      setImmediate(() => fromPrimary.emit('message', message));
+      return true;
+    };
+  }
+
+  isConnected(): boolean {
+    return this.connected;
+  }
+}
+
+test('the counts go through the primary: the fuller worker refuses until the other stops reporting or exits', async (t) => {
+  let now = 1_000_000;
+  const counts = new SocketCounts(() => now);
+  t.after(() => counts.close());
+  const a = new FakeWorker(1);
+  const b = new FakeWorker(2);
+  const aHolds = 5;
+  let bHolds = 0;
+  const shareA = new WorkerShare(() => aHolds, a.channel);
+  const shareB = new WorkerShare(() => bHolds, b.channel);
+  t.after(() => {
+    shareA.close();
+    shareB.close();
+  });
+  counts.attach(a);
+  counts.attach(b);
+
+  assert.equal(shareA.admits(), true, 'before any counts arrived, a worker takes agents');
+  await waitFor('worker A to hear that B holds none', () => (shareA.admits() ? null : true), 5_000);
+  assert.equal(shareB.admits(), true);
+
+  bHolds = 4;
+  await waitFor('worker A to hear that B caught up', () => (shareA.admits() ? true : null), 5_000);
+
+  // B's event loop is stuck: its count goes stale and A stops deferring to it.
+  bHolds = 0;
+  await waitFor('worker A to hear that B holds none again', () => (shareA.admits() ? null : true), 5_000);
+  shareB.close();
+  now += STALE_MS + 1;
+  counts.tell();
+  await waitFor('worker A to leave the silent worker out', () => (shareA.admits() ? true : null), 5_000);
+
+  // A worker that exited is left out at once.
+  const c = new FakeWorker(3);
+  counts.attach(c);
+  const shareC = new WorkerShare(() => 0, c.channel);
+  t.after(() => shareC.close());
+  await waitFor('worker A to hear of C', () => (shareA.admits() ? null : true), 5_000);
+  c.emit('exit', 0, null);
+  await waitFor('worker A to forget C', () => (shareA.admits() ? true : null), 5_000);
+});
