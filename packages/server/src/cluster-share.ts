@@ -11,19 +11,27 @@
  * The kernel, though, gives a connection to whichever worker asks first, not
  * to the least loaded one. So each worker reports how many agent sockets it
  * holds (every `REPORT_MS`), the primary tells every worker what the others
- * hold, and a worker holding more than the fewest plus a slack
+ * hold, and a worker holding more than the average plus a slack
  * (`takesOneMore`) refuses a new agent with 503 and a short Retry-After
  * (http/routes/agent-admission.ts): the agent comes back, and most likely
- * another worker takes it. A worker that stopped reporting (its event loop
- * stuck) is left out of the others, so it cannot keep the rest refusing.
+ * another worker takes it. By the average, not the fewest: in a reconnect
+ * storm the worker that holds SQLite's write lock the longest lags, and the
+ * rest would have turned agents away for it. An agent that already waited
+ * `WAITED_MS` in this worker's queue (accepted, not yet answered) is taken
+ * whatever the counts: a storm queues thousands per worker, and sending them
+ * away would throw their wait away and have them queue again. A worker that
+ * stopped reporting (its event loop stuck) is left out of the others, so it
+ * cannot keep the rest refusing.
  */
 
 /** How often a worker reports its count, and the primary passes the counts on. */
 const REPORT_MS = 250;
 /** A worker silent for longer is left out of the others' counts. */
 export const STALE_MS = 2_000;
-/** How far past the fewest a worker still takes agents: this fraction of the average, at least `least`. */
+/** How far past the average a worker still takes agents: this fraction of the average, at least `least`. */
 const SLACK = { least: 2, fraction: 0.1 } as const;
+/** An agent accepted this long ago is taken whatever the counts. */
+export const WAITED_MS = 1_000;
 
 /** A worker's report to the primary: how many agent sockets it holds. */
 interface CountReport {
@@ -55,19 +63,15 @@ function othersCounts(message: unknown): number[] | null {
 
 /**
  * Whether a worker holding `own` agent sockets takes one more while the other workers hold `others`: yes unless it
- * holds the fewest plus the slack (a tenth of the average, at least two) or more. The worker with the fewest always
- * takes one, so some worker always does.
+ * holds the average plus the slack (a tenth of the average, at least two) or more. The worker with the fewest holds
+ * no more than the average, so some worker always takes one.
  */
 export function takesOneMore(own: number, others: readonly number[]): boolean {
   if (others.length === 0) return true;
-  let fewest = Infinity;
   let sum = own;
-  for (const n of others) {
-    fewest = Math.min(fewest, n);
-    sum += n;
-  }
-  const slack = Math.max(SLACK.least, Math.ceil((sum / (others.length + 1)) * SLACK.fraction));
-  return own < fewest + slack;
+  for (const n of others) sum += n;
+  const average = sum / (others.length + 1);
+  return own < average + Math.max(SLACK.least, Math.ceil(average * SLACK.fraction));
 }
 
 /** The IPC channel of a worker process (`process`), as far as the share uses it. */
@@ -77,9 +81,15 @@ export interface WorkerChannel {
   off(event: 'message', listener: (message: unknown) => void): unknown;
 }
 
-/** A worker's side: reports its count and knows the others'. */
+/** The server whose connections a share watches (node:net's Server), as far as it uses it. */
+export interface AcceptingServer {
+  on(event: 'connection', listener: (socket: object) => void): unknown;
+}
+
+/** A worker's side: reports its count, knows the others' and when each of its connections was accepted. */
 export class WorkerShare {
   private others: readonly number[] = [];
+  private readonly acceptedAt = new WeakMap<object, number>();
   private readonly timer: NodeJS.Timeout;
   private readonly onMessage = (message: unknown): void => {
     const counts = othersCounts(message);
@@ -90,15 +100,23 @@ export class WorkerShare {
   constructor(
     private readonly count: () => number,
     private readonly channel: WorkerChannel = process,
+    private readonly now: () => number = () => performance.now(),
   ) {
     channel.on('message', this.onMessage);
     // The first report after REPORT_MS, not here: `count` may read what is built after this share.
     this.timer = setInterval(() => this.report(), REPORT_MS).unref();
   }
 
-  /** Whether this worker takes one more agent socket now. */
-  admits(): boolean {
-    return takesOneMore(this.count(), this.others);
+  /** Notes when `server` accepts each connection (`admits` asks how long one waited). */
+  watch(server: AcceptingServer): void {
+    server.on('connection', (socket) => this.acceptedAt.set(socket, this.now()));
+  }
+
+  /** Whether this worker takes one more agent socket now: by the counts, or because `socket` waited its turn here. */
+  admits(socket?: object): boolean {
+    if (takesOneMore(this.count(), this.others)) return true;
+    const at = socket === undefined ? undefined : this.acceptedAt.get(socket);
+    return at !== undefined && this.now() - at >= WAITED_MS;
   }
 
   private report(): void {

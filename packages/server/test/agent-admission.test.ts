@@ -44,7 +44,7 @@ test('a worker holding more than its share refuses with DROVER_ERR_AGENTS_UNEVEN
   const admit = admitAgentSocket({ hub: { refusal: () => refusal, size: 0 }, log: createLogger('silent') });
   const headers = new Map<string, string>();
   const reply = { header: (name: string, value: string) => headers.set(name, value) } as unknown as FastifyReply;
-  const request = {} as FastifyRequest;
+  const request = { raw: { socket: {} } } as unknown as FastifyRequest;
 
   await assert.rejects(
     async () => admit.call(undefined as never, request, reply),

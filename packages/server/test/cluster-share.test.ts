@@ -1,25 +1,59 @@
 /**
  * Each worker's share of the agent sockets (cluster-share.ts): the rule a
  * worker admits by, and the counts going from the workers through the
- * primary to the others — a worker holding more than the fewest plus the
- * slack refuses, one that stopped reporting is left out, one that exited
- * too.
+ * primary to the others — a worker holding more than the average plus the
+ * slack refuses, unless the agent already waited its turn there; one that
+ * stopped reporting is left out, one that exited too.
  */
 import { EventEmitter } from 'node:events';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '@drover/test-support';
-import { SocketCounts, STALE_MS, takesOneMore, WorkerShare, type SharingWorker, type WorkerChannel } from '../src/cluster-share.js';
+import { SocketCounts, STALE_MS, takesOneMore, WAITED_MS, WorkerShare, type SharingWorker, type WorkerChannel } from '../src/cluster-share.js';
 
-test('a worker takes one more agent unless it holds the fewest plus a tenth of the average (at least two) or more', () => {
+test('a worker takes one more agent unless it holds the average plus a tenth of it (at least two) or more', () => {
   assert.equal(takesOneMore(0, []), true, 'a lone worker takes every agent');
-  assert.equal(takesOneMore(1, [0]), true);
-  assert.equal(takesOneMore(2, [0]), false, 'the slack is two at least');
-  assert.equal(takesOneMore(2, [1, 5]), true);
+  assert.equal(takesOneMore(3, [0]), true);
+  assert.equal(takesOneMore(4, [0]), false, 'the slack is two at least');
+  assert.equal(takesOneMore(0, [100, 100]), true, 'the worker with the fewest always takes one');
   // 100,000 agents over six workers: a tenth of the average is the slack.
-  assert.equal(takesOneMore(16_500, [15_000, 16_700, 16_800, 17_000, 16_000]), true);
-  assert.equal(takesOneMore(16_700, [15_000, 16_700, 16_800, 17_000, 16_000]), false);
-  assert.equal(takesOneMore(15_000, [15_000, 16_700, 16_800, 17_000, 16_000]), true, 'the worker with the fewest always takes one');
+  assert.equal(takesOneMore(18_000, [15_000, 16_700, 16_800, 17_000, 16_000]), true);
+  assert.equal(takesOneMore(18_500, [15_000, 16_700, 16_800, 17_000, 16_000]), false);
+  // One worker lagging (waiting for SQLite's write lock) does not make the others turn agents away.
+  assert.equal(takesOneMore(16_900, [12_000, 16_800, 17_000, 16_700, 16_600]), true);
+});
+
+test('an agent that waited its turn in a worker is taken there whatever the counts', () => {
+  let now = 5_000;
+  const listeners = new Set<(message: unknown) => void>();
+  const channel: WorkerChannel = {
+    on: (_event, listener) => listeners.add(listener),
+    off: (_event, listener) => listeners.delete(listener),
+  };
+  const share = new WorkerShare(
+    () => 10,
+    channel,
+    () => now,
+  );
+  const server = new EventEmitter();
+  share.watch(server);
+  try {
+    for (const listener of listeners) listener({ drover: 'agent-sockets-elsewhere', counts: [0] });
+    const waited = {};
+    server.emit('connection', waited);
+    assert.equal(share.admits(waited), false, 'just accepted, on a worker past its share');
+    now += WAITED_MS - 1;
+    assert.equal(share.admits(waited), false);
+    now += 1;
+    assert.equal(share.admits(waited), true, `accepted ${WAITED_MS} ms ago`);
+    assert.equal(share.admits({}), false, 'a connection the share never saw is decided by the counts');
+    assert.equal(share.admits(), false);
+    for (const listener of listeners) listener({ drover: 'agent-sockets-elsewhere', counts: [-1] });
+    assert.equal(share.admits(), false, 'a malformed message is ignored');
+  } finally {
+    share.close();
+  }
+  assert.equal(listeners.size, 0, 'close stops listening');
 });
 
 /** A worker process as both sides see it: the primary's Worker and the worker's own `process` channel. */
