@@ -19,7 +19,7 @@ import { ClusterWriteLock } from './db/cluster-write-lock.js';
 import { DeploymentWatcher } from './deployments/watcher.js';
 import { buildApp } from './http/app.js';
 import { agentSocketCap, capConnections, connectionCap, LISTEN_BACKLOG, ownOpenFilesLimit } from './http/connection-limits.js';
-import { AgentHub } from './hub/agent-hub.js';
+import { AgentHub, HELLO_TIMEOUT_MS } from './hub/agent-hub.js';
 import { createLogger } from './logger.js';
 import { ensureDefaultWorkspace } from './workspaces/repository.js';
 import { TokenUsage } from './auth/usage.js';
@@ -73,6 +73,8 @@ export interface ServerOptions {
   readonly clusterWorker?: boolean | undefined;
   /** Agent sockets one process holds before answering 503 DROVER_ERR_AGENTS_FULL; default: by its open-files limit (http/connection-limits.ts). */
   readonly maxAgentSockets?: number | undefined;
+  /** An agent socket silent this long after its upgrade, without a hello, is closed 4408; default `HELLO_TIMEOUT_MS` (60 s). */
+  readonly helloTimeoutMs?: number | undefined;
   /** A request body silent this long fails with 408 (DROVER_ERR_REQUEST_TIMEOUT); default 30 s. */
   readonly requestBodyIdleMs?: number | undefined;
   /** Compile every route's schemas at start-up, as Fastify does by default (http/lazy-schemas.ts): a test that wants a broken schema to fail the start. */
@@ -181,7 +183,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       replicaId,
       pingIntervalMs,
       lastSeenFlushMs,
-      helloTimeoutMs: 15_000,
+      helloTimeoutMs: options.helloTimeoutMs ?? HELLO_TIMEOUT_MS,
       maxSockets: options.maxAgentSockets ?? (openFiles === null ? null : agentSocketCap(connectionCap(openFiles))),
       share,
       maxLogBytes: orUnlimited(options.maxLogBytes, DEFAULT_MAX_LOG_BYTES),

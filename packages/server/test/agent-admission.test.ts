@@ -4,7 +4,8 @@
  * DROVER_ERR_AGENTS_FULL with a Retry-After of 1–5 s, still refuses a bad
  * token with 401 first, and takes an agent again once a socket closed; a
  * worker of `--workers N` holding more than its share answers 503
- * DROVER_ERR_AGENTS_UNEVEN with a Retry-After of 1–2 s.
+ * DROVER_ERR_AGENTS_UNEVEN with a Retry-After of 1–2 s; an admitted socket
+ * that never says hello is closed 4408 once `helloTimeoutMs` passed.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +14,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AGENTS_FULL_RETRY_SECONDS, AGENTS_UNEVEN_RETRY_SECONDS, admitAgentSocket } from '../src/http/routes/agent-admission.js';
 import { DroverError } from '@drover/protocol';
 import { createLogger } from '../src/logger.js';
+import { CLOSE_CODES } from '@drover/protocol';
+import { WebSocket } from 'ws';
 import { AgentSocket, refusedUpgrade } from './fake-agent.js';
 import { startTestServer } from './support.js';
 
@@ -57,4 +60,18 @@ test('a worker holding more than its share refuses with DROVER_ERR_AGENTS_UNEVEN
   headers.clear();
   await admit.call(undefined as never, request, reply);
   assert.equal(headers.size, 0, 'an admitted agent gets no Retry-After');
+});
+
+test('an admitted socket that sends no hello is closed 4408 after helloTimeoutMs, one that does is kept', async (t) => {
+  const server = await startTestServer('sqlite', { server: { helloTimeoutMs: 300 } });
+  t.after(() => server.close());
+  const { token } = await server.mint('agent');
+  const silent = await AgentSocket.open(server.wsUrl, token);
+  const { socket: registered } = await AgentSocket.register(server.wsUrl, token, 'says-hello');
+  t.after(() => registered.socket.close());
+  const closed = await silent.closed;
+  assert.equal(closed.code, CLOSE_CODES.helloTimeout);
+  assert.match(closed.reason, /no hello/);
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  assert.equal(registered.socket.readyState, WebSocket.OPEN, 'a socket that said hello in time stays open');
 });

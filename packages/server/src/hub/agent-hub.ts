@@ -73,6 +73,15 @@ import { ConnectionLog } from './connection-log.js';
 import { Batched } from '../db/batched-read.js';
 import type { Metrics } from '../metrics.js';
 
+/**
+ * How long an agent's socket may stay open without its hello (then closed 4408). Only a holder of a valid agent token
+ * gets this far, and the real agent sends its hello as soon as the socket opens; the time allows for a reconnect
+ * storm, when the hellos of thousands of agents wait in both sides' queues: at 15 s, 6,439 of 100,000 agents
+ * reconnecting to `--workers 6` were closed with their hello on its way and came back later (bench/README.md,
+ * fifteenth pass).
+ */
+export const HELLO_TIMEOUT_MS = 60_000;
+
 export interface HubOptions {
   readonly db: Kysely<Database>;
   readonly metrics: Metrics;
@@ -81,6 +90,7 @@ export interface HubOptions {
   readonly replicaId: string;
   readonly pingIntervalMs: number;
   readonly lastSeenFlushMs: number;
+  /** How long an upgraded socket may stay silent before its hello (`HELLO_TIMEOUT_MS`). */
   readonly helloTimeoutMs: number;
   /** Agent sockets this replica holds at most (http/connection-limits.ts `agentSocketCap`); null: no limit. */
   readonly maxSockets: number | null;
