@@ -29,7 +29,7 @@ const REPORT_MS = 250;
 /** A worker silent for longer is left out of the others' counts. */
 export const STALE_MS = 2_000;
 /** How far past the average a worker still takes agents: this fraction of the average, at least `least`. */
-const SLACK = { least: 2, fraction: 0.1 } as const;
+const SLACK = { least: 1, fraction: 0.1 } as const;
 /** An agent accepted this long ago is taken whatever the counts. */
 export const WAITED_MS = 1_000;
 
@@ -63,7 +63,7 @@ function othersCounts(message: unknown): number[] | null {
 
 /**
  * Whether a worker holding `own` agent sockets takes one more while the other workers hold `others`: yes unless it
- * holds the average plus the slack (a tenth of the average, at least two) or more. The worker with the fewest holds
+ * holds the average plus the slack (a tenth of the average, at least one) or more. The worker with the fewest holds
  * no more than the average, so some worker always takes one.
  */
 export function takesOneMore(own: number, others: readonly number[]): boolean {

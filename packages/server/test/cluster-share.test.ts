@@ -11,10 +11,10 @@ import assert from 'node:assert/strict';
 import { waitFor } from '@drover/test-support';
 import { SocketCounts, STALE_MS, takesOneMore, WAITED_MS, WorkerShare, type SharingWorker, type WorkerChannel } from '../src/cluster-share.js';
 
-test('a worker takes one more agent unless it holds the average plus a tenth of it (at least two) or more', () => {
+test('a worker takes one more agent unless it holds the average plus a tenth of it (at least one) or more', () => {
   assert.equal(takesOneMore(0, []), true, 'a lone worker takes every agent');
-  assert.equal(takesOneMore(3, [0]), true);
-  assert.equal(takesOneMore(4, [0]), false, 'the slack is two at least');
+  assert.equal(takesOneMore(1, [0]), true);
+  assert.equal(takesOneMore(2, [0]), false, 'the slack is one at least: four agents on two workers end up two and two');
   assert.equal(takesOneMore(0, [100, 100]), true, 'the worker with the fewest always takes one');
   // 100,000 agents over six workers: a tenth of the average is the slack.
   assert.equal(takesOneMore(18_000, [15_000, 16_700, 16_800, 17_000, 16_000]), true);
