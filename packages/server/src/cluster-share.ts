@@ -23,6 +23,7 @@
  * stopped reporting (its event loop stuck) is left out of the others, so it
  * cannot keep the rest refusing.
  */
+import { clusterMessage } from './cluster-message.js';
 
 /** How often a worker reports its count, and the primary passes the counts on. */
 const REPORT_MS = 250;
@@ -50,14 +51,12 @@ function isCount(value: unknown): value is number {
 }
 
 function countReport(message: unknown): number | null {
-  if (typeof message !== 'object' || message === null || Reflect.get(message, 'drover') !== 'agent-sockets') return null;
-  const count: unknown = Reflect.get(message, 'count');
+  const count = clusterMessage(message, 'agent-sockets')?.['count'];
   return isCount(count) ? count : null;
 }
 
 function othersCounts(message: unknown): number[] | null {
-  if (typeof message !== 'object' || message === null || Reflect.get(message, 'drover') !== 'agent-sockets-elsewhere') return null;
-  const counts: unknown = Reflect.get(message, 'counts');
+  const counts = clusterMessage(message, 'agent-sockets-elsewhere')?.['counts'];
   return Array.isArray(counts) && counts.every(isCount) ? counts : null;
 }
 

@@ -23,6 +23,7 @@ import { logConnectionLost, migrateToLatest, openDatabase, type DatabaseOptions 
 import { ensureDefaultWorkspace } from './workspaces/repository.js';
 import { WriteLockGranter } from './db/cluster-write-lock.js';
 import { SocketCounts } from './cluster-share.js';
+import { clusterMessage } from './cluster-message.js';
 
 interface ListeningMessage {
   readonly drover: 'listening';
@@ -48,7 +49,7 @@ const METRICS_TIMEOUT_MS = 8_000;
 let metricsRequests = 0;
 
 function isMessage<T extends { drover: string }>(message: unknown, kind: T['drover']): message is T {
-  return typeof message === 'object' && message !== null && Reflect.get(message, 'drover') === kind;
+  return clusterMessage(message, kind) !== null;
 }
 
 /**
@@ -152,11 +153,11 @@ export async function startCluster(options: { workers: number; database: Databas
     counts.attach(worker);
     answerMetrics(aggregator, worker, log);
     worker.on('message', (message: unknown) => {
-      if ((message as ListeningMessage | undefined)?.drover !== 'listening') return;
+      if (!isMessage<ListeningMessage>(message, 'listening')) return;
       listening++;
       if (listening === options.workers) {
         everReady = true;
-        resolveReady((message as ListeningMessage).url);
+        resolveReady(message.url);
       }
     });
     worker.on('exit', (code: number, signal: string | null) => {

@@ -6,6 +6,7 @@
  */
 import type { Worker } from 'node:cluster';
 import { decodeBusEvent, Listeners, type Bus, type BusEvent, type BusListener } from './bus.js';
+import { clusterMessage } from '../cluster-message.js';
 
 interface BusEnvelope {
   readonly drover: 'bus';
@@ -14,8 +15,8 @@ interface BusEnvelope {
 
 /** The bus event an IPC message carries, or null when it carries none. */
 function busEnvelopeEvent(message: unknown): BusEvent | null {
-  if (typeof message !== 'object' || message === null || Reflect.get(message, 'drover') !== 'bus') return null;
-  return decodeBusEvent(Reflect.get(message, 'event'));
+  const fields = clusterMessage(message, 'bus');
+  return fields ? decodeBusEvent(fields['event']) : null;
 }
 
 /** A worker's end of the bus. */

@@ -14,6 +14,8 @@
  * busy_timeout stay underneath for every other process on the file (a
  * `drover admin` command).
  */
+import { clusterMessage } from '../cluster-message.js';
+
 /** Gives the lock back; calling it again does nothing. */
 export type ReleaseWriteLock = () => void;
 
@@ -30,9 +32,9 @@ export interface WriteLockMessage {
 }
 
 function isWriteLockMessage(message: unknown): message is WriteLockMessage {
-  if (typeof message !== 'object' || message === null || Reflect.get(message, 'drover') !== 'write-lock') return false;
-  const op: unknown = Reflect.get(message, 'op');
-  return (op === 'acquire' || op === 'release' || op === 'granted') && Number.isSafeInteger(Reflect.get(message, 'id'));
+  const fields = clusterMessage(message, 'write-lock');
+  const op = fields?.['op'];
+  return (op === 'acquire' || op === 'release' || op === 'granted') && Number.isSafeInteger(fields?.['id']);
 }
 
 /** What SQLite's busy handler fails with after busy_timeout, so callers treat a long wait as they treat SQLITE_BUSY. */
