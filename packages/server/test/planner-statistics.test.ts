@@ -8,12 +8,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import { PROTOCOL_VERSION } from '@drover/protocol';
-import { registerAgents, type Registration } from '../src/agents/repository.js';
 import { refreshStaleStatistics } from '../src/db/planner-statistics.js';
-import { api, backendCases, startTestServer, storePath, type TestServer } from './support.js';
+import { api, backendCases, registerTestAgents, startTestServer, storePath, type TestServer } from './support.js';
 
 /** Enough agents for an activation to count as bulk (deployments/service.ts) and to make the empty table's statistics stale. */
 const FLEET = 1000;
@@ -28,30 +25,7 @@ for (const { backend, skip } of await backendCases()) {
     });
     after(() => t.close());
 
-    /** Registers `count` new agents named `prefix-N` in the default workspace. */
-    async function registerFleet(prefix: string, count: number): Promise<string[]> {
-      const names = Array.from({ length: count }, (_, i) => `${prefix}-${String(i + 1)}`);
-      const hello = (agent: string) =>
-        ({
-          type: 'hello',
-          protocol: PROTOCOL_VERSION,
-          agent,
-          version: 'test',
-          system: 'x86_64-linux',
-          profile: '/nix/var/nix/profiles/system',
-          hostname: agent,
-        }) as const;
-      const inputs: Registration[] = names.map((name) => ({
-        workspaceId: t.defaultWorkspaceId,
-        hello: hello(name),
-        connectionId: randomUUID(),
-        replicaId: 'test',
-      }));
-      for (let i = 0; i < inputs.length; i += 200)
-        for (const [input, outcome] of await registerAgents(t.db, inputs.slice(i, i + 200)))
-          assert.ok(!('error' in outcome), `registering ${input.hello.agent}: ${JSON.stringify(outcome)}`);
-      return names;
-    }
+    const registerFleet = async (prefix: string, count: number): Promise<string[]> => (await registerTestAgents(t, prefix, count)).map((agent) => agent.name);
 
     /** PostgreSQL's statistics of one table of the test schema, once the writers' counts reached it (they are flushed within about a second). */
     async function tableStats(table: string, atLeastModified = 0) {

@@ -5,13 +5,15 @@
  * `backendCases`), mint tokens straight into its database, call the API
  * through `app.inject`, and read event streams.
  */
-import { randomBytes } from 'node:crypto';
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
 import { pino } from 'pino';
-import { AGENT_WS_PATH, NIX_BASE32_ALPHABET, type AgentName, type StorePath, type TokenKind } from '@drover/protocol';
+import { AGENT_WS_PATH, NIX_BASE32_ALPHABET, PROTOCOL_VERSION, type AgentName, type StorePath, type TokenKind } from '@drover/protocol';
 import { dropSchema, findPostgres, randomSchema, tempDir, type TempDir } from '@drover/test-support';
+import { registerAgents, type Registration } from '../src/agents/repository.js';
 import { createToken } from '../src/auth/tokens.js';
 import type { Database } from '../src/db/schema.js';
 import { startServer, type RunningServer, type ServerOptions } from '../src/server.js';
@@ -188,6 +190,36 @@ export function parseEventStream(text: string): StreamEvent[] {
     const event = fields.get('event');
     if (event) out.push({ event, id: fields.get('id'), data: JSON.parse(fields.get('data') ?? '{}') as Record<string, unknown> });
   }
+  return out;
+}
+
+// ── agents without sockets ───────────────────────────────────────────────────
+
+/** Registers `count` new agents named `prefix-N` in the default workspace straight into the database, as their hellos would. */
+export async function registerTestAgents(t: TestServer, prefix: string, count: number): Promise<{ name: string; agentId: string }[]> {
+  const inputs: Registration[] = Array.from({ length: count }, (_, i) => {
+    const agent = `${prefix}-${String(i + 1)}`;
+    return {
+      workspaceId: t.defaultWorkspaceId,
+      hello: {
+        type: 'hello',
+        protocol: PROTOCOL_VERSION,
+        agent,
+        version: 'test',
+        system: 'x86_64-linux',
+        profile: '/nix/var/nix/profiles/system',
+        hostname: agent,
+      },
+      connectionId: randomUUID(),
+      replicaId: 'test',
+    };
+  });
+  const out: { name: string; agentId: string }[] = [];
+  for (let i = 0; i < inputs.length; i += 200)
+    for (const [input, outcome] of await registerAgents(t.db, inputs.slice(i, i + 200))) {
+      assert.ok('ok' in outcome, `registering ${input.hello.agent}: ${JSON.stringify(outcome)}`);
+      out.push({ name: input.hello.agent, agentId: outcome.ok.row.id });
+    }
   return out;
 }
 

@@ -24,6 +24,11 @@ export type ColumnTypes = Readonly<Record<string, 'text' | 'bigint' | 'integer'>
  */
 export interface ManyValues {
   readonly key: 'sqlite' | 'postgres';
+  /**
+   * How many rows one bulk statement takes (an activation's chunk of agents). SQLite binds every value, and stays
+   * well within its 32,766 bound values; PostgreSQL binds one array per column, and each statement is a round trip.
+   */
+  readonly chunkRows: number;
   /** The placeholder of the one parameter at `position` (1-based). */
   one(position: number): string;
   /** `reference in (…)` for `count` values, its parameters from `first`; `reference` is quoted SQL (`"agents"."id"`). */
@@ -40,6 +45,7 @@ const plain = (count: number): string => (count > 0 ? '?' + ', ?'.repeat(count -
 
 const sqliteValues: ManyValues = {
   key: 'sqlite',
+  chunkRows: 500,
   one: () => '?',
   inList: (reference, _first, count) => `${reference} in (${plain(count)})`,
   listParameters: (values) => [...values],
@@ -58,6 +64,7 @@ const sqliteValues: ManyValues = {
 
 const postgresValues: ManyValues = {
   key: 'postgres',
+  chunkRows: 5_000,
   one: (position) => `$${position}`,
   inList: (reference, first) => `${reference} = any($${first}::text[])`,
   listParameters: (values) => [values],

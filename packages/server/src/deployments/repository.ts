@@ -21,6 +21,7 @@ import {
   type WouldRestart,
 } from '@drover/protocol';
 import { chunks } from '../db/chunks.js';
+import { manyValuesOf } from '../db/many-values.js';
 import { newRowId } from '../db/row-id.js';
 import { selectOrders, type OrderRow } from './order-statements.js';
 import { bumpIssuedIndex, insertDeployments, supersedeOlder, type InsertedDeployment } from './bulk.js';
@@ -198,7 +199,7 @@ export async function createDeployments(
       superseded = [];
       // Agents in id order: concurrent activations take their row locks in the same order.
       const planned = [...input.planned].sort((a, b) => (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0));
-      const parts = chunks(planned);
+      const parts = chunks(planned, manyValuesOf(db).chunkRows);
       // First what the new deployments take and end, then the new rows: the statements looking for the agents' older
       // deployments run before this transaction wrote any. After them, on PostgreSQL, each chunk's supersede slowed
       // with the rows inserted so far: 5.4 s of a first activation of 100,000 that superseded nothing (bench/README.md).
