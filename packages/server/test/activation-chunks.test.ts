@@ -4,12 +4,14 @@
  * both databases: createDeployments writes every chunk, the last short one
  * too — one Pending deployment per agent at its next index — and a second
  * activation supersedes every deployment of the first, across the chunks'
- * boundary.
+ * boundary. The reads an activation makes in chunks of the same size find
+ * every agent too: its targets by name, the orders a worker reads back.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { findActivationTargets } from '../src/agents/repository.js';
 import { manyValuesOf } from '../src/db/many-values.js';
-import { createDeployments, type PlannedDeployment } from '../src/deployments/repository.js';
+import { createDeployments, pendingOrders, pendingOrdersOfActivation, type PlannedDeployment } from '../src/deployments/repository.js';
 import { backendCases, registerTestAgents, startTestServer, storePath, type TestServer } from './support.js';
 
 for (const { backend, skip } of await backendCases()) {
@@ -43,6 +45,26 @@ for (const { backend, skip } of await backendCases()) {
         'each agent at its first index',
       );
       assert.deepEqual(first.superseded, []);
+      const targets = await findActivationTargets(
+        t.db,
+        t.defaultWorkspaceId,
+        fleet.map((a) => a.name),
+      );
+      assert.equal(targets.length, fleet.length, 'every target found by name');
+      assert.equal(
+        (
+          await pendingOrders(
+            t.db,
+            first.rows.map((r) => r.id),
+          )
+        ).size,
+        fleet.length,
+        'every order read back by id',
+      );
+      // All but one agent: fewer than the activation's deployments, so read in chunks of agents.
+      const most = new Map(fleet.slice(1).map((a) => [a.agentId, true]));
+      const ofActivation = await pendingOrdersOfActivation(t.db, first.activationId, most, fleet.length);
+      assert.deepEqual(new Set(ofActivation.keys()), new Set(most.keys()), "the activation's orders read back for these agents");
 
       const second = await activate('second');
       assert.ok(

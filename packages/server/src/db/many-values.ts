@@ -25,8 +25,9 @@ export type ColumnTypes = Readonly<Record<string, 'text' | 'bigint' | 'integer'>
 export interface ManyValues {
   readonly key: 'sqlite' | 'postgres';
   /**
-   * How many rows one bulk statement takes (an activation's chunk of agents). SQLite binds every value, and stays
-   * well within its 32,766 bound values; PostgreSQL binds one array per column, and each statement is a round trip.
+   * How many rows (or `inList` values) one bulk statement of an activation takes: its chunk of agents, the targets
+   * looked up by name, the orders a worker reads back. SQLite binds every value, and stays well within its 32,766
+   * bound values; PostgreSQL binds one array per column, and each statement is a round trip.
    */
   readonly chunkRows: number;
   /** The placeholder of the one parameter at `position` (1-based). */

@@ -298,14 +298,14 @@ function newestPerAgent(rows: readonly OrderRow[], into: Map<string, PendingOrde
 /** The newest Pending deployment of each of these agents (on hello, after an outcome, on resync). A read: nothing is written. */
 export async function newestPendingOrders(db: Kysely<Database>, agentIds: readonly string[]): Promise<Map<string, PendingOrder>> {
   const out = new Map<string, PendingOrder>();
-  for (const part of chunks(agentIds)) newestPerAgent(await selectOrders(db, { agentIds: part }), out);
+  for (const part of chunks(agentIds, manyValuesOf(db).chunkRows)) newestPerAgent(await selectOrders(db, { agentIds: part }), out);
   return out;
 }
 
 /** These deployments (a 'deploy' event names them), those still Pending, newest per agent. A read: nothing is written. */
 export async function pendingOrders(db: Kysely<Database>, ids: readonly string[]): Promise<Map<string, PendingOrder>> {
   const out = new Map<string, PendingOrder>();
-  for (const part of chunks(ids)) newestPerAgent(await selectOrders(db, { ids: part }), out);
+  for (const part of chunks(ids, manyValuesOf(db).chunkRows)) newestPerAgent(await selectOrders(db, { ids: part }), out);
   return out;
 }
 
@@ -324,7 +324,7 @@ export async function pendingOrdersOfActivation(
 ): Promise<Map<string, PendingOrder>> {
   const out = new Map<string, PendingOrder>();
   if (agentIds.size < deployments) {
-    for (const part of chunks([...agentIds.keys()])) newestPerAgent(await selectOrders(db, { activationId, agentIds: part }), out);
+    for (const part of chunks([...agentIds.keys()], manyValuesOf(db).chunkRows)) newestPerAgent(await selectOrders(db, { activationId, agentIds: part }), out);
   } else {
     const ofActivation = await selectOrders(db, { activationId });
     newestPerAgent(
