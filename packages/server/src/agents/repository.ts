@@ -12,7 +12,7 @@ import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
 import { type Agent, type AgentStatusFilter, type Fleet, type HelloMessage, type Selector } from '@drover/protocol';
 import { skipsFlush, transactionWithoutFlush } from '../db/async-commit.js';
 import { chunks } from '../db/chunks.js';
-import { manyValuesOf } from '../db/many-values.js';
+import { bulkChunks } from '../db/many-values.js';
 import { newRowId } from '../db/row-id.js';
 import type { AgentPresenceTable, AgentRow, Database } from '../db/schema.js';
 import { nowIso } from '../db/time.js';
@@ -298,7 +298,7 @@ export async function findAgentsByName(db: Kysely<Database>, workspaceId: string
 
 export async function findActivationTargets(db: Kysely<Database>, workspaceId: string, names: readonly string[]): Promise<ActivationTarget[]> {
   const out: ActivationTarget[] = [];
-  for (const part of chunks(names, manyValuesOf(db).chunkRows)) out.push(...(await activationTargets(db, workspaceId, part)));
+  for (const part of bulkChunks(db, names)) out.push(...(await activationTargets(db, workspaceId, part)));
   return out;
 }
 

@@ -13,6 +13,7 @@
  * prepared; the texts are few (a full chunk, the last one, a batch's size).
  */
 import { sql, type Kysely } from 'kysely';
+import { chunks } from './chunks.js';
 
 /** The columns a statement binds, in the order of their values, with their PostgreSQL types (for `unnest`). */
 export type ColumnTypes = Readonly<Record<string, 'text' | 'bigint' | 'integer'>>;
@@ -88,6 +89,11 @@ export function manyValuesOf<DB>(db: Kysely<DB>): ManyValues {
     seams.set(adapter, many);
   }
   return many;
+}
+
+/** `items` split into this database's bulk statements (`chunkRows` each): an activation's chunks and its reads. */
+export function bulkChunks<T, DB>(db: Kysely<DB>, items: readonly T[]): T[][] {
+  return chunks(items, manyValuesOf(db).chunkRows);
 }
 
 /** `"a", "b", …`: the quoted names of these columns, in their order. */

@@ -21,7 +21,7 @@ import {
   type WouldRestart,
 } from '@drover/protocol';
 import { chunks } from '../db/chunks.js';
-import { manyValuesOf } from '../db/many-values.js';
+import { bulkChunks } from '../db/many-values.js';
 import { newRowId } from '../db/row-id.js';
 import { selectOrders, type OrderRow } from './order-statements.js';
 import { bumpIssuedIndex, insertDeployments, supersedeOlder, type InsertedDeployment } from './bulk.js';
@@ -199,7 +199,7 @@ export async function createDeployments(
       superseded = [];
       // Agents in id order: concurrent activations take their row locks in the same order.
       const planned = [...input.planned].sort((a, b) => (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0));
-      const parts = chunks(planned, manyValuesOf(db).chunkRows);
+      const parts = bulkChunks(db, planned);
       // First what the new deployments take and end, then the new rows: the statements looking for the agents' older
       // deployments run before this transaction wrote any. After them, on PostgreSQL, each chunk's supersede slowed
       // with the rows inserted so far: 5.4 s of a first activation of 100,000 that superseded nothing (bench/README.md).
@@ -298,14 +298,14 @@ function newestPerAgent(rows: readonly OrderRow[], into: Map<string, PendingOrde
 /** The newest Pending deployment of each of these agents (on hello, after an outcome, on resync). A read: nothing is written. */
 export async function newestPendingOrders(db: Kysely<Database>, agentIds: readonly string[]): Promise<Map<string, PendingOrder>> {
   const out = new Map<string, PendingOrder>();
-  for (const part of chunks(agentIds, manyValuesOf(db).chunkRows)) newestPerAgent(await selectOrders(db, { agentIds: part }), out);
+  for (const part of bulkChunks(db, agentIds)) newestPerAgent(await selectOrders(db, { agentIds: part }), out);
   return out;
 }
 
 /** These deployments (a 'deploy' event names them), those still Pending, newest per agent. A read: nothing is written. */
 export async function pendingOrders(db: Kysely<Database>, ids: readonly string[]): Promise<Map<string, PendingOrder>> {
   const out = new Map<string, PendingOrder>();
-  for (const part of chunks(ids, manyValuesOf(db).chunkRows)) newestPerAgent(await selectOrders(db, { ids: part }), out);
+  for (const part of bulkChunks(db, ids)) newestPerAgent(await selectOrders(db, { ids: part }), out);
   return out;
 }
 
@@ -324,7 +324,7 @@ export async function pendingOrdersOfActivation(
 ): Promise<Map<string, PendingOrder>> {
   const out = new Map<string, PendingOrder>();
   if (agentIds.size < deployments) {
-    for (const part of chunks([...agentIds.keys()], manyValuesOf(db).chunkRows)) newestPerAgent(await selectOrders(db, { activationId, agentIds: part }), out);
+    for (const part of bulkChunks(db, [...agentIds.keys()])) newestPerAgent(await selectOrders(db, { activationId, agentIds: part }), out);
   } else {
     const ofActivation = await selectOrders(db, { activationId });
     newestPerAgent(
