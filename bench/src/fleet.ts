@@ -20,6 +20,7 @@ import { AGENTS, IDLE_MS, PER_ADDRESS, PER_LOAD, progress, SERVER_NODE_FLAGS, WO
 import { mintFleetToken } from './fleet-token.js';
 import { PERF, PERF_NODE_FLAGS, perfDir, recordPerf, type Split } from './perf.js';
 import { agentName, monotonicMs, type LoadConfig, type LoadReport, type RegisteredReport } from './load.js';
+import { ms, percentile } from './table.js';
 import { cpuMsSum, drover, openFiles, processTree, readMemorySum, run, spawnDrover, spawnNode, WANTED_NOFILE, type Memory, type Proc } from './proc.js';
 
 export interface Server {
@@ -159,6 +160,8 @@ export interface Fleet {
   readonly firstError: string | null;
   /** First connect of any load process → last `registered` of any. */
   readonly connectMs: number;
+  /** "upgrade p50 / p99 … ms, hello → registered p50 / p99 … ms": where one handshake waited (load.ts). */
+  readonly handshakeNote: string;
   /** Server CPU ms during the connect phase, all processes and the primary alone. */
   readonly cpuConnect: number;
   readonly primaryConnect: number;
@@ -180,6 +183,15 @@ export interface Fleet {
   reports<K extends LoadReport['type']>(pattern: RegExp, type: K, timeoutMs: number): Promise<Extract<LoadReport, { type: K }>[]>;
   /** Throws when a server process died (the primary restarts dead workers, which would be measuring another process). */
   checkAlive(): Promise<void>;
+}
+
+/** The handshakes' waits of every load process merged: TCP + upgrade, then the hello's round trip. */
+function handshakeNote(regs: readonly RegisteredReport[]): string {
+  const spread = (pick: (r: RegisteredReport) => readonly number[]): string => {
+    const all = regs.flatMap((r) => pick(r)).sort((a, b) => a - b);
+    return `p50 / p99 ${ms(percentile(all, 50))} / ${ms(percentile(all, 99))} ms`;
+  };
+  return `upgrade ${spread((r) => r.upgradeMs)}, hello → registered ${spread((r) => r.helloMs)}`;
 }
 
 export interface FleetOptions {
@@ -277,6 +289,7 @@ export async function withFleet(
       failed: regs.reduce((n, r) => n + r.failed, 0),
       firstError,
       connectMs: Math.max(...regs.map((r) => r.endAt)) - Math.min(...regs.map((r) => r.startAt)),
+      handshakeNote: handshakeNote(regs),
       cpuConnect,
       primaryConnect,
       ...(registrationSplit ? { registrationSplit } : {}),

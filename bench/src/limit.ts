@@ -45,7 +45,7 @@ export async function limitPhase(workDir: string, row: AddRow): Promise<LimitFig
         `[limit] connect + register ${AGENTS} agents`,
         ms(fleet.connectMs),
         'ms',
-        `bare ws server, no database: ${registered}/${AGENTS} registered, ${rate.toFixed(0)} agents/s, server CPU ${cpuPerAgentUs.toFixed(0)} µs per agent (${workers})` +
+        `bare ws server, no database: ${registered}/${AGENTS} registered, ${rate.toFixed(0)} agents/s, server CPU ${cpuPerAgentUs.toFixed(0)} µs per agent (${workers}); ${fleet.handshakeNote}` +
           (fleet.failed > 0 ? `; ${fleet.failed} FAILED, first: ${fleet.firstError}` : ''),
       );
       // Twice: a fresh server's first broadcast runs cold code; the second is what a server that has run a while does.

@@ -73,6 +73,12 @@ export interface RegisteredReport {
   readonly firstError: string | null;
   /** Names of the agents that did not register (not to be named in the POST). */
   readonly failedNames: string[];
+  /**
+   * Per agent registered at its first attempt, ms: connect → websocket open (TCP and the upgrade), and open →
+   * `registered` (the hello's round trip). Where a registration's wait is, beside its rate.
+   */
+  readonly upgradeMs: number[];
+  readonly helloMs: number[];
 }
 
 /** `arm answer`: one entry per agent of the process, in name order (parallel arrays; null: never came). */
@@ -136,6 +142,8 @@ export interface RejoinedReport {
   readonly firstError: string | null;
   /** The errors by what failed and how long the attempt had lasted ("socket hang up after 1-10 s" → count). */
   readonly errorKinds: Record<string, number>;
+  /** hrtime ms at which each of those errors happened (storm.ts bins them by the time after the restart). */
+  readonly errorAt: number[];
 }
 
 /** How long a connection must stay registered before the backoff starts over (the agent's default). */
@@ -207,9 +215,13 @@ function main(config: LoadConfig): void {
     errors: 0,
     firstError: null as string | null,
     errorKinds: {} as Record<string, number>,
+    errorAt: [] as number[],
     lastAt: null as number | null,
     onRejoined: null as (() => void) | null,
   };
+  /** connectAll's handshakes, as RegisteredReport gives them. */
+  const handshakes = { upgradeMs: [] as number[], helloMs: [] as number[] };
+  const round = (ms: number): number => Math.round(ms * 10) / 10;
   const lostNotBack = (): number => sims.filter((s) => s.lost && !s.registered).length;
 
   function connect(sim: Sim, index: number): Promise<boolean> {
@@ -225,6 +237,8 @@ function main(config: LoadConfig): void {
       const hello = simHello(sim.name);
       let settled = false;
       const startedAt = monotonicMs();
+      let openedAt = 0;
+      const firstAttempt = !storm.on && sim.askedMs === null && !sim.registered;
       if (storm.on) storm.attempts++;
       const settle = (ok: boolean, why?: string, refused = false, askedMs: number | null = null) => {
         if (settled) return;
@@ -236,13 +250,17 @@ function main(config: LoadConfig): void {
             if (++storm.errors === 1) storm.firstError = `${sim.name}: ${why ?? 'failed'}`;
             const kind = `${(why ?? 'failed').slice(0, 40)} after ${lastedBucket(monotonicMs() - startedAt)}`;
             storm.errorKinds[kind] = (storm.errorKinds[kind] ?? 0) + 1;
+            storm.errorAt.push(Math.round(monotonicMs()));
           }
         }
         sim.askedMs = ok ? null : askedMs;
         if (!ok && (config.reconnect || askedMs !== null) && !quitting) setTimeout(() => void connect(sim, index), askedMs ?? sim.backoff.next()).unref();
         done(ok);
       };
-      socket.on('open', () => socket.send(encodeMessage(hello)));
+      socket.on('open', () => {
+        openedAt = monotonicMs();
+        socket.send(encodeMessage(hello));
+      });
       socket.on('ping', () => pings++);
       socket.on('message', (data) => {
         const at = monotonicMs();
@@ -254,6 +272,10 @@ function main(config: LoadConfig): void {
         }
         const type = frame.type;
         if (type === 'registered') {
+          if (firstAttempt) {
+            handshakes.upgradeMs.push(round(openedAt - startedAt));
+            handshakes.helloMs.push(round(at - openedAt));
+          }
           sim.registered = true;
           sim.registeredAt = Date.now();
           if (sim.lost && storm.on) {
@@ -312,7 +334,16 @@ function main(config: LoadConfig): void {
     while (Date.now() < deadline && sims.some((s) => !s.registered && s.askedMs !== null)) await sleep(100);
     const endAt = monotonicMs();
     const failedNames = sims.filter((s) => !s.registered).map((s) => s.name);
-    say({ type: 'registered', registered: sims.length - failedNames.length, failed: failedNames.length, startAt, endAt, firstError, failedNames });
+    say({
+      type: 'registered',
+      registered: sims.length - failedNames.length,
+      failed: failedNames.length,
+      startAt,
+      endAt,
+      firstError,
+      failedNames,
+      ...handshakes,
+    });
   }
 
   function arm(answering: boolean): void {
@@ -378,6 +409,7 @@ function main(config: LoadConfig): void {
       errors: storm.errors,
       firstError: storm.firstError,
       errorKinds: storm.errorKinds,
+      errorAt: storm.errorAt,
     });
   }
 

@@ -267,7 +267,12 @@ async function fanout(label: string, dbFlags: readonly string[], workDir: string
     };
     const regNote = fleet.failed > 0 ? `; ${fleet.failed} FAILED, first: ${fleet.firstError}` : '';
     const loadNote = fleet.loads.length > 1 ? `${fleet.loads.length} load processes × 64 handshakes in flight` : '64 handshakes in flight';
-    row(`[${label}] connect + register ${AGENTS} agents`, ms(fleet.connectMs), 'ms', `${registered}/${AGENTS} registered, ${loadNote}${regNote}`);
+    row(
+      `[${label}] connect + register ${AGENTS} agents`,
+      ms(fleet.connectMs),
+      'ms',
+      `${registered}/${AGENTS} registered, ${loadNote}; ${fleet.handshakeNote}${regNote}`,
+    );
     const rate = registered / (fleet.connectMs / 1000);
     row(
       `[${label}] connect rate`,

@@ -79,6 +79,10 @@ export async function stormPhase(label: string, dbFlags: readonly string[], work
           .slice(0, 4)
           .map(([k, n]) => `${n} ${k}`)
           .join(', ');
+        const errorsAfterReady = binBySeconds(
+          reports.flatMap((r) => r.errorAt.map((at) => at - readyAt)),
+          5,
+        );
         const logErrors = await errorLines(join(workDir, `${name}.log`));
         const allBack = rejoined === lost && lost === fleet.registered;
         row(
@@ -99,6 +103,7 @@ export async function stormPhase(label: string, dbFlags: readonly string[], work
           `${sum('attempts')} / ${sum('refused')} / ${sum('errors')}`,
           '',
           `refused = the server was down (TCP); errors = anything else${firstError ? `, first: ${firstError.slice(0, 120)}` : ''}${errorKinds ? ` (${errorKinds})` : ''}; ` +
+            (errorsAfterReady ? `by time after ready: ${errorsAfterReady}; ` : '') +
             `${logErrors.length} error line(s) in the server log${logErrors[0] ? `, first: ${logErrors[0].slice(0, 160)}` : ''}`,
         );
         row(
@@ -121,4 +126,17 @@ export async function stormPhase(label: string, dbFlags: readonly string[], work
     },
     { reconnect: true },
   );
+}
+
+/** "0–5 s: 12, 5–10 s: 3": how many of `offsetsMs` fall in each `width`-second window (empty windows left out). */
+function binBySeconds(offsetsMs: readonly number[], width: number): string {
+  const bins = new Map<number, number>();
+  for (const at of offsetsMs) {
+    const bin = Math.floor(at / 1000 / width);
+    bins.set(bin, (bins.get(bin) ?? 0) + 1);
+  }
+  return [...bins]
+    .sort((a, b) => a[0] - b[0])
+    .map(([bin, n]) => `${bin * width}–${(bin + 1) * width} s: ${n}`)
+    .join(', ');
 }
