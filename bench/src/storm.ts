@@ -16,7 +16,7 @@ import { startDroverServer, withFleet, type Server } from './fleet.js';
 import { timesLimit, type LimitFigures } from './limit.js';
 import { monotonicMs } from './load.js';
 import { tcpCounters, tcpCountersSince } from './netstat.js';
-import { cpuMsSum, processTree } from './proc.js';
+import { cpuMsSum, openFiles, processTree } from './proc.js';
 import { ms, type AddRow } from './table.js';
 
 function alive(pid: number): boolean {
@@ -25,6 +25,41 @@ function alive(pid: number): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** The most open files each process held, sampled while the storm runs: how close each worker came to its limit. */
+class OpenFilesPeak {
+  static readonly everyMs = 1_000;
+  readonly peaks: number[];
+  last: number[];
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly pids: readonly number[]) {
+    this.peaks = pids.map(() => 0);
+    this.last = this.peaks;
+    this.timer = setInterval(() => this.sample(), OpenFilesPeak.everyMs);
+  }
+
+  private sample(): void {
+    this.last = this.pids.map((pid, i) => {
+      const n = alive(pid) ? openFilesOr0(pid) : 0;
+      this.peaks[i] = Math.max(this.peaks[i]!, n);
+      return n;
+    });
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.sample();
+  }
+}
+
+function openFilesOr0(pid: number): number {
+  try {
+    return openFiles(pid);
+  } catch {
+    return 0;
   }
 }
 
@@ -63,7 +98,8 @@ export async function stormPhase(label: string, dbFlags: readonly string[], work
         const pids = processTree(restarted.proc.pid);
         progress(`storm ${label}: restarted in ${ms(readyAt - killedAt)} ms after the kill; waiting for every agent to register again`);
         fleet.send(`rejoin ${rejoinTimeoutMs}`);
-        const reports = await fleet.reports(/^(\{"type":"rejoined".*)\n/m, 'rejoined', rejoinTimeoutMs + 30_000);
+        const files = new OpenFilesPeak(pids.slice(WORKERS > 1 ? 1 : 0));
+        const reports = await fleet.reports(/^(\{"type":"rejoined".*)\n/m, 'rejoined', rejoinTimeoutMs + 30_000).finally(() => files.stop());
         if (!restarted.proc.running) throw new Error(`the restarted server exited during the storm; its last output:\n${restarted.proc.tail(20)}`);
         const cpu = cpuMsSum(pids);
         const counters = tcpCountersSince(countersAtKill);
@@ -105,6 +141,14 @@ export async function stormPhase(label: string, dbFlags: readonly string[], work
           `refused = the server was down (TCP); errors = anything else${firstError ? `, first: ${firstError.slice(0, 120)}` : ''}${errorKinds ? ` (${errorKinds})` : ''}; ` +
             (errorsAfterReady ? `by time after ready: ${errorsAfterReady}; ` : '') +
             `${logErrors.length} error line(s) in the server log${logErrors[0] ? `, first: ${logErrors[0].slice(0, 160)}` : ''}`,
+        );
+        const capped = (await readFile(join(workDir, `${name}.log`), 'utf8').catch(() => '')).split('\n').filter((l) => l.includes('"maxConnections"')).length;
+        row(
+          `[${label}] storm: open files per worker, most / at the end`,
+          files.peaks.join(' / '),
+          'files',
+          `at the end ${files.last.join(' / ')} (sampled every ${OpenFilesPeak.everyMs} ms); ` +
+            `${capped} "holds … connections" warning(s) in the log: a worker at its connection cap closes new ones unanswered`,
         );
         row(
           `[${label}] storm: kernel TCP counters`,
