@@ -16,10 +16,13 @@
  * (http/routes/agent-admission.ts): the agent comes back, and most likely
  * another worker takes it. By the average, not the fewest: in a reconnect
  * storm the worker that holds SQLite's write lock the longest lags, and the
- * rest would have turned agents away for it. An agent that already waited
- * `WAITED_MS` in this worker's queue (accepted, not yet answered) is taken
- * whatever the counts: a storm queues thousands per worker, and sending them
- * away would throw their wait away and have them queue again. A worker that
+ * rest would have turned agents away for it. The counts decide alone: an
+ * agent that waited in a worker's queue is refused there too when that
+ * worker holds more than its share. Taking those whatever the counts (as
+ * the fifteenth pass did, to spare their wait) let the workers the kernel
+ * favoured fill up to their open-files cap in a storm, close new connections
+ * unanswered, and hold the storm's tail for minutes (bench/README.md,
+ * seventeenth pass). A worker that
  * stopped reporting (its event loop stuck) is left out of the others, so it
  * cannot keep the rest refusing.
  */
@@ -31,8 +34,6 @@ const REPORT_MS = 250;
 export const STALE_MS = 2_000;
 /** How far past the average a worker still takes agents: this fraction of the average, at least `least`. */
 const SLACK = { least: 1, fraction: 0.1 } as const;
-/** An agent accepted this long ago is taken whatever the counts. */
-export const WAITED_MS = 1_000;
 
 /** A worker's report to the primary: how many agent sockets it holds. */
 interface CountReport {
@@ -80,15 +81,9 @@ export interface WorkerChannel {
   off(event: 'message', listener: (message: unknown) => void): unknown;
 }
 
-/** The server whose connections a share watches (node:net's Server), as far as it uses it. */
-export interface AcceptingServer {
-  on(event: 'connection', listener: (socket: object) => void): unknown;
-}
-
-/** A worker's side: reports its count, knows the others' and when each of its connections was accepted. */
+/** A worker's side: reports its count and knows the others'. */
 export class WorkerShare {
   private others: readonly number[] = [];
-  private readonly acceptedAt = new WeakMap<object, number>();
   private readonly timer: NodeJS.Timeout;
   private readonly onMessage = (message: unknown): void => {
     const counts = othersCounts(message);
@@ -99,23 +94,15 @@ export class WorkerShare {
   constructor(
     private readonly count: () => number,
     private readonly channel: WorkerChannel = process,
-    private readonly now: () => number = () => performance.now(),
   ) {
     channel.on('message', this.onMessage);
     // The first report after REPORT_MS, not here: `count` may read what is built after this share.
     this.timer = setInterval(() => this.report(), REPORT_MS).unref();
   }
 
-  /** Notes when `server` accepts each connection (`admits` asks how long one waited). */
-  watch(server: AcceptingServer): void {
-    server.on('connection', (socket) => this.acceptedAt.set(socket, this.now()));
-  }
-
-  /** Whether this worker takes one more agent socket now: by the counts, or because `socket` waited its turn here. */
-  admits(socket?: object): boolean {
-    if (takesOneMore(this.count(), this.others)) return true;
-    const at = socket === undefined ? undefined : this.acceptedAt.get(socket);
-    return at !== undefined && this.now() - at >= WAITED_MS;
+  /** Whether this worker takes one more agent socket now, by the counts. */
+  admits(): boolean {
+    return takesOneMore(this.count(), this.others);
   }
 
   private report(): void {

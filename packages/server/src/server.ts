@@ -221,7 +221,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     };
     const app = await buildApp(ctx, { bodyIdleMs: options.requestBodyIdleMs, compileSchemasAtStart: options.compileSchemasAtStart });
     capConnections(app.server, log, openFiles);
-    share?.watch(app.server);
     await app.listen({ host, port, backlog: LISTEN_BACKLOG });
     const address = app.server.address();
     const actualPort = typeof address === 'object' && address ? address.port : port;

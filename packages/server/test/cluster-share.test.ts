@@ -2,14 +2,14 @@
  * Each worker's share of the agent sockets (cluster-share.ts): the rule a
  * worker admits by, and the counts going from the workers through the
  * primary to the others — a worker holding more than the average plus the
- * slack refuses, unless the agent already waited its turn there; one that
- * stopped reporting is left out, one that exited too.
+ * slack refuses, whatever the agent waited; one that stopped reporting is
+ * left out, one that exited too.
  */
 import { EventEmitter } from 'node:events';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '@drover/test-support';
-import { SocketCounts, STALE_MS, takesOneMore, WAITED_MS, WorkerShare, type SharingWorker, type WorkerChannel } from '../src/cluster-share.js';
+import { SocketCounts, STALE_MS, takesOneMore, WorkerShare, type SharingWorker, type WorkerChannel } from '../src/cluster-share.js';
 
 test('a worker takes one more agent unless it holds the average plus a tenth of it (at least one) or more', () => {
   assert.equal(takesOneMore(0, []), true, 'a lone worker takes every agent');
@@ -23,33 +23,26 @@ test('a worker takes one more agent unless it holds the average plus a tenth of 
   assert.equal(takesOneMore(16_900, [12_000, 16_800, 17_000, 16_700, 16_600]), true);
 });
 
-test('an agent that waited its turn in a worker is taken there whatever the counts', () => {
-  let now = 5_000;
+test('a worker past its share refuses by the counts alone, and ignores a malformed message', () => {
   const listeners = new Set<(message: unknown) => void>();
   const channel: WorkerChannel = {
     on: (_event, listener) => listeners.add(listener),
     off: (_event, listener) => listeners.delete(listener),
   };
-  const share = new WorkerShare(
-    () => 10,
-    channel,
-    () => now,
-  );
-  const server = new EventEmitter();
-  share.watch(server);
+  let holds = 10;
+  const share = new WorkerShare(() => holds, channel);
   try {
-    for (const listener of listeners) listener({ drover: 'agent-sockets-elsewhere', counts: [0] });
-    const waited = {};
-    server.emit('connection', waited);
-    assert.equal(share.admits(waited), false, 'just accepted, on a worker past its share');
-    now += WAITED_MS - 1;
-    assert.equal(share.admits(waited), false);
-    now += 1;
-    assert.equal(share.admits(waited), true, `accepted ${WAITED_MS} ms ago`);
-    assert.equal(share.admits({}), false, 'a connection the share never saw is decided by the counts');
-    assert.equal(share.admits(), false);
-    for (const listener of listeners) listener({ drover: 'agent-sockets-elsewhere', counts: [-1] });
+    const tell = (counts: unknown) => {
+      for (const listener of listeners) listener({ drover: 'agent-sockets-elsewhere', counts });
+    };
+    tell([0]);
+    assert.equal(share.admits(), false, 'ten against none: past its share');
+    tell([-1]);
     assert.equal(share.admits(), false, 'a malformed message is ignored');
+    tell([10]);
+    assert.equal(share.admits(), true, 'even again');
+    holds = 14;
+    assert.equal(share.admits(), false, 'its own count is read fresh at each ask');
   } finally {
     share.close();
   }

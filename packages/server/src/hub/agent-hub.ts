@@ -95,7 +95,7 @@ export interface HubOptions {
   /** Agent sockets this replica holds at most (http/connection-limits.ts `agentSocketCap`); null: no limit. */
   readonly maxSockets: number | null;
   /** With `--workers N`: whether this worker holds no more than its share of the agents (cluster-share.ts). */
-  readonly share?: { admits(socket?: object): boolean } | undefined;
+  readonly share?: { admits(): boolean } | undefined;
   /** The most log text one deployment stores (DROVER_MAX_LOG_BYTES). */
   readonly maxLogBytes: number;
 }
@@ -278,11 +278,11 @@ export class AgentHub {
    * Why this replica takes no more agent sockets now, or null when it takes one. 'full': it holds `maxSockets`, so
    * the agent is told to come back soon, most likely to a less loaded worker, instead of this process running out
    * of files; 'uneven': with `--workers N`, it holds more than its share (cluster-share.ts). Either way the upgrade
-   * is refused with 503 and a Retry-After (http/routes/agent-admission.ts). `socket`: the connection asking.
+   * is refused with 503 and a Retry-After (http/routes/agent-admission.ts).
    */
-  refusal(socket?: object): 'full' | 'uneven' | null {
+  refusal(): 'full' | 'uneven' | null {
     if (this.opts.maxSockets !== null && this.all.size >= this.opts.maxSockets) return 'full';
-    return this.opts.share && !this.opts.share.admits(socket) ? 'uneven' : null;
+    return this.opts.share && !this.opts.share.admits() ? 'uneven' : null;
   }
 
   /** Agent sockets open on this replica, registered or not yet. */

@@ -30,8 +30,8 @@ export function admitAgentSocket(ctx: { readonly hub: Pick<AgentHub, 'refusal' |
   let refused = 0;
   // Refusals are told in one warning a minute at most, with how many there were.
   const warning = new WarningThrottle(60_000);
-  return async (request, reply) => {
-    const refusal = ctx.hub.refusal(request.raw.socket);
+  return async (_request, reply) => {
+    const refusal = ctx.hub.refusal();
     if (refusal === null) return;
     if (refusal === 'uneven') {
       reply.header('retry-after', retryAfter(AGENTS_UNEVEN_RETRY_SECONDS));
